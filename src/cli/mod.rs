@@ -1,0 +1,136 @@
+//! The command line: clap lives here only. One file per subcommand, each with its args struct and a
+//! `run` that calls into the library and renders the result.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+
+use crate::error::{Error, Exit, Result};
+
+pub mod check;
+pub mod fingerprint;
+pub mod gen_cert_header;
+pub mod grade;
+pub mod ports;
+pub mod sim;
+pub mod watch;
+
+/// Pin, generate and check TLS certificates for ESP8266/ESP32 firmware, and simulate the board.
+#[derive(Debug, Parser)]
+#[command(name = "espcheck", version, about, propagate_version = true)]
+#[command(
+    after_help = "Exit codes: 0 ok/PASS, 1 answer is no, 2 usage or bad input, 3 timeout, \
+                        4 host environment (network, serial, flashing), 5 device fault."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Capture a server's chain (live or from a file), print every fingerprint and say which to pin.
+    #[command(after_help = fingerprint::EXAMPLES)]
+    Fingerprint(fingerprint::Args),
+    /// Write pins as a C/Arduino header, a Rust module or an ESP-IDF certificate bundle.
+    #[command(name = "gen-cert-header", after_help = gen_cert_header::EXAMPLES)]
+    GenCertHeader(gen_cert_header::Args),
+    /// Read pins back out of headers and sketches and check them against the served chain.
+    #[command(after_help = check::EXAMPLES)]
+    Check(check::Args),
+    /// Tail a serial port and grade what the firmware prints.
+    #[command(after_help = watch::EXAMPLES)]
+    Watch(watch::Args),
+    /// Grade a captured serial log offline.
+    #[command(after_help = grade::EXAMPLES)]
+    Grade(grade::Args),
+    /// List serial ports, marking likely ESP boards.
+    #[command(after_help = ports::EXAMPLES)]
+    Ports(ports::Args),
+    /// Simulators: a mock GitHub API, the reference sketch on the host, a virtual board.
+    #[command(subcommand)]
+    Sim(sim::Command),
+}
+
+/// Where a command dials: shared by every command that talks to a server.
+#[derive(Debug, Clone, clap::Args)]
+pub struct NetArgs {
+    /// Dial ADDR:PORT but keep HOST for SNI and the Host header (like `curl --resolve`).
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub connect: Option<String>,
+    /// Extra trust anchors (PEM). Repeatable.
+    #[arg(long = "ca-file", value_name = "PEM")]
+    pub ca_file: Vec<PathBuf>,
+    /// Bound on every network wait (10s, 500ms, 2m).
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    pub timeout: Duration,
+}
+
+/// clap value parser for `--timeout` and friends.
+pub fn parse_duration(text: &str) -> std::result::Result<Duration, String> {
+    crate::util::parse_duration(text)
+}
+
+/// Parse the process arguments, run the command, print any error, and return the exit code.
+pub fn run_from_env() -> Exit {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() {
+                Exit::Usage
+            } else {
+                Exit::Ok
+            };
+            // --help and --version print to stdout; a closed pipe there is not worth a message.
+            let _ = e.print();
+            return code;
+        }
+    };
+    run(cli)
+}
+
+/// Run a parsed command line.
+pub fn run(cli: Cli) -> Exit {
+    let result = match cli.command {
+        Command::Fingerprint(args) => fingerprint::run(args),
+        Command::GenCertHeader(args) => gen_cert_header::run(args),
+        Command::Check(args) => check::run(args),
+        Command::Watch(args) => watch::run(args),
+        Command::Grade(args) => grade::run(args),
+        Command::Ports(args) => ports::run(args),
+        Command::Sim(cmd) => sim::run(cmd),
+    };
+    match result {
+        Ok(exit) => exit,
+        Err(Error::Output(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => Exit::Ok,
+        Err(err) => {
+            report_error(&err);
+            err.exit()
+        }
+    }
+}
+
+/// Print an error as one line (plus a hint line where one helps).
+pub fn report_error(err: &Error) {
+    let mut stderr = std::io::stderr().lock();
+    let _ = writeln!(stderr, "error: {err}");
+    if let Some(hint) = err.hint() {
+        let _ = writeln!(stderr, "hint: {hint}");
+    }
+}
+
+/// Print a warning line on stderr.
+pub fn warn(message: impl std::fmt::Display) {
+    let _ = writeln!(std::io::stderr().lock(), "warning: {message}");
+}
+
+/// A tokio runtime for commands that do network I/O.
+pub fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::env("tokio runtime", e))
+}

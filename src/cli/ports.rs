@@ -1,0 +1,15 @@
+//! `espcheck ports`: not built yet; its issue fills this file in.
+
+use crate::error::{Error, Exit, Result};
+
+/// Examples shown under `--help`.
+pub const EXAMPLES: &str = "";
+
+/// Arguments.
+#[derive(Debug, clap::Args)]
+pub struct Args {}
+
+/// Run the command.
+pub fn run(_args: Args) -> Result<Exit> {
+    Err(Error::Usage("`ports` is not implemented yet".to_owned()))
+}

@@ -1,0 +1,19 @@
+//! espcheck: a host-side companion and simulator for ESP8266/ESP32 firmware that talks HTTPS.
+//!
+//! It answers three questions: which certificate to pin (`cert`, `tls`), how to get the pin into
+//! firmware (`codegen`), and whether the board did its job (`grade`, `serial`, `flash`, `rom`). The
+//! `sim` module simulates the server and the board, so all of it runs in CI with no hardware.
+//!
+//! Every command is reachable as a library function; `cli` is the only place that knows about clap.
+
+pub mod cert;
+pub mod cli;
+pub mod codegen;
+pub mod error;
+pub mod grade;
+pub mod serial;
+pub mod sim;
+pub mod tls;
+pub mod util;
+
+pub use error::{Error, Exit, Result};

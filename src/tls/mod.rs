@@ -1,0 +1,1 @@
+//! TLS at the edge: live chain capture with rustls.

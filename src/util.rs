@@ -1,0 +1,145 @@
+//! Small edge helpers shared by commands: durations, bounded input reading, atomic output files.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::error::{Error, Result, is_stdin, show_path};
+
+/// Largest input file espcheck reads. A certificate bundle of every public root is ~250 KB; a serial
+/// log may be bigger, so `grade` has its own limit.
+pub const MAX_INPUT_BYTES: u64 = 16 * 1024 * 1024;
+
+/// Parse `10s`, `500ms`, `2m`, `1h` or a bare number of seconds.
+pub fn parse_duration(text: &str) -> std::result::Result<Duration, String> {
+    let t = text.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let value: f64 = num
+        .parse()
+        .map_err(|_| format!("invalid duration `{text}` (try 10s, 500ms, 2m)"))?;
+    let secs = match unit {
+        "" | "s" => value,
+        "ms" => value / 1000.0,
+        "m" | "min" => value * 60.0,
+        "h" => value * 3600.0,
+        _ => {
+            return Err(format!(
+                "invalid duration unit in `{text}` (use ms, s, m or h)"
+            ));
+        }
+    };
+    if !secs.is_finite() || !(0.0..=7.0 * 24.0 * 3600.0).contains(&secs) {
+        return Err(format!("duration `{text}` is out of range"));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+/// `10s`, `1.5s`, `250ms`: how a duration is shown back to the user.
+pub fn human_duration(d: Duration) -> String {
+    let ms = d.as_millis();
+    if ms < 1000 {
+        format!("{ms}ms")
+    } else if ms.is_multiple_of(1000) {
+        format!("{}s", ms / 1000)
+    } else {
+        format!("{:.1}s", d.as_secs_f64())
+    }
+}
+
+/// An I/O error as a short reason, without Rust's `(os error N)` noise.
+pub fn io_reason(err: &std::io::Error) -> String {
+    use std::io::ErrorKind::*;
+    match err.kind() {
+        NotFound => "no such file".to_owned(),
+        PermissionDenied => "permission denied".to_owned(),
+        IsADirectory => "is a directory, not a file".to_owned(),
+        _ => {
+            let s = err.to_string();
+            match s.find(" (os error") {
+                Some(i) => s[..i].to_owned(),
+                None => s,
+            }
+        }
+    }
+}
+
+/// Read a whole input file (or stdin for `-`), refusing directories and anything over `limit` bytes.
+pub fn read_input(path: &Path, limit: u64) -> Result<Vec<u8>> {
+    let name = show_path(path);
+    let mut buf = Vec::new();
+    if is_stdin(path) {
+        std::io::stdin()
+            .lock()
+            .take(limit + 1)
+            .read_to_end(&mut buf)
+            .map_err(|e| Error::input("-", io_reason(&e)))?;
+    } else {
+        let meta = std::fs::metadata(path).map_err(|e| Error::file(path, &e))?;
+        if meta.is_dir() {
+            return Err(Error::input(name, "is a directory, not a file"));
+        }
+        let file = std::fs::File::open(path).map_err(|e| Error::file(path, &e))?;
+        file.take(limit + 1)
+            .read_to_end(&mut buf)
+            .map_err(|e| Error::file(path, &e))?;
+    }
+    if buf.len() as u64 > limit {
+        return Err(Error::input(
+            name,
+            format!(
+                "larger than {} MiB; this is not a certificate file",
+                limit / (1024 * 1024)
+            ),
+        ));
+    }
+    Ok(buf)
+}
+
+/// Write `bytes` to `path` atomically: a temporary file beside the target, fsync, then rename. On any
+/// failure the target is left as it was. `-` writes to stdout.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    if is_stdin(path) {
+        let mut out = std::io::stdout().lock();
+        return out
+            .write_all(bytes)
+            .and_then(|()| out.flush())
+            .map_err(|e| Error::file(path, &e));
+    }
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".espcheck-")
+        .tempfile_in(&dir)
+        .map_err(|e| {
+            Error::input(
+                show_path(path),
+                format!(
+                    "cannot create a file in {}: {}",
+                    dir.display(),
+                    io_reason(&e)
+                ),
+            )
+        })?;
+    tmp.write_all(bytes)
+        .and_then(|()| tmp.as_file().sync_all())
+        .map_err(|e| Error::file(path, &e))?;
+    tmp.persist(path).map_err(|e| Error::file(path, &e.error))?;
+    Ok(())
+}
+
+/// The generation time for reproducible output: `SOURCE_DATE_EPOCH` when set.
+pub fn source_date_epoch() -> Result<Option<i64>> {
+    match std::env::var("SOURCE_DATE_EPOCH") {
+        Ok(v) => {
+            v.trim().parse::<i64>().map(Some).map_err(|_| {
+                Error::Usage(format!("SOURCE_DATE_EPOCH `{v}` is not a Unix timestamp"))
+            })
+        }
+        Err(_) => Ok(None),
+    }
+}
