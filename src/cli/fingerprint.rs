@@ -1,17 +1,176 @@
-//! `espcheck fingerprint`: not built yet; its issue fills this file in.
+//! `espcheck fingerprint`: capture a chain (live or from a file), print every fingerprint, and say
+//! which certificate to pin.
 
-use crate::error::{Error, Exit, Result};
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use super::NetArgs;
+use crate::cert::report::ChainReport;
+use crate::error::{Error, Exit, Result, show_path};
+use crate::tls::{Target, TrustStore};
 
 /// Examples shown under `--help`.
-pub const EXAMPLES: &str = "";
+pub const EXAMPLES: &str = "Examples:
+  espcheck fingerprint api.github.com
+  espcheck fingerprint example.org:8443 api.github.com --json
+  espcheck fingerprint api.github.com --connect 127.0.0.1:8443 --ca-file root.pem
+  openssl s_client -showcerts -connect host:443 </dev/null | espcheck fingerprint --from -
+  espcheck fingerprint --from sketch.ino --pem-out ca.pem";
 
-/// Arguments.
+/// Arguments of `fingerprint`.
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// Servers to capture, as HOST[:PORT] (default port 443). IPv6 as [::1]:443.
+    #[arg(value_name = "HOST[:PORT]")]
+    pub targets: Vec<String>,
+    /// Read certificates from a file instead (s_client output, PEM, DER, or a C/C++/Rust source);
+    /// `-` for stdin. Repeatable.
+    #[arg(long, value_name = "FILE")]
+    pub from: Vec<PathBuf>,
+    /// With --from: check the leaf against this host name.
+    #[arg(long, value_name = "NAME")]
+    pub host: Option<String>,
+    #[command(flatten)]
+    pub net: NetArgs,
+    /// How many targets to capture at once.
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub jobs: u32,
+    /// Do not trust the operating system's certificate store (webpki-roots and --ca-file only).
+    #[arg(long)]
+    pub no_system_roots: bool,
+    /// JSON on stdout, one object per target per line.
+    #[arg(long)]
+    pub json: bool,
+    /// Also print the chain as `openssl s_client -showcerts` does.
+    #[arg(long)]
+    pub showcerts: bool,
+    /// Write the recommended CA certificate (PEM) to this file.
+    #[arg(long, value_name = "FILE")]
+    pub pem_out: Option<PathBuf>,
+}
 
-/// Run the command.
-pub fn run(_args: Args) -> Result<Exit> {
-    Err(Error::Usage(
-        "`fingerprint` is not implemented yet".to_owned(),
-    ))
+/// Run `fingerprint`.
+pub fn run(args: Args) -> Result<Exit> {
+    if args.targets.is_empty() && args.from.is_empty() {
+        return Err(Error::Usage(
+            "give at least one HOST[:PORT] or --from FILE (see --help)".to_owned(),
+        ));
+    }
+    if args.pem_out.is_some() && args.targets.len() + args.from.len() > 1 {
+        return Err(Error::Usage(
+            "--pem-out takes exactly one target".to_owned(),
+        ));
+    }
+    let mut targets = Vec::new();
+    for t in &args.targets {
+        let mut target = Target::parse(t, 443)?;
+        target.connect.clone_from(&args.net.connect);
+        targets.push(target);
+    }
+    let store = Arc::new(TrustStore::load(&args.net.ca_file, !args.no_system_roots)?);
+    let now = now_unix();
+
+    let mut results: Vec<(String, Result<ChainReport>)> = Vec::new();
+    for path in &args.from {
+        let name = show_path(path);
+        let report =
+            crate::util::read_input(path, crate::util::MAX_INPUT_BYTES).and_then(|bytes| {
+                crate::tls::file_report(&bytes, &name, args.host.as_deref(), &store, now)
+            });
+        results.push((name, report));
+    }
+    if !targets.is_empty() {
+        results.extend(capture_all(targets, store, &args, now)?);
+    }
+
+    let mut exit = Exit::Ok;
+    let mut out = std::io::stdout().lock();
+    for (i, (name, result)) in results.iter().enumerate() {
+        match result {
+            Ok(report) => {
+                if args.json {
+                    serde_json::to_writer(&mut out, report).map_err(std::io::Error::from)?;
+                    writeln!(out)?;
+                } else {
+                    if i > 0 {
+                        writeln!(out)?;
+                    }
+                    if args.showcerts {
+                        report.render_showcerts(&mut out)?;
+                    }
+                    report.render_text(&mut out)?;
+                    out.flush()?;
+                }
+            }
+            Err(err) => {
+                if args.json {
+                    let line = serde_json::json!({ "target": name, "error": err.to_string(), "exit": err.exit().code() });
+                    writeln!(out, "{line}")?;
+                }
+                out.flush()?;
+                super::report_error(err);
+                exit = exit.worst(err.exit());
+            }
+        }
+    }
+    if let Some(path) = &args.pem_out
+        && let Some((name, Ok(report))) = results.first()
+    {
+        write_pem_out(path, name, report)?;
+    }
+    Ok(exit)
+}
+
+fn write_pem_out(path: &std::path::Path, name: &str, report: &ChainReport) -> Result<()> {
+    let rec = report.recommended.as_ref().ok_or_else(|| {
+        Error::input(
+            name,
+            "no CA certificate to recommend (the chain holds only the leaf)",
+        )
+    })?;
+    let cert = report
+        .chain
+        .get(rec.index)
+        .ok_or_else(|| Error::input(name, "recommended certificate is missing"))?;
+    crate::util::write_atomic(path, cert.pem.as_bytes())
+}
+
+fn capture_all(
+    targets: Vec<Target>,
+    store: Arc<TrustStore>,
+    args: &Args,
+    now: i64,
+) -> Result<Vec<(String, Result<ChainReport>)>> {
+    let rt = super::runtime()?;
+    let timeout = args.net.timeout;
+    let jobs = Arc::new(tokio::sync::Semaphore::new(args.jobs as usize));
+    rt.block_on(async move {
+        let mut handles = Vec::with_capacity(targets.len());
+        for target in targets {
+            let store = store.clone();
+            let jobs = jobs.clone();
+            handles.push(tokio::spawn(async move {
+                let _permit = jobs.acquire_owned().await;
+                let report = crate::tls::live_report(&target, &store, timeout, now).await;
+                (target.display(), report)
+            }));
+        }
+        let mut results = Vec::with_capacity(handles.len());
+        for handle in handles {
+            match handle.await {
+                Ok(r) => results.push(r),
+                Err(e) => results.push(("?".to_owned(), Err(Error::env("capture task", e)))),
+            }
+        }
+        Ok(results)
+    })
+}
+
+/// The wall clock as Unix seconds: the one place `fingerprint` reads the time.
+pub fn now_unix() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
 }

@@ -1,0 +1,353 @@
+//! Pull certificates out of whatever a user has: `openssl s_client` output, PEM bundles, DER, and
+//! C/C++/Rust sources with PEM pasted into string literals (indented, quoted per line, or mangled).
+
+use std::sync::LazyLock;
+
+use base64::Engine as _;
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+use regex::Regex;
+
+use super::model::Certificate;
+
+/// What kind of input the certificates came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum InputKind {
+    /// `openssl s_client` output (with or without `-showcerts`).
+    SClient,
+    /// Plain PEM.
+    Pem,
+    /// Binary DER.
+    Der,
+    /// A C/C++/Rust source file holding PEM literals.
+    Source,
+}
+
+/// The certificates found, in file order, and what was odd about the input.
+#[derive(Debug, Clone)]
+pub struct Extracted {
+    /// Certificates in file order, duplicates of an s_client dump dropped.
+    pub certs: Vec<Certificate>,
+    /// Things the user should fix but that did not stop parsing.
+    pub warnings: Vec<String>,
+    /// What the input looked like.
+    pub kind: InputKind,
+}
+
+/// Why no usable certificate came out. The text is the part after `error: FILE: `.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ExtractError {
+    /// Nothing certificate-like in the input.
+    #[error(
+        "no certificate found (expected PEM, DER, openssl s_client output, or a source file with PEM literals)"
+    )]
+    NoCertificate,
+    /// Only private keys. The key itself is never echoed.
+    #[error("holds a private key and no certificate")]
+    OnlyPrivateKey,
+    /// The input is empty.
+    #[error("is empty")]
+    Empty,
+    /// A specific certificate block is broken.
+    #[error("certificate {index}: {reason}")]
+    Certificate {
+        /// 1-based position in the file.
+        index: usize,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
+static BEGIN: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(-{2,})\s*BEGIN ([A-Z0-9 ]+?)\s*(-{2,})").unwrap_or_else(|_| unreachable!())
+});
+static END: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(-{2,})\s*END ([A-Z0-9 ]+?)\s*(-{2,})").unwrap_or_else(|_| unreachable!())
+});
+
+/// Base64 that tolerates missing padding: pasted PEM often loses the `=`.
+const LENIENT_B64: GeneralPurpose = GeneralPurpose::new(
+    &base64::alphabet::STANDARD,
+    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+);
+
+/// Find every certificate in `input`.
+pub fn extract(input: &[u8]) -> Result<Extracted, ExtractError> {
+    if input.iter().all(|b| b.is_ascii_whitespace()) {
+        return Err(ExtractError::Empty);
+    }
+    let text = String::from_utf8_lossy(input);
+    if !BEGIN.is_match(&text) {
+        if input.first() == Some(&0x30) {
+            return extract_der(input);
+        }
+        return Err(ExtractError::NoCertificate);
+    }
+    extract_text(&text)
+}
+
+fn extract_der(input: &[u8]) -> Result<Extracted, ExtractError> {
+    let mut certs = Vec::new();
+    let mut rest = input;
+    while !rest.is_empty() {
+        let index = certs.len() + 1;
+        let len = der_len(rest).ok_or_else(|| ExtractError::Certificate {
+            index,
+            reason: "DER ends early or is not a certificate".to_owned(),
+        })?;
+        let (one, tail) = rest.split_at(len);
+        let cert = Certificate::from_der(one).map_err(|e| ExtractError::Certificate {
+            index,
+            reason: e.to_string(),
+        })?;
+        certs.push(cert);
+        rest = tail;
+    }
+    Ok(Extracted {
+        certs,
+        warnings: Vec::new(),
+        kind: InputKind::Der,
+    })
+}
+
+/// Length of the outer DER SEQUENCE at the start of `bytes`, header included.
+fn der_len(bytes: &[u8]) -> Option<usize> {
+    if bytes.first()? != &0x30 {
+        return None;
+    }
+    let first = *bytes.get(1)?;
+    let (len, header) = if first < 0x80 {
+        (first as usize, 2)
+    } else {
+        let n = (first & 0x7f) as usize;
+        if n == 0 || n > 4 {
+            return None;
+        }
+        let mut len = 0usize;
+        for i in 0..n {
+            len = (len << 8) | *bytes.get(2 + i)? as usize;
+        }
+        (len, 2 + n)
+    };
+    let total = header.checked_add(len)?;
+    (total <= bytes.len()).then_some(total)
+}
+
+struct Block {
+    label: String,
+    begin_line: usize,
+    index: usize,
+    body: String,
+}
+
+fn extract_text(text: &str) -> Result<Extracted, ExtractError> {
+    let kind = sniff(text);
+    let mut warnings = Vec::new();
+    let mut certs: Vec<Certificate> = Vec::new();
+    let mut keys = 0usize;
+    let mut cert_blocks = 0usize;
+    let mut open: Option<Block> = None;
+
+    for (n, raw_line) in text.split('\n').enumerate() {
+        let line_no = n + 1;
+        let line = raw_line.strip_suffix('\r').unwrap_or(raw_line);
+        let mut rest = line;
+        if open.is_none() {
+            let Some(m) = BEGIN.captures(line) else {
+                continue;
+            };
+            let label = m[2].to_owned();
+            check_dashes(&m[1], &m[3], line_no, "BEGIN", &mut warnings);
+            let index = if is_cert_label(&label) {
+                cert_blocks += 1;
+                cert_blocks
+            } else {
+                0
+            };
+            let after = m.get(0).map_or(line.len(), |g| g.end());
+            rest = &line[after..];
+            open = Some(Block {
+                label,
+                begin_line: line_no,
+                index,
+                body: String::new(),
+            });
+        }
+        let Some(block) = open.as_mut() else { continue };
+        let (body_part, ended) = match END.captures(rest) {
+            Some(m) => {
+                check_dashes(&m[1], &m[3], line_no, "END", &mut warnings);
+                (&rest[..m.get(0).map_or(0, |g| g.start())], true)
+            }
+            None => (rest, false),
+        };
+        if block.index > 0 {
+            // A literal may carry several PEM lines joined by `\n` escapes; each piece is cleaned
+            // on its own.
+            for piece in body_part.split("\\n") {
+                let cleaned = clean_literal(piece.trim_end_matches("\\r"));
+                if let Some(bad) = cleaned.chars().find(|c| !is_b64(*c)) {
+                    return Err(ExtractError::Certificate {
+                        index: block.index,
+                        reason: format!("line {line_no}: unexpected character {bad:?} in base64"),
+                    });
+                }
+                block.body.push_str(cleaned);
+            }
+        }
+        if ended {
+            let Some(done) = open.take() else { continue };
+            if done.index == 0 {
+                if done.label.contains("PRIVATE KEY") {
+                    keys += 1;
+                }
+                continue;
+            }
+            certs.push(decode_block(&done)?);
+        }
+    }
+    if let Some(block) = open {
+        return Err(if block.index > 0 {
+            ExtractError::Certificate {
+                index: block.index,
+                reason: format!(
+                    "BEGIN at line {} has no END line (the paste was cut?)",
+                    block.begin_line
+                ),
+            }
+        } else if block.label.contains("PRIVATE KEY") && certs.is_empty() {
+            ExtractError::OnlyPrivateKey
+        } else {
+            ExtractError::NoCertificate
+        });
+    }
+    if certs.is_empty() {
+        return Err(if keys > 0 {
+            ExtractError::OnlyPrivateKey
+        } else {
+            ExtractError::NoCertificate
+        });
+    }
+    if keys > 0 {
+        warnings.push(format!(
+            "ignored {keys} private key block(s); a private key never belongs in firmware pins"
+        ));
+    }
+    if kind == InputKind::SClient {
+        let mut seen = std::collections::HashSet::new();
+        certs.retain(|c| seen.insert(c.sha256.clone()));
+        // Without -showcerts s_client prints only the leaf; say how to see the rest.
+        if certs.len() == 1 {
+            warnings.push(
+                "the dump holds only the leaf; run `openssl s_client -showcerts` to see the chain"
+                    .to_owned(),
+            );
+        }
+    }
+    Ok(Extracted {
+        certs,
+        warnings,
+        kind,
+    })
+}
+
+fn decode_block(block: &Block) -> Result<Certificate, ExtractError> {
+    let fail = |reason: String| ExtractError::Certificate {
+        index: block.index,
+        reason,
+    };
+    if block.body.is_empty() {
+        return Err(fail("the block is empty".to_owned()));
+    }
+    let unpadded = block.body.trim_end_matches('=');
+    if unpadded.len() % 4 == 1 || block.body.trim_end_matches('=').contains('=') {
+        return Err(fail("base64 ends mid-block".to_owned()));
+    }
+    let der = LENIENT_B64.decode(&block.body).map_err(|e| {
+        fail(match e {
+            base64::DecodeError::InvalidByte(_, b) => {
+                format!("bad base64 character {:?}", b as char)
+            }
+            _ => "base64 ends mid-block".to_owned(),
+        })
+    })?;
+    Certificate::from_der(&der).map_err(|e| {
+        let reason = if der_len(&der).is_none() {
+            "the DER inside the base64 is cut short (truncated paste?)".to_owned()
+        } else {
+            e.to_string()
+        };
+        fail(reason)
+    })
+}
+
+fn is_cert_label(label: &str) -> bool {
+    matches!(
+        label,
+        "CERTIFICATE" | "X509 CERTIFICATE" | "TRUSTED CERTIFICATE"
+    )
+}
+
+fn is_b64(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '=')
+}
+
+fn check_dashes(open: &str, close: &str, line_no: usize, what: &str, warnings: &mut Vec<String>) {
+    if open.len() != 5 || close.len() != 5 {
+        warnings.push(format!(
+            "line {line_no}: the {what} line has {} leading and {} trailing dashes instead of 5; \
+             accepted here, but fix the paste: strict PEM parsers reject it",
+            open.len(),
+            close.len()
+        ));
+    }
+}
+
+/// One line of PEM body as it appears in a source file, reduced to its base64. Handles
+/// `"MIIB...\n"`, `"MIIB...\n",`, `"MIIB..." \`, indented raw-literal lines and plain PEM.
+fn clean_literal(line: &str) -> &str {
+    let s = line.trim();
+    if s.is_empty() {
+        return s;
+    }
+    if let Some(inner) = s.strip_prefix('"') {
+        let inner = match inner.rfind('"') {
+            Some(end) => &inner[..end],
+            None => inner,
+        };
+        let inner = inner.trim_end_matches("\\n").trim_end_matches("\\r");
+        return inner.trim();
+    }
+    // The end of a literal on a line of its own (`)EOF"`, `"#`, `";`) holds no base64.
+    let s = s.trim_end_matches([';', ',']);
+    match s {
+        ")EOF\"" | "\"#" | "\"" | "\")" => "",
+        _ => s,
+    }
+}
+
+fn sniff(text: &str) -> InputKind {
+    const SCLIENT: [&str; 5] = [
+        "CONNECTED(",
+        "Certificate chain",
+        "Server certificate",
+        "SSL-Session:",
+        "SSL handshake has read",
+    ];
+    const SOURCE: [&str; 7] = [
+        "R\"",
+        "PROGMEM",
+        "const char",
+        "r#\"",
+        "\"-----BEGIN",
+        "static const",
+        "pub const",
+    ];
+    if SCLIENT.iter().any(|m| text.contains(m)) {
+        InputKind::SClient
+    } else if SOURCE.iter().any(|m| text.contains(m)) {
+        InputKind::Source
+    } else {
+        InputKind::Pem
+    }
+}

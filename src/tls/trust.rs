@@ -1,0 +1,219 @@
+//! Judging a captured chain: does it verify to an anchor (webpki-roots, `--ca-file`, the system
+//! store), is the leaf valid for the name, and which local root completes it.
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
+
+use rustls::RootCertStore;
+use rustls::server::ParsedCertificate;
+use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
+
+use crate::cert::report::Trust;
+use crate::cert::{Certificate, Chain, Role};
+use crate::error::{Error, Result};
+
+/// Every anchor espcheck trusts for a run.
+#[derive(Debug)]
+pub struct TrustStore {
+    roots: Arc<RootCertStore>,
+    /// Full certificates (system store and `--ca-file`), to name the root a chain ends in.
+    full: Vec<CertificateDer<'static>>,
+    parsed: OnceLock<Vec<Certificate>>,
+    /// Subjects (DER contents, no outer tag) of every anchor, to spot cross-signed copies.
+    anchor_subjects: HashSet<Vec<u8>>,
+}
+
+impl TrustStore {
+    /// webpki-roots, plus the system store when present, plus every certificate in `ca_files`
+    /// (any certificate is accepted as an anchor, intermediates included, as on the boards).
+    pub fn load(ca_files: &[PathBuf], system: bool) -> Result<Self> {
+        let mut roots = RootCertStore {
+            roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+        };
+        let mut full = Vec::new();
+        if system {
+            // A missing or partly unreadable system store is normal in containers: use what loads.
+            let native = rustls_native_certs::load_native_certs();
+            for cert in native.certs {
+                if roots.add(cert.clone()).is_ok() {
+                    full.push(cert);
+                }
+            }
+        }
+        for path in ca_files {
+            let bytes = crate::util::read_input(path, crate::util::MAX_INPUT_BYTES)?;
+            let name = crate::error::show_path(path);
+            let found = crate::cert::extract(&bytes).map_err(|e| Error::input(&name, e))?;
+            for cert in found.certs {
+                let der = CertificateDer::from(cert.der.clone());
+                roots.add(der.clone()).map_err(|e| {
+                    Error::input(&name, format!("cannot use as a trust anchor: {e}"))
+                })?;
+                full.push(der);
+            }
+        }
+        let anchor_subjects = roots
+            .roots
+            .iter()
+            .map(|a| a.subject.as_ref().to_vec())
+            .collect();
+        Ok(TrustStore {
+            roots: Arc::new(roots),
+            full,
+            parsed: OnceLock::new(),
+            anchor_subjects,
+        })
+    }
+
+    /// The anchors as a rustls root store.
+    pub fn roots(&self) -> Arc<RootCertStore> {
+        self.roots.clone()
+    }
+
+    fn full_certs(&self) -> &[Certificate] {
+        self.parsed.get_or_init(|| {
+            self.full
+                .iter()
+                .filter_map(|d| Certificate::from_der(d.as_ref()).ok())
+                .collect()
+        })
+    }
+
+    /// Judge `chain` at `now`: trust, hostname, the unsent root, cross-signed CAs. `host` is `None`
+    /// when there is no name to check (a file without one).
+    pub fn judge(&self, chain: &mut Chain, host: Option<&str>, now: i64) -> Trust {
+        self.mark_cross_signed(chain);
+        let Some(leaf) = chain.entries.first() else {
+            return Trust {
+                trusted: false,
+                trust_error: Some("empty chain".to_owned()),
+                hostname_ok: None,
+            };
+        };
+        if leaf.role != Role::Leaf {
+            return Trust {
+                trusted: false,
+                trust_error: Some("no leaf certificate: the first certificate is a CA".to_owned()),
+                hostname_ok: None,
+            };
+        }
+        let ee = CertificateDer::from(leaf.cert.der.clone());
+        let Ok(parsed) = ParsedCertificate::try_from(&ee) else {
+            return Trust {
+                trusted: false,
+                trust_error: Some("the leaf cannot be parsed by webpki".to_owned()),
+                hostname_ok: None,
+            };
+        };
+        let intermediates: Vec<CertificateDer<'static>> = chain
+            .ders()
+            .skip(1)
+            .map(|d| CertificateDer::from(d.to_vec()))
+            .collect();
+        let algs = super::capture::provider().signature_verification_algorithms;
+        let time = UnixTime::since_unix_epoch(std::time::Duration::from_secs(now.max(0) as u64));
+        let verdict = rustls::client::verify_server_cert_signed_by_trust_anchor(
+            &parsed,
+            &self.roots,
+            &intermediates,
+            time,
+            algs.all,
+        );
+        let hostname_ok = host
+            .and_then(|h| ServerName::try_from(h.to_owned()).ok())
+            .map(|name| rustls::client::verify_server_name(&parsed, &name).is_ok());
+        let trust = match verdict {
+            Ok(()) => {
+                self.complete_with_root(chain);
+                Trust {
+                    trusted: true,
+                    trust_error: None,
+                    hostname_ok,
+                }
+            }
+            Err(e) => Trust {
+                trusted: false,
+                trust_error: Some(describe(&e)),
+                hostname_ok,
+            },
+        };
+        if trust.hostname_ok == Some(false) {
+            let names = chain
+                .entries
+                .first()
+                .map(|e| e.cert.sans.join(", "))
+                .unwrap_or_default();
+            return Trust {
+                trust_error: trust.trust_error.or_else(|| {
+                    Some(format!(
+                        "the leaf is not valid for this host (it names: {names})"
+                    ))
+                }),
+                trusted: trust.trusted,
+                ..trust
+            };
+        }
+        trust
+    }
+
+    /// Append the self-signed root that issued the top of the chain, when a local store has it.
+    fn complete_with_root(&self, chain: &mut Chain) {
+        let Some(top) = chain.top_sent() else { return };
+        if top.cert.self_signed {
+            return;
+        }
+        let top = top.cert.clone();
+        if let Some(root) = self
+            .full_certs()
+            .iter()
+            .find(|c| c.self_signed && top.is_issued_by(c))
+            .cloned()
+        {
+            chain.push_unsent_root(root);
+        }
+    }
+
+    fn mark_cross_signed(&self, chain: &mut Chain) {
+        for e in chain
+            .entries
+            .iter_mut()
+            .filter(|e| e.role == Role::Intermediate)
+        {
+            let contents = strip_sequence(&e.cert.subject_der);
+            e.cross_signed = self.anchor_subjects.contains(contents);
+        }
+    }
+}
+
+/// DER SEQUENCE contents without the tag and length (the form webpki stores anchor subjects in).
+fn strip_sequence(der: &[u8]) -> &[u8] {
+    let Some(&first) = der.get(1) else { return der };
+    let header = if first < 0x80 {
+        2
+    } else {
+        2 + (first & 0x7f) as usize
+    };
+    der.get(header..).unwrap_or(der)
+}
+
+fn describe(err: &rustls::Error) -> String {
+    use rustls::CertificateError as C;
+    match err {
+        rustls::Error::InvalidCertificate(c) => match c {
+            C::UnknownIssuer => {
+                "unknown issuer: no trust anchor for this chain (pass the CA with --ca-file)"
+                    .to_owned()
+            }
+            C::Expired | C::ExpiredContext { .. } => {
+                "a certificate in the chain has expired".to_owned()
+            }
+            C::NotValidYet | C::NotValidYetContext { .. } => {
+                "a certificate in the chain is not valid yet".to_owned()
+            }
+            C::BadSignature => "a signature in the chain does not verify".to_owned(),
+            other => format!("{other:?}"),
+        },
+        other => other.to_string(),
+    }
+}
