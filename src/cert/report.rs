@@ -148,7 +148,7 @@ impl ChainReport {
             let sent = if c.sent {
                 ""
             } else {
-                "  (not sent by the server; from the local trust store)"
+                "  (not in the chain as given; from the local trust store)"
             };
             writeln!(
                 out,
