@@ -255,3 +255,64 @@ pub fn rfc3339(unix: i64) -> String {
         })
         .unwrap_or_else(|| unix.to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cert::testutil::chain;
+
+    const JAN_2026: i64 = 1_767_225_600;
+
+    #[test]
+    fn prefers_the_root_and_explains_leaf_rotation() {
+        let mut certs = chain(90, "Test");
+        let c = Chain::from_served(std::mem::take(&mut certs));
+        let advice = advise(&c, JAN_2026 + 86_400);
+        let rec = advice.recommended.as_ref().map(|r| r.index);
+        assert_eq!(rec, Some(2), "a served root is the longest-lived pin");
+        assert!(
+            advice
+                .warnings
+                .iter()
+                .any(|w| w.contains("the leaf lives 90 days"))
+        );
+        assert_eq!(advice.choices.len(), 3);
+        assert_eq!(advice.choices[0].days_left, 89);
+    }
+
+    #[test]
+    fn without_a_root_the_intermediate_is_the_pin_and_lets_encrypt_rotation_is_flagged() {
+        let mut certs = chain(90, "Let's Encrypt");
+        certs.truncate(2);
+        let c = Chain::from_served(certs);
+        let advice = advise(&c, JAN_2026);
+        assert_eq!(advice.recommended.as_ref().map(|r| r.index), Some(1));
+        assert!(advice.warnings.iter().any(|w| w.contains("R10–R14")));
+    }
+
+    #[test]
+    fn expired_and_not_yet_valid_are_warned() {
+        let c = Chain::from_served(chain(30, "Test"));
+        let late = advise(&c, JAN_2026 + 40 * 86_400);
+        assert!(
+            late.warnings
+                .iter()
+                .any(|w| w.contains("expired on 2026-01-31"))
+        );
+        let early = advise(&c, JAN_2026 - 86_400);
+        assert!(
+            early
+                .warnings
+                .iter()
+                .any(|w| w.contains("not valid until 2026-01-01"))
+        );
+    }
+
+    #[test]
+    fn out_of_order_chain_is_warned() {
+        let mut certs = chain(90, "Test");
+        certs.swap(1, 2);
+        let advice = advise(&Chain::from_served(certs), JAN_2026);
+        assert!(advice.warnings.iter().any(|w| w.contains("out of order")));
+    }
+}

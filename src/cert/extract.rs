@@ -307,8 +307,14 @@ fn check_dashes(open: &str, close: &str, line_no: usize, what: &str, warnings: &
 /// `"MIIB...\n"`, `"MIIB...\n",`, `"MIIB..." \`, indented raw-literal lines and plain PEM.
 fn clean_literal(line: &str) -> &str {
     let s = line.trim();
-    if s.is_empty() {
-        return s;
+    // The end of a literal on a line of its own (`)EOF"`, `"#`, `";`) holds no base64.
+    if s.is_empty()
+        || matches!(
+            s.trim_end_matches([';', ',']),
+            ")EOF\"" | "\"#" | "\"" | "\")"
+        )
+    {
+        return "";
     }
     if let Some(inner) = s.strip_prefix('"') {
         let inner = match inner.rfind('"') {
@@ -318,12 +324,7 @@ fn clean_literal(line: &str) -> &str {
         let inner = inner.trim_end_matches("\\n").trim_end_matches("\\r");
         return inner.trim();
     }
-    // The end of a literal on a line of its own (`)EOF"`, `"#`, `";`) holds no base64.
-    let s = s.trim_end_matches([';', ',']);
-    match s {
-        ")EOF\"" | "\"#" | "\"" | "\")" => "",
-        _ => s,
-    }
+    s.trim_end_matches([';', ','])
 }
 
 fn sniff(text: &str) -> InputKind {
@@ -349,5 +350,62 @@ fn sniff(text: &str) -> InputKind {
         InputKind::Source
     } else {
         InputKind::Pem
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)] // tests: a panic is the failure report
+    use super::*;
+    use crate::cert::testutil::chain;
+
+    #[test]
+    fn cleans_every_literal_form() {
+        assert_eq!(clean_literal("  \"MIIBkTCB+w==\\n\" \\"), "MIIBkTCB+w==");
+        assert_eq!(clean_literal("\"MIIB\\r\\n\","), "MIIB");
+        assert_eq!(clean_literal("    MIIB/+=="), "MIIB/+==");
+        assert_eq!(clean_literal(")EOF\";"), "");
+        assert_eq!(clean_literal("\"#;"), "");
+    }
+
+    #[test]
+    fn der_length_is_bounded_by_input() {
+        assert_eq!(der_len(&[0x30, 0x03, 1, 2, 3]), Some(5));
+        assert_eq!(der_len(&[0x30, 0x82, 0x01, 0x00, 0]), None);
+        assert_eq!(der_len(&[0x30, 0x85, 0, 0, 0, 0, 0]), None);
+        assert_eq!(der_len(&[0x31]), None);
+    }
+
+    #[test]
+    fn concatenated_der_certificates() {
+        let certs = chain(90, "Test");
+        let mut der = certs[0].der.clone();
+        der.extend_from_slice(&certs[1].der);
+        let got = extract(&der).unwrap();
+        assert_eq!(got.kind, InputKind::Der);
+        assert_eq!(got.certs.len(), 2);
+        assert_eq!(got.certs[1], certs[1]);
+    }
+
+    #[test]
+    fn one_line_string_with_escapes() {
+        let certs = chain(90, "Test");
+        let pem = certs[0].pem().replace('\n', "\\n");
+        let src = format!("const char* ca = \"{pem}\";\n");
+        let got = extract(src.as_bytes()).unwrap();
+        assert_eq!(got.kind, InputKind::Source);
+        assert_eq!(got.certs, vec![certs[0].clone()]);
+    }
+
+    #[test]
+    fn key_next_to_certificate_is_ignored_with_a_warning() {
+        let certs = chain(90, "Test");
+        let input = format!(
+            "{}-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIA==\n-----END PRIVATE KEY-----\n",
+            certs[0].pem()
+        );
+        let got = extract(input.as_bytes()).unwrap();
+        assert_eq!(got.certs.len(), 1);
+        assert!(got.warnings[0].contains("private key"));
     }
 }
