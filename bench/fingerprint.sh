@@ -28,6 +28,8 @@ peak_kb() { /usr/bin/time -f %M "$@" 2>&1 >/dev/null | tail -1; }
 
 certs=$(grep -c 'BEGIN CERTIFICATE' "$BUNDLE")
 echo "== 1. parse and report $certs roots from $BUNDLE (median of $RUNS)"
+n=$("$ESPCHECK" fingerprint --from "$BUNDLE" --json --no-system-roots | grep -o '"sha1"' | wc -l)
+[ "$n" = "$certs" ] || { echo "bench: espcheck reported $n of $certs certificates" >&2; exit 1; }
 t_esp=$(median "$ESPCHECK" fingerprint --from "$BUNDLE" --json --no-system-roots)
 t_ssl=$(median openssl storeutl -noout -text -certs "$BUNDLE")
 printf '  espcheck fingerprint --from --json   %.3fs\n' "$t_esp"
@@ -57,6 +59,12 @@ one() { openssl s_client -connect "127.0.0.1:$1" -servername localhost -showcert
 export -f one
 loop() { while read -r p; do one "$p"; done < "$work/ports"; }
 xargs8() { xargs -P 8 -I{} bash -c 'one {}' < "$work/ports"; }
+# Check once that every tool really fingerprints all 24 endpoints before timing it.
+n_esp=$("$ESPCHECK" fingerprint "${targets[@]}" --json --ca-file "$work/cert.pem" | grep -c '"sha1"')
+n_loop=$(loop | grep -c Fingerprint)
+n_xargs=$(xargs8 | grep -c Fingerprint)
+echo "  endpoints fingerprinted: espcheck $n_esp, loop $n_loop, xargs $n_xargs (of 24)"
+[ "$n_esp" = 24 ] && [ "$n_loop" = 24 ] && [ "$n_xargs" = 24 ] || { echo "bench: a tool missed endpoints" >&2; exit 1; }
 t_esp=$(median "$ESPCHECK" fingerprint "${targets[@]}" --json --ca-file "$work/cert.pem")
 t_loop=$(median loop)
 t_xargs=$(median xargs8)
