@@ -36,6 +36,10 @@ pub struct Args {
     /// How many targets to capture at once.
     #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=1024))]
     pub jobs: u32,
+    /// Capture with a board's own ClientHello (esp8266, esp8266-less-secure, esp32), so the pin
+    /// printed is the one that board receives.
+    #[arg(long, value_name = "BOARD", value_parser = ["esp8266", "esp8266-less-secure", "esp32"])]
+    pub profile: Option<String>,
     /// Do not trust the operating system's certificate store (webpki-roots and --ca-file only).
     #[arg(long)]
     pub no_system_roots: bool,
@@ -145,6 +149,10 @@ fn capture_all(
     let rt = super::runtime()?;
     let timeout = args.net.timeout;
     let jobs = Arc::new(tokio::sync::Semaphore::new(args.jobs as usize));
+    let profile = args
+        .profile
+        .as_deref()
+        .and_then(crate::tls::profile::by_name);
     rt.block_on(async move {
         let mut handles = Vec::with_capacity(targets.len());
         for target in targets {
@@ -152,7 +160,8 @@ fn capture_all(
             let jobs = jobs.clone();
             handles.push(tokio::spawn(async move {
                 let _permit = jobs.acquire_owned().await;
-                let report = crate::tls::live_report(&target, &store, timeout, now).await;
+                let report =
+                    crate::tls::live_report_as(&target, &store, timeout, now, profile).await;
                 (target.display(), report)
             }));
         }

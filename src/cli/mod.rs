@@ -14,6 +14,7 @@ pub mod fingerprint;
 pub mod gen_cert_header;
 pub mod grade;
 pub mod ports;
+pub mod probe;
 pub mod sim;
 pub mod watch;
 
@@ -41,6 +42,9 @@ pub enum Command {
     /// Read pins back out of headers and sketches and check them against the served chain.
     #[command(after_help = check::EXAMPLES)]
     Check(check::Args),
+    /// Will this server work from an ESP8266 (BearSSL) or an ESP32 (mbedTLS)?
+    #[command(after_help = probe::EXAMPLES)]
+    Probe(probe::Args),
     /// Tail a serial port and grade what the firmware prints.
     #[command(after_help = watch::EXAMPLES)]
     Watch(watch::Args),
@@ -98,6 +102,7 @@ pub fn run(cli: Cli) -> Exit {
         Command::Fingerprint(args) => fingerprint::run(args),
         Command::GenCertHeader(args) => gen_cert_header::run(args),
         Command::Check(args) => check::run(args),
+        Command::Probe(args) => probe::run(args),
         Command::Watch(args) => watch::run(args),
         Command::Grade(args) => grade::run(args),
         Command::Ports(args) => ports::run(args),

@@ -80,14 +80,31 @@ impl ServerCertVerifier for Recorder {
 /// Connect to `target`, handshake, and return the presented chain. The whole exchange is bounded by
 /// `timeout`.
 pub async fn capture(target: &Target, timeout: Duration) -> Result<Capture> {
+    capture_versions(
+        target,
+        timeout,
+        &[&rustls::version::TLS13, &rustls::version::TLS12],
+    )
+    .await
+}
+
+/// `capture`, offering only the given protocol versions.
+pub async fn capture_versions(
+    target: &Target,
+    timeout: Duration,
+    versions: &[&'static rustls::SupportedProtocolVersion],
+) -> Result<Capture> {
     let what = target.display();
-    match tokio::time::timeout(timeout, capture_inner(target)).await {
+    match tokio::time::timeout(timeout, capture_inner(target, versions)).await {
         Ok(result) => result,
         Err(_) => Err(Error::timeout(what, timeout)),
     }
 }
 
-async fn capture_inner(target: &Target) -> Result<Capture> {
+async fn capture_inner(
+    target: &Target,
+    versions: &[&'static rustls::SupportedProtocolVersion],
+) -> Result<Capture> {
     let what = target.display();
     let provider = provider();
     let recorder = Arc::new(Recorder {
@@ -95,7 +112,7 @@ async fn capture_inner(target: &Target) -> Result<Capture> {
         algs: provider.signature_verification_algorithms,
     });
     let config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
+        .with_protocol_versions(versions)
         .map_err(|e| Error::env(&what, e))?
         .dangerous()
         .with_custom_certificate_verifier(recorder.clone())
