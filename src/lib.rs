@@ -9,6 +9,7 @@
 pub mod cert;
 pub mod cli;
 pub mod codegen;
+pub mod config;
 pub mod error;
 pub mod grade;
 pub mod serial;

@@ -3,10 +3,17 @@
 
 use std::io::Write;
 
+use anstyle::{AnsiColor, Style};
 use serde::Serialize;
 
 use super::advice::{self, Advice, date, rfc3339, short};
 use super::chain::{Chain, Role};
+
+/// Styles for the words that matter. Renderers always emit them; the CLI writes through `anstream`,
+/// which strips them when stdout is not a terminal, with `NO_COLOR`, or with `--color never`.
+pub(crate) const GOOD: Style = AnsiColor::Green.on_default().bold();
+pub(crate) const BAD: Style = AnsiColor::Red.on_default().bold();
+pub(crate) const WARN: Style = AnsiColor::Yellow.on_default().bold();
 
 /// TLS parameters of a live capture.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -130,17 +137,15 @@ impl ChainReport {
         }
         writeln!(out, "{head}")?;
         let trust = if self.trusted {
-            "trusted".to_owned()
+            format!("{GOOD}trusted{GOOD:#}")
         } else {
-            format!(
-                "NOT trusted: {}",
-                self.trust_error.as_deref().unwrap_or("unknown")
-            )
+            let why = self.trust_error.as_deref().unwrap_or("unknown");
+            format!("{BAD}NOT trusted{BAD:#}: {why}")
         };
         let host = match self.hostname_ok {
-            Some(true) => "hostname ok",
-            Some(false) => "hostname MISMATCH",
-            None => "hostname not checked",
+            Some(true) => format!("{GOOD}hostname ok{GOOD:#}"),
+            Some(false) => format!("{BAD}hostname MISMATCH{BAD:#}"),
+            None => "hostname not checked".to_owned(),
         };
         writeln!(out, "  {trust}; {host}")?;
         for c in &self.chain {
@@ -235,7 +240,7 @@ impl ChainReport {
         if !self.warnings.is_empty() {
             writeln!(out)?;
             for w in &self.warnings {
-                writeln!(out, "warning: {w}")?;
+                writeln!(out, "{WARN}warning:{WARN:#} {w}")?;
             }
         }
         Ok(())

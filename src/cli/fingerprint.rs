@@ -89,7 +89,7 @@ pub fn run(args: Args) -> Result<Exit> {
     }
 
     let mut exit = Exit::Ok;
-    let mut out = std::io::stdout().lock();
+    let mut out = anstream::stdout().lock();
     for (i, (name, result)) in results.iter().enumerate() {
         match result {
             Ok(report) => {

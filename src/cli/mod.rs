@@ -28,6 +28,26 @@ pub mod watch;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// Colour: auto (only on a terminal, and never with NO_COLOR), always, never.
+    #[arg(long, global = true, value_name = "WHEN", default_value = "auto")]
+    pub color: ColorWhen,
+    /// Less output: errors only on stderr.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// More diagnostics on stderr (-v, -vv).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+/// `--color`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorWhen {
+    /// Only on a terminal, and never when NO_COLOR is set.
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
 }
 
 /// The subcommands.
@@ -57,6 +77,17 @@ pub enum Command {
     /// Simulators: a mock GitHub API, the reference sketch on the host, a virtual board.
     #[command(subcommand)]
     Sim(sim::Command),
+    /// Print a shell completion script.
+    #[command(
+        after_help = "Examples:\n  espcheck completions bash > ~/.local/share/bash-completion/completions/espcheck\n  espcheck completions zsh > ~/.zfunc/_espcheck"
+    )]
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff).
+    #[command(after_help = "Example:\n  espcheck man > ~/.local/share/man/man1/espcheck.1")]
+    Man,
 }
 
 /// Where a command dials: shared by every command that talks to a server.
@@ -98,6 +129,7 @@ pub fn run_from_env() -> Exit {
 
 /// Run a parsed command line.
 pub fn run(cli: Cli) -> Exit {
+    setup_output(&cli);
     let result = match cli.command {
         Command::Fingerprint(args) => fingerprint::run(args),
         Command::GenCertHeader(args) => gen_cert_header::run(args),
@@ -107,6 +139,8 @@ pub fn run(cli: Cli) -> Exit {
         Command::Grade(args) => grade::run(args),
         Command::Ports(args) => ports::run(args),
         Command::Sim(cmd) => sim::run(cmd),
+        Command::Completions { shell } => completions(shell),
+        Command::Man => man(),
     };
     match result {
         Ok(exit) => exit,
@@ -118,10 +152,56 @@ pub fn run(cli: Cli) -> Exit {
     }
 }
 
+/// Colour choice and the tracing subscriber for `-q`/`-v`; diagnostics go to stderr only.
+fn setup_output(cli: &Cli) {
+    let choice = match cli.color {
+        ColorWhen::Auto => anstream::ColorChoice::Auto,
+        ColorWhen::Always => anstream::ColorChoice::Always,
+        ColorWhen::Never => anstream::ColorChoice::Never,
+    };
+    choice.write_global();
+    let level = match (cli.quiet, cli.verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        (false, 1) => "info",
+        (false, _) => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("ESPCHECK_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("espcheck={level}")));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(anstream::AutoStream::choice(&std::io::stderr()) != anstream::ColorChoice::Never)
+        .without_time()
+        .with_target(false)
+        .try_init();
+}
+
+fn completions(shell: clap_complete::Shell) -> Result<Exit> {
+    let mut cmd = <Cli as clap::CommandFactory>::command();
+    let mut out = std::io::stdout().lock();
+    clap_complete::generate(shell, &mut cmd, "espcheck", &mut out);
+    out.flush()?;
+    Ok(Exit::Ok)
+}
+
+fn man() -> Result<Exit> {
+    let cmd = <Cli as clap::CommandFactory>::command();
+    let mut out = std::io::stdout().lock();
+    clap_mangen::Man::new(cmd.clone()).render(&mut out)?;
+    for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
+        let name = format!("espcheck-{}", sub.get_name());
+        clap_mangen::Man::new(sub.clone().name(name)).render(&mut out)?;
+    }
+    out.flush()?;
+    Ok(Exit::Ok)
+}
+
 /// Print an error as one line (plus a hint line where one helps).
 pub fn report_error(err: &Error) {
-    let mut stderr = std::io::stderr().lock();
-    let _ = writeln!(stderr, "error: {err}");
+    let style = anstyle::AnsiColor::Red.on_default().bold();
+    let mut stderr = anstream::stderr().lock();
+    let _ = writeln!(stderr, "{style}error:{style:#} {err}");
     if let Some(hint) = err.hint() {
         let _ = writeln!(stderr, "hint: {hint}");
     }
@@ -129,7 +209,11 @@ pub fn report_error(err: &Error) {
 
 /// Print a warning line on stderr.
 pub fn warn(message: impl std::fmt::Display) {
-    let _ = writeln!(std::io::stderr().lock(), "warning: {message}");
+    let style = anstyle::AnsiColor::Yellow.on_default().bold();
+    let _ = writeln!(
+        anstream::stderr().lock(),
+        "{style}warning:{style:#} {message}"
+    );
 }
 
 /// A tokio runtime for commands that do network I/O.

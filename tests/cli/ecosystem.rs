@@ -1,0 +1,104 @@
+//! Fitting in: completions, man page, colour hygiene, broken pipes.
+
+use std::process::Command;
+
+use crate::support::*;
+
+const SUBCOMMANDS: &[&str] = &[
+    "fingerprint",
+    "gen-cert-header",
+    "check",
+    "probe",
+    "watch",
+    "grade",
+    "ports",
+    "sim",
+];
+
+#[test]
+fn completions_cover_every_subcommand_in_every_shell() {
+    for shell in ["bash", "zsh", "fish", "powershell"] {
+        let out = espcheck()
+            .args(["completions", shell])
+            .output()
+            .expect("run");
+        assert_eq!(out.status.code(), Some(0), "{shell}");
+        let text = String::from_utf8(out.stdout).expect("utf8");
+        for sub in SUBCOMMANDS {
+            assert!(text.contains(sub), "{shell} completion lacks {sub}");
+        }
+    }
+}
+
+#[test]
+fn man_page_has_a_section_per_subcommand() {
+    let out = espcheck().arg("man").output().expect("run");
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).expect("utf8");
+    assert!(text.starts_with(".ie"), "roff");
+    for sub in SUBCOMMANDS {
+        assert!(
+            text.contains(&format!(".TH espcheck-{sub} 1")),
+            "no man section for {sub}"
+        );
+    }
+}
+
+#[test]
+fn closed_pipe_exits_quietly() {
+    let bundle = "/etc/ssl/certs/ca-certificates.crt";
+    if !std::path::Path::new(bundle).exists() {
+        eprintln!("SKIP: {bundle} missing");
+        return;
+    }
+    let bin = assert_cmd::cargo::cargo_bin("espcheck");
+    let out = Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "'{}' fingerprint --from {bundle} | head -1; exit ${{PIPESTATUS[0]}}",
+            bin.display()
+        ))
+        .output()
+        .expect("bash");
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        out.stderr.is_empty(),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 1);
+}
+
+#[test]
+fn no_color_means_no_escape_codes_and_always_means_colour() {
+    let chain = TestChain::new(Alg::P256, &["device.test"]);
+    let plain = espcheck()
+        .args(["fingerprint", "--color", "always", "--from"])
+        .arg(chain.path("chain.pem"))
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run");
+    // --color always wins over NO_COLOR, as with clap and cargo.
+    assert!(plain.stdout.contains(&0x1b));
+    for args in [vec!["--color", "auto"], vec![]] {
+        let out = espcheck()
+            .arg("fingerprint")
+            .args(&args)
+            .arg("--from")
+            .arg(chain.path("chain.pem"))
+            .env("NO_COLOR", "1")
+            .output()
+            .expect("run");
+        assert!(
+            !out.stdout.contains(&0x1b),
+            "escape codes with NO_COLOR and {args:?}"
+        );
+        assert!(!out.stderr.contains(&0x1b));
+    }
+    let err = espcheck()
+        .args(["fingerprint", "--from", "/nonexistent"])
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run");
+    assert!(String::from_utf8_lossy(&err.stderr).starts_with("error: /nonexistent: no such file"));
+}
