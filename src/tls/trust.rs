@@ -157,19 +157,29 @@ impl TrustStore {
         trust
     }
 
-    /// Append the self-signed root that issued the top of the chain, when a local store has it.
+    /// Append the self-signed root that anchors the chain, when a local store has it. Walking up
+    /// from the leaf, the anchor is either a store root with the same name and key as a sent CA (the
+    /// sent one is then a cross-signed or duplicate copy) or the store root that issued it.
     fn complete_with_root(&self, chain: &mut Chain) {
-        let Some(top) = chain.top_sent() else { return };
-        if top.cert.self_signed {
-            return;
+        let roots: Vec<&Certificate> = self.full_certs().iter().filter(|c| c.self_signed).collect();
+        let mut anchor = None;
+        for e in chain.entries.iter().filter(|e| e.sent) {
+            if e.cert.self_signed {
+                return;
+            }
+            let same = |r: &&&Certificate| {
+                e.cert.is_ca && r.subject_der == e.cert.subject_der && r.spki_der == e.cert.spki_der
+            };
+            if let Some(r) = roots
+                .iter()
+                .find(same)
+                .or_else(|| roots.iter().find(|r| e.cert.is_issued_by(r)))
+            {
+                anchor = Some((*r).clone());
+                break;
+            }
         }
-        let top = top.cert.clone();
-        if let Some(root) = self
-            .full_certs()
-            .iter()
-            .find(|c| c.self_signed && top.is_issued_by(c))
-            .cloned()
-        {
+        if let Some(root) = anchor {
             chain.push_unsent_root(root);
         }
     }

@@ -507,3 +507,74 @@ fn showcerts_prints_the_chain_like_s_client() {
     assert!(text.contains(&chain.leaf_pem));
     assert!(text.contains(&chain.intermediate_pem));
 }
+
+/// A chain that carries a cross-signed copy of a root (the ISRG Root X1 / DST Root CA X3 shape).
+#[test]
+fn cross_signed_chain_is_warned_and_the_self_signed_root_is_pinned() {
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+    let ca = |cn: &str| {
+        let mut p = CertificateParams::new(Vec::<String>::new()).expect("params");
+        p.distinguished_name.push(DnType::CommonName, cn);
+        p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        p.not_before = rcgen::date_time_ymd(2020, 1, 1);
+        p.not_after = rcgen::date_time_ymd(2040, 1, 1);
+        p
+    };
+    let old_key = KeyPair::generate().expect("key");
+    let old_root = ca("Old Root").self_signed(&old_key).expect("old");
+    let old_issuer = Issuer::new(ca("Old Root"), old_key);
+    let new_key = KeyPair::generate().expect("key");
+    let new_root = ca("New Root").self_signed(&new_key).expect("new");
+    // The same subject and key as New Root, issued by Old Root: the cross-sign.
+    let cross = ca("New Root")
+        .signed_by(&new_key, &old_issuer)
+        .expect("cross");
+    let new_issuer = Issuer::new(ca("New Root"), new_key);
+    let leaf_key = KeyPair::generate().expect("key");
+    let mut lp = CertificateParams::new(vec!["device.test".to_owned()]).expect("leaf");
+    lp.not_before = rcgen::date_time_ymd(2025, 1, 1);
+    lp.not_after = rcgen::date_time_ymd(2040, 1, 1);
+    let leaf = lp.signed_by(&leaf_key, &new_issuer).expect("leaf");
+
+    let dir = tempfile::tempdir().expect("tmp");
+    let chain = dir.path().join("chain.pem");
+    std::fs::write(&chain, format!("{}{}", leaf.pem(), cross.pem())).expect("write");
+    let roots = dir.path().join("roots.pem");
+    std::fs::write(&roots, format!("{}{}", new_root.pem(), old_root.pem())).expect("write");
+    let out = espcheck()
+        .args([
+            "fingerprint",
+            "--json",
+            "--no-system-roots",
+            "--host",
+            "device.test",
+            "--from",
+        ])
+        .arg(&chain)
+        .arg("--ca-file")
+        .arg(&roots)
+        .output()
+        .expect("run");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = &json_lines(&out.stdout)[0];
+    assert_eq!(report["trusted"], true);
+    assert!(
+        report["warnings"].to_string().contains("cross-signed"),
+        "{}",
+        report["warnings"]
+    );
+    let rec = report["recommended"]["index"]
+        .as_u64()
+        .expect("a recommendation") as usize;
+    let pinned = &report["chain"][rec];
+    assert_eq!(pinned["subject"], "CN=New Root");
+    assert_eq!(
+        pinned["self_signed"], true,
+        "the self-signed root, not the cross-signed copy"
+    );
+}
