@@ -85,8 +85,8 @@ impl LeafSpec {
     }
 }
 
-/// A generated (or loaded) chain, in memory.
-#[derive(Debug, Clone)]
+/// A generated (or loaded) chain, in memory. `Debug` leaves the keys out.
+#[derive(Clone)]
 pub struct Chain {
     pub root: CertificateDer<'static>,
     pub intermediate: CertificateDer<'static>,
@@ -95,6 +95,17 @@ pub struct Chain {
     leaf_key: Vec<u8>,
     /// The intermediate's private key (PEM), kept to re-issue the leaf.
     intermediate_key_pem: String,
+}
+
+impl std::fmt::Debug for Chain {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Chain")
+            .field("root", &subject(&self.root))
+            .field("intermediate", &subject(&self.intermediate))
+            .field("leaf", &subject(&self.leaf))
+            .field("leaf_sha1", &self.leaf_sha1_colon())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Chain {

@@ -109,15 +109,17 @@ impl Shared {
     }
 
     /// New leaf key and certificate from the same intermediate; written to disk, then served.
+    /// The write lock is held throughout, so no connection accepted after `leaf.pem` changed can
+    /// be handed the old leaf.
     fn rotate(&self) -> Result<Chain> {
-        let mut chain = self.chain();
-        chain.reissue_leaf(&self.config.leaf_spec(), time::OffsetDateTime::now_utc())?;
-        chain.write_leaf(&self.paths)?;
-        let tls = tls_config(&chain)?;
         let mut guard = match self.current.write() {
             Ok(g) => g,
             Err(poisoned) => poisoned.into_inner(),
         };
+        let mut chain = guard.0.clone();
+        chain.reissue_leaf(&self.config.leaf_spec(), time::OffsetDateTime::now_utc())?;
+        chain.write_leaf(&self.paths)?;
+        let tls = tls_config(&chain)?;
         *guard = (chain.clone(), tls);
         Ok(chain)
     }
