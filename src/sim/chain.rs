@@ -73,6 +73,17 @@ impl LeafSpec {
         }
     }
 
+    /// rcgen takes any IA5 string; a client can only ask for a DNS name or an address.
+    pub fn validate(&self) -> Result<()> {
+        match rustls_pki_types::ServerName::try_from(self.host.as_str()) {
+            Ok(_) => Ok(()),
+            Err(_) => Err(Error::Usage(format!(
+                "--host `{}` is not a DNS name or an IP address",
+                self.host
+            ))),
+        }
+    }
+
     /// The leaf's SANs: the host plus the loopback names, so a local client can verify by address.
     pub fn sans(&self) -> Vec<String> {
         let mut sans = vec![self.host.clone()];
@@ -138,6 +149,7 @@ impl Chain {
     pub fn reissue_leaf(&mut self, spec: &LeafSpec, now: OffsetDateTime) -> Result<()> {
         let int_key = KeyPair::from_pem(&self.intermediate_key_pem).map_err(gen_err)?;
         let issuer = Issuer::from_ca_cert_der(&self.intermediate, int_key).map_err(gen_err)?;
+        spec.validate()?;
         let leaf_key = KeyPair::generate().map_err(gen_err)?;
         let mut params = CertificateParams::new(spec.sans()).map_err(|e| {
             Error::Usage(format!("--host {}: not a valid DNS name: {e}", spec.host))
@@ -188,6 +200,7 @@ impl Chain {
     /// are present; the leaf is re-issued when it is missing, for another host, or its expiry state
     /// differs from `spec`.
     pub fn load_or_create(dir: &Path, spec: &LeafSpec, now: OffsetDateTime) -> Result<Chain> {
+        spec.validate()?;
         let paths = ChainPaths::in_dir(dir);
         std::fs::create_dir_all(dir).map_err(|e| Error::file(dir, &e))?;
         let have_ca =
