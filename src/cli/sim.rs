@@ -1,17 +1,376 @@
-//! `espcheck sim ...`: not built yet; its issue fills this file in.
+//! `espcheck sim serve` (the mock GitHub API over real TLS) and `espcheck sim run` (the reference
+//! sketch on the host).
 
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rustls_pki_types::CertificateDer;
+use rustls_pki_types::pem::PemObject;
+
+use super::{NetArgs, parse_duration};
 use crate::error::{Error, Exit, Result};
+use crate::sim::chain::{self, ChainPaths};
+use crate::sim::server::{CiState, MockServer, ServerConfig, announce_rotation};
+use crate::sim::sketch::{
+    self, Board, Core, RunConfig, ShownPin, SketchConfig, Trust, Variant, run::HostSerial,
+};
+
+/// Examples for `sim serve --help`.
+pub const SERVE_EXAMPLES: &str = "Examples:
+  espcheck sim serve --addr 127.0.0.1:8443 --chain-dir ./mock-chain
+  espcheck sim serve --addr 127.0.0.1:0 --state failure --chunked
+  espcheck sim serve --actions-only --state success      # pending, 0 statuses; check runs green
+  espcheck sim serve --rotate-leaf 1                     # a new leaf every connection
+
+The first stdout line is `listening on https://ADDR:PORT (HOST)`. SIGHUP re-issues the leaf;
+Ctrl-C or SIGTERM stops the server (exit 0).";
+
+/// Examples for `sim run --help`.
+pub const RUN_EXAMPLES: &str = "Examples:
+  espcheck sim run --connect 127.0.0.1:8443 --fingerprint 'AA:BB:…'
+  espcheck sim run --connect 127.0.0.1:8443 --ca-file mock-chain/intermediate.pem --core 3.1
+  espcheck sim run --variant post-json --connect 127.0.0.1:8443 --ca-file mock-chain/intermediate.pem \\
+      --data '{\"grant_type\":\"client_credentials\"}'
+
+Exit codes: 0 the sketch reached its verdict (either CI verdict), 5 the board's connection, TLS
+or pin failed, 2 bad arguments or an unreadable --ca-file.";
 
 /// The simulator subcommands.
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
-    /// A mock api.github.com over real TLS.
-    Serve,
-    /// Run the reference sketch's logic on the host.
-    Run,
+    /// A mock api.github.com over real TLS, with a generated root → intermediate → leaf chain.
+    #[command(after_help = SERVE_EXAMPLES)]
+    Serve(ServeArgs),
+    /// Run the reference sketch's logic on the host and print what the board would print.
+    #[command(after_help = RUN_EXAMPLES)]
+    Run(RunArgs),
+}
+
+/// The CI state on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum StateArg {
+    Success,
+    Failure,
+    Pending,
+    Error,
+}
+
+impl From<StateArg> for CiState {
+    fn from(s: StateArg) -> Self {
+        match s {
+            StateArg::Success => CiState::Success,
+            StateArg::Failure => CiState::Failure,
+            StateArg::Pending => CiState::Pending,
+            StateArg::Error => CiState::Error,
+        }
+    }
+}
+
+/// `sim serve` arguments.
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// Address to listen on; port 0 picks a free port.
+    #[arg(long, default_value = "127.0.0.1:8443")]
+    pub addr: SocketAddr,
+    /// The host name on the leaf certificate (plus localhost, 127.0.0.1 and ::1).
+    #[arg(long, default_value = "api.github.com")]
+    pub host: String,
+    /// Where the chain is kept (root.pem intermediate.pem leaf.pem leaf.key chain.pem); reused
+    /// when present. Default: ~/.cache/espcheck/sim-chain.
+    #[arg(long, value_name = "DIR")]
+    pub chain_dir: Option<PathBuf>,
+    /// The CI state the API reports.
+    #[arg(long, value_enum, default_value = "success")]
+    pub state: StateArg,
+    /// GitHub Actions only: combined status pending with no statuses; check runs carry the state.
+    #[arg(long)]
+    pub actions_only: bool,
+    /// Pretty-printed JSON (GitHub's answer to curl) instead of compact.
+    #[arg(long)]
+    pub pretty: bool,
+    /// Chunked transfer encoding (HTTP/1.1 requests).
+    #[arg(long)]
+    pub chunked: bool,
+    /// Delay before each response (500ms, 3s).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub slow: Option<Duration>,
+    /// Re-issue the leaf (new key, same intermediate) every N connections.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub rotate_leaf: Option<u64>,
+    /// Serve a leaf whose validity ended yesterday.
+    #[arg(long)]
+    pub expired_leaf: bool,
+    /// Send half of the server's first handshake flight, then hang up.
+    #[arg(long)]
+    pub close_mid_handshake: bool,
+    /// Log each request on stderr.
+    #[arg(long)]
+    pub access_log: bool,
+}
+
+/// Which sketch `sim run` plays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum VariantArg {
+    /// The reference sketch: GET the combined status, print the CI verdict.
+    GetStatus,
+    /// The second seed: raw `POST … HTTP/1.0` with a JSON body.
+    PostJson,
+}
+
+/// The board on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum BoardArg {
+    Esp8266,
+    Esp32,
+}
+
+/// `sim run` arguments.
+#[derive(Debug, clap::Args)]
+#[command(group(
+    clap::ArgGroup::new("trust")
+        .required(true)
+        .multiple(false)
+        .args(["fingerprint", "ca_file", "insecure"])
+))]
+pub struct RunArgs {
+    /// The host the sketch connects to (SNI and `Host`).
+    #[arg(long, default_value = "api.github.com")]
+    pub host: String,
+    /// The sketch's httpsPort.
+    #[arg(long, default_value_t = 443)]
+    pub port: u16,
+    /// The URL the sketch requests (default: the status URL, or /oauth/token for post-json).
+    #[arg(long)]
+    pub url: Option<String>,
+    #[command(flatten)]
+    pub net: NetArgs,
+    /// setFingerprint: the leaf's SHA-1, accepted exactly as the esp8266 core accepts it.
+    #[arg(long, value_name = "FP")]
+    pub fingerprint: Option<String>,
+    /// setInsecure: no verification at all.
+    #[arg(long)]
+    pub insecure: bool,
+    /// Board whose TLS handshake to make (default: esp8266 for get-status, esp32 for post-json).
+    #[arg(long, value_enum)]
+    pub board: Option<BoardArg>,
+    /// esp8266 core version whose lines to print: 2.4 (default), 2.7, 3.0, 3.0.1, 3.1.
+    #[arg(long, default_value = "2.4", value_parser = parse_core)]
+    pub core: Core,
+    /// Which sketch to run.
+    #[arg(long, value_enum, default_value = "get-status")]
+    pub variant: VariantArg,
+    /// The JSON body of the post-json variant.
+    #[arg(long, value_name = "JSON")]
+    pub data: Option<String>,
+    /// The SSID printed in `connecting to <ssid>`.
+    #[arg(long, default_value = "sensor-net")]
+    pub ssid: String,
+}
+
+fn parse_core(text: &str) -> std::result::Result<Core, String> {
+    text.parse()
 }
 
 /// Run a simulator subcommand.
-pub fn run(_cmd: Command) -> Result<Exit> {
-    Err(Error::Usage("`sim` is not implemented yet".to_owned()))
+pub fn run(cmd: Command) -> Result<Exit> {
+    match cmd {
+        Command::Serve(args) => serve(args),
+        Command::Run(args) => run_sketch(args),
+    }
+}
+
+fn default_chain_dir() -> PathBuf {
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .unwrap_or_else(std::env::temp_dir);
+    base.join("espcheck").join("sim-chain")
+}
+
+fn serve(args: ServeArgs) -> Result<Exit> {
+    let config = ServerConfig {
+        addr: args.addr,
+        host: args.host,
+        chain_dir: args.chain_dir.unwrap_or_else(default_chain_dir),
+        state: args.state.into(),
+        actions_only: args.actions_only,
+        pretty: args.pretty,
+        chunked: args.chunked,
+        slow: args.slow,
+        rotate_every: args.rotate_leaf,
+        expired_leaf: args.expired_leaf,
+        close_mid_handshake: args.close_mid_handshake,
+        access_log: args.access_log,
+    };
+    let rt = super::runtime()?;
+    rt.block_on(async move {
+        use tokio::signal::unix::{SignalKind, signal};
+        let sig = |kind| signal(kind).map_err(|e| Error::env("signal handler", e));
+        let (mut term, mut int, mut hup) = (
+            sig(SignalKind::terminate())?,
+            sig(SignalKind::interrupt())?,
+            sig(SignalKind::hangup())?,
+        );
+        let host = config.host.clone();
+        let server = MockServer::start(config).await?;
+        banner(&server, &host)?;
+        loop {
+            tokio::select! {
+                _ = term.recv() => break,
+                _ = int.recv() => break,
+                _ = hup.recv() => match server.rotate_leaf() {
+                    Ok(chain) => announce_rotation(&chain),
+                    Err(e) => super::warn(format!("leaf rotation failed: {e}")),
+                },
+            }
+        }
+        server.shutdown().await;
+        Ok(Exit::Ok)
+    })
+}
+
+/// The start-up report: the address first (tests and scripts parse it), then the chain and the
+/// pins ready to paste.
+fn banner(server: &MockServer, host: &str) -> Result<()> {
+    let addr = server.addr();
+    let chain = server.chain();
+    let p: &ChainPaths = server.paths();
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "listening on https://{addr} ({host})")?;
+    writeln!(
+        out,
+        "chain:        {} (leaf + intermediate, as served)",
+        p.chain.display()
+    )?;
+    for (label, path, der) in [
+        ("leaf:        ", &p.leaf, &chain.leaf),
+        ("intermediate:", &p.intermediate, &chain.intermediate),
+        ("root:        ", &p.root, &chain.root),
+    ] {
+        writeln!(
+            out,
+            "{label} {}  {}  (expires {})",
+            path.display(),
+            chain::subject(der),
+            chain::not_after(der)
+        )?;
+    }
+    writeln!(
+        out,
+        "pin the leaf (setFingerprint):   {}",
+        chain.leaf_sha1_colon()
+    )?;
+    writeln!(
+        out,
+        "pin a CA (setTrustAnchors / setCACert): {} or {}",
+        p.intermediate.display(),
+        p.root.display()
+    )?;
+    writeln!(
+        out,
+        "try: curl --cacert {} --resolve {host}:{port}:{ip} https://{host}:{port}/repos/esp8266/Arduino/commits/master/status",
+        p.root.display(),
+        port = addr.port(),
+        ip = addr.ip(),
+    )?;
+    out.flush()?;
+    Ok(())
+}
+
+fn run_sketch(args: RunArgs) -> Result<Exit> {
+    let variant = match args.variant {
+        VariantArg::GetStatus => Variant::GetStatus,
+        VariantArg::PostJson => Variant::PostJson,
+    };
+    let board = match (args.board, variant) {
+        (Some(BoardArg::Esp8266), _) | (None, Variant::GetStatus) => Board::Esp8266,
+        (Some(BoardArg::Esp32), _) | (None, Variant::PostJson) => Board::Esp32,
+    };
+    let trust = if let Some(fp) = args.fingerprint {
+        Trust::Fingerprint(fp)
+    } else if args.insecure {
+        Trust::Insecure
+    } else {
+        load_anchors(&args.net.ca_file)?
+    };
+    let shown_pin = match &trust {
+        Trust::Fingerprint(fp) => ShownPin::Fingerprint(fp.clone()),
+        Trust::Anchors { pem, .. } => ShownPin::Certificate(pem.clone()),
+        Trust::Insecure => ShownPin::None,
+    };
+    let url = args.url.unwrap_or_else(|| {
+        match variant {
+            Variant::GetStatus => sketch::DEFAULT_URL,
+            Variant::PostJson => sketch::DEFAULT_POST_URL,
+        }
+        .to_owned()
+    });
+    let cfg = RunConfig {
+        sketch: SketchConfig {
+            host: args.host.clone(),
+            url,
+            ssid: args.ssid,
+            core: args.core,
+            variant,
+            data: args.data.unwrap_or_else(|| {
+                r#"{"grant_type":"client_credentials","client_id":"esp32"}"#.to_owned()
+            }),
+            shown_pin,
+        },
+        port: args.port,
+        connect: args.net.connect,
+        trust,
+        board,
+        timeout: args.net.timeout,
+    };
+    let mut serial = HostSerial::new(std::io::stdout().lock());
+    let outcome = sketch::run_sketch(&cfg, &mut serial, time::OffsetDateTime::now_utc())?;
+    drop(serial.finish()?);
+    if outcome.board_failed() {
+        let what = match outcome.verified {
+            Some(false) => "certificate doesn't match",
+            _ => "connection failed",
+        };
+        let detail = outcome.detail.unwrap_or_else(|| "no detail".to_owned());
+        return Err(Error::device(
+            format!("{} ({})", args.host, board.as_str()),
+            format!("{what}: {detail}"),
+        ));
+    }
+    Ok(Exit::Ok)
+}
+
+/// Every certificate of every `--ca-file` is an anchor, as with `X509List` and `setCACert`.
+fn load_anchors(files: &[PathBuf]) -> Result<Trust> {
+    let mut pem = String::new();
+    let mut certs = Vec::new();
+    for path in files {
+        let bytes = crate::util::read_input(path, crate::util::MAX_INPUT_BYTES)?;
+        let found = parse_certs(path, &bytes)?;
+        certs.extend(found);
+        pem.push_str(String::from_utf8_lossy(&bytes).trim());
+        pem.push('\n');
+    }
+    Ok(Trust::Anchors { pem, certs })
+}
+
+fn parse_certs(path: &Path, bytes: &[u8]) -> Result<Vec<CertificateDer<'static>>> {
+    let name = crate::error::show_path(path);
+    let certs = CertificateDer::pem_slice_iter(bytes)
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|e| Error::input(&name, format!("not a PEM certificate file ({e})")))?;
+    if certs.is_empty() {
+        return Err(Error::input(&name, "no PEM certificate in the file"));
+    }
+    for (i, c) in certs.iter().enumerate() {
+        if x509_parser::parse_x509_certificate(c.as_ref()).is_err() {
+            return Err(Error::input(
+                &name,
+                format!("certificate {} is not valid X.509", i + 1),
+            ));
+        }
+    }
+    Ok(certs)
 }

@@ -4,4 +4,5 @@
 mod ecosystem;
 mod fingerprint;
 mod probe;
+mod sim;
 mod support;

@@ -1,0 +1,445 @@
+//! The mock GitHub REST API (pure): combined status, check runs, the no-User-Agent 403, and a POST
+//! echo. Bodies are shaped like GitHub's and keep its field order, since the reference sketch only
+//! looks at whether the body *starts with* `{"state":"success"`.
+
+use serde::Serialize;
+use sha1::{Digest, Sha1};
+use time::OffsetDateTime;
+
+use super::http::{Request, Response};
+
+/// The CI state the mock reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CiState {
+    Success,
+    Failure,
+    Pending,
+    /// A single status in `error`; GitHub folds that into a combined `failure`.
+    Error,
+}
+
+impl CiState {
+    /// The combined `state` GitHub reports: never `error`.
+    pub fn combined(self) -> &'static str {
+        match self {
+            CiState::Success => "success",
+            CiState::Failure | CiState::Error => "failure",
+            CiState::Pending => "pending",
+        }
+    }
+
+    /// Name as on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CiState::Success => "success",
+            CiState::Failure => "failure",
+            CiState::Pending => "pending",
+            CiState::Error => "error",
+        }
+    }
+}
+
+/// What the API answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Api {
+    /// The API host, used in the URLs inside the bodies.
+    pub host: String,
+    pub state: CiState,
+    /// GitHub Actions only: no commit statuses, check runs carry the state.
+    pub actions_only: bool,
+    /// Pretty JSON (what GitHub gives curl) instead of compact.
+    pub pretty: bool,
+}
+
+const NO_UA: &str = "Request forbidden by administrative rules. Please make sure your request has a \
+User-Agent header (https://docs.github.com/en/rest/overview/resources-in-the-rest-api#user-agent-required). \
+Check https://developer.github.com for other possible causes.";
+
+/// Answer one request (pure: `now` comes in).
+pub fn respond(api: &Api, req: &Request, now: OffsetDateTime) -> Response {
+    if req
+        .header("user-agent")
+        .is_none_or(|ua| ua.trim().is_empty())
+    {
+        return json(api, 403, "Forbidden", &Message::new(NO_UA));
+    }
+    if req.method == "POST" {
+        return json(api, 200, "OK", &Echo::of(req));
+    }
+    if req.method != "GET" && req.method != "HEAD" {
+        return json(api, 404, "Not Found", &Message::not_found());
+    }
+    let segments: Vec<&str> = req.path().trim_matches('/').split('/').collect();
+    match segments.as_slice() {
+        ["repos", owner, repo, "commits", rest @ .., last] if !rest.is_empty() => {
+            let git_ref = rest.join("/");
+            let ctx = Ctx::new(api, owner, repo, &git_ref, now);
+            match *last {
+                "status" => json(api, 200, "OK", &ctx.combined_status()),
+                "check-runs" => json(api, 200, "OK", &ctx.check_runs()),
+                _ => json(api, 404, "Not Found", &Message::not_found()),
+            }
+        }
+        _ => json(api, 404, "Not Found", &Message::not_found()),
+    }
+}
+
+fn json<T: Serialize>(api: &Api, status: u16, reason: &'static str, body: &T) -> Response {
+    let mut bytes = if api.pretty {
+        serde_json::to_vec_pretty(body)
+    } else {
+        serde_json::to_vec(body)
+    }
+    .unwrap_or_default();
+    if api.pretty {
+        bytes.push(b'\n');
+    }
+    Response {
+        status,
+        reason,
+        headers: vec![
+            ("Server".into(), "GitHub.com".into()),
+            (
+                "Content-Type".into(),
+                "application/json; charset=utf-8".into(),
+            ),
+            (
+                "X-GitHub-Media-Type".into(),
+                "github.v3; format=json".into(),
+            ),
+        ],
+        body: bytes,
+    }
+}
+
+#[derive(Serialize)]
+struct Message {
+    message: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    documentation_url: Option<&'static str>,
+}
+
+impl Message {
+    fn new(message: &'static str) -> Self {
+        Message {
+            message,
+            documentation_url: None,
+        }
+    }
+    fn not_found() -> Self {
+        Message {
+            message: "Not Found",
+            documentation_url: Some("https://docs.github.com/rest"),
+        }
+    }
+}
+
+/// What the echo reports about a POST.
+#[derive(Serialize)]
+struct Echo {
+    method: String,
+    path: String,
+    version: String,
+    /// `[name, value]` pairs in the order and case they were sent.
+    headers: Vec<[String; 2]>,
+    body: String,
+    /// The body parsed as JSON, when it is JSON.
+    json: Option<serde_json::Value>,
+    /// The whole request exactly as received.
+    raw: String,
+}
+
+impl Echo {
+    fn of(req: &Request) -> Self {
+        Echo {
+            method: req.method.clone(),
+            path: req.target.clone(),
+            version: req.version(),
+            headers: req
+                .headers
+                .iter()
+                .map(|(n, v)| [n.clone(), v.clone()])
+                .collect(),
+            body: String::from_utf8_lossy(&req.body).into_owned(),
+            json: serde_json::from_slice(&req.body).ok(),
+            raw: String::from_utf8_lossy(&req.raw).into_owned(),
+        }
+    }
+}
+
+struct Ctx<'a> {
+    api: &'a Api,
+    owner: String,
+    repo: String,
+    sha: String,
+    stamp: String,
+}
+
+impl<'a> Ctx<'a> {
+    fn new(api: &'a Api, owner: &str, repo: &str, git_ref: &str, now: OffsetDateTime) -> Self {
+        let is_sha = git_ref.len() == 40 && git_ref.bytes().all(|b| b.is_ascii_hexdigit());
+        // A stable fake commit per ref, so repeated requests agree.
+        let sha = if is_sha {
+            git_ref.to_ascii_lowercase()
+        } else {
+            hex::encode(Sha1::digest(format!("{owner}/{repo}@{git_ref}").as_bytes()))
+        };
+        let fmt =
+            time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
+        let stamp = (now.to_offset(time::UtcOffset::UTC) - time::Duration::minutes(5))
+            .format(&fmt)
+            .unwrap_or_default();
+        Ctx {
+            api,
+            owner: owner.to_owned(),
+            repo: repo.to_owned(),
+            sha,
+            stamp,
+        }
+    }
+
+    fn base(&self) -> String {
+        format!(
+            "https://{}/repos/{}/{}",
+            self.api.host, self.owner, self.repo
+        )
+    }
+
+    fn combined_status(&self) -> CombinedStatus {
+        let base = self.base();
+        let statuses = if self.api.actions_only {
+            Vec::new()
+        } else {
+            let mut list = vec![self.status(
+                1,
+                "continuous-integration/travis-ci/push",
+                self.api.state.as_str(),
+            )];
+            if self.api.state != CiState::Pending {
+                list.push(self.status(2, "codecov/project", "success"));
+            }
+            list
+        };
+        CombinedStatus {
+            state: if self.api.actions_only {
+                "pending"
+            } else {
+                self.api.state.combined()
+            },
+            total_count: statuses.len(),
+            statuses,
+            sha: self.sha.clone(),
+            repository: Repository {
+                id: 32969220,
+                node_id: "MDEwOlJlcG9zaXRvcnkzMjk2OTIyMA==",
+                name: self.repo.clone(),
+                full_name: format!("{}/{}", self.owner, self.repo),
+                private: false,
+                owner: Owner {
+                    login: self.owner.clone(),
+                    id: 11807367,
+                    kind: "Organization",
+                    url: format!("https://{}/users/{}", self.api.host, self.owner),
+                },
+                html_url: format!("https://github.com/{}/{}", self.owner, self.repo),
+                fork: false,
+                url: base.clone(),
+            },
+            commit_url: format!("{base}/commits/{}", self.sha),
+            url: format!("{base}/commits/{}/status", self.sha),
+        }
+    }
+
+    fn status(&self, id: u64, context: &'static str, state: &'static str) -> Status {
+        let description = match state {
+            "success" => "The build passed",
+            "pending" => "The build is in progress",
+            "error" => "The build could not complete due to an error",
+            _ => "The build failed",
+        };
+        Status {
+            url: format!("{}/statuses/{}", self.base(), self.sha),
+            id: 677326371 + id,
+            state,
+            description,
+            target_url: format!(
+                "https://ci.example.invalid/{}/{}/{id}",
+                self.owner, self.repo
+            ),
+            context,
+            created_at: self.stamp.clone(),
+            updated_at: self.stamp.clone(),
+        }
+    }
+
+    fn check_runs(&self) -> CheckRuns {
+        let (status, conclusion, completed_at) = match self.api.state {
+            CiState::Pending => ("in_progress", None, None),
+            CiState::Success => ("completed", Some("success"), Some(self.stamp.clone())),
+            CiState::Failure | CiState::Error => {
+                ("completed", Some("failure"), Some(self.stamp.clone()))
+            }
+        };
+        let run = CheckRun {
+            id: 4_000_000_001,
+            name: "build",
+            head_sha: self.sha.clone(),
+            url: format!("{}/check-runs/4000000001", self.base()),
+            html_url: format!(
+                "https://github.com/{}/{}/runs/4000000001",
+                self.owner, self.repo
+            ),
+            status,
+            conclusion,
+            started_at: self.stamp.clone(),
+            completed_at,
+            app: App {
+                slug: "github-actions",
+                name: "GitHub Actions",
+            },
+        };
+        CheckRuns {
+            total_count: 1,
+            check_runs: vec![run],
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct CombinedStatus {
+    state: &'static str,
+    statuses: Vec<Status>,
+    sha: String,
+    total_count: usize,
+    repository: Repository,
+    commit_url: String,
+    url: String,
+}
+
+#[derive(Serialize)]
+struct Status {
+    url: String,
+    id: u64,
+    state: &'static str,
+    description: &'static str,
+    target_url: String,
+    context: &'static str,
+    created_at: String,
+    updated_at: String,
+}
+
+#[derive(Serialize)]
+struct Repository {
+    id: u64,
+    node_id: &'static str,
+    name: String,
+    full_name: String,
+    private: bool,
+    owner: Owner,
+    html_url: String,
+    fork: bool,
+    url: String,
+}
+
+#[derive(Serialize)]
+struct Owner {
+    login: String,
+    id: u64,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    url: String,
+}
+
+#[derive(Serialize)]
+struct CheckRuns {
+    total_count: usize,
+    check_runs: Vec<CheckRun>,
+}
+
+#[derive(Serialize)]
+struct CheckRun {
+    id: u64,
+    name: &'static str,
+    head_sha: String,
+    url: String,
+    html_url: String,
+    status: &'static str,
+    conclusion: Option<&'static str>,
+    started_at: String,
+    completed_at: Option<String>,
+    app: App,
+}
+
+#[derive(Serialize)]
+struct App {
+    slug: &'static str,
+    name: &'static str,
+}
+
+#[cfg(test)]
+mod tests {
+    // Test code: a panic is the failure report.
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::sim::server::http::{Parsed, parse_request};
+
+    fn get(raw: &str, api: &Api) -> (u16, serde_json::Value, Vec<u8>) {
+        let Parsed::Complete(req, _) = parse_request(raw.as_bytes()).unwrap() else {
+            panic!("partial")
+        };
+        let resp = respond(api, &req, OffsetDateTime::UNIX_EPOCH);
+        (
+            resp.status,
+            serde_json::from_slice(&resp.body).unwrap(),
+            resp.body,
+        )
+    }
+
+    fn api(state: CiState, actions_only: bool) -> Api {
+        Api {
+            host: "api.github.com".into(),
+            state,
+            actions_only,
+            pretty: false,
+        }
+    }
+
+    const STATUS: &str = "GET /repos/esp8266/Arduino/commits/master/status HTTP/1.1\r\nHost: api.github.com\r\nUser-Agent: t\r\n\r\n";
+
+    #[test]
+    fn combined_status_starts_with_state_as_the_sketch_expects() {
+        let (code, v, body) = get(STATUS, &api(CiState::Success, false));
+        assert_eq!(code, 200);
+        assert!(body.starts_with(br#"{"state":"success""#));
+        assert_eq!(v["total_count"], 2);
+        let (_, v, _) = get(STATUS, &api(CiState::Error, false));
+        assert_eq!(v["state"], "failure", "combined state is never error");
+        assert_eq!(v["statuses"][0]["state"], "error");
+    }
+
+    #[test]
+    fn actions_only_is_pending_with_no_statuses_and_check_runs_carry_the_state() {
+        let (_, v, _) = get(STATUS, &api(CiState::Success, true));
+        assert_eq!(v["state"], "pending");
+        assert_eq!(v["total_count"], 0);
+        let runs = STATUS.replace("/status", "/check-runs");
+        let (_, v, _) = get(&runs, &api(CiState::Success, true));
+        assert_eq!(v["check_runs"][0]["conclusion"], "success");
+    }
+
+    #[test]
+    fn no_user_agent_is_403_and_unknown_paths_404() {
+        let (code, v, _) = get(
+            "GET /repos/a/b/commits/main/status HTTP/1.1\r\nHost: x\r\n\r\n",
+            &api(CiState::Success, false),
+        );
+        assert_eq!(code, 403);
+        assert!(v["message"].as_str().unwrap().contains("User-Agent"));
+        let (code, _, _) = get(
+            "GET /nope HTTP/1.1\r\nUser-Agent: t\r\n\r\n",
+            &api(CiState::Success, false),
+        );
+        assert_eq!(code, 404);
+    }
+}
