@@ -253,6 +253,7 @@ fn decode_offset_table(bytes: &[u8]) -> Result<Vec<BundleEntry>, String> {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)] // tests: a panic is the failure report
     use super::*;
 
     fn entry(name: &[u8], key: &[u8]) -> BundleEntry {
