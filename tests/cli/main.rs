@@ -1,0 +1,5 @@
+//! The one integration test binary: every test drives the real `espcheck` binary against real peers.
+#![allow(clippy::unwrap_used)] // tests: a panic is the failure report
+
+mod check;
+mod codegen;
