@@ -35,7 +35,8 @@ pub struct Job {
 }
 
 /// Bind each pin set to a host: the one it names, else `--host` (`fallback`), else the only host
-/// the file names anywhere. A set with no host is an error naming the group.
+/// the file names anywhere. A set with no host is an error naming the group. A `--host` with a
+/// port that names a set's own host gives that set its port (espcheck headers record no port).
 pub fn assign_hosts(
     file: &str,
     sets: Vec<PinSet>,
@@ -57,6 +58,8 @@ pub fn assign_hosts(
     let mut jobs = Vec::new();
     for set in sets.into_iter().filter(|s| !s.pins.is_empty()) {
         let (host, port) = match (&set.host, fallback, &only) {
+            // `--host HOST:PORT` naming the file's own host supplies the port it lacks.
+            (Some(h), Some((fh, Some(p))), _) if fh == h => (h.clone(), set.port.or(Some(p))),
             (Some(h), _, _) => (h.clone(), set.port),
             (None, Some((h, p)), _) => (h.to_owned(), p.or(set.port)),
             (None, None, Some((h, p))) => (h.clone(), set.port.or(*p)),
@@ -193,4 +196,56 @@ impl CheckReport {
 pub fn parse_host_arg(text: &str) -> crate::Result<(String, Option<u16>)> {
     let t = crate::tls::Target::parse(text, 0)?;
     Ok((t.host, (t.port != 0).then_some(t.port)))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)] // tests: a panic is the failure report
+    use super::*;
+    use crate::cert::Fingerprint;
+
+    fn set(group: &str, host: Option<&str>, port: Option<u16>, pins: usize) -> PinSet {
+        PinSet {
+            group: group.to_owned(),
+            host: host.map(str::to_owned),
+            port,
+            pins: (0..pins)
+                .map(|i| Pin {
+                    symbol: format!("p{i}"),
+                    line: None,
+                    kind: PinKind::Sha1(Fingerprint::new(vec![i as u8; 20])),
+                })
+                .collect(),
+        }
+    }
+
+    fn bound(jobs: &[Job]) -> Vec<(&str, &str, u16)> {
+        jobs.iter()
+            .map(|j| (j.group.as_str(), j.host.as_str(), j.port))
+            .collect()
+    }
+
+    #[test]
+    fn hosts_come_from_the_file_then_from_host_flag() {
+        let sets = vec![set("A_", Some("a.com"), None, 1), set("B_", None, None, 1)];
+        assert_eq!(
+            bound(&assign_hosts("f", sets.clone(), Some(("b.org", Some(8443)))).unwrap()),
+            [("A_", "a.com", 443), ("B_", "b.org", 8443)]
+        );
+        // The file's only host covers pins declared apart from it (a sketch).
+        assert_eq!(
+            bound(&assign_hosts("f", sets.clone(), None).unwrap()),
+            [("A_", "a.com", 443), ("B_", "a.com", 443)]
+        );
+        // --host HOST:PORT for the file's own host supplies the port.
+        assert_eq!(
+            bound(&assign_hosts("f", sets, Some(("a.com", Some(4443)))).unwrap())[0],
+            ("A_", "a.com", 4443)
+        );
+        let err = assign_hosts("f", vec![set("", None, None, 2)], None).unwrap_err();
+        assert!(err.contains("--host"), "{err}");
+        // A set with a host but no pins is not a job.
+        let jobs = assign_hosts("f", vec![set("", Some("x.io"), Some(1), 0)], None).unwrap();
+        assert!(jobs.is_empty());
+    }
 }

@@ -121,6 +121,14 @@ pub struct Args {
 /// Run `gen-cert-header`.
 pub fn run(args: Args) -> Result<Exit> {
     let output = output_of(&args)?;
+    if matches!(output, Output::IdfBundle(_))
+        && is_stdin(&args.out)
+        && std::io::IsTerminal::is_terminal(&std::io::stdout())
+    {
+        return Err(Error::Usage(
+            "an IDF bundle is binary; write it with --out FILE (or pipe stdout)".to_owned(),
+        ));
+    }
     let inputs = args.targets.len() + args.from.len();
     if inputs == 0 {
         return Err(Error::Usage(

@@ -49,6 +49,16 @@ pub fn select(
         (Some(_), false) => vec![with_leaf(&source, choice, now, &mut warnings)?],
     };
     for p in &pinned {
+        let days = p.cert.days_left(now);
+        if (0..super::REGENERATE_MARGIN_DAYS).contains(&days) {
+            warnings.push(format!(
+                "{}: the pinned certificate {} ({}) expires in {days} days, on {}",
+                source.origin,
+                p.index,
+                short(&p.cert.subject),
+                date(p.cert.not_after)
+            ));
+        }
         if p.cert.not_after < now {
             warnings.push(format!(
                 "{}: the pinned certificate {} ({}) expired on {}; the boards will reject it",
