@@ -3,6 +3,7 @@
 //! Pure: `pins` turns bytes into pins, `judge` turns pins + a served chain + `now` into verdicts,
 //! and `CheckReport` renders them as text or JSON. `cli::check` does the reading and dialing.
 
+mod context;
 pub mod judge;
 pub mod lex;
 pub mod pins;
