@@ -116,6 +116,11 @@ pub struct CheckReport {
     pub ok: bool,
     /// What the server serves now.
     pub leaf: Option<ServedLeaf>,
+    /// Whether the served chain verifies against the local anchors (webpki-roots, the system
+    /// store, `--ca-file`) for the host; information only, it does not change the exit code.
+    pub trusted: Option<bool>,
+    /// Why not, when it does not.
+    pub trust_error: Option<String>,
     /// One verdict per pin.
     pub pins: Vec<PinResult>,
 }
@@ -142,6 +147,8 @@ impl CheckReport {
             port: job.port,
             ok: pins.iter().all(|p| p.ok),
             leaf,
+            trusted: None,
+            trust_error: None,
             pins,
         }
     }
@@ -168,6 +175,15 @@ impl CheckReport {
             .map(|g| format!(" ({g})"))
             .unwrap_or_default();
         writeln!(out, "{}: {}{group}", self.file, self.target())?;
+        match (self.trusted, &self.trust_error) {
+            (Some(true), _) => writeln!(out, "  served chain: trusted by the local anchors")?,
+            (Some(false), why) => writeln!(
+                out,
+                "  served chain: NOT trusted by the local anchors ({})",
+                why.as_deref().unwrap_or("unknown")
+            )?,
+            (None, _) => {}
+        }
         for p in &self.pins {
             let word = match p.status {
                 Status::Match => "ok",

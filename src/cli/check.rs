@@ -39,6 +39,9 @@ pub struct Args {
     pub json: bool,
     #[command(flatten)]
     pub net: NetArgs,
+    /// Judge the served chain without the operating system's store (webpki-roots and --ca-file).
+    #[arg(long)]
+    pub no_system_roots: bool,
 }
 
 /// Run `check`.
@@ -62,13 +65,17 @@ pub fn run(args: Args) -> Result<Exit> {
             }
         }
     }
+    let store = crate::tls::TrustStore::load(&args.net.ca_file, !args.no_system_roots)?;
     let chains = fetch_all(&jobs, &args.net)?;
     let now = super::fingerprint::now_unix();
     for (i, job) in jobs.iter().enumerate() {
         let fetched = chains.get(&(job.host.clone(), job.port));
         match fetched.ok_or_else(|| Error::env(&job.host, "was not fetched"))? {
             Ok(chain) => {
-                let report = CheckReport::new(job, chain, now, args.warn_days);
+                let mut report = CheckReport::new(job, chain, now, args.warn_days);
+                let trust = store.judge(&mut chain.clone(), Some(&job.host), now);
+                report.trusted = Some(trust.trusted && trust.hostname_ok != Some(false));
+                report.trust_error = trust.trust_error;
                 exit = exit.worst(report.exit());
                 if args.json {
                     serde_json::to_writer(&mut out, &report).map_err(std::io::Error::from)?;

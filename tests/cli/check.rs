@@ -189,6 +189,22 @@ fn hand_written_fingerprints_are_read_back() {
             ("verify()".into(), "match".into()),
         ]
     );
+    // Trust is reported beside the pins: unknown root without --ca-file, trusted with it.
+    assert_eq!(reports[0]["trusted"], false, "{}", reports[0]);
+    let assert = espcheck()
+        .arg("check")
+        .arg(w.join("HTTPSRequest.ino"))
+        .args([
+            "--json",
+            "--no-system-roots",
+            "--connect",
+            &server.connect(),
+            "--ca-file",
+        ])
+        .arg(pki.path("root.pem"))
+        .assert()
+        .success();
+    assert_eq!(json_lines(&assert.get_output().stdout)[0]["trusted"], true);
 }
 
 #[test]
