@@ -171,8 +171,7 @@ pub fn run(args: Args) -> Result<Exit> {
             now,
         )?);
     }
-    let generated = codegen::generate(sources, args.pin.into(), output, &stamp, now)
-        .map_err(|(input, e)| Error::input(input, e))?;
+    let generated = codegen::generate(sources, args.pin.into(), output, &stamp, now)?;
     for w in &generated.warnings {
         super::warn(w);
     }
@@ -217,7 +216,8 @@ fn output_of(args: &Args) -> Result<Output> {
 }
 
 /// Capture every target concurrently and turn each chain into a source. The first failure (in
-/// target order) ends the command: a header missing a host is worse than no header.
+/// target order) ends the command: a header missing a host is worse than no header. Runs its own
+/// tokio runtime; from async code call [`live_source`] instead.
 pub fn capture_sources(
     targets: Vec<(Target, Option<String>)>,
     store: &Arc<TrustStore>,
@@ -228,9 +228,9 @@ pub fn capture_sources(
     let results = rt.block_on(async {
         let mut handles = Vec::with_capacity(targets.len());
         for (target, name) in targets {
+            let store = store.clone();
             handles.push(tokio::spawn(async move {
-                let cap = crate::tls::capture(&target, timeout).await;
-                (target, name, cap)
+                live_source(&target, name, &store, timeout, now).await
             }));
         }
         let mut results = Vec::with_capacity(handles.len());
@@ -239,31 +239,39 @@ pub fn capture_sources(
         }
         results
     });
-    let mut sources = Vec::with_capacity(results.len());
-    for r in results {
-        let (target, name, cap) = r?;
-        let cap = cap?;
-        let mut certs = Vec::with_capacity(cap.certs.len());
-        for (i, der) in cap.certs.iter().enumerate() {
-            certs.push(
-                crate::cert::Certificate::from_der(der.as_ref()).map_err(|e| {
-                    Error::env(
-                        target.display(),
-                        format!("certificate {} from the server: {e}", i + 1),
-                    )
-                })?,
-            );
-        }
-        let mut chain = Chain::from_served(certs);
-        store.judge(&mut chain, Some(&target.host), now);
-        sources.push(Source {
-            name: name.unwrap_or_else(|| target.host.clone()),
-            host: Some(target.host.clone()),
-            origin: target.display(),
-            chain,
-        });
+    results.into_iter().map(|r| r.and_then(|s| s)).collect()
+}
+
+/// Capture one target's chain and make it a source: the chain as served, judged against `store`
+/// so a root the server does not send (but `--ca-file` or the system store holds) is appended.
+/// `name` defaults to the host.
+pub async fn live_source(
+    target: &Target,
+    name: Option<String>,
+    store: &TrustStore,
+    timeout: Duration,
+    now: i64,
+) -> Result<Source> {
+    let cap = crate::tls::capture(target, timeout).await?;
+    let mut certs = Vec::with_capacity(cap.certs.len());
+    for (i, der) in cap.certs.iter().enumerate() {
+        certs.push(
+            crate::cert::Certificate::from_der(der.as_ref()).map_err(|e| {
+                Error::env(
+                    target.display(),
+                    format!("certificate {} from the server: {e}", i + 1),
+                )
+            })?,
+        );
     }
-    Ok(sources)
+    let mut chain = Chain::from_served(certs);
+    store.judge(&mut chain, Some(&target.host), now);
+    Ok(Source {
+        name: name.unwrap_or_else(|| target.host.clone()),
+        host: Some(target.host.clone()),
+        origin: target.display(),
+        chain,
+    })
 }
 
 /// Read a certificate file into a source. `host` overrides the leaf's own DNS name.

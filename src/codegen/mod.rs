@@ -145,8 +145,20 @@ pub struct Generated {
 }
 
 /// Choose pins for every source and render them. This is the library entry point `demo` and
-/// `gen-cert-header` share; `now` only decides which certificates are still valid to pin.
+/// `gen-cert-header` share; `now` only decides which certificates are still valid to pin. Errors
+/// name the source they are about (exit 2).
 pub fn generate(
+    sources: Vec<Source>,
+    choice: PinChoice,
+    output: Output,
+    stamp: &Stamp,
+    now: i64,
+) -> crate::Result<Generated> {
+    generate_inner(sources, choice, output, stamp, now)
+        .map_err(|(input, e)| crate::Error::input(input, e))
+}
+
+fn generate_inner(
     sources: Vec<Source>,
     choice: PinChoice,
     output: Output,
@@ -240,4 +252,76 @@ fn check_clashes(hosts: &[HostPins], output: Output) -> Result<(), (String, Code
 /// The role word for comments.
 fn role_word(role: Role) -> &'static str {
     role.as_str()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)] // tests: a panic is the failure report
+    use super::*;
+
+    const CHAIN: &str = include_str!("../../fixtures/chains/pins/chain.pem");
+    const NOW: i64 = 1_800_000_000;
+
+    fn source(name: &str, certs: usize) -> Source {
+        let mut all = crate::cert::extract(CHAIN.as_bytes()).unwrap().certs;
+        all.truncate(certs);
+        Source {
+            name: name.to_owned(),
+            host: Some("pins.example".to_owned()),
+            origin: "chain.pem".to_owned(),
+            chain: Chain::from_served(all),
+        }
+    }
+
+    fn pinned_role(choice: PinChoice, certs: usize, bundle: bool) -> Result<Role, CodegenError> {
+        select(source("x", certs), choice, bundle, NOW).map(|(h, _)| h.pinned[0].role)
+    }
+
+    #[test]
+    fn pin_choices() {
+        assert_eq!(pinned_role(PinChoice::Auto, 3, false), Ok(Role::Root));
+        assert_eq!(
+            pinned_role(PinChoice::Auto, 2, false),
+            Ok(Role::Intermediate)
+        );
+        assert_eq!(pinned_role(PinChoice::Leaf, 3, false), Ok(Role::Leaf));
+        assert_eq!(
+            pinned_role(PinChoice::Intermediate, 3, false),
+            Ok(Role::Intermediate)
+        );
+        assert!(pinned_role(PinChoice::Root, 2, false).is_err());
+        // The bundle needs the issuer of the top certificate sent: the root, which this chain
+        // (leaf + intermediate) lacks.
+        assert_eq!(pinned_role(PinChoice::Auto, 3, true), Ok(Role::Root));
+        assert!(pinned_role(PinChoice::Auto, 2, true).is_err());
+        assert!(pinned_role(PinChoice::Leaf, 3, true).is_err());
+    }
+
+    #[test]
+    fn same_input_same_bytes_and_clashing_names_refused() {
+        let stamp = Stamp {
+            generated_at: Some(0),
+            tool_version: "t".to_owned(),
+        };
+        let gen_once = || {
+            generate(
+                vec![source("a", 3), source("b", 2)],
+                PinChoice::Auto,
+                Output::C(c::Style::C),
+                &stamp,
+                NOW,
+            )
+            .unwrap()
+            .bytes
+        };
+        assert_eq!(gen_once(), gen_once());
+        let clash = generate(
+            vec![source("a.b", 3), source("a-b", 3)],
+            PinChoice::Auto,
+            Output::Rust,
+            &stamp,
+            NOW,
+        );
+        assert!(clash.unwrap_err().to_string().contains("--name"));
+    }
 }
