@@ -7,6 +7,7 @@
 //! Every command is reachable as a library function; `cli` is the only place that knows about clap.
 
 pub mod cert;
+pub mod check;
 pub mod cli;
 pub mod codegen;
 pub mod config;

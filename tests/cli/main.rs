@@ -1,6 +1,8 @@
 //! The one integration test binary: every test drives the real `espcheck` binary against real peers.
 #![allow(clippy::unwrap_used)] // tests: a panic is the failure report
 
+mod check;
+mod codegen;
 mod ecosystem;
 mod fingerprint;
 mod probe;

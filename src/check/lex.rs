@@ -1,0 +1,297 @@
+//! A small lexer for C, C++ and Rust source: just enough to find string literals (plain, escaped,
+//! C++ raw `R"EOF(…)EOF"`, Rust raw `r#"…"#`), the identifiers and punctuation around them, and
+//! numbers in byte arrays. Comments are skipped, so a commented-out old fingerprint is not a pin.
+
+/// One token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Tok {
+    /// A string literal's decoded value. Adjacent literals (`"a" "b"`) are already joined.
+    Str(String),
+    /// An identifier or keyword.
+    Ident(String),
+    /// A number as written (`0xAD`, `443`, `20`).
+    Num(String),
+    /// Any other character (`=`, `(`, `[`, `{`, `;`, `#`, ...).
+    Punct(char),
+}
+
+/// A token and the 1-based line it starts on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Token {
+    /// The token.
+    pub tok: Tok,
+    /// Line where it starts.
+    pub line: usize,
+}
+
+/// Tokenize `text`. Never fails: an unterminated literal runs to the end of the input.
+pub fn lex(text: &str) -> Vec<Token> {
+    let chars: Vec<char> = text.chars().collect();
+    let mut lx = Lexer {
+        c: &chars,
+        i: 0,
+        line: 1,
+        out: Vec::new(),
+    };
+    lx.run();
+    lx.out
+}
+
+struct Lexer<'a> {
+    c: &'a [char],
+    i: usize,
+    line: usize,
+    out: Vec<Token>,
+}
+
+impl Lexer<'_> {
+    fn peek(&self, ahead: usize) -> Option<char> {
+        self.c.get(self.i + ahead).copied()
+    }
+
+    fn bump(&mut self) -> Option<char> {
+        let ch = self.c.get(self.i).copied()?;
+        self.i += 1;
+        if ch == '\n' {
+            self.line += 1;
+        }
+        Some(ch)
+    }
+
+    fn push(&mut self, tok: Tok, line: usize) {
+        // C and C++ join adjacent literals; this is how C99-style PEM (one literal per line) reads.
+        if let Tok::Str(s) = &tok
+            && let Some(Token {
+                tok: Tok::Str(prev),
+                ..
+            }) = self.out.last_mut()
+        {
+            prev.push_str(s);
+            return;
+        }
+        self.out.push(Token { tok, line });
+    }
+
+    fn run(&mut self) {
+        while let Some(ch) = self.peek(0) {
+            let line = self.line;
+            match ch {
+                c if c.is_whitespace() => {
+                    self.bump();
+                }
+                '/' if self.peek(1) == Some('/') => self.skip_line(),
+                '/' if self.peek(1) == Some('*') => self.skip_block(),
+                '"' => {
+                    self.bump();
+                    let s = self.escaped('"');
+                    self.push(Tok::Str(s), line);
+                }
+                '\'' => self.char_or_lifetime(),
+                c if c.is_alphabetic() || c == '_' => self.word(line),
+                c if c.is_ascii_digit() => {
+                    let mut n = String::new();
+                    while let Some(d) = self.peek(0).filter(|d| d.is_ascii_alphanumeric()) {
+                        n.push(d);
+                        self.bump();
+                    }
+                    self.out.push(Token {
+                        tok: Tok::Num(n),
+                        line,
+                    });
+                }
+                c => {
+                    self.bump();
+                    self.out.push(Token {
+                        tok: Tok::Punct(c),
+                        line,
+                    });
+                }
+            }
+        }
+    }
+
+    fn skip_line(&mut self) {
+        while let Some(c) = self.peek(0) {
+            if c == '\n' {
+                break;
+            }
+            self.bump();
+        }
+    }
+
+    fn skip_block(&mut self) {
+        self.bump();
+        self.bump();
+        while let Some(c) = self.bump() {
+            if c == '*' && self.peek(0) == Some('/') {
+                self.bump();
+                return;
+            }
+        }
+    }
+
+    /// `'x'`, `'\n'`, `'"'` are character literals; `'static` is a Rust lifetime.
+    fn char_or_lifetime(&mut self) {
+        self.bump();
+        if self.peek(0) == Some('\\') {
+            while let Some(c) = self.bump() {
+                if c == '\'' || c == '\n' {
+                    return;
+                }
+            }
+        } else if self.peek(1) == Some('\'') {
+            self.bump();
+            self.bump();
+        }
+    }
+
+    /// An identifier, or the prefix of a raw/byte string literal.
+    fn word(&mut self, line: usize) {
+        let mut w = String::new();
+        while let Some(c) = self.peek(0).filter(|c| c.is_alphanumeric() || *c == '_') {
+            w.push(c);
+            self.bump();
+        }
+        let next = self.peek(0);
+        match (w.as_str(), next) {
+            ("R" | "u8R" | "LR" | "uR" | "UR", Some('"')) => {
+                self.bump();
+                let s = self.cpp_raw();
+                self.push(Tok::Str(s), line);
+            }
+            ("r" | "br", Some('"' | '#')) => {
+                let s = self.rust_raw();
+                self.push(Tok::Str(s), line);
+            }
+            ("b" | "u8" | "L" | "u" | "U" | "c", Some('"')) => {
+                self.bump();
+                let s = self.escaped('"');
+                self.push(Tok::Str(s), line);
+            }
+            _ => self.out.push(Token {
+                tok: Tok::Ident(w),
+                line,
+            }),
+        }
+    }
+
+    /// The body of `R"delim(...)delim"`, after the opening quote.
+    fn cpp_raw(&mut self) -> String {
+        let mut delim = String::new();
+        while let Some(c) = self.bump() {
+            if c == '(' {
+                break;
+            }
+            delim.push(c);
+        }
+        let end: Vec<char> = format!("){delim}\"").chars().collect();
+        let mut s = String::new();
+        while self.peek(0).is_some() {
+            if self.c[self.i..].starts_with(&end) {
+                for _ in 0..end.len() {
+                    self.bump();
+                }
+                return s;
+            }
+            if let Some(c) = self.bump() {
+                s.push(c);
+            }
+        }
+        s
+    }
+
+    /// `r#"..."#` (the `r`/`br` already consumed).
+    fn rust_raw(&mut self) -> String {
+        let mut hashes = 0;
+        while self.peek(0) == Some('#') {
+            hashes += 1;
+            self.bump();
+        }
+        if self.peek(0) != Some('"') {
+            return String::new();
+        }
+        self.bump();
+        let mut s = String::new();
+        while let Some(c) = self.bump() {
+            if c == '"' && (0..hashes).all(|k| self.peek(k) == Some('#')) {
+                for _ in 0..hashes {
+                    self.bump();
+                }
+                return s;
+            }
+            s.push(c);
+        }
+        s
+    }
+
+    /// A literal with backslash escapes, up to `close`. `\` + newline is a C line splice and a
+    /// Rust continuation (which also eats the next line's indentation).
+    fn escaped(&mut self, close: char) -> String {
+        let mut s = String::new();
+        while let Some(c) = self.bump() {
+            match c {
+                c if c == close => return s,
+                '\\' => match self.bump() {
+                    Some('n') => s.push('\n'),
+                    Some('r') => s.push('\r'),
+                    Some('t') => s.push('\t'),
+                    Some('0') => s.push('\0'),
+                    Some('\n') => {
+                        while self.peek(0).is_some_and(|c| c == ' ' || c == '\t') {
+                            self.bump();
+                        }
+                    }
+                    Some('x') => {
+                        let mut v = 0u32;
+                        let mut n = 0;
+                        while let Some(d) = self.peek(0).and_then(|d| d.to_digit(16)) {
+                            if n == 2 {
+                                break;
+                            }
+                            v = v * 16 + d;
+                            n += 1;
+                            self.bump();
+                        }
+                        s.push(char::from_u32(v).unwrap_or('?'));
+                    }
+                    Some(other) => s.push(other),
+                    None => return s,
+                },
+                c => s.push(c),
+            }
+        }
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn strs(text: &str) -> Vec<String> {
+        lex(text)
+            .into_iter()
+            .filter_map(|t| match t.tok {
+                Tok::Str(s) => Some(s),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn literals_of_every_kind() {
+        assert_eq!(strs(r#"const char *a = "x\"y\n";"#), ["x\"y\n"]);
+        assert_eq!(strs("R\"EOF(a\nb)\")EOF\""), ["a\nb)\""]);
+        assert_eq!(strs(r###"let a = r#"q"x"#;"###), [r#"q"x"#]);
+        assert_eq!(strs("\"a\\n\"\n  \"b\\n\";"), ["a\nb\n"]);
+        assert_eq!(strs("\"\\\n-----BEGIN\""), ["-----BEGIN"]);
+        assert_eq!(strs("'\"' \"k\" // \"no\"\n/* \"no\" */"), ["k"]);
+        assert_eq!(strs("fn f(s: &'static str) { g(\"v\") }"), ["v"]);
+    }
+
+    #[test]
+    fn lines_are_counted() {
+        let toks = lex("a\n\"x\ny\"\nb");
+        assert_eq!(toks.last().map(|t| t.line), Some(4));
+    }
+}
