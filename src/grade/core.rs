@@ -37,6 +37,8 @@ pub(crate) struct Core {
     pub suggested_fingerprint: Option<String>,
     /// The fingerprint BearSSL says the sketch pinned.
     pub expected_fingerprint: Option<String>,
+    /// The server the firmware connects to, once it says.
+    pub host: Option<String>,
     /// The TLS diagnostic that best explains a failure (certificate problems first).
     pub primary: Option<Diagnostic>,
     pub now: Duration,
@@ -73,6 +75,7 @@ impl Core {
             suggested_fingerprint: None,
             expected_fingerprint: None,
             primary: None,
+            host: None,
             now: Duration::ZERO,
             timed,
             line: 0,

@@ -90,6 +90,7 @@ impl State {
                 return Step::Restarted;
             }
             self.host = Some(name.clone());
+            core.host = Some(name.clone());
             core.enter("tls-connect", Some(name));
             return Step::Nothing;
         }
@@ -303,7 +304,7 @@ impl State {
 
     fn connection_failed_reason(&self, core: &Core) -> String {
         let host = self.host.as_deref().unwrap_or("the server");
-        if let Some(reason) = super::tls_reason(core, Some(host)) {
+        if let Some(reason) = super::tls_reason(core) {
             return reason;
         }
         let pin = match (&self.pinned, self.uses_ca) {

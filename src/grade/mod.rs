@@ -458,7 +458,7 @@ impl Grader {
             } else {
                 self.core.current_name().to_owned()
             };
-            if let Some(reason) = tls_reason(&self.core, None) {
+            if let Some(reason) = tls_reason(&self.core) {
                 // The sketch says `connection failed` next; wait a little for it and the rest of
                 // BearSSL's lines (the received fingerprint comes after the mismatch line).
                 self.core.propose(
@@ -513,13 +513,17 @@ fn word(v: Verdict) -> &'static str {
 }
 
 /// Why a TLS connection failed, from the diagnostics so far.
-pub(crate) fn tls_reason(core: &Core, host: Option<&str>) -> Option<String> {
-    let host = host.unwrap_or("the server");
+pub(crate) fn tls_reason(core: &Core) -> Option<String> {
+    let host = core.host.as_deref().unwrap_or("the server");
     if let (Some(exp), Some(got)) = (&core.expected_fingerprint, &core.suggested_fingerprint) {
+        let check = match &core.host {
+            Some(h) => format!("`espcheck fingerprint {h}`"),
+            None => "`espcheck fingerprint HOST`".to_owned(),
+        };
         return Some(format!(
             "fingerprint mismatch: {host}'s leaf certificate has SHA-1 {got}, not the pinned {exp}; \
-             the server reissued its certificate. Pin {got} (check it first with `espcheck \
-             fingerprint`), or pin a CA instead"
+             the server reissued its certificate. Pin {got} (check it first with {check}), or pin \
+             a CA instead"
         ));
     }
     core.primary

@@ -51,7 +51,8 @@ pub fn human(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
             };
             let line = s.line.map(|l| format!("line {l}")).unwrap_or_default();
             let detail = s.detail.as_deref().unwrap_or("");
-            writeln!(out, "  {mark} {:<12} {:<10} {detail}", s.name, line)?;
+            let row = format!("  {mark} {:<12} {:<10} {detail}", s.name, line);
+            writeln!(out, "{}", row.trim_end())?;
         }
     } else {
         writeln!(out, "tests:")?;
@@ -79,7 +80,7 @@ pub fn human(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
     if let Some(c) = &report.crash {
         writeln!(out, "crash: {} at line {}: {}", c.kind, c.line, c.headline)?;
         for l in c.block.iter().take(12) {
-            writeln!(out, "  | {l}")?;
+            writeln!(out, "{}", format!("  | {l}").trim_end())?;
         }
         if c.block.len() > 12 {
             writeln!(out, "  | … {} more lines (see --json)", c.block.len() - 12)?;

@@ -121,9 +121,10 @@ fn bearssl(rest: &str, lower: &str, diag: impl Fn(String) -> Diagnostic) -> Opti
             (EXPLAIN_CLOCK.to_owned(), true)
         } else if m.contains("trust anchor") {
             (
-                "the server's chain does not lead to the trust anchor set with setTrustAnchors: \
-                 the site changed CA or intermediate. Pin the root or intermediate it serves now \
-                 (`espcheck fingerprint HOST`)"
+                "BearSSL does not trust the server: with setFingerprint, the leaf's fingerprint \
+                 did not match; with setTrustAnchors, the chain does not lead to the anchor (the \
+                 site changed CA or intermediate). `espcheck fingerprint HOST` shows what it \
+                 serves now"
                     .to_owned(),
                 true,
             )
