@@ -237,19 +237,23 @@ impl Echo {
 
     pub(crate) fn event(&mut self, e: &Event, at: Option<Duration>) -> Result<()> {
         if let Event::Line(line) = e {
-            if let Some(at) = at {
-                write!(self.out, "[{:>8.3}] ", at.as_secs_f64())?;
-            }
+            let stamp = at
+                .map(|at| format!("[{:>8.3}] ", at.as_secs_f64()))
+                .unwrap_or_default();
             if line.garbled {
                 writeln!(
                     self.out,
-                    "<{} unreadable characters: ROM boot output at 74880 baud?>",
+                    "{stamp}<{} unreadable characters: ROM boot output at 74880 baud?>",
                     line.text.chars().count()
                 )?;
             } else if line.dropped > 0 {
-                writeln!(self.out, "{} <… {} more bytes>", line.text, line.dropped)?;
+                writeln!(
+                    self.out,
+                    "{stamp}{} <… {} more bytes>",
+                    line.text, line.dropped
+                )?;
             } else {
-                writeln!(self.out, "{}", line.text)?;
+                writeln!(self.out, "{}", format!("{stamp}{}", line.text).trim_end())?;
             }
         }
         Ok(())

@@ -1,6 +1,7 @@
 //! `espcheck watch [PORT]`: tail a serial port (or pty), echo what the board prints, and grade it
 //! live; exit as soon as the verdict is known.
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -138,6 +139,10 @@ pub fn run(args: Args) -> Result<Exit> {
         ));
     }
     args.grade.complete(&mut outcome.report)?;
+    if !args.grade.json && !args.quiet {
+        // Set the report apart from the echoed lines above it.
+        writeln!(std::io::stdout().lock())?;
+    }
     args.grade.print(&outcome.report)?;
     Ok(outcome.report.exit())
 }

@@ -96,13 +96,23 @@ pub fn scan_sysfs(class_tty: &Path, dev: &Path) -> Vec<PortInfo> {
             continue;
         };
         let driver = link_name(&device.join("driver"));
-        if driver.as_deref() == Some("serial8250") {
+        // The legacy 8250 placeholders (ttyS1..31 with no UART behind them) hang off the
+        // `serial8250` platform device, in the old layout and the 6.x `serial-base` one alike.
+        if driver.as_deref() == Some("serial8250")
+            || device.components().any(|c| c.as_os_str() == "serial8250")
+        {
             continue;
         }
+        // 6.x kernels put a `serial-base` port device between the tty and the real bus.
+        let bus = device
+            .ancestors()
+            .filter_map(|a| link_name(&a.join("subsystem")))
+            .find(|s| s != "serial-base" && s != "tty")
+            .unwrap_or_else(|| "other".to_owned());
         let mut info = PortInfo {
             path: dev.join(&name),
             driver,
-            bus: link_name(&device.join("subsystem")).unwrap_or_else(|| "other".to_owned()),
+            bus,
             ..PortInfo::default()
         };
         if let Some(usb) = device.ancestors().find(|a| a.join("idVendor").is_file()) {

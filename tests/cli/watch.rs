@@ -322,3 +322,26 @@ fn ten_megabytes_through_a_pty_lose_nothing() {
         written as f64 / 1e6 / elapsed.as_secs_f64()
     );
 }
+
+#[test]
+fn ports_json_is_one_object_per_line() {
+    let out = Command::new(env!("CARGO_BIN_EXE_espcheck"))
+        .args(["ports", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    for line in String::from_utf8(out.stdout).unwrap().lines() {
+        let v: Value = serde_json::from_str(line).unwrap();
+        assert!(v["path"].as_str().unwrap().starts_with("/dev/"), "{v}");
+        assert!(v["likely_esp"].is_boolean());
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_espcheck"))
+        .arg("ports")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        !out.stdout.is_empty(),
+        "a table, or `no serial ports found`"
+    );
+}
