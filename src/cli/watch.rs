@@ -2,7 +2,7 @@
 //! live; exit as soon as the verdict is known.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::grade::{Echo, GradeArgs};
@@ -23,15 +23,9 @@ pub const EXAMPLES: &str = "Examples:
 
 Exit: 0 pass, 1 fail, 3 no verdict in time, 4 port trouble, 5 device fault.";
 
-/// Arguments.
-#[derive(Debug, clap::Args)]
-pub struct Args {
-    /// Serial port or pty [default: $ESPCHECK_PORT, or the one attached ESP board].
-    #[arg(value_name = "PORT")]
-    pub port: Option<PathBuf>,
-    /// Baud rate.
-    #[arg(long, default_value_t = 115_200)]
-    pub baud: u32,
+/// Flags of the watching phase, shared with `flash-and-watch` (which has its own `--baud`).
+#[derive(Debug, Clone, clap::Args)]
+pub struct WatchArgs {
     /// Give up when no verdict comes within this long.
     #[arg(long, value_name = "DURATION", default_value = "2m", value_parser = parse_duration)]
     pub timeout: Duration,
@@ -50,37 +44,64 @@ pub struct Args {
     /// Do not echo the board's lines.
     #[arg(long, short)]
     pub quiet: bool,
+}
+
+/// Arguments.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Serial port or pty [default: $ESPCHECK_PORT, or the one attached ESP board].
+    #[arg(value_name = "PORT")]
+    pub port: Option<PathBuf>,
+    /// Baud rate.
+    #[arg(long, default_value_t = 115_200)]
+    pub baud: u32,
+    #[command(flatten)]
+    pub watch: WatchArgs,
     #[command(flatten)]
     pub grade: GradeArgs,
 }
 
 /// Run the command.
 pub fn run(args: Args) -> Result<Exit> {
-    let mut config = args.grade.config()?;
-    config.timed = true;
+    args.grade.config()?;
     if args.baud == 0 {
         return Err(Error::Usage(
             "--baud 0: give a baud rate, e.g. 115200".to_owned(),
         ));
     }
     let path = resolve_port(args.port.clone())?;
+    let link: Box<dyn SerialLink> = Box::new(TtyLink::open(&path, args.baud)?);
+    watch_and_report(link, &path, args.baud, &args.watch, &args.grade)
+}
+
+/// Watch an open link, echo, grade, and print the report; the whole `watch` command after the
+/// port is open. `flash-and-watch` calls it with the link it flashed through. `baud` is used to
+/// reopen the port at `path` if it goes away.
+pub fn watch_and_report(
+    mut link: Box<dyn SerialLink>,
+    path: &Path,
+    baud: u32,
+    w: &WatchArgs,
+    g: &GradeArgs,
+) -> Result<Exit> {
+    let mut config = g.config()?;
+    config.timed = true;
     let stop = stop_on_signals()?;
-    let mut link: Box<dyn SerialLink> = Box::new(TtyLink::open(&path, args.baud)?);
-    let mut log = match &args.log {
+    let mut log = match &w.log {
         Some(p) => Some(RawLog::create(p)?),
         None => None,
     };
     let opts = WatchOptions {
-        timeout: Some(args.timeout),
-        idle_timeout: (!args.idle_timeout.is_zero()).then_some(args.idle_timeout),
-        reopen_grace: args.reopen_grace,
+        timeout: Some(w.timeout),
+        idle_timeout: (!w.idle_timeout.is_zero()).then_some(w.idle_timeout),
+        reopen_grace: w.reopen_grace,
         ..WatchOptions::default()
     };
     let mut grader = Grader::new(config);
-    let mut echo = Echo::new(args.grade.json);
+    let mut echo = Echo::new(g.json);
     let mut echo_err: Option<Error> = None;
-    let quiet = args.quiet;
-    let timestamps = args.timestamps;
+    let quiet = w.quiet;
+    let timestamps = w.timestamps;
     let mut notify = |n: Notice<'_>, at: Duration| {
         if echo_err.is_some() {
             return;
@@ -96,8 +117,7 @@ pub fn run(args: Args) -> Result<Exit> {
             echo_err = Some(e);
         }
     };
-    let baud = args.baud;
-    let reopen_path = path.clone();
+    let reopen_path = path.to_path_buf();
     let mut reopen =
         move || -> Result<Box<dyn SerialLink>> { Ok(Box::new(TtyLink::open(&reopen_path, baud)?)) };
     let outcome = watch(
@@ -134,15 +154,15 @@ pub fn run(args: Args) -> Result<Exit> {
             format!(
                 "the port went away ({}) and did not come back within {}{log_note}",
                 why.split_once(": ").map(|(_, w)| w).unwrap_or(why),
-                crate::util::human_duration(args.reopen_grace)
+                crate::util::human_duration(w.reopen_grace)
             ),
         ));
     }
-    args.grade.complete(&mut outcome.report)?;
-    if !args.grade.json && !args.quiet {
+    g.complete(&mut outcome.report)?;
+    if !g.json && !w.quiet {
         // Set the report apart from the echoed lines above it.
         writeln!(std::io::stdout().lock())?;
     }
-    args.grade.print(&outcome.report)?;
+    g.print(&outcome.report)?;
     Ok(outcome.report.exit())
 }
