@@ -1,15 +1,272 @@
-//! `espcheck grade`: not built yet; its issue fills this file in.
+//! `espcheck grade LOG`: grade a captured serial log offline. Also home of the grading flags that
+//! `watch` (and later `flash-and-watch`) share: profile and rules, `--json`, `--junit`, `--truth`.
 
-use crate::error::{Error, Exit, Result};
+use std::io::{Read, Write};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::error::{Error, Exit, Result, is_stdin, show_path};
+use crate::grade::github::TruthQuery;
+use crate::grade::{End, Event, GradeConfig, Grader, Profile, Report, Rules, render, truth};
 
 /// Examples shown under `--help`.
-pub const EXAMPLES: &str = "";
+pub const EXAMPLES: &str = "Examples:
+  espcheck grade run.log
+  espcheck grade run.log --json | jq .verdict
+  pio device monitor | tee run.log; espcheck grade - < run.log --profile unity
+  espcheck grade run.log --fail 'HTTP code: [45]' --pass 'upload done'
+  espcheck grade run.log --truth --repo esp8266/Arduino --ref master --junit report.xml
+
+Exit: 0 pass, 1 fail (or --truth disagrees), 3 no verdict in the log, 5 device fault.";
+
+/// Which firmware's output to expect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ProfileArg {
+    /// The reference sketch (ESP8266WiFi HTTPSRequest), cores 2.0 to 3.x.
+    HttpsRequest,
+    /// Unity test output (PlatformIO `pio test`).
+    Unity,
+    /// Only --pass/--fail/--rules (and crash signatures) decide.
+    None,
+}
+
+/// `--truth` and where to ask.
+#[derive(Debug, Clone, clap::Args)]
+pub struct TruthArgs {
+    /// Ask the GitHub API for the ref's combined status and check runs, and say whether the
+    /// board's verdict agrees (PASS then requires agreement). Token from GITHUB_TOKEN only.
+    #[arg(long)]
+    pub truth: bool,
+    /// Repository the sketch checks.
+    #[arg(long, value_name = "OWNER/NAME", default_value = "esp8266/Arduino")]
+    pub repo: String,
+    /// Branch, tag or SHA the sketch checks.
+    #[arg(long = "ref", value_name = "REF", default_value = "master")]
+    pub git_ref: String,
+    /// GitHub API base URL (a stand-in for tests or GitHub Enterprise).
+    #[arg(long, value_name = "URL", default_value = "https://api.github.com")]
+    pub api_base: String,
+    /// Extra trust anchors (PEM) for the API server. Repeatable.
+    #[arg(long = "ca-file", value_name = "PEM")]
+    pub ca_file: Vec<PathBuf>,
+}
+
+/// Grading flags shared by `grade`, `watch` and `flash-and-watch`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct GradeArgs {
+    /// What the firmware prints [default: https-request; --pass/--fail/--rules alone: none].
+    #[arg(long, value_enum)]
+    pub profile: Option<ProfileArg>,
+    /// A line matching REGEX means PASS. Repeatable.
+    #[arg(long = "pass", value_name = "REGEX")]
+    pub pass: Vec<String>,
+    /// A line matching REGEX means FAIL. Repeatable.
+    #[arg(long = "fail", value_name = "REGEX")]
+    pub fail: Vec<String>,
+    /// A TOML rules file: `pass = [..]`, `fail = [..]`, `fault = [..]`, `[[stage]] name/regex`.
+    #[arg(long, value_name = "FILE")]
+    pub rules: Option<PathBuf>,
+    /// Print the report as JSON on stdout (and nothing else there).
+    #[arg(long)]
+    pub json: bool,
+    /// Also write a JUnit XML report (one testcase per stage) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    #[command(flatten)]
+    pub truth: TruthArgs,
+}
+
+impl GradeArgs {
+    /// Validated grading configuration: regexes compiled, the rules file read.
+    pub fn config(&self) -> Result<GradeConfig> {
+        let mut rules = Rules::new();
+        for re in &self.pass {
+            rules.add_pass(re).map_err(Error::Usage)?;
+        }
+        for re in &self.fail {
+            rules.add_fail(re).map_err(Error::Usage)?;
+        }
+        if let Some(path) = &self.rules {
+            let bytes = crate::util::read_input(path, 1024 * 1024)?;
+            let text = String::from_utf8(bytes)
+                .map_err(|_| Error::input(show_path(path), "not UTF-8 text"))?;
+            rules
+                .add_toml(&text)
+                .map_err(|e| Error::input(show_path(path), e))?;
+        }
+        let custom = !self.pass.is_empty() || !self.fail.is_empty() || self.rules.is_some();
+        let profile = match self.profile {
+            Some(ProfileArg::HttpsRequest) => Profile::HttpsRequest,
+            Some(ProfileArg::Unity) => Profile::Unity,
+            Some(ProfileArg::None) => Profile::Custom,
+            None if custom => Profile::Custom,
+            None => Profile::HttpsRequest,
+        };
+        if self.truth.truth {
+            crate::grade::github::check_repo(&self.truth.repo)?;
+            let base = self.truth.api_base.as_str();
+            let loopback = ["http://127.", "http://localhost", "http://[::1]"]
+                .iter()
+                .any(|p| base.starts_with(p));
+            if !(base.starts_with("https://") || loopback) {
+                return Err(Error::Usage(format!(
+                    "--api-base `{base}`: use an https:// URL (a token must not travel in clear)"
+                )));
+            }
+        }
+        Ok(GradeConfig {
+            profile,
+            rules,
+            timed: false,
+        })
+    }
+
+    /// After the board's verdict: ask GitHub (with `--truth`) and write `--junit`.
+    pub fn complete(&self, report: &mut Report) -> Result<()> {
+        if self.truth.truth {
+            let mut q = TruthQuery::new(&self.truth.repo, &self.truth.git_ref);
+            q.api_base = self.truth.api_base.clone();
+            q.ca_files = self.truth.ca_file.clone();
+            let facts = crate::grade::github::fetch_blocking(&q)?;
+            truth::judge(report, &facts, &self.truth.repo, &self.truth.git_ref);
+        }
+        if let Some(path) = &self.junit {
+            let xml = render::junit(report, "espcheck")
+                .map_err(|e| Error::env(show_path(path), format!("cannot render JUnit: {e}")))?;
+            crate::util::write_atomic(path, xml.as_bytes())?;
+        }
+        Ok(())
+    }
+
+    /// Print the report: JSON or human text on stdout.
+    pub fn print(&self, report: &Report) -> Result<()> {
+        let mut out = std::io::stdout().lock();
+        if self.json {
+            render::json(report, &mut out)?;
+        } else {
+            render::human(report, &mut out)?;
+        }
+        out.flush()?;
+        Ok(())
+    }
+}
 
 /// Arguments.
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// The captured serial log (`-` for stdin).
+    #[arg(value_name = "LOG")]
+    pub log: PathBuf,
+    /// Echo the log's lines before the report (stderr with --json).
+    #[arg(long)]
+    pub echo: bool,
+    #[command(flatten)]
+    pub grade: GradeArgs,
+}
 
 /// Run the command.
-pub fn run(_args: Args) -> Result<Exit> {
-    Err(Error::Usage("`grade` is not implemented yet".to_owned()))
+pub fn run(args: Args) -> Result<Exit> {
+    let config = args.grade.config()?;
+    let mut report = grade_reader(&args.log, config, args.echo.then_some(args.grade.json))?;
+    args.grade.complete(&mut report)?;
+    args.grade.print(&report)?;
+    Ok(report.exit())
+}
+
+/// Grade a log file or stdin, streaming it through the grader. `echo`: `Some(to_stderr)`.
+fn grade_reader(path: &std::path::Path, config: GradeConfig, echo: Option<bool>) -> Result<Report> {
+    let name = show_path(path);
+    let mut input: Box<dyn Read> = if is_stdin(path) {
+        Box::new(std::io::stdin().lock())
+    } else {
+        let meta = std::fs::metadata(path).map_err(|e| Error::file(path, &e))?;
+        if meta.is_dir() {
+            return Err(Error::input(name, "is a directory, not a log file"));
+        }
+        Box::new(std::fs::File::open(path).map_err(|e| Error::file(path, &e))?)
+    };
+    let mut grader = Grader::new(config);
+    let mut events = Vec::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut sink = echo.map(Echo::new);
+    loop {
+        let n = match input.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(Error::input(&name, crate::util::io_reason(&e))),
+        };
+        grader.feed(&buf[..n], Duration::ZERO, &mut events);
+        if let Some(s) = sink.as_mut() {
+            for e in events.drain(..) {
+                s.event(&e, None)?;
+            }
+        }
+        events.clear();
+    }
+    let report = grader.finish(End::Eof, &mut events);
+    if let Some(s) = sink.as_mut() {
+        for e in events.drain(..) {
+            s.event(&e, None)?;
+        }
+        s.flush()?;
+    }
+    Ok(report)
+}
+
+/// Live echo of serial lines: stdout for humans, stderr when stdout carries JSON.
+pub(crate) struct Echo {
+    out: Box<dyn Write>,
+}
+
+impl std::fmt::Debug for Echo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Echo")
+    }
+}
+
+impl Echo {
+    pub(crate) fn new(to_stderr: bool) -> Self {
+        let out: Box<dyn Write> = if to_stderr {
+            Box::new(std::io::BufWriter::new(std::io::stderr()))
+        } else {
+            Box::new(std::io::BufWriter::new(std::io::stdout()))
+        };
+        Echo { out }
+    }
+
+    pub(crate) fn event(&mut self, e: &Event, at: Option<Duration>) -> Result<()> {
+        if let Event::Line(line) = e {
+            let stamp = at
+                .map(|at| format!("[{:>8.3}] ", at.as_secs_f64()))
+                .unwrap_or_default();
+            if line.garbled {
+                writeln!(
+                    self.out,
+                    "{stamp}<{} unreadable characters: ROM boot output at 74880 baud?>",
+                    line.text.chars().count()
+                )?;
+            } else if line.dropped > 0 {
+                writeln!(
+                    self.out,
+                    "{stamp}{} <… {} more bytes>",
+                    line.text, line.dropped
+                )?;
+            } else {
+                writeln!(self.out, "{}", format!("{stamp}{}", line.text).trim_end())?;
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) fn note(&mut self, text: &str) -> Result<()> {
+        self.out.flush()?;
+        let _ = writeln!(std::io::stderr().lock(), "espcheck: {text}");
+        Ok(())
+    }
+
+    pub(crate) fn flush(&mut self) -> Result<()> {
+        self.out.flush()?;
+        Ok(())
+    }
 }

@@ -1,1 +1,543 @@
-//! Placeholder; filled in by its issue.
+//! Grading serial output: raw bytes → lines → events → a verdict. Pure and sans-IO, like
+//! espflash's monitor parser: [`Grader::feed`] takes whatever the port gave plus the time since
+//! the watch started, pushes [`Event`]s, and the verdict is known as soon as the bytes prove it.
+//!
+//! Profiles: `https-request` (the reference sketch, every core from 2.0 to 3.x), `unity`
+//! (PlatformIO test output) and `custom` (`--pass`/`--fail`/rules file only). Crash, reset and
+//! TLS signatures of both chips apply under every profile.
+//!
+//! This module never imports `sim`: the grader and the simulator agree only because both match
+//! what real boards print.
+
+use std::time::Duration;
+
+pub mod github;
+pub mod lines;
+pub mod model;
+pub mod render;
+pub mod rules;
+pub mod truth;
+
+mod core;
+mod crash;
+mod https;
+mod tlsdiag;
+mod unity;
+
+pub use self::core::Outcome;
+pub use lines::{Line, LineSplitter, MAX_LINE};
+pub use model::{Crash, Diagnostic, Report, StageResult, StageStatus, UnityTest, Verdict};
+pub use rules::Rules;
+
+use self::core::{Core, Finality};
+
+/// Which firmware's output to expect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Profile {
+    /// The reference sketch (ESP8266WiFi `HTTPSRequest`) and its adaptations.
+    HttpsRequest,
+    /// Unity tests (PlatformIO `pio test`).
+    Unity,
+    /// Only `--pass`/`--fail`/rules decide (plus crash signatures).
+    Custom,
+}
+
+impl Profile {
+    /// The name used in reports and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Profile::HttpsRequest => "https-request",
+            Profile::Unity => "unity",
+            Profile::Custom => "custom",
+        }
+    }
+}
+
+/// How to grade.
+#[derive(Debug, Clone)]
+pub struct GradeConfig {
+    pub profile: Profile,
+    /// Extra rules, checked on every line before the profile.
+    pub rules: Rules,
+    /// Record when each stage was entered (live watching); offline grading leaves it off.
+    pub timed: bool,
+}
+
+impl GradeConfig {
+    /// A profile with no extra rules, untimed.
+    pub fn new(profile: Profile) -> Self {
+        GradeConfig {
+            profile,
+            rules: Rules::new(),
+            timed: false,
+        }
+    }
+}
+
+/// What the grader saw, in order.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    /// A finished line (for live echo).
+    Line(Line),
+    /// The run entered a stage at this line.
+    Stage { name: String, line: usize },
+    /// A TLS/certificate problem line, explained.
+    Diagnostic(Diagnostic),
+    /// The verdict is final.
+    Verdict(Outcome),
+}
+
+/// Why the input stopped, for a run that ends without a verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum End {
+    /// The log (file, stdin) ended.
+    Eof,
+    /// The overall `--timeout` passed.
+    Deadline(Duration),
+    /// Nothing arrived for `--idle-timeout`.
+    Idle(Duration),
+    /// The user pressed Ctrl-C (or the process got SIGTERM).
+    Interrupted,
+    /// The serial port went away and did not come back.
+    PortLost,
+}
+
+#[derive(Debug)]
+enum ProfileState {
+    Https(https::State),
+    Unity(unity::State),
+    Custom,
+}
+
+#[derive(Debug)]
+struct Block {
+    kind: &'static str,
+    end: crash::BlockEnd,
+    line: usize,
+    headline: String,
+    lines: Vec<String>,
+}
+
+/// The sans-IO grader. Feed it bytes; read events; ask for the report.
+#[derive(Debug)]
+pub struct Grader {
+    profile: Profile,
+    state: ProfileState,
+    rules: Rules,
+    core: Core,
+    splitter: LineSplitter,
+    block: Option<Block>,
+    primary_is_cert: bool,
+    boots: u32,
+    start_banner: bool,
+    garbled: usize,
+    bytes: u64,
+    scratch: Vec<Line>,
+}
+
+impl Grader {
+    /// A grader at the start of a run.
+    pub fn new(config: GradeConfig) -> Self {
+        let (state, names): (ProfileState, Vec<&str>) = match config.profile {
+            Profile::HttpsRequest => (
+                ProfileState::Https(Default::default()),
+                https::STAGES.to_vec(),
+            ),
+            Profile::Unity => (
+                ProfileState::Unity(Default::default()),
+                unity::STAGES.to_vec(),
+            ),
+            Profile::Custom => {
+                let mut names = vec!["boot", "run"];
+                names.extend(config.rules.stage_names());
+                (ProfileState::Custom, names)
+            }
+        };
+        let core = Core::new(&names, config.timed);
+        Grader {
+            profile: config.profile,
+            state,
+            rules: config.rules,
+            core,
+            splitter: LineSplitter::new(),
+            block: None,
+            primary_is_cert: false,
+            boots: 0,
+            start_banner: false,
+            garbled: 0,
+            bytes: 0,
+            scratch: Vec::new(),
+        }
+    }
+
+    /// Feed raw bytes read `now` after the start; events go to `out`.
+    pub fn feed(&mut self, bytes: &[u8], now: Duration, out: &mut Vec<Event>) {
+        self.bytes += bytes.len() as u64;
+        self.core.now = now;
+        let mut lines = std::mem::take(&mut self.scratch);
+        self.splitter.feed(bytes, &mut lines);
+        self.grade_lines(&mut lines, out);
+        self.scratch = lines;
+    }
+
+    /// The outcome so far: final, or proposed and waiting for the rest of its block.
+    pub fn outcome(&self) -> Option<&Outcome> {
+        self.core.outcome.as_ref()
+    }
+
+    /// Whether the verdict is final (a watcher stops here).
+    pub fn is_final(&self) -> bool {
+        self.core.is_final
+    }
+
+    /// Whether an outcome is proposed but not yet final.
+    pub fn is_open(&self) -> bool {
+        self.core.outcome.is_some() && !self.core.is_final
+    }
+
+    /// The port went quiet with an outcome proposed: make it final.
+    pub fn settle(&mut self, out: &mut Vec<Event>) {
+        if self.block.is_some() {
+            self.end_block();
+        }
+        self.core.finalize();
+        out.append(&mut self.core.events);
+    }
+
+    /// The input stopped: grade the unfinished line, settle, and report. Without any verdict
+    /// the report says `timeout` and where the run stalled.
+    pub fn finish(&mut self, end: End, out: &mut Vec<Event>) -> Report {
+        let mut lines = std::mem::take(&mut self.scratch);
+        self.splitter.finish(&mut lines);
+        self.grade_lines(&mut lines, out);
+        if self.block.is_some() {
+            self.end_block();
+        }
+        if self.core.outcome.is_none() {
+            let reason = self.timeout_reason(end);
+            self.core
+                .propose(Verdict::Timeout, None, reason, Finality::Now);
+        }
+        self.core.finalize();
+        out.append(&mut self.core.events);
+        self.report()
+    }
+
+    /// The report as things stand.
+    pub fn report(&self) -> Report {
+        let (verdict, stage, reason) = match &self.core.outcome {
+            Some(o) => (o.verdict, o.stage.clone(), o.reason.clone()),
+            None => (
+                Verdict::Timeout,
+                self.core.current_name().to_owned(),
+                "no verdict yet".to_owned(),
+            ),
+        };
+        let tests = match &self.state {
+            ProfileState::Unity(u) => u.tests.clone(),
+            _ => Vec::new(),
+        };
+        Report {
+            verdict,
+            stage,
+            reason,
+            ci_state: self.core.ci_state.clone(),
+            suggested_fingerprint: self.core.suggested_fingerprint.clone(),
+            truth: None,
+            exit_code: verdict.exit().code(),
+            profile: self.profile.name().to_owned(),
+            stages: self.core.stages.clone(),
+            diagnostics: self.core.diagnostics.clone(),
+            crash: self.core.crash.clone(),
+            tests,
+            lines: self.splitter.count(),
+            garbled_lines: self.garbled,
+            bytes: self.bytes,
+        }
+    }
+
+    fn grade_lines(&mut self, lines: &mut Vec<Line>, out: &mut Vec<Event>) {
+        for line in lines.drain(..) {
+            self.grade_line(&line);
+            out.push(Event::Line(line));
+            out.append(&mut self.core.events);
+        }
+    }
+
+    fn grade_line(&mut self, line: &Line) {
+        self.core.line = line.number;
+        if line.garbled {
+            self.garbled += 1;
+        }
+        self.core.tick();
+        if self.core.is_final {
+            return;
+        }
+        let text = line.text.as_str();
+        let lower = text.to_ascii_lowercase();
+        if let Some(block) = self.block.as_mut() {
+            let boot = matches!(
+                crash::classify(text, &lower),
+                Some(crash::Signal::Boot { .. })
+            );
+            if !boot {
+                block.lines.push(text.to_owned());
+            }
+            if boot || crash::ends_block(block.end, text) || block.lines.len() >= crash::BLOCK_LIMIT
+            {
+                self.end_block();
+            }
+            return;
+        }
+        if let Some((verdict, re)) = self.rules.verdict(text) {
+            let reason = format!(
+                "line {} matched the {} rule `{re}`: {text}",
+                line.number,
+                word(verdict)
+            );
+            self.core.propose(verdict, None, reason, Finality::Now);
+            return;
+        }
+        if let Some(stage) = self.rules.stage(text) {
+            let stage = stage.to_owned();
+            self.core.enter(&stage, Some(text.to_owned()));
+        }
+        match crash::classify(text, &lower) {
+            Some(crash::Signal::Crash { kind, end }) => {
+                let reason = crash::describe(kind, text, &[]);
+                self.core.propose(
+                    Verdict::Fault,
+                    None,
+                    reason,
+                    Finality::AfterLines(crash::BLOCK_LIMIT as u32 + 1),
+                );
+                self.block = Some(Block {
+                    kind,
+                    end,
+                    line: line.number,
+                    headline: text.to_owned(),
+                    lines: Vec::new(),
+                });
+                if end == crash::BlockEnd::Immediate {
+                    self.end_block();
+                }
+                return;
+            }
+            Some(crash::Signal::Boot { cause }) => {
+                self.on_boot(&cause, text);
+                return;
+            }
+            None => {}
+        }
+        if let Some(f) = tlsdiag::classify(line.number, text, &lower) {
+            self.on_tls(f);
+        }
+        let step = match &mut self.state {
+            ProfileState::Https(s) => s.line(&mut self.core, line, &lower),
+            ProfileState::Unity(u) => {
+                u.line(&mut self.core, text);
+                https::Step::Nothing
+            }
+            ProfileState::Custom => {
+                if !line.garbled && !text.is_empty() {
+                    self.core.enter("run", None);
+                }
+                https::Step::Nothing
+            }
+        };
+        if step == https::Step::Restarted {
+            self.on_boot(
+                "the sketch started over (the ROM banner at 74880 baud is unreadable at this baud rate)",
+                text,
+            );
+        }
+    }
+
+    fn sketch_started(&self) -> bool {
+        match &self.state {
+            ProfileState::Https(s) => s.sketch_started(&self.core),
+            ProfileState::Unity(_) => self.core.reached("tests"),
+            ProfileState::Custom => self.core.reached("run"),
+        }
+    }
+
+    fn on_boot(&mut self, cause: &str, text: &str) {
+        self.boots += 1;
+        let (words, fatal) = crash::explain_cause(cause);
+        let started = self.sketch_started();
+        if self.boots == 1 && !started && !fatal {
+            // The banner of the boot this run started with.
+            self.start_banner = true;
+            return;
+        }
+        let reboots = self.boots - u32::from(self.start_banner);
+        let stage = self.core.current_name().to_owned();
+        let (kind, reason, finality) = if fatal {
+            (
+                "brownout",
+                format!("the board reset because of a brownout ({words}): power it properly"),
+                Finality::Now,
+            )
+        } else if reboots >= 2 {
+            (
+                "reset-loop",
+                format!("reset loop: the board rebooted {reboots} times (last reset: {words})"),
+                Finality::Now,
+            )
+        } else if started {
+            (
+                "reboot",
+                format!("the board rebooted during {stage} ({words})"),
+                Finality::Now,
+            )
+        } else {
+            // Rebooted before the firmware printed anything: wait to see whether it loops.
+            (
+                "reboot",
+                format!("the board rebooted before the firmware printed anything ({words})"),
+                Finality::AfterLines(200),
+            )
+        };
+        self.core.crash = Some(Crash {
+            kind: kind.to_owned(),
+            line: self.core.line,
+            headline: text.to_owned(),
+            block: Vec::new(),
+        });
+        self.core
+            .propose(Verdict::Fault, Some(&stage), reason, finality);
+    }
+
+    fn end_block(&mut self) {
+        let Some(block) = self.block.take() else {
+            return;
+        };
+        let reason = crash::describe(block.kind, &block.headline, &block.lines);
+        self.core.crash = Some(Crash {
+            kind: block.kind.to_owned(),
+            line: block.line,
+            headline: block.headline,
+            block: block.lines,
+        });
+        self.core
+            .propose(Verdict::Fault, None, reason, Finality::Now);
+    }
+
+    fn on_tls(&mut self, f: tlsdiag::Finding) {
+        if let Some(fp) = f.expected_fp {
+            self.core.expected_fingerprint = Some(fp);
+        }
+        if let Some(fp) = f.received_fp {
+            self.core.suggested_fingerprint = Some(fp);
+        }
+        if f.cert
+            && let ProfileState::Https(s) = &mut self.state
+        {
+            s.cert_problem = true;
+            if self.core.reached("tls-connect") || self.core.reached("wifi") {
+                self.core.enter("certificate", None);
+            }
+        }
+        if let Some(d) = f.diag {
+            if f.error && (self.core.primary.is_none() || (f.cert && !self.primary_is_cert)) {
+                self.core.primary = Some(d.clone());
+                self.primary_is_cert = f.cert;
+            }
+            self.core.diagnose(d);
+        }
+        if f.error
+            || (f.cert
+                && self
+                    .core
+                    .outcome
+                    .as_ref()
+                    .is_some_and(|o| o.verdict == Verdict::Fault))
+        {
+            let stage = if f.cert && self.core.index("certificate").is_some() {
+                "certificate".to_owned()
+            } else {
+                self.core.current_name().to_owned()
+            };
+            if let Some(reason) = tls_reason(&self.core) {
+                // The sketch says `connection failed` next; wait a little for it and the rest of
+                // BearSSL's lines (the received fingerprint comes after the mismatch line).
+                self.core.propose(
+                    Verdict::Fault,
+                    Some(&stage),
+                    reason,
+                    Finality::AfterLines(12),
+                );
+            }
+        }
+    }
+
+    fn timeout_reason(&self, end: End) -> String {
+        let stage = self.core.current_name();
+        let hint = match stage {
+            "boot" => {
+                "; nothing the profile knows was printed (wrong --baud, --profile, or firmware?)"
+            }
+            "wifi" => {
+                "; the board never joined the WiFi network (SSID/password, signal, 5 GHz-only AP?)"
+            }
+            "time" => "; NTP never answered (is UDP port 123 blocked?)",
+            "tls-connect" | "certificate" => "; the TLS handshake never finished",
+            "request" | "headers" => "; the server never answered the request",
+            "body" | "verdict" => "; the reply stopped mid-way",
+            "tests" => "; the test run never printed its summary",
+            _ => "",
+        };
+        match end {
+            End::Eof => format!("the log ended during {stage} before a verdict{hint}"),
+            End::Deadline(d) => format!(
+                "no verdict within {}: the board was in {stage}{hint}",
+                crate::util::human_duration(d)
+            ),
+            End::Idle(d) => format!(
+                "the board printed nothing for {} during {stage}{hint}",
+                crate::util::human_duration(d)
+            ),
+            End::Interrupted => format!("interrupted during {stage}, before a verdict"),
+            End::PortLost => format!("the serial port went away during {stage}, before a verdict"),
+        }
+    }
+}
+
+fn word(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Pass => "pass",
+        Verdict::Fail => "fail",
+        Verdict::Fault => "fault",
+        Verdict::Timeout => "timeout",
+    }
+}
+
+/// Why a TLS connection failed, from the diagnostics so far.
+pub(crate) fn tls_reason(core: &Core) -> Option<String> {
+    let host = core.host.as_deref().unwrap_or("the server");
+    if let (Some(exp), Some(got)) = (&core.expected_fingerprint, &core.suggested_fingerprint) {
+        let check = match &core.host {
+            Some(h) => format!("`espcheck fingerprint {h}`"),
+            None => "`espcheck fingerprint HOST`".to_owned(),
+        };
+        return Some(format!(
+            "fingerprint mismatch: {host}'s leaf certificate has SHA-1 {got}, not the pinned {exp}; \
+             the server reissued its certificate. Pin {got} (check it first with {check}), or pin \
+             a CA instead"
+        ));
+    }
+    core.primary
+        .as_ref()
+        .map(|d| format!("TLS to {host} failed: {}", d.explanation))
+}
+
+/// Grade a whole captured log at once.
+pub fn grade_bytes(config: GradeConfig, bytes: &[u8]) -> Report {
+    let mut g = Grader::new(config);
+    let mut events = Vec::new();
+    g.feed(bytes, Duration::ZERO, &mut events);
+    g.finish(End::Eof, &mut events)
+}
+
+#[cfg(test)]
+mod tests;

@@ -5,6 +5,8 @@ mod check;
 mod codegen;
 mod ecosystem;
 mod fingerprint;
+mod grade;
 mod probe;
 mod sim;
 mod support;
+mod watch;

@@ -1,0 +1,236 @@
+//! The state every profile shares: the stage track, the proposed outcome and how soon it becomes
+//! final, diagnostics, the crash, and the events that go out to the caller.
+
+use std::time::Duration;
+
+use super::Event;
+use super::model::{Crash, Diagnostic, StageResult, StageStatus, Verdict};
+
+/// A verdict with where and why, before it is wrapped into a report.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Outcome {
+    pub verdict: Verdict,
+    pub stage: String,
+    pub reason: String,
+}
+
+/// When a proposed outcome stops being open to better evidence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Finality {
+    /// Final at once.
+    Now,
+    /// Final after this many more graded lines, or sooner when the profile says the run is over,
+    /// or when the caller calls `settle` (the port went quiet).
+    AfterLines(u32),
+}
+
+#[derive(Debug)]
+pub(crate) struct Core {
+    pub stages: Vec<StageResult>,
+    pub current: usize,
+    pub outcome: Option<Outcome>,
+    pub budget: Option<u32>,
+    pub is_final: bool,
+    pub diagnostics: Vec<Diagnostic>,
+    pub crash: Option<Crash>,
+    pub ci_state: Option<String>,
+    pub suggested_fingerprint: Option<String>,
+    /// The fingerprint BearSSL says the sketch pinned.
+    pub expected_fingerprint: Option<String>,
+    /// The server the firmware connects to, once it says.
+    pub host: Option<String>,
+    /// The TLS diagnostic that best explains a failure (certificate problems first).
+    pub primary: Option<Diagnostic>,
+    pub now: Duration,
+    pub timed: bool,
+    pub line: usize,
+    pub events: Vec<Event>,
+}
+
+impl Core {
+    pub fn new(stage_names: &[&str], timed: bool) -> Self {
+        let mut stages: Vec<StageResult> = stage_names
+            .iter()
+            .map(|n| StageResult {
+                name: (*n).to_owned(),
+                status: StageStatus::NotReached,
+                line: None,
+                detail: None,
+                at_ms: None,
+            })
+            .collect();
+        if let Some(first) = stages.first_mut() {
+            first.status = StageStatus::Running;
+            first.at_ms = timed.then_some(0);
+        }
+        Core {
+            stages,
+            current: 0,
+            outcome: None,
+            budget: None,
+            is_final: false,
+            diagnostics: Vec::new(),
+            crash: None,
+            ci_state: None,
+            suggested_fingerprint: None,
+            expected_fingerprint: None,
+            primary: None,
+            host: None,
+            now: Duration::ZERO,
+            timed,
+            line: 0,
+            events: Vec::new(),
+        }
+    }
+
+    pub fn index(&self, name: &str) -> Option<usize> {
+        self.stages.iter().position(|s| s.name == name)
+    }
+
+    pub fn current_name(&self) -> &str {
+        self.stages
+            .get(self.current)
+            .map(|s| s.name.as_str())
+            .unwrap_or("run")
+    }
+
+    /// Whether the run has got past `name`'s position (or is in it).
+    pub fn reached(&self, name: &str) -> bool {
+        self.index(name).is_some_and(|i| i <= self.current)
+    }
+
+    /// Enter a stage. Stages only move forward: the ones passed over without a word are marked
+    /// skipped, the one left behind passed.
+    pub fn enter(&mut self, name: &str, detail: Option<String>) {
+        let Some(idx) = self.index(name) else { return };
+        if idx <= self.current {
+            if idx == self.current && detail.is_some() && self.stages[idx].detail.is_none() {
+                self.stages[idx].detail = detail;
+            }
+            return;
+        }
+        if let Some(cur) = self.stages.get_mut(self.current)
+            && cur.status == StageStatus::Running
+        {
+            cur.status = StageStatus::Passed;
+        }
+        for s in &mut self.stages[self.current + 1..idx] {
+            if s.status == StageStatus::NotReached {
+                s.status = StageStatus::Skipped;
+            }
+        }
+        self.current = idx;
+        let at_ms = self.timed.then_some(self.now.as_millis() as u64);
+        let s = &mut self.stages[idx];
+        s.status = StageStatus::Running;
+        s.line = Some(self.line);
+        s.at_ms = at_ms;
+        if detail.is_some() {
+            s.detail = detail;
+        }
+        self.events.push(Event::Stage {
+            name: name.to_owned(),
+            line: self.line,
+        });
+    }
+
+    /// Set a stage's status and detail outright (a stage the firmware proved without naming it).
+    pub fn mark(&mut self, name: &str, status: StageStatus, detail: Option<String>) {
+        if let Some(i) = self.index(name) {
+            self.stages[i].status = status;
+            if detail.is_some() {
+                self.stages[i].detail = detail;
+            }
+        }
+    }
+
+    pub fn set_detail(&mut self, name: &str, detail: String) {
+        if let Some(i) = self.index(name) {
+            self.stages[i].detail = Some(detail);
+        }
+    }
+
+    /// Propose an outcome. A final outcome never changes; otherwise stronger evidence wins
+    /// (fault over fail over pass), and equal evidence replaces the older wording.
+    pub fn propose(&mut self, verdict: Verdict, stage: Option<&str>, reason: String, f: Finality) {
+        if self.is_final {
+            return;
+        }
+        if let Some(old) = &self.outcome
+            && old.verdict.rank() > verdict.rank()
+        {
+            return;
+        }
+        let stage = stage.unwrap_or(self.current_name()).to_owned();
+        self.outcome = Some(Outcome {
+            verdict,
+            stage,
+            reason,
+        });
+        match f {
+            Finality::Now => self.finalize(),
+            Finality::AfterLines(n) => self.budget = Some(n),
+        }
+    }
+
+    /// Make the proposed outcome final (if there is one).
+    pub fn finalize(&mut self) {
+        if self.is_final {
+            return;
+        }
+        let Some(outcome) = self.outcome.clone() else {
+            return;
+        };
+        self.is_final = true;
+        self.budget = None;
+        self.close_stages(&outcome);
+        self.events.push(Event::Verdict(outcome));
+    }
+
+    /// One graded line went by: count down the budget of an open outcome.
+    pub fn tick(&mut self) {
+        if let Some(b) = self.budget.as_mut() {
+            if *b == 0 {
+                self.finalize();
+            } else {
+                *b -= 1;
+            }
+        }
+    }
+
+    /// Settle the stage track for an outcome.
+    pub fn close_stages(&mut self, outcome: &Outcome) {
+        let idx = self.index(&outcome.stage).unwrap_or(self.current);
+        if idx > self.current {
+            self.enter(&outcome.stage.clone(), None);
+        }
+        let status = if outcome.verdict == Verdict::Pass {
+            StageStatus::Passed
+        } else {
+            StageStatus::Failed
+        };
+        if let Some(s) = self.stages.get_mut(idx) {
+            s.status = status;
+        }
+        for s in &mut self.stages {
+            if s.status == StageStatus::Running {
+                s.status = StageStatus::Passed;
+            }
+        }
+    }
+
+    pub fn diagnose(&mut self, d: Diagnostic) {
+        // The ESP32 prints each mbedTLS failure twice (`_handle_error` and `connect failed`);
+        // one diagnostic per code is enough.
+        if d.code.is_some()
+            && self
+                .diagnostics
+                .iter()
+                .any(|x| x.code == d.code && x.source == d.source)
+        {
+            return;
+        }
+        self.events.push(Event::Diagnostic(d.clone()));
+        self.diagnostics.push(d);
+    }
+}

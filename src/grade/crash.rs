@@ -1,0 +1,327 @@
+//! Crash, watchdog, brownout and reset signatures of the ESP8266 (core postmortem, ROM banner) and
+//! the ESP32 (panic handler, ROM banner), and how each ends its register/stack block.
+
+/// What a line announces.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Signal {
+    /// A crash; the block that follows belongs to it until `end`.
+    Crash { kind: &'static str, end: BlockEnd },
+    /// A ROM boot banner: the chip (re)started. `cause` is as printed (`2`, `SW_CPU_RESET`).
+    Boot { cause: String },
+}
+
+/// How a crash's register/stack block ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum BlockEnd {
+    /// ESP8266 postmortem: `<<<stack<<<`.
+    StackEnd,
+    /// ESP32 panic handler: the `Backtrace:` line.
+    Backtrace,
+    /// Nothing follows worth waiting for.
+    Immediate,
+}
+
+/// Lines of a crash block kept for the report (a deep ESP8266 stack dump is ~100 lines).
+pub(crate) const BLOCK_LIMIT: usize = 160;
+
+/// Classify one line. `lower` is `text` in ASCII lower case.
+pub(crate) fn classify(text: &str, lower: &str) -> Option<Signal> {
+    // Cheap gate: every signature has one of these letters in a fixed place; most lines have none.
+    if !(lower.contains("exception")
+        || lower.contains("wdt")
+        || lower.contains("rst")
+        || lower.contains("guru")
+        || lower.contains("abort")
+        || lower.contains("panic")
+        || lower.contains("brownout")
+        || lower.contains("watchdog"))
+    {
+        return None;
+    }
+    if lower.contains("brownout detector was triggered") {
+        return Some(Signal::Crash {
+            kind: "brownout",
+            end: BlockEnd::Immediate,
+        });
+    }
+    if lower.contains("guru meditation error") {
+        return Some(Signal::Crash {
+            kind: "guru-meditation",
+            end: BlockEnd::Backtrace,
+        });
+    }
+    if lower.contains("soft wdt reset") {
+        return Some(Signal::Crash {
+            kind: "soft-wdt",
+            end: BlockEnd::StackEnd,
+        });
+    }
+    if lower.contains("task watchdog got triggered") {
+        return Some(Signal::Crash {
+            kind: "task-wdt",
+            end: BlockEnd::Backtrace,
+        });
+    }
+    if text.starts_with("Exception (") || lower.starts_with("fatal exception") {
+        return Some(Signal::Crash {
+            kind: "exception",
+            end: BlockEnd::StackEnd,
+        });
+    }
+    if lower.contains("abort() was called") {
+        return Some(Signal::Crash {
+            kind: "abort",
+            end: BlockEnd::Backtrace,
+        });
+    }
+    if lower.starts_with("abort called")
+        || lower.starts_with("user exception (panic/abort/assert)")
+        || lower.starts_with("unhandled c++ exception")
+        || (lower.starts_with("panic ") && text.contains(".cpp:"))
+    {
+        return Some(Signal::Crash {
+            kind: "abort",
+            end: BlockEnd::StackEnd,
+        });
+    }
+    if let Some(cause) = boot_cause(text) {
+        return Some(Signal::Boot { cause });
+    }
+    None
+}
+
+/// The reset cause of a ROM boot banner: ESP8266 ` ets Jan  8 2013,rst cause:2, boot mode:(3,6)`,
+/// ESP32 `rst:0xc (SW_CPU_RESET),boot:0x13 (SPI_FAST_FLASH_BOOT)`.
+fn boot_cause(text: &str) -> Option<String> {
+    if let Some(i) = text.find("rst cause:") {
+        let digits: String = text[i + 10..]
+            .chars()
+            .take_while(|c| c.is_ascii_digit())
+            .collect();
+        if !digits.is_empty() {
+            return Some(digits);
+        }
+    }
+    if let Some(i) = text.find("rst:0x") {
+        let rest = &text[i + 4..];
+        // Prefer the name in parentheses; fall back to the number.
+        if let (Some(o), Some(c)) = (rest.find('('), rest.find(')'))
+            && o < c
+            && o < 8
+        {
+            return Some(rest[o + 1..c].to_owned());
+        }
+        let code: String = rest
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric())
+            .collect();
+        return Some(code);
+    }
+    None
+}
+
+/// Whether `line` ends a block that ends with `end`.
+pub(crate) fn ends_block(end: BlockEnd, text: &str) -> bool {
+    match end {
+        BlockEnd::StackEnd => text.contains("<<<stack<<<"),
+        BlockEnd::Backtrace => text.trim_start().starts_with("Backtrace:"),
+        BlockEnd::Immediate => true,
+    }
+}
+
+/// What a reset cause means, in words, and whether it is a fault by itself.
+pub(crate) fn explain_cause(cause: &str) -> (String, bool) {
+    let (words, fault) = match cause {
+        "0" => ("unknown", false),
+        "1" => ("power-on", false),
+        "2" => ("reset pin or restart after a crash", false),
+        "3" => ("software restart", false),
+        "4" => ("hardware watchdog", false),
+        "5" => ("deep-sleep wake-up", false),
+        "6" => ("external reset", false),
+        c if c.contains("BROWNOUT") => ("brownout: the supply voltage sagged", true),
+        c if c.contains("WDT") => ("watchdog", false),
+        c if c.contains("POWERON") => ("power-on", false),
+        c if c.contains("SW_CPU") || c.contains("SW_SYS") => ("software restart", false),
+        c if c.contains("DEEPSLEEP") => ("deep-sleep wake-up", false),
+        _ => ("", false),
+    };
+    let text = if words.is_empty() {
+        cause.to_owned()
+    } else if cause.chars().all(|c| c.is_ascii_digit()) {
+        format!("rst cause:{cause}, {words}")
+    } else {
+        format!("{cause}, {words}")
+    };
+    (text, fault)
+}
+
+/// Xtensa exception cause names (ESP8266 `Exception (N):`), from the Xtensa ISA.
+pub(crate) fn exception_name(n: u32) -> Option<&'static str> {
+    Some(match n {
+        0 => "IllegalInstruction",
+        1 => "Syscall",
+        2 => "InstructionFetchError",
+        3 => "LoadStoreError: a byte-wide access to IRAM/flash",
+        4 => "Level1Interrupt (a watchdog or an interrupt during a crash)",
+        5 => "Alloca",
+        6 => "IntegerDivideByZero",
+        8 => "Privileged",
+        9 => "LoadStoreAlignment: an unaligned access",
+        12 => "InstrPIFDataError",
+        13 => "LoadStorePIFDataError",
+        14 => "InstrPIFAddrError",
+        15 => "LoadStorePIFAddrError",
+        16 => "InstTLBMiss",
+        17 => "InstTLBMultiHit",
+        18 => "InstFetchPrivilege",
+        20 => "InstFetchProhibited: a jump through a bad function pointer",
+        24 => "LoadStoreTLBMiss",
+        25 => "LoadStoreTLBMultiHit",
+        26 => "LoadStorePrivilege",
+        28 => "LoadProhibited: a read from an invalid address",
+        29 => "StoreProhibited: a write to an invalid address",
+        _ => return None,
+    })
+}
+
+/// The one-line reason for a crash, from its headline and block.
+pub(crate) fn describe(kind: &str, headline: &str, block: &[String]) -> String {
+    let field = |key: &str| -> Option<String> {
+        block.iter().find_map(|l| {
+            let i = l.find(key)?;
+            let v: String = l[i + key.len()..]
+                .trim_start()
+                .chars()
+                .take_while(|c| c.is_ascii_hexdigit() || *c == 'x')
+                .collect();
+            (!v.is_empty()).then_some(v)
+        })
+    };
+    match kind {
+        "exception" => {
+            let n: Option<u32> = headline
+                .split(['(', ')', ' '])
+                .find_map(|t| t.trim().parse().ok());
+            let mut s = match n {
+                Some(n) => match exception_name(n) {
+                    Some(name) => format!("the board crashed: Exception ({n}) {name}"),
+                    None => format!("the board crashed: Exception ({n})"),
+                },
+                None => format!("the board crashed: {headline}"),
+            };
+            if let Some(epc) = field("epc1=") {
+                s.push_str(&format!(" at epc1={epc}"));
+            }
+            if let Some(addr) = field("excvaddr=") {
+                let null = u64::from_str_radix(addr.trim_start_matches("0x"), 16)
+                    .is_ok_and(|a| a < 0x1000);
+                s.push_str(&format!(", excvaddr={addr}"));
+                if null && matches!(n, Some(28 | 29)) {
+                    s.push_str(" (a null pointer)");
+                }
+            }
+            s.push_str("; paste the stack into the ESP exception decoder");
+            s
+        }
+        "soft-wdt" => "the software watchdog reset the board: loop() or a callback ran for over \
+                       ~3 s without yield() or delay()"
+            .to_owned(),
+        "task-wdt" => {
+            "the ESP32 task watchdog fired: a task hogged its CPU without yielding".to_owned()
+        }
+        "guru-meditation" => {
+            let why = headline.find('(').and_then(|o| {
+                headline[o + 1..]
+                    .find(')')
+                    .map(|c| &headline[o + 1..o + 1 + c])
+            });
+            let mut s = match why {
+                Some(w) => format!("the board crashed: Guru Meditation Error ({w})"),
+                None => format!("the board crashed: {headline}"),
+            };
+            if let Some(pc) = field("PC      :").or_else(|| field("PC:")) {
+                s.push_str(&format!(" at PC {pc}"));
+            }
+            s.push_str("; decode the Backtrace with the ELF (espflash/idf.py monitor do it)");
+            s
+        }
+        "abort" => format!(
+            "the firmware aborted: {}; decode the stack to find the failed assert or panic",
+            headline.trim()
+        ),
+        "brownout" => "brownout: the supply voltage sagged below the detector's threshold \
+                       (weak USB port or cable, or a WiFi/TLS current peak); power the board \
+                       properly"
+            .to_owned(),
+        _ => headline.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cls(s: &str) -> Option<Signal> {
+        classify(s, &s.to_ascii_lowercase())
+    }
+
+    #[test]
+    fn boot_banners_of_both_chips() {
+        assert_eq!(
+            cls(" ets Jan  8 2013,rst cause:4, boot mode:(3,6)"),
+            Some(Signal::Boot { cause: "4".into() })
+        );
+        assert_eq!(
+            cls("rst:0xc (SW_CPU_RESET),boot:0x13 (SPI_FAST_FLASH_BOOT)"),
+            Some(Signal::Boot {
+                cause: "SW_CPU_RESET".into()
+            })
+        );
+        assert_eq!(cls("first rst of the day? no: plain text"), None);
+    }
+
+    #[test]
+    fn crash_kinds() {
+        let kind = |s| match cls(s) {
+            Some(Signal::Crash { kind, .. }) => kind,
+            other => panic!("{s}: {other:?}"),
+        };
+        assert_eq!(kind("Exception (28):"), "exception");
+        assert_eq!(
+            kind("Fatal exception 28(LoadProhibitedCause):"),
+            "exception"
+        );
+        assert_eq!(kind("Soft WDT reset"), "soft-wdt");
+        assert_eq!(
+            kind(
+                "Guru Meditation Error: Core  1 panic'ed (LoadProhibited). Exception was unhandled."
+            ),
+            "guru-meditation"
+        );
+        assert_eq!(kind("Brownout detector was triggered"), "brownout");
+        assert_eq!(
+            kind("abort() was called at PC 0x400d2b4f on core 1"),
+            "abort"
+        );
+        assert_eq!(kind("Abort called"), "abort");
+        assert_eq!(
+            kind(
+                "E (15123) task_wdt: Task watchdog got triggered. The following tasks did not reset the watchdog in time:"
+            ),
+            "task-wdt"
+        );
+    }
+
+    #[test]
+    fn exception_reason_names_the_cause_and_a_null_pointer() {
+        let block = vec![
+            "epc1=0x40201e3c epc2=0x00000000 epc3=0x00000000 excvaddr=0x00000000 depc=0x00000000"
+                .to_owned(),
+        ];
+        let r = describe("exception", "Exception (28):", &block);
+        assert!(r.contains("Exception (28) LoadProhibited"), "{r}");
+        assert!(r.contains("epc1=0x40201e3c"), "{r}");
+        assert!(r.contains("null pointer"), "{r}");
+    }
+}

@@ -1,0 +1,430 @@
+//! The `https-request` profile: the reference sketch (ESP8266WiFi `HTTPSRequest`) in every
+//! spelling from core 2.0 to 3.x (REFERENCE.md §4), and sketches adapted from it for another repo.
+
+use super::core::{Core, Finality};
+use super::lines::Line;
+use super::model::{StageStatus, Verdict};
+
+/// The stages, in order.
+pub(crate) const STAGES: &[&str] = &[
+    "boot",
+    "wifi",
+    "time",
+    "tls-connect",
+    "certificate",
+    "request",
+    "headers",
+    "body",
+    "verdict",
+];
+
+/// Lines after the sketch's verdict line to wait for the body line it echoes.
+const BODY_WAIT: u32 = 6;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Board {
+    Successful,
+    Failed,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct State {
+    ssid: Option<String>,
+    host: Option<String>,
+    wifi_connected: bool,
+    want_ip: bool,
+    in_pem: bool,
+    pinned: Option<String>,
+    uses_ca: bool,
+    cert_checked: bool,
+    headers_seen: bool,
+    board: Option<Board>,
+    verdict_line: Option<String>,
+    rules_seen: u8,
+    body: Option<String>,
+    pub(crate) cert_problem: bool,
+    pub(crate) restarted: bool,
+}
+
+/// What the grader should do after the profile looked at a line.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Step {
+    Nothing,
+    /// The sketch started over without a visible reset banner.
+    Restarted,
+}
+
+impl State {
+    pub(crate) fn sketch_started(&self, core: &Core) -> bool {
+        core.reached("wifi")
+    }
+
+    /// Grade one line.
+    pub(crate) fn line(&mut self, core: &mut Core, line: &Line, lower: &str) -> Step {
+        let text = line.text.trim();
+        let lower = lower.trim();
+        if self.in_pem {
+            if lower.contains("-----end") {
+                self.in_pem = false;
+            }
+            return Step::Nothing;
+        }
+        // After the verdict line: `reply was:`, `==========`, the body line, `==========`.
+        if self.board.is_some() {
+            return self.after_verdict(core, text, lower);
+        }
+        if let Some(rest) = strip_ci(lower, text, "connecting to ") {
+            let name = rest.trim().to_owned();
+            // Before `WiFi connected` the line names the SSID, after it the server. A log that
+            // starts late may miss `WiFi connected`; NTP or GitHub's own name settle it.
+            let is_server = self.wifi_connected
+                || core.reached("time")
+                || name.eq_ignore_ascii_case("api.github.com");
+            if !is_server {
+                self.ssid = Some(name.clone());
+                core.enter("wifi", Some(format!("SSID {name}")));
+                return Step::Nothing;
+            }
+            if self.ssid.as_deref() == Some(name.as_str()) {
+                self.restarted = true;
+                return Step::Restarted;
+            }
+            self.host = Some(name.clone());
+            core.host = Some(name.clone());
+            core.enter("tls-connect", Some(name));
+            return Step::Nothing;
+        }
+        if lower.starts_with("wifi connected") || lower.ends_with("wifi connected") {
+            self.wifi_connected = true;
+            core.enter("wifi", None);
+            return Step::Nothing;
+        }
+        if lower.starts_with("ip address:") {
+            let ip = text["ip address:".len()..].trim();
+            if ip.is_empty() {
+                self.want_ip = true;
+            } else {
+                self.note_ip(core, ip);
+            }
+            return Step::Nothing;
+        }
+        if self.want_ip {
+            self.want_ip = false;
+            if text.split('.').count() == 4 {
+                self.note_ip(core, text);
+                return Step::Nothing;
+            }
+        }
+        if lower.starts_with("waiting for ntp time sync") {
+            core.enter("time", Some("waiting for NTP".to_owned()));
+            return Step::Nothing;
+        }
+        if lower.starts_with("current time:") {
+            core.enter("time", None);
+            core.set_detail("time", text["current time:".len()..].trim().to_owned());
+            return Step::Nothing;
+        }
+        if let Some(rest) = strip_ci(lower, text, "using fingerprint ") {
+            core.enter("tls-connect", None);
+            let fp = rest.trim().trim_matches(['\'', '"']).to_owned();
+            self.pinned = Some(super::tlsdiag::colon_hex(&fp).unwrap_or(fp));
+            return Step::Nothing;
+        }
+        if lower.starts_with("using certificate:") {
+            core.enter("tls-connect", None);
+            self.uses_ca = true;
+            self.in_pem = !lower.contains("-----end");
+            return Step::Nothing;
+        }
+        if lower == "connection failed" || lower.ends_with(": connection failed") {
+            let stage = if self.cert_problem {
+                "certificate"
+            } else {
+                "tls-connect"
+            };
+            if !core.reached("request") {
+                let reason = self.connection_failed_reason(core);
+                core.propose(Verdict::Fault, Some(stage), reason, Finality::Now);
+            }
+            return Step::Nothing;
+        }
+        if lower == "certificate matches" {
+            self.cert_checked = true;
+            core.enter(
+                "certificate",
+                Some("verify() matched the fingerprint".to_owned()),
+            );
+            return Step::Nothing;
+        }
+        if lower == "certificate doesn't match" || lower == "certificate does not match" {
+            self.cert_checked = true;
+            core.enter("certificate", Some("verify() did not match".to_owned()));
+            // Cores 2.0-2.4 carry on after this line; wait for the rest of the run so the report
+            // can say what the sketch went on to read.
+            core.propose(
+                Verdict::Fault,
+                Some("certificate"),
+                format!(
+                    "certificate doesn't match: the server{} did not present the pinned \
+                     fingerprint{}, so the reply cannot be trusted (cores up to 2.4 carry on \
+                     regardless)",
+                    self.host
+                        .as_deref()
+                        .map(|h| format!(" {h}"))
+                        .unwrap_or_default(),
+                    self.pinned
+                        .as_deref()
+                        .map(|p| format!(" {p}"))
+                        .unwrap_or_default()
+                ),
+                Finality::AfterLines(20),
+            );
+            return Step::Nothing;
+        }
+        if let Some(rest) = strip_ci(lower, text, "requesting url: ") {
+            self.settle_certificate(core);
+            core.enter("request", Some(rest.trim().to_owned()));
+            return Step::Nothing;
+        }
+        if lower == "request sent" {
+            self.settle_certificate(core);
+            core.enter("request", None);
+            return Step::Nothing;
+        }
+        if lower == "headers received" {
+            self.headers_seen = true;
+            core.enter("headers", None);
+            return Step::Nothing;
+        }
+        if let Some(board) = verdict_line(lower) {
+            self.settle_certificate(core);
+            if !self.headers_seen && core.reached("request") {
+                core.mark(
+                    "headers",
+                    StageStatus::Passed,
+                    Some(
+                        "no `Headers received` line (core 3.1+ reads headers with available())"
+                            .to_owned(),
+                    ),
+                );
+            }
+            core.enter("body", None);
+            core.enter("verdict", Some(text.to_owned()));
+            self.board = Some(board);
+            self.verdict_line = Some(text.to_owned());
+            let (verdict, reason) = self.conclusion();
+            core.propose(
+                verdict,
+                Some("verdict"),
+                reason,
+                Finality::AfterLines(BODY_WAIT),
+            );
+            return Step::Nothing;
+        }
+        Step::Nothing
+    }
+
+    fn note_ip(&mut self, core: &mut Core, ip: &str) {
+        let ssid = self.ssid.as_deref().unwrap_or("?");
+        core.set_detail("wifi", format!("SSID {ssid}, IP {ip}"));
+    }
+
+    /// Cores 2.5+ check the pin inside connect(): reaching the request proves it held.
+    fn settle_certificate(&mut self, core: &mut Core) {
+        if self.cert_checked || !core.reached("tls-connect") || core.reached("certificate") {
+            return;
+        }
+        self.cert_checked = true;
+        let (status, detail) = match (&self.pinned, self.uses_ca) {
+            (Some(fp), _) => (
+                StageStatus::Passed,
+                format!("the handshake accepted the pinned fingerprint {fp}"),
+            ),
+            (None, true) => (
+                StageStatus::Passed,
+                "the handshake verified the chain against the pinned CA".to_owned(),
+            ),
+            (None, false) => (
+                StageStatus::Skipped,
+                "the sketch printed no certificate check".to_owned(),
+            ),
+        };
+        core.enter("certificate", None);
+        // Marked skipped, the next `enter` leaves it skipped rather than passed.
+        core.mark("certificate", status, Some(detail));
+    }
+
+    fn after_verdict(&mut self, core: &mut Core, text: &str, lower: &str) -> Step {
+        if lower.starts_with("reply was:") {
+            return Step::Nothing;
+        }
+        if lower.starts_with("closing connection") {
+            core.finalize();
+            return Step::Nothing;
+        }
+        if !text.is_empty() && text.bytes().all(|b| b == b'=') {
+            self.rules_seen += 1;
+            if self.rules_seen >= 2 {
+                core.finalize();
+            }
+            return Step::Nothing;
+        }
+        if self.rules_seen == 1 && self.body.is_none() {
+            self.body = Some(text.to_owned());
+            core.ci_state = ci_state(text);
+            core.set_detail("body", shorten(text, 120));
+            let (verdict, reason) = self.conclusion();
+            core.propose(verdict, Some("verdict"), reason, Finality::Now);
+        }
+        Step::Nothing
+    }
+
+    /// The verdict and reason from what the sketch printed so far.
+    fn conclusion(&self) -> (Verdict, String) {
+        let line = self.verdict_line.as_deref().unwrap_or("");
+        match (self.board, self.body.as_deref()) {
+            (Some(Board::Successful), Some(body)) => match ci_state(body).as_deref() {
+                Some("success") | None => (
+                    Verdict::Pass,
+                    format!("the board read CI state \"success\" and printed `{line}`"),
+                ),
+                Some(other) => (
+                    Verdict::Fail,
+                    format!("the board printed `{line}` but the body it read says \"{other}\""),
+                ),
+            },
+            (Some(Board::Successful), None) => {
+                (Verdict::Pass, format!("the board printed `{line}`"))
+            }
+            (Some(Board::Failed), Some(body)) => (Verdict::Fail, failed_reason(line, body)),
+            (Some(Board::Failed), None) => (Verdict::Fail, format!("the board printed `{line}`")),
+            (None, _) => (Verdict::Timeout, String::new()),
+        }
+    }
+
+    fn connection_failed_reason(&self, core: &Core) -> String {
+        let host = self.host.as_deref().unwrap_or("the server");
+        if let Some(reason) = super::tls_reason(core) {
+            return reason;
+        }
+        let pin = match (&self.pinned, self.uses_ca) {
+            (Some(fp), _) => format!(
+                "; the pinned fingerprint {fp} may be stale (`espcheck fingerprint {host}` shows \
+                 the current one)"
+            ),
+            (None, true) => format!(
+                "; the pinned CA may no longer be in {host}'s chain (`espcheck fingerprint {host}`)"
+            ),
+            (None, false) => String::new(),
+        };
+        format!(
+            "connection to {host} failed during the TLS connect{pin}. Build with the SSL debug \
+             level to get the BSSL: lines that say why"
+        )
+    }
+}
+
+fn failed_reason(line: &str, body: &str) -> String {
+    let short = shorten(body, 80);
+    match ci_state(body).as_deref() {
+        Some(state) => {
+            format!("the board printed `{line}`: the combined status it read is \"{state}\"")
+        }
+        None if body.is_empty() => {
+            format!("the board printed `{line}`: the first body line was empty, not a CI state")
+        }
+        None if body.starts_with("HTTP/") => format!(
+            "the board printed `{line}`: it read the status line `{short}` as the body, so the \
+             sketch did not skip the headers"
+        ),
+        None if body.starts_with("{\"message\"") => format!(
+            "the board printed `{line}`: GitHub answered `{short}` (rate limit, 403 or 404), not \
+             a CI state"
+        ),
+        None if body.chars().all(|c| c.is_ascii_hexdigit()) => format!(
+            "the board printed `{line}`: the first body line `{short}` is a chunk size \
+             (chunked transfer encoding), not a CI state"
+        ),
+        None => {
+            format!("the board printed `{line}`: the first body line `{short}` is not a CI state")
+        }
+    }
+}
+
+/// `{"state":"pending",…` → `pending`.
+pub(crate) fn ci_state(body: &str) -> Option<String> {
+    let rest = body.trim_start().strip_prefix('{')?.trim_start();
+    let rest = rest.strip_prefix("\"state\"")?.trim_start();
+    let rest = rest.strip_prefix(':')?.trim_start();
+    let rest = rest.strip_prefix('"')?;
+    let end = rest.find('"')?;
+    let state = &rest[..end];
+    (!state.is_empty() && state.chars().all(|c| c.is_ascii_alphabetic())).then(|| state.to_owned())
+}
+
+/// `esp8266/Arduino CI successfull!` (any owner/repo, any core's spelling).
+fn verdict_line(lower: &str) -> Option<Board> {
+    if !lower.contains(" ci ") {
+        return None;
+    }
+    if lower.ends_with(" ci successfull!") || lower.ends_with(" ci successful!") {
+        Some(Board::Successful)
+    } else if lower.ends_with(" ci has failed") {
+        Some(Board::Failed)
+    } else {
+        None
+    }
+}
+
+/// `prefix` matched case-insensitively at the start (or after boot garbage) of the line; the rest
+/// of the original text.
+fn strip_ci<'a>(lower: &str, text: &'a str, prefix: &str) -> Option<&'a str> {
+    if lower.starts_with(prefix) {
+        return text.get(prefix.len()..);
+    }
+    None
+}
+
+fn shorten(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_owned()
+    } else {
+        let mut t: String = s.chars().take(n).collect();
+        t.push('…');
+        t
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ci_state_from_the_first_body_line() {
+        assert_eq!(
+            ci_state(r#"{"state":"success","statuses":[]}"#).as_deref(),
+            Some("success")
+        );
+        assert_eq!(
+            ci_state(r#"{"state": "pending"}"#).as_deref(),
+            Some("pending")
+        );
+        assert_eq!(ci_state(r#"{"message":"API rate limit exceeded"}"#), None);
+        assert_eq!(ci_state("HTTP/1.1 200 OK"), None);
+        assert_eq!(ci_state(""), None);
+    }
+
+    #[test]
+    fn verdict_lines_of_every_core() {
+        assert_eq!(
+            verdict_line("esp8266/arduino ci successfull!"),
+            Some(Board::Successful)
+        );
+        assert_eq!(
+            verdict_line("esp8266/arduino ci successful!"),
+            Some(Board::Successful)
+        );
+        assert_eq!(verdict_line("me/thing ci has failed"), Some(Board::Failed));
+        assert_eq!(verdict_line("ci has failed"), None);
+    }
+}

@@ -1,0 +1,253 @@
+//! Raw serial bytes → lines. Sans-IO: `feed` takes whatever the port gave and pushes finished lines.
+//!
+//! Serial output is messy: the ESP8266 ROM prints its boot banner at 74880 baud, which reads as
+//! garbage at 115200; USB bridges emit NULs on reset; ESP-IDF colours its log lines with ANSI
+//! escapes; Arduino's `println` ends lines with CRLF, some code with a bare CR. A line that never
+//! ends (a stuck `Serial.print(".")` loop) must not grow without bound, so lines are capped.
+
+use serde::{Deserialize, Serialize};
+
+/// Longest line kept, in bytes. GitHub's compact status JSON (the body line the sketch echoes) is a
+/// few KB; anything past this is counted and dropped.
+pub const MAX_LINE: usize = 8192;
+
+/// One finished line of serial output.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Line {
+    /// 1-based line number in the stream.
+    pub number: usize,
+    /// The readable text: NULs, ANSI escapes and control characters removed, broken UTF-8 replaced,
+    /// trailing whitespace trimmed.
+    pub text: String,
+    /// Mostly unreadable bytes: ROM output at another baud rate, or line noise.
+    pub garbled: bool,
+    /// Bytes dropped because the line was longer than [`MAX_LINE`].
+    pub dropped: usize,
+}
+
+/// Splits a byte stream into [`Line`]s. Keeps at most [`MAX_LINE`] bytes of a pending line.
+#[derive(Debug, Default)]
+pub struct LineSplitter {
+    buf: Vec<u8>,
+    dropped: usize,
+    last_was_cr: bool,
+    number: usize,
+}
+
+impl LineSplitter {
+    /// A splitter at the start of a stream.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Feed raw bytes; every line they complete is pushed to `out`.
+    ///
+    /// CR, LF and CRLF each end a line (a CRLF split across two reads still counts once).
+    pub fn feed(&mut self, bytes: &[u8], out: &mut Vec<Line>) {
+        let mut rest = bytes;
+        while !rest.is_empty() {
+            if self.last_was_cr {
+                self.last_was_cr = false;
+                if rest[0] == b'\n' {
+                    rest = &rest[1..];
+                    continue;
+                }
+            }
+            match rest.iter().position(|&b| b == b'\n' || b == b'\r') {
+                Some(i) => {
+                    self.append(&rest[..i]);
+                    self.last_was_cr = rest[i] == b'\r';
+                    out.push(self.take_line());
+                    rest = &rest[i + 1..];
+                }
+                None => {
+                    self.append(rest);
+                    rest = &[];
+                }
+            }
+        }
+    }
+
+    /// End of stream: a pending partial line (say, WiFi dots with no newline) becomes a line.
+    pub fn finish(&mut self, out: &mut Vec<Line>) {
+        if !self.buf.is_empty() || self.dropped > 0 {
+            out.push(self.take_line());
+        }
+        self.last_was_cr = false;
+    }
+
+    /// The bytes of the line not yet ended.
+    pub fn pending(&self) -> &[u8] {
+        &self.buf
+    }
+
+    /// Lines finished so far.
+    pub fn count(&self) -> usize {
+        self.number
+    }
+
+    fn append(&mut self, chunk: &[u8]) {
+        let room = MAX_LINE.saturating_sub(self.buf.len());
+        let (keep, drop) = chunk.split_at(chunk.len().min(room));
+        self.buf.extend_from_slice(keep);
+        self.dropped += drop.len();
+    }
+
+    fn take_line(&mut self) -> Line {
+        self.number += 1;
+        let (text, garbled) = clean(&self.buf);
+        let line = Line {
+            number: self.number,
+            text,
+            garbled,
+            dropped: self.dropped,
+        };
+        self.buf.clear();
+        self.dropped = 0;
+        line
+    }
+}
+
+/// Turn raw line bytes into readable text, and say whether they were mostly unreadable.
+fn clean(raw: &[u8]) -> (String, bool) {
+    // Fast path: plain printable ASCII is by far the common case.
+    if raw.iter().all(|&b| (0x20..0x7f).contains(&b) || b == b'\t') {
+        let text = std::str::from_utf8(raw).unwrap_or_default();
+        return (text.trim_end().to_owned(), false);
+    }
+    let lossy = String::from_utf8_lossy(raw);
+    let mut text = String::with_capacity(lossy.len());
+    let mut unreadable = 0usize;
+    let mut total = 0usize;
+    let mut chars = lossy.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\x1b' {
+            // ANSI CSI sequence (ESP-IDF log colours): ESC [ params final-byte.
+            if chars.peek() == Some(&'[') {
+                chars.next();
+                for p in chars.by_ref() {
+                    if ('\x40'..='\x7e').contains(&p) {
+                        break;
+                    }
+                }
+            }
+            continue;
+        }
+        if c == '\0' {
+            continue;
+        }
+        total += 1;
+        if c == '\u{fffd}' || (c.is_control() && c != '\t') {
+            unreadable += 1;
+            if c == '\u{fffd}' {
+                text.push(c);
+            }
+            continue;
+        }
+        text.push(c);
+    }
+    let garbled = total >= 4 && unreadable * 3 >= total && !has_readable_run(&text, 12);
+    (text.trim_end().to_owned(), garbled)
+}
+
+/// Whether `text` holds `n` printable ASCII characters in a row: garbage followed by a real line
+/// (`\xe0\x8c…Connecting to home`) is still a real line.
+fn has_readable_run(text: &str, n: usize) -> bool {
+    let mut run = 0;
+    for b in text.bytes() {
+        if (0x20..0x7f).contains(&b) {
+            run += 1;
+            if run >= n {
+                return true;
+            }
+        } else {
+            run = 0;
+        }
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)] // tests may unwrap
+
+    use super::*;
+
+    fn split(chunks: &[&[u8]]) -> Vec<Line> {
+        let mut s = LineSplitter::new();
+        let mut out = Vec::new();
+        for c in chunks {
+            s.feed(c, &mut out);
+        }
+        s.finish(&mut out);
+        out
+    }
+
+    fn texts(lines: &[Line]) -> Vec<&str> {
+        lines.iter().map(|l| l.text.as_str()).collect()
+    }
+
+    #[test]
+    fn crlf_lf_and_bare_cr_each_end_one_line() {
+        let lines = split(&[b"a\r\nb\nc\rd\r", b"\ne"]);
+        assert_eq!(texts(&lines), ["a", "b", "c", "d", "e"]);
+        assert_eq!(lines[4].number, 5);
+    }
+
+    #[test]
+    fn crlf_split_across_reads_is_one_line_end() {
+        let lines = split(&[b"one\r", b"\ntwo\r\n"]);
+        assert_eq!(texts(&lines), ["one", "two"]);
+    }
+
+    #[test]
+    fn nuls_and_ansi_colours_are_removed() {
+        let lines = split(&[b"\0\0\x1b[0;31mE (123) esp-tls: boom\x1b[0m\r\n"]);
+        assert_eq!(texts(&lines), ["E (123) esp-tls: boom"]);
+        assert!(!lines[0].garbled);
+    }
+
+    #[test]
+    fn rom_output_at_the_wrong_baud_rate_is_garbled() {
+        let junk: &[u8] = b"\xe0\x8c\x1c\x80\x8e\x02\x8c\xfe\xe0\x0c\x1c\x82\x8e\x9c\r\n";
+        let lines = split(&[junk, b"Connecting to home\r\n"]);
+        assert!(lines[0].garbled);
+        assert!(!lines[1].garbled);
+        assert_eq!(lines[1].text, "Connecting to home");
+    }
+
+    #[test]
+    fn garbage_then_a_real_line_on_the_same_line_is_readable() {
+        let lines = split(&[b"\xe0\x8c\x1c\x80\x8e\x02\x8cConnecting to home-network\r\n"]);
+        assert!(!lines[0].garbled);
+        assert!(lines[0].text.ends_with("Connecting to home-network"));
+    }
+
+    #[test]
+    fn invalid_utf8_is_replaced_not_fatal() {
+        let lines = split(&[b"caf\xc3 ok and more readable text\n"]);
+        assert_eq!(lines[0].text, "caf\u{fffd} ok and more readable text");
+    }
+
+    #[test]
+    fn long_lines_are_capped_and_the_rest_counted() {
+        let long = vec![b'x'; MAX_LINE + 100];
+        let lines = split(&[&long, b"\nnext\n"]);
+        assert_eq!(lines[0].text.len(), MAX_LINE);
+        assert_eq!(lines[0].dropped, 100);
+        assert_eq!(lines[1].text, "next");
+    }
+
+    #[test]
+    fn an_unended_line_stays_bounded_while_pending() {
+        let mut s = LineSplitter::new();
+        let mut out = Vec::new();
+        for _ in 0..10_000 {
+            s.feed(b"..........", &mut out);
+        }
+        assert!(out.is_empty());
+        assert_eq!(s.pending().len(), MAX_LINE);
+        s.finish(&mut out);
+        assert_eq!(out[0].dropped, 100_000 - MAX_LINE);
+    }
+}

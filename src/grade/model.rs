@@ -1,0 +1,161 @@
+//! The grader's vocabulary: verdicts, stages, diagnostics, crashes, and the report that both the
+//! human text and `--json` render (SPEC.md "grade --json": fields are added, never renamed).
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::Exit;
+
+/// The answer for one run of the firmware.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    /// The firmware did its job (for the reference sketch: CI is green and the board read it).
+    Pass,
+    /// The firmware ran and the answer is no (CI not green, a test failed, `--truth` disagrees).
+    Fail,
+    /// The board crashed, reset-looped, browned out, or failed TLS / the connection.
+    Fault,
+    /// No verdict before the deadline, or the log ended before one.
+    Timeout,
+}
+
+impl Verdict {
+    /// The exit code SPEC.md gives this verdict.
+    pub fn exit(self) -> Exit {
+        match self {
+            Verdict::Pass => Exit::Ok,
+            Verdict::Fail => Exit::No,
+            Verdict::Fault => Exit::Device,
+            Verdict::Timeout => Exit::Timeout,
+        }
+    }
+
+    /// Upper-case word for the human report.
+    pub fn word(self) -> &'static str {
+        match self {
+            Verdict::Pass => "PASS",
+            Verdict::Fail => "FAIL",
+            Verdict::Fault => "FAULT",
+            Verdict::Timeout => "TIMEOUT",
+        }
+    }
+
+    /// Which of two competing verdicts wins while a run is still being read: evidence of a
+    /// fault outranks the sketch's own conclusion, which outranks nothing.
+    pub(crate) fn rank(self) -> u8 {
+        match self {
+            Verdict::Timeout => 0,
+            Verdict::Pass => 1,
+            Verdict::Fail => 2,
+            Verdict::Fault => 3,
+        }
+    }
+}
+
+/// How far a stage got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StageStatus {
+    /// Finished.
+    Passed,
+    /// Where the run failed, crashed or stalled.
+    Failed,
+    /// Passed over: this firmware (or core version) does not print it.
+    Skipped,
+    /// Never got there.
+    NotReached,
+    /// Entered and not yet finished (only while a run is still being read).
+    Running,
+}
+
+/// One stage of a run, as reported.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StageResult {
+    /// Stage name (`wifi`, `tls-connect`, ... for the reference sketch).
+    pub name: String,
+    pub status: StageStatus,
+    /// Line where the stage was entered.
+    pub line: Option<usize>,
+    /// What the board said about it (SSID, host, URL, the first body line...).
+    pub detail: Option<String>,
+    /// Milliseconds since the watch started, when the stage was entered (live runs only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at_ms: Option<u64>,
+}
+
+/// A line the grader recognised as a TLS or certificate problem, with what it means.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Diagnostic {
+    pub line: usize,
+    /// `bearssl`, `mbedtls`, `esp-x509-crt-bundle` or `clock`.
+    pub source: String,
+    /// The line as printed.
+    pub text: String,
+    /// What it means and what to do about it.
+    pub explanation: String,
+    /// mbedTLS error code, negative, when the line carries one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<i32>,
+}
+
+/// A crash, watchdog, brownout or reset loop seen on the port.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Crash {
+    /// `exception`, `soft-wdt`, `hw-wdt`, `guru-meditation`, `abort`, `brownout`, `task-wdt`,
+    /// `reset-loop` or `reboot`.
+    pub kind: String,
+    /// Line where it started.
+    pub line: usize,
+    /// The signature line as printed.
+    pub headline: String,
+    /// The register/stack block that followed, for an exception decoder.
+    pub block: Vec<String>,
+}
+
+/// The result of one Unity test (PlatformIO `pio test` output).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnityTest {
+    pub file: String,
+    pub line: u32,
+    pub name: String,
+    /// `pass`, `fail` or `ignore`.
+    pub status: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+/// The report of a graded run. `verdict`, `stage`, `reason`, `ci_state`, `suggested_fingerprint`
+/// and `truth` are SPEC.md's contract; the rest are additions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    pub verdict: Verdict,
+    /// The stage the run ended in (the last one entered).
+    pub stage: String,
+    pub reason: String,
+    /// The CI state the board read from the first body line: success, pending, failure, error.
+    pub ci_state: Option<String>,
+    /// On a fingerprint mismatch, the SHA-1 the server really presented, as `AA:BB:…`.
+    pub suggested_fingerprint: Option<String>,
+    /// What GitHub says, when `--truth` asked.
+    pub truth: Option<crate::grade::truth::Truth>,
+    /// The exit code this report maps to.
+    pub exit_code: u8,
+    /// `https-request`, `unity` or `custom`.
+    pub profile: String,
+    pub stages: Vec<StageResult>,
+    pub diagnostics: Vec<Diagnostic>,
+    pub crash: Option<Crash>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tests: Vec<UnityTest>,
+    /// Lines read, and how many of them were unreadable.
+    pub lines: usize,
+    pub garbled_lines: usize,
+    pub bytes: u64,
+}
+
+impl Report {
+    /// The process exit code for this report.
+    pub fn exit(&self) -> Exit {
+        self.verdict.exit()
+    }
+}

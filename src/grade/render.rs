@@ -1,0 +1,170 @@
+//! Rendering a [`Report`]: the human text, JSON, and a JUnit XML report (one testcase per stage,
+//! or per Unity test).
+
+use std::io::Write;
+
+use quick_junit::{NonSuccessKind, TestCase, TestCaseStatus, TestSuite};
+
+use super::model::{Report, StageStatus, Verdict};
+
+/// The human report.
+pub fn human(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "{}  (exit {}, stage {}, profile {})",
+        report.verdict.word(),
+        report.exit_code,
+        report.stage,
+        report.profile
+    )?;
+    writeln!(out, "  {}", report.reason)?;
+    if let Some(state) = &report.ci_state {
+        writeln!(out, "  CI state read by the board: {state}")?;
+    }
+    if let Some(fp) = &report.suggested_fingerprint {
+        writeln!(out, "  suggested fingerprint: {fp}")?;
+    }
+    if let Some(t) = &report.truth {
+        let agree = match t.agrees {
+            Some(true) => "agrees",
+            Some(false) => "DISAGREES",
+            None => "no comparison",
+        };
+        writeln!(
+            out,
+            "  truth ({}@{}): CI is {}; {agree}",
+            t.repo, t.git_ref, t.ci
+        )?;
+        if t.agrees != Some(false) {
+            writeln!(out, "    {}", t.explanation)?;
+        }
+    }
+    if report.tests.is_empty() {
+        writeln!(out, "stages:")?;
+        for s in &report.stages {
+            let mark = match s.status {
+                StageStatus::Passed => "ok  ",
+                StageStatus::Failed => "FAIL",
+                StageStatus::Skipped => "skip",
+                StageStatus::NotReached => "--  ",
+                StageStatus::Running => "... ",
+            };
+            let line = s.line.map(|l| format!("line {l}")).unwrap_or_default();
+            let detail = s.detail.as_deref().unwrap_or("");
+            let row = format!("  {mark} {:<12} {:<10} {detail}", s.name, line);
+            writeln!(out, "{}", row.trim_end())?;
+        }
+    } else {
+        writeln!(out, "tests:")?;
+        for t in &report.tests {
+            let mark = match t.status.as_str() {
+                "pass" => "ok  ",
+                "fail" => "FAIL",
+                _ => "skip",
+            };
+            let msg = t
+                .message
+                .as_deref()
+                .map(|m| format!(": {m}"))
+                .unwrap_or_default();
+            writeln!(out, "  {mark} {} ({}:{}){msg}", t.name, t.file, t.line)?;
+        }
+    }
+    if !report.diagnostics.is_empty() {
+        writeln!(out, "diagnostics:")?;
+        for d in &report.diagnostics {
+            writeln!(out, "  line {} [{}] {}", d.line, d.source, d.text)?;
+            writeln!(out, "    -> {}", d.explanation)?;
+        }
+    }
+    if let Some(c) = &report.crash {
+        writeln!(out, "crash: {} at line {}: {}", c.kind, c.line, c.headline)?;
+        for l in c.block.iter().take(12) {
+            writeln!(out, "{}", format!("  | {l}").trim_end())?;
+        }
+        if c.block.len() > 12 {
+            writeln!(out, "  | … {} more lines (see --json)", c.block.len() - 12)?;
+        }
+    }
+    writeln!(
+        out,
+        "read {} lines ({} unreadable), {} bytes",
+        report.lines, report.garbled_lines, report.bytes
+    )?;
+    Ok(())
+}
+
+/// The report as one line of JSON.
+pub fn json(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
+    serde_json::to_writer(&mut *out, report).map_err(std::io::Error::other)?;
+    writeln!(out)
+}
+
+/// A JUnit XML report: one testcase per stage (per test for Unity), so a CI server shows where
+/// the board stopped.
+pub fn junit(report: &Report, name: &str) -> Result<String, String> {
+    let mut suite = TestSuite::new(format!("espcheck {}", report.profile));
+    let classname = format!("espcheck.{}", report.profile);
+    if report.tests.is_empty() {
+        for s in &report.stages {
+            let status = match s.status {
+                StageStatus::Passed | StageStatus::Running => TestCaseStatus::success(),
+                StageStatus::Failed => {
+                    let kind = if report.verdict == Verdict::Fault {
+                        NonSuccessKind::Error
+                    } else {
+                        NonSuccessKind::Failure
+                    };
+                    let mut st = TestCaseStatus::non_success(kind);
+                    st.set_message(report.reason.clone());
+                    st.set_type(report.verdict.word());
+                    if let Some(c) = &report.crash {
+                        st.set_description(format!("{}\n{}", c.headline, c.block.join("\n")));
+                    }
+                    st
+                }
+                StageStatus::Skipped => {
+                    let mut st = TestCaseStatus::skipped();
+                    st.set_message(s.detail.clone().unwrap_or_else(|| "not printed".to_owned()));
+                    st
+                }
+                StageStatus::NotReached => {
+                    let mut st = TestCaseStatus::skipped();
+                    st.set_message("not reached");
+                    st
+                }
+            };
+            let mut tc = TestCase::new(s.name.clone(), status);
+            tc.set_classname(classname.clone());
+            if let Some(d) = &s.detail {
+                tc.set_system_out(d.clone());
+            }
+            suite.add_test_case(tc);
+        }
+    } else {
+        for t in &report.tests {
+            let status = match t.status.as_str() {
+                "pass" => TestCaseStatus::success(),
+                "fail" => {
+                    let mut st = TestCaseStatus::non_success(NonSuccessKind::Failure);
+                    st.set_message(t.message.clone().unwrap_or_else(|| "failed".to_owned()));
+                    st
+                }
+                _ => TestCaseStatus::skipped(),
+            };
+            let mut tc = TestCase::new(t.name.clone(), status);
+            tc.set_classname(format!("{classname}.{}", t.file));
+            suite.add_test_case(tc);
+        }
+        if matches!(report.verdict, Verdict::Fault | Verdict::Timeout) {
+            let mut st = TestCaseStatus::non_success(NonSuccessKind::Error);
+            st.set_message(report.reason.clone());
+            let mut tc = TestCase::new("run", st);
+            tc.set_classname(classname.clone());
+            suite.add_test_case(tc);
+        }
+    }
+    let mut r = quick_junit::Report::new(name.to_owned());
+    r.add_test_suite(suite);
+    r.to_string().map_err(|e| e.to_string())
+}

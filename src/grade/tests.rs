@@ -1,0 +1,374 @@
+//! Fixture tests of the grader: captured-style logs under `fixtures/logs/`, each with its verdict,
+//! stage and the details a user would act on.
+#![allow(clippy::unwrap_used)] // tests may unwrap
+
+use std::time::Duration;
+
+use super::*;
+
+macro_rules! fixture {
+    ($name:literal) => {
+        include_bytes!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/fixtures/logs/",
+            $name
+        ))
+        .as_slice()
+    };
+}
+
+fn https(log: &[u8]) -> Report {
+    grade_bytes(GradeConfig::new(Profile::HttpsRequest), log)
+}
+
+/// Feed the log in small, odd-sized chunks, as a serial port would deliver it, and check the
+/// answer is the same as all at once.
+fn chunked(config: GradeConfig, log: &[u8]) -> Report {
+    let mut g = Grader::new(config);
+    let mut ev = Vec::new();
+    for c in log.chunks(7) {
+        g.feed(c, Duration::ZERO, &mut ev);
+    }
+    g.finish(End::Eof, &mut ev)
+}
+
+fn status(r: &Report, stage: &str) -> StageStatus {
+    r.stages
+        .iter()
+        .find(|s| s.name == stage)
+        .map(|s| s.status)
+        .unwrap()
+}
+
+#[test]
+fn core24_lowercase_pass() {
+    let r = https(fixture!("core24_pass.log"));
+    assert_eq!(
+        (r.verdict, r.stage.as_str()),
+        (Verdict::Pass, "verdict"),
+        "{}",
+        r.reason
+    );
+    assert_eq!(r.exit_code, 0);
+    assert_eq!(r.ci_state.as_deref(), Some("success"));
+    assert_eq!(status(&r, "certificate"), StageStatus::Passed);
+    assert_eq!(status(&r, "time"), StageStatus::Skipped);
+    assert_eq!(r.garbled_lines, 1, "the ROM banner at 74880 baud");
+    assert_eq!(
+        r,
+        chunked(
+            GradeConfig::new(Profile::HttpsRequest),
+            fixture!("core24_pass.log")
+        )
+    );
+}
+
+#[test]
+fn core3x_capitalised_pass_with_ntp_and_a_pinned_ca() {
+    let r = https(fixture!("core3x_pass.log"));
+    assert_eq!(
+        (r.verdict, r.stage.as_str()),
+        (Verdict::Pass, "verdict"),
+        "{}",
+        r.reason
+    );
+    assert_eq!(r.ci_state.as_deref(), Some("success"));
+    assert_eq!(status(&r, "time"), StageStatus::Passed);
+    let cert = r.stages.iter().find(|s| s.name == "certificate").unwrap();
+    assert_eq!(cert.status, StageStatus::Passed);
+    assert!(cert.detail.as_deref().unwrap().contains("pinned CA"));
+    let wifi = r.stages.iter().find(|s| s.name == "wifi").unwrap();
+    assert_eq!(
+        wifi.detail.as_deref(),
+        Some("SSID sensor-net, IP 192.168.1.104")
+    );
+}
+
+#[test]
+fn ci_failed_is_fail_with_the_state() {
+    let r = https(fixture!("ci_failed.log"));
+    assert_eq!((r.verdict, r.stage.as_str()), (Verdict::Fail, "verdict"));
+    assert_eq!(r.exit_code, 1);
+    assert_eq!(r.ci_state.as_deref(), Some("failure"));
+    assert!(r.reason.contains("\"failure\""), "{}", r.reason);
+}
+
+#[test]
+fn ci_pending_is_fail_with_pending() {
+    let r = https(fixture!("ci_pending.log"));
+    assert_eq!((r.verdict, r.stage.as_str()), (Verdict::Fail, "verdict"));
+    assert_eq!(r.ci_state.as_deref(), Some("pending"));
+}
+
+#[test]
+fn core31_status_line_as_body_has_no_ci_state() {
+    let r = https(fixture!("core31_status_line_body.log"));
+    assert_eq!(r.verdict, Verdict::Fail);
+    assert_eq!(r.ci_state, None);
+    assert!(
+        r.reason.contains("did not skip the headers"),
+        "{}",
+        r.reason
+    );
+    let headers = r.stages.iter().find(|s| s.name == "headers").unwrap();
+    assert!(headers.detail.as_deref().unwrap().contains("3.1"));
+}
+
+#[test]
+fn fingerprint_mismatch_suggests_the_received_fingerprint() {
+    let r = https(fixture!("fingerprint_mismatch_bssl.log"));
+    assert_eq!(
+        (r.verdict, r.stage.as_str()),
+        (Verdict::Fault, "certificate"),
+        "{}",
+        r.reason
+    );
+    assert_eq!(r.exit_code, 5);
+    assert_eq!(
+        r.suggested_fingerprint.as_deref(),
+        Some("59:74:61:88:13:CA:12:34:69:8B:05:5D:1A:4C:8E:67:2E:5C:6A:4B")
+    );
+    assert!(r.reason.contains("not the pinned 5F:F1:60"), "{}", r.reason);
+    assert!(r.diagnostics.iter().all(|d| d.source == "bearssl"));
+    assert!(r.diagnostics.len() >= 2);
+}
+
+#[test]
+fn core24_certificate_doesnt_match_is_a_fault_even_when_ci_is_green() {
+    let r = https(fixture!("core24_cert_mismatch.log"));
+    assert_eq!(
+        (r.verdict, r.stage.as_str()),
+        (Verdict::Fault, "certificate"),
+        "{}",
+        r.reason
+    );
+    // The sketch carried on and read the body: the report still says what it read.
+    assert_eq!(r.ci_state.as_deref(), Some("success"));
+    assert_eq!(status(&r, "certificate"), StageStatus::Failed);
+}
+
+#[test]
+fn esp8266_exception_crash() {
+    let r = https(fixture!("esp8266_exception.log"));
+    assert_eq!(
+        (r.verdict, r.stage.as_str()),
+        (Verdict::Fault, "tls-connect"),
+        "{}",
+        r.reason
+    );
+    assert!(
+        r.reason.contains("Exception (28) LoadProhibited"),
+        "{}",
+        r.reason
+    );
+    assert!(r.reason.contains("null pointer"), "{}", r.reason);
+    let c = r.crash.unwrap();
+    assert_eq!(c.kind, "exception");
+    assert!(c.block.iter().any(|l| l.contains(">>>stack>>>")));
+    assert_eq!(c.block.last().map(String::as_str), Some("<<<stack<<<"));
+}
+
+#[test]
+fn esp8266_soft_wdt() {
+    let r = https(fixture!("esp8266_soft_wdt_loop.log"));
+    assert_eq!(
+        (r.verdict, r.stage.as_str()),
+        (Verdict::Fault, "tls-connect"),
+        "{}",
+        r.reason
+    );
+    assert_eq!(r.crash.unwrap().kind, "soft-wdt");
+    assert!(r.reason.contains("watchdog"), "{}", r.reason);
+}
+
+#[test]
+fn esp8266_hardware_wdt_reset_loop_at_74880() {
+    let r = https(fixture!("esp8266_hw_wdt_reset_loop.log"));
+    assert_eq!(
+        (r.verdict, r.stage.as_str()),
+        (Verdict::Fault, "boot"),
+        "{}",
+        r.reason
+    );
+    assert!(r.reason.starts_with("reset loop"), "{}", r.reason);
+    assert!(r.reason.contains("hardware watchdog"), "{}", r.reason);
+    assert_eq!(r.crash.unwrap().kind, "reset-loop");
+}
+
+#[test]
+fn esp32_guru_meditation() {
+    let r = https(fixture!("esp32_guru_meditation.log"));
+    assert_eq!(
+        (r.verdict, r.stage.as_str()),
+        (Verdict::Fault, "tls-connect"),
+        "{}",
+        r.reason
+    );
+    assert!(
+        r.reason
+            .contains("Guru Meditation Error (LoadProhibited) at PC 0x400d1f6c"),
+        "{}",
+        r.reason
+    );
+    let c = r.crash.unwrap();
+    assert_eq!(c.kind, "guru-meditation");
+    assert!(c.block.last().unwrap().starts_with("Backtrace: 0x400d1f69"));
+}
+
+#[test]
+fn esp32_brownout() {
+    let r = https(fixture!("esp32_brownout.log"));
+    assert_eq!(
+        (r.verdict, r.stage.as_str()),
+        (Verdict::Fault, "wifi"),
+        "{}",
+        r.reason
+    );
+    assert_eq!(r.crash.unwrap().kind, "brownout");
+}
+
+#[test]
+fn no_wifi_dots_forever_is_a_timeout_in_wifi() {
+    let r = https(fixture!("no_wifi.log"));
+    assert_eq!(
+        (r.verdict, r.stage.as_str()),
+        (Verdict::Timeout, "wifi"),
+        "{}",
+        r.reason
+    );
+    assert_eq!(r.exit_code, 3);
+    assert!(r.reason.contains("never joined"), "{}", r.reason);
+}
+
+#[test]
+fn cut_off_after_the_request_is_a_timeout_in_request() {
+    let r = https(fixture!("cut_after_request.log"));
+    assert_eq!(
+        (r.verdict, r.stage.as_str()),
+        (Verdict::Timeout, "request"),
+        "{}",
+        r.reason
+    );
+    assert_eq!(status(&r, "request"), StageStatus::Failed);
+    assert_eq!(status(&r, "headers"), StageStatus::NotReached);
+}
+
+#[test]
+fn esp32_mbedtls_9984_is_a_certificate_fault() {
+    let r = https(fixture!("esp32_mbedtls_9984.log"));
+    assert_eq!(
+        (r.verdict, r.stage.as_str()),
+        (Verdict::Fault, "certificate"),
+        "{}",
+        r.reason
+    );
+    assert_eq!(
+        r.diagnostics.len(),
+        1,
+        "the code is printed twice, reported once"
+    );
+    assert_eq!(r.diagnostics[0].code, Some(-9984));
+    assert!(r.reason.contains("X509_CERT_VERIFY_FAILED"), "{}", r.reason);
+    // The ROM banner at power-on is not a reboot.
+    assert!(r.crash.is_none());
+}
+
+#[test]
+fn clock_not_set_is_explained() {
+    let r = https(fixture!("core3x_clock_not_set.log"));
+    assert_eq!(
+        (r.verdict, r.stage.as_str()),
+        (Verdict::Fault, "certificate"),
+        "{}",
+        r.reason
+    );
+    assert!(r.reason.contains("clock"), "{}", r.reason);
+}
+
+#[test]
+fn unity_profile() {
+    let r = grade_bytes(GradeConfig::new(Profile::Unity), fixture!("unity_fail.log"));
+    assert_eq!(
+        (r.verdict, r.stage.as_str()),
+        (Verdict::Fail, "summary"),
+        "{}",
+        r.reason
+    );
+    assert!(r.reason.contains("test_division"), "{}", r.reason);
+    assert_eq!(r.tests.len(), 3);
+    let r = grade_bytes(GradeConfig::new(Profile::Unity), fixture!("unity_pass.log"));
+    assert_eq!(r.verdict, Verdict::Pass, "{}", r.reason);
+}
+
+#[test]
+fn custom_rules_decide_and_crashes_still_count() {
+    let mut config = GradeConfig::new(Profile::Custom);
+    config.rules.add_pass("^WiFi connected$").unwrap();
+    let r = grade_bytes(config.clone(), fixture!("core24_pass.log"));
+    assert_eq!(r.verdict, Verdict::Pass, "{}", r.reason);
+    assert!(r.reason.contains("line "), "{}", r.reason);
+    let r = grade_bytes(config, fixture!("esp32_brownout.log"));
+    assert_eq!(r.verdict, Verdict::Fault, "{}", r.reason);
+}
+
+#[test]
+fn the_verdict_is_final_as_soon_as_the_body_line_arrives() {
+    let mut g = Grader::new(GradeConfig::new(Profile::HttpsRequest));
+    let mut ev = Vec::new();
+    let log = fixture!("core24_pass.log");
+    let body_end = log.windows(3).position(|w| w == b"}\r\n").unwrap() + 3;
+    g.feed(&log[..body_end - 2], Duration::from_millis(5), &mut ev);
+    assert!(g.is_open() && !g.is_final(), "waiting for the body line");
+    g.feed(
+        &log[body_end - 2..body_end],
+        Duration::from_millis(6),
+        &mut ev,
+    );
+    assert!(g.is_final());
+    assert!(
+        ev.iter()
+            .any(|e| matches!(e, Event::Verdict(o) if o.verdict == Verdict::Pass))
+    );
+}
+
+#[test]
+fn settle_makes_an_open_verdict_final() {
+    let mut g = Grader::new(GradeConfig::new(Profile::HttpsRequest));
+    let mut ev = Vec::new();
+    g.feed(b"connecting to x\r\nWiFi connected\r\nconnecting to api.github.com\r\nrequesting URL: /\r\nrequest sent\r\nheaders received\r\nesp8266/Arduino CI has failed\r\n", Duration::ZERO, &mut ev);
+    assert!(g.is_open());
+    g.settle(&mut ev);
+    assert!(g.is_final());
+    assert_eq!(g.report().verdict, Verdict::Fail);
+    assert_eq!(g.report().ci_state, None);
+}
+
+#[test]
+fn a_silent_restart_mid_run_is_a_reboot_fault() {
+    let log = b"connecting to home\r\n...\r\nWiFi connected\r\nconnecting to api.github.com\r\n\xe0\x8c\x1c\x80\x8e\x02\x8c\xfe\r\nconnecting to home\r\n";
+    let r = https(log);
+    assert_eq!(
+        (r.verdict, r.stage.as_str()),
+        (Verdict::Fault, "tls-connect"),
+        "{}",
+        r.reason
+    );
+    assert_eq!(r.crash.unwrap().kind, "reboot");
+}
+
+#[test]
+fn stage_times_are_recorded_when_timed() {
+    let mut config = GradeConfig::new(Profile::HttpsRequest);
+    config.timed = true;
+    let mut g = Grader::new(config);
+    let mut ev = Vec::new();
+    g.feed(
+        b"connecting to home\r\n",
+        Duration::from_millis(1500),
+        &mut ev,
+    );
+    let r = g.finish(End::Idle(Duration::from_secs(30)), &mut ev);
+    let wifi = r.stages.iter().find(|s| s.name == "wifi").unwrap();
+    assert_eq!(wifi.at_ms, Some(1500));
+    assert!(r.reason.contains("printed nothing for 30s"), "{}", r.reason);
+}

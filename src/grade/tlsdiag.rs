@@ -1,0 +1,311 @@
+//! TLS and certificate error lines of both boards, explained: BearSSL's `BSSL:` debug lines on the
+//! ESP8266, mbedTLS error codes and the `esp-x509-crt-bundle` on the ESP32, and date checks that
+//! fail because the board's clock was never set (REFERENCE.md §1, §2, §4).
+
+use super::model::Diagnostic;
+
+/// What one line told us.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Finding {
+    pub diag: Option<Diagnostic>,
+    /// The problem is with the certificate (pin, anchor, dates), not the connection.
+    pub cert: bool,
+    /// Serious enough to fail the run if the firmware says nothing more.
+    pub error: bool,
+    pub expected_fp: Option<String>,
+    pub received_fp: Option<String>,
+}
+
+impl Finding {
+    fn new(cert: bool, error: bool) -> Self {
+        Finding {
+            diag: None,
+            cert,
+            error,
+            expected_fp: None,
+            received_fp: None,
+        }
+    }
+}
+
+const EXPLAIN_CLOCK: &str = "the certificate's dates did not check out; the board's clock is \
+    probably not set (time() starts at 1970 until NTP syncs: call configTime() and wait for it, or \
+    setX509Time()). If the clock is right, the certificate really has expired";
+
+/// Classify one line. `lower` is `text` in ASCII lower case; `number` its line number.
+pub(crate) fn classify(number: usize, text: &str, lower: &str) -> Option<Finding> {
+    let diag = |source: &str, explanation: String, code: Option<i32>| Diagnostic {
+        line: number,
+        source: source.to_owned(),
+        text: text.to_owned(),
+        explanation,
+        code,
+    };
+    if let Some(i) = lower.find("bssl:") {
+        return bearssl(&text[i + 5..], &lower[i + 5..], |e| {
+            diag("bearssl", e, None)
+        });
+    }
+    if lower.contains("expired or not yet valid")
+        || lower.contains("validity has expired")
+        || lower.contains("validity starts in the future")
+    {
+        let mut f = Finding::new(true, true);
+        f.diag = Some(diag("clock", EXPLAIN_CLOCK.to_owned(), None));
+        return Some(f);
+    }
+    if lower.contains("esp-x509-crt-bundle")
+        && (lower.contains("fail") || lower.contains("no matching") || lower.contains("error"))
+    {
+        let mut f = Finding::new(true, true);
+        f.diag = Some(diag(
+            "esp-x509-crt-bundle",
+            "the certificate bundle holds no root for this server's chain (the lookup uses the \
+             issuer of the topmost certificate the server sent; cross-signed chains fail before \
+             IDF 6.0). Regenerate the bundle with the server's real root"
+                .to_owned(),
+            None,
+        ));
+        return Some(f);
+    }
+    if lower.contains("failed to verify peer certificate") {
+        let mut f = Finding::new(true, true);
+        f.diag = Some(diag(
+            "mbedtls",
+            "mbedTLS could not verify the server's chain against the CA you gave it".to_owned(),
+            None,
+        ));
+        return Some(f);
+    }
+    let tls_context = lower.contains("ssl")
+        || lower.contains("tls")
+        || lower.contains("x509")
+        || lower.contains("connect failed");
+    if tls_context && let Some(code) = mbedtls_code(text) {
+        let (explanation, cert) = explain_mbedtls(code);
+        let mut f = Finding::new(cert, true);
+        f.diag = Some(diag("mbedtls", explanation, Some(code)));
+        return Some(f);
+    }
+    None
+}
+
+fn bearssl(rest: &str, lower: &str, diag: impl Fn(String) -> Diagnostic) -> Option<Finding> {
+    // `BSSL:CERT: 30 82 …` is a hex dump of the leaf: noise for a report.
+    if lower.starts_with("cert:") {
+        return None;
+    }
+    if lower.contains("received cert fp doesn't match") {
+        let mut f = Finding::new(true, true);
+        f.diag = Some(diag(
+            "the SHA-1 of the server's leaf certificate is not the fingerprint the sketch pins \
+             (setFingerprint): the server reissued its certificate"
+                .to_owned(),
+        ));
+        return Some(f);
+    }
+    if let Some(i) = lower.find("insecure_end_chain: expected ") {
+        let mut f = Finding::new(true, false);
+        f.expected_fp = colon_hex(&rest[i + 29..]);
+        return Some(f);
+    }
+    if let Some(i) = lower.find("insecure_end_chain: received ") {
+        let mut f = Finding::new(true, false);
+        f.received_fp = colon_hex(&rest[i + 29..]);
+        return Some(f);
+    }
+    if let Some(i) = lower.find("couldn't connect. error = ") {
+        let msg = rest[i + 26..].trim().trim_matches('\'').trim();
+        let m = msg.to_ascii_lowercase();
+        let (explanation, cert) = if m.contains("expired or not yet valid") {
+            (EXPLAIN_CLOCK.to_owned(), true)
+        } else if m.contains("trust anchor") {
+            (
+                "BearSSL does not trust the server: with setFingerprint, the leaf's fingerprint \
+                 did not match; with setTrustAnchors, the chain does not lead to the anchor (the \
+                 site changed CA or intermediate). `espcheck fingerprint HOST` shows what it \
+                 serves now"
+                    .to_owned(),
+                true,
+            )
+        } else if m.contains("server name") || m.contains("name mismatch") {
+            (
+                "the certificate is not for the host name the sketch connected to".to_owned(),
+                true,
+            )
+        } else if m.contains("fingerprint") || m.contains("not trusted") {
+            (
+                "the server's certificate is not trusted by the pin in the sketch".to_owned(),
+                true,
+            )
+        } else {
+            (format!("BearSSL refused the connection: {msg}"), false)
+        };
+        let mut f = Finding::new(cert, true);
+        f.diag = Some(diag(explanation));
+        return Some(f);
+    }
+    if lower.contains("oom") || lower.contains("out of memory") {
+        let mut f = Finding::new(false, true);
+        f.diag = Some(diag(
+            "BearSSL ran out of heap: a connection needs ~20-22 KB with the default buffers \
+             (about 5 KB with setBufferSizes(512, 512) when the server supports MFLN)"
+                .to_owned(),
+        ));
+        return Some(f);
+    }
+    if lower.contains("_wait_for_handshake: failed") {
+        let mut f = Finding::new(false, false);
+        f.diag = Some(diag(
+            "the TLS handshake failed (see the lines around it for why)".to_owned(),
+        ));
+        return Some(f);
+    }
+    None
+}
+
+/// The 20 (or so) hex bytes in `s` (`5f f1 60 …` or `5F:F1:…`) as upper-case colon hex.
+pub(crate) fn colon_hex(s: &str) -> Option<String> {
+    let mut bytes = Vec::new();
+    for tok in s.split([' ', ':']).filter(|t| !t.is_empty()) {
+        match u8::from_str_radix(tok, 16) {
+            Ok(b) if tok.len() == 2 => bytes.push(b),
+            _ => break,
+        }
+    }
+    if bytes.len() < 16 {
+        return None;
+    }
+    Some(
+        bytes
+            .iter()
+            .map(|b| format!("{b:02X}"))
+            .collect::<Vec<_>>()
+            .join(":"),
+    )
+}
+
+/// An mbedTLS error code on the line: `-0x2700`, `(-9984)`, `connect failed: -9984`.
+fn mbedtls_code(text: &str) -> Option<i32> {
+    if let Some(i) = text.find("-0x") {
+        let hex: String = text[i + 3..]
+            .chars()
+            .take_while(|c| c.is_ascii_hexdigit())
+            .collect();
+        if let Ok(v) = i32::from_str_radix(&hex, 16)
+            && !hex.is_empty()
+        {
+            return Some(-v);
+        }
+    }
+    // A negative decimal after `(` or `: ` or a space, at least two digits.
+    let bytes = text.as_bytes();
+    for (i, w) in bytes.windows(2).enumerate() {
+        if w[1] == b'-' && matches!(w[0], b'(' | b' ' | b':') {
+            let digits: String = text[i + 2..]
+                .chars()
+                .take_while(|c| c.is_ascii_digit())
+                .collect();
+            if digits.len() >= 2
+                && let Ok(v) = digits.parse::<i32>()
+            {
+                return Some(-v);
+            }
+        }
+    }
+    None
+}
+
+fn explain_mbedtls(code: i32) -> (String, bool) {
+    match code {
+        -0x2700 => (
+            "X509_CERT_VERIFY_FAILED (-0x2700): the server's chain did not verify against the CA \
+             set with setCACert or the bundle. Pin a certificate the server really chains to (the \
+             intermediate or root; `espcheck fingerprint HOST` shows the chain), and set the clock \
+             if dates are checked"
+                .to_owned(),
+            true,
+        ),
+        -0x3000 => (
+            "-0x3000: the old certificate bundle found no root for the server's chain; add the \
+             server's root to the bundle"
+                .to_owned(),
+            true,
+        ),
+        -0x7F00 => (
+            "SSL_ALLOC_FAILED (-0x7F00): out of heap for the TLS buffers (~42 KB with IDF \
+             defaults, ~22 KB with dynamic buffers)"
+                .to_owned(),
+            false,
+        ),
+        -0x7780 => (
+            "fatal alert from the server (-0x7780): it refused the handshake (no common TLS \
+             version or cipher suite, or a bad SNI)"
+                .to_owned(),
+            false,
+        ),
+        -0x7200 => (
+            "invalid record (-0x7200): the peer is not speaking TLS on that port".to_owned(),
+            false,
+        ),
+        -0x004C => ("connection reset by the server (-0x004C)".to_owned(), false),
+        c => (
+            format!("mbedTLS error -0x{:04X}", c.unsigned_abs()),
+            (-0x3000..=-0x2000).contains(&c),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cls(s: &str) -> Option<Finding> {
+        classify(7, s, &s.to_ascii_lowercase())
+    }
+
+    #[test]
+    fn bearssl_received_fingerprint_becomes_colon_hex() {
+        let f = cls("BSSL:insecure_end_chain: received 5f f1 60 31 09 04 3e f2 90 d2 b0 8a 50 38 04 e8 37 9f bc 76 ")
+            .unwrap_or_else(|| panic!("no finding"));
+        assert_eq!(
+            f.received_fp.as_deref(),
+            Some("5F:F1:60:31:09:04:3E:F2:90:D2:B0:8A:50:38:04:E8:37:9F:BC:76")
+        );
+    }
+
+    #[test]
+    fn mbedtls_codes_in_their_three_spellings() {
+        for line in [
+            "[E][ssl_client.cpp:37] _handle_error(): [start_ssl_client():273]: (-9984) X509 - Certificate verification failed, e.g. CRL, CA or signature check failed",
+            "[E][WiFiClientSecure.cpp:133] connect(): start_ssl_client: connect failed: -9984",
+            "E (5234) esp-tls-mbedtls: mbedtls_ssl_handshake returned -0x2700",
+        ] {
+            let f = cls(line).unwrap_or_else(|| panic!("no finding for {line}"));
+            let d = f.diag.unwrap_or_else(|| panic!("no diag"));
+            assert_eq!(d.code, Some(-9984), "{line}");
+            assert!(f.cert && f.error);
+        }
+        let f =
+            cls("[E][ssl_client.cpp:36] _handle_error(): (-32512) SSL - Memory allocation failed");
+        assert_eq!(f.and_then(|f| f.diag).and_then(|d| d.code), Some(-0x7F00));
+    }
+
+    #[test]
+    fn expired_means_the_clock() {
+        let f =
+            cls("BSSL:Couldn't connect. Error = 'Server certificate is expired or not yet valid.'");
+        let d = f.and_then(|f| f.diag).unwrap_or_else(|| panic!("no diag"));
+        assert!(d.explanation.contains("clock"), "{}", d.explanation);
+    }
+
+    #[test]
+    fn ordinary_lines_are_not_tls_findings() {
+        assert_eq!(
+            cls("Requesting URL: /repos/esp8266/Arduino/commits/master/status"),
+            None
+        );
+        assert_eq!(cls("temperature -12 C"), None);
+        assert_eq!(cls("BSSL:CERT: 30 82 05 0b"), None);
+    }
+}
