@@ -11,6 +11,7 @@ pub mod cli;
 pub mod codegen;
 pub mod error;
 pub mod grade;
+pub mod rom;
 pub mod serial;
 pub mod sim;
 pub mod tls;
