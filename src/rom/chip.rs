@@ -206,7 +206,12 @@ impl FromStr for Chip {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.trim().to_ascii_lowercase().replace(['-', '_'], "").as_str() {
+        match s
+            .trim()
+            .to_ascii_lowercase()
+            .replace(['-', '_'], "")
+            .as_str()
+        {
             "esp8266" | "esp8285" => Ok(Chip::Esp8266),
             "esp32" => Ok(Chip::Esp32),
             _ => Err(format!("unknown chip `{s}` (use esp8266 or esp32)")),

@@ -284,7 +284,10 @@ mod tests {
         ImageSpec::new(
             chip,
             0x4010_0000,
-            vec![(0x4010_0000, vec![6, 0xFF, 0xFF]), (0x3FFE_8000, vec![1; 37])],
+            vec![
+                (0x4010_0000, vec![6, 0xFF, 0xFF]),
+                (0x3FFE_8000, vec![1; 37]),
+            ],
         )
     }
 

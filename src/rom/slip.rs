@@ -148,7 +148,10 @@ mod tests {
         let mut wire = vec![END, 0x00, 0xDB, 0x41, 0x42, END];
         wire.extend(encode(&[0x00, 0x08]));
         let frames = FrameDecoder::default().feed(&wire);
-        assert_eq!(frames, vec![Err(FrameFault::BadEscape), Ok(vec![0x00, 0x08])]);
+        assert_eq!(
+            frames,
+            vec![Err(FrameFault::BadEscape), Ok(vec![0x00, 0x08])]
+        );
     }
 
     #[test]

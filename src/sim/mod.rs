@@ -1,1 +1,3 @@
 //! Placeholder; filled in by its issue.
+pub mod device;
+pub mod image;

@@ -1,0 +1,5 @@
+//! The virtual ESP8266/ESP32 board on a pseudo-terminal: it speaks the ROM loader protocol, keeps
+//! its flash in a file, and boots what was flashed.
+
+pub mod flash;
+pub mod loader;
