@@ -10,6 +10,7 @@ pub mod cert;
 pub mod cli;
 pub mod codegen;
 pub mod error;
+pub mod flash;
 pub mod grade;
 pub mod rom;
 pub mod serial;

@@ -15,6 +15,7 @@ pub mod gen_cert_header;
 pub mod grade;
 pub mod ports;
 pub mod sim;
+pub mod sim_device;
 pub mod watch;
 
 /// Pin, generate and check TLS certificates for ESP8266/ESP32 firmware, and simulate the board.

@@ -2,4 +2,5 @@
 #![allow(clippy::unwrap_used)] // tests: a panic is the failure report
 
 mod fingerprint;
+mod rom;
 mod support;
