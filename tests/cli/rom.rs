@@ -303,3 +303,75 @@ fn sim_image_is_read_back_by_our_parser_and_esptool_image_info() {
         .stderr(predicates::str::contains("--fingerprint not-hex"));
     assert!(!out.exists());
 }
+
+#[test]
+fn sim_device_command_serves_on_its_link_and_cleans_up_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let link = dir.path().join("esp");
+    let flash_file = dir.path().join("esp.flash");
+    let bin = assert_cmd::cargo::cargo_bin("espcheck");
+    let mut child = Command::new(bin)
+        .args(["sim", "device", "--chip", "esp32", "--link"])
+        .arg(&link)
+        .arg("--flash-file")
+        .arg(&flash_file)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while !link.exists() && start.elapsed() < Duration::from_secs(5) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(link.exists(), "link appears");
+    assert_eq!(
+        std::fs::metadata(&flash_file).unwrap().len(),
+        4 * 1024 * 1024
+    );
+    let image = build(&settings(Chip::Esp32, Some(Fault::Brownout)));
+    let opts = FlashOptions::new(&link);
+    let fw = Firmware::Bin {
+        data: &image,
+        addr: 0x10000,
+    };
+    let mut done = flash::flash(&opts, fw, &mut NoProgress).expect("flash through the link");
+    let seen = read_until(&mut done.port, "SW_CPU_RESET", Duration::from_secs(5));
+    assert!(seen.contains("Brownout detector was triggered"), "{seen:?}");
+    assert!(seen.contains("rst:0xc (SW_CPU_RESET)"), "{seen:?}");
+    drop(done);
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+    let mut stdout = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut stdout)
+        .unwrap();
+    assert!(stdout.starts_with("virtual ESP32 on /dev/pts/"), "{stdout}");
+    assert!(!link.exists(), "link removed on exit");
+    // The flash persisted in the file, bootloader and partition table included.
+    let flash = std::fs::read(&flash_file).unwrap();
+    assert_eq!(&flash[0x10000..0x10000 + image.len()], &image[..]);
+    assert_eq!(flash[0x1000], 0xE9);
+    assert_eq!(&flash[0x8000..0x8002], &[0xAA, 0x50]);
+}
+
+/// The espcheck side of `bench/flash.sh`: flash ESPCHECK_BENCH_IMAGE at ESPCHECK_BENCH_ADDR through
+/// ESPCHECK_BENCH_PORT and leave the board in its loader.
+#[test]
+#[ignore = "driven by bench/flash.sh"]
+fn bench_flash_entry() {
+    let port = std::env::var("ESPCHECK_BENCH_PORT").expect("ESPCHECK_BENCH_PORT");
+    let image = std::fs::read(std::env::var("ESPCHECK_BENCH_IMAGE").expect("image")).unwrap();
+    let addr = std::env::var("ESPCHECK_BENCH_ADDR").expect("addr");
+    let addr = u32::from_str_radix(addr.trim_start_matches("0x"), 16).unwrap();
+    let mut opts = FlashOptions::new(port);
+    opts.after = After::NoReset;
+    let done = flash::flash(&opts, Firmware::Bin { data: &image, addr }, &mut NoProgress).unwrap();
+    assert_eq!(done.bytes, image.len().div_ceil(0x400) * 0x400);
+}
