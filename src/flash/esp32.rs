@@ -8,11 +8,11 @@ use espflash::image_format::idf::IdfBootloaderFormat;
 use espflash::target::XtalFrequency;
 
 use super::progress::Adapter;
-use super::{Ctx, Firmware, FlashError, Flashed, Progress, step};
+use super::{Ctx, FlashError, Flashed, Input, Progress, step};
 
 pub(super) fn flash(
     conn: Connection,
-    firmware: Firmware<'_>,
+    firmware: Input<'_>,
     ctx: &Ctx<'_>,
     progress: &mut dyn Progress,
 ) -> Result<Flashed, FlashError> {
@@ -25,14 +25,14 @@ pub(super) fn flash(
     let chip = flasher.chip();
     let mut adapter = Adapter(progress);
     let bytes = match firmware {
-        Firmware::Bin { data, addr } => {
+        Input::Bin { data, addr } => {
             let addr = if addr == u32::MAX { 0x10000 } else { addr };
             flasher
                 .write_bin_to_flash(addr, data, &mut adapter)
                 .map_err(step("writing"))?;
             data.len()
         }
-        Firmware::Elf(elf) => {
+        Input::Elf(elf) => {
             let xtal = chip
                 .xtal_frequency(flasher.connection())
                 .unwrap_or(XtalFrequency::_40Mhz);

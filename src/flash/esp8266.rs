@@ -5,7 +5,7 @@
 use espflash::command::{Command, CommandType};
 use espflash::connection::Connection;
 
-use super::{Ctx, Firmware, FlashError, Flashed, Progress, Restart, step};
+use super::{Ctx, FlashError, Flashed, Input, Progress, Restart, step};
 use crate::rom::Chip;
 use crate::rom::chip::{FLASH_SECTOR_SIZE, ROM_FLASH_WRITE_SIZE, SPI_CMD_USR, SPIFLASH_RDID};
 
@@ -54,13 +54,13 @@ fn flash_id(conn: &mut Connection) -> Result<u32, espflash::Error> {
 
 pub(super) fn flash(
     mut conn: Connection,
-    firmware: Firmware<'_>,
+    firmware: Input<'_>,
     ctx: &Ctx<'_>,
     progress: &mut dyn Progress,
 ) -> Result<Flashed, FlashError> {
     let (data, addr) = match firmware {
-        Firmware::Bin { data, addr } => (data, if addr == u32::MAX { 0 } else { addr }),
-        Firmware::Elf(_) => {
+        Input::Bin { data, addr } => (data, if addr == u32::MAX { 0 } else { addr }),
+        Input::Elf(_) => {
             return Err(FlashError::Input(
                 "the ESP8266 takes a .bin image (the Arduino IDE's \"Export compiled binary\"); \
                  ELF conversion is only done for the ESP32 family"

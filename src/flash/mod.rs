@@ -62,21 +62,21 @@ pub enum Restart {
 
 /// The firmware to write.
 #[derive(Debug, Clone, Copy)]
-pub enum Firmware<'a> {
+pub enum Input<'a> {
     /// A raw image written at `addr`.
     Bin { data: &'a [u8], addr: u32 },
     /// An ELF: turned into bootloader + partition table + app by espflash (ESP32 family only).
     Elf(&'a [u8]),
 }
 
-impl<'a> Firmware<'a> {
+impl<'a> Input<'a> {
     /// Pick by content: ELF magic means ELF; anything else is a .bin for `addr` (or the chip's
     /// usual app offset once the chip is known).
-    pub fn detect(data: &'a [u8], addr: Option<u32>) -> Firmware<'a> {
+    pub fn detect(data: &'a [u8], addr: Option<u32>) -> Input<'a> {
         if data.starts_with(b"\x7fELF") {
-            Firmware::Elf(data)
+            Input::Elf(data)
         } else {
-            Firmware::Bin {
+            Input::Bin {
                 data,
                 addr: addr.unwrap_or(u32::MAX),
             }
@@ -196,7 +196,7 @@ fn usb_info(path: &Path) -> Option<UsbPortInfo> {
 /// Flash `firmware` through the port in `opts`.
 pub fn flash(
     opts: &FlashOptions,
-    firmware: Firmware<'_>,
+    firmware: Input<'_>,
     progress: &mut dyn Progress,
 ) -> Result<Flashed, FlashError> {
     let name = opts.port.display().to_string();

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use espcheck::flash::{self, After, Before, Firmware, FlashError, FlashOptions, NoProgress};
+use espcheck::flash::{self, After, Before, FlashError, FlashOptions, Input, NoProgress};
 use espcheck::rom::Chip;
 use espcheck::sim::device::{self, DeviceConfig};
 use espcheck::sim::image::{Fault, ImageSettings, build};
@@ -144,7 +144,7 @@ fn espcheck_flashes_each_chip_and_the_board_boots_the_sketch() {
         let dev = board(chip, dir.path());
         let image = build(&settings(chip, None));
         let opts = FlashOptions::new(dev.path());
-        let fw = Firmware::Bin {
+        let fw = Input::Bin {
             data: &image,
             addr: chip.app_offset(),
         };
@@ -187,7 +187,7 @@ fn a_crash_image_dumps_and_reboots_and_can_be_reflashed() {
     let dev = board(Chip::Esp8266, dir.path());
     let crash = build(&settings(Chip::Esp8266, Some(Fault::Crash)));
     let opts = FlashOptions::new(dev.path());
-    let fw = Firmware::Bin {
+    let fw = Input::Bin {
         data: &crash,
         addr: 0,
     };
@@ -201,7 +201,7 @@ fn a_crash_image_dumps_and_reboots_and_can_be_reflashed() {
     drop(done);
     // The board is in a crash loop; a flasher still gets through (SYNC resets it into the loader).
     let good = build(&settings(Chip::Esp8266, None));
-    let fw = Firmware::Bin {
+    let fw = Input::Bin {
         data: &good,
         addr: 0,
     };
@@ -222,7 +222,7 @@ fn a_board_that_never_answers_sync_fails_within_the_timeout() {
     let start = Instant::now();
     let err = flash::flash(
         &opts,
-        Firmware::Bin {
+        Input::Bin {
             data: &image,
             addr: 0,
         },
@@ -329,7 +329,7 @@ fn sim_device_command_serves_on_its_link_and_cleans_up_on_sigterm() {
     );
     let image = build(&settings(Chip::Esp32, Some(Fault::Brownout)));
     let opts = FlashOptions::new(&link);
-    let fw = Firmware::Bin {
+    let fw = Input::Bin {
         data: &image,
         addr: 0x10000,
     };
@@ -372,6 +372,22 @@ fn bench_flash_entry() {
     let addr = u32::from_str_radix(addr.trim_start_matches("0x"), 16).unwrap();
     let mut opts = FlashOptions::new(port);
     opts.after = After::NoReset;
-    let done = flash::flash(&opts, Firmware::Bin { data: &image, addr }, &mut NoProgress).unwrap();
+    let done = flash::flash(&opts, Input::Bin { data: &image, addr }, &mut NoProgress).unwrap();
     assert_eq!(done.bytes, image.len().div_ceil(0x400) * 0x400);
+}
+
+#[test]
+fn an_elf_for_the_esp8266_is_refused_with_a_usage_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let dev = board(Chip::Esp8266, dir.path());
+    let elf = b"\x7fELF\x01\x01\x01\0rest of an elf";
+    let err = flash::flash(
+        &FlashOptions::new(dev.path()),
+        Input::detect(elf, None),
+        &mut NoProgress,
+    )
+    .expect_err("no ELF conversion for the ESP8266");
+    assert!(matches!(err, FlashError::Input(_)), "{err}");
+    let e: espcheck::Error = err.into();
+    assert_eq!(e.exit(), espcheck::Exit::Usage);
 }
