@@ -16,6 +16,7 @@ pub mod grade;
 pub mod ports;
 pub mod probe;
 pub mod sim;
+pub mod sim_device;
 pub mod watch;
 
 /// Pin, generate and check TLS certificates for ESP8266/ESP32 firmware, and simulate the board.

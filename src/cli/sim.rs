@@ -46,6 +46,12 @@ pub enum Command {
     /// Run the reference sketch's logic on the host and print what the board would print.
     #[command(after_help = RUN_EXAMPLES)]
     Run(RunArgs),
+    /// A virtual ESP8266/ESP32 on a pseudo-terminal that esptool and espflash can flash.
+    #[command(after_help = super::sim_device::DEVICE_EXAMPLES)]
+    Device(super::sim_device::DeviceArgs),
+    /// Build a firmware image for the virtual board carrying the sketch's settings.
+    #[command(after_help = super::sim_device::IMAGE_EXAMPLES)]
+    Image(super::sim_device::ImageArgs),
 }
 
 /// The CI state on the command line.
@@ -178,6 +184,8 @@ pub fn run(cmd: Command) -> Result<Exit> {
     match cmd {
         Command::Serve(args) => serve(args),
         Command::Run(args) => run_sketch(args),
+        Command::Device(args) => super::sim_device::run_device(args),
+        Command::Image(args) => super::sim_device::run_image(args),
     }
 }
 

@@ -1,8 +1,11 @@
 //! Simulators: the mock GitHub API over real TLS (`server`, with its certificate chain in
-//! `chain`) and the reference sketch run on the host (`sketch`). They meet the rest of espcheck only
-//! over real sockets.
+//! `chain`), the reference sketch run on the host (`sketch`), and a virtual board on a pty
+//! (`device`) that boots firmware images (`image`). They meet the rest of espcheck only over real
+//! sockets and ptys.
 
 pub mod chain;
+pub mod device;
+pub mod image;
 pub mod server;
 pub mod sketch;
 

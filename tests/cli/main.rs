@@ -7,6 +7,7 @@ mod ecosystem;
 mod fingerprint;
 mod grade;
 mod probe;
+mod rom;
 mod sim;
 mod support;
 mod watch;

@@ -1,0 +1,312 @@
+//! Flashing plans: the ESP32 family through espflash's `Flasher`; the ESP8266 through espflash's
+//! connection/command layer (espflash's `Flasher` dropped it), speaking the ROM loader directly.
+//!
+//! [`flash`] opens the port, resets the board into its loader (or, on a pty with no modem lines,
+//! relies on it already being there), syncs within a deadline, writes, verifies where the ROM has
+//! MD5, restarts the board, and hands the *same open port* back, so the caller reads the first
+//! boot line the board prints.
+
+mod esp32;
+mod esp8266;
+mod progress;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use espflash::command::{Command, CommandType};
+use espflash::connection::{Connection, ResetAfterOperation, ResetBeforeOperation};
+use serialport::{SerialPort, TTYPort, UsbPortInfo};
+
+pub use progress::{NoProgress, Progress};
+
+use crate::rom::Chip;
+use crate::rom::chip::CHIP_DETECT_MAGIC_REG;
+
+/// Espressif's USB vendor id; PID 0x1001 is the USB-Serial-JTAG of the C3/S3/C6/H2 family.
+pub const ESPRESSIF_VID: u16 = 0x303A;
+/// USB-Serial-JTAG product id.
+pub const USB_JTAG_PID: u16 = 0x1001;
+
+/// What to do before talking to the loader.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Before {
+    /// Pulse DTR/RTS into the download mode (the USB-JTAG sequence on Espressif native USB).
+    DefaultReset,
+    /// The board is already in its loader.
+    NoReset,
+}
+
+/// What to do after writing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum After {
+    /// Restart the board into the new firmware.
+    HardReset,
+    /// Leave the board in its loader.
+    NoReset,
+}
+
+/// How the board was restarted after writing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Restart {
+    /// RTS pulsed on the EN line (USB bridges).
+    ResetLine,
+    /// FLASH_END asking the ROM to reboot: what a pty (or a board without reset wiring) gets.
+    RomReboot,
+    /// Left in the loader.
+    None,
+}
+
+/// The firmware to write.
+#[derive(Debug, Clone, Copy)]
+pub enum Input<'a> {
+    /// A raw image written at `addr`.
+    Bin { data: &'a [u8], addr: u32 },
+    /// An ELF: turned into bootloader + partition table + app by espflash (ESP32 family only).
+    Elf(&'a [u8]),
+}
+
+impl<'a> Input<'a> {
+    /// Pick by content: ELF magic means ELF; anything else is a .bin for `addr` (or the chip's
+    /// usual app offset once the chip is known).
+    pub fn detect(data: &'a [u8], addr: Option<u32>) -> Input<'a> {
+        if data.starts_with(b"\x7fELF") {
+            Input::Elf(data)
+        } else {
+            Input::Bin {
+                data,
+                addr: addr.unwrap_or(u32::MAX),
+            }
+        }
+    }
+}
+
+/// Flashing options.
+#[derive(Debug, Clone)]
+pub struct FlashOptions {
+    pub port: PathBuf,
+    /// Baud rate for flashing (the loader is reached at 115200 first).
+    pub baud: u32,
+    pub before: Before,
+    pub after: After,
+    /// Bound on reaching the loader (reset + SYNC); each later step has the ROM's own timeouts.
+    pub timeout: Duration,
+    /// Use espflash's RAM stub on the ESP32 family where the board can run it (never on a pty).
+    pub stub: bool,
+}
+
+impl FlashOptions {
+    /// Defaults for `port`: 115200, default reset before, hard reset after, 10 s to connect.
+    pub fn new(port: impl Into<PathBuf>) -> Self {
+        FlashOptions {
+            port: port.into(),
+            baud: 115_200,
+            before: Before::DefaultReset,
+            after: After::HardReset,
+            timeout: Duration::from_secs(10),
+            stub: true,
+        }
+    }
+}
+
+/// The result of a flash: the port, still open, and what was done.
+#[derive(Debug)]
+pub struct Flashed {
+    /// The same handle that flashed; the board's first boot bytes are waiting in it.
+    pub port: TTYPort,
+    /// "ESP8266", "esp32", "esp32c3", ...
+    pub chip: String,
+    /// Bytes written (after padding).
+    pub bytes: usize,
+    /// Whether the written data was checked with the ROM's MD5.
+    pub verified: bool,
+    pub restart: Restart,
+    /// The port has no modem lines (a pty): resets were done through the ROM.
+    pub no_reset_lines: bool,
+}
+
+/// A failed flash, naming the step. Every variant is a host-side failure (exit 4).
+#[derive(Debug)]
+pub enum FlashError {
+    /// The port could not be opened.
+    Open { port: String, reason: String },
+    /// No SYNC answer before the deadline.
+    NoSync { port: String, after: Duration },
+    /// The input cannot be flashed as given.
+    Input(String),
+    /// A step of the protocol failed (NAK, timeout, MD5 mismatch, ...).
+    Step { step: &'static str, reason: String },
+}
+
+impl fmt::Display for FlashError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FlashError::Open { port, reason } => write!(f, "cannot open {port}: {reason}"),
+            FlashError::NoSync { port, after } => write!(
+                f,
+                "no answer to SYNC from {port} within {}: is the board in download mode?",
+                crate::util::human_duration(*after)
+            ),
+            FlashError::Input(m) => f.write_str(m),
+            FlashError::Step { step, reason } => write!(f, "{step} failed: {reason}"),
+        }
+    }
+}
+
+impl std::error::Error for FlashError {}
+
+impl From<FlashError> for crate::Error {
+    fn from(e: FlashError) -> Self {
+        match &e {
+            FlashError::Input(_) => crate::Error::Usage(format!("flash: {e}")),
+            _ => crate::Error::env("flash", e),
+        }
+    }
+}
+
+fn step(step: &'static str) -> impl Fn(espflash::Error) -> FlashError {
+    move |e| FlashError::Step {
+        step,
+        reason: one_line(&e.to_string()),
+    }
+}
+
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// USB identity of a port, if the system lists it (a pty has none).
+fn usb_info(path: &Path) -> Option<UsbPortInfo> {
+    let real = std::fs::canonicalize(path).ok()?;
+    serialport::available_ports()
+        .ok()?
+        .into_iter()
+        .find_map(|p| {
+            let same = std::fs::canonicalize(&p.port_name).ok()? == real;
+            match p.port_type {
+                serialport::SerialPortType::UsbPort(info) if same => Some(info),
+                _ => None,
+            }
+        })
+}
+
+/// Flash `firmware` through the port in `opts`.
+pub fn flash(
+    opts: &FlashOptions,
+    firmware: Input<'_>,
+    progress: &mut dyn Progress,
+) -> Result<Flashed, FlashError> {
+    let name = opts.port.display().to_string();
+    progress.step(&format!("opening {name}"));
+    let mut port = serialport::new(name.clone(), 115_200)
+        .timeout(Duration::from_millis(100))
+        .open_native()
+        .map_err(|e| FlashError::Open {
+            port: name.clone(),
+            reason: one_line(&e.description),
+        })?;
+    // A pty has no modem lines: TIOCMGET fails (ENOTTY). Reset through the ROM there.
+    let no_reset_lines = port.read_clear_to_send().is_err();
+    let before = if no_reset_lines {
+        Before::NoReset
+    } else {
+        opts.before
+    };
+    let usb = usb_info(&opts.port).unwrap_or(UsbPortInfo {
+        vid: 0,
+        pid: 0,
+        serial_number: None,
+        manufacturer: None,
+        product: None,
+    });
+    let after_op = match (opts.after, no_reset_lines) {
+        (After::HardReset, false) => ResetAfterOperation::HardReset,
+        _ => ResetAfterOperation::NoReset,
+    };
+    let restart = match (opts.after, no_reset_lines) {
+        (After::NoReset, _) => Restart::None,
+        (After::HardReset, true) => Restart::RomReboot,
+        (After::HardReset, false) => Restart::ResetLine,
+    };
+    let usb_jtag = usb.vid == ESPRESSIF_VID && usb.pid == USB_JTAG_PID;
+    // Start from a clean line: whatever the board printed before is not a reply.
+    let _ = port.clear(serialport::ClearBuffer::All);
+    let mut conn = Connection::new(
+        port,
+        usb,
+        after_op,
+        // espcheck resets and syncs itself, within its deadline; espflash must not reset again.
+        ResetBeforeOperation::NoReset,
+        115_200,
+    );
+    progress.step(if before == Before::DefaultReset {
+        if usb_jtag {
+            "resetting into download mode (USB-JTAG sequence)"
+        } else {
+            "resetting into download mode (DTR/RTS)"
+        }
+    } else {
+        "connecting (no reset)"
+    });
+    sync(&mut conn, before, opts.timeout, &name)?;
+    let magic = conn
+        .read_reg(CHIP_DETECT_MAGIC_REG)
+        .map_err(step("reading the chip magic"))?;
+    let ctx = Ctx {
+        no_reset_lines,
+        restart,
+        opts,
+    };
+    if Chip::from_magic(magic) == Some(Chip::Esp8266) {
+        esp8266::flash(conn, firmware, &ctx, progress)
+    } else {
+        esp32::flash(conn, firmware, &ctx, progress)
+    }
+}
+
+/// What the chip-specific plans need to know.
+struct Ctx<'a> {
+    no_reset_lines: bool,
+    restart: Restart,
+    opts: &'a FlashOptions,
+}
+
+/// Reset (if asked) and SYNC until the loader answers or `deadline` passes.
+fn sync(
+    conn: &mut Connection,
+    before: Before,
+    within: Duration,
+    name: &str,
+) -> Result<(), FlashError> {
+    let start = Instant::now();
+    let mut attempt = 0u32;
+    loop {
+        if before == Before::DefaultReset && attempt.is_multiple_of(5) {
+            // Alternate the normal and the long boot-pin delay, as esptool does.
+            conn.reset_to_flash(attempt % 10 == 5)
+                .map_err(step("resetting into download mode"))?;
+        }
+        attempt += 1;
+        let reply = conn.with_timeout(CommandType::Sync.timeout(), |c| c.command(Command::Sync));
+        if reply.is_ok() {
+            // The ROM answers eight times; let the rest arrive, then drop them.
+            std::thread::sleep(Duration::from_millis(20));
+            let _ = conn.with_timeout(Duration::from_millis(50), |c| {
+                c.command(Command::ReadReg {
+                    address: CHIP_DETECT_MAGIC_REG,
+                })
+            });
+            return Ok(());
+        }
+        if start.elapsed() >= within {
+            return Err(FlashError::NoSync {
+                port: name.to_owned(),
+                after: within,
+            });
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}

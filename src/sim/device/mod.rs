@@ -1,0 +1,163 @@
+//! The virtual ESP8266/ESP32 board on a pseudo-terminal: it speaks the ROM loader protocol, keeps
+//! its flash in a file, and boots what was flashed.
+//!
+//! Start one with [`start`]; it runs on its own thread until [`Device::shutdown`] (or drop). Tools
+//! open [`Device::path`] like any serial port: esptool and espflash flash it with
+//! `--before no-reset`, and it boots on FLASH_END (reboot or "run user code"). A pty has no
+//! DTR/RTS lines, so a SYNC that arrives while the board runs firmware stands in for the
+//! auto-reset circuit: the board drops back into download mode and answers it.
+
+pub mod boot;
+pub mod firmware;
+pub mod flash;
+pub mod loader;
+pub mod pty;
+mod runtime;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+
+pub use boot::ResetCause;
+pub use firmware::{BoardInfo, DefaultFirmware, Firmware};
+
+use crate::error::{Error, Result};
+use crate::rom::Chip;
+
+/// How to build a virtual board.
+#[derive(Debug, Clone)]
+pub struct DeviceConfig {
+    pub chip: Chip,
+    /// A symlink to create pointing at the pty (replaced if it is a stale symlink).
+    pub link: Option<PathBuf>,
+    /// Where the flash contents persist; `None` keeps them in memory.
+    pub flash_file: Option<PathBuf>,
+    /// What runs a sim image's sketch.
+    pub firmware: Arc<dyn Firmware>,
+}
+
+impl DeviceConfig {
+    /// An in-memory board of `chip` with the default firmware and no link.
+    pub fn new(chip: Chip) -> Self {
+        DeviceConfig {
+            chip,
+            link: None,
+            flash_file: None,
+            firmware: Arc::new(DefaultFirmware),
+        }
+    }
+}
+
+/// A running virtual board. Dropping it stops the board and removes its link.
+#[derive(Debug)]
+pub struct Device {
+    chip: Chip,
+    slave: PathBuf,
+    link: Option<PathBuf>,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+/// The MAC address of the virtual board (Espressif OUIs; the ESP8266 one is the one esptool
+/// falls back to when OTP word 3 is blank).
+pub fn mac(chip: Chip) -> [u8; 6] {
+    match chip {
+        Chip::Esp8266 => [0x18, 0xFE, 0x34, 0x5E, 0xCA, 0xF1],
+        Chip::Esp32 => [0x24, 0x0A, 0xC4, 0x5E, 0xCA, 0xF1],
+    }
+}
+
+/// Start a virtual board: open the pty, load (or create) the flash, print the download-mode
+/// banner, and serve on a background thread.
+pub fn start(config: DeviceConfig) -> Result<Device> {
+    let flash = match &config.flash_file {
+        Some(p) => flash::Flash::open(p, config.chip)?,
+        None => flash::Flash::new(config.chip),
+    };
+    let pty = pty::open().map_err(|e| Error::env("pseudo-terminal", e))?;
+    let slave = pty.slave_path.clone();
+    if let Some(link) = &config.link {
+        make_link(link, &slave)?;
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    let rt = runtime::Runtime::new(
+        config.chip,
+        pty,
+        flash,
+        config.firmware.clone(),
+        stop.clone(),
+    );
+    let thread = std::thread::Builder::new()
+        .name(format!("sim-device-{}", config.chip))
+        .spawn(move || rt.run())
+        .map_err(|e| Error::env("virtual board thread", e))?;
+    Ok(Device {
+        chip: config.chip,
+        slave,
+        link: config.link,
+        stop,
+        thread: Some(thread),
+    })
+}
+
+fn make_link(link: &Path, target: &Path) -> Result<()> {
+    match std::fs::symlink_metadata(link) {
+        Ok(m) if m.file_type().is_symlink() => {
+            std::fs::remove_file(link).map_err(|e| Error::file(link, &e))?;
+        }
+        Ok(_) => {
+            return Err(Error::input(
+                link.display(),
+                "exists and is not a symlink; refusing to replace it",
+            ));
+        }
+        Err(_) => {}
+    }
+    std::os::unix::fs::symlink(target, link).map_err(|e| Error::file(link, &e))
+}
+
+impl Device {
+    /// The path clients open: the link if one was asked for, else the pty itself.
+    pub fn path(&self) -> &Path {
+        self.link.as_deref().unwrap_or(&self.slave)
+    }
+
+    /// The pty (`/dev/pts/N`).
+    pub fn slave_path(&self) -> &Path {
+        &self.slave
+    }
+
+    /// The chip this board is.
+    pub fn chip(&self) -> Chip {
+        self.chip
+    }
+
+    /// Whether the board is still serving (it stops only on shutdown or an internal failure).
+    pub fn is_running(&self) -> bool {
+        self.thread.as_ref().is_some_and(|t| !t.is_finished())
+    }
+
+    /// Stop serving, close the pty and remove the link.
+    pub fn shutdown(mut self) {
+        self.stop_now();
+    }
+
+    fn stop_now(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+        if let Some(link) = &self.link
+            && std::fs::read_link(link).is_ok_and(|t| t == self.slave)
+        {
+            let _ = std::fs::remove_file(link);
+        }
+    }
+}
+
+impl Drop for Device {
+    fn drop(&mut self) {
+        self.stop_now();
+    }
+}

@@ -1,0 +1,348 @@
+//! The board's event loop (pty I/O, loader, resets) and its "CPU" thread (boot text, faults, the
+//! sketch).
+
+use std::collections::VecDeque;
+use std::io::{Read, Write};
+use std::os::fd::AsFd;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, Sender, channel};
+use std::time::{Duration, Instant};
+
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+
+use super::boot::{self, APP_BAUD, Next, ResetCause};
+use super::firmware::{BoardInfo, Firmware};
+use super::flash::Flash;
+use super::loader::{Action, Loader};
+use super::pty::{self, Pty};
+use crate::rom::Chip;
+use crate::rom::command::Command;
+use crate::rom::packet::Request;
+use crate::rom::slip::FrameDecoder;
+use crate::sim::image::Fault;
+
+/// Output the board keeps for a host that is not reading; beyond this it is lost, as on a UART.
+const MAX_PENDING: usize = 64 * 1024;
+
+struct Chunk {
+    generation: u64,
+    baud: u32,
+    bytes: Vec<u8>,
+}
+
+enum Mode {
+    Download,
+    Running,
+}
+
+pub(super) struct Runtime {
+    chip: Chip,
+    pty: Pty,
+    flash: Flash,
+    loader: Loader,
+    decoder: FrameDecoder,
+    mode: Mode,
+    generation: Arc<AtomicU64>,
+    tx: Sender<Chunk>,
+    rx: Receiver<Chunk>,
+    pending: VecDeque<u8>,
+    firmware: Arc<dyn Firmware>,
+    board: BoardInfo,
+    stop: Arc<AtomicBool>,
+    noise: u64,
+}
+
+/// The reset the auto-reset circuit (or the EN button) gives: external on the ESP8266,
+/// power-on-like on the ESP32.
+fn pin_reset(chip: Chip) -> ResetCause {
+    match chip {
+        Chip::Esp8266 => ResetCause::Software,
+        Chip::Esp32 => ResetCause::PowerOn,
+    }
+}
+
+fn is_sync(frame: &[u8]) -> bool {
+    Request::parse(frame)
+        .ok()
+        .and_then(|r| Command::parse(&r).ok())
+        .is_some_and(|c| c == Command::Sync)
+}
+
+impl Runtime {
+    pub(super) fn new(
+        chip: Chip,
+        pty: Pty,
+        flash: Flash,
+        firmware: Arc<dyn Firmware>,
+        stop: Arc<AtomicBool>,
+    ) -> Self {
+        let (tx, rx) = channel();
+        let mac = super::mac(chip);
+        Runtime {
+            chip,
+            pty,
+            flash,
+            loader: Loader::new(chip, mac),
+            decoder: FrameDecoder::default(),
+            mode: Mode::Download,
+            generation: Arc::new(AtomicU64::new(0)),
+            tx,
+            rx,
+            pending: VecDeque::new(),
+            firmware,
+            board: BoardInfo { chip, mac },
+            stop,
+            noise: 0x9E37_79B9_7F4A_7C15,
+        }
+    }
+
+    pub(super) fn run(mut self) {
+        let banner = boot::download_banner(self.chip, pin_reset(self.chip));
+        self.emit(banner.baud, banner.text.as_bytes());
+        let mut last_clear = Instant::now();
+        let mut buf = vec![0u8; 8192];
+        while !self.stop.load(Ordering::SeqCst) {
+            let current = self.generation.load(Ordering::SeqCst);
+            while let Ok(c) = self.rx.try_recv() {
+                if c.generation == current {
+                    self.emit(c.baud, &c.bytes);
+                }
+            }
+            self.flush();
+            let mut fds = [PollFd::new(self.pty.master.as_fd(), PollFlags::POLLIN)];
+            let ready = poll(&mut fds, PollTimeout::from(10u8)).unwrap_or(0);
+            if ready > 0 {
+                match (&self.pty.master).read(&mut buf) {
+                    Ok(n) if n > 0 => {
+                        let bytes = buf[..n].to_vec();
+                        self.input(&bytes);
+                    }
+                    // EAGAIN, or EIO in the instant a client closes: nothing to read.
+                    _ => std::thread::sleep(Duration::from_millis(5)),
+                }
+            }
+            if last_clear.elapsed() > Duration::from_millis(500) {
+                pty::clear_exclusive(&self.pty.slave);
+                last_clear = Instant::now();
+            }
+        }
+        // Stop the CPU thread's writes.
+        self.generation.fetch_add(1, Ordering::SeqCst);
+    }
+
+    fn host_baud(&self) -> u32 {
+        pty::host_baud(&self.pty.slave).unwrap_or(APP_BAUD)
+    }
+
+    /// Queue output sent at `baud`. When the host's UART runs at another speed, the bytes arrive
+    /// as noise, as the ESP8266's 74880-baud boot messages do on a 115200-baud terminal.
+    fn emit(&mut self, baud: u32, bytes: &[u8]) {
+        let host = self.host_baud();
+        let off = (f64::from(host) - f64::from(baud)).abs() / f64::from(baud);
+        if off > 0.05 {
+            let noisy = garble(bytes, &mut self.noise, host, baud);
+            self.pending.extend(noisy);
+        } else {
+            self.pending.extend(bytes);
+        }
+        if self.pending.len() > MAX_PENDING {
+            let drop = self.pending.len() - MAX_PENDING;
+            self.pending.drain(..drop);
+        }
+    }
+
+    fn flush(&mut self) {
+        while !self.pending.is_empty() {
+            let (a, _) = self.pending.as_slices();
+            match (&self.pty.master).write(a) {
+                Ok(n) if n > 0 => {
+                    self.pending.drain(..n);
+                }
+                _ => break,
+            }
+        }
+    }
+
+    fn input(&mut self, bytes: &[u8]) {
+        for frame in self.decoder.feed(bytes).into_iter().flatten() {
+            if matches!(self.mode, Mode::Running) {
+                if !is_sync(&frame) {
+                    continue;
+                }
+                self.enter_download();
+            }
+            let host = self.host_baud();
+            let out = self.loader.handle(&frame, &mut self.flash, host);
+            let wire = self.loader.wire(&out);
+            self.pending.extend(wire);
+            if let Some(Action::Boot { .. }) = out.action {
+                self.flush();
+                self.boot(ResetCause::Software);
+            }
+        }
+    }
+
+    /// The auto-reset into download mode: stop whatever runs, print the banner, fresh loader.
+    fn enter_download(&mut self) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        self.mode = Mode::Download;
+        self.loader = Loader::new(self.chip, self.board.mac);
+        let banner = boot::download_banner(self.chip, pin_reset(self.chip));
+        self.emit(banner.baud, banner.text.as_bytes());
+    }
+
+    fn boot(&mut self, cause: ResetCause) {
+        let generation = self.generation.fetch_add(1, Ordering::SeqCst) + 1;
+        self.mode = Mode::Running;
+        let cpu = Cpu {
+            chip: self.chip,
+            flash: self.flash.bytes().to_vec(),
+            board: self.board,
+            firmware: self.firmware.clone(),
+            tx: self.tx.clone(),
+            generation: self.generation.clone(),
+            mine: generation,
+            stop: self.stop.clone(),
+        };
+        let spawned = std::thread::Builder::new()
+            .name("sim-device-cpu".to_owned())
+            .spawn(move || cpu.run(cause));
+        if spawned.is_err() {
+            // Without a CPU thread the board simply stays silent, as a dead one would.
+            self.mode = Mode::Running;
+        }
+    }
+}
+
+/// Bytes sent at `baud` as a UART at `host` baud decodes them: a different number of bytes, none
+/// of them the text. Deterministic, and never a SLIP delimiter or escape, so a flasher that reads
+/// the noise is not thrown off more than a real one is.
+fn garble(bytes: &[u8], state: &mut u64, host: u32, baud: u32) -> Vec<u8> {
+    let n = (bytes.len() as u64 * u64::from(host) / u64::from(baud.max(1))).max(1) as usize;
+    (0..n)
+        .map(|i| {
+            let src = bytes.get(i * bytes.len() / n).copied().unwrap_or(0);
+            *state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407 ^ u64::from(src));
+            match (*state >> 33) as u8 {
+                0xC0 | 0xDB => 0xF0,
+                b => b | 0x80,
+            }
+        })
+        .collect()
+}
+
+/// The board's processor: runs one boot chain until it ends or the board is reset.
+struct Cpu {
+    chip: Chip,
+    flash: Vec<u8>,
+    board: BoardInfo,
+    firmware: Arc<dyn Firmware>,
+    tx: Sender<Chunk>,
+    generation: Arc<AtomicU64>,
+    mine: u64,
+    stop: Arc<AtomicBool>,
+}
+
+impl Cpu {
+    fn current(&self) -> bool {
+        self.generation.load(Ordering::SeqCst) == self.mine && !self.stop.load(Ordering::SeqCst)
+    }
+
+    fn send(&self, baud: u32, text: &str) {
+        if !text.is_empty() {
+            let _ = self.tx.send(Chunk {
+                generation: self.mine,
+                baud,
+                bytes: text.as_bytes().to_vec(),
+            });
+        }
+    }
+
+    /// Sleep, waking early on a reset; false when the board was reset.
+    fn pause(&self, d: Duration) -> bool {
+        let until = Instant::now() + d;
+        while Instant::now() < until {
+            if !self.current() {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        self.current()
+    }
+
+    fn run(self, mut cause: ResetCause) {
+        let mut cycle = 0;
+        while self.current() {
+            let b = boot::boot(self.chip, &self.flash, cause);
+            for t in &b.out {
+                self.send(t.baud, &t.text);
+            }
+            match b.next {
+                Next::Halt | Next::Run(None) => return,
+                Next::Repeat(line) => {
+                    while self.pause(Duration::from_millis(100)) {
+                        self.send(self.chip.rom_log_baud(), &line);
+                    }
+                    return;
+                }
+                Next::Reboot(c) => {
+                    if !self.pause(Duration::from_millis(300)) {
+                        return;
+                    }
+                    cause = c;
+                }
+                Next::Run(Some(settings)) => match settings.fault {
+                    Some(f @ (Fault::Crash | Fault::ResetLoop | Fault::Brownout)) => {
+                        if !self.pause(Duration::from_millis(150)) {
+                            return;
+                        }
+                        let Some((t, c)) = boot::fault(self.chip, f, cycle) else {
+                            return;
+                        };
+                        self.send(t.baud, &t.text);
+                        cycle += 1;
+                        if !self.pause(Duration::from_millis(300)) {
+                            return;
+                        }
+                        cause = c;
+                    }
+                    Some(Fault::Hang) => return,
+                    None | Some(Fault::Tls) => {
+                        let mut out = CpuWriter { cpu: &self };
+                        let _ = self.firmware.run(&self.board, &settings, &mut out);
+                        return;
+                    }
+                },
+            }
+        }
+    }
+}
+
+/// UART0 as the sketch sees it: fails once the board has been reset.
+struct CpuWriter<'a> {
+    cpu: &'a Cpu,
+}
+
+impl Write for CpuWriter<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if !self.cpu.current() {
+            return Err(std::io::ErrorKind::BrokenPipe.into());
+        }
+        self.cpu
+            .tx
+            .send(Chunk {
+                generation: self.cpu.mine,
+                baud: APP_BAUD,
+                bytes: buf.to_vec(),
+            })
+            .map_err(|_| std::io::Error::from(std::io::ErrorKind::BrokenPipe))?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
