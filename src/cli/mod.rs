@@ -11,6 +11,7 @@ use crate::error::{Error, Exit, Result};
 
 pub mod check;
 pub mod fingerprint;
+pub mod flash_and_watch;
 pub mod gen_cert_header;
 pub mod grade;
 pub mod ports;
@@ -66,6 +67,9 @@ pub enum Command {
     /// Will this server work from an ESP8266 (BearSSL) or an ESP32 (mbedTLS)?
     #[command(after_help = probe::EXAMPLES)]
     Probe(probe::Args),
+    /// Flash the firmware, restart the board, and grade what it prints on the same open port.
+    #[command(name = "flash-and-watch", after_help = flash_and_watch::EXAMPLES)]
+    FlashAndWatch(flash_and_watch::Args),
     /// Tail a serial port and grade what the firmware prints.
     #[command(after_help = watch::EXAMPLES)]
     Watch(watch::Args),
@@ -136,6 +140,7 @@ pub fn run(cli: Cli) -> Exit {
         Command::GenCertHeader(args) => gen_cert_header::run(args),
         Command::Check(args) => check::run(args),
         Command::Probe(args) => probe::run(args),
+        Command::FlashAndWatch(args) => flash_and_watch::run(args),
         Command::Watch(args) => watch::run(args),
         Command::Grade(args) => grade::run(args),
         Command::Ports(args) => ports::run(args),
@@ -208,6 +213,14 @@ pub fn report_error(err: &Error) {
     }
 }
 
+/// Print a progress note on stderr (silenced by `-q` through the log level).
+pub fn note(message: impl std::fmt::Display) {
+    tracing::info!("{message}");
+    if !tracing::enabled!(tracing::Level::INFO) && tracing::enabled!(tracing::Level::WARN) {
+        let _ = writeln!(anstream::stderr().lock(), "{message}");
+    }
+}
+
 /// Print a warning line on stderr.
 pub fn warn(message: impl std::fmt::Display) {
     let style = anstyle::AnsiColor::Yellow.on_default().bold();
@@ -223,4 +236,12 @@ pub fn runtime() -> Result<tokio::runtime::Runtime> {
         .enable_all()
         .build()
         .map_err(|e| Error::env("tokio runtime", e))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn command_line_definition_is_consistent() {
+        <super::Cli as clap::CommandFactory>::command().debug_assert();
+    }
 }

@@ -8,7 +8,8 @@ use std::sync::Arc;
 use crate::error::{Error, Exit, Result, show_path};
 use crate::rom::Chip;
 use crate::rom::image;
-use crate::sim::device::{self, DefaultFirmware, DeviceConfig};
+use crate::sim::device::{self, DeviceConfig};
+use crate::sim::firmware::SketchFirmware;
 use crate::sim::image::{Fault, ImageSettings};
 
 /// Examples shown under `sim device --help`.
@@ -52,7 +53,7 @@ pub fn run_device(args: DeviceArgs) -> Result<Exit> {
         chip: args.chip,
         link: args.link.clone(),
         flash_file: args.flash_file.clone(),
-        firmware: Arc::new(DefaultFirmware),
+        firmware: Arc::new(SketchFirmware::default()),
     })?;
     let mut out = std::io::stdout().lock();
     writeln!(

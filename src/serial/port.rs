@@ -39,6 +39,16 @@ impl TtyLink {
         })
     }
 
+    /// Wrap a port that is already open (the one a flasher just used), so that the first boot bytes
+    /// waiting in it are not lost.
+    pub fn from_port(port: serialport::TTYPort, name: &str) -> Self {
+        TtyLink {
+            port,
+            name: name.to_owned(),
+            timeout: Duration::from_millis(100),
+        }
+    }
+
     /// Whether this looks like a pseudo-terminal.
     pub fn is_pty(&self) -> bool {
         self.name.starts_with("/dev/pts/") || self.name.starts_with("/dev/ttyp")

@@ -5,6 +5,7 @@
 
 pub mod chain;
 pub mod device;
+pub mod firmware;
 pub mod image;
 pub mod server;
 pub mod sketch;

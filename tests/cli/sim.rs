@@ -14,20 +14,20 @@ fn espcheck() -> assert_cmd::Command {
 }
 
 /// A `sim serve` subprocess, killed (and reaped) when dropped so no test leaves it behind.
-struct Server {
+pub(crate) struct Server {
     child: Child,
-    port: u16,
+    pub(crate) port: u16,
     dir: tempfile::TempDir,
     _stdout: BufReader<ChildStdout>,
 }
 
 impl Server {
-    fn start(extra: &[&str]) -> Server {
+    pub(crate) fn start(extra: &[&str]) -> Server {
         let dir = tempfile::tempdir().unwrap();
         Server::start_in(dir, extra)
     }
 
-    fn start_in(dir: tempfile::TempDir, extra: &[&str]) -> Server {
+    pub(crate) fn start_in(dir: tempfile::TempDir, extra: &[&str]) -> Server {
         let bin = assert_cmd::cargo::cargo_bin("espcheck");
         let mut child = Command::new(bin)
             .args(["sim", "serve", "--addr", "127.0.0.1:0", "--chain-dir"])
@@ -57,11 +57,11 @@ impl Server {
         }
     }
 
-    fn file(&self, name: &str) -> PathBuf {
+    pub(crate) fn file(&self, name: &str) -> PathBuf {
         self.dir.path().join("chain").join(name)
     }
 
-    fn connect(&self) -> String {
+    pub(crate) fn connect(&self) -> String {
         format!("127.0.0.1:{}", self.port)
     }
 
@@ -70,12 +70,12 @@ impl Server {
     }
 
     /// The SHA-1 of the leaf on disk, as `AA:BB:…`.
-    fn leaf_pin(&self) -> String {
+    pub(crate) fn leaf_pin(&self) -> String {
         sha1_colon(&self.file("leaf.pem"))
     }
 
     /// `sim run` against this server.
-    fn run(&self, args: &[&str]) -> assert_cmd::assert::Assert {
+    pub(crate) fn run(&self, args: &[&str]) -> assert_cmd::assert::Assert {
         espcheck()
             .args([
                 "sim",

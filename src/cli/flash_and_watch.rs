@@ -1,0 +1,186 @@
+//! `espcheck flash-and-watch`: flash the firmware, restart the board, and grade what it prints, on
+//! the same open port so that no boot line is lost.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressStyle};
+
+use super::grade::GradeArgs;
+use super::parse_duration;
+use super::watch::{WatchArgs, watch_and_report};
+use crate::error::{Error, Exit, Result};
+use crate::flash::{After, Before, FlashOptions, Input, Progress, Restart};
+use crate::serial::{SerialLink, TtyLink, resolve_port};
+
+/// Examples shown under `--help`.
+pub const EXAMPLES: &str = "Examples:
+  espcheck flash-and-watch --firmware .pio/build/esp12e/firmware.bin
+  espcheck flash-and-watch /dev/ttyUSB0 --firmware app.bin --addr 0x10000 --junit hil.xml
+  espcheck flash-and-watch /tmp/esp --firmware sim.bin --timeout 60s   # a virtual board (sim device)
+
+Exit: 0 PASS, 1 the board says no (or disagrees with --truth), 3 no verdict in time,
+4 port or flashing failed (the message names the step), 5 the board faulted.";
+
+/// `--before`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum BeforeArg {
+    /// Pulse DTR/RTS into the loader (USB-JTAG sequence on Espressif native USB); on a port without
+    /// modem lines (a pty) the board is expected to be in its loader already.
+    DefaultReset,
+    /// The board is already in its loader.
+    NoReset,
+}
+
+/// `--after`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum AfterArg {
+    /// Restart into the new firmware: RTS on bridges, a ROM reboot on a pty.
+    HardReset,
+    /// Leave the board in its loader (nothing to watch then).
+    NoReset,
+}
+
+/// Arguments of `flash-and-watch`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Serial port or pty [default: $ESPCHECK_PORT, or the one attached ESP board].
+    #[arg(value_name = "PORT")]
+    pub port: Option<PathBuf>,
+    /// The firmware: an ELF (ESP32 family) or a .bin image.
+    #[arg(long, value_name = "FILE")]
+    pub firmware: PathBuf,
+    /// Flash offset for a .bin [default: 0x0 on ESP8266, 0x10000 on the ESP32 family].
+    #[arg(long, value_name = "ADDR", value_parser = parse_addr)]
+    pub addr: Option<u32>,
+    /// Baud rate for flashing.
+    #[arg(long, default_value_t = 115_200)]
+    pub baud: u32,
+    /// Baud rate for watching.
+    #[arg(long, default_value_t = 115_200)]
+    pub monitor_baud: u32,
+    /// How to get the board into its loader.
+    #[arg(long, value_enum, default_value = "default-reset")]
+    pub before: BeforeArg,
+    /// What to do after writing.
+    #[arg(long, value_enum, default_value = "hard-reset")]
+    pub after: AfterArg,
+    /// Bound on reaching the loader (reset and SYNC).
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    pub connect_timeout: Duration,
+    /// Do not upload espflash's RAM stub (ESP32 family); the ROM loader is slower but always there.
+    #[arg(long)]
+    pub no_stub: bool,
+    #[command(flatten)]
+    pub watch: WatchArgs,
+    #[command(flatten)]
+    pub grade: GradeArgs,
+}
+
+fn parse_addr(text: &str) -> std::result::Result<u32, String> {
+    let t = text.trim();
+    let parsed = match t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
+        Some(hex) => u32::from_str_radix(hex, 16),
+        None => t.parse(),
+    };
+    parsed.map_err(|_| format!("invalid address `{text}` (try 0x10000)"))
+}
+
+/// An indicatif bar on stderr; indicatif hides it when stderr is not a terminal.
+struct Bar {
+    bar: ProgressBar,
+}
+
+impl Bar {
+    fn new() -> Self {
+        let bar = ProgressBar::new_spinner();
+        Bar { bar }
+    }
+}
+
+impl Progress for Bar {
+    fn step(&mut self, what: &str) {
+        self.bar.set_message(what.to_owned());
+        self.bar.tick();
+    }
+    fn begin(&mut self, addr: u32, blocks: usize) {
+        self.bar.set_length(blocks as u64);
+        self.bar.set_position(0);
+        let style = ProgressStyle::with_template("{msg:>24} [{bar:30}] {pos}/{len} blocks")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> ");
+        self.bar.set_style(style);
+        self.bar.set_message(format!("writing at {addr:#x}"));
+    }
+    fn advance(&mut self, done: usize) {
+        self.bar.set_position(done as u64);
+    }
+    fn verifying(&mut self) {
+        self.bar.set_message("verifying (MD5)");
+    }
+    fn finish(&mut self) {
+        self.bar.finish_and_clear();
+    }
+}
+
+/// Run `flash-and-watch`.
+pub fn run(args: Args) -> Result<Exit> {
+    args.grade.config()?;
+    if args.baud == 0 || args.monitor_baud == 0 {
+        return Err(Error::Usage(
+            "baud rates must be positive, e.g. 115200".to_owned(),
+        ));
+    }
+    let data = crate::util::read_input(&args.firmware, 64 * 1024 * 1024)?;
+    let path = resolve_port(args.port.clone())?;
+    let mut opts = FlashOptions::new(&path);
+    opts.baud = args.baud;
+    opts.timeout = args.connect_timeout;
+    opts.stub = !args.no_stub;
+    opts.before = match args.before {
+        BeforeArg::DefaultReset => Before::DefaultReset,
+        BeforeArg::NoReset => Before::NoReset,
+    };
+    opts.after = match args.after {
+        AfterArg::HardReset => After::HardReset,
+        AfterArg::NoReset => After::NoReset,
+    };
+    let mut bar = Bar::new();
+    let flashed = crate::flash::flash(&opts, Input::detect(&data, args.addr), &mut bar)?;
+    bar.finish();
+    let verified = if flashed.verified {
+        "verified (MD5)"
+    } else {
+        "not verified (no MD5 in this ROM)"
+    };
+    let restart = match flashed.restart {
+        Restart::ResetLine => "restarted through the reset line",
+        Restart::RomReboot if flashed.no_reset_lines => {
+            "restarted through the ROM (the port has no reset lines)"
+        }
+        Restart::RomReboot => "restarted through the ROM",
+        Restart::None => "left in the loader (--after no-reset)",
+    };
+    super::note(format!(
+        "flashed {} bytes to {} on {}; {verified}; {restart}",
+        flashed.bytes,
+        flashed.chip,
+        path.display()
+    ));
+    if flashed.restart == Restart::None {
+        return Ok(Exit::Ok);
+    }
+    let name = path.display().to_string();
+    let mut link = TtyLink::from_port(flashed.port, &name);
+    if args.monitor_baud != args.baud {
+        // A pty has no baud rate to set; the board side decides.
+        let _ = link.set_baud(args.monitor_baud);
+    }
+    watch_and_report(
+        Box::new(link),
+        &path,
+        args.monitor_baud,
+        &args.watch,
+        &args.grade,
+    )
+}

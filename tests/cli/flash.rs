@@ -1,0 +1,276 @@
+//! `flash-and-watch` against the virtual board (`sim device`) running the reference sketch against
+//! the mock API (`sim serve`): flash over the ROM protocol, boot, TLS, grade. Plus `sim run` piped
+//! into `grade`, the host-only form of the same loop.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::sim::Server;
+use crate::support::espcheck;
+
+/// A `sim device` subprocess on its own link; killed when dropped.
+struct Board {
+    child: Child,
+    link: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Board {
+    fn start(chip: &str) -> Board {
+        let dir = tempfile::tempdir().unwrap();
+        let link = dir.path().join(chip);
+        let child = Command::new(assert_cmd::cargo::cargo_bin("espcheck"))
+            .args(["sim", "device", "--chip", chip, "--link"])
+            .arg(&link)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let start = Instant::now();
+        while !link.exists() {
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "sim device did not start"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Board {
+            child,
+            link,
+            _dir: dir,
+        }
+    }
+}
+
+impl Drop for Board {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn image(dir: &Path, name: &str, args: &[&str]) -> PathBuf {
+    let out = dir.join(name);
+    espcheck()
+        .args(["sim", "image"])
+        .args(args)
+        .arg("-o")
+        .arg(&out)
+        .assert()
+        .success();
+    out
+}
+
+fn flash_and_watch(board: &Board, firmware: &Path) -> (Option<i32>, serde_json::Value, String) {
+    let out = espcheck()
+        .arg("flash-and-watch")
+        .arg(&board.link)
+        .arg("--firmware")
+        .arg(firmware)
+        .args(["--timeout", "40s", "--json"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let json = stdout
+        .lines()
+        .last()
+        .and_then(|l| serde_json::from_str(l).ok())
+        .unwrap_or_else(|| {
+            panic!(
+                "no JSON verdict: {stdout}\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+    (
+        out.status.code(),
+        json,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn each_virtual_chip_is_flashed_boots_the_sketch_and_passes_against_the_mock() {
+    let server = Server::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    for chip in ["esp8266", "esp32"] {
+        let board = Board::start(chip);
+        let ca = server.file("root.pem");
+        let fw = image(
+            dir.path(),
+            &format!("{chip}-ca.bin"),
+            &[
+                "--chip",
+                chip,
+                "--connect",
+                &server.connect(),
+                "--ca-file",
+                ca.to_str().unwrap(),
+            ],
+        );
+        let (code, verdict, stderr) = flash_and_watch(&board, &fw);
+        assert_eq!(code, Some(0), "{chip}: {verdict}\n{stderr}");
+        assert_eq!(verdict["verdict"], "pass");
+        assert_eq!(verdict["ci_state"], "success");
+        assert!(stderr.contains("restarted through the ROM"), "{stderr}");
+
+        // Reflash the same board with a leaf-fingerprint image: still PASS.
+        let fw = image(
+            dir.path(),
+            &format!("{chip}-fp.bin"),
+            &[
+                "--chip",
+                chip,
+                "--connect",
+                &server.connect(),
+                "--fingerprint",
+                &server.leaf_pin(),
+            ],
+        );
+        let (code, verdict, _) = flash_and_watch(&board, &fw);
+        assert_eq!(code, Some(0), "{chip} fingerprint: {verdict}");
+    }
+}
+
+#[test]
+fn crash_image_ends_in_a_device_fault_and_wrong_pin_in_a_tls_fault() {
+    let server = Server::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let board = Board::start("esp8266");
+    let crash = image(
+        dir.path(),
+        "crash.bin",
+        &["--connect", &server.connect(), "--fault", "crash"],
+    );
+    let (code, verdict, _) = flash_and_watch(&board, &crash);
+    assert_eq!(code, Some(5), "{verdict}");
+    assert_eq!(verdict["verdict"], "fault");
+    assert!(
+        verdict["reason"].as_str().unwrap().contains("Exception"),
+        "{verdict}"
+    );
+
+    let wrong = "00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33";
+    let fw = image(
+        dir.path(),
+        "wrong.bin",
+        &["--connect", &server.connect(), "--fingerprint", wrong],
+    );
+    let (code, verdict, _) = flash_and_watch(&board, &fw);
+    assert_eq!(
+        code,
+        Some(5),
+        "a crash-looping board is reflashed, then fails its pin: {verdict}"
+    );
+    assert_eq!(verdict["verdict"], "fault");
+}
+
+#[test]
+fn a_board_that_never_answers_sync_exits_4_within_the_timeout() {
+    let pty = nix::pty::openpty(None, None).unwrap();
+    let path = std::fs::read_link(format!(
+        "/proc/self/fd/{}",
+        std::os::fd::AsRawFd::as_raw_fd(&pty.slave)
+    ))
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let fw = image(dir.path(), "fw.bin", &[]);
+    let start = Instant::now();
+    let out = espcheck()
+        .arg("flash-and-watch")
+        .arg(&path)
+        .arg("--firmware")
+        .arg(&fw)
+        .args(["--connect-timeout", "2s"])
+        .output()
+        .unwrap();
+    let took = start.elapsed();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{stderr}");
+    assert!(
+        took < Duration::from_secs(6),
+        "bounded by --connect-timeout: {took:?}"
+    );
+    assert_eq!(
+        stderr.lines().filter(|l| l.starts_with("error:")).count(),
+        1,
+        "{stderr}"
+    );
+    assert!(
+        stderr.to_lowercase().contains("sync"),
+        "names the step: {stderr}"
+    );
+    drop(pty);
+}
+
+/// `sim run` piped into `grade`: the verdict and exit code a user gets from the host-only loop.
+fn run_then_grade(server: &Server, trust: &[&str]) -> (Option<i32>, serde_json::Value) {
+    let run = espcheck()
+        .args([
+            "sim",
+            "run",
+            "--connect",
+            &server.connect(),
+            "--timeout",
+            "5s",
+        ])
+        .args(trust)
+        .output()
+        .unwrap();
+    let graded = espcheck()
+        .args(["grade", "-", "--json"])
+        .write_stdin(run.stdout)
+        .output()
+        .unwrap();
+    let json = serde_json::from_slice(&graded.stdout)
+        .unwrap_or_else(|_| panic!("grade said: {}", String::from_utf8_lossy(&graded.stderr)));
+    (graded.status.code(), json)
+}
+
+#[test]
+fn sim_run_into_grade_gives_the_documented_exit_codes() {
+    let green = Server::start(&["--state", "success"]);
+    let (code, v) = run_then_grade(&green, &["--fingerprint", &green.leaf_pin()]);
+    assert_eq!(
+        (code, v["verdict"].as_str()),
+        (Some(0), Some("pass")),
+        "{v}"
+    );
+    let inter = green.file("intermediate.pem");
+    let (code, _) = run_then_grade(&green, &["--ca-file", inter.to_str().unwrap()]);
+    assert_eq!(code, Some(0), "an intermediate is an anchor");
+    let (code, v) = run_then_grade(
+        &green,
+        &[
+            "--fingerprint",
+            "00 11 22 33 44 55 66 77 88 99 AA BB CC DD EE FF 00 11 22 33",
+        ],
+    );
+    assert_eq!(
+        (code, v["verdict"].as_str()),
+        (Some(5), Some("fault")),
+        "{v}"
+    );
+
+    let red = Server::start(&["--state", "failure"]);
+    let (code, v) = run_then_grade(&red, &["--fingerprint", &red.leaf_pin()]);
+    assert_eq!(
+        (code, v["ci_state"].as_str()),
+        (Some(1), Some("failure")),
+        "{v}"
+    );
+}
+
+#[test]
+fn after_leaf_rotation_a_leaf_pin_faults_and_a_ca_pin_passes() {
+    let server = Server::start(&["--rotate-leaf", "1"]);
+    let old_pin = server.leaf_pin();
+    // The first connection is served the leaf on disk; every later one a fresh leaf.
+    let (code, _) = run_then_grade(&server, &["--fingerprint", &old_pin]);
+    assert_eq!(code, Some(0));
+    let (code, v) = run_then_grade(&server, &["--fingerprint", &old_pin]);
+    assert_eq!(code, Some(5), "stale leaf pin: {v}");
+    let root = server.file("root.pem");
+    let (code, v) = run_then_grade(&server, &["--ca-file", root.to_str().unwrap()]);
+    assert_eq!(code, Some(0), "CA pin survives rotation: {v}");
+}
