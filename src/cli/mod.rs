@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 use crate::error::{Error, Exit, Result};
 
 pub mod check;
+pub mod demo;
 pub mod fingerprint;
 pub mod flash_and_watch;
 pub mod gen_cert_header;
@@ -82,6 +83,9 @@ pub enum Command {
     /// Simulators: a mock GitHub API, the reference sketch on the host, a virtual board.
     #[command(subcommand)]
     Sim(sim::Command),
+    /// The whole loop offline: mock server, fingerprint, header, image, virtual board, flash, PASS.
+    #[command(after_help = demo::EXAMPLES)]
+    Demo(demo::Args),
     /// Print a shell completion script.
     #[command(
         after_help = "Examples:\n  espcheck completions bash > ~/.local/share/bash-completion/completions/espcheck\n  espcheck completions zsh > ~/.zfunc/_espcheck"
@@ -145,6 +149,7 @@ pub fn run(cli: Cli) -> Exit {
         Command::Grade(args) => grade::run(args),
         Command::Ports(args) => ports::run(args),
         Command::Sim(cmd) => sim::run(cmd),
+        Command::Demo(args) => demo::run(args),
         Command::Completions { shell } => completions(shell),
         Command::Man => man(),
     };
