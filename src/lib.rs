@@ -14,6 +14,7 @@ pub mod config;
 pub mod error;
 pub mod flash;
 pub mod grade;
+pub mod pins;
 pub mod rom;
 pub mod serial;
 pub mod sim;

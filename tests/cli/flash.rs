@@ -274,3 +274,56 @@ fn after_leaf_rotation_a_leaf_pin_faults_and_a_ca_pin_passes() {
     let (code, v) = run_then_grade(&server, &["--ca-file", root.to_str().unwrap()]);
     assert_eq!(code, Some(0), "CA pin survives rotation: {v}");
 }
+
+/// The first seed's sketch on a GitHub-Actions-only repository: the board prints "has failed"
+/// because the combined status stays pending, and `--truth` against the same mock says CI is green.
+#[test]
+fn truth_from_the_mock_explains_an_actions_only_false_failure() {
+    let server = Server::start(&["--actions-only", "--state", "success"]);
+    let run = espcheck()
+        .args([
+            "sim",
+            "run",
+            "--connect",
+            &server.connect(),
+            "--fingerprint",
+            &server.leaf_pin(),
+        ])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&run.stdout).contains("esp8266/Arduino CI has failed"));
+    let root = server.file("root.pem");
+    let api = format!("https://127.0.0.1:{}", server.port);
+    let graded = espcheck()
+        .args([
+            "grade",
+            "-",
+            "--json",
+            "--truth",
+            "--api-base",
+            &api,
+            "--ca-file",
+        ])
+        .arg(&root)
+        .env_remove("GITHUB_TOKEN")
+        .write_stdin(run.stdout.clone())
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&graded.stdout)
+        .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&graded.stderr)));
+    assert_eq!(graded.status.code(), Some(1), "{v}");
+    assert_eq!(v["ci_state"], "pending");
+    let reason = v["reason"].to_string() + &v["truth"].to_string();
+    assert!(
+        reason.contains("check runs"),
+        "the disagreement is explained: {reason}"
+    );
+
+    // Without --truth the board's word stands: a plain FAIL.
+    let plain = espcheck()
+        .args(["grade", "-"])
+        .write_stdin(run.stdout)
+        .output()
+        .unwrap();
+    assert_eq!(plain.status.code(), Some(1));
+}
