@@ -3,6 +3,7 @@
 
 mod check;
 mod codegen;
+mod crash;
 mod ecosystem;
 mod fingerprint;
 mod grade;
