@@ -113,7 +113,7 @@ impl GradeArgs {
     pub fn default_elf(&mut self, flashed: &Path) {
         if self.elf.is_none()
             && let Ok(bytes) = read_elf(flashed)
-            && decode::Symbols::parse(&bytes).is_ok()
+            && decode::Symbols::check(&bytes).is_ok()
         {
             self.elf = Some(flashed.to_path_buf());
         }
@@ -188,7 +188,7 @@ impl GradeArgs {
         }
         if let Some(path) = &self.elf {
             let bytes = read_elf(path)?;
-            decode::Symbols::parse(&bytes).map_err(|e| Error::input(show_path(path), e))?;
+            decode::Symbols::check(&bytes).map_err(|e| Error::input(show_path(path), e))?;
         }
         Ok(GradeConfig {
             profile,

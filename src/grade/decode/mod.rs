@@ -149,9 +149,11 @@ impl Span {
 }
 
 #[derive(Debug)]
-struct Function {
+struct Function<'a> {
     span: Span,
-    name: String,
+    /// As in the symbol table (mangled): demangled only when an address lands in it, since an
+    /// ELF holds tens of thousands of symbols and a crash names a handful.
+    name: &'a str,
 }
 
 /// A firmware ELF ready to look addresses up in: its DWARF (when it has any), its loaded and
@@ -161,7 +163,7 @@ pub struct Symbols<'a> {
     loaded: Vec<Span>,
     code: Vec<Span>,
     /// Sorted by start address.
-    functions: Vec<Function>,
+    functions: Vec<Function<'a>>,
 }
 
 impl std::fmt::Debug for Symbols<'_> {
@@ -179,6 +181,16 @@ impl<'a> Symbols<'a> {
     /// Read an ELF from its bytes. The error says what is wrong with the file, for a one-line
     /// message that names it.
     pub fn parse(elf: &'a [u8]) -> Result<Self, String> {
+        Self::read(elf, true)
+    }
+
+    /// What [`Symbols::parse`] checks, but without indexing the DWARF units (the costly part on
+    /// a big ELF): for refusing a bad `--elf` before a long watch.
+    pub fn check(elf: &[u8]) -> Result<(), String> {
+        Symbols::read(elf, false).map(drop)
+    }
+
+    fn read(elf: &'a [u8], index: bool) -> Result<Self, String> {
         if !elf.starts_with(b"\x7fELF") {
             return Err(
                 "not an ELF file (a .bin image has no symbols: give the .elf the build \
@@ -218,12 +230,13 @@ impl<'a> Symbols<'a> {
                         start: s.address(),
                         end: s.address().saturating_add(s.size()),
                     },
-                    name: addr2line::demangle_auto(Cow::Borrowed(name), None).into_owned(),
+                    name,
                 })
             })
             .collect();
         functions.sort_by_key(|f| f.span.start);
-        let dwarf = if file.section_by_name(".debug_info").is_some() {
+        let has_dwarf = file.section_by_name(".debug_info").is_some();
+        let dwarf = if has_dwarf {
             let endian = if file.is_little_endian() {
                 RunTimeEndian::Little
             } else {
@@ -248,14 +261,18 @@ impl<'a> Symbols<'a> {
                     .map_err(|e| format!("unreadable {} section: {e}", id.name()))?;
                 Ok(EndianSlice::new(data, endian))
             })?;
-            Some(
-                addr2line::Context::from_dwarf(dwarf)
-                    .map_err(|e| format!("unreadable DWARF debug info: {e}"))?,
-            )
+            if index {
+                Some(
+                    addr2line::Context::from_dwarf(dwarf)
+                        .map_err(|e| format!("unreadable DWARF debug info: {e}"))?,
+                )
+            } else {
+                None
+            }
         } else {
             None
         };
-        if dwarf.is_none() && functions.is_empty() {
+        if !has_dwarf && functions.is_empty() {
             return Err(
                 "has neither debug info nor function symbols (stripped?); give the \
                         unstripped .elf"
@@ -285,14 +302,14 @@ impl<'a> Symbols<'a> {
         self.loaded.iter().any(|s| s.contains(addr))
     }
 
-    /// The symbol table's function that contains `addr`.
-    fn function_at(&self, addr: u64) -> Option<&str> {
+    /// The symbol table's function that contains `addr`, demangled.
+    fn function_at(&self, addr: u64) -> Option<String> {
         let after = self.functions.partition_point(|f| f.span.start <= addr);
         self.functions[..after]
             .iter()
             .rev()
             .find(|f| f.span.contains(addr))
-            .map(|f| f.name.as_str())
+            .map(|f| addr2line::demangle_auto(Cow::Borrowed(f.name), None).into_owned())
     }
 
     /// The frames at `addr`, innermost (inlined) first; empty when nothing is known there.
@@ -322,7 +339,7 @@ impl<'a> Symbols<'a> {
                 });
             }
         }
-        let symbol = self.function_at(addr).map(str::to_owned);
+        let symbol = self.function_at(addr);
         match chain.last_mut() {
             // Line info without a function entry (assembly, or a unit built without -g).
             Some(outer) if outer.function.is_none() => outer.function = symbol,

@@ -171,6 +171,7 @@ fn symbol(elf: &[u8], name: &str) -> u64 {
 fn lookups_in_a_host_elf() {
     let dir = tempfile::tempdir().unwrap();
     let elf = build(dir.path(), "unit", &["-g"]);
+    assert_eq!(Symbols::check(&elf), Ok(()));
     let syms = Symbols::parse(&elf).unwrap();
     assert!(syms.has_line_info());
     let at = symbol(&elf, "crash_here");
@@ -211,6 +212,7 @@ fn a_stripped_elf_is_refused() {
     let elf = build(dir.path(), "stripped", &["-g0", "-s"]);
     let err = Symbols::parse(&elf).unwrap_err();
     assert!(err.contains("stripped"), "{err}");
+    assert_eq!(Symbols::check(&elf), Err(err));
 }
 
 #[test]
