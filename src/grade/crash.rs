@@ -341,4 +341,19 @@ mod tests {
         assert!(r.contains("epc1=0x40201e3c"), "{r}");
         assert!(r.contains("null pointer"), "{r}");
     }
+
+    #[test]
+    fn exception_names_follow_the_cores_table() {
+        let name = |n| exception_name(n).map(|s| s.split(':').next().unwrap_or(s));
+        assert_eq!(name(0), Some("IllegalInstruction"));
+        assert_eq!(name(3), Some("LoadStoreError"));
+        assert_eq!(name(6), Some("IntegerDivideByZero"));
+        assert_eq!(name(7), Some("Reserved"));
+        assert_eq!(name(9), Some("LoadStoreAlignment"));
+        assert_eq!(name(20), Some("InstFetchProhibited"));
+        assert_eq!(name(28), Some("LoadProhibited"));
+        assert_eq!(name(29), Some("StoreProhibited"));
+        assert_eq!(name(33), Some("Coprocessor1Disabled"));
+        assert_eq!(name(40), None);
+    }
 }
