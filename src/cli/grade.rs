@@ -1,13 +1,16 @@
 //! `espcheck grade LOG`: grade a captured serial log offline. Also home of the grading flags that
-//! `watch` (and later `flash-and-watch`) share: profile and rules, `--json`, `--junit`, `--truth`.
+//! `watch` (and later `flash-and-watch`) share: profile and rules, `--json`, `--junit`, `--truth`,
+//! `--elf`.
 
 use std::io::{Read, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::error::{Error, Exit, Result, is_stdin, show_path};
 use crate::grade::github::TruthQuery;
-use crate::grade::{End, Event, GradeConfig, Grader, Profile, Report, Rules, render, truth};
+use crate::grade::{
+    End, Event, GradeConfig, Grader, Profile, Report, Rules, decode, render, truth,
+};
 
 /// Examples shown under `--help`.
 pub const EXAMPLES: &str = "Examples:
@@ -16,6 +19,7 @@ pub const EXAMPLES: &str = "Examples:
   pio device monitor | tee run.log; espcheck grade - < run.log --profile unity
   espcheck grade run.log --fail 'HTTP code: [45]' --pass 'upload done'
   espcheck grade run.log --truth --repo esp8266/Arduino --ref master --junit report.xml
+  espcheck grade crash.log --elf .pio/build/d1_mini/firmware.elf   # decode the crash
 
 Exit: 0 pass, 1 fail (or --truth disagrees), 3 no verdict in the log, 5 device fault.";
 
@@ -72,11 +76,79 @@ pub struct GradeArgs {
     /// Also write a JUnit XML report (one testcase per stage) to FILE.
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
+    /// The firmware's ELF (with debug info): decode the crash's addresses (epc1 and the stack on
+    /// ESP8266, PC and the Backtrace on ESP32) to function and source line.
+    #[arg(long, value_name = "FILE")]
+    pub elf: Option<PathBuf>,
     #[command(flatten)]
     pub truth: TruthArgs,
 }
 
+/// The largest ELF `--elf` reads; an ESP32 app with full debug info is a few tens of MiB.
+const ELF_LIMIT: u64 = 256 * 1024 * 1024;
+
+/// Read the `--elf` file: its bytes, or a one-line error naming it (exit 2).
+fn read_elf(path: &Path) -> Result<Vec<u8>> {
+    if is_stdin(path) {
+        return Err(Error::Usage(
+            "--elf -: give the ELF's path (stdin may carry the log)".to_owned(),
+        ));
+    }
+    // Checked before reading so the message speaks of an ELF, not of read_input's certificates.
+    if let Ok(meta) = std::fs::metadata(path)
+        && meta.is_file()
+        && meta.len() > ELF_LIMIT
+    {
+        return Err(Error::input(
+            show_path(path),
+            "larger than 256 MiB; not a firmware ELF",
+        ));
+    }
+    crate::util::read_input(path, ELF_LIMIT)
+}
+
 impl GradeArgs {
+    /// Let `--elf` default to the firmware just flashed, when that is an ELF with symbols
+    /// (`flash-and-watch`). An explicit `--elf` wins; a .bin or a stripped ELF leaves it unset.
+    pub fn default_elf(&mut self, flashed: &Path) {
+        if self.elf.is_none()
+            && let Ok(bytes) = read_elf(flashed)
+            && decode::Symbols::check(&bytes).is_ok()
+        {
+            self.elf = Some(flashed.to_path_buf());
+        }
+    }
+
+    /// Decode the report's crash with `--elf`. The ELF was checked up front, so trouble here
+    /// (the file changed during a long watch) is a warning: the report still prints.
+    fn decode_crash(&self, report: &mut Report) {
+        let (Some(path), Some(_)) = (&self.elf, &report.crash) else {
+            return;
+        };
+        let bytes = match read_elf(path) {
+            Ok(b) => b,
+            Err(e) => {
+                super::warn(format!("the crash is not decoded: {e}"));
+                return;
+            }
+        };
+        match decode::Symbols::parse(&bytes) {
+            Ok(symbols) => {
+                if !symbols.has_line_info() {
+                    super::warn(format!(
+                        "{}: no DWARF debug info; only function names are decoded (build with -g)",
+                        show_path(path)
+                    ));
+                }
+                decode::annotate(report, &symbols);
+            }
+            Err(e) => super::warn(format!(
+                "the crash is not decoded: {}: {e}",
+                show_path(path)
+            )),
+        }
+    }
+
     /// Validated grading configuration: regexes compiled, the rules file read.
     pub fn config(&self) -> Result<GradeConfig> {
         let mut rules = Rules::new();
@@ -114,6 +186,10 @@ impl GradeArgs {
                 )));
             }
         }
+        if let Some(path) = &self.elf {
+            let bytes = read_elf(path)?;
+            decode::Symbols::check(&bytes).map_err(|e| Error::input(show_path(path), e))?;
+        }
         Ok(GradeConfig {
             profile,
             rules,
@@ -121,8 +197,10 @@ impl GradeArgs {
         })
     }
 
-    /// After the board's verdict: ask GitHub (with `--truth`) and write `--junit`.
+    /// After the board's verdict: decode the crash (with `--elf`), ask GitHub (with `--truth`)
+    /// and write `--junit`.
     pub fn complete(&self, report: &mut Report) -> Result<()> {
+        self.decode_crash(report);
         if self.truth.truth {
             let mut q = TruthQuery::new(&self.truth.repo, &self.truth.git_ref);
             q.api_base = self.truth.api_base.clone();

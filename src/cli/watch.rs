@@ -20,6 +20,7 @@ pub const EXAMPLES: &str = "Examples:
   espcheck watch /dev/pts/5 --json --timeout 60s
   espcheck watch --profile unity --junit tests.xml
   espcheck watch --truth               # and check the board's answer against GitHub
+  espcheck watch --elf build/app.elf   # a crash is decoded to function and source line
 
 Exit: 0 pass, 1 fail, 3 no verdict in time, 4 port trouble, 5 device fault.";
 

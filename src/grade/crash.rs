@@ -156,7 +156,15 @@ pub(crate) fn explain_cause(cause: &str) -> (String, bool) {
     (text, fault)
 }
 
-/// Xtensa exception cause names (ESP8266 `Exception (N):`), from the Xtensa ISA.
+/// What the reason of a crash suggests doing when no ELF decoded it; [`super::decode`] swaps it
+/// for the decoded crash site.
+pub(crate) const HINT_DECODER: &str = "; paste the stack into the ESP exception decoder";
+pub(crate) const HINT_BACKTRACE: &str =
+    "; decode the Backtrace with the ELF (espflash/idf.py monitor do it)";
+pub(crate) const HINT_ABORT_STACK: &str = "; decode the stack to find the failed assert or panic";
+
+/// Xtensa exception cause names (ESP8266 `Exception (N):`): the EXCCAUSE table of the Xtensa ISA
+/// as the esp8266 core documents it (doc/Troubleshooting/exception_causes.rst).
 pub(crate) fn exception_name(n: u32) -> Option<&'static str> {
     Some(match n {
         0 => "IllegalInstruction",
@@ -166,6 +174,7 @@ pub(crate) fn exception_name(n: u32) -> Option<&'static str> {
         4 => "Level1Interrupt (a watchdog or an interrupt during a crash)",
         5 => "Alloca",
         6 => "IntegerDivideByZero",
+        7 | 10 | 11 | 19 | 21..=23 | 27 | 30 | 31 => "Reserved",
         8 => "Privileged",
         9 => "LoadStoreAlignment: an unaligned access",
         12 => "InstrPIFDataError",
@@ -181,6 +190,14 @@ pub(crate) fn exception_name(n: u32) -> Option<&'static str> {
         26 => "LoadStorePrivilege",
         28 => "LoadProhibited: a read from an invalid address",
         29 => "StoreProhibited: a write to an invalid address",
+        32 => "Coprocessor0Disabled",
+        33 => "Coprocessor1Disabled",
+        34 => "Coprocessor2Disabled",
+        35 => "Coprocessor3Disabled",
+        36 => "Coprocessor4Disabled",
+        37 => "Coprocessor5Disabled",
+        38 => "Coprocessor6Disabled",
+        39 => "Coprocessor7Disabled",
         _ => return None,
     })
 }
@@ -221,7 +238,7 @@ pub(crate) fn describe(kind: &str, headline: &str, block: &[String]) -> String {
                     s.push_str(" (a null pointer)");
                 }
             }
-            s.push_str("; paste the stack into the ESP exception decoder");
+            s.push_str(HINT_DECODER);
             s
         }
         "soft-wdt" => "the software watchdog reset the board: loop() or a callback ran for over \
@@ -243,11 +260,11 @@ pub(crate) fn describe(kind: &str, headline: &str, block: &[String]) -> String {
             if let Some(pc) = field("PC      :").or_else(|| field("PC:")) {
                 s.push_str(&format!(" at PC {pc}"));
             }
-            s.push_str("; decode the Backtrace with the ELF (espflash/idf.py monitor do it)");
+            s.push_str(HINT_BACKTRACE);
             s
         }
         "abort" => format!(
-            "the firmware aborted: {}; decode the stack to find the failed assert or panic",
+            "the firmware aborted: {}{HINT_ABORT_STACK}",
             headline.trim()
         ),
         "brownout" => "brownout: the supply voltage sagged below the detector's threshold \
@@ -323,5 +340,20 @@ mod tests {
         assert!(r.contains("Exception (28) LoadProhibited"), "{r}");
         assert!(r.contains("epc1=0x40201e3c"), "{r}");
         assert!(r.contains("null pointer"), "{r}");
+    }
+
+    #[test]
+    fn exception_names_follow_the_cores_table() {
+        let name = |n| exception_name(n).map(|s| s.split(':').next().unwrap_or(s));
+        assert_eq!(name(0), Some("IllegalInstruction"));
+        assert_eq!(name(3), Some("LoadStoreError"));
+        assert_eq!(name(6), Some("IntegerDivideByZero"));
+        assert_eq!(name(7), Some("Reserved"));
+        assert_eq!(name(9), Some("LoadStoreAlignment"));
+        assert_eq!(name(20), Some("InstFetchProhibited"));
+        assert_eq!(name(28), Some("LoadProhibited"));
+        assert_eq!(name(29), Some("StoreProhibited"));
+        assert_eq!(name(33), Some("Coprocessor1Disabled"));
+        assert_eq!(name(40), None);
     }
 }

@@ -11,6 +11,7 @@
 
 use std::time::Duration;
 
+pub mod decode;
 pub mod github;
 pub mod lines;
 pub mod model;
@@ -26,7 +27,9 @@ mod unity;
 
 pub use self::core::Outcome;
 pub use lines::{Line, LineSplitter, MAX_LINE};
-pub use model::{Crash, Diagnostic, Report, StageResult, StageStatus, UnityTest, Verdict};
+pub use model::{
+    Caller, Crash, Diagnostic, Frame, Report, StageResult, StageStatus, UnityTest, Verdict,
+};
 pub use rules::Rules;
 
 use self::core::{Core, Finality};
@@ -249,6 +252,7 @@ impl Grader {
             stages: self.core.stages.clone(),
             diagnostics: self.core.diagnostics.clone(),
             crash: self.core.crash.clone(),
+            backtrace: Vec::new(),
             tests,
             lines: self.splitter.count(),
             garbled_lines: self.garbled,

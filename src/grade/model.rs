@@ -112,6 +112,35 @@ pub struct Crash {
     pub block: Vec<String>,
 }
 
+/// One address from a crash block, decoded with the firmware's ELF (`--elf`). `function`, `file`
+/// and `line` are null when the ELF does not cover the address: they are never guessed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Frame {
+    /// The address as `0x` and eight hex digits.
+    pub addr: String,
+    /// Where the crash output had it: `epc1`, `excvaddr`, `stack` (ESP8266); `pc`, `excvaddr`,
+    /// `backtrace` (ESP32); `mepc`, `ra`, `mtval` (RISC-V ESP32s).
+    pub from: String,
+    /// The function, demangled; for inlined code the innermost one.
+    pub function: Option<String>,
+    pub file: Option<String>,
+    pub line: Option<u32>,
+    /// Whether the address lies inside one of the ELF's loaded sections.
+    pub in_elf: bool,
+    /// For inlined code: the functions it was inlined into, innermost first, each with the line
+    /// of the inlined call.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub inlined_into: Vec<Caller>,
+}
+
+/// A function that inlined the code of a [`Frame`], and where.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Caller {
+    pub function: Option<String>,
+    pub file: Option<String>,
+    pub line: Option<u32>,
+}
+
 /// The result of one Unity test (PlatformIO `pio test` output).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UnityTest {
@@ -145,6 +174,10 @@ pub struct Report {
     pub stages: Vec<StageResult>,
     pub diagnostics: Vec<Diagnostic>,
     pub crash: Option<Crash>,
+    /// The crash's addresses decoded with `--elf`, in the order the board printed them; empty
+    /// without `--elf` or a crash.
+    #[serde(default)]
+    pub backtrace: Vec<Frame>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tests: Vec<UnityTest>,
     /// Lines read, and how many of them were unreadable.

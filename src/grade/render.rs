@@ -5,6 +5,7 @@ use std::io::Write;
 
 use quick_junit::{NonSuccessKind, TestCase, TestCaseStatus, TestSuite};
 
+use super::decode;
 use super::model::{Report, StageStatus, Verdict};
 
 /// The human report.
@@ -86,12 +87,41 @@ pub fn human(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
             writeln!(out, "  | … {} more lines (see --json)", c.block.len() - 12)?;
         }
     }
+    if !report.backtrace.is_empty() {
+        writeln!(out, "decoded with the ELF:")?;
+        for line in decoded_lines(report) {
+            writeln!(out, "  {line}")?;
+        }
+    }
     writeln!(
         out,
         "read {} lines ({} unreadable), {} bytes",
         report.lines, report.garbled_lines, report.bytes
     )?;
     Ok(())
+}
+
+/// The decoded backtrace, one line per address and one per inlining caller: where the board
+/// printed the address, the address, and what the ELF says is there.
+fn decoded_lines(report: &Report) -> Vec<String> {
+    let mut lines = Vec::new();
+    for f in &report.backtrace {
+        let what = match (&f.function, &f.file, f.in_elf) {
+            (None, None, false) => "?? (outside the ELF)".to_owned(),
+            (None, None, true) => "?? (no function here)".to_owned(),
+            _ => decode::place(f),
+        };
+        lines.push(format!("{:<9} {}  {what}", f.from, f.addr));
+        for c in &f.inlined_into {
+            lines.push(format!(
+                "{:<9} {:<10}    inlined into {}",
+                "",
+                "",
+                decode::caller_place(c)
+            ));
+        }
+    }
+    lines
 }
 
 /// The report as one line of JSON.
@@ -119,7 +149,12 @@ pub fn junit(report: &Report, name: &str) -> Result<String, String> {
                     st.set_message(report.reason.clone());
                     st.set_type(report.verdict.word());
                     if let Some(c) = &report.crash {
-                        st.set_description(format!("{}\n{}", c.headline, c.block.join("\n")));
+                        let mut text = format!("{}\n{}", c.headline, c.block.join("\n"));
+                        if !report.backtrace.is_empty() {
+                            text.push_str("\n\ndecoded with the ELF:\n");
+                            text.push_str(&decoded_lines(report).join("\n"));
+                        }
+                        st.set_description(text);
                     }
                     st
                 }

@@ -3,6 +3,7 @@
 
 mod check;
 mod codegen;
+mod crash;
 mod demo;
 mod ecosystem;
 mod fingerprint;

@@ -1,0 +1,443 @@
+//! Crash decoding: the code addresses of a crash block (the ESP8266 core's postmortem, the ESP32
+//! panic handler) turned into `function at file:line` with the firmware's ELF, as PlatformIO's
+//! and esp-idf-monitor's exception decoders do, but through the `addr2line` crate instead of a
+//! toolchain binary. Pure: ELF bytes and the crash in, frames out.
+//!
+//! Nothing is guessed: an address outside the ELF's loaded sections, or inside them with no
+//! function and no line info, comes back with `function`, `file` and `line` all `None`.
+
+use std::borrow::Cow;
+use std::sync::LazyLock;
+
+use gimli::{EndianSlice, RunTimeEndian};
+use object::{Object, ObjectKind, ObjectSection, ObjectSymbol, SectionFlags, SymbolKind};
+use regex::Regex;
+
+use super::crash;
+use super::model::{Caller, Crash, Frame, Report};
+
+type Reader<'a> = EndianSlice<'a, RunTimeEndian>;
+
+/// An address the crash output printed, and where.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RawAddress {
+    pub addr: u64,
+    /// `epc1`, `excvaddr`, `stack`, `pc`, `backtrace`, `mepc`, `ra` or `mtval`.
+    pub from: &'static str,
+    /// A stack word: only a code address if it falls in the ELF's code, as the usual decoders
+    /// assume (most stack words are data).
+    pub code_only: bool,
+}
+
+/// ESP8266 postmortem registers: `epc1=0x40201e3c ... excvaddr=0x00000000` (NONOS SDKs put commas
+/// between them).
+static ESP8266_REG: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?:^|[\s,])(epc1|excvaddr)=0x([0-9a-fA-F]{1,8})\b").expect("static regex")
+});
+
+/// ESP32 panic register dump: `PC      : 0x400d1f6c  PS      : …`, `EXCVADDR: 0x00000000`, and
+/// the RISC-V chips' `MEPC    : 0x42006a2c  RA      : 0x42006a1e`, `MTVAL   : 0x00000000`.
+static ESP32_REG: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\b(PC|EXCVADDR|MEPC|RA|MTVAL)\s*:\s*0x([0-9a-fA-F]{1,8})\b").expect("static regex")
+});
+
+/// `abort() was called at PC 0x400d2b4f on core 1`.
+static ABORT_PC: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"abort\(\) was called at PC 0x([0-9a-fA-F]{1,8})").expect("static regex")
+});
+
+/// One `0xPC:0xSP` pair of an ESP32 `Backtrace:` line.
+static BACKTRACE_PAIR: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"0x([0-9a-fA-F]{1,8}):0x[0-9a-fA-F]{1,8}").expect("static regex"));
+
+/// A stack dump row: ESP8266 `3ffffed0:  3fffdad0 00000000 3ffee6f8 40203a9c <`, RISC-V ESP32
+/// `3fc8f3a0: 0x42006a1e 0x00000000 …`.
+static STACK_ROW: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^\s*[0-9a-fA-F]{8}:\s+(.*)$").expect("static regex"));
+
+fn hex(digits: &str) -> Option<u64> {
+    u64::from_str_radix(digits, 16).ok()
+}
+
+/// The addresses a crash printed, in order: registers, backtrace pairs and stack words.
+pub fn addresses(crash: &Crash) -> Vec<RawAddress> {
+    let mut out = Vec::new();
+    let mut in_stack = false;
+    let register = |from: &str| -> &'static str {
+        match from {
+            "epc1" => "epc1",
+            "PC" => "pc",
+            "MEPC" => "mepc",
+            "RA" => "ra",
+            "MTVAL" => "mtval",
+            _ => "excvaddr",
+        }
+    };
+    for line in std::iter::once(&crash.headline).chain(&crash.block) {
+        let text = line.trim_end();
+        if text.contains(">>>stack>>>") || text.trim_start().starts_with("Stack memory:") {
+            in_stack = true;
+            continue;
+        }
+        if text.contains("<<<stack<<<") {
+            in_stack = false;
+            continue;
+        }
+        if in_stack {
+            if let Some(c) = STACK_ROW.captures(text) {
+                for word in c[1].split_whitespace() {
+                    let digits = word.strip_prefix("0x").unwrap_or(word);
+                    if digits.len() == 8
+                        && let Some(addr) = hex(digits)
+                    {
+                        out.push(RawAddress {
+                            addr,
+                            from: "stack",
+                            code_only: true,
+                        });
+                    }
+                }
+            }
+            continue;
+        }
+        if text.trim_start().starts_with("Backtrace:") {
+            for c in BACKTRACE_PAIR.captures_iter(text) {
+                if let Some(addr) = hex(&c[1]) {
+                    out.push(RawAddress {
+                        addr,
+                        from: "backtrace",
+                        code_only: false,
+                    });
+                }
+            }
+            continue;
+        }
+        if let Some(c) = ABORT_PC.captures(text)
+            && let Some(addr) = hex(&c[1])
+        {
+            out.push(RawAddress {
+                addr,
+                from: "pc",
+                code_only: false,
+            });
+        }
+        for re in [&*ESP8266_REG, &*ESP32_REG] {
+            for c in re.captures_iter(text) {
+                if let Some(addr) = hex(&c[2]) {
+                    out.push(RawAddress {
+                        addr,
+                        from: register(&c[1]),
+                        code_only: false,
+                    });
+                }
+            }
+        }
+    }
+    out
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Span {
+    start: u64,
+    end: u64,
+}
+
+impl Span {
+    fn contains(self, addr: u64) -> bool {
+        self.start <= addr && addr < self.end
+    }
+}
+
+#[derive(Debug)]
+struct Function<'a> {
+    span: Span,
+    /// As in the symbol table (mangled): demangled only when an address lands in it, since an
+    /// ELF holds tens of thousands of symbols and a crash names a handful.
+    name: &'a str,
+}
+
+/// A firmware ELF ready to look addresses up in: its DWARF (when it has any), its loaded and
+/// executable sections, and the function symbols of its symbol table.
+pub struct Symbols<'a> {
+    dwarf: Option<addr2line::Context<Reader<'a>>>,
+    loaded: Vec<Span>,
+    code: Vec<Span>,
+    /// Sorted by start address.
+    functions: Vec<Function<'a>>,
+}
+
+impl std::fmt::Debug for Symbols<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Symbols")
+            .field("dwarf", &self.dwarf.is_some())
+            .field("loaded", &self.loaded)
+            .field("code", &self.code)
+            .field("functions", &self.functions.len())
+            .finish()
+    }
+}
+
+impl<'a> Symbols<'a> {
+    /// Read an ELF from its bytes. The error says what is wrong with the file, for a one-line
+    /// message that names it.
+    pub fn parse(elf: &'a [u8]) -> Result<Self, String> {
+        Self::read(elf, true)
+    }
+
+    /// What [`Symbols::parse`] checks, but without indexing the DWARF units (the costly part on
+    /// a big ELF): for refusing a bad `--elf` before a long watch.
+    pub fn check(elf: &[u8]) -> Result<(), String> {
+        Symbols::read(elf, false).map(drop)
+    }
+
+    fn read(elf: &'a [u8], index: bool) -> Result<Self, String> {
+        if !elf.starts_with(b"\x7fELF") {
+            return Err(
+                "not an ELF file (a .bin image has no symbols: give the .elf the build \
+                        wrote beside it)"
+                    .to_owned(),
+            );
+        }
+        let file = object::File::parse(elf).map_err(|e| format!("unreadable ELF: {e}"))?;
+        if file.kind() == ObjectKind::Relocatable {
+            return Err("a relocatable object (.o), not a linked firmware ELF".to_owned());
+        }
+        let mut loaded = Vec::new();
+        let mut code = Vec::new();
+        for section in file.sections() {
+            let SectionFlags::Elf { sh_flags, .. } = section.flags() else {
+                continue;
+            };
+            let span = Span {
+                start: section.address(),
+                end: section.address().saturating_add(section.size()),
+            };
+            if !sh_flags.contains(object::elf::SHF_ALLOC) || span.start == span.end {
+                continue;
+            }
+            loaded.push(span);
+            if sh_flags.contains(object::elf::SHF_EXECINSTR) {
+                code.push(span);
+            }
+        }
+        let mut functions: Vec<Function> = file
+            .symbols()
+            .filter(|s| s.kind() == SymbolKind::Text && s.size() > 0 && s.is_definition())
+            .filter_map(|s| {
+                let name = s.name().ok()?;
+                Some(Function {
+                    span: Span {
+                        start: s.address(),
+                        end: s.address().saturating_add(s.size()),
+                    },
+                    name,
+                })
+            })
+            .collect();
+        functions.sort_by_key(|f| f.span.start);
+        let has_dwarf = file.section_by_name(".debug_info").is_some();
+        let dwarf = if has_dwarf {
+            let endian = if file.is_little_endian() {
+                RunTimeEndian::Little
+            } else {
+                RunTimeEndian::Big
+            };
+            let dwarf = gimli::Dwarf::load(|id| -> Result<Reader<'a>, String> {
+                let Some(section) = file.section_by_name(id.name()) else {
+                    return Ok(EndianSlice::new(&[], endian));
+                };
+                let compressed = section
+                    .compressed_file_range()
+                    .map(|r| r.format != object::CompressionFormat::None)
+                    .unwrap_or(true);
+                if compressed {
+                    return Err(format!(
+                        "its {} section is compressed; link without --compress-debug-sections",
+                        id.name()
+                    ));
+                }
+                let data = section
+                    .data()
+                    .map_err(|e| format!("unreadable {} section: {e}", id.name()))?;
+                Ok(EndianSlice::new(data, endian))
+            })?;
+            if index {
+                Some(
+                    addr2line::Context::from_dwarf(dwarf)
+                        .map_err(|e| format!("unreadable DWARF debug info: {e}"))?,
+                )
+            } else {
+                None
+            }
+        } else {
+            None
+        };
+        if !has_dwarf && functions.is_empty() {
+            return Err(
+                "has neither debug info nor function symbols (stripped?); give the \
+                        unstripped .elf"
+                    .to_owned(),
+            );
+        }
+        Ok(Symbols {
+            dwarf,
+            loaded,
+            code,
+            functions,
+        })
+    }
+
+    /// Whether the ELF has DWARF debug info (without it, only function names are known).
+    pub fn has_line_info(&self) -> bool {
+        self.dwarf.is_some()
+    }
+
+    /// Whether `addr` lies in one of the ELF's executable sections.
+    pub fn is_code(&self, addr: u64) -> bool {
+        self.code.iter().any(|s| s.contains(addr))
+    }
+
+    /// Whether `addr` lies in one of the ELF's loaded sections (code or data).
+    pub fn is_loaded(&self, addr: u64) -> bool {
+        self.loaded.iter().any(|s| s.contains(addr))
+    }
+
+    /// The symbol table's function that contains `addr`, demangled.
+    fn function_at(&self, addr: u64) -> Option<String> {
+        let after = self.functions.partition_point(|f| f.span.start <= addr);
+        self.functions[..after]
+            .iter()
+            .rev()
+            .find(|f| f.span.contains(addr))
+            .map(|f| addr2line::demangle_auto(Cow::Borrowed(f.name), None).into_owned())
+    }
+
+    /// The frames at `addr`, innermost (inlined) first; empty when nothing is known there.
+    fn frames(&self, addr: u64) -> Vec<Caller> {
+        let mut chain = Vec::new();
+        if !self.is_loaded(addr) {
+            return chain;
+        }
+        if let Some(ctx) = &self.dwarf
+            && let Ok(mut frames) = ctx.find_frames(addr).skip_all_loads()
+        {
+            // A malformed DWARF entry ends the chain; what was read before it stands.
+            while let Ok(Some(f)) = frames.next() {
+                let function = f
+                    .function
+                    .as_ref()
+                    .and_then(|n| n.demangle().ok())
+                    .map(Cow::into_owned);
+                let (file, line) = match f.location {
+                    Some(l) => (l.file.map(str::to_owned), l.line.filter(|&n| n > 0)),
+                    None => (None, None),
+                };
+                chain.push(Caller {
+                    function,
+                    file,
+                    line,
+                });
+            }
+        }
+        let symbol = self.function_at(addr);
+        match chain.last_mut() {
+            // Line info without a function entry (assembly, or a unit built without -g).
+            Some(outer) if outer.function.is_none() => outer.function = symbol,
+            Some(_) => {}
+            None if symbol.is_some() => chain.push(Caller {
+                function: symbol,
+                file: None,
+                line: None,
+            }),
+            None => {}
+        }
+        chain
+    }
+
+    /// Decode one address.
+    pub fn frame(&self, addr: u64, from: &str) -> Frame {
+        let mut chain = self.frames(addr).into_iter();
+        let inner = chain.next();
+        let (function, file, line) = match inner {
+            Some(c) => (c.function, c.file, c.line),
+            None => (None, None, None),
+        };
+        Frame {
+            addr: format!("0x{addr:08x}"),
+            from: from.to_owned(),
+            function,
+            file,
+            line,
+            in_elf: self.is_loaded(addr),
+            inlined_into: chain.collect(),
+        }
+    }
+}
+
+/// Decode a crash's addresses: every register and backtrace address, and the stack words that
+/// fall in the ELF's code.
+pub fn decode(crash: &Crash, symbols: &Symbols<'_>) -> Vec<Frame> {
+    addresses(crash)
+        .into_iter()
+        .filter(|r| !r.code_only || symbols.is_code(r.addr))
+        .map(|r| symbols.frame(r.addr, r.from))
+        .collect()
+}
+
+/// Decode the report's crash into `backtrace`, and let the reason name the crash site instead of
+/// sending the user to a decoder.
+pub fn annotate(report: &mut Report, symbols: &Symbols<'_>) {
+    let Some(crash) = &report.crash else {
+        return;
+    };
+    report.backtrace = decode(crash, symbols);
+    if report.backtrace.is_empty() {
+        return;
+    }
+    let site = report
+        .backtrace
+        .iter()
+        .find(|f| matches!(f.from.as_str(), "epc1" | "pc" | "mepc" | "backtrace"))
+        .filter(|f| f.function.is_some());
+    let told = match site {
+        Some(f) => format!("; it crashed in {}", place(f)),
+        None => "; see the decoded backtrace".to_owned(),
+    };
+    for hint in [
+        crash::HINT_DECODER,
+        crash::HINT_BACKTRACE,
+        crash::HINT_ABORT_STACK,
+    ] {
+        if let Some(head) = report.reason.strip_suffix(hint) {
+            report.reason = format!("{head}{told}");
+            return;
+        }
+    }
+}
+
+/// `function at file:line`, as much of it as is known; `??` for nothing.
+pub fn place(f: &Frame) -> String {
+    where_(f.function.as_deref(), f.file.as_deref(), f.line)
+}
+
+/// [`place`] for an inlining caller.
+pub fn caller_place(c: &Caller) -> String {
+    where_(c.function.as_deref(), c.file.as_deref(), c.line)
+}
+
+fn where_(function: Option<&str>, file: Option<&str>, line: Option<u32>) -> String {
+    let at = match (file, line) {
+        (Some(file), Some(line)) => Some(format!("{file}:{line}")),
+        (Some(file), None) => Some(file.to_owned()),
+        _ => None,
+    };
+    match (function, at) {
+        (Some(func), Some(at)) => format!("{func} at {at}"),
+        (Some(func), None) => func.to_owned(),
+        (None, Some(at)) => format!("?? at {at}"),
+        (None, None) => "??".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests;

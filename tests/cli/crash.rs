@@ -1,0 +1,408 @@
+//! Crash decoding with `--elf`, over the binary: crash logs of both chips whose addresses point
+//! into an ELF that the test builds with the host's g++, decoded to function names and source
+//! lines; addresses outside the ELF reported as unknown; bad `--elf` files refused.
+//!
+//! DWARF is target-neutral: the line table and the inlining tree of a host x86-64 ELF are read
+//! exactly as those of an Xtensa or RISC-V ELF, so a host-built ELF with known addresses is a fair
+//! stand-in for firmware. Only the address values look unlike an ESP's.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may unwrap
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use object::{Object, ObjectSymbol};
+use serde_json::{Value, json};
+
+/// The "firmware". `asm` labels mark exact addresses inside statements (a label and the statement
+/// after it share a line, so the label's address belongs to that line); `poke` is always inlined.
+const SOURCE: &str = r#"// A stand-in for a sketch, built for the host.
+int sink;
+namespace app {
+static inline __attribute__((always_inline)) void poke(int *p) {
+    __asm__ volatile(".globl at_poke\nat_poke:"); *p = 42;
+}
+void crash_here(int *p) {
+    __asm__ volatile(".globl at_crash\nat_crash:"); *p = 1;
+}
+void loop_step() {
+    crash_here(&sink);
+    __asm__ volatile(".globl after_call\nafter_call:"); sink = 2;
+}
+void setup_task() {
+    poke(&sink);
+}
+}
+int main() { app::loop_step(); app::setup_task(); return 0; }
+"#;
+
+/// The 1-based line of SOURCE that contains `needle`.
+fn line_of(needle: &str) -> u64 {
+    SOURCE
+        .lines()
+        .position(|l| l.contains(needle))
+        .map(|i| i as u64 + 1)
+        .unwrap_or_else(|| panic!("{needle} not in SOURCE"))
+}
+
+struct Firmware {
+    dir: tempfile::TempDir,
+    elf: PathBuf,
+}
+
+impl Firmware {
+    /// Build SOURCE with debug info; the DWARF's directory is mapped to `/src` so reports do not
+    /// carry the temp path.
+    fn build() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().canonicalize().unwrap();
+        std::fs::write(real.join("crash.cpp"), SOURCE).unwrap();
+        let elf = real.join("firmware.elf");
+        let out = Command::new("g++")
+            .current_dir(&real)
+            .args(["-g", "-O0", "-no-pie", "-fno-inline"])
+            .arg(format!("-fdebug-prefix-map={}=/src", real.display()))
+            .args(["-o", "firmware.elf", "crash.cpp"])
+            .output()
+            .expect("g++ runs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Firmware { dir, elf }
+    }
+
+    /// A symbol's address, as the 8 hex digits a crash dump prints.
+    fn addr(&self, name: &str) -> String {
+        let bytes = std::fs::read(&self.elf).unwrap();
+        let file = object::File::parse(&*bytes).unwrap();
+        let sym = file
+            .symbols()
+            .find(|s| s.name() == Ok(name))
+            .unwrap_or_else(|| panic!("no symbol {name}"));
+        format!("{:08x}", sym.address())
+    }
+
+    fn write(&self, name: &str, text: &str) -> PathBuf {
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    /// An ESP8266 core postmortem: epc1 in crash_here, a null excvaddr, and a stack holding a
+    /// return address into loop_step, an address inside the inlined poke, data words and a ROM
+    /// address (neither of which is code of this ELF).
+    fn esp8266_log(&self) -> String {
+        format!(
+            "\r\n ets Jan  8 2013,rst cause:2, boot mode:(3,6)\r\n\r\n\
+             Connecting to sensor-net\r\nWiFi connected\r\n\
+             \r\n--------------- CUT HERE FOR EXCEPTION DECODER ---------------\r\n\
+             \r\nException (29):\r\n\
+             epc1=0x{crash} epc2=0x00000000 epc3=0x00000000 excvaddr=0x00000000 depc=0x00000000\r\n\
+             \r\n>>>stack>>>\r\n\r\nctx: cont\r\nsp: 3ffffd40 end: 3fffffc0 offset: 0190\r\n\
+             3ffffed0:  3fffdad0 00000000 3ffee6f8 {after} <\r\n\
+             3ffffee0:  3ffee6f8 {poke} 3ffee6f8 40000f49\r\n\
+             3fffffb0:  feefeffe feefeffe 3ffe84f0 40100c09\r\n\
+             <<<stack<<<\r\n\r\n--------------- CUT HERE FOR EXCEPTION DECODER ---------------\r\n",
+            crash = self.addr("at_crash"),
+            after = self.addr("after_call"),
+            poke = self.addr("at_poke"),
+        )
+    }
+
+    /// An ESP32 panic: PC in crash_here, and a Backtrace through loop_step into ROM.
+    fn esp32_log(&self) -> String {
+        format!(
+            "Connecting to api.github.com\r\n\
+             Guru Meditation Error: Core  1 panic'ed (StoreProhibited). Exception was unhandled.\r\n\
+             \r\nCore  1 register dump:\r\n\
+             PC      : 0x{crash}  PS      : 0x00060d30  A0      : 0x800d2a10  A1      : 0x3ffb1f40  \r\n\
+             A2      : 0x00000000  A3      : 0x3ffc1b2c  A4      : 0x00000001  A5      : 0x3ffb1f70  \r\n\
+             EXCVADDR: 0x00000000  LBEG    : 0x4000c2e0  LEND    : 0x4000c2f6  LCOUNT  : 0xffffffff  \r\n\
+             \r\n\r\nBacktrace: 0x{crash}:0x3ffb1f40 0x{after}:0x3ffb1f70 0x40088b7d:0x3ffb1fb0\r\n\
+             \r\n\r\nELF file SHA256: 0000000000000000\r\n\r\nRebooting...\r\n",
+            crash = self.addr("at_crash"),
+            after = self.addr("after_call"),
+        )
+    }
+}
+
+fn espcheck() -> assert_cmd::Command {
+    let mut c = assert_cmd::Command::new(env!("CARGO_BIN_EXE_espcheck"));
+    c.env_remove("GITHUB_TOKEN").env_remove("ESPCHECK_PORT");
+    c
+}
+
+fn grade_json(log: &Path, extra: &[&str]) -> (i32, Value) {
+    let out = espcheck()
+        .arg("grade")
+        .arg(log)
+        .args(extra)
+        .arg("--json")
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not one JSON document ({e}); stderr: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (out.status.code().unwrap(), v)
+}
+
+/// `{addr, from, function, file, line}` of each frame, the fields a user reads.
+fn frames(v: &Value) -> Vec<Value> {
+    v["backtrace"]
+        .as_array()
+        .expect("backtrace is an array")
+        .iter()
+        .map(|f| {
+            json!({ "addr": f["addr"], "from": f["from"], "function": f["function"],
+                    "file": f["file"], "line": f["line"] })
+        })
+        .collect()
+}
+
+fn known(addr: &str, from: &str, function: &str, line: u64) -> Value {
+    json!({ "addr": format!("0x{addr}"), "from": from, "function": function,
+            "file": "/src/crash.cpp", "line": line })
+}
+
+fn unknown(addr: &str, from: &str) -> Value {
+    json!({ "addr": format!("0x{addr}"), "from": from, "function": null, "file": null,
+            "line": null })
+}
+
+#[test]
+fn esp8266_exception_decodes_epc1_and_the_stack() {
+    let fw = Firmware::build();
+    let log = fw.write("esp8266.log", &fw.esp8266_log());
+    let junit = fw.dir.path().join("junit.xml");
+    let elf = fw.elf.to_str().unwrap();
+    let (code, v) = grade_json(&log, &["--elf", elf, "--junit", junit.to_str().unwrap()]);
+    assert_eq!(code, 5);
+    assert_eq!(v["verdict"], "fault");
+    assert_eq!(
+        frames(&v),
+        [
+            known(
+                &fw.addr("at_crash"),
+                "epc1",
+                "app::crash_here(int*)",
+                line_of("at_crash:")
+            ),
+            unknown("00000000", "excvaddr"),
+            known(
+                &fw.addr("after_call"),
+                "stack",
+                "app::loop_step()",
+                line_of("after_call:")
+            ),
+            // GCC gives an inlined static function no linkage name: DWARF knows it as `poke`.
+            known(&fw.addr("at_poke"), "stack", "poke", line_of("at_poke:")),
+        ],
+        "only the stack words in the ELF's code are decoded; the ROM's 40000f49 is not guessed"
+    );
+    // The inlined poke names the function it was inlined into, at the call.
+    assert_eq!(
+        v["backtrace"][3]["inlined_into"],
+        json!([{ "function": "app::setup_task()", "file": "/src/crash.cpp",
+                 "line": line_of("poke(&sink);") }])
+    );
+    assert_eq!(v["backtrace"][1]["in_elf"], false);
+    let reason = v["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("Exception (29) StoreProhibited")
+            && reason.ends_with(&format!(
+                "it crashed in app::crash_here(int*) at /src/crash.cpp:{}",
+                line_of("at_crash:")
+            )),
+        "{reason}"
+    );
+    let xml = std::fs::read_to_string(junit).unwrap();
+    assert!(xml.contains("decoded with the ELF"), "{xml}");
+}
+
+#[test]
+fn esp32_guru_meditation_decodes_pc_and_the_backtrace() {
+    let fw = Firmware::build();
+    let log = fw.write("esp32.log", &fw.esp32_log());
+    let (code, v) = grade_json(&log, &["--elf", fw.elf.to_str().unwrap()]);
+    assert_eq!(code, 5);
+    let crash = fw.addr("at_crash");
+    let crash_here = known(&crash, "pc", "app::crash_here(int*)", line_of("at_crash:"));
+    let mut in_backtrace = crash_here.clone();
+    in_backtrace["from"] = json!("backtrace");
+    assert_eq!(
+        frames(&v),
+        [
+            crash_here,
+            unknown("00000000", "excvaddr"),
+            in_backtrace,
+            known(
+                &fw.addr("after_call"),
+                "backtrace",
+                "app::loop_step()",
+                line_of("after_call:")
+            ),
+            unknown("40088b7d", "backtrace"),
+        ]
+    );
+}
+
+#[test]
+fn without_elf_nothing_is_decoded() {
+    let fw = Firmware::build();
+    let log = fw.write("esp32.log", &fw.esp32_log());
+    let (code, v) = grade_json(&log, &[]);
+    assert_eq!(code, 5);
+    assert_eq!(v["backtrace"], json!([]));
+    assert!(
+        v["reason"]
+            .as_str()
+            .unwrap()
+            .contains("decode the Backtrace")
+    );
+}
+
+#[test]
+fn human_report_puts_decoded_frames_beside_the_raw_ones() {
+    let fw = Firmware::build();
+    let log = fw.write("esp8266.log", &fw.esp8266_log());
+    let out = espcheck()
+        .arg("grade")
+        .arg(&log)
+        .arg("--elf")
+        .arg(&fw.elf)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(5));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let mut settings = insta::Settings::clone_current();
+    // Addresses depend on the host's compiler and linker: name them.
+    for sym in ["at_crash", "after_call", "at_poke"] {
+        settings.add_filter(&fw.addr(sym), format!("[{sym}]"));
+    }
+    settings.add_filter(
+        &regex::escape(&fw.dir.path().canonicalize().unwrap().display().to_string()),
+        "[TMP]",
+    );
+    settings.bind(|| insta::assert_snapshot!("grade_human_decoded_esp8266", text));
+}
+
+#[test]
+fn a_bad_elf_is_a_usage_error_naming_the_file() {
+    let fw = Firmware::build();
+    let log = fw.write("esp8266.log", &fw.esp8266_log());
+    let text = fw.write("notes.txt", "not an ELF\n");
+    let bin = fw.dir.path().join("firmware.bin");
+    std::fs::write(&bin, [0xe9, 0x03, 0x02, 0x20, 0, 0, 0, 0]).unwrap();
+    let missing = fw.dir.path().join("missing.elf");
+    let stripped = fw.dir.path().join("stripped.elf");
+    let status = Command::new("strip")
+        .arg("-s")
+        .arg("-o")
+        .arg(&stripped)
+        .arg(&fw.elf)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    for (elf, why) in [
+        (&missing, "no such file"),
+        (&text, "not an ELF file"),
+        (&bin, "not an ELF file"),
+        (&stripped, "stripped"),
+    ] {
+        let out = espcheck()
+            .arg("grade")
+            .arg(&log)
+            .arg("--elf")
+            .arg(elf)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{}", elf.display());
+        assert!(out.stdout.is_empty());
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
+        assert!(
+            err.contains(&elf.display().to_string()) && err.contains(why),
+            "{err}"
+        );
+    }
+}
+
+/// The board's end of a pty, raw, for `watch` to open like a serial port.
+struct Board {
+    master: nix::pty::PtyMaster,
+    path: PathBuf,
+    _slave: std::fs::File,
+}
+
+fn board() -> Board {
+    use std::os::unix::fs::OpenOptionsExt;
+
+    use nix::fcntl::OFlag;
+    use nix::sys::termios::{SetArg, cfmakeraw, tcgetattr, tcsetattr};
+    let master =
+        nix::pty::posix_openpt(OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC).unwrap();
+    nix::pty::grantpt(&master).unwrap();
+    nix::pty::unlockpt(&master).unwrap();
+    let path = PathBuf::from(nix::pty::ptsname_r(&master).unwrap());
+    let slave = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .custom_flags(nix::libc::O_NOCTTY)
+        .open(&path)
+        .unwrap();
+    let mut t = tcgetattr(&slave).unwrap();
+    cfmakeraw(&mut t);
+    tcsetattr(&slave, SetArg::TCSANOW, &t).unwrap();
+    Board {
+        master,
+        path,
+        _slave: slave,
+    }
+}
+
+fn wait_exit(child: &mut Child, within: Duration) -> i32 {
+    let deadline = Instant::now() + within;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status.code().unwrap_or(-1);
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("watch did not exit within {within:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn watch_decodes_a_live_crash() {
+    let fw = Firmware::build();
+    let mut b = board();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_espcheck"))
+        .arg("watch")
+        .arg(&b.path)
+        .arg("--elf")
+        .arg(&fw.elf)
+        .args(["--json", "--quiet", "--timeout", "20s", "--profile", "none"])
+        .env_remove("GITHUB_TOKEN")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    b.master.write_all(fw.esp32_log().as_bytes()).unwrap();
+    let code = wait_exit(&mut child, Duration::from_secs(20));
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(code, 5, "{}", String::from_utf8_lossy(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["crash"]["kind"], "guru-meditation");
+    assert_eq!(v["backtrace"][0]["function"], "app::crash_here(int*)");
+    assert_eq!(v["backtrace"][0]["line"], line_of("at_crash:"));
+    assert_eq!(v["backtrace"][4]["function"], Value::Null);
+}
