@@ -214,11 +214,21 @@ fn generate_inner(
         let bundle = matches!(output, Output::IdfBundle(_) | Output::IdfBundleC(_));
         let (pins, mut w) = select(source, choice, bundle, now).map_err(|e| (origin, e))?;
         warnings.append(&mut w);
+        // News only where per-host symbols are written.
+        if pins.leaf.is_none() && matches!(output, Output::C(_) | Output::Rust) {
+            warnings.push(format!(
+                "{}: no leaf certificate, so HOST and FINGERPRINT_* are not written (CA_PEM only)",
+                pins.source.origin
+            ));
+        }
         hosts.push(pins);
     }
     check_clashes(&hosts, output)?;
     if output.is_anchor_set() {
         anchors::narrow(&mut hosts, selection)?;
+    }
+    for h in &hosts {
+        warnings.extend(select::expiry_warnings(h, now));
     }
     let bytes = match output {
         Output::C(style) => c::header(&hosts, style, stamp).into_bytes(),
@@ -241,10 +251,21 @@ fn generate_inner(
         }
         Output::BearsslTa => {
             let mut entries = Vec::new();
+            let mut refused = None;
             for (cert, from) in anchors::distinct(&hosts) {
-                let anchor = bearssl_ta::anchor(cert)
-                    .map_err(|e| (from.clone(), CodegenError::NoSuchPin(e)))?;
-                entries.push(bearssl_ta::Entry { cert, anchor, from });
+                match bearssl_ta::anchor(cert) {
+                    Ok(anchor) => entries.push(bearssl_ta::Entry { cert, anchor, from }),
+                    // One odd root in a big bundle is left out; BearSSL could not use it anyway.
+                    Err(e) => {
+                        warnings.push(format!("{from}: left out: {e}"));
+                        refused.get_or_insert((from, e));
+                    }
+                }
+            }
+            if entries.is_empty()
+                && let Some((from, e)) = refused
+            {
+                return Err((from, CodegenError::NoSuchPin(e)));
             }
             bearssl_ta::render(&entries, stamp).into_bytes()
         }

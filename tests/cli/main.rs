@@ -5,6 +5,7 @@ mod check;
 mod codegen;
 mod ecosystem;
 mod fingerprint;
+mod formats;
 mod grade;
 mod probe;
 mod rom;
