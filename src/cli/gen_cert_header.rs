@@ -23,8 +23,7 @@ pub const EXAMPLES: &str = "Examples:
   espcheck gen-cert-header --from roots.pem --format idf-bundle --idf-version 5.3 --out x509_crt_bundle
   espcheck gen-cert-header api.github.com --format idf-bundle-c --out bundle.h
   espcheck gen-cert-header --from /etc/ssl/certs/ca-certificates.crt --format certs-ar --out data/certs.ar
-  espcheck gen-cert-header --from /etc/ssl/certs/ca-certificates.crt --format certs-ar \
-      --for-hosts api.github.com example.org --out data/certs.ar   # only the roots they need
+  espcheck gen-cert-header --from ca-certificates.crt --format certs-ar -o certs.ar --for-hosts api.github.com   # only its roots
   espcheck gen-cert-header --from roots.pem --filter ISRG --filter DigiCert --format certs-ar -o certs.ar
   espcheck gen-cert-header api.github.com --pin root --format bearssl-ta --out trust_anchors.h
   espcheck gen-cert-header api.github.com --format public-key --out pubkey.pem   # for setKnownKey

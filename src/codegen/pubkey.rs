@@ -70,13 +70,13 @@ pub fn file(hosts: &[HostPins], stamp: &Stamp) -> Result<String, (String, Codege
 }
 
 /// `# `-prefixed lines that no PEM reader can take for a boundary: no control characters and no
-/// run of dashes.
+/// run of more than two dashes (`--reuse-key` stays readable).
 fn hash_comment(lines: &[String]) -> String {
     let mut out = String::new();
     for l in lines {
         let mut text = provenance::sanitize(l);
-        while text.contains("--") {
-            text = text.replace("--", "-");
+        while text.contains("---") {
+            text = text.replace("---", "--");
         }
         if text.is_empty() {
             out.push_str("#\n");
@@ -111,6 +111,6 @@ mod tests {
     #[test]
     fn comments_cannot_open_a_pem_block() {
         let c = hash_comment(&["O=-----BEGIN PUBLIC KEY-----".to_owned(), String::new()]);
-        assert_eq!(c, "# O=-BEGIN PUBLIC KEY-\n#\n");
+        assert_eq!(c, "# O=--BEGIN PUBLIC KEY--\n#\n");
     }
 }

@@ -418,3 +418,103 @@ fn bearssl_ta_bytes_equal_what_openssl_prints() {
     assert_eq!(blobs["TA0_RSA_N"].len(), 256);
     assert_eq!(blobs["TA1_EC_Q"].len(), 97, "P-384 point");
 }
+
+/// Decode the PEM file argv[1] with BearSSL's PEM decoder, as the ESP8266 core's
+/// `BearSSL::PublicKey` does, and write the one `PUBLIC KEY` object's DER to stdout.
+const PEM_TO_DER: &str = r#"
+#include <bearssl.h>
+#include <stdio.h>
+#include <string.h>
+
+static void out(void *ctx, const void *data, size_t len) {
+    (void)ctx;
+    fwrite(data, 1, len, stdout);
+}
+
+int main(int argc, char **argv) {
+    static char pem[16384];
+    br_pem_decoder_context pc;
+    const char *p = pem;
+    size_t len;
+    int keys = 0;
+    FILE *f;
+    if (argc != 2 || (f = fopen(argv[1], "rb")) == NULL) return 2;
+    len = fread(pem, 1, sizeof pem, f);
+    fclose(f);
+    br_pem_decoder_init(&pc);
+    while (len > 0) {
+        size_t used = br_pem_decoder_push(&pc, p, len);
+        p += used;
+        len -= used;
+        switch (br_pem_decoder_event(&pc)) {
+        case BR_PEM_BEGIN_OBJ:
+            if (strcmp(br_pem_decoder_name(&pc), "PUBLIC KEY") != 0) return 3;
+            br_pem_decoder_setdest(&pc, out, NULL);
+            break;
+        case BR_PEM_END_OBJ:
+            keys++;
+            break;
+        case BR_PEM_ERROR:
+            return 4;
+        }
+    }
+    return keys == 1 ? 0 : 5;
+}
+"#;
+
+#[test]
+fn bearssl_reads_the_public_key_file_as_it_is() {
+    if !Path::new("/usr/include/bearssl.h").exists() {
+        eprintln!(
+            "SKIPPED: libbearssl-dev is not installed, so BearSSL's reading of the public-key \
+             file is not checked (apt-get install libbearssl-dev)"
+        );
+        return;
+    }
+    if !have("gcc", "BearSSL's PEM decoder") || !have("openssl", "the leaf's SPKI") {
+        return;
+    }
+    let chain = TestChain::new(Alg::P256, &["pins.test"]);
+    let work = tempfile::tempdir().unwrap();
+    let w = work.path();
+    let file = w.join("pubkey.pem");
+    espcheck()
+        .args(["gen-cert-header", "--format", "public-key", "--from"])
+        .arg(chain.path("chain.pem"))
+        .arg("-o")
+        .arg(&file)
+        .assert()
+        .success();
+    std::fs::write(w.join("p.c"), PEM_TO_DER).unwrap();
+    run_ok(
+        Command::new("gcc")
+            .args(["-std=c99", "-Wall", "-Wextra", "-Werror", "-o"])
+            .arg(w.join("p"))
+            .arg(w.join("p.c"))
+            .arg("-lbearssl"),
+    );
+    let decoded = Command::new(w.join("p")).arg(&file).output().unwrap();
+    assert_eq!(
+        decoded.status.code(),
+        Some(0),
+        "BearSSL found one PUBLIC KEY"
+    );
+    // openssl's DER of the leaf's key.
+    run_ok(
+        Command::new("openssl")
+            .args(["x509", "-pubkey", "-noout", "-in"])
+            .arg(chain.path("leaf.pem"))
+            .arg("-out")
+            .arg(w.join("openssl.pem")),
+    );
+    let der = Command::new("openssl")
+        .args(["pkey", "-pubin", "-outform", "DER", "-in"])
+        .arg(w.join("openssl.pem"))
+        .output()
+        .unwrap();
+    assert!(der.status.success());
+    assert_eq!(
+        decoded.stdout, der.stdout,
+        "the key BearSSL reads is the leaf's"
+    );
+}
