@@ -41,7 +41,7 @@ pub struct PinResult {
     pub symbol: String,
     /// 1-based line, when the file is text.
     pub line: Option<usize>,
-    /// `sha1`, `sha256`, `ca` or `bundle`.
+    /// `sha1`, `sha256`, `pubkey`, `ca` or `bundle`.
     pub kind: &'static str,
     /// The pinned value: a fingerprint (colon hex), a subject, or a bundle summary.
     pub pinned: String,
@@ -67,6 +67,7 @@ pub fn judge(pin: &Pin, chain: &Chain, now: i64, warn_days: i64) -> PinResult {
         PinKind::Sha1(fp) => fingerprint(fp, chain, now, "sha1"),
         PinKind::Sha256(fp) => fingerprint(fp, chain, now, "sha256"),
         PinKind::Cert(cert) => ca(cert, chain, now),
+        PinKind::PublicKey(spki) => public_key(spki, chain, now),
         PinKind::Bundle { layout, entries } => bundle(entries, layout.describe(), chain, now),
     };
     r.symbol.clone_from(&pin.symbol);
@@ -147,6 +148,37 @@ fn fingerprint(fp: &Fingerprint, chain: &Chain, now: i64, kind: &'static str) ->
             other.role.as_str()
         ));
     }
+    r
+}
+
+/// A key pin holds while the served leaf carries that key. Its horizon is the leaf's expiry: the
+/// renewal is when the key usually changes (certbot makes a new one by default).
+fn public_key(spki: &[u8], chain: &Chain, now: i64) -> PinResult {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    let digest = base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(spki));
+    let mut r = blank("pubkey", format!("SPKI SHA-256 {digest}"));
+    let Some(leaf) = chain.entries.iter().find(|e| e.sent) else {
+        r.detail = "the server sent no certificate".to_owned();
+        return r;
+    };
+    if leaf.cert.spki_der != spki {
+        r.detail = format!(
+            "the server's leaf ({}) now has another key, SPKI SHA-256 {}",
+            short(&leaf.cert.subject),
+            leaf.cert.spki_sha256
+        );
+        return r;
+    }
+    r.status = Status::Match;
+    r.matches = Some(0);
+    r.not_after = Some(date(leaf.cert.not_after));
+    r.days_left = Some(leaf.cert.days_left(now));
+    r.detail = format!(
+        "the served leaf has this key; it holds until the server gets a new key, which certbot \
+         makes at every renewal by default (the leaf expires {})",
+        date(leaf.cert.not_after)
+    );
     r
 }
 

@@ -20,6 +20,8 @@ pub enum PinKind {
     Sha256(Fingerprint),
     /// A certificate given as a trust anchor (`setTrustAnchors`, `setCACert`, `CA_PEM`).
     Cert(Box<Certificate>),
+    /// The server's public key (`setKnownKey`, `PUBKEY_PEM`): SubjectPublicKeyInfo DER.
+    PublicKey(Vec<u8>),
     /// An ESP-IDF certificate bundle.
     Bundle {
         /// Which layout it was written in.
@@ -82,7 +84,7 @@ pub enum PinError {
 /// espcheck's own symbol suffixes; what precedes them is the group prefix.
 static OWN_SYMBOL: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"^(.+_)(HOST|FINGERPRINT_SHA1|FINGERPRINT_SHA1_BYTES|FINGERPRINT_SHA256|CA_PEM|CA_NOT_AFTER|CRT_BUNDLE)$",
+        r"^(.+_)(HOST|FINGERPRINT_SHA1|FINGERPRINT_SHA1_BYTES|FINGERPRINT_SHA256|PUBKEY_PEM|CA_PEM|CA_NOT_AFTER|CRT_BUNDLE)$",
     )
     .unwrap_or_else(|_| unreachable!())
 });
@@ -90,6 +92,11 @@ static OWN_SYMBOL: LazyLock<Regex> = LazyLock::new(|| {
 /// `AA:BB:…` or `AA BB …`: every byte its own pair, so a stray space in a hash is not enough.
 static SEPARATED_PAIRS: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^[0-9A-Fa-f]{2}([: ]+[0-9A-Fa-f]{2})+$").unwrap_or_else(|_| unreachable!())
+});
+
+/// A public-key literal (`PUBKEY_PEM`, `PublicKey(...)`): checked as a key pin, not a certificate.
+static PUBKEY_BEGIN: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"-{2,}\s*BEGIN PUBLIC KEY\s*-{2,}").unwrap_or_else(|_| unreachable!())
 });
 
 static PEM_BEGIN: LazyLock<Regex> =
@@ -237,6 +244,16 @@ enum Found {
 
 fn from_literal(toks: &[Token], i: usize, value: &str) -> Result<Found, PinError> {
     let ctx = context(toks, i);
+    if PUBKEY_BEGIN.is_match(value) {
+        use rustls_pki_types::pem::PemObject as _;
+        let der = rustls_pki_types::SubjectPublicKeyInfoDer::from_pem_slice(value.as_bytes())
+            .map_err(|e| PinError::Bad {
+                line: toks[i].line,
+                symbol: ctx.symbol(),
+                reason: format!("unreadable PUBLIC KEY block ({e})"),
+            })?;
+        return Ok(Found::Pins(vec![PinKind::PublicKey(der.as_ref().to_vec())]));
+    }
     if PEM_BEGIN.is_match(value) {
         let certs = crate::cert::extract(value.as_bytes()).map_err(|e| PinError::Bad {
             line: toks[i].line,

@@ -1,5 +1,6 @@
 //! `espcheck gen-cert-header`: capture chains (live or from files), choose pins, and write them as
-//! a C/Arduino header, a Rust module or an ESP-IDF certificate bundle (`codegen` does the writing).
+//! a C/Arduino header, a Rust module, an ESP-IDF certificate bundle, the ESP8266 core's `certs.ar`,
+//! BearSSL trust anchors or a public-key PEM (`codegen` does the writing).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -7,7 +8,9 @@ use std::time::Duration;
 
 use super::NetArgs;
 use crate::cert::Chain;
-use crate::codegen::{self, Layout, Output, PinChoice, Source, Stamp, c::Style};
+use crate::codegen::{
+    self, Layout, NeededBy, Output, PinChoice, Selection, Source, Stamp, c::Style,
+};
 use crate::error::{Error, Exit, Result, is_stdin, show_path};
 use crate::tls::{Target, TrustStore};
 
@@ -19,6 +22,11 @@ pub const EXAMPLES: &str = "Examples:
   espcheck gen-cert-header --from chain.pem --name api.github.com --pin intermediate
   espcheck gen-cert-header --from roots.pem --format idf-bundle --idf-version 5.3 --out x509_crt_bundle
   espcheck gen-cert-header api.github.com --format idf-bundle-c --out bundle.h
+  espcheck gen-cert-header --from /etc/ssl/certs/ca-certificates.crt --format certs-ar --out data/certs.ar
+  espcheck gen-cert-header --from ca-certificates.crt --format certs-ar -o certs.ar --for-hosts api.github.com   # only its roots
+  espcheck gen-cert-header --from roots.pem --filter ISRG --filter DigiCert --format certs-ar -o certs.ar
+  espcheck gen-cert-header api.github.com --pin root --format bearssl-ta --out trust_anchors.h
+  espcheck gen-cert-header api.github.com --format public-key --out pubkey.pem   # for setKnownKey
   SOURCE_DATE_EPOCH=1700000000 espcheck gen-cert-header --from chain.pem   # reproducible stamp";
 
 /// Output language for headers.
@@ -48,6 +56,12 @@ pub enum Format {
     IdfBundle,
     /// The same bundle as a C array with a _len, for setCACertBundle(buf, len).
     IdfBundleC,
+    /// The ESP8266 core's certs.ar for BearSSL::CertStore: an `ar` archive of DER CA certificates.
+    CertsAr,
+    /// BearSSL trust anchors as C (brssl ta layout: TAs[], TAs_NUM), for SSLClient and raw BearSSL.
+    BearsslTa,
+    /// The leaf's public key as PEM, for setKnownKey (breaks when the server gets a new key).
+    PublicKey,
 }
 
 /// What CA_PEM pins.
@@ -108,9 +122,18 @@ pub struct Args {
     /// first, then files).
     #[arg(long, value_name = "NAME")]
     pub name: Vec<String>,
-    /// Output file (written atomically); `-` for stdout.
-    #[arg(long, short = 'o', value_name = "FILE", default_value = "-")]
-    pub out: PathBuf,
+    /// With certs-ar, bearssl-ta or an IDF bundle: keep only certificates whose subject contains
+    /// SUBSTRING (case-insensitive). Repeatable: any of them.
+    #[arg(long, value_name = "SUBSTRING")]
+    pub filter: Vec<String>,
+    /// With certs-ar, bearssl-ta or an IDF bundle: capture each HOST's chain and keep only the
+    /// input certificates that anchor it ("only the roots these hosts need").
+    #[arg(long, value_name = "HOST[:PORT]", num_args = 1..)]
+    pub for_hosts: Vec<String>,
+    /// Output file (written atomically); `-` for stdout (the default, except that binary output
+    /// is not written to a terminal unless `--out -` says so).
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub out: Option<PathBuf>,
     #[command(flatten)]
     pub net: NetArgs,
     /// Do not use the operating system's certificate store to find unsent roots.
@@ -121,14 +144,20 @@ pub struct Args {
 /// Run `gen-cert-header`.
 pub fn run(args: Args) -> Result<Exit> {
     let output = output_of(&args)?;
-    if matches!(output, Output::IdfBundle(_))
-        && is_stdin(&args.out)
+    if matches!(output, Output::IdfBundle(_) | Output::CertsAr)
+        && args.out.is_none()
         && std::io::IsTerminal::is_terminal(&std::io::stdout())
     {
-        return Err(Error::Usage(
-            "an IDF bundle is binary; write it with --out FILE (or pipe stdout)".to_owned(),
-        ));
+        return Err(Error::Usage(format!(
+            "{} is binary; write it with --out FILE (or pipe stdout, or say --out -)",
+            if output == Output::CertsAr {
+                "certs.ar"
+            } else {
+                "an IDF bundle"
+            }
+        )));
     }
+    let out = args.out.clone().unwrap_or_else(|| PathBuf::from("-"));
     let inputs = args.targets.len() + args.from.len();
     if inputs == 0 {
         return Err(Error::Usage(
@@ -153,6 +182,24 @@ pub fn run(args: Args) -> Result<Exit> {
 
     let mut names = args.name.iter().cloned();
     let mut sources = Vec::with_capacity(inputs);
+    let mut selection = Selection {
+        filter: args.filter.clone(),
+        needed_by: Vec::new(),
+    };
+    if !args.for_hosts.is_empty() {
+        let mut wanted = Vec::with_capacity(args.for_hosts.len());
+        for t in &args.for_hosts {
+            let mut target = Target::parse(t, 443)?;
+            target.connect.clone_from(&args.net.connect);
+            wanted.push((target, None));
+        }
+        for s in capture_sources(wanted, &store, args.net.timeout, now)? {
+            selection.needed_by.push(NeededBy {
+                origin: s.origin,
+                chain: s.chain,
+            });
+        }
+    }
     let mut targets = Vec::new();
     for t in &args.targets {
         let mut target = Target::parse(t, 443)?;
@@ -171,19 +218,26 @@ pub fn run(args: Args) -> Result<Exit> {
             now,
         )?);
     }
-    let generated = codegen::generate(sources, args.pin.into(), output, &stamp, now)?;
+    // A key pin is the leaf's, whatever --pin says about CA_PEM.
+    let choice = if output == Output::PublicKey {
+        PinChoice::Leaf
+    } else {
+        args.pin.into()
+    };
+    let generated = codegen::generate_with(sources, choice, output, &stamp, now, &selection)?;
     for w in &generated.warnings {
         super::warn(w);
     }
-    crate::util::write_atomic(&args.out, &generated.bytes)?;
+    crate::util::write_atomic(&out, &generated.bytes)?;
     Ok(Exit::Ok)
 }
 
 /// Turn the flags into one output kind, refusing combinations that mean nothing.
 fn output_of(args: &Args) -> Result<Output> {
+    let idf = matches!(args.format, Format::IdfBundle | Format::IdfBundleC);
     let layout = match &args.idf_version {
         Some(v) => {
-            if args.format == Format::Header {
+            if !idf {
                 return Err(Error::Usage(
                     "--idf-version applies to --format idf-bundle or idf-bundle-c".to_owned(),
                 ));
@@ -193,26 +247,49 @@ fn output_of(args: &Args) -> Result<Output> {
         None => Layout::CURRENT,
     };
     if args.format != Format::Header && args.lang == Lang::Rust {
+        return Err(Error::Usage(format!(
+            "--lang rust writes a module; --format {} is not Rust (leave --lang out)",
+            format_name(args.format)
+        )));
+    }
+    if args.style == StyleArg::C && (args.lang == Lang::Rust || args.format != Format::Header) {
         return Err(Error::Usage(
-            "--lang rust writes a module; an IDF bundle is --format idf-bundle (binary) or \
-             idf-bundle-c"
+            "--style applies to C headers (--format header --lang c)".to_owned(),
+        ));
+    }
+    let anchor_set = idf || matches!(args.format, Format::CertsAr | Format::BearsslTa);
+    if !anchor_set && (!args.filter.is_empty() || !args.for_hosts.is_empty()) {
+        return Err(Error::Usage(
+            "--filter and --for-hosts narrow a set of CA certificates: use them with --format \
+             certs-ar, bearssl-ta, idf-bundle or idf-bundle-c"
                 .to_owned(),
         ));
     }
-    if args.style == StyleArg::C && (args.lang == Lang::Rust || args.format == Format::IdfBundle) {
+    if args.format == Format::PublicKey && args.pin != PinArg::Auto {
         return Err(Error::Usage(
-            "--style applies to C headers (--lang c)".to_owned(),
+            "--pin does not apply to --format public-key: a key pin is always the leaf's key"
+                .to_owned(),
         ));
     }
     Ok(match (args.format, args.lang) {
         (Format::IdfBundle, _) => Output::IdfBundle(layout),
         (Format::IdfBundleC, _) => Output::IdfBundleC(layout),
+        (Format::CertsAr, _) => Output::CertsAr,
+        (Format::BearsslTa, _) => Output::BearsslTa,
+        (Format::PublicKey, _) => Output::PublicKey,
         (Format::Header, Lang::Rust) => Output::Rust,
         (Format::Header, Lang::C) => Output::C(match args.style {
             StyleArg::Arduino => Style::Arduino,
             StyleArg::C => Style::C,
         }),
     })
+}
+
+/// The `--format` value as typed.
+fn format_name(format: Format) -> String {
+    clap::ValueEnum::to_possible_value(&format)
+        .map(|v| v.get_name().to_owned())
+        .unwrap_or_default()
 }
 
 /// Capture every target concurrently and turn each chain into a source. The first failure (in

@@ -92,7 +92,8 @@ const ARDUINO_PREAMBLE: &str = "\
 #endif
 ";
 
-const UNUSED_PREAMBLE: &str = "\
+/// Marks symbols a sketch may leave unused, so `-Wall -Werror` builds do not fail on them.
+pub(super) const UNUSED_PREAMBLE: &str = "\
 // A sketch uses some of these symbols, not all; -Wall -Werror must not mind.
 #ifndef ESPCHECK_UNUSED
 #if defined(__GNUC__)
@@ -143,31 +144,45 @@ fn host(out: &mut String, h: &HostPins, style: Style) {
             "ESPCHECK_UNUSED static const char {p}FINGERPRINT_SHA256[]{progmem} = \"{}\";",
             leaf.sha256.colon()
         );
-    }
-    let pem = h.ca_pem();
-    match style {
-        Style::Arduino => {
-            // The literal starts right at `-----BEGIN`, so the string is the PEM byte for byte.
-            let _ = writeln!(
-                out,
-                "ESPCHECK_UNUSED static const char {p}CA_PEM[] PROGMEM = R\"EOF({pem})EOF\";"
-            );
+        let _ = writeln!(
+            out,
+            "// {p}PUBKEY_PEM: the leaf's public key, for \
+             client.setKnownKey(new BearSSL::PublicKey({p}PUBKEY_PEM));"
+        );
+        for line in super::pubkey::KEY_PIN_COMMENT {
+            let _ = writeln!(out, "// {line}");
         }
-        Style::C => {
-            let _ = writeln!(out, "ESPCHECK_UNUSED static const char {p}CA_PEM[] =");
-            let lines: Vec<&str> = pem.lines().collect();
-            for (i, line) in lines.iter().enumerate() {
-                let end = if i + 1 == lines.len() { ";" } else { "" };
-                let _ = writeln!(out, "    \"{line}\\n\"{end}");
-            }
-        }
+        let pubkey = super::pubkey::pem(&leaf.spki_der);
+        pem_literal(out, &format!("{p}PUBKEY_PEM"), &pubkey, style);
     }
+    pem_literal(out, &format!("{p}CA_PEM"), &h.ca_pem(), style);
     if let Some(not_after) = h.ca_not_after() {
         let _ = writeln!(
             out,
             "ESPCHECK_UNUSED static const int64_t {p}CA_NOT_AFTER = {not_after}LL; // {}",
             rfc3339(not_after)
         );
+    }
+}
+
+/// A PEM text as a `char[]` whose contents are the PEM byte for byte.
+fn pem_literal(out: &mut String, name: &str, pem: &str, style: Style) {
+    match style {
+        Style::Arduino => {
+            // The literal starts right at `-----BEGIN`, so the string is the PEM byte for byte.
+            let _ = writeln!(
+                out,
+                "ESPCHECK_UNUSED static const char {name}[] PROGMEM = R\"EOF({pem})EOF\";"
+            );
+        }
+        Style::C => {
+            let _ = writeln!(out, "ESPCHECK_UNUSED static const char {name}[] =");
+            let lines: Vec<&str> = pem.lines().collect();
+            for (i, line) in lines.iter().enumerate() {
+                let end = if i + 1 == lines.len() { ";" } else { "" };
+                let _ = writeln!(out, "    \"{line}\\n\"{end}");
+            }
+        }
     }
 }
 

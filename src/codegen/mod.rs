@@ -4,13 +4,18 @@
 //! the environment; the caller passes `now` (for pin choice only) and the generation stamp
 //! (`SOURCE_DATE_EPOCH`), so the same input gives the same bytes (SPEC.md, "Generated code").
 
+mod anchors;
+pub mod bearssl_ta;
 pub mod c;
+pub mod certs_ar;
 pub mod idf_bundle;
 mod names;
 mod provenance;
+pub mod pubkey;
 pub mod rust;
 mod select;
 
+pub use anchors::{NeededBy, Selection};
 pub use idf_bundle::Layout;
 pub use names::{c_prefix, rust_module};
 pub use select::{Pinned, select};
@@ -107,6 +112,23 @@ pub enum Output {
     IdfBundle(Layout),
     /// The same bundle bytes as a C array with a `_len`, for `setCACertBundle(buf, len)`.
     IdfBundleC(Layout),
+    /// The ESP8266 core's `certs.ar` (`BearSSL::CertStore`): an `ar` archive of DER certificates.
+    CertsAr,
+    /// BearSSL trust anchors as C, in `brssl ta`'s layout (`TAs[]`, `TAs_NUM`).
+    BearsslTa,
+    /// The leaf's public key as PEM, for `setKnownKey`.
+    PublicKey,
+}
+
+impl Output {
+    /// Outputs that are a set of anchors with no per-host symbols (so names cannot clash, and
+    /// `--filter`/`--for-hosts` can narrow them).
+    pub fn is_anchor_set(self) -> bool {
+        matches!(
+            self,
+            Output::IdfBundle(_) | Output::IdfBundleC(_) | Output::CertsAr | Output::BearsslTa
+        )
+    }
 }
 
 /// Everything a generator needs besides the pins.
@@ -154,7 +176,20 @@ pub fn generate(
     stamp: &Stamp,
     now: i64,
 ) -> crate::Result<Generated> {
-    generate_inner(sources, choice, output, stamp, now)
+    generate_with(sources, choice, output, stamp, now, &Selection::default())
+}
+
+/// [`generate`], with the certificates of an anchor-set output (`certs.ar`, BearSSL anchors, the
+/// IDF bundle) narrowed by `selection` (`--filter`, `--for-hosts`).
+pub fn generate_with(
+    sources: Vec<Source>,
+    choice: PinChoice,
+    output: Output,
+    stamp: &Stamp,
+    now: i64,
+    selection: &Selection,
+) -> crate::Result<Generated> {
+    generate_inner(sources, choice, output, stamp, now, selection)
         .map_err(|(input, e)| crate::Error::input(input, e))
 }
 
@@ -164,6 +199,7 @@ fn generate_inner(
     output: Output,
     stamp: &Stamp,
     now: i64,
+    selection: &Selection,
 ) -> Result<Generated, (String, CodegenError)> {
     if sources.is_empty() {
         return Err((
@@ -178,9 +214,22 @@ fn generate_inner(
         let bundle = matches!(output, Output::IdfBundle(_) | Output::IdfBundleC(_));
         let (pins, mut w) = select(source, choice, bundle, now).map_err(|e| (origin, e))?;
         warnings.append(&mut w);
+        // News only where per-host symbols are written.
+        if pins.leaf.is_none() && matches!(output, Output::C(_) | Output::Rust) {
+            warnings.push(format!(
+                "{}: no leaf certificate, so HOST and FINGERPRINT_* are not written (CA_PEM only)",
+                pins.source.origin
+            ));
+        }
         hosts.push(pins);
     }
     check_clashes(&hosts, output)?;
+    if output.is_anchor_set() {
+        anchors::narrow(&mut hosts, selection)?;
+    }
+    for h in &hosts {
+        warnings.extend(select::expiry_warnings(h, now));
+    }
     let bytes = match output {
         Output::C(style) => c::header(&hosts, style, stamp).into_bytes(),
         Output::Rust => rust::module(&hosts, stamp).into_bytes(),
@@ -193,6 +242,36 @@ fn generate_inner(
             let (bytes, mut w) = bundle_bytes(&hosts, layout)?;
             warnings.append(&mut w);
             c::bundle_array(&hosts, &bytes, layout, stamp).into_bytes()
+        }
+        Output::CertsAr => {
+            anchors::only_cas(&hosts)?;
+            let certs = anchors::distinct(&hosts);
+            let ders: Vec<&[u8]> = certs.iter().map(|(c, _)| c.der.as_slice()).collect();
+            certs_ar::encode(&ders, stamp.generated_at.unwrap_or(0))
+        }
+        Output::BearsslTa => {
+            let mut entries = Vec::new();
+            let mut refused = None;
+            for (cert, from) in anchors::distinct(&hosts) {
+                match bearssl_ta::anchor(cert) {
+                    Ok(anchor) => entries.push(bearssl_ta::Entry { cert, anchor, from }),
+                    // One odd root in a big bundle is left out; BearSSL could not use it anyway.
+                    Err(e) => {
+                        warnings.push(format!("{from}: left out: {e}"));
+                        refused.get_or_insert((from, e));
+                    }
+                }
+            }
+            if entries.is_empty()
+                && let Some((from, e)) = refused
+            {
+                return Err((from, CodegenError::NoSuchPin(e)));
+            }
+            bearssl_ta::render(&entries, stamp).into_bytes()
+        }
+        Output::PublicKey => {
+            warnings.push(pubkey::KEY_PIN_BREAKS.to_owned());
+            pubkey::file(&hosts, stamp)?.into_bytes()
         }
     };
     Ok(Generated { bytes, warnings })
@@ -231,7 +310,8 @@ fn bundle_bytes(
 }
 
 fn check_clashes(hosts: &[HostPins], output: Output) -> Result<(), (String, CodegenError)> {
-    if matches!(output, Output::IdfBundle(_) | Output::IdfBundleC(_)) {
+    // Only the C and Rust outputs have per-host symbols.
+    if !matches!(output, Output::C(_) | Output::Rust) {
         return Ok(());
     }
     let mut seen = std::collections::HashMap::new();

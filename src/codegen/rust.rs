@@ -65,6 +65,19 @@ fn host(out: &mut String, h: &HostPins) {
             leaf.sha256.colon()
         );
     }
+    if let Some(leaf) = &h.leaf {
+        out.push_str(
+            "    /// PEM of the leaf's public key (SubjectPublicKeyInfo), for a public-key pin.\n",
+        );
+        for line in super::pubkey::KEY_PIN_COMMENT {
+            let _ = writeln!(out, "    /// {line}");
+        }
+        let _ = writeln!(
+            out,
+            "    pub const PUBKEY_PEM: &str = \"\\\n{}\";",
+            super::pubkey::pem(&leaf.spki_der)
+        );
+    }
     let pem = h.ca_pem();
     let what = match h.pinned.as_slice() {
         [one] => format!("the {}", one.role.as_str()),

@@ -48,33 +48,6 @@ pub fn select(
         (Some(_), true) => vec![bundle_anchor(&source, choice)?],
         (Some(_), false) => vec![with_leaf(&source, choice, now, &mut warnings)?],
     };
-    for p in &pinned {
-        let days = p.cert.days_left(now);
-        if (0..super::REGENERATE_MARGIN_DAYS).contains(&days) {
-            warnings.push(format!(
-                "{}: the pinned certificate {} ({}) expires in {days} days, on {}",
-                source.origin,
-                p.index,
-                short(&p.cert.subject),
-                date(p.cert.not_after)
-            ));
-        }
-        if p.cert.not_after < now {
-            warnings.push(format!(
-                "{}: the pinned certificate {} ({}) expired on {}; the boards will reject it",
-                source.origin,
-                p.index,
-                short(&p.cert.subject),
-                date(p.cert.not_after)
-            ));
-        }
-    }
-    if leaf.is_none() && !bundle {
-        warnings.push(format!(
-            "{}: no leaf certificate, so HOST and FINGERPRINT_* are not written (CA_PEM only)",
-            source.origin
-        ));
-    }
     Ok((
         HostPins {
             source,
@@ -84,6 +57,34 @@ pub fn select(
         },
         warnings,
     ))
+}
+
+/// Warnings for pinned certificates that expire soon or have expired. Separate from [`select`]
+/// so that an anchor set warns only about what `--filter`/`--for-hosts` kept.
+pub fn expiry_warnings(h: &HostPins, now: i64) -> Vec<String> {
+    let mut warnings = Vec::new();
+    for p in &h.pinned {
+        let days = p.cert.days_left(now);
+        if (0..super::REGENERATE_MARGIN_DAYS).contains(&days) {
+            warnings.push(format!(
+                "{}: the pinned certificate {} ({}) expires in {days} days, on {}",
+                h.source.origin,
+                p.index,
+                short(&p.cert.subject),
+                date(p.cert.not_after)
+            ));
+        }
+        if p.cert.not_after < now {
+            warnings.push(format!(
+                "{}: the pinned certificate {} ({}) expired on {}; the boards will reject it",
+                h.source.origin,
+                p.index,
+                short(&p.cert.subject),
+                date(p.cert.not_after)
+            ));
+        }
+    }
+    warnings
 }
 
 /// A file of CA certificates (a bundle of roots): pin every certificate of the asked role.

@@ -100,6 +100,7 @@ fn leaf_pins_break_at_reissue_while_intermediate_pins_hold() {
         [
             ("PINS_TEST_FINGERPRINT_SHA1".into(), "match".into()),
             ("PINS_TEST_FINGERPRINT_SHA256".into(), "match".into()),
+            ("PINS_TEST_PUBKEY_PEM".into(), "match".into()),
             ("PINS_TEST_CA_PEM".into(), "match".into()),
         ]
     );
@@ -117,10 +118,11 @@ fn leaf_pins_break_at_reissue_while_intermediate_pins_hold() {
         "{}",
         reports[0]
     );
-    // The intermediate headers: fingerprints fail, the CA pin still anchors the chain.
+    // The intermediate headers: fingerprints and the key pin (the reissued leaf has a new key)
+    // fail, the CA pin still anchors the chain.
     for r in &reports[1..] {
         let s = statuses(r);
-        assert_eq!(s.len(), 3, "{r}");
+        assert_eq!(s.len(), 4, "{r}");
         for (symbol, status) in s {
             let want = if symbol.ends_with("CA_PEM") {
                 "match"
@@ -150,7 +152,7 @@ fn leaf_pins_break_at_reissue_while_intermediate_pins_hold() {
         text.contains("FAIL     sha1 PINS_TEST_FINGERPRINT_SHA1"),
         "{text}"
     );
-    assert!(text.contains("3 of 3 pin(s) fail"), "{text}");
+    assert!(text.contains("4 of 4 pin(s) fail"), "{text}");
 }
 
 #[test]
@@ -296,6 +298,7 @@ fn a_pin_expiring_inside_warn_days_fails() {
         [
             ("PINS_TEST_FINGERPRINT_SHA1".into(), "expiring".into()),
             ("PINS_TEST_FINGERPRINT_SHA256".into(), "expiring".into()),
+            ("PINS_TEST_PUBKEY_PEM".into(), "expiring".into()),
             ("PINS_TEST_CA_PEM".into(), "match".into()),
         ]
     );

@@ -8,6 +8,7 @@ mod demo;
 mod ecosystem;
 mod fingerprint;
 mod flash;
+mod formats;
 mod grade;
 mod probe;
 mod rom;
