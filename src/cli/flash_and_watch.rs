@@ -176,11 +176,14 @@ pub fn run(args: Args) -> Result<Exit> {
         // A pty has no baud rate to set; the board side decides.
         let _ = link.set_baud(args.monitor_baud);
     }
+    // Crashes decode against the ELF just flashed unless --elf names another.
+    let mut grade = args.grade.clone();
+    grade.default_elf(&args.firmware);
     watch_and_report(
         Box::new(link),
         &path,
         args.monitor_baud,
         &args.watch,
-        &args.grade,
+        &grade,
     )
 }
