@@ -76,7 +76,8 @@ pub fn expiry_warnings(h: &HostPins, now: i64) -> Vec<String> {
         }
         if p.cert.not_after < now {
             warnings.push(format!(
-                "{}: the pinned certificate {} ({}) expired on {}; the boards will reject it",
+                "{}: the pinned certificate {} ({}) expired on {}; ESP32 setCACert rejects an expired \
+                 anchor (BearSSL trust anchors and the IDF bundle keep no dates)",
                 h.source.origin,
                 p.index,
                 short(&p.cert.subject),

@@ -13,13 +13,22 @@ use crate::cert::report::Trust;
 use crate::cert::{Certificate, Chain, Role};
 use crate::error::{Error, Result};
 
-/// Every anchor espcheck trusts for a run.
+/// Every anchor espcheck trusts for a run. The system store is read on first use only: reading
+/// and parsing a few hundred certificates costs more than reporting a whole bundle.
 #[derive(Debug)]
 pub struct TrustStore {
+    /// `--ca-file` certificates, read and checked up front so a bad file is an error at once.
+    extra: Vec<CertificateDer<'static>>,
+    system: bool,
+    loaded: OnceLock<Loaded>,
+    parsed: OnceLock<Vec<Certificate>>,
+}
+
+#[derive(Debug)]
+struct Loaded {
     roots: Arc<RootCertStore>,
     /// Full certificates (system store and `--ca-file`), to name the root a chain ends in.
     full: Vec<CertificateDer<'static>>,
-    parsed: OnceLock<Vec<Certificate>>,
     /// Subjects (DER contents, no outer tag) of every anchor, to spot cross-signed copies.
     anchor_subjects: HashSet<Vec<u8>>,
 }
@@ -28,52 +37,71 @@ impl TrustStore {
     /// webpki-roots, plus the system store when present, plus every certificate in `ca_files`
     /// (any certificate is accepted as an anchor, intermediates included, as on the boards).
     pub fn load(ca_files: &[PathBuf], system: bool) -> Result<Self> {
-        let mut roots = RootCertStore {
-            roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-        };
-        let mut full = Vec::new();
-        if system {
-            // A missing or partly unreadable system store is normal in containers: use what loads.
-            let native = rustls_native_certs::load_native_certs();
-            for cert in native.certs {
-                if roots.add(cert.clone()).is_ok() {
-                    full.push(cert);
-                }
-            }
-        }
+        let mut extra = Vec::new();
         for path in ca_files {
             let bytes = crate::util::read_input(path, crate::util::MAX_INPUT_BYTES)?;
             let name = crate::error::show_path(path);
             let found = crate::cert::extract(&bytes).map_err(|e| Error::input(&name, e))?;
             for cert in found.certs {
-                let der = CertificateDer::from(cert.der.clone());
-                roots.add(der.clone()).map_err(|e| {
-                    Error::input(&name, format!("cannot use as a trust anchor: {e}"))
-                })?;
-                full.push(der);
+                let der = CertificateDer::from(cert.der);
+                rustls::server::ParsedCertificate::try_from(&der)
+                    .and_then(|_| rustls::RootCertStore::empty().add(der.clone()))
+                    .map_err(|e| {
+                        Error::input(&name, format!("cannot use as a trust anchor: {e}"))
+                    })?;
+                extra.push(der);
             }
         }
-        let anchor_subjects = roots
-            .roots
-            .iter()
-            .map(|a| a.subject.as_ref().to_vec())
-            .collect();
         Ok(TrustStore {
-            roots: Arc::new(roots),
-            full,
+            extra,
+            system,
+            loaded: OnceLock::new(),
             parsed: OnceLock::new(),
-            anchor_subjects,
+        })
+    }
+
+    fn loaded(&self) -> &Loaded {
+        self.loaded.get_or_init(|| {
+            let mut roots = RootCertStore {
+                roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+            };
+            let mut full = Vec::new();
+            if self.system {
+                // A missing or partly unreadable system store is normal in containers: use what
+                // loads.
+                for cert in rustls_native_certs::load_native_certs().certs {
+                    if roots.add(cert.clone()).is_ok() {
+                        full.push(cert);
+                    }
+                }
+            }
+            for der in &self.extra {
+                if roots.add(der.clone()).is_ok() {
+                    full.push(der.clone());
+                }
+            }
+            let anchor_subjects = roots
+                .roots
+                .iter()
+                .map(|a| a.subject.as_ref().to_vec())
+                .collect();
+            Loaded {
+                roots: Arc::new(roots),
+                full,
+                anchor_subjects,
+            }
         })
     }
 
     /// The anchors as a rustls root store.
     pub fn roots(&self) -> Arc<RootCertStore> {
-        self.roots.clone()
+        self.loaded().roots.clone()
     }
 
     fn full_certs(&self) -> &[Certificate] {
         self.parsed.get_or_init(|| {
-            self.full
+            self.loaded()
+                .full
                 .iter()
                 .filter_map(|d| Certificate::from_der(d.as_ref()).ok())
                 .collect()
@@ -115,7 +143,7 @@ impl TrustStore {
         let time = UnixTime::since_unix_epoch(std::time::Duration::from_secs(now.max(0) as u64));
         let verdict = rustls::client::verify_server_cert_signed_by_trust_anchor(
             &parsed,
-            &self.roots,
+            &self.loaded().roots,
             &intermediates,
             time,
             algs.all,
@@ -191,7 +219,7 @@ impl TrustStore {
             .filter(|e| e.role == Role::Intermediate)
         {
             let contents = strip_sequence(&e.cert.subject_der);
-            e.cross_signed = self.anchor_subjects.contains(contents);
+            e.cross_signed = self.loaded().anchor_subjects.contains(contents);
         }
     }
 }
