@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 use crate::error::{Error, Exit, Result};
 
 pub mod check;
+mod defaults;
 pub mod demo;
 pub mod fingerprint;
 pub mod flash_and_watch;
@@ -120,8 +121,11 @@ pub fn parse_duration(text: &str) -> std::result::Result<Duration, String> {
 
 /// Parse the process arguments, run the command, print any error, and return the exit code.
 pub fn run_from_env() -> Exit {
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
+    let parsed = <Cli as clap::CommandFactory>::command()
+        .try_get_matches()
+        .and_then(|m| <Cli as clap::FromArgMatches>::from_arg_matches(&m).map(|cli| (cli, m)));
+    let (mut cli, matches) = match parsed {
+        Ok(parsed) => parsed,
         Err(e) => {
             let code = if e.use_stderr() {
                 Exit::Usage
@@ -133,6 +137,14 @@ pub fn run_from_env() -> Exit {
             return code;
         }
     };
+    if !matches!(cli.command, Command::Completions { .. } | Command::Man) {
+        let applied = crate::config::load_for_process()
+            .and_then(|cfg| defaults::apply(&mut cli, &matches, &cfg));
+        if let Err(err) = applied {
+            report_error(&err);
+            return err.exit();
+        }
+    }
     run(cli)
 }
 

@@ -102,3 +102,100 @@ fn no_color_means_no_escape_codes_and_always_means_colour() {
         .expect("run");
     assert!(String::from_utf8_lossy(&err.stderr).starts_with("error: /nonexistent: no such file"));
 }
+
+/// Flags, then environment, then the project's espcheck.toml (found upwards), then the user's.
+#[test]
+fn config_precedence_flags_env_project_user() {
+    let root = tempfile::tempdir().unwrap();
+    let project = root.path().join("proj");
+    let deep = project.join("src/app");
+    std::fs::create_dir_all(&deep).unwrap();
+    let user = root.path().join("xdg/espcheck");
+    std::fs::create_dir_all(&user).unwrap();
+    std::fs::write(
+        user.join("espcheck.toml"),
+        "port = \"/nonexistent/user-port\"\n",
+    )
+    .unwrap();
+    let watch = |env: &[(&str, &str)], args: &[&str]| {
+        let mut cmd = espcheck();
+        cmd.current_dir(&deep)
+            .env("XDG_CONFIG_HOME", root.path().join("xdg"))
+            .env_remove("ESPCHECK_PORT");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let out = cmd
+            .arg("watch")
+            .args(args)
+            .args(["--timeout", "1s"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(4));
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    assert!(
+        watch(&[], &[]).contains("/nonexistent/user-port"),
+        "user file"
+    );
+    std::fs::write(
+        project.join("espcheck.toml"),
+        "port = \"/nonexistent/project-port\"\n",
+    )
+    .unwrap();
+    assert!(
+        watch(&[], &[]).contains("/nonexistent/project-port"),
+        "project beats user"
+    );
+    let env = [("ESPCHECK_PORT", "/nonexistent/env-port")];
+    assert!(
+        watch(&env, &[]).contains("/nonexistent/env-port"),
+        "environment beats files"
+    );
+    assert!(
+        watch(&env, &["/nonexistent/flag-port"]).contains("/nonexistent/flag-port"),
+        "flag wins"
+    );
+
+    // Grading rules from the project file apply when no flag is given.
+    std::fs::write(project.join("espcheck.toml"), "fail = [\"BOOM\"]\n").unwrap();
+    let graded = espcheck()
+        .current_dir(&deep)
+        .args(["grade", "-"])
+        .write_stdin("ok\nBOOM\n")
+        .output()
+        .unwrap();
+    assert_eq!(
+        graded.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&graded.stdout)
+    );
+    let flag = espcheck()
+        .current_dir(&deep)
+        .args(["grade", "-", "--pass", "^ok$"])
+        .write_stdin("ok\nBOOM\n")
+        .output()
+        .unwrap();
+    assert_eq!(
+        flag.status.code(),
+        Some(0),
+        "the first matching line decides: the --pass flag matches before the file's fail pattern"
+    );
+
+    // A bad file is one line naming the file and the line.
+    std::fs::write(project.join("espcheck.toml"), "baud = 115200\nprot = 3\n").unwrap();
+    let bad = espcheck()
+        .current_dir(&deep)
+        .args(["grade", "-"])
+        .write_stdin("x")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&bad.stderr);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        stderr.contains("espcheck.toml: line 2: unknown field `prot`"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.lines().count(), 1);
+}
