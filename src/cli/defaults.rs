@@ -71,10 +71,8 @@ pub fn apply(cli: &mut Cli, matches: &ArgMatches, cfg: &Config) -> Result<()> {
                 a.out.clone_from(&cfg.header_out);
             }
         }
-        Command::Check(a) => {
-            if defaulted(m, "warn_days") {
-                a.warn_days = cfg.warn_days.map_or(a.warn_days, i64::from);
-            }
+        Command::Check(a) if defaulted(m, "warn_days") => {
+            a.warn_days = cfg.warn_days.map_or(a.warn_days, i64::from);
         }
         Command::Demo(a) => {
             if defaulted(m, "chip")
