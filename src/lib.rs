@@ -22,3 +22,8 @@ pub mod tls;
 pub mod util;
 
 pub use error::{Error, Exit, Result};
+
+/// The README's Rust examples, compiled by `cargo test --doc`.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

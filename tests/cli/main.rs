@@ -11,6 +11,7 @@ mod flash;
 mod formats;
 mod grade;
 mod probe;
+mod readme;
 mod rom;
 mod sim;
 mod support;
