@@ -122,15 +122,7 @@ impl Certificate {
 
     /// The certificate as PEM, 64 columns, LF line ends, with a trailing newline.
     pub fn pem(&self) -> String {
-        let b64 = base64::engine::general_purpose::STANDARD.encode(&self.der);
-        let mut out = String::with_capacity(b64.len() + b64.len() / 64 + 60);
-        out.push_str("-----BEGIN CERTIFICATE-----\n");
-        for chunk in b64.as_bytes().chunks(64) {
-            out.push_str(&String::from_utf8_lossy(chunk));
-            out.push('\n');
-        }
-        out.push_str("-----END CERTIFICATE-----\n");
-        out
+        pem_block("CERTIFICATE", &self.der)
     }
 
     /// Whole days from `now` to expiry (negative once expired).
@@ -191,6 +183,19 @@ fn signed_by_own_key(cert: &X509Certificate<'_>) -> bool {
         (_, None) => true,
         (None, Some(_)) => cert.verify_signature(None).is_ok(),
     }
+}
+
+/// DER as a PEM block with `label`: 64 columns, LF line ends, trailing newline (as openssl writes).
+pub fn pem_block(label: &str, der: &[u8]) -> String {
+    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+    let mut out = String::with_capacity(b64.len() + b64.len() / 64 + 2 * label.len() + 32);
+    out.push_str(&format!("-----BEGIN {label}-----\n"));
+    for chunk in b64.as_bytes().chunks(64) {
+        out.push_str(&String::from_utf8_lossy(chunk));
+        out.push('\n');
+    }
+    out.push_str(&format!("-----END {label}-----\n"));
+    out
 }
 
 fn short_x509_error(err: &nom::Err<X509Error>) -> String {

@@ -2,8 +2,6 @@
 //! the ESP8266 core's `BearSSL::PublicKey` parses for `setKnownKey`, and the warning every key
 //! pin carries.
 
-use base64::Engine as _;
-
 use super::{CodegenError, HostPins, Stamp, provenance};
 use crate::cert::advice::date;
 
@@ -21,15 +19,7 @@ pub const KEY_PIN_COMMENT: [&str; 2] = [
 /// The SPKI DER as a PEM `PUBLIC KEY` block: 64 columns, LF, trailing newline (as `openssl x509
 /// -pubkey` prints it).
 pub fn pem(spki_der: &[u8]) -> String {
-    let b64 = base64::engine::general_purpose::STANDARD.encode(spki_der);
-    let mut out = String::with_capacity(b64.len() + b64.len() / 64 + 52);
-    out.push_str("-----BEGIN PUBLIC KEY-----\n");
-    for chunk in b64.as_bytes().chunks(64) {
-        out.push_str(&String::from_utf8_lossy(chunk));
-        out.push('\n');
-    }
-    out.push_str("-----END PUBLIC KEY-----\n");
-    out
+    crate::cert::model::pem_block("PUBLIC KEY", spki_der)
 }
 
 /// The `--format public-key` file: per host, `#` comment lines and then the leaf's key. PEM
