@@ -2,6 +2,8 @@
 //! the same open port so that no boot line is lost.
 
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
@@ -123,6 +125,30 @@ impl Progress for Bar {
     }
 }
 
+/// Ctrl-C while flashing: espflash's calls cannot be cancelled half-way, so say what happened and
+/// exit; the OS closes the port (and its exclusive lock) with the process. Returns the flag to clear
+/// once flashing is over, after which Ctrl-C belongs to the watch.
+fn interrupt_guard(port: &std::path::Path) -> Result<Arc<AtomicBool>> {
+    let stop = crate::serial::watch::stop_on_signals()?;
+    let flashing = Arc::new(AtomicBool::new(true));
+    let still = Arc::clone(&flashing);
+    let name = port.display().to_string();
+    std::thread::spawn(move || {
+        while still.load(Ordering::SeqCst) {
+            if stop.load(Ordering::SeqCst) && still.load(Ordering::SeqCst) {
+                super::report_error(&Error::env(
+                    name,
+                    "flashing interrupted; the board is left in its loader with a partial image: \
+                     flash again",
+                ));
+                std::process::exit(i32::from(Exit::Environment.code()));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    });
+    Ok(flashing)
+}
+
 /// Run `flash-and-watch`.
 pub fn run(args: Args) -> Result<Exit> {
     args.grade.config()?;
@@ -146,7 +172,10 @@ pub fn run(args: Args) -> Result<Exit> {
         AfterArg::NoReset => After::NoReset,
     };
     let mut bar = Bar::new();
-    let flashed = crate::flash::flash(&opts, Input::detect(&data, args.addr), &mut bar)?;
+    let flashing = interrupt_guard(&path)?;
+    let flashed = crate::flash::flash(&opts, Input::detect(&data, args.addr), &mut bar);
+    flashing.store(false, Ordering::SeqCst);
+    let flashed = flashed?;
     bar.finish();
     let verified = if flashed.verified {
         "verified (MD5)"

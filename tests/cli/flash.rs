@@ -327,3 +327,51 @@ fn truth_from_the_mock_explains_an_actions_only_false_failure() {
         .unwrap();
     assert_eq!(plain.status.code(), Some(1));
 }
+
+/// Ctrl-C in the middle of a flash: a clear one-line error, exit 4, and the port is free at once:
+/// the next flash of the same board goes through.
+#[test]
+fn a_flash_interrupted_by_sigint_releases_the_port() {
+    let dir = tempfile::tempdir().unwrap();
+    let board = Board::start("esp8266");
+    let big = image(dir.path(), "big.bin", &[]);
+    let mut bytes = std::fs::read(&big).unwrap();
+    bytes.resize(2 * 1024 * 1024, 0xA5);
+    std::fs::write(&big, &bytes).unwrap();
+    let child = Command::new(assert_cmd::cargo::cargo_bin("espcheck"))
+        .arg("flash-and-watch")
+        .arg(&board.link)
+        .arg("--firmware")
+        .arg(&big)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(400));
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{stderr}");
+    assert!(stderr.contains("flashing interrupted"), "{stderr}");
+    assert_eq!(
+        stderr.lines().filter(|l| l.starts_with("error:")).count(),
+        1,
+        "{stderr}"
+    );
+
+    let small = image(
+        dir.path(),
+        "small.bin",
+        &["--connect", "127.0.0.1:9", "--fault", "crash"],
+    );
+    let (code, verdict, stderr) = flash_and_watch(&board, &small);
+    assert!(
+        stderr.contains("flashed"),
+        "the port was released: {stderr}"
+    );
+    assert_eq!(code, Some(5), "{verdict}");
+}
