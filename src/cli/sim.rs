@@ -3,11 +3,8 @@
 
 use std::io::Write;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
-
-use rustls_pki_types::CertificateDer;
-use rustls_pki_types::pem::PemObject;
 
 use super::{NetArgs, parse_duration};
 use crate::error::{Error, Exit, Result};
@@ -353,32 +350,13 @@ fn run_sketch(args: RunArgs) -> Result<Exit> {
 /// Every certificate of every `--ca-file` is an anchor, as with `X509List` and `setCACert`.
 fn load_anchors(files: &[PathBuf]) -> Result<Trust> {
     let mut pem = String::new();
-    let mut certs = Vec::new();
     for path in files {
         let bytes = crate::util::read_input(path, crate::util::MAX_INPUT_BYTES)?;
-        let found = parse_certs(path, &bytes)?;
-        certs.extend(found);
-        pem.push_str(String::from_utf8_lossy(&bytes).trim());
+        let text = String::from_utf8_lossy(&bytes);
+        // Checked file by file, so that an error names the file.
+        Trust::anchors(&text).map_err(|e| Error::input(crate::error::show_path(path), e))?;
+        pem.push_str(text.trim());
         pem.push('\n');
     }
-    Ok(Trust::Anchors { pem, certs })
-}
-
-fn parse_certs(path: &Path, bytes: &[u8]) -> Result<Vec<CertificateDer<'static>>> {
-    let name = crate::error::show_path(path);
-    let certs = CertificateDer::pem_slice_iter(bytes)
-        .collect::<std::result::Result<Vec<_>, _>>()
-        .map_err(|e| Error::input(&name, format!("not a PEM certificate file ({e})")))?;
-    if certs.is_empty() {
-        return Err(Error::input(&name, "no PEM certificate in the file"));
-    }
-    for (i, c) in certs.iter().enumerate() {
-        if x509_parser::parse_x509_certificate(c.as_ref()).is_err() {
-            return Err(Error::input(
-                &name,
-                format!("certificate {} is not valid X.509", i + 1),
-            ));
-        }
-    }
-    Ok(certs)
+    Trust::anchors(&pem).map_err(|e| Error::input("--ca-file", e))
 }

@@ -4,8 +4,6 @@
 use std::io::{self, Write};
 use std::time::Duration;
 
-use rustls_pki_types::CertificateDer;
-
 use super::device::{BoardInfo, DefaultFirmware, Firmware};
 use super::image::{Fault, ImageSettings};
 use super::sketch::{self, Board, Core, RunConfig, ShownPin, SketchConfig, Trust, Variant};
@@ -36,17 +34,7 @@ impl SketchFirmware {
         let trust = match (&settings.fingerprint, &settings.ca_pem) {
             (Some(fp), _) => Trust::Fingerprint(fp.clone()),
             (None, Some(pem)) => {
-                let found = crate::cert::extract(pem.as_bytes())
-                    .map_err(|e| format!("the image's CA certificate: {e}"))?;
-                let certs = found
-                    .certs
-                    .into_iter()
-                    .map(|c| CertificateDer::from(c.der))
-                    .collect();
-                Trust::Anchors {
-                    pem: pem.clone(),
-                    certs,
-                }
+                Trust::anchors(pem).map_err(|e| format!("the image's CA certificate: {e}"))?
             }
             (None, None) => Trust::Insecure,
         };

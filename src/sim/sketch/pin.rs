@@ -26,6 +26,29 @@ pub enum Trust {
     Insecure,
 }
 
+impl Trust {
+    /// `X509List(pem)` / `setCACert(pem)`: every certificate in the PEM text is an anchor.
+    pub fn anchors(pem: &str) -> Result<Trust, String> {
+        use rustls_pki_types::pem::PemObject;
+        let certs = CertificateDer::pem_slice_iter(pem.as_bytes())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| format!("not a PEM certificate file ({e})"))?;
+        if certs.is_empty() {
+            return Err("no PEM certificate in the file".to_owned());
+        }
+        if let Some(i) = certs
+            .iter()
+            .position(|c| x509_parser::parse_x509_certificate(c.as_ref()).is_err())
+        {
+            return Err(format!("certificate {} is not valid X.509", i + 1));
+        }
+        Ok(Trust::Anchors {
+            pem: pem.to_owned(),
+            certs,
+        })
+    }
+}
+
 /// Parse a fingerprint exactly as the esp8266 core's `setFingerprint(const char*)` does: 20 hex
 /// pairs in either case, each followed by zero or more spaces or colons, and nothing else. A
 /// leading separator, dashes, a short string, trailing text or a SHA-256 make it return false,
