@@ -4,6 +4,7 @@
 mod check;
 mod codegen;
 mod ecosystem;
+mod faults;
 mod fingerprint;
 mod grade;
 mod probe;
