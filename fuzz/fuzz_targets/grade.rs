@@ -6,9 +6,21 @@
 //! - neither does the verdict (offline grading is untimed, so the stream alone decides).
 #![no_main]
 
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use espcheck::grade::{End, GradeConfig, Grader, LineSplitter, Profile, Rules};
+
+/// The custom rules, compiled once (regex compilation would dominate every run otherwise).
+static RULES: LazyLock<Rules> = LazyLock::new(|| {
+    let mut rules = Rules::new();
+    let toml = "pass = [\"^All checks passed$\"]\nfail = [\"FAILED\", \"HTTP code: [45]\\\\d\\\\d\"]\n\
+                fault = [\"PANIC\"]\n[[stage]]\nname = \"wifi\"\nregex = \"WiFi connected\"\n";
+    if rules.add_toml(toml).is_err() {
+        unreachable!("the fuzz target's own rules compile");
+    }
+    rules
+});
 
 fn config(pick: u8) -> GradeConfig {
     let profile = match pick % 3 {
@@ -18,14 +30,7 @@ fn config(pick: u8) -> GradeConfig {
     };
     let mut c = GradeConfig::new(profile);
     if pick & 4 != 0 {
-        let mut rules = Rules::new();
-        let added = rules.add_toml(
-            "pass = [\"^All checks passed$\"]\nfail = [\"FAILED\", \"HTTP code: [45]\\\\d\\\\d\"]\n\
-             fault = [\"PANIC\"]\n[[stage]]\nname = \"wifi\"\nregex = \"WiFi connected\"\n",
-        );
-        if added.is_ok() {
-            c.rules = rules;
-        }
+        c.rules = RULES.clone();
     }
     c.timed = pick & 8 != 0;
     c
@@ -64,11 +69,12 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     assert_eq!(whole, split, "lines depend on read sizes");
 
     let mut events = Vec::new();
-    let mut g = Grader::new(config(*pick));
+    let cfg = config(*pick);
+    let mut g = Grader::new(cfg.clone());
     g.feed(stream, Duration::ZERO, &mut events);
     let one = g.finish(End::Eof, &mut events);
 
-    let mut g = Grader::new(config(*pick));
+    let mut g = Grader::new(cfg.clone());
     for (i, c) in chunks(stream, *seed).into_iter().enumerate() {
         g.feed(c, Duration::from_millis(i as u64), &mut events);
         if g.is_final() {
@@ -76,7 +82,7 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
         }
     }
     let many = g.finish(End::Idle(Duration::from_secs(5)), &mut events);
-    if !config(*pick).timed {
+    if !cfg.timed {
         assert_eq!(one.verdict, many.verdict, "verdict depends on read sizes");
     }
 });

@@ -5,11 +5,18 @@
 //! response the host side parses back, for the same op.
 #![no_main]
 
+use std::sync::{LazyLock, Mutex};
+
 use espcheck::rom::slip::FrameDecoder;
 use espcheck::rom::{Chip, Response};
 use espcheck::sim::device::boot::{self, ResetCause};
 use espcheck::sim::device::flash::Flash;
 use espcheck::sim::device::loader::{Action, Loader};
+
+static FLASH: [LazyLock<Mutex<Flash>>; 2] = [
+    LazyLock::new(|| Mutex::new(Flash::new(Chip::Esp8266))),
+    LazyLock::new(|| Mutex::new(Flash::new(Chip::Esp32))),
+];
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     let [pick, seed, stream @ ..] = data else {
@@ -20,7 +27,13 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     } else {
         Chip::Esp32
     };
-    let mut flash = Flash::new(chip);
+    // A fresh 4 MB flash per run would cost more than the run; the board's flash persists across
+    // runs instead, as a real board's does across sessions.
+    let mut guard = match FLASH[usize::from(pick & 1)].lock() {
+        Ok(g) => g,
+        Err(poisoned) => poisoned.into_inner(),
+    };
+    let flash = &mut *guard;
     let mut loader = Loader::new(chip, [0x18, 0xFE, 0x34, 1, 2, 3]);
     let mut decoder = FrameDecoder::default();
     let mut host = FrameDecoder::default();
@@ -32,10 +45,14 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
         let (chunk, tail) = rest.split_at(n);
         rest = tail;
         for frame in decoder.feed(chunk).into_iter().flatten() {
-            let out = loader.handle(&frame, &mut flash, 115_200);
+            let out = loader.handle(&frame, flash, 115_200);
             let wire = loader.wire(&out);
             let back: Vec<_> = host.feed(&wire).into_iter().collect();
-            assert_eq!(back.len(), out.responses.len(), "one SLIP frame per response");
+            assert_eq!(
+                back.len(),
+                out.responses.len(),
+                "one SLIP frame per response"
+            );
             for (frame, sent) in back.iter().zip(&out.responses) {
                 let frame = frame.as_ref().expect("the board's framing is valid");
                 let parsed = Response::parse(frame, chip.status_len()).expect("response parses");
