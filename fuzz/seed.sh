@@ -64,6 +64,11 @@ for f in fixtures/logs/*.log; do
   done
 done
 
+# A line past the grader's 8 KB cap, and a stuck `Serial.print(".")` that never ends its line.
+python3 -c 'import sys; sys.stdout.buffer.write(b"\x00\x2a" + b"Connecting to api.github.com\r\n" + b"A" * 9000 + b"\r\nWiFi connected\r\n")' \
+  >"$c/grade/long-line"
+python3 -c 'import sys; sys.stdout.buffer.write(b"\x02\x07" + b"." * 12000)' >"$c/grade/dots"
+
 # --- rules: rules files --------------------------------------------------------------------------
 printf 'pass = ["^All checks passed$"]\nfail = ["FAILED"]\nfault = ["PANIC"]\n[[stage]]\nname = "wifi"\nregex = "WiFi connected"\n' \
   >"$c/rules/full.toml"
