@@ -1,6 +1,7 @@
 //! Small edge helpers shared by commands: durations, bounded input reading, atomic output files.
 
 use std::io::{Read, Write};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -112,8 +113,15 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
+    // tempfile creates 0600 files; the output should get the mode an ordinary write would: 0666
+    // less the umask for a new file (the kernel applies the umask at open), the old mode for a
+    // file being replaced.
+    let keep = std::fs::metadata(path)
+        .ok()
+        .map(|m| std::fs::Permissions::from_mode(m.permissions().mode() & 0o777));
     let mut tmp = tempfile::Builder::new()
         .prefix(".espcheck-")
+        .permissions(std::fs::Permissions::from_mode(0o666))
         .tempfile_in(&dir)
         .map_err(|e| {
             Error::input(
@@ -125,6 +133,11 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
                 ),
             )
         })?;
+    if let Some(perms) = keep {
+        tmp.as_file()
+            .set_permissions(perms)
+            .map_err(|e| Error::file(path, &e))?;
+    }
     tmp.write_all(bytes)
         .and_then(|()| tmp.as_file().sync_all())
         .map_err(|e| Error::file(path, &e))?;

@@ -174,7 +174,19 @@ fn handshake_reason(err: &std::io::Error) -> String {
             "the server closed the connection mid-handshake".to_owned()
         }
         _ => match err.get_ref() {
-            Some(inner) => inner.to_string(),
+            // rustls names the first bad byte's meaning ("InvalidContentType"); what the user
+            // needs to hear is that the port does not speak TLS (plain HTTP, SSH, a proxy page).
+            Some(inner) => match inner.downcast_ref::<rustls::Error>() {
+                Some(rustls::Error::InvalidMessage(rustls::InvalidMessage::InvalidContentType)) => {
+                    "the server did not answer with TLS (a plain-HTTP or other service on this \
+                     port?)"
+                        .to_owned()
+                }
+                Some(rustls::Error::InvalidMessage(m)) => {
+                    format!("the server did not answer with valid TLS ({m:?})")
+                }
+                _ => inner.to_string(),
+            },
             None => crate::util::io_reason(err),
         },
     }

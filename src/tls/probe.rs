@@ -114,6 +114,14 @@ pub async fn probe(target: &Target, timeout: Duration) -> Result<ProbeReport> {
     let tls13 = super::capture::capture_versions(target, timeout, &[&rustls::version::TLS13])
         .await
         .is_ok();
+    if first.hello.is_none() && first.alert.is_none() && !tls12 && !tls13 {
+        // No ClientHello at all got an answer: the server is broken or not TLS, which is an
+        // environment failure, not a "no" for each board.
+        return Err(Error::env(
+            target.display(),
+            "the server closed the connection mid-handshake, whichever ClientHello it was sent",
+        ));
+    }
     let mut mfln = BTreeMap::new();
     let mut mfln_without_sni = BTreeMap::new();
     for size in MFLN_SIZES {

@@ -6,6 +6,7 @@ mod codegen;
 mod crash;
 mod demo;
 mod ecosystem;
+mod faults;
 mod fingerprint;
 mod flash;
 mod formats;

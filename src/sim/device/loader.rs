@@ -331,7 +331,7 @@ impl Loader {
             return Err(RomError::Failed);
         }
         // A block re-sent after a lost reply (the tools retry) is written again, harmlessly.
-        let resend = block.seq + 1 == t.next_seq && !deflate;
+        let resend = t.next_seq.checked_sub(1) == Some(block.seq) && !deflate;
         if (block.seq != t.next_seq && !resend) || block.seq >= t.begin.blocks {
             return Err(RomError::Failed);
         }

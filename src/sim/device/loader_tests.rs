@@ -216,3 +216,26 @@ fn esp32_md5_deflate_read_and_flash_id() {
     );
     assert_eq!((r.status, r.error), (1, 0x0B));
 }
+
+/// Fuzz regression (`rom_loader`): a FLASH_DATA with sequence number 0xFFFFFFFF overflowed the
+/// resend check and killed the board thread in debug builds. The ROM just says "failed".
+#[test]
+fn flash_data_with_the_largest_sequence_number_fails_and_the_transfer_goes_on() {
+    let mut l = Loader::new(Chip::Esp32, MAC);
+    let mut f = Flash::new(Chip::Esp32);
+    let begin = Request::new(Op::FlashBegin, payload(&[0x800, 2, 0x400, 0x10000]));
+    assert_eq!(single(&mut l, &mut f, &begin).status, 0);
+    let r = single(
+        &mut l,
+        &mut f,
+        &Request::data_block(Op::FlashData, u32::MAX, &[0xAA; 0x400]),
+    );
+    assert_eq!((r.status, r.error), (1, RomError::Failed as u8));
+    let r = single(
+        &mut l,
+        &mut f,
+        &Request::data_block(Op::FlashData, 0, &[0xAA; 0x400]),
+    );
+    assert_eq!(r.status, 0);
+    assert_eq!(f.read(0x10000, 4), Some(&[0xAA; 4][..]));
+}
