@@ -333,38 +333,7 @@ fn a_bad_elf_is_a_usage_error_naming_the_file() {
     }
 }
 
-/// The board's end of a pty, raw, for `watch` to open like a serial port.
-struct Board {
-    master: nix::pty::PtyMaster,
-    path: PathBuf,
-    _slave: std::fs::File,
-}
-
-fn board() -> Board {
-    use std::os::unix::fs::OpenOptionsExt;
-
-    use nix::fcntl::OFlag;
-    use nix::sys::termios::{SetArg, cfmakeraw, tcgetattr, tcsetattr};
-    let master =
-        nix::pty::posix_openpt(OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC).unwrap();
-    nix::pty::grantpt(&master).unwrap();
-    nix::pty::unlockpt(&master).unwrap();
-    let path = PathBuf::from(nix::pty::ptsname_r(&master).unwrap());
-    let slave = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .custom_flags(nix::libc::O_NOCTTY)
-        .open(&path)
-        .unwrap();
-    let mut t = tcgetattr(&slave).unwrap();
-    cfmakeraw(&mut t);
-    tcsetattr(&slave, SetArg::TCSANOW, &t).unwrap();
-    Board {
-        master,
-        path,
-        _slave: slave,
-    }
-}
+use crate::watch::board;
 
 fn wait_exit(child: &mut Child, within: Duration) -> i32 {
     let deadline = Instant::now() + within;

@@ -14,13 +14,13 @@ use serde_json::Value;
 /// A pty pair: `master` is the board's end. The test keeps a slave fd open in raw mode so bytes
 /// written before the binary opens the port wait for it unchanged. Both fds are close-on-exec:
 /// a master leaked into some child process would keep the pty alive after the test drops it.
-struct Board {
-    master: nix::pty::PtyMaster,
-    path: PathBuf,
+pub(crate) struct Board {
+    pub(crate) master: nix::pty::PtyMaster,
+    pub(crate) path: PathBuf,
     _slave: File,
 }
 
-fn board() -> Board {
+pub(crate) fn board() -> Board {
     use std::os::unix::fs::OpenOptionsExt;
 
     use nix::fcntl::OFlag;
