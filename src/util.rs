@@ -109,6 +109,16 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
             .and_then(|()| out.flush())
             .map_err(|e| Error::file(path, &e));
     }
+    if let Some(device) = special_file(path) {
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .open(&device)
+            .map_err(|e| Error::file(path, &e))?;
+        return f.write_all(bytes).map_err(|e| Error::file(path, &e));
+    }
+    // Through a symlink, replace the file it points to, not the link.
+    let resolved = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    let path = resolved.as_path();
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
@@ -143,6 +153,14 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         .map_err(|e| Error::file(path, &e))?;
     tmp.persist(path).map_err(|e| Error::file(path, &e.error))?;
     Ok(())
+}
+
+/// `path` when it names an existing device, FIFO or socket (`/dev/null`, `/dev/stdout`, a named
+/// pipe): output goes straight into it, since renaming a temporary file over it would replace the
+/// node itself (as root, `--out /dev/null` would leave a regular file there).
+pub fn special_file(path: &Path) -> Option<PathBuf> {
+    let meta = std::fs::metadata(path).ok()?;
+    (!meta.is_file() && !meta.is_dir()).then(|| path.to_path_buf())
 }
 
 /// The generation time for reproducible output: `SOURCE_DATE_EPOCH` when set.

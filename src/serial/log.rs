@@ -32,6 +32,19 @@ impl RawLog {
         if path.is_dir() {
             return Err(Error::input(name, "is a directory, not a file"));
         }
+        if let Some(device) = crate::util::special_file(path) {
+            // `--log /dev/null` or a FIFO: write straight in; there is nothing to rename over.
+            let file = std::fs::OpenOptions::new()
+                .write(true)
+                .open(&device)
+                .map_err(|e| Error::file(path, &e))?;
+            return Ok(RawLog {
+                target: path.to_path_buf(),
+                file: Some(BufWriter::with_capacity(64 * 1024, file)),
+                temp: None,
+                bytes: 0,
+            });
+        }
         let dir = match path.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
@@ -108,8 +121,8 @@ impl RawLog {
         let file = f
             .into_inner()
             .map_err(|e| Error::file(&self.target, e.error()))?;
-        file.sync_all().map_err(|e| Error::file(&self.target, &e))?;
         if let Some(temp) = self.temp.take() {
+            file.sync_all().map_err(|e| Error::file(&self.target, &e))?;
             temp.persist(&self.target)
                 .map_err(|e| Error::file(&self.target, &e.error))?;
         }

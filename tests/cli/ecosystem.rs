@@ -199,3 +199,32 @@ fn config_precedence_flags_env_project_user() {
     );
     assert_eq!(stderr.lines().count(), 1);
 }
+
+/// `--out /dev/null`, `--pem-out /dev/stdout` or a named pipe: write into the node. An atomic
+/// rename over it would replace the device itself (as root, /dev/null would become a file).
+#[test]
+fn output_to_a_fifo_writes_into_it_instead_of_replacing_it() {
+    use std::os::unix::fs::FileTypeExt;
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("pins.fifo");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read_to_string(fifo).unwrap())
+    };
+    let chain = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fixtures/chains/example-chain.pem"
+    );
+    espcheck()
+        .args(["fingerprint", "--from", chain, "--pem-out"])
+        .arg(&fifo)
+        .assert()
+        .success();
+    let got = reader.join().unwrap();
+    assert!(got.starts_with("-----BEGIN CERTIFICATE-----"), "{got}");
+    assert!(
+        std::fs::metadata(&fifo).unwrap().file_type().is_fifo(),
+        "still a FIFO"
+    );
+}
