@@ -9,8 +9,8 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use object::{Object, ObjectSymbol};
 use serde_json::{Value, json};
@@ -333,21 +333,7 @@ fn a_bad_elf_is_a_usage_error_naming_the_file() {
     }
 }
 
-use crate::watch::board;
-
-fn wait_exit(child: &mut Child, within: Duration) -> i32 {
-    let deadline = Instant::now() + within;
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status.code().unwrap_or(-1);
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("watch did not exit within {within:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
+use crate::watch::{board, wait_exit};
 
 #[test]
 fn watch_decodes_a_live_crash() {

@@ -246,6 +246,28 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// `openssl s_server -www` on 127.0.0.1:`port` serving `leaf.pem` + `intermediate.pem` with
+/// `leaf.key`, where `file` names those files.
+pub fn spawn_s_server(file: &dyn Fn(&str) -> PathBuf, port: u16, extra: &[&str]) -> Child {
+    Command::new("openssl")
+        .arg("s_server")
+        .arg("-accept")
+        .arg(format!("127.0.0.1:{port}"))
+        .arg("-cert")
+        .arg(file("leaf.pem"))
+        .arg("-key")
+        .arg(file("leaf.key"))
+        .arg("-cert_chain")
+        .arg(file("intermediate.pem"))
+        .args(["-www", "-quiet"])
+        .args(extra)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("openssl s_server")
+}
+
 /// `openssl s_server` serving `chain`; killed on drop.
 pub struct OpensslServer {
     pub port: u16,
@@ -256,23 +278,7 @@ impl OpensslServer {
     pub fn start(chain: &TestChain, extra: &[&str]) -> Self {
         for _ in 0..5 {
             let port = free_port();
-            let mut child = Command::new("openssl")
-                .arg("s_server")
-                .arg("-accept")
-                .arg(format!("127.0.0.1:{port}"))
-                .arg("-cert")
-                .arg(chain.path("leaf.pem"))
-                .arg("-key")
-                .arg(chain.path("leaf.key"))
-                .arg("-cert_chain")
-                .arg(chain.path("intermediate.pem"))
-                .args(["-www", "-quiet"])
-                .args(extra)
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("openssl s_server");
+            let mut child = spawn_s_server(&|name| chain.path(name), port, extra);
             if wait_port(port, Duration::from_secs(5)) {
                 return OpensslServer { port, child };
             }

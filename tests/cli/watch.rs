@@ -87,7 +87,7 @@ fn wait_for(rx: &mpsc::Receiver<String>, needle: &str, within: Duration) -> Vec<
     panic!("`{needle}` never came out; saw {seen:?}");
 }
 
-fn wait_exit(child: &mut Child, within: Duration) -> i32 {
+pub(crate) fn wait_exit(child: &mut Child, within: Duration) -> i32 {
     let deadline = Instant::now() + within;
     loop {
         if let Some(status) = child.try_wait().unwrap() {

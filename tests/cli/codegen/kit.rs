@@ -146,22 +146,7 @@ pub struct SServer {
 
 impl SServer {
     pub fn start(pki: &Pki, port: u16) -> Self {
-        let child = Command::new("openssl")
-            .arg("s_server")
-            .arg("-accept")
-            .arg(format!("127.0.0.1:{port}"))
-            .arg("-cert")
-            .arg(pki.path("leaf.pem"))
-            .arg("-key")
-            .arg(pki.path("leaf.key"))
-            .arg("-cert_chain")
-            .arg(pki.path("intermediate.pem"))
-            .args(["-www", "-quiet"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        let child = crate::support::spawn_s_server(&|name| pki.path(name), port, &[]);
         let mut server = SServer { child, port };
         let deadline = Instant::now() + Duration::from_secs(10);
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
