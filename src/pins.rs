@@ -51,13 +51,6 @@ impl Default for FetchOptions {
     }
 }
 
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
-
 fn render(source: Source, pin: PinChoice, now: i64) -> Result<String> {
     let stamp = Stamp {
         generated_at: crate::util::source_date_epoch()?,
@@ -73,7 +66,7 @@ pub fn rust_module_from_pem(pem: &[u8], host: &str, pin: Pin) -> Result<String> 
     let found = crate::cert::extract(pem).map_err(|e| Error::input(host, e))?;
     let mut chain = Chain::from_file(found.certs);
     let store = TrustStore::load(&[], true)?;
-    let now = now();
+    let now = crate::util::now_unix();
     store.judge(&mut chain, Some(host), now);
     let source = Source {
         name: host.to_owned(),
@@ -90,7 +83,7 @@ pub fn rust_module_for_host(host: &str, opts: &FetchOptions) -> Result<String> {
     let mut target = Target::parse(host, 443)?;
     target.connect.clone_from(&opts.connect);
     let store = TrustStore::load(&opts.ca_files, true)?;
-    let now = now();
+    let now = crate::util::now_unix();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

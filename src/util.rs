@@ -174,3 +174,11 @@ pub fn source_date_epoch() -> Result<Option<i64>> {
         Err(_) => Ok(None),
     }
 }
+
+/// The wall clock as Unix seconds: what commands pass as `now` to the pure cores.
+pub fn now_unix() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}

@@ -67,7 +67,7 @@ pub fn run(args: Args) -> Result<Exit> {
     }
     let store = crate::tls::TrustStore::load(&args.net.ca_file, !args.no_system_roots)?;
     let chains = fetch_all(&jobs, &args.net)?;
-    let now = super::fingerprint::now_unix();
+    let now = crate::util::now_unix();
     for (i, job) in jobs.iter().enumerate() {
         let fetched = chains.get(&(job.host.clone(), job.port));
         match fetched.ok_or_else(|| Error::env(&job.host, "was not fetched"))? {

@@ -116,7 +116,7 @@ pub fn run(args: Args) -> Result<Exit> {
     let mut target = Target::parse(HOST, 443)?;
     target.connect = Some(addr.clone());
     let store = TrustStore::load(std::slice::from_ref(&root), false)?;
-    let now = super::fingerprint::now_unix();
+    let now = crate::util::now_unix();
     let report = rt.block_on(crate::tls::live_report(&target, &store, TIMEOUT, now))?;
     report.render_text(&mut out)?;
     let (ca_pem, ca_subject) = recommended_pem(&report)?;

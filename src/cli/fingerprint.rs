@@ -73,7 +73,7 @@ pub fn run(args: Args) -> Result<Exit> {
         targets.push(target);
     }
     let store = Arc::new(TrustStore::load(&args.net.ca_file, !args.no_system_roots)?);
-    let now = now_unix();
+    let now = crate::util::now_unix();
 
     let mut results: Vec<(String, Result<ChainReport>)> = Vec::new();
     for path in &args.from {
@@ -174,12 +174,4 @@ fn capture_all(
         }
         Ok(results)
     })
-}
-
-/// The wall clock as Unix seconds: the one place `fingerprint` reads the time.
-pub fn now_unix() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
 }

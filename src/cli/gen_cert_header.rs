@@ -177,7 +177,7 @@ pub fn run(args: Args) -> Result<Exit> {
         generated_at: crate::util::source_date_epoch()?,
         tool_version: env!("CARGO_PKG_VERSION").to_owned(),
     };
-    let now = super::fingerprint::now_unix();
+    let now = crate::util::now_unix();
     let store = Arc::new(TrustStore::load(&args.net.ca_file, !args.no_system_roots)?);
 
     let mut names = args.name.iter().cloned();
