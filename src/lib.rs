@@ -18,6 +18,7 @@ pub mod pins;
 pub mod rom;
 pub mod serial;
 pub mod sim;
+pub mod target;
 pub mod tls;
 pub mod util;
 

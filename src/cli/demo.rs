@@ -21,7 +21,7 @@ use crate::sim::device::{self, DeviceConfig};
 use crate::sim::firmware::SketchFirmware;
 use crate::sim::image::{self, ImageSettings};
 use crate::sim::server::{MockServer, ServerConfig};
-use crate::tls::{Target, TrustStore};
+use crate::tls::{Target, TrustStore, source};
 
 /// Examples shown under `--help`.
 pub const EXAMPLES: &str = "Examples:
@@ -115,9 +115,16 @@ pub fn run(args: Args) -> Result<Exit> {
     )?;
     let mut target = Target::parse(HOST, 443)?;
     target.connect = Some(addr.clone());
-    let store = TrustStore::load(std::slice::from_ref(&root), false)?;
-    let now = crate::util::now_unix();
-    let report = rt.block_on(crate::tls::live_report(&target, &store, TIMEOUT, now))?;
+    let plan = source::Plan {
+        store: Arc::new(TrustStore::load(std::slice::from_ref(&root), false)?),
+        timeout: TIMEOUT,
+        jobs: 1,
+        now: crate::util::now_unix(),
+        profile: None,
+    };
+    let now = plan.now;
+    let acquired = rt.block_on(source::live(&target, &plan))?;
+    let report = acquired.report(now);
     report.render_text(&mut out)?;
     let (ca_pem, ca_subject) = recommended_pem(&report)?;
     let leaf_pin = report
@@ -131,9 +138,7 @@ pub fn run(args: Args) -> Result<Exit> {
         "3/6",
         "espcheck gen-cert-header (Arduino C++ header, pinned as advised)",
     )?;
-    let source = rt.block_on(super::gen_cert_header::live_source(
-        &target, None, &store, TIMEOUT, now,
-    ))?;
+    let source = crate::pins::source_of(acquired, None, None);
     let stamp = Stamp {
         generated_at: crate::util::source_date_epoch()?,
         tool_version: env!("CARGO_PKG_VERSION").to_owned(),

@@ -6,12 +6,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
+use rustls::crypto::WebPkiSupportedAlgorithms;
 use rustls::{DigitallySignedStruct, SignatureScheme};
 use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
 use tokio::net::TcpStream;
 
-use super::target::Target;
+use crate::target::Target;
 use crate::cert::report::TlsInfo;
 use crate::error::{Error, Result};
 
@@ -24,10 +24,7 @@ pub struct Capture {
     pub tls: TlsInfo,
 }
 
-/// The ring provider: the one crypto backend in the tree.
-pub fn provider() -> Arc<CryptoProvider> {
-    Arc::new(rustls::crypto::ring::default_provider())
-}
+pub use crate::cert::verify::provider;
 
 /// Accepts any chain but keeps it. Handshake signatures are still verified for real, so the
 /// captured chain belongs to the peer that holds the leaf's key.

@@ -96,7 +96,7 @@ const MBEDTLS_SIG_ALGS: &[u16] = &[0x0603, 0x0601, 0x0503, 0x0501, 0x0403, 0x040
 
 /// A board's TLS client, as a probe imitates it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Profile {
+pub struct BoardProfile {
     /// `esp8266`, `esp8266-less-secure`, `esp32`.
     pub name: &'static str,
     /// Cipher suites in the board's order.
@@ -112,8 +112,8 @@ pub struct Profile {
 }
 
 /// Every profile.
-pub const PROFILES: &[Profile] = &[
-    Profile {
+pub const PROFILES: &[BoardProfile] = &[
+    BoardProfile {
         name: "esp8266",
         suites: ESP8266_SUITES,
         groups: BEARSSL_GROUPS,
@@ -122,7 +122,7 @@ pub const PROFILES: &[Profile] = &[
         strict_chain: false,
         requests_mfln: true,
     },
-    Profile {
+    BoardProfile {
         name: "esp8266-less-secure",
         suites: ESP8266_LESS_SECURE_SUITES,
         groups: BEARSSL_GROUPS,
@@ -131,7 +131,7 @@ pub const PROFILES: &[Profile] = &[
         strict_chain: false,
         requests_mfln: true,
     },
-    Profile {
+    BoardProfile {
         name: "esp32",
         suites: ESP32_SUITES,
         groups: MBEDTLS_GROUPS,
@@ -143,11 +143,11 @@ pub const PROFILES: &[Profile] = &[
 ];
 
 /// Look a profile up by name.
-pub fn by_name(name: &str) -> Option<&'static Profile> {
+pub fn by_name(name: &str) -> Option<&'static BoardProfile> {
     PROFILES.iter().find(|p| p.name == name)
 }
 
-impl Profile {
+impl BoardProfile {
     /// The board's ClientHello to `sni`, optionally asking for a max fragment length code.
     pub fn hello<'a>(
         &self,
