@@ -119,7 +119,7 @@ pub fn source_of(acquired: Acquired, name: Option<String>, stem: Option<String>)
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "cli"))]
 mod tests {
     #![allow(clippy::unwrap_used)] // tests: a panic is the failure report
     use super::*;

@@ -219,10 +219,12 @@ mod tests {
     #[test]
     fn webpki_names_become_words() {
         assert!(other_words("Other(OtherError(CaUsedAsEndEntity))").contains("CA certificate"));
-        assert!(!describe(&rustls::Error::InvalidCertificate(
-            rustls::CertificateError::BadEncoding
-        ))
-        .contains("BadEncoding"));
+        assert!(
+            !describe(&rustls::Error::InvalidCertificate(
+                rustls::CertificateError::BadEncoding
+            ))
+            .contains("BadEncoding")
+        );
     }
 
     #[test]

@@ -156,5 +156,8 @@ fn fetch_all(jobs: &[Job], net: &NetArgs, plan: &source::Plan) -> Result<Fetched
     }
     let keys: Vec<(String, u16)> = targets.iter().map(|t| (t.host.clone(), t.port)).collect();
     let inputs = targets.into_iter().map(Input::Live).collect();
-    Ok(keys.into_iter().zip(source::acquire(inputs, plan)?).collect())
+    Ok(keys
+        .into_iter()
+        .zip(source::acquire(inputs, plan)?)
+        .collect())
 }

@@ -6,9 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use super::NetArgs;
-use crate::codegen::{
-    self, Layout, NeededBy, Output, PinChoice, Selection, Stamp, c::Style,
-};
+use crate::codegen::{self, Layout, NeededBy, Output, PinChoice, Selection, Stamp, c::Style};
 use crate::error::{Error, Exit, Result};
 use crate::tls::{Input, Target, TrustStore, source};
 
@@ -305,4 +303,3 @@ fn format_name(format: Format) -> String {
 
 /// How many hosts are captured at once.
 const DEFAULT_JOBS: usize = 16;
-

@@ -11,9 +11,9 @@ use rustls::{DigitallySignedStruct, SignatureScheme};
 use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
 use tokio::net::TcpStream;
 
-use crate::target::Target;
 use crate::cert::report::TlsInfo;
 use crate::error::{Error, Result};
+use crate::target::Target;
 
 /// What a handshake yielded.
 #[derive(Debug, Clone)]

@@ -7,7 +7,7 @@ pub mod profile;
 pub mod source;
 pub mod trust;
 
+pub use crate::target::Target;
 pub use capture::{Capture, capture};
 pub use source::{Acquired, Input, acquire};
-pub use crate::target::Target;
 pub use trust::TrustStore;

@@ -12,9 +12,9 @@ use tokio::net::TcpStream;
 
 use super::hello::{ServerFlight, mfln_code, parse_flight};
 use super::profile::{BoardProfile, PROFILES, suite_name};
-use crate::target::Target;
 use crate::cert::{Certificate, KeyKind};
 use crate::error::{Error, Result};
+use crate::target::Target;
 
 /// MFLN sizes a board can ask for.
 pub const MFLN_SIZES: [u16; 4] = [512, 1024, 2048, 4096];

@@ -106,11 +106,10 @@ impl Acquired {
             report.host.clone_from(&self.host);
         } else {
             report.file = Some(self.input.clone());
-            report.host = self.host.clone().or_else(|| {
-                self.chain
-                    .leaf()
-                    .and_then(|l| l.cert.sans.first().cloned())
-            });
+            report.host = self
+                .host
+                .clone()
+                .or_else(|| self.chain.leaf().and_then(|l| l.cert.sans.first().cloned()));
         }
         report
     }
@@ -120,8 +119,8 @@ impl Acquired {
 /// one unreachable host does not hide the others. Blocking: runs its own runtime; from async code
 /// call [`acquire_async`].
 pub fn acquire(inputs: Vec<Input>, plan: &Plan) -> Result<Vec<Result<Acquired>>> {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+    // Captures wait on the network, not the CPU: one thread drives them all.
+    let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| Error::env("tokio runtime", e))?;
@@ -149,7 +148,9 @@ pub async fn acquire_async(inputs: Vec<Input>, plan: &Plan) -> Vec<Result<Acquir
     for p in pending {
         results.push(match p {
             Pending::Done(r) => r,
-            Pending::Task(h) => h.await.unwrap_or_else(|e| Err(Error::env("capture task", e))),
+            Pending::Task(h) => h
+                .await
+                .unwrap_or_else(|e| Err(Error::env("capture task", e))),
         });
     }
     results

@@ -208,7 +208,8 @@ impl TrustStore {
             .iter_mut()
             .filter(|e| e.role == Role::Intermediate)
         {
-            let contents = verify::sequence_contents(&e.cert.subject_der).unwrap_or(&e.cert.subject_der);
+            let contents =
+                verify::sequence_contents(&e.cert.subject_der).unwrap_or(&e.cert.subject_der);
             e.cross_signed = self.loaded().anchor_subjects.contains(contents);
         }
     }
