@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use serde::Serialize;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 
 use super::hello::{ServerFlight, mfln_code, parse_flight};
 use super::profile::{BoardProfile, PROFILES, suite_name};
@@ -37,7 +36,7 @@ pub struct ProfileResult {
     pub buffer_sizes: Option<[u32; 2]>,
 }
 
-/// The whole probe report (SPEC.md "`probe --json`").
+/// The whole probe report (`probe --json`: fields are added, never renamed).
 #[derive(Debug, Clone, Serialize)]
 pub struct ProbeReport {
     pub host: String,
@@ -76,9 +75,7 @@ pub async fn exchange(
 ) -> Result<ServerFlight> {
     let what = target.display();
     let run = async {
-        let mut tcp = TcpStream::connect(target.dial_addr())
-            .await
-            .map_err(|e| Error::env(&what, crate::util::io_reason(&e)))?;
+        let mut tcp = super::capture::connect(target).await?;
         let name = sni
             .then_some(target.host.as_str())
             .filter(|h| h.parse::<std::net::IpAddr>().is_err());
@@ -323,7 +320,7 @@ fn limits(profile: &BoardProfile, certs: &[Certificate]) -> Option<String> {
     None
 }
 
-/// Heap for one connection (REFERENCE.md §1–2). BearSSL needs its record buffers plus ~4.5 KB of
+/// Heap for one connection (BearSSL and mbedTLS as the cores configure them). BearSSL needs its record buffers plus ~4.5 KB of
 /// engine state: 16709 in + 597 out by default; with MFLN 512 honoured, 512/512 buffers suffice.
 fn heap_estimate(profile: &BoardProfile, mfln512: bool) -> (u32, Option<[u32; 2]>) {
     const BEARSSL_STATE: u32 = 4_500;
