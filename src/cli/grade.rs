@@ -141,13 +141,14 @@ impl GradeArgs {
                 .any(|p| base.starts_with(p));
             if !(base.starts_with("https://") || loopback) {
                 return Err(Error::Usage(format!(
-                    "--api-base `{base}`: use an https:// URL (a token must not travel in clear)"
+                    "--api-base `{}`: use an https:// URL (a token must not travel in clear)",
+                    crate::github::redact(base, None)
                 )));
             }
             let mut q = TruthQuery::new(&self.truth.repo, &self.truth.git_ref);
             q.api_base = self.truth.api_base.clone();
             q.ca_files = self.truth.ca_file.clone();
-            q.token = crate::github::token_from_env();
+            q.token = crate::github::token_from_env()?;
             Some(q)
         } else {
             None
