@@ -697,3 +697,35 @@ fn a_crafted_subject_cannot_forge_a_line_of_the_report() {
         "{err}"
     );
 }
+
+/// Issue 18 (8): a certificate that simply expired (in 1949, a date webpki cannot encode) is
+/// said to have expired, naming it; trust errors carry no Rust debug names.
+#[test]
+fn an_old_expired_certificate_is_expired_not_bad_encoding() {
+    use rcgen::{CertificateParams, DnType, KeyPair};
+    let key = KeyPair::generate().unwrap();
+    let mut params = CertificateParams::new(vec!["old.test".to_owned()]).unwrap();
+    params
+        .distinguished_name
+        .push(DnType::CommonName, "old.test");
+    params.not_before = rcgen::date_time_ymd(1940, 1, 1);
+    params.not_after = rcgen::date_time_ymd(1949, 6, 30);
+    let cert = params.self_signed(&key).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let pem = dir.path().join("old.pem");
+    std::fs::write(&pem, cert.pem()).unwrap();
+    let out = espcheck()
+        .args(["fingerprint", "--json", "--host", "old.test", "--from"])
+        .arg(&pem)
+        .output()
+        .expect("run");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let why = v["trust_error"].as_str().unwrap_or_default();
+    assert!(
+        why.contains("expired on 1949-06-30") && why.contains("old.test"),
+        "{v}"
+    );
+    for debug_name in ["BadEncoding", "Other(", "OtherError", "CaUsedAsEndEntity"] {
+        assert!(!why.contains(debug_name), "{why}");
+    }
+}
