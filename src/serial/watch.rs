@@ -77,6 +77,9 @@ pub enum Notice<'a> {
     Reopened(&'a str),
     /// A batch of bytes has been handled: a good moment to flush an echo.
     Flush,
+    /// Something the user should know about the session itself (a partial log left by a run
+    /// that was killed).
+    Note(&'a str),
 }
 
 /// Opens the port again after it went away.
@@ -126,7 +129,11 @@ pub fn watch(
             wait = wait.min(t.saturating_sub(now.duration_since(start)));
         }
         match link.read(&mut buf, wait.max(Duration::from_millis(1))) {
-            Ok(0) => {}
+            Ok(0) => {
+                if let Some(l) = log.as_deref_mut() {
+                    l.tick()?;
+                }
+            }
             Ok(n) => {
                 let at = start.elapsed();
                 last_byte = Instant::now();
@@ -245,8 +252,9 @@ impl SerialLink for Dead {
     }
 }
 
-/// A flag that turns true on Ctrl-C (SIGINT) or SIGTERM, so a watch can stop cleanly and keep
-/// its log. The handlers are in place when this returns.
+/// A flag that turns true on Ctrl-C (SIGINT), SIGTERM, SIGHUP (the terminal closed) or SIGQUIT,
+/// so a watch stops the same clean way for each and keeps its log. The handlers are in place
+/// when this returns.
 pub fn stop_on_signals() -> Result<Arc<AtomicBool>> {
     let flag = Arc::new(AtomicBool::new(false));
     let set = Arc::clone(&flag);
@@ -266,20 +274,31 @@ pub fn stop_on_signals() -> Result<Arc<AtomicBool>> {
             };
             rt.block_on(async move {
                 use tokio::signal::unix::{SignalKind, signal};
-                let (mut int, mut term) = match (
-                    signal(SignalKind::interrupt()),
-                    signal(SignalKind::terminate()),
-                ) {
-                    (Ok(i), Ok(t)) => (i, t),
-                    (Err(e), _) | (_, Err(e)) => {
-                        let _ = ready_tx.send(Err(e.to_string()));
-                        return;
+                let kinds = [
+                    SignalKind::interrupt(),
+                    SignalKind::terminate(),
+                    SignalKind::hangup(),
+                    SignalKind::quit(),
+                ];
+                let mut streams = Vec::with_capacity(kinds.len());
+                for kind in kinds {
+                    match signal(kind) {
+                        Ok(s) => streams.push(s),
+                        Err(e) => {
+                            let _ = ready_tx.send(Err(e.to_string()));
+                            return;
+                        }
                     }
-                };
+                }
                 let _ = ready_tx.send(Ok(()));
+                let [int, term, hup, quit] = &mut streams[..] else {
+                    return;
+                };
                 tokio::select! {
                     _ = int.recv() => {}
                     _ = term.recv() => {}
+                    _ = hup.recv() => {}
+                    _ = quit.recv() => {}
                 }
                 set.store(true, Ordering::Relaxed);
             });
