@@ -15,5 +15,6 @@ mod probe;
 mod readme;
 mod rom;
 mod sim;
+mod stub;
 mod support;
 mod watch;

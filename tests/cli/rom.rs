@@ -14,7 +14,7 @@ use espcheck::sim::image::{Fault, ImageSettings, build};
 use super::support::espcheck;
 
 /// esptool (v5) on PATH or in the repository's `.venv`; `None` prints why the test is skipped.
-fn esptool() -> Option<PathBuf> {
+pub(super) fn esptool() -> Option<PathBuf> {
     let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/esptool");
     let found = std::env::var_os("PATH")
         .map(|p| {
@@ -54,7 +54,7 @@ fn run_esptool(esptool: &Path, chip: Chip, port: &Path, args: &[&str]) -> String
     text
 }
 
-fn board(chip: Chip, dir: &Path) -> device::Device {
+pub(super) fn board(chip: Chip, dir: &Path) -> device::Device {
     let mut cfg = DeviceConfig::new(chip);
     cfg.flash_file = Some(dir.join("flash.bin"));
     cfg.link = Some(dir.join("board"));

@@ -176,19 +176,31 @@ impl Runtime {
             let out = self.loader.handle(&frame, &mut self.flash, host);
             let wire = self.loader.wire(&out);
             self.pending.extend(wire);
-            if let Some(Action::Boot { .. }) = out.action {
-                self.flush();
-                self.boot(ResetCause::Software);
+            match out.action {
+                Some(Action::Boot { .. }) => {
+                    self.flush();
+                    self.boot(ResetCause::Software);
+                }
+                Some(Action::ReloadRom) => {
+                    self.flush();
+                    self.reset_to_loader(ResetCause::Software);
+                }
+                _ => {}
             }
         }
     }
 
     /// The auto-reset into download mode: stop whatever runs, print the banner, fresh loader.
     fn enter_download(&mut self) {
+        self.reset_to_loader(pin_reset(self.chip));
+    }
+
+    /// Stop whatever runs and come up in the ROM loader with a fresh state and its banner.
+    fn reset_to_loader(&mut self, cause: ResetCause) {
         self.generation.fetch_add(1, Ordering::SeqCst);
         self.mode = Mode::Download;
         self.loader = Loader::new(self.chip, self.board.mac);
-        let banner = boot::download_banner(self.chip, pin_reset(self.chip));
+        let banner = boot::download_banner(self.chip, cause);
         self.emit(banner.baud, banner.text.as_bytes());
     }
 
