@@ -80,7 +80,10 @@ fn esptool_default_stub_mode_flashes_reads_and_erases_both_chips() {
 
         let (text, _) = run(&["chip-id"]);
         assert!(text.contains("Stub flasher running."), "{chip}: {text}");
-        assert!(text.contains(&format!("Connected to {}", chip.name())), "{text}");
+        assert!(
+            text.contains(&format!("Connected to {}", chip.name())),
+            "{text}"
+        );
 
         let (text, _) = run(&["read-mac"]);
         let mac = espcheck::sim::device::mac(chip)
@@ -88,7 +91,10 @@ fn esptool_default_stub_mode_flashes_reads_and_erases_both_chips() {
             .map(|b| format!("{b:02x}"))
             .collect::<Vec<_>>()
             .join(":");
-        assert!(text.contains(&format!("MAC:                {mac}")), "{chip}: {text}");
+        assert!(
+            text.contains(&format!("MAC:                {mac}")),
+            "{chip}: {text}"
+        );
 
         let (text, _) = run(&["flash-id"]);
         assert!(text.contains("Manufacturer: ef"), "{chip}: {text}");
@@ -106,10 +112,17 @@ fn esptool_default_stub_mode_flashes_reads_and_erases_both_chips() {
         assert_eq!(&flash[0x20000..0x20000 + data.len()], &data[..], "{chip}");
         // The stub erases only the sectors it writes: the rest of the last one stays erased.
         let end = 0x20000 + data.len();
-        assert!(flash[end..end.next_multiple_of(0x1000)].iter().all(|&b| b == 0xFF));
+        assert!(
+            flash[end..end.next_multiple_of(0x1000)]
+                .iter()
+                .all(|&b| b == 0xFF)
+        );
 
         let (text, _) = run(&["verify-flash", "0x20000", file]);
-        assert!(text.contains("Verification successful (digest matched)."), "{chip}: {text}");
+        assert!(
+            text.contains("Verification successful (digest matched)."),
+            "{chip}: {text}"
+        );
 
         // The stub's READ_FLASH: streamed frames, acknowledgements, a closing digest.
         let back = dir.path().join("back.bin");
@@ -120,7 +133,11 @@ fn esptool_default_stub_mode_flashes_reads_and_erases_both_chips() {
         run(&["erase-region", "0x20000", "0x2000"]);
         let flash = std::fs::read(dir.path().join("flash.bin")).unwrap();
         assert!(flash[0x20000..0x22000].iter().all(|&b| b == 0xFF), "{chip}");
-        assert_eq!(&flash[0x22000..end], &data[0x2000..], "{chip}: only the region");
+        assert_eq!(
+            &flash[0x22000..end],
+            &data[0x2000..],
+            "{chip}: only the region"
+        );
 
         // A misaligned region is the stub's "bad data length", not a hang.
         let out = Command::new(&esptool)
@@ -136,7 +153,10 @@ fn esptool_default_stub_mode_flashes_reads_and_erases_both_chips() {
 
         // CHANGE_BAUDRATE through the stub, on the ESP8266 too (its ROM has no such command).
         let (text, _) = run(&["--baud", "460800", "write-flash", "0x80000", file]);
-        assert!(text.contains("Changing baud rate to 460800"), "{chip}: {text}");
+        assert!(
+            text.contains("Changing baud rate to 460800"),
+            "{chip}: {text}"
+        );
         assert!(text.contains("Hash of data verified."), "{chip}: {text}");
         let flash = std::fs::read(dir.path().join("flash.bin")).unwrap();
         assert_eq!(&flash[0x80000..0x80000 + data.len()], &data[..], "{chip}");
@@ -151,9 +171,8 @@ fn a_stub_left_running_is_found_again_by_its_sync_answer() {
         let dir = tempfile::tempdir().unwrap();
         let dev = board(chip, dir.path());
         let port = dev.path().to_path_buf();
-        let run = |args: &[&str]| {
-            stub_esptool(&esptool, chip, &port, args, Duration::from_secs(20)).0
-        };
+        let run =
+            |args: &[&str]| stub_esptool(&esptool, chip, &port, args, Duration::from_secs(20)).0;
         let text = run(&["--after", "no-reset-stub", "flash-id"]);
         assert!(text.contains("Staying in flasher stub."), "{chip}: {text}");
         // The next run finds the stub by its SYNC value 0 and does not upload it again.
@@ -163,7 +182,10 @@ fn a_stub_left_running_is_found_again_by_its_sync_answer() {
             "{chip}: {text}"
         );
         let flash = std::fs::read(dir.path().join("flash.bin")).unwrap();
-        assert!(flash.iter().all(|&b| b == 0xFF), "{chip}: erase-flash erases all");
+        assert!(
+            flash.iter().all(|&b| b == 0xFF),
+            "{chip}: erase-flash erases all"
+        );
         dev.shutdown();
     }
 }

@@ -278,10 +278,12 @@ impl Loader {
                     return ok(0);
                 }
                 // The code just uploaded starts; a flasher stub greets the host with `OHAI`.
+                // The reply still comes from the ROM (its status length), the greeting from the stub.
+                let reply = Response::ok(op, 0, Vec::new()).encode(self.chip.status_len());
                 self.stub = Some(stub::Stub::default());
                 Outcome {
-                    responses: vec![Response::ok(op, 0, Vec::new())],
-                    frames: vec![stub::GREETING.to_vec()],
+                    responses: Vec::new(),
+                    frames: vec![reply, stub::GREETING.to_vec()],
                     action: Some(Action::RunRam { entry }),
                 }
             }

@@ -43,6 +43,8 @@ use md5::{Digest, Md5};
 
 use super::{Action, Block, Command, Flash, Loader, Outcome, Request, Response, RomError};
 use super::{Begin, Decompress, Transfer};
+#[cfg(test)]
+use crate::rom::Chip;
 use crate::rom::chip::FLASH_SECTOR_SIZE;
 use crate::rom::packet::StubError;
 
@@ -99,7 +101,12 @@ impl Read {
 
 impl Loader {
     /// Answer one frame while a stub runs.
-    pub(super) fn handle_stub(&mut self, frame: &[u8], flash: &mut Flash, host_baud: u32) -> Outcome {
+    pub(super) fn handle_stub(
+        &mut self,
+        frame: &[u8],
+        flash: &mut Flash,
+        host_baud: u32,
+    ) -> Outcome {
         if let Some(stub) = &mut self.stub
             && let Some(read) = &mut stub.read
         {
@@ -261,8 +268,122 @@ impl Loader {
         Ok(())
     }
 
-    fn stub_block(&mut self, block: Block, flash: &mut Flash, deflate: bool) -> Result<(), StubError> {
+    fn stub_block(
+        &mut self,
+        block: Block,
+        flash: &mut Flash,
+        deflate: bool,
+    ) -> Result<(), StubError> {
         // esptool pads the last uncompressed block to the full block size; the stub writes it.
         self.flash_block(block, flash, deflate).map_err(stub_error)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)] // tests: a panic is the failure report
+    use super::*;
+    use crate::rom::command::payload;
+    use crate::rom::packet::Op;
+    use crate::rom::slip::FrameDecoder;
+
+    fn frames(l: &Loader, o: &Outcome) -> Vec<Vec<u8>> {
+        FrameDecoder::default()
+            .feed(&l.wire(o))
+            .into_iter()
+            .map(|f| f.unwrap())
+            .collect()
+    }
+
+    /// A loader that has just started a stub, and what it sent when it did.
+    fn started(chip: Chip) -> (Loader, Flash, Vec<Vec<u8>>) {
+        let mut l = Loader::new(chip, [0; 6]);
+        let mut f = Flash::new(chip);
+        let begin = Request::new(Op::MemBegin, payload(&[4, 1, 0x1800, 0x4010_0000]));
+        l.handle(&begin.encode(), &mut f, 115_200);
+        let data = Request::data_block(Op::MemData, 0, &[1, 2, 3, 4]);
+        l.handle(&data.encode(), &mut f, 115_200);
+        let end = Request::new(Op::MemEnd, payload(&[0, 0x4010_0004]));
+        let o = l.handle(&end.encode(), &mut f, 115_200);
+        let sent = frames(&l, &o);
+        (l, f, sent)
+    }
+
+    #[test]
+    fn mem_end_with_an_entry_greets_and_stub_replies_have_two_status_bytes() {
+        for chip in Chip::ALL {
+            let (mut l, mut f, sent) = started(chip);
+            // The ROM's MEM_END reply (ROM status length), then OHAI.
+            assert_eq!(sent.len(), 2);
+            assert_eq!(sent[0].len(), 8 + chip.status_len());
+            assert_eq!(sent[1], b"OHAI");
+            let sync = Request::new(Op::Sync, crate::rom::command::sync_payload());
+            let o = l.handle(&sync.encode(), &mut f, 115_200);
+            assert!(
+                o.responses.iter().all(|r| r.value == 0),
+                "stub SYNC value is 0"
+            );
+            let o = l.handle(
+                &Request::new(Op::ReadFlashSlow, payload(&[0, 16])).encode(),
+                &mut f,
+                115_200,
+            );
+            let reply = &frames(&l, &o)[0];
+            assert_eq!(reply.len(), 10, "{chip}: two status bytes");
+            assert_eq!(&reply[8..], &[0xC3, 0x00], "invalid command, stub style");
+        }
+    }
+
+    #[test]
+    fn read_flash_keeps_the_window_and_ends_with_the_digest() {
+        let (mut l, mut f, _) = started(Chip::Esp32);
+        f.program(0x10000, &[0x5A; 0x3000]).unwrap();
+        let ask = Request::new(Op::ReadFlash, payload(&[0x10000, 0x2800, 0x1000, 2]));
+        let o = l.handle(&ask.encode(), &mut f, 115_200);
+        let sent = frames(&l, &o);
+        // The response, then two blocks (the window), not the third.
+        assert_eq!(sent.len(), 3);
+        assert_eq!(sent[1], vec![0x5A; 0x1000]);
+        let o = l.handle(&0x1000u32.to_le_bytes(), &mut f, 115_200);
+        assert_eq!(o.frames, vec![vec![0x5A; 0x800]], "the short last block");
+        l.handle(&0x2000u32.to_le_bytes(), &mut f, 115_200);
+        let o = l.handle(&0x2800u32.to_le_bytes(), &mut f, 115_200);
+        assert_eq!(o.frames, vec![Md5::digest([0x5A; 0x2800]).to_vec()]);
+    }
+
+    #[test]
+    fn stub_writes_erase_only_the_sectors_they_reach() {
+        let (mut l, mut f, _) = started(Chip::Esp8266);
+        f.program(0x3000, &[0; 16]).unwrap();
+        f.program(0x1000, &[0; 16]).unwrap();
+        let begin = Request::new(Op::FlashBegin, payload(&[0x1800, 1, 0x4000, 0x2000, 0]));
+        l.handle(&begin.encode(), &mut f, 115_200);
+        let o = l.handle(
+            &Request::data_block(Op::FlashData, 0, &[0xA5; 0x1800]).encode(),
+            &mut f,
+            115_200,
+        );
+        assert_eq!(o.responses[0].status, 0);
+        assert_eq!(f.read(0x2000, 0x1800).unwrap(), &[0xA5; 0x1800][..]);
+        assert_eq!(f.read(0x3800, 0x800).unwrap(), &[0xFF; 0x800][..]);
+        assert_eq!(
+            f.read(0x1000, 16).unwrap(),
+            &[0; 16],
+            "below the write: untouched"
+        );
+        // FLASH_END 1 keeps the stub; 0 resets into the ROM loader.
+        let o = l.handle(
+            &Request::new(Op::FlashEnd, payload(&[1])).encode(),
+            &mut f,
+            115_200,
+        );
+        assert_eq!(o.action, None);
+        l.handle(&begin.encode(), &mut f, 115_200);
+        let o = l.handle(
+            &Request::new(Op::FlashEnd, payload(&[0])).encode(),
+            &mut f,
+            115_200,
+        );
+        assert_eq!(o.action, Some(Action::ReloadRom));
     }
 }
