@@ -15,7 +15,7 @@ use crate::sim::image::{Fault, ImageSettings};
 /// Examples shown under `sim device --help`.
 pub const DEVICE_EXAMPLES: &str = "Examples:
   espcheck sim device --chip esp8266 --link /tmp/esp --flash-file /tmp/esp.flash
-  esptool --chip esp8266 --port /tmp/esp --before no-reset --after no-reset --no-stub write-flash 0x0 app.bin";
+  esptool --chip esp8266 --port /tmp/esp --before no-reset --after no-reset write-flash 0x0 app.bin";
 
 /// Examples shown under `sim image --help`.
 pub const IMAGE_EXAMPLES: &str = "Examples:

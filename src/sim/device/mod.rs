@@ -3,7 +3,9 @@
 //!
 //! Start one with [`start`]; it runs on its own thread until [`Device::shutdown`] (or drop). Tools
 //! open [`Device::path`] like any serial port: esptool and espflash flash it with
-//! `--before no-reset`, and it boots on FLASH_END (reboot or "run user code"). A pty has no
+//! `--before no-reset`, through the ROM loader or the flasher stub they upload (see
+//! [`loader::stub`]), and it boots on the ROM's FLASH_END (reboot or "run user code") or the
+//! stub's RUN_USER_CODE. A pty has no
 //! DTR/RTS lines, so a SYNC that arrives while the board runs firmware stands in for the
 //! auto-reset circuit: the board drops back into download mode and answers it.
 
