@@ -186,6 +186,21 @@ fn a_stub_left_running_is_found_again_by_its_sync_answer() {
             flash.iter().all(|&b| b == 0xFF),
             "{chip}: erase-flash erases all"
         );
+        // The UART date register older tools detect the chip by.
+        let text = run(&["--after", "no-reset-stub", "read-mem", "0x60000078"]);
+        let date = match chip {
+            Chip::Esp8266 => "0x00062000",
+            Chip::Esp32 => "0x15122500",
+        };
+        assert!(
+            text.contains(&format!("0x60000078 = {date}")),
+            "{chip}: {text}"
+        );
+        if chip == Chip::Esp32 {
+            // eFuse MAC word 1 through the 0x6001A000 alias: the last four MAC bytes.
+            let text = run(&["--after", "no-reset-stub", "read-mem", "0x6001a004"]);
+            assert!(text.contains("0x6001a004 = 0xc45ecaf1"), "{text}");
+        }
         dev.shutdown();
     }
 }

@@ -160,8 +160,12 @@ impl Loader {
 
     fn read_reg(&self, addr: u32, host_baud: u32) -> u32 {
         let spi = self.chip.spi_regs();
+        let addr = self.chip.canonical_reg(addr);
         if addr == CHIP_DETECT_MAGIC_REG {
             return self.chip.magic();
+        }
+        if addr == self.chip.canonical_reg(self.chip.uart_date_reg()) {
+            return self.chip.uart_date();
         }
         if addr == self.chip.uart_clkdiv_reg() {
             // The tools estimate the crystal as baud × divider; answer so they find ours.
@@ -173,6 +177,7 @@ impl Loader {
     }
 
     fn write_reg(&mut self, addr: u32, value: u32, mask: u32) {
+        let addr = self.chip.canonical_reg(addr);
         let old = self.regs.get(&addr).copied().unwrap_or(0);
         let new = (old & !mask) | (value & mask);
         self.regs.insert(addr, new);
