@@ -274,7 +274,7 @@ fn from_literal(toks: &[Token], i: usize, value: &str) -> Result<Found, PinError
     let url = value.starts_with("https://") && ctx.says_url();
     if (strength > 0 || url)
         && !value.contains(char::is_whitespace)
-        && let Ok(t) = crate::tls::Target::parse(value, 0)
+        && let Ok(t) = crate::target::Target::parse(value, 0)
     {
         // Port 0 stands for "none written".
         let port = (t.port != 0).then_some(t.port);

@@ -309,8 +309,7 @@ fn sim_device_command_serves_on_its_link_and_cleans_up_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
     let link = dir.path().join("esp");
     let flash_file = dir.path().join("esp.flash");
-    let bin = assert_cmd::cargo::cargo_bin("espcheck");
-    let mut child = Command::new(bin)
+    let mut child = super::support::espcheck_std()
         .args(["sim", "device", "--chip", "esp32", "--link"])
         .arg(&link)
         .arg("--flash-file")

@@ -24,7 +24,7 @@ impl SimDevice {
     fn start(chip: Chip) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let link = dir.path().join("board");
-        let child = Command::new(bin())
+        let child = bin()
             .args(["sim", "device", "--chip", &chip.to_string(), "--link"])
             .arg(&link)
             .arg("--flash-file")

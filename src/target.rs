@@ -1,5 +1,5 @@
-//! `HOST[:PORT]` targets as users type them: names, IPv4, IPv6 literals (bare or bracketed), and
-//! pasted `https://host/path` URLs.
+//! `HOST[:PORT]` targets as users type them (pure: no resolving, no dialing): names, IPv4, IPv6
+//! literals (bare or bracketed), and pasted `https://host/path` URLs.
 
 use std::net::IpAddr;
 
