@@ -45,6 +45,15 @@ pub struct DeviceArgs {
     /// Stop after this long (default: run until Ctrl-C / SIGTERM).
     #[arg(long = "for", value_name = "DURATION", value_parser = super::parse_duration)]
     pub run_for: Option<std::time::Duration>,
+    /// real: each byte takes 10 bit-times at the line's baud (the host's termios speed, which
+    /// CHANGE_BAUDRATE has the host switch) and flash erase/program take NOR flash time
+    /// (45 ms a sector); off: as fast as the pty goes (quick tests).
+    #[arg(long, value_name = "real|off", default_value = "real", value_parser = parse_pacing)]
+    pub pacing: device::Pacing,
+}
+
+fn parse_pacing(s: &str) -> std::result::Result<device::Pacing, String> {
+    s.parse()
 }
 
 /// Run `sim device`.
@@ -54,6 +63,7 @@ pub fn run_device(args: DeviceArgs) -> Result<Exit> {
         link: args.link.clone(),
         flash_file: args.flash_file.clone(),
         firmware: Arc::new(SketchFirmware::default()),
+        pacing: args.pacing,
     })?;
     let mut out = std::io::stdout().lock();
     writeln!(

@@ -21,7 +21,7 @@ impl Board {
         let dir = tempfile::tempdir().unwrap();
         let link = dir.path().join(chip);
         let child = super::support::espcheck_std()
-            .args(["sim", "device", "--chip", chip, "--link"])
+            .args(["sim", "device", "--pacing", "off", "--chip", chip, "--link"])
             .arg(&link)
             .stdout(Stdio::null())
             .stderr(Stdio::null())

@@ -58,6 +58,7 @@ pub(super) fn board(chip: Chip, dir: &Path) -> device::Device {
     let mut cfg = DeviceConfig::new(chip);
     cfg.flash_file = Some(dir.join("flash.bin"));
     cfg.link = Some(dir.join("board"));
+    cfg.pacing = device::Pacing::Off;
     device::start(cfg).expect("virtual board")
 }
 
@@ -310,7 +311,9 @@ fn sim_device_command_serves_on_its_link_and_cleans_up_on_sigterm() {
     let link = dir.path().join("esp");
     let flash_file = dir.path().join("esp.flash");
     let mut child = super::support::espcheck_std()
-        .args(["sim", "device", "--chip", "esp32", "--link"])
+        .args([
+            "sim", "device", "--pacing", "off", "--chip", "esp32", "--link",
+        ])
         .arg(&link)
         .arg("--flash-file")
         .arg(&flash_file)

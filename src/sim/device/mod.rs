@@ -15,6 +15,7 @@ pub mod flash;
 pub mod loader;
 pub mod pty;
 mod runtime;
+pub mod uart;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -23,6 +24,7 @@ use std::thread::JoinHandle;
 
 pub use boot::ResetCause;
 pub use firmware::{BoardInfo, DefaultFirmware, Firmware};
+pub use uart::Pacing;
 
 use crate::error::{Error, Result};
 use crate::rom::Chip;
@@ -37,6 +39,8 @@ pub struct DeviceConfig {
     pub flash_file: Option<PathBuf>,
     /// What runs a sim image's sketch.
     pub firmware: Arc<dyn Firmware>,
+    /// Whether the UART and the flash keep time.
+    pub pacing: Pacing,
 }
 
 impl DeviceConfig {
@@ -47,6 +51,7 @@ impl DeviceConfig {
             link: None,
             flash_file: None,
             firmware: Arc::new(DefaultFirmware),
+            pacing: Pacing::Real,
         }
     }
 }
@@ -89,6 +94,7 @@ pub fn start(config: DeviceConfig) -> Result<Device> {
         flash,
         config.firmware.clone(),
         stop.clone(),
+        config.pacing,
     );
     let thread = std::thread::Builder::new()
         .name(format!("sim-device-{}", config.chip))
