@@ -11,6 +11,7 @@ mod fingerprint;
 mod flash;
 mod formats;
 mod grade;
+mod pacing;
 mod probe;
 mod readme;
 mod rom;
