@@ -50,8 +50,6 @@ pub struct Args {
     pub quiet_board: bool,
 }
 
-/// The watch/grade flags demo uses, parsed as a user would type them.
-
 const HOST: &str = "api.github.com";
 const TIMEOUT: Duration = Duration::from_secs(10);
 
