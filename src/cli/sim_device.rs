@@ -26,6 +26,22 @@ fn parse_chip(s: &str) -> std::result::Result<Chip, String> {
     s.parse()
 }
 
+/// A byte count: digits with an optional K or M (binary: 1K = 1024).
+fn parse_size(s: &str) -> std::result::Result<usize, String> {
+    let (digits, unit) = match s.strip_suffix(['K', 'k']) {
+        Some(d) => (d, 1024),
+        None => match s.strip_suffix(['M', 'm']) {
+            Some(d) => (d, 1024 * 1024),
+            None => (s, 1),
+        },
+    };
+    digits
+        .parse::<usize>()
+        .ok()
+        .and_then(|n| n.checked_mul(unit))
+        .ok_or_else(|| format!("{s:?} is not a byte count (e.g. 262144, 256K, 1M)"))
+}
+
 fn parse_fault(s: &str) -> std::result::Result<Fault, String> {
     s.parse()
 }
@@ -137,6 +153,10 @@ pub struct ImageArgs {
     /// Act out a fault: crash, reset-loop, brownout, hang or tls.
     #[arg(long, value_name = "FAULT", value_parser = parse_fault)]
     pub fault: Option<Fault>,
+    /// Pad the image to about this many bytes (K/M suffixes: 1M) with a data segment that
+    /// compresses to about half, as firmware does, so flashing can be measured at real sizes.
+    #[arg(long, value_name = "BYTES", value_parser = parse_size)]
+    pub size: Option<usize>,
     /// Where to write the image (`-` for stdout).
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: PathBuf,
@@ -220,10 +240,13 @@ fn settings_from(args: &ImageArgs) -> Result<ImageSettings> {
 /// Run `sim image`.
 pub fn run_image(args: ImageArgs) -> Result<Exit> {
     let settings = settings_from(&args)?;
-    let bytes = crate::sim::image::build(&settings);
+    let bytes = match args.size {
+        Some(size) => crate::sim::image::build_sized(&settings, size),
+        None => crate::sim::image::build(&settings),
+    };
     if bytes.len() > crate::sim::device::flash::FLASH_SIZE - args.chip.app_offset() as usize {
         return Err(Error::Usage(
-            "the settings make the image larger than the flash".to_owned(),
+            "the image (settings, --size) would be larger than the flash".to_owned(),
         ));
     }
     let parsed = image::parse(&bytes, args.chip)
