@@ -10,6 +10,7 @@ use espcheck::rom::Chip;
 use espcheck::sim::device::{self, DeviceConfig, Pacing};
 
 use super::rom::esptool;
+use super::stub::noise;
 
 fn paced_board(chip: Chip, dir: &Path) -> device::Device {
     let mut cfg = DeviceConfig::new(chip);
@@ -20,15 +21,7 @@ fn paced_board(chip: Chip, dir: &Path) -> device::Device {
 
 /// 128 KiB of incompressible data.
 fn data(dir: &Path) -> std::path::PathBuf {
-    let mut state = 0x9E37_79B9_7F4A_7C15u64;
-    let bytes: Vec<u8> = (0..128 * 1024)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state >> 32) as u8
-        })
-        .collect();
+    let bytes = noise(128 * 1024, 0x9E37_79B9_7F4A_7C15);
     let path = dir.join("data.bin");
     std::fs::write(&path, bytes).unwrap();
     path

@@ -53,17 +53,22 @@ fn stub_esptool(
     (text, took)
 }
 
-/// A 300 KB file that deflate shrinks to about two thirds: random bytes, then a repeating ramp.
-fn payload() -> Vec<u8> {
-    let mut state = 0x2545_F491_4F6C_DD1Du64;
-    let mut data: Vec<u8> = (0..200_000)
+/// `len` incompressible bytes (xorshift), the same for the same `seed`.
+pub(super) fn noise(len: usize, seed: u64) -> Vec<u8> {
+    let mut state = seed | 1;
+    (0..len)
         .map(|_| {
             state ^= state << 13;
             state ^= state >> 7;
             state ^= state << 17;
             (state >> 24) as u8
         })
-        .collect();
+        .collect()
+}
+
+/// A 300 KB file that deflate shrinks to about two thirds: random bytes, then a repeating ramp.
+fn payload() -> Vec<u8> {
+    let mut data = noise(200_000, 0x2545_F491_4F6C_DD1D);
     data.extend((0..100_000).map(|i| (i % 251) as u8));
     data
 }

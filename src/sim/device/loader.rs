@@ -197,6 +197,20 @@ impl Loader {
         }
     }
 
+    /// READ_REG and WRITE_REG, which the ROM and the stubs answer alike: the response value.
+    fn register_access(&mut self, cmd: &Command, host_baud: u32) -> u32 {
+        match *cmd {
+            Command::ReadReg { addr } => self.read_reg(addr, host_baud),
+            Command::WriteReg {
+                addr, value, mask, ..
+            } => {
+                self.write_reg(addr, value, mask);
+                0
+            }
+            _ => 0,
+        }
+    }
+
     /// Answer one decoded SLIP frame. `host_baud` is the speed the host's UART runs at (the
     /// virtual board reads it from the pty); it only matters for UART_CLKDIV.
     pub fn handle(&mut self, frame: &[u8], flash: &mut Flash, host_baud: u32) -> Outcome {
@@ -230,12 +244,8 @@ impl Loader {
                 responses: vec![Response::ok(op, SYNC_VALUE, Vec::new()); 8],
                 ..Outcome::default()
             },
-            Command::ReadReg { addr } => ok(self.read_reg(addr, host_baud)),
-            Command::WriteReg {
-                addr, value, mask, ..
-            } => {
-                self.write_reg(addr, value, mask);
-                ok(0)
+            Command::ReadReg { .. } | Command::WriteReg { .. } => {
+                ok(self.register_access(&cmd, host_baud))
             }
             Command::FlashBegin(b) => match self.begin_flash(b, flash, false) {
                 Ok(()) => ok(0),

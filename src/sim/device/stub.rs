@@ -147,12 +147,8 @@ impl Loader {
                 responses: vec![Response::ok(op, 0, Vec::new()); 8],
                 ..Outcome::default()
             },
-            Command::ReadReg { addr } => ok(self.read_reg(addr, host_baud)),
-            Command::WriteReg {
-                addr, value, mask, ..
-            } => {
-                self.write_reg(addr, value, mask);
-                ok(0)
+            Command::ReadReg { .. } | Command::WriteReg { .. } => {
+                ok(self.register_access(&cmd, host_baud))
             }
             Command::FlashBegin(b) => done(self.stub_begin(b, flash, false)),
             Command::FlashDeflBegin(b) => done(self.stub_begin(b, flash, true)),
