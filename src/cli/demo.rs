@@ -19,8 +19,8 @@ use crate::serial::TtyLink;
 use crate::serial::session::WatchPlan;
 use crate::serial::watch::WatchOptions;
 use crate::sim::device::{self, DeviceConfig};
-use crate::sim::firmware::SketchFirmware;
 use crate::sim::image::{self, ImageSettings};
+use crate::sim::reference::SketchFirmware;
 use crate::sim::server::{MockServer, ServerConfig};
 use crate::tls::{Target, TrustStore, source};
 
@@ -36,8 +36,8 @@ Exit: 0 when every board ended as the demo expects.";
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The virtual board.
-    #[arg(long, value_parser = ["esp8266", "esp32"], default_value = "esp8266")]
-    pub chip: String,
+    #[arg(long, value_enum, default_value_t = Chip::Esp8266)]
+    pub chip: Chip,
     /// Keep the chain, header and images here [default: a temporary directory].
     #[arg(long, value_name = "DIR")]
     pub dir: Option<PathBuf>,
@@ -62,11 +62,7 @@ fn step(out: &mut dyn Write, n: &str, text: &str) -> Result<()> {
 
 /// Run `demo`.
 pub fn run(args: Args) -> Result<Exit> {
-    let chip = if args.chip == "esp32" {
-        Chip::Esp32
-    } else {
-        Chip::Esp8266
-    };
+    let chip = args.chip;
     let temp;
     let dir = match &args.dir {
         Some(d) => {

@@ -9,8 +9,8 @@ use crate::error::{Error, Exit, Result, show_path};
 use crate::rom::Chip;
 use crate::rom::image;
 use crate::sim::device::{self, DeviceConfig};
-use crate::sim::firmware::SketchFirmware;
 use crate::sim::image::{Fault, ImageSettings};
+use crate::sim::reference::SketchFirmware;
 
 /// Examples shown under `sim device --help`.
 pub const DEVICE_EXAMPLES: &str = "Examples:
@@ -21,10 +21,6 @@ pub const DEVICE_EXAMPLES: &str = "Examples:
 pub const IMAGE_EXAMPLES: &str = "Examples:
   espcheck sim image --chip esp8266 --connect 127.0.0.1:8443 --fingerprint 'CF:05:98:…' -o app.bin
   espcheck sim image --chip esp32 --ca-file intermediate.pem --fault crash -o crash.bin";
-
-fn parse_chip(s: &str) -> std::result::Result<Chip, String> {
-    s.parse()
-}
 
 /// A byte count: digits with an optional K or M (binary: 1K = 1024).
 fn parse_size(s: &str) -> std::result::Result<usize, String> {
@@ -50,7 +46,7 @@ fn parse_fault(s: &str) -> std::result::Result<Fault, String> {
 #[derive(Debug, clap::Args)]
 pub struct DeviceArgs {
     /// The chip to simulate: esp8266 or esp32.
-    #[arg(long, value_name = "CHIP", default_value = "esp8266", value_parser = parse_chip)]
+    #[arg(long, value_name = "CHIP", value_enum, default_value_t = Chip::Esp8266)]
     pub chip: Chip,
     /// Create this symlink to the pty (a stale symlink is replaced).
     #[arg(long, value_name = "PATH")]
@@ -129,7 +125,7 @@ pub fn run_device(args: DeviceArgs) -> Result<Exit> {
 #[derive(Debug, clap::Args)]
 pub struct ImageArgs {
     /// The chip the image is for: esp8266 or esp32.
-    #[arg(long, value_name = "CHIP", default_value = "esp8266", value_parser = parse_chip)]
+    #[arg(long, value_name = "CHIP", value_enum, default_value_t = Chip::Esp8266)]
     pub chip: Chip,
     /// Server name (SNI and Host header), optionally HOST:PORT.
     #[arg(long, value_name = "HOST[:PORT]", default_value = "api.github.com")]

@@ -81,7 +81,7 @@ fn library_flash(port: &Path, chip: Chip, image: &[u8]) {
     let opts = FlashOptions::new(port);
     let fw = Input::Bin {
         data: image,
-        addr: chip.app_offset(),
+        addr: Some(chip.app_offset()),
     };
     let done = flash::flash(&opts, fw, &mut NoProgress).expect("flash the virtual board");
     drop(done);
