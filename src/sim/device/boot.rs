@@ -108,11 +108,21 @@ pub fn download_banner(chip: Chip, cause: ResetCause) -> Text {
 
 /// Boot from flash after a reset with `cause`.
 pub fn boot(chip: Chip, flash: &[u8], cause: ResetCause) -> Boot {
-    match chip {
+    let mut b = match chip {
         Chip::Esp8266 => boot_esp8266(flash, cause),
         Chip::Esp32 => boot_esp32(flash, cause),
+    };
+    if b.next == Next::Run(None) {
+        // A real chip would now run the image; the virtual board says plainly that it cannot.
+        b.out.push(Text::app(FOREIGN_IMAGE_LINE.to_owned()));
     }
+    b
 }
+
+/// The one line the virtual board adds, clearly its own, after booting an image that is not an
+/// `espcheck sim image` as far as the real chip would print.
+pub const FOREIGN_IMAGE_LINE: &str = "[espcheck sim device] this image is not an `espcheck sim image`: \
+     the virtual board cannot execute real firmware and runs only sim images\r\n";
 
 fn boot_esp8266(flash: &[u8], cause: ResetCause) -> Boot {
     let chip = Chip::Esp8266;
