@@ -81,6 +81,10 @@ pub fn run(
         None => String::new(),
     };
     let outcome = outcome?;
+    if let WatchEnd::Unrunnable(why) = &outcome.end {
+        // Not the firmware's fault and not a timeout: the simulated board cannot run it.
+        return Err(Error::env(plan.port.display(), format!("{why}{log_note}")));
+    }
     if let WatchEnd::PortLost(why) = &outcome.end
         && outcome.report.verdict == Verdict::Timeout
     {

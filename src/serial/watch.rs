@@ -53,6 +53,22 @@ pub enum WatchEnd {
     Interrupted,
     /// The port went away and did not come back within the grace period.
     PortLost(String),
+    /// A simulated board said (on a [`SIMULATOR_TAG`] line) that it cannot run what it was
+    /// flashed with; the line, without the tag.
+    Unrunnable(String),
+}
+
+/// How the virtual board (`espcheck sim device`) starts the one line that is its own, not the
+/// chip's: that it cannot execute the real firmware it booted. No real board prints it.
+pub const SIMULATOR_TAG: &str = "[espcheck sim device] ";
+
+/// The simulator's line in `text`, if a whole one is there.
+fn simulator_says(text: &[u8]) -> Option<String> {
+    let text = String::from_utf8_lossy(text);
+    let at = text.find(SIMULATOR_TAG)?;
+    let rest = &text[at + SIMULATOR_TAG.len()..];
+    let end = rest.find('\n')?;
+    Some(rest[..end].trim_end().to_owned())
 }
 
 /// What the watch saw.
@@ -103,6 +119,8 @@ pub fn watch(
     let mut events = Vec::new();
     let mut bytes = 0u64;
     let mut reopened = 0u32;
+    // The last few KiB read, to spot a simulator line split across reads.
+    let mut tail: Vec<u8> = Vec::new();
     let end = loop {
         let now = Instant::now();
         if stop.load(Ordering::Relaxed) {
@@ -144,6 +162,12 @@ pub fn watch(
                 grader.feed(&buf[..n], at, &mut events);
                 emit(&mut events, notify, at);
                 notify(Notice::Flush, at);
+                tail.extend_from_slice(&buf[..n]);
+                if let Some(line) = simulator_says(&tail) {
+                    break WatchEnd::Unrunnable(line);
+                }
+                let keep = tail.len().saturating_sub(4096);
+                tail.drain(..keep);
             }
             Err(LinkError::Gone(why)) => {
                 if let Some(l) = log.as_deref_mut() {
@@ -182,7 +206,7 @@ pub fn watch(
         WatchEnd::Deadline => End::Deadline(opts.timeout.unwrap_or(elapsed)),
         WatchEnd::Idle => End::Idle(opts.idle_timeout.unwrap_or(elapsed)),
         WatchEnd::Interrupted => End::Interrupted,
-        WatchEnd::PortLost(_) => End::PortLost,
+        WatchEnd::PortLost(_) | WatchEnd::Unrunnable(_) => End::PortLost,
     };
     let report = if end == WatchEnd::Verdict {
         grader.report()
