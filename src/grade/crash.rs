@@ -17,6 +17,8 @@ pub(crate) enum BlockEnd {
     StackEnd,
     /// ESP32 panic handler: the `Backtrace:` line.
     Backtrace,
+    /// ESP-IDF task watchdog: one `Backtrace:` per CPU it listed as running (`CPU 1: IDLE1`).
+    Backtraces,
     /// Nothing follows worth waiting for.
     Immediate,
 }
@@ -59,7 +61,7 @@ pub(crate) fn classify(text: &str, lower: &str) -> Option<Signal> {
     if lower.contains("task watchdog got triggered") {
         return Some(Signal::Crash {
             kind: "task-wdt",
-            end: BlockEnd::Backtrace,
+            end: BlockEnd::Backtraces,
         });
     }
     if text.starts_with("Exception (") || lower.starts_with("fatal exception") {
@@ -120,11 +122,24 @@ fn boot_cause(text: &str) -> Option<String> {
     None
 }
 
-/// Whether `line` ends a block that ends with `end`.
-pub(crate) fn ends_block(end: BlockEnd, text: &str) -> bool {
+/// Whether `text`, the last of the block's `lines` so far, ends a block that ends with `end`.
+pub(crate) fn ends_block(end: BlockEnd, text: &str, lines: &[String]) -> bool {
+    let backtrace = |l: &str| l.trim_start().starts_with("Backtrace:");
     match end {
         BlockEnd::StackEnd => text.contains("<<<stack<<<"),
-        BlockEnd::Backtrace => text.trim_start().starts_with("Backtrace:"),
+        BlockEnd::Backtrace => backtrace(text),
+        BlockEnd::Backtraces => {
+            // `E (10305) task_wdt: CPU 1: IDLE1`: a CPU whose backtrace follows.
+            let cpus = lines
+                .iter()
+                .filter(|l| {
+                    l.split_once("task_wdt: CPU ")
+                        .is_some_and(|(_, r)| r.split_once(':').is_some_and(|(n, _)| n.parse::<u8>().is_ok()))
+                })
+                .count()
+                .max(1);
+            backtrace(text) && lines.iter().filter(|l| backtrace(l)).count() >= cpus
+        }
         BlockEnd::Immediate => true,
     }
 }

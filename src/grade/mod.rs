@@ -136,6 +136,8 @@ pub struct Grader {
     garbled: usize,
     bytes: u64,
     scratch: Vec<Line>,
+    /// The last `ELF file SHA256:` the log printed, for checking `--elf` against it.
+    elf_sha256: Option<String>,
 }
 
 impl Grader {
@@ -170,6 +172,7 @@ impl Grader {
             garbled: 0,
             bytes: 0,
             scratch: Vec::new(),
+            elf_sha256: None,
         }
     }
 
@@ -253,6 +256,8 @@ impl Grader {
             diagnostics: self.core.diagnostics.clone(),
             crash: self.core.crash.clone(),
             backtrace: Vec::new(),
+            fault_addresses: Vec::new(),
+            decode_warnings: Vec::new(),
             tests,
             lines: self.splitter.count(),
             garbled_lines: self.garbled,
@@ -278,6 +283,9 @@ impl Grader {
             return;
         }
         let text = line.text.as_str();
+        if let Some(sha) = decode::logged_elf_sha256(text) {
+            self.elf_sha256 = Some(sha);
+        }
         let lower = text.to_ascii_lowercase();
         if let Some(block) = self.block.as_mut() {
             let boot = matches!(
@@ -287,7 +295,7 @@ impl Grader {
             if !boot {
                 block.lines.push(text.to_owned());
             }
-            if boot || crash::ends_block(block.end, text) || block.lines.len() >= crash::BLOCK_LIMIT
+            if boot || crash::ends_block(block.end, text, &block.lines) || block.lines.len() >= crash::BLOCK_LIMIT
             {
                 self.end_block();
             }
@@ -407,6 +415,7 @@ impl Grader {
             line: self.core.line,
             headline: text.to_owned(),
             block: Vec::new(),
+            elf_sha256: None,
         });
         self.core
             .propose(Verdict::Fault, Some(&stage), reason, finality);
@@ -422,6 +431,7 @@ impl Grader {
             line: block.line,
             headline: block.headline,
             block: block.lines,
+            elf_sha256: self.elf_sha256.clone(),
         });
         self.core
             .propose(Verdict::Fault, None, reason, Finality::Now);
