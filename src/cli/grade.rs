@@ -77,9 +77,15 @@ pub struct GradeArgs {
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
     /// The firmware's ELF (with debug info): decode the crash's addresses (epc1 and the stack on
-    /// ESP8266, PC and the Backtrace on ESP32) to function and source line.
+    /// ESP8266, PC and the Backtrace on ESP32, the unwound stack on RISC-V ESP32s) to function
+    /// and source line. Repeatable: the first is the app (checked against the log's
+    /// `ELF file SHA256:`), the others are searched for addresses outside it (a bootloader).
     #[arg(long, value_name = "FILE")]
-    pub elf: Option<PathBuf>,
+    pub elf: Vec<PathBuf>,
+    /// The chip's ROM ELF (Espressif's `esp32c3_rev3_rom.elf` and the like): names the ROM
+    /// frames of a crash. Repeatable.
+    #[arg(long, value_name = "FILE")]
+    pub rom_elf: Vec<PathBuf>,
     #[command(flatten)]
     pub truth: TruthArgs,
 }
@@ -111,45 +117,58 @@ impl GradeArgs {
     /// Let `--elf` default to the firmware just flashed, when that is an ELF with symbols
     /// (`flash-and-watch`). An explicit `--elf` wins; a .bin or a stripped ELF leaves it unset.
     pub fn default_elf(&mut self, flashed: &Path) {
-        if self.elf.is_none()
+        if self.elf.is_empty()
             && let Ok(bytes) = read_elf(flashed)
             && decode::Symbols::check(&bytes).is_ok()
         {
-            self.elf = Some(flashed.to_path_buf());
+            self.elf = vec![flashed.to_path_buf()];
         }
     }
 
     /// Decode the report's crash with `--elf`. The ELF was checked up front, so trouble here
     /// (the file changed during a long watch) is a warning: the report still prints.
     fn decode_crash(&self, report: &mut Report) {
-        let (Some(path), Some(_)) = (&self.elf, &report.crash) else {
+        if self.elf.is_empty() || report.crash.is_none() {
             return;
-        };
-        let bytes = match read_elf(path) {
-            Ok(b) => b,
-            Err(e) => {
-                super::warn(format!("the crash is not decoded: {e}"));
-                return;
+        }
+        let paths: Vec<&PathBuf> = self.elf.iter().chain(&self.rom_elf).collect();
+        let mut files = Vec::new();
+        for path in &paths {
+            match read_elf(path) {
+                Ok(b) => files.push((*path, b)),
+                Err(e) => {
+                    super::warn(format!("the crash is not decoded: {e}"));
+                    return;
+                }
             }
-        };
-        match decode::Symbols::parse(&bytes) {
-            Ok(symbols) => {
-                if !symbols.has_line_info() {
+        }
+        let mut set = Vec::new();
+        for (path, bytes) in &files {
+            match decode::Symbols::parse(bytes) {
+                Ok(symbols) => {
+                    if !symbols.has_line_info() {
+                        super::warn(format!(
+                            "{}: no DWARF debug info; only function names are decoded (build with -g)",
+                            show_path(path)
+                        ));
+                    }
+                    set.push(symbols);
+                }
+                Err(e) => {
                     super::warn(format!(
-                        "{}: no DWARF debug info; only function names are decoded (build with -g)",
+                        "the crash is not decoded: {}: {e}",
                         show_path(path)
                     ));
+                    return;
                 }
-                decode::annotate(report, &symbols);
             }
-            Err(e) => super::warn(format!(
-                "the crash is not decoded: {}: {e}",
-                show_path(path)
-            )),
+        }
+        decode::annotate(report, &set);
+        for w in &report.decode_warnings {
+            super::warn(format!("{}: {w}", show_path(paths[0])));
         }
     }
 
-    /// Validated grading configuration: regexes compiled, the rules file read.
     pub fn config(&self) -> Result<GradeConfig> {
         let mut rules = Rules::new();
         for re in &self.pass {
@@ -186,7 +205,12 @@ impl GradeArgs {
                 )));
             }
         }
-        if let Some(path) = &self.elf {
+        if self.elf.is_empty() && !self.rom_elf.is_empty() {
+            return Err(Error::Usage(
+                "--rom-elf names ROM frames of an app's crash: give the app's --elf too".to_owned(),
+            ));
+        }
+        for path in self.elf.iter().chain(&self.rom_elf) {
             let bytes = read_elf(path)?;
             decode::Symbols::check(&bytes).map_err(|e| Error::input(show_path(path), e))?;
         }

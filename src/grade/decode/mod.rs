@@ -22,6 +22,20 @@ mod unwind;
 pub use identity::{Arch, logged_elf_sha256};
 pub use unwind::{Cfi, RiscvDump};
 
+/// The ELF of a set (the app's first, then ROM ELFs) whose loaded sections hold `addr`; the app's
+/// when none does.
+fn owner<'s, 'a>(set: &'s [Symbols<'a>], addr: u64) -> Option<&'s Symbols<'a>> {
+    set.iter().find(|s| s.is_loaded(addr)).or_else(|| set.first())
+}
+
+fn frame_in(set: &[Symbols<'_>], addr: u64, from: &str) -> Option<Frame> {
+    owner(set, addr).map(|s| s.frame(addr, from))
+}
+
+fn return_frame_in(set: &[Symbols<'_>], addr: u64, from: &str) -> Option<Frame> {
+    owner(set, addr.saturating_sub(1)).map(|s| s.return_frame(addr, from))
+}
+
 type Reader<'a> = EndianSlice<'a, RunTimeEndian>;
 
 /// An address the crash output printed, and where.
@@ -477,40 +491,40 @@ pub struct Decoded {
 /// guesses. Xtensa `Backtrace:` PCs are decoded as printed (ESP-IDF already moved each return
 /// address back onto its call instruction); ESP8266 stack words and RISC-V return addresses are
 /// looked up one byte back, on the call. `excvaddr`/`mtval` are fault addresses, not frames.
-pub fn decode(crash: &Crash, symbols: &Symbols<'_>) -> Decoded {
-    let warnings = identity::check(crash, symbols);
+pub fn decode(crash: &Crash, set: &[Symbols<'_>]) -> Decoded {
+    let warnings = set
+        .first()
+        .map(|app| identity::check(crash, app))
+        .unwrap_or_default();
+    let is_code = |addr| set.iter().any(|s| s.is_code(addr));
     let raws = addresses(crash);
     let riscv = RiscvDump::parse(crash.block.iter().map(String::as_str));
+    let cfis: Vec<&Cfi<'_>> = set.iter().filter_map(|s| s.cfi.as_ref()).collect();
     let mut frames = Vec::new();
     let mut faults = Vec::new();
     for r in raws.iter().filter(|r| matches!(r.from, "excvaddr" | "mtval")) {
-        faults.push(Frame {
-            core: r.core,
-            ..symbols.frame(r.addr, r.from)
-        });
+        faults.extend(frame_in(set, r.addr, r.from).map(|f| Frame { core: r.core, ..f }));
     }
-    match (&riscv, &symbols.cfi) {
-        (Some(dump), Some(cfi)) => {
+    match &riscv {
+        Some(dump) if !cfis.is_empty() => {
             let core = raws.iter().find(|r| r.from == "mepc").and_then(|r| r.core);
             // `abort() was called at PC …` comes before the registers: keep it first.
             for r in raws.iter().filter(|r| r.from == "pc") {
-                frames.push(symbols.frame(r.addr, r.from));
+                frames.extend(frame_in(set, r.addr, r.from));
             }
-            let pcs = cfi.unwind(dump);
-            frames.push(symbols.frame(dump.mepc, "mepc"));
+            let pcs = unwind::unwind(&cfis, dump);
+            frames.extend(frame_in(set, dump.mepc, "mepc"));
             for &pc in &pcs[1..] {
-                frames.push(symbols.return_frame(pc, "cfi"));
+                frames.extend(return_frame_in(set, pc, "cfi"));
             }
-            // MEPC outside the CFI (ROM code, or a jump to a bad pointer): RA is all there is.
+            // MEPC outside the CFI (ROM code without its ELF, or a jump to a bad pointer): RA is
+            // all there is, and no CFI vouches for it.
             if pcs.len() == 1
-                && !cfi.covers(dump.mepc)
+                && !unwind::covers(&cfis, dump.mepc)
                 && let Some(ra) = dump.regs[1]
-                && symbols.is_code(ra)
+                && is_code(ra)
             {
-                frames.push(Frame {
-                    guess: true,
-                    ..symbols.return_frame(ra, "ra")
-                });
+                frames.extend(return_frame_in(set, ra, "ra").map(|f| Frame { guess: true, ..f }));
             }
             for f in &mut frames {
                 f.core = core;
@@ -518,17 +532,16 @@ pub fn decode(crash: &Crash, symbols: &Symbols<'_>) -> Decoded {
         }
         _ => {
             for r in raws.iter().filter(|r| !matches!(r.from, "excvaddr" | "mtval")) {
-                if r.code_only && !symbols.is_code(r.addr) {
+                if r.code_only && !is_code(r.addr) {
                     continue;
                 }
                 let f = match r.from {
-                    "stack" | "ra" => Frame {
-                        guess: true,
-                        ..symbols.return_frame(r.addr, r.from)
-                    },
-                    _ => symbols.frame(r.addr, r.from),
+                    "stack" | "ra" => {
+                        return_frame_in(set, r.addr, r.from).map(|f| Frame { guess: true, ..f })
+                    }
+                    _ => frame_in(set, r.addr, r.from),
                 };
-                frames.push(Frame { core: r.core, ..f });
+                frames.extend(f.map(|f| Frame { core: r.core, ..f }));
             }
         }
     }
@@ -546,11 +559,11 @@ pub fn decode(crash: &Crash, symbols: &Symbols<'_>) -> Decoded {
 
 /// Decode the report's crash into `backtrace`, and let the reason name the crash site instead of
 /// sending the user to a decoder.
-pub fn annotate(report: &mut Report, symbols: &Symbols<'_>) {
+pub fn annotate(report: &mut Report, set: &[Symbols<'_>]) {
     let Some(crash) = &report.crash else {
         return;
     };
-    let decoded = decode(crash, symbols);
+    let decoded = decode(crash, set);
     report.backtrace = decoded.frames;
     report.fault_addresses = decoded.faults;
     report.decode_warnings = decoded.warnings;

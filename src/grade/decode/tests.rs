@@ -237,7 +237,7 @@ fn annotate_names_the_crash_site_in_the_reason() {
         "{}",
         report.reason
     );
-    annotate(&mut report, &syms);
+    annotate(&mut report, std::slice::from_ref(&syms));
     let froms: Vec<_> = report
         .backtrace
         .iter()
@@ -335,7 +335,7 @@ fn riscv_dump_unwinds_with_cfi_to_gdbs_backtrace() {
     assert_eq!(syms.arch(), Arch::RiscV);
     let mut report = rv32_report(&dump);
     assert_eq!(report.crash.as_ref().unwrap().kind, "guru-meditation");
-    annotate(&mut report, &syms);
+    annotate(&mut report, std::slice::from_ref(&syms));
     // Every frame gdb shows, in order, with its address, function and line; nothing more.
     assert_eq!(our_frames(&report.backtrace), gdb_frames(&bt));
     let froms: Vec<_> = report.backtrace.iter().map(|f| f.from.as_str()).collect();
@@ -363,7 +363,7 @@ fn riscv_frames_agree_with_addr2line_on_the_call_instruction() {
     let (elf, dump, _) = rv32();
     let syms = Symbols::parse(&elf).unwrap();
     let mut report = rv32_report(&dump);
-    annotate(&mut report, &syms);
+    annotate(&mut report, std::slice::from_ref(&syms));
     // The return addresses are looked up one byte back, as `addr2line` must be asked.
     let lookups: Vec<String> = report
         .backtrace
@@ -408,7 +408,7 @@ fn without_cfi_ra_and_stack_words_are_marked_guesses() {
     let mut syms = Symbols::parse(&elf).unwrap();
     syms.cfi = None;
     let mut report = rv32_report(&dump);
-    annotate(&mut report, &syms);
+    annotate(&mut report, std::slice::from_ref(&syms));
     let got: Vec<_> = report
         .backtrace
         .iter()
@@ -439,13 +439,13 @@ fn another_build_marks_the_frames_unreliable() {
     };
     // The build that crashed: no warning.
     let mut same = rv32_report(&format!("I (45) app_init: ELF file SHA256:  {real}...\n{dump}"));
-    annotate(&mut same, &syms);
+    annotate(&mut same, std::slice::from_ref(&syms));
     assert!(same.decode_warnings.is_empty(), "{:?}", same.decode_warnings);
     assert!(!same.backtrace.is_empty());
     // Another build of the same app.
     let mut other =
         rv32_report(&format!("I (45) app_init: ELF file SHA256:  0123456789abcdef...\n{dump}"));
-    annotate(&mut other, &syms);
+    annotate(&mut other, std::slice::from_ref(&syms));
     assert_eq!(other.decode_warnings.len(), 1, "{:?}", other.decode_warnings);
     assert!(other.decode_warnings[0].contains("another build"));
     assert!(other.backtrace.iter().all(|f| f.unreliable));
@@ -464,7 +464,7 @@ fn an_xtensa_crash_with_a_riscv_elf_is_flagged() {
         "Guru Meditation Error: Core  1 panic'ed (LoadProhibited). Exception was unhandled.",
         "Core  1 register dump:\nPC      : 0x42000028  PS      : 0x00060d30\n\nBacktrace: 0x42000028:0x3ffb1f40",
     );
-    let d = decode(&c, &syms);
+    let d = decode(&c, std::slice::from_ref(&syms));
     assert_eq!(d.warnings.len(), 1, "{:?}", d.warnings);
     assert!(d.warnings[0].contains("Xtensa chip but the ELF is RISC-V"));
     assert!(d.frames.iter().all(|f| f.unreliable && f.core == Some(1)));

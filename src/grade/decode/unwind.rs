@@ -121,6 +121,43 @@ struct Step {
     regs: [Option<u64>; 32],
 }
 
+/// Whether any FDE of `cfis` covers `addr`.
+pub fn covers(cfis: &[&Cfi<'_>], addr: u64) -> bool {
+    let mut ctx = UnwindContext::new();
+    cfis.iter()
+        .any(|c| c.unwind_one(&mut ctx, addr, &[None; 32], &RiscvDump::default()).is_some())
+}
+
+/// Unwind `dump` with the CFI of every ELF given (the app's, the ROM's): the return address of
+/// each caller, outermost last. The first element is MEPC itself (not a return address). Stops
+/// at the first frame whose CFI, saved words or return address is missing, at a zero or
+/// repeated return address, or at [`MAX_FRAMES`].
+pub fn unwind(cfis: &[&Cfi<'_>], dump: &RiscvDump) -> Vec<u64> {
+    let mut ctx = UnwindContext::new();
+    let mut out = vec![dump.mepc];
+    let mut regs = dump.regs;
+    let mut pc = dump.mepc;
+    // The PC to look up: MEPC is the faulting instruction; a return address is one past the
+    // call, so its CFI row is the call's (the row before a possible epilogue).
+    let mut lookup = pc;
+    while out.len() < MAX_FRAMES {
+        let Some(step) = cfis
+            .iter()
+            .find_map(|c| c.unwind_one(&mut ctx, lookup, &regs, dump))
+        else {
+            break;
+        };
+        if step.pc == 0 || (step.pc == pc && step.regs[2] == regs[2]) {
+            break;
+        }
+        out.push(step.pc);
+        pc = step.pc;
+        lookup = pc.saturating_sub(1);
+        regs = step.regs;
+    }
+    out
+}
+
 impl<'a> Cfi<'a> {
     /// The CFI sections, given as (data, section address); `None` when there is neither.
     pub fn new(
@@ -146,40 +183,6 @@ impl<'a> Cfi<'a> {
             eh_frame,
             debug_frame,
         })
-    }
-
-    /// Whether any FDE covers `addr`.
-    pub fn covers(&self, addr: u64) -> bool {
-        let mut ctx = UnwindContext::new();
-        self.unwind_one(&mut ctx, addr, &[None; 32], &RiscvDump::default())
-            .is_some()
-    }
-
-    /// Unwind `dump`: the return address of each caller, outermost last. The first element is
-    /// MEPC itself (not a return address). Stops at the first frame whose CFI, saved words or
-    /// return address is missing, at a zero or repeated return address, or at [`MAX_FRAMES`].
-    pub fn unwind(&self, dump: &RiscvDump) -> Vec<u64> {
-        let mut ctx = UnwindContext::new();
-        let mut out = vec![dump.mepc];
-        let mut regs = dump.regs;
-        let mut pc = dump.mepc;
-        // The PC to look up: MEPC is the faulting instruction; a return address is one past
-        // the call, so its CFI row is the call's (the row before a possible epilogue).
-        let mut lookup = pc;
-        while out.len() < MAX_FRAMES {
-            let Some(step) = self.unwind_one(&mut ctx, lookup, &regs, dump) else {
-                break;
-            };
-            let caller_sp = step.regs[2];
-            if step.pc == 0 || (step.pc == pc && caller_sp == regs[2]) {
-                break;
-            }
-            out.push(step.pc);
-            pc = step.pc;
-            lookup = pc.saturating_sub(1);
-            regs = step.regs;
-        }
-        out
     }
 
     /// One step: the caller's PC and registers, from the row of `lookup`.
