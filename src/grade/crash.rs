@@ -123,25 +123,30 @@ fn boot_cause(text: &str) -> Option<String> {
 }
 
 /// Whether `text`, the last of the block's `lines` so far, ends a block that ends with `end`.
-pub(crate) fn ends_block(end: BlockEnd, text: &str, lines: &[String]) -> bool {
-    let backtrace = |l: &str| l.trim_start().starts_with("Backtrace:");
+pub(crate) fn ends_block(end: BlockEnd, text: &str) -> bool {
     match end {
         BlockEnd::StackEnd => text.contains("<<<stack<<<"),
-        BlockEnd::Backtrace => backtrace(text),
-        BlockEnd::Backtraces => {
-            // `E (10305) task_wdt: CPU 1: IDLE1`: a CPU whose backtrace follows.
-            let cpus = lines
-                .iter()
-                .filter(|l| {
-                    l.split_once("task_wdt: CPU ")
-                        .is_some_and(|(_, r)| r.split_once(':').is_some_and(|(n, _)| n.parse::<u8>().is_ok()))
-                })
-                .count()
-                .max(1);
-            backtrace(text) && lines.iter().filter(|l| backtrace(l)).count() >= cpus
-        }
+        BlockEnd::Backtrace => is_backtrace(text),
+        // Over only at the first line that is not watchdog output: see [`block_over`].
+        BlockEnd::Backtraces => false,
         BlockEnd::Immediate => true,
     }
+}
+
+fn is_backtrace(text: &str) -> bool {
+    text.trim_start().starts_with("Backtrace:")
+}
+
+/// Whether a task-watchdog block is over before `text`: it printed a backtrace (one per CPU
+/// whose task starved: one or both, by ESP-IDF version), and `text` is none of the watchdog's
+/// lines (`E (…) task_wdt: …`, `Backtrace:`, a monitor's decoded `0x…: f at …`, blank).
+pub(crate) fn block_over(end: BlockEnd, text: &str, lines: &[String]) -> bool {
+    let t = text.trim();
+    let next_report = t.contains("Task watchdog got triggered");
+    end == BlockEnd::Backtraces
+        && lines.iter().any(|l| is_backtrace(l))
+        && (next_report
+            || !(t.is_empty() || is_backtrace(t) || t.contains("task_wdt") || t.starts_with("0x")))
 }
 
 /// What a reset cause means, in words, and whether it is a fault by itself.

@@ -292,10 +292,14 @@ impl Grader {
                 crash::classify(text, &lower),
                 Some(crash::Signal::Boot { .. })
             );
+            if !boot && crash::block_over(block.end, text, &block.lines) {
+                self.end_block();
+                return;
+            }
             if !boot {
                 block.lines.push(text.to_owned());
             }
-            if boot || crash::ends_block(block.end, text, &block.lines) || block.lines.len() >= crash::BLOCK_LIMIT
+            if boot || crash::ends_block(block.end, text) || block.lines.len() >= crash::BLOCK_LIMIT
             {
                 self.end_block();
             }

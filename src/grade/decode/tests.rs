@@ -501,3 +501,70 @@ Backtrace:0x4008A0E2:0x3FFB1FD0 0x400D2A0D:0x3FFB2000",
         ]
     );
 }
+
+fn real(name: &str) -> Report {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/crashes/real")
+        .join(name);
+    crate::grade::grade_bytes(
+        crate::grade::GradeConfig::new(crate::grade::Profile::Custom),
+        &std::fs::read(path).unwrap(),
+    )
+}
+
+fn cores(report: &Report) -> Vec<(String, Option<u32>)> {
+    addresses(report.crash.as_ref().unwrap())
+        .iter()
+        .map(|r| (format!("{:08x}", r.addr), r.core))
+        .collect()
+}
+
+#[test]
+fn real_task_watchdog_keeps_both_cpus_backtraces() {
+    let r = real("esp-idf-12248-task-wdt-both-cpus.log");
+    assert_eq!(r.crash.as_ref().unwrap().kind, "task-wdt");
+    let want: Vec<(String, Option<u32>)> = [
+        ("4011cb06", 0),
+        ("40082d6e", 0),
+        ("0004001e", 0),
+        ("4008e3cd", 1),
+        ("40082d6e", 1),
+        ("0004001e", 1),
+    ]
+    .iter()
+    .map(|(a, c)| (a.to_string(), Some(*c)))
+    .collect();
+    assert_eq!(cores(&r), want);
+}
+
+#[test]
+fn real_task_watchdog_of_one_cpu_ends_at_the_next_report() {
+    let r = real("esp-box-67-task-wdt-cpu1.log");
+    let want: Vec<(String, Option<u32>)> = ["4037e0a6", "4037b4fd", "400559dd"]
+        .iter()
+        .map(|a| (a.to_string(), Some(1)))
+        .collect();
+    assert_eq!(cores(&r), want);
+}
+
+#[test]
+fn real_riscv_dump_with_another_elf_invents_no_frames() {
+    let r = real("toit-2768-esp32c6-store-access-fault.log");
+    let c = r.crash.as_ref().unwrap();
+    assert_eq!(c.kind, "guru-meditation");
+    let dump = RiscvDump::parse(c.block.iter().map(String::as_str)).unwrap();
+    assert_eq!((dump.mepc, dump.regs[1]), (0x4080_a6f6, Some(0x4080_a6c8)));
+    // The rv32 fixture ELF covers none of this C6 firmware's addresses: MEPC is unknown, RA is
+    // not code of it, and nothing else is made up.
+    let (elf, _, _) = rv32();
+    let syms = Symbols::parse(&elf).unwrap();
+    let d = decode(c, std::slice::from_ref(&syms));
+    let got: Vec<_> = d
+        .frames
+        .iter()
+        .map(|f| (f.from.as_str(), f.addr.as_str(), f.function.is_none(), f.in_elf))
+        .collect();
+    assert_eq!(got, [("mepc", "0x4080a6f6", true, false)]);
+    assert_eq!(d.faults.len(), 1);
+    assert_eq!(d.faults[0].from, "mtval");
+}
