@@ -383,3 +383,86 @@ fn watch_decodes_a_live_crash() {
     assert_eq!(v["backtrace"][0]["line"], line_of("at_crash:"));
     assert_eq!(v["backtrace"][4]["function"], Value::Null);
 }
+
+/// The RISC-V fixture (fixtures/crashes/rv32): a real rv32imc ELF and its crash state.
+fn rv32_fixture() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/crashes/rv32")
+}
+
+#[test]
+fn riscv_crash_is_unwound_and_another_build_is_called_out() {
+    let dir = rv32_fixture();
+    let elf = dir.join("crash-rv32.elf");
+    let dump = std::fs::read_to_string(dir.join("guru.txt")).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let log = tmp.path().join("c3.log");
+    std::fs::write(&log, &dump).unwrap();
+    let (code, v) = grade_json(&log, &["--elf", elf.to_str().unwrap()]);
+    assert_eq!(code, 5);
+    let names: Vec<_> = v["backtrace"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["from"].as_str().unwrap(), f["function"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            ("mepc", "store_byte"),
+            ("cfi", "parse_header"),
+            ("cfi", "handle_request"),
+            ("cfi", "app_main"),
+        ]
+    );
+    assert_eq!(v["backtrace"][3]["inlined_into"][0]["function"], "_start");
+    assert_eq!(v["fault_addresses"][0]["from"], "mtval");
+    assert!(v.get("decode_warnings").is_none(), "{v}");
+
+    // The same crash after a boot log that names another build: warned on stderr, flagged in JSON.
+    std::fs::write(
+        &log,
+        format!("I (45) app_init: ELF file SHA256:  0123456789abcdef...\n{dump}"),
+    )
+    .unwrap();
+    let out = espcheck()
+        .arg("grade")
+        .arg(&log)
+        .arg("--elf")
+        .arg(&elf)
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(5));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("ELF file SHA256 0123456789abcdef is not this ELF's"),
+        "{stderr}"
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["backtrace"][0]["unreliable"], true);
+    assert!(
+        v["decode_warnings"][0]
+            .as_str()
+            .unwrap()
+            .contains("another build")
+    );
+}
+
+#[test]
+fn rom_elf_without_the_app_elf_is_a_usage_error() {
+    let dir = rv32_fixture();
+    let out = espcheck()
+        .arg("grade")
+        .arg(dir.join("guru.txt"))
+        .arg("--rom-elf")
+        .arg(dir.join("crash-rv32.elf"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("--rom-elf") && stderr.contains("--elf"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+}

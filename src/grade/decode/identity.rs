@@ -68,12 +68,10 @@ pub fn logged_elf_sha256(text: &str) -> Option<String> {
 /// (or nothing can be compared).
 pub(super) fn check(crash: &Crash, symbols: &Symbols<'_>) -> Vec<String> {
     let mut out = Vec::new();
-    let logged = crash.elf_sha256.clone().or_else(|| {
-        crash
-            .block
-            .iter()
-            .find_map(|l| logged_elf_sha256(l))
-    });
+    let logged = crash
+        .elf_sha256
+        .clone()
+        .or_else(|| crash.block.iter().find_map(|l| logged_elf_sha256(l)));
     if let Some(logged) = logged {
         let ours: String = Sha256::digest(symbols.bytes)
             .iter()
@@ -102,6 +100,7 @@ pub(super) fn check(crash: &Crash, symbols: &Symbols<'_>) -> Vec<String> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // tests: a panic is the failure report
 mod tests {
     use super::*;
 

@@ -25,7 +25,9 @@ pub use unwind::{Cfi, RiscvDump};
 /// The ELF of a set (the app's first, then ROM ELFs) whose loaded sections hold `addr`; the app's
 /// when none does.
 fn owner<'s, 'a>(set: &'s [Symbols<'a>], addr: u64) -> Option<&'s Symbols<'a>> {
-    set.iter().find(|s| s.is_loaded(addr)).or_else(|| set.first())
+    set.iter()
+        .find(|s| s.is_loaded(addr))
+        .or_else(|| set.first())
 }
 
 fn frame_in(set: &[Symbols<'_>], addr: u64, from: &str) -> Option<Frame> {
@@ -286,7 +288,9 @@ impl<'a> Symbols<'a> {
         functions.sort_by_key(|f| f.span.start);
         let mut labels: Vec<(u64, &str)> = file
             .symbols()
-            .filter(|s| s.size() == 0 && s.is_definition() && code.iter().any(|c| c.contains(s.address())))
+            .filter(|s| {
+                s.size() == 0 && s.is_definition() && code.iter().any(|c| c.contains(s.address()))
+            })
             .filter(|s| matches!(s.kind(), SymbolKind::Text | SymbolKind::Unknown))
             .filter_map(|s| Some((s.address(), s.name().ok()?)))
             // `$x`/`$d` mapping symbols and local `.L` labels name nothing.
@@ -502,7 +506,10 @@ pub fn decode(crash: &Crash, set: &[Symbols<'_>]) -> Decoded {
     let cfis: Vec<&Cfi<'_>> = set.iter().filter_map(|s| s.cfi.as_ref()).collect();
     let mut frames = Vec::new();
     let mut faults = Vec::new();
-    for r in raws.iter().filter(|r| matches!(r.from, "excvaddr" | "mtval")) {
+    for r in raws
+        .iter()
+        .filter(|r| matches!(r.from, "excvaddr" | "mtval"))
+    {
         faults.extend(frame_in(set, r.addr, r.from).map(|f| Frame { core: r.core, ..f }));
     }
     match &riscv {
@@ -531,7 +538,10 @@ pub fn decode(crash: &Crash, set: &[Symbols<'_>]) -> Decoded {
             }
         }
         _ => {
-            for r in raws.iter().filter(|r| !matches!(r.from, "excvaddr" | "mtval")) {
+            for r in raws
+                .iter()
+                .filter(|r| !matches!(r.from, "excvaddr" | "mtval"))
+            {
                 if r.code_only && !is_code(r.addr) {
                     continue;
                 }

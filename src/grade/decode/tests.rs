@@ -352,7 +352,9 @@ fn riscv_dump_unwinds_with_cfi_to_gdbs_backtrace() {
         ("mtval", "0x00000000")
     );
     assert!(
-        report.reason.contains("it crashed in store_byte at ./crash.c:6"),
+        report
+            .reason
+            .contains("it crashed in store_byte at ./crash.c:6"),
         "{}",
         report.reason
     );
@@ -393,7 +395,12 @@ fn riscv_frames_agree_with_addr2line_on_the_call_instruction() {
         .lines()
         .collect::<Vec<_>>()
         .chunks(2)
-        .map(|p| (p[0].to_owned(), p[1].rsplit(':').next().unwrap().parse().unwrap()))
+        .map(|p| {
+            (
+                p[0].to_owned(),
+                p[1].rsplit(':').next().unwrap().parse().unwrap(),
+            )
+        })
         .collect();
     let ours: Vec<(String, u32)> = our_frames(&report.backtrace)
         .into_iter()
@@ -438,19 +445,33 @@ fn another_build_marks_the_frames_unreliable() {
             .collect()
     };
     // The build that crashed: no warning.
-    let mut same = rv32_report(&format!("I (45) app_init: ELF file SHA256:  {real}...\n{dump}"));
+    let mut same = rv32_report(&format!(
+        "I (45) app_init: ELF file SHA256:  {real}...\n{dump}"
+    ));
     annotate(&mut same, std::slice::from_ref(&syms));
-    assert!(same.decode_warnings.is_empty(), "{:?}", same.decode_warnings);
+    assert!(
+        same.decode_warnings.is_empty(),
+        "{:?}",
+        same.decode_warnings
+    );
     assert!(!same.backtrace.is_empty());
     // Another build of the same app.
-    let mut other =
-        rv32_report(&format!("I (45) app_init: ELF file SHA256:  0123456789abcdef...\n{dump}"));
+    let mut other = rv32_report(&format!(
+        "I (45) app_init: ELF file SHA256:  0123456789abcdef...\n{dump}"
+    ));
     annotate(&mut other, std::slice::from_ref(&syms));
-    assert_eq!(other.decode_warnings.len(), 1, "{:?}", other.decode_warnings);
+    assert_eq!(
+        other.decode_warnings.len(),
+        1,
+        "{:?}",
+        other.decode_warnings
+    );
     assert!(other.decode_warnings[0].contains("another build"));
     assert!(other.backtrace.iter().all(|f| f.unreliable));
     assert!(
-        other.reason.contains("but it is not the build that crashed"),
+        other
+            .reason
+            .contains("but it is not the build that crashed"),
         "{}",
         other.reason
     );
@@ -562,9 +583,73 @@ fn real_riscv_dump_with_another_elf_invents_no_frames() {
     let got: Vec<_> = d
         .frames
         .iter()
-        .map(|f| (f.from.as_str(), f.addr.as_str(), f.function.is_none(), f.in_elf))
+        .map(|f| {
+            (
+                f.from.as_str(),
+                f.addr.as_str(),
+                f.function.is_none(),
+                f.in_elf,
+            )
+        })
         .collect();
     assert_eq!(got, [("mepc", "0x4080a6f6", true, false)]);
     assert_eq!(d.faults.len(), 1);
     assert_eq!(d.faults[0].from, "mtval");
+}
+
+#[test]
+fn an_assembly_routine_is_named_from_the_symbol_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("vectors.c");
+    // A routine written in assembly, as ESP-IDF's `_WindowOverflow12`: a global label with
+    // neither a type nor a size, and no DWARF function.
+    std::fs::write(
+        &src,
+        "__asm__(\".text\\n.globl _WindowOverflow12\\n_WindowOverflow12:\\n nop\\n nop\\n nop\\n ret\\n\");\n\
+         int main(void) { return 0; }\n",
+    )
+    .unwrap();
+    let out = dir.path().join("vectors");
+    let status = Command::new("gcc")
+        .args(["-g", "-O0", "-no-pie", "-o"])
+        .arg(&out)
+        .arg(&src)
+        .status()
+        .expect("gcc runs");
+    assert!(status.success());
+    let elf = std::fs::read(out).unwrap();
+    let syms = Symbols::parse(&elf).unwrap();
+    let at = symbol(&elf, "_WindowOverflow12");
+    assert_eq!(
+        syms.frame(at + 2, "backtrace").function.as_deref(),
+        Some("_WindowOverflow12")
+    );
+    // Inside a sized function, the function wins over any label.
+    assert_eq!(
+        syms.frame(symbol(&elf, "main"), "pc").function.as_deref(),
+        Some("main")
+    );
+}
+
+#[test]
+fn a_second_elf_names_what_the_app_does_not_hold() {
+    // The app is a host ELF; the "ROM" is the rv32 fixture, whose code sits at 0x42000020.
+    let dir = tempfile::tempdir().unwrap();
+    let app = build(dir.path(), "unit", &["-g"]);
+    let (rom, _, _) = rv32();
+    let set = [Symbols::parse(&app).unwrap(), Symbols::parse(&rom).unwrap()];
+    let at = symbol(&app, "crash_here");
+    let c = crash(
+        "Guru Meditation Error: Core  0 panic'ed (LoadProhibited). Exception was unhandled.",
+        &format!("PC      : 0x{at:08x}\n\nBacktrace: 0x{at:08x}:0x3ffb1f40 0x42000028:0x3ffb1f70"),
+    );
+    let d = decode(&c, &set);
+    let names: Vec<_> = d.frames.iter().map(|f| f.function.as_deref()).collect();
+    assert_eq!(
+        names,
+        [Some("crash_here"), Some("crash_here"), Some("store_byte")]
+    );
+    // Without the second ELF the ROM-side address stays unknown.
+    let d = decode(&c, &set[..1]);
+    assert_eq!(d.frames[2].function, None);
 }

@@ -25,8 +25,9 @@ static REGISTER: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 /// A RISC-V `Stack memory:` row: `40800840: 0x00000000 0x4200009e …`.
-static MEMORY_ROW: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^\s*([0-9a-fA-F]{8}):((?:\s+0x[0-9a-fA-F]{8})+)\s*$").expect("static regex"));
+static MEMORY_ROW: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^\s*([0-9a-fA-F]{8}):((?:\s+0x[0-9a-fA-F]{8})+)\s*$").expect("static regex")
+});
 
 /// The DWARF number of a RISC-V integer register by the panic handler's name (x0..x31).
 fn dwarf_number(name: &str) -> Option<u16> {
@@ -35,7 +36,11 @@ fn dwarf_number(name: &str) -> Option<u16> {
         "A4", "A5", "A6", "A7", "S2", "S3", "S4", "S5", "S6", "S7", "S8", "S9", "S10", "S11", "T3",
         "T4", "T5", "T6",
     ];
-    let name = if name == "S0" || name == "FP" { "S0/FP" } else { name };
+    let name = if name == "S0" || name == "FP" {
+        "S0/FP"
+    } else {
+        name
+    };
     NAMES.iter().position(|n| *n == name).map(|i| i as u16)
 }
 
@@ -124,8 +129,10 @@ struct Step {
 /// Whether any FDE of `cfis` covers `addr`.
 pub fn covers(cfis: &[&Cfi<'_>], addr: u64) -> bool {
     let mut ctx = UnwindContext::new();
-    cfis.iter()
-        .any(|c| c.unwind_one(&mut ctx, addr, &[None; 32], &RiscvDump::default()).is_some())
+    cfis.iter().any(|c| {
+        c.unwind_one(&mut ctx, addr, &[None; 32], &RiscvDump::default())
+            .is_some()
+    })
 }
 
 /// Unwind `dump` with the CFI of every ELF given (the app's, the ROM's): the return address of
@@ -197,12 +204,22 @@ impl<'a> Cfi<'a> {
             && let Ok(fde) = s.fde_for_address(bases, lookup, EhFrame::cie_from_offset)
         {
             let ra = fde.cie().return_address_register();
-            (fde.unwind_info_for_address(s, bases, ctx, lookup).ok()?.clone(), ra)
+            (
+                fde.unwind_info_for_address(s, bases, ctx, lookup)
+                    .ok()?
+                    .clone(),
+                ra,
+            )
         } else if let Some((s, bases)) = &self.debug_frame
             && let Ok(fde) = s.fde_for_address(bases, lookup, DebugFrame::cie_from_offset)
         {
             let ra = fde.cie().return_address_register();
-            (fde.unwind_info_for_address(s, bases, ctx, lookup).ok()?.clone(), ra)
+            (
+                fde.unwind_info_for_address(s, bases, ctx, lookup)
+                    .ok()?
+                    .clone(),
+                ra,
+            )
         } else {
             return None;
         };
@@ -235,12 +252,14 @@ impl<'a> Cfi<'a> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // tests: a panic is the failure report
 mod tests {
     use super::*;
 
     #[test]
     fn parses_registers_and_stack_rows() {
-        let text = "MEPC    : 0x42000028  RA      : 0x4200005e  SP      : 0x40800840  GP      : 0x00000000
+        let text =
+            "MEPC    : 0x42000028  RA      : 0x4200005e  SP      : 0x40800840  GP      : 0x00000000
 S0/FP   : 0x00000005  S1      : 0x00000000  A0      : 0x00000004  A1      : 0x00000000
 MCAUSE  : 0x00000007  MTVAL   : 0x00000000
 
