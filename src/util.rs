@@ -134,13 +134,14 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         .permissions(std::fs::Permissions::from_mode(0o666))
         .tempfile_in(&dir)
         .map_err(|e| {
-            Error::input(
-                show_path(path),
+            Error::file_while(
+                path,
                 format!(
                     "cannot create a file in {}: {}",
                     dir.display(),
                     io_reason(&e)
                 ),
+                &e,
             )
         })?;
     if let Some(perms) = keep {

@@ -7,10 +7,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::error::{Error, Exit, Result, is_stdin, show_path};
-use crate::grade::github::TruthQuery;
-use crate::grade::{
-    End, Event, GradeConfig, Grader, Profile, Report, Rules, decode, render, truth,
-};
+use crate::grade::plan::Elf;
+use crate::grade::truth::TruthQuery;
+use crate::grade::{End, Event, GradeConfig, Plan, Profile, Report, Rules, decode, render};
 
 /// Examples shown under `--help`.
 pub const EXAMPLES: &str = "Examples:
@@ -83,7 +82,7 @@ pub struct GradeArgs {
     #[arg(long, value_name = "FILE")]
     pub elf: Vec<PathBuf>,
     /// The chip's ROM ELF (Espressif's `esp32c3_rev3_rom.elf` and the like): names the ROM
-    /// frames of a crash. Repeatable.
+    /// frames of a crash. Repeatable; needs `--elf`.
     #[arg(long, value_name = "FILE")]
     pub rom_elf: Vec<PathBuf>,
     #[command(flatten)]
@@ -114,62 +113,9 @@ fn read_elf(path: &Path) -> Result<Vec<u8>> {
 }
 
 impl GradeArgs {
-    /// Let `--elf` default to the firmware just flashed, when that is an ELF with symbols
-    /// (`flash-and-watch`). An explicit `--elf` wins; a .bin or a stripped ELF leaves it unset.
-    pub fn default_elf(&mut self, flashed: &Path) {
-        if self.elf.is_empty()
-            && let Ok(bytes) = read_elf(flashed)
-            && decode::Symbols::check(&bytes).is_ok()
-        {
-            self.elf = vec![flashed.to_path_buf()];
-        }
-    }
-
-    /// Decode the report's crash with `--elf`. The ELF was checked up front, so trouble here
-    /// (the file changed during a long watch) is a warning: the report still prints.
-    fn decode_crash(&self, report: &mut Report) {
-        if self.elf.is_empty() || report.crash.is_none() {
-            return;
-        }
-        let paths: Vec<&PathBuf> = self.elf.iter().chain(&self.rom_elf).collect();
-        let mut files = Vec::new();
-        for path in &paths {
-            match read_elf(path) {
-                Ok(b) => files.push((*path, b)),
-                Err(e) => {
-                    super::warn(format!("the crash is not decoded: {e}"));
-                    return;
-                }
-            }
-        }
-        let mut set = Vec::new();
-        for (path, bytes) in &files {
-            match decode::Symbols::parse(bytes) {
-                Ok(symbols) => {
-                    if !symbols.has_line_info() {
-                        super::warn(format!(
-                            "{}: no DWARF debug info; only function names are decoded (build with -g)",
-                            show_path(path)
-                        ));
-                    }
-                    set.push(symbols);
-                }
-                Err(e) => {
-                    super::warn(format!(
-                        "the crash is not decoded: {}: {e}",
-                        show_path(path)
-                    ));
-                    return;
-                }
-            }
-        }
-        decode::annotate(report, &set);
-        for w in &report.decode_warnings {
-            super::warn(format!("{}: {w}", show_path(paths[0])));
-        }
-    }
-
-    pub fn config(&self) -> Result<GradeConfig> {
+    /// Turn the flags into a grading plan: rules compiled, the rules file and the ELF read and
+    /// checked, the truth query made. Every bad input is found here, before a port is opened.
+    pub fn plan(&self) -> Result<Plan> {
         let mut rules = Rules::new();
         for re in &self.pass {
             rules.add_pass(re).map_err(Error::Usage)?;
@@ -193,8 +139,8 @@ impl GradeArgs {
             None if custom => Profile::Custom,
             None => Profile::HttpsRequest,
         };
-        if self.truth.truth {
-            crate::grade::github::check_repo(&self.truth.repo)?;
+        let truth = if self.truth.truth {
+            crate::grade::truth::check_repo(&self.truth.repo)?;
             let base = self.truth.api_base.as_str();
             let loopback = ["http://127.", "http://localhost", "http://[::1]"]
                 .iter()
@@ -204,56 +150,99 @@ impl GradeArgs {
                     "--api-base `{base}`: use an https:// URL (a token must not travel in clear)"
                 )));
             }
-        }
+            let mut q = TruthQuery::new(&self.truth.repo, &self.truth.git_ref);
+            q.api_base = self.truth.api_base.clone();
+            q.ca_files = self.truth.ca_file.clone();
+            q.token = crate::github::token_from_env();
+            Some(q)
+        } else {
+            None
+        };
         if self.elf.is_empty() && !self.rom_elf.is_empty() {
             return Err(Error::Usage(
                 "--rom-elf names ROM frames of an app's crash: give the app's --elf too".to_owned(),
             ));
         }
+        let mut elves = Vec::new();
         for path in self.elf.iter().chain(&self.rom_elf) {
             let bytes = read_elf(path)?;
             decode::Symbols::check(&bytes).map_err(|e| Error::input(show_path(path), e))?;
+            elves.push(Elf {
+                name: show_path(path),
+                bytes,
+            });
         }
-        Ok(GradeConfig {
-            profile,
-            rules,
-            timed: false,
+        let mut elves = elves.into_iter();
+        let elf = elves.next();
+        let more_elves = elves.collect();
+        Ok(Plan {
+            config: GradeConfig {
+                profile,
+                rules,
+                timed: false,
+            },
+            elf,
+            more_elves,
+            truth,
         })
     }
 
-    /// After the board's verdict: decode the crash (with `--elf`), ask GitHub (with `--truth`)
-    /// and write `--junit`.
-    pub fn complete(&self, report: &mut Report) -> Result<()> {
-        self.decode_crash(report);
-        if self.truth.truth {
-            let mut q = TruthQuery::new(&self.truth.repo, &self.truth.git_ref);
-            q.api_base = self.truth.api_base.clone();
-            q.ca_files = self.truth.ca_file.clone();
-            let facts = crate::grade::github::fetch_blocking(&q)?;
-            truth::judge(report, &facts, &self.truth.repo, &self.truth.git_ref);
+    /// Where the report goes.
+    pub fn outputs(&self) -> Outputs {
+        Outputs {
+            json: self.json,
+            junit: self.junit.clone(),
         }
-        if let Some(path) = &self.junit {
-            let xml = render::junit(report, "espcheck")
-                .map_err(|e| Error::env(show_path(path), format!("cannot render JUnit: {e}")))?;
-            crate::util::write_atomic(path, xml.as_bytes())?;
-        }
-        Ok(())
-    }
-
-    /// Print the report: JSON or human text on stdout.
-    pub fn print(&self, report: &Report) -> Result<()> {
-        let mut out = std::io::stdout().lock();
-        if self.json {
-            render::json(report, &mut out)?;
-        } else {
-            render::human(report, &mut out)?;
-        }
-        out.flush()?;
-        Ok(())
     }
 }
 
-/// Arguments.
+/// Where a finished report goes: stdout as text or JSON, and a JUnit file.
+#[derive(Debug, Clone, Default)]
+pub struct Outputs {
+    /// JSON on stdout instead of text.
+    pub json: bool,
+    /// Also write a JUnit XML report here.
+    pub junit: Option<PathBuf>,
+}
+
+/// Decode with the flashed ELF when no `--elf` was given and the flashed file is one.
+pub fn default_elf(plan: &mut Plan, flashed: &Path) {
+    if plan.elf.is_none()
+        && let Ok(bytes) = read_elf(flashed)
+        && decode::Symbols::check(&bytes).is_ok()
+    {
+        plan.elf = Some(Elf {
+            name: show_path(flashed),
+            bytes,
+        });
+    }
+}
+
+/// Finish a report at the edge: decode the crash, ask the CI when the plan says so, write the
+/// JUnit file, print the report.
+pub fn finish(plan: &Plan, outputs: &Outputs, report: &mut Report) -> Result<()> {
+    for note in plan.decode(report) {
+        super::warn(note);
+    }
+    if let Some(q) = &plan.truth {
+        let facts = crate::github::fetch_blocking(q)?;
+        plan.judge_truth(report, &facts);
+    }
+    if let Some(path) = &outputs.junit {
+        let xml = render::junit(report, "espcheck")
+            .map_err(|e| Error::env(show_path(path), format!("cannot render JUnit: {e}")))?;
+        crate::util::write_atomic(path, xml.as_bytes())?;
+    }
+    let mut out = std::io::stdout().lock();
+    if outputs.json {
+        render::json(report, &mut out)?;
+    } else {
+        render::human(report, &mut out)?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The captured serial log (`-` for stdin).
@@ -268,15 +257,15 @@ pub struct Args {
 
 /// Run the command.
 pub fn run(args: Args) -> Result<Exit> {
-    let config = args.grade.config()?;
-    let mut report = grade_reader(&args.log, config, args.echo.then_some(args.grade.json))?;
-    args.grade.complete(&mut report)?;
-    args.grade.print(&report)?;
+    let plan = args.grade.plan()?;
+    let outputs = args.grade.outputs();
+    let mut report = grade_reader(&args.log, &plan, args.echo.then_some(outputs.json))?;
+    finish(&plan, &outputs, &mut report)?;
     Ok(report.exit())
 }
 
 /// Grade a log file or stdin, streaming it through the grader. `echo`: `Some(to_stderr)`.
-fn grade_reader(path: &std::path::Path, config: GradeConfig, echo: Option<bool>) -> Result<Report> {
+fn grade_reader(path: &Path, plan: &Plan, echo: Option<bool>) -> Result<Report> {
     let name = show_path(path);
     let mut input: Box<dyn Read> = if is_stdin(path) {
         Box::new(std::io::stdin().lock())
@@ -287,7 +276,7 @@ fn grade_reader(path: &std::path::Path, config: GradeConfig, echo: Option<bool>)
         }
         Box::new(std::fs::File::open(path).map_err(|e| Error::file(path, &e))?)
     };
-    let mut grader = Grader::new(config);
+    let mut grader = plan.grader();
     let mut events = Vec::new();
     let mut buf = vec![0u8; 64 * 1024];
     let mut sink = echo.map(Echo::new);

@@ -22,10 +22,6 @@ pub const IMAGE_EXAMPLES: &str = "Examples:
   espcheck sim image --chip esp8266 --connect 127.0.0.1:8443 --fingerprint 'CF:05:98:…' -o app.bin
   espcheck sim image --chip esp32 --ca-file intermediate.pem --fault crash -o crash.bin";
 
-fn parse_chip(s: &str) -> std::result::Result<Chip, String> {
-    s.parse()
-}
-
 fn parse_fault(s: &str) -> std::result::Result<Fault, String> {
     s.parse()
 }
@@ -34,7 +30,7 @@ fn parse_fault(s: &str) -> std::result::Result<Fault, String> {
 #[derive(Debug, clap::Args)]
 pub struct DeviceArgs {
     /// The chip to simulate: esp8266 or esp32.
-    #[arg(long, value_name = "CHIP", default_value = "esp8266", value_parser = parse_chip)]
+    #[arg(long, value_name = "CHIP", value_enum, default_value_t = Chip::Esp8266)]
     pub chip: Chip,
     /// Create this symlink to the pty (a stale symlink is replaced).
     #[arg(long, value_name = "PATH")]
@@ -103,7 +99,7 @@ pub fn run_device(args: DeviceArgs) -> Result<Exit> {
 #[derive(Debug, clap::Args)]
 pub struct ImageArgs {
     /// The chip the image is for: esp8266 or esp32.
-    #[arg(long, value_name = "CHIP", default_value = "esp8266", value_parser = parse_chip)]
+    #[arg(long, value_name = "CHIP", value_enum, default_value_t = Chip::Esp8266)]
     pub chip: Chip,
     /// Server name (SNI and Host header), optionally HOST:PORT.
     #[arg(long, value_name = "HOST[:PORT]", default_value = "api.github.com")]

@@ -2,7 +2,7 @@
 //!
 //! Pure: a chain per host and a pin choice come in, bytes go out. Nothing here reads the clock or
 //! the environment; the caller passes `now` (for pin choice only) and the generation stamp
-//! (`SOURCE_DATE_EPOCH`), so the same input gives the same bytes (SPEC.md, "Generated code").
+//! (`SOURCE_DATE_EPOCH`), so the same input gives the same bytes (reproducible builds; the symbol names are a contract).
 
 mod anchors;
 pub mod bearssl_ta;

@@ -12,9 +12,9 @@
 use std::time::Duration;
 
 pub mod decode;
-pub mod github;
 pub mod lines;
 pub mod model;
+pub mod plan;
 pub mod render;
 pub mod rules;
 pub mod truth;
@@ -30,6 +30,7 @@ pub use lines::{Line, LineSplitter, MAX_LINE};
 pub use model::{
     Caller, Crash, Diagnostic, Frame, Report, StageResult, StageStatus, UnityTest, Verdict,
 };
+pub use plan::Plan;
 pub use rules::Rules;
 
 use self::core::{Core, Finality};

@@ -1,9 +1,71 @@
 //! The GitHub truth: what the combined status and the check runs of a ref say, and whether the
 //! board's verdict agrees (REFERENCE.md §5). Pure: JSON in, judgement out; `github` fetches.
 
+use std::path::PathBuf;
+use std::time::Duration;
+
 use serde::{Deserialize, Serialize};
 
 use super::model::{Report, Verdict};
+use crate::error::{Error, Result};
+
+/// Where to ask and what about.
+#[derive(Debug, Clone)]
+pub struct TruthQuery {
+    /// `https://api.github.com`, or a stand-in.
+    pub api_base: String,
+    /// `owner/name`.
+    pub repo: String,
+    /// Branch, tag or SHA.
+    pub git_ref: String,
+    /// Extra trust anchors beside the public roots.
+    pub ca_files: Vec<PathBuf>,
+    /// From `GITHUB_TOKEN` only, never from argv.
+    pub token: Option<String>,
+    /// Bound on each request.
+    pub timeout: Duration,
+}
+
+impl TruthQuery {
+    /// A query for `repo`@`git_ref` at GitHub, without a token (the edge sets it).
+    pub fn new(repo: &str, git_ref: &str) -> Self {
+        TruthQuery {
+            api_base: "https://api.github.com".to_owned(),
+            repo: repo.to_owned(),
+            git_ref: git_ref.to_owned(),
+            ca_files: Vec::new(),
+            token: None,
+            timeout: Duration::from_secs(15),
+        }
+    }
+
+    /// The API URL for `tail` under this ref's commit.
+    pub fn url(&self, tail: &str) -> String {
+        format!(
+            "{}/repos/{}/commits/{}/{tail}",
+            self.api_base.trim_end_matches('/'),
+            self.repo,
+            self.git_ref
+        )
+    }
+}
+
+/// Check `owner/name`.
+pub fn check_repo(repo: &str) -> Result<()> {
+    let ok = repo.split('/').count() == 2
+        && repo.split('/').all(|p| {
+            !p.is_empty()
+                && p.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        });
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::Usage(format!(
+            "--repo `{repo}`: expected OWNER/NAME"
+        )))
+    }
+}
 
 /// Counts of a ref's check runs (GitHub Actions reports only through these).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

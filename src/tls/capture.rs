@@ -6,14 +6,14 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
+use rustls::crypto::WebPkiSupportedAlgorithms;
 use rustls::{DigitallySignedStruct, SignatureScheme};
 use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
 use tokio::net::TcpStream;
 
-use super::target::Target;
 use crate::cert::report::TlsInfo;
 use crate::error::{Error, Result};
+use crate::target::Target;
 
 /// What a handshake yielded.
 #[derive(Debug, Clone)]
@@ -24,9 +24,21 @@ pub struct Capture {
     pub tls: TlsInfo,
 }
 
-/// The ring provider: the one crypto backend in the tree.
-pub fn provider() -> Arc<CryptoProvider> {
-    Arc::new(rustls::crypto::ring::default_provider())
+pub use crate::cert::verify::provider;
+
+/// Open the TCP connection every live capture and probe starts with: the one place that
+/// resolves and dials (`--connect ADDR:PORT` when given, else the host).
+pub async fn connect(target: &Target) -> Result<TcpStream> {
+    let what = target.display();
+    let dial = target.dial_addr();
+    TcpStream::connect(&dial).await.map_err(|e| {
+        let reason = crate::util::io_reason(&e);
+        if dial == what {
+            Error::env(&what, reason)
+        } else {
+            Error::env(&what, format!("{reason} (dialing {dial})"))
+        }
+    })
 }
 
 /// Accepts any chain but keeps it. Handshake signatures are still verified for real, so the
@@ -119,15 +131,7 @@ async fn capture_inner(
         .with_no_client_auth();
     let name = ServerName::try_from(target.host.clone())
         .map_err(|_| Error::Usage(format!("invalid host name `{}`", target.host)))?;
-    let dial = target.dial_addr();
-    let tcp = TcpStream::connect(&dial).await.map_err(|e| {
-        let reason = crate::util::io_reason(&e);
-        if dial == what {
-            Error::env(&what, reason)
-        } else {
-            Error::env(&what, format!("{reason} (dialing {dial})"))
-        }
-    })?;
+    let tcp = connect(target).await?;
     let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
     let stream = connector.connect(name, tcp).await;
     let recorded = recorder.chain.lock().map(|c| c.clone()).unwrap_or_default();

@@ -3,7 +3,7 @@
 //! into `grade`, the host-only form of the same loop.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::sim::Server;
@@ -20,7 +20,7 @@ impl Board {
     fn start(chip: &str) -> Board {
         let dir = tempfile::tempdir().unwrap();
         let link = dir.path().join(chip);
-        let child = Command::new(assert_cmd::cargo::cargo_bin("espcheck"))
+        let child = super::support::espcheck_std()
             .args(["sim", "device", "--chip", chip, "--link"])
             .arg(&link)
             .stdout(Stdio::null())
@@ -338,7 +338,7 @@ fn a_flash_interrupted_by_sigint_releases_the_port() {
     let mut bytes = std::fs::read(&big).unwrap();
     bytes.resize(2 * 1024 * 1024, 0xA5);
     std::fs::write(&big, &bytes).unwrap();
-    let child = Command::new(assert_cmd::cargo::cargo_bin("espcheck"))
+    let child = super::support::espcheck_std()
         .arg("flash-and-watch")
         .arg(&board.link)
         .arg("--firmware")

@@ -7,7 +7,6 @@ use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use assert_cmd::Command;
 use serde_json::Value;
 
 fn fixture(name: &str) -> PathBuf {
@@ -16,11 +15,7 @@ fn fixture(name: &str) -> PathBuf {
         .join(name)
 }
 
-fn espcheck() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_espcheck"));
-    c.env_remove("GITHUB_TOKEN").env_remove("ESPCHECK_PORT");
-    c
-}
+use super::support::espcheck;
 
 fn grade_json(args: &[&str]) -> (i32, Value) {
     let out = espcheck()

@@ -9,9 +9,7 @@ use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::PemObject;
 use sha1::{Digest, Sha1};
 
-fn espcheck() -> assert_cmd::Command {
-    assert_cmd::Command::cargo_bin("espcheck").unwrap()
-}
+use super::support::{espcheck, espcheck_std};
 
 /// A `sim serve` subprocess, killed (and reaped) when dropped so no test leaves it behind.
 pub(crate) struct Server {
@@ -28,8 +26,7 @@ impl Server {
     }
 
     pub(crate) fn start_in(dir: tempfile::TempDir, extra: &[&str]) -> Server {
-        let bin = assert_cmd::cargo::cargo_bin("espcheck");
-        let mut child = Command::new(bin)
+        let mut child = espcheck_std()
             .args(["sim", "serve", "--addr", "127.0.0.1:0", "--chain-dir"])
             .arg(dir.path().join("chain"))
             .args(extra)

@@ -422,7 +422,7 @@ impl Sketch {
     }
 }
 
-/// The reference sketch's request, byte for byte (REFERENCE.md §4).
+/// The reference sketch's request, byte for byte (as `HTTPSRequest.ino` writes it in every core from 2.0 to 3.x).
 pub fn get_request(url: &str, host: &str) -> Vec<u8> {
     format!(
         "GET {url} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: BuildFailureDetectorESP8266\r\n\

@@ -1,74 +1,15 @@
 //! The I/O edge of `--truth`: GET a ref's combined status and check runs from the GitHub API
-//! (or a stand-in at `--api-base`) over rustls on the ring provider.
+//! (or a stand-in at `--api-base`) over rustls on the ring provider. What is asked
+//! ([`TruthQuery`]) and what the answers mean (`grade::truth`) are pure and live in `grade`.
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 
 use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::PemObject;
 
-use super::truth::{Facts, facts_from_json};
 use crate::error::{Error, Result, show_path};
-
-/// Where to ask and what about.
-#[derive(Debug, Clone)]
-pub struct TruthQuery {
-    /// `https://api.github.com`, or a stand-in.
-    pub api_base: String,
-    /// `owner/name`.
-    pub repo: String,
-    /// Branch, tag or SHA.
-    pub git_ref: String,
-    /// Extra trust anchors beside the public roots.
-    pub ca_files: Vec<PathBuf>,
-    /// From `GITHUB_TOKEN` only, never from argv.
-    pub token: Option<String>,
-    /// Bound on each request.
-    pub timeout: Duration,
-}
-
-impl TruthQuery {
-    /// A query for `repo`@`git_ref` at GitHub, with the token from `GITHUB_TOKEN`.
-    pub fn new(repo: &str, git_ref: &str) -> Self {
-        TruthQuery {
-            api_base: "https://api.github.com".to_owned(),
-            repo: repo.to_owned(),
-            git_ref: git_ref.to_owned(),
-            ca_files: Vec::new(),
-            token: std::env::var("GITHUB_TOKEN")
-                .ok()
-                .filter(|t| !t.trim().is_empty()),
-            timeout: Duration::from_secs(15),
-        }
-    }
-
-    fn url(&self, tail: &str) -> String {
-        format!(
-            "{}/repos/{}/commits/{}/{tail}",
-            self.api_base.trim_end_matches('/'),
-            self.repo,
-            self.git_ref
-        )
-    }
-}
-
-/// Check `owner/name`.
-pub fn check_repo(repo: &str) -> Result<()> {
-    let ok = repo.split('/').count() == 2
-        && repo.split('/').all(|p| {
-            !p.is_empty()
-                && p.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-        });
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::Usage(format!(
-            "--repo `{repo}`: expected OWNER/NAME"
-        )))
-    }
-}
+use crate::grade::truth::{Facts, TruthQuery, check_repo, facts_from_json};
 
 /// A rustls client config on the ring provider: the public roots plus `ca_files`.
 pub fn client_config(ca_files: &[PathBuf]) -> Result<rustls::ClientConfig> {
@@ -96,6 +37,13 @@ pub fn client_config(ca_files: &[PathBuf]) -> Result<rustls::ClientConfig> {
         .with_root_certificates(roots)
         .with_no_client_auth();
     Ok(config)
+}
+
+/// The token for the API: `GITHUB_TOKEN`, never argv. Blank means none.
+pub fn token_from_env() -> Option<String> {
+    std::env::var("GITHUB_TOKEN")
+        .ok()
+        .filter(|t| !t.trim().is_empty())
 }
 
 /// Fetch both answers and parse them. Network, TLS, rate-limit and 403 failures are

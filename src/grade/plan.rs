@@ -1,0 +1,84 @@
+//! A grading plan: everything grading needs, decided before any I/O runs. The command line turns
+//! its flags into a [`Plan`] once (`grade`, `watch`, `flash-and-watch`); `demo` builds one
+//! directly. Running the grader and finishing the report are pure; fetching the CI truth and
+//! writing files are the caller's edge.
+
+use super::decode;
+use super::truth::{self, Facts, TruthQuery};
+use super::{GradeConfig, Grader, Report};
+
+/// A firmware ELF read for decoding crashes.
+#[derive(Debug, Clone)]
+pub struct Elf {
+    /// The path as the user gave it, for messages.
+    pub name: String,
+    /// The file's bytes (already checked to be an ELF).
+    pub bytes: Vec<u8>,
+}
+
+/// How to grade, decode and judge one run.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// Profile, rules and timing.
+    pub config: GradeConfig,
+    /// Decode a crash against this ELF (the app: checked against the log's `ELF file SHA256:`).
+    pub elf: Option<Elf>,
+    /// Further ELFs for the addresses the app does not hold: more `--elf`s, then `--rom-elf`s.
+    pub more_elves: Vec<Elf>,
+    /// Ask the CI for the truth the board reported (`--truth`).
+    pub truth: Option<TruthQuery>,
+}
+
+impl Plan {
+    /// A plan that only grades.
+    pub fn new(config: GradeConfig) -> Self {
+        Plan {
+            config,
+            elf: None,
+            more_elves: Vec::new(),
+            truth: None,
+        }
+    }
+
+    /// A fresh grader for this plan.
+    pub fn grader(&self) -> Grader {
+        Grader::new(self.config.clone())
+    }
+
+    /// Decode the report's crash against the plan's ELFs. Returns what the user should be told
+    /// (no debug info, an unreadable ELF, an ELF that is not the build that crashed); the report
+    /// is annotated in place.
+    pub fn decode(&self, report: &mut Report) -> Vec<String> {
+        let (Some(app), Some(_)) = (&self.elf, &report.crash) else {
+            return Vec::new();
+        };
+        let mut notes = Vec::new();
+        let mut set = Vec::new();
+        for elf in std::iter::once(app).chain(&self.more_elves) {
+            match decode::Symbols::parse(&elf.bytes) {
+                Ok(symbols) => {
+                    if !symbols.has_line_info() {
+                        notes.push(format!(
+                            "{}: no DWARF debug info; only function names are decoded (build with -g)",
+                            elf.name
+                        ));
+                    }
+                    set.push(symbols);
+                }
+                Err(e) => return vec![format!("the crash is not decoded: {}: {e}", elf.name)],
+            }
+        }
+        decode::annotate(report, &set);
+        for w in &report.decode_warnings {
+            notes.push(format!("{}: {w}", app.name));
+        }
+        notes
+    }
+
+    /// Judge the board's answer against what the CI says.
+    pub fn judge_truth(&self, report: &mut Report, facts: &Facts) {
+        if let Some(q) = &self.truth {
+            truth::judge(report, facts, &q.repo, &q.git_ref);
+        }
+    }
+}
