@@ -9,7 +9,7 @@ use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::PemObject;
 
 use crate::error::{Error, Result, show_path};
-use crate::grade::truth::{Facts, TruthQuery, check_repo, facts_from_json};
+use crate::grade::truth::{Facts, TruthQuery, check_repo, facts_from_pages};
 
 /// A rustls client config on the ring provider: the public roots plus `ca_files`.
 pub fn client_config(ca_files: &[PathBuf]) -> Result<rustls::ClientConfig> {
@@ -64,9 +64,24 @@ pub async fn fetch(q: &TruthQuery) -> Result<Facts> {
         .map_err(|e| Error::env("HTTP client", chain(&e)))?;
     let status_url = q.url("status");
     let checks_url = format!("{}?per_page=100", q.url("check-runs"));
-    let (status, checks) = tokio::join!(get(&client, &status_url, q), get(&client, &checks_url, q));
-    let (status, checks) = (status?, checks?);
-    facts_from_json(&status, &checks).map_err(|e| Error::env(&status_url, e))
+    let (status, first) = tokio::join!(get(&client, &status_url, q), get(&client, &checks_url, q));
+    let (status, _) = status?;
+    let (body, mut next) = first?;
+    let mut pages = vec![body];
+    // Follow `Link: rel="next"`: a failed run on page 2 must not read as green.
+    while let Some(url) = next.take() {
+        if pages.len() >= MAX_PAGES {
+            return Err(Error::env(
+                &checks_url,
+                format!("more than {MAX_PAGES} pages of check runs; not all could be read"),
+            ));
+        }
+        let (body, after) = get(&client, &url, q).await?;
+        pages.push(body);
+        next = after;
+    }
+    let pages: Vec<&[u8]> = pages.iter().map(Vec::as_slice).collect();
+    facts_from_pages(&status, &pages).map_err(|e| Error::env(&status_url, e))
 }
 
 /// [`fetch`] on a runtime of its own, for blocking callers.
@@ -78,7 +93,27 @@ pub fn fetch_blocking(q: &TruthQuery) -> Result<Facts> {
     rt.block_on(fetch(q))
 }
 
-async fn get(client: &reqwest::Client, url: &str, q: &TruthQuery) -> Result<Vec<u8>> {
+/// Pages of check runs read at most (100 runs each).
+const MAX_PAGES: usize = 50;
+
+/// The `rel="next"` URL of a `Link` header, as GitHub pages its lists.
+pub fn next_link(header: &str) -> Option<String> {
+    header.split(',').find_map(|part| {
+        let (url, params) = part.split_once(';')?;
+        let is_next = params
+            .split(';')
+            .any(|p| p.trim().replace(' ', "") == "rel=\"next\"");
+        let url = url.trim().strip_prefix('<')?.strip_suffix('>')?;
+        is_next.then(|| url.to_owned())
+    })
+}
+
+/// GET one API document: its body and the next page's URL, if the answer is paged.
+async fn get(
+    client: &reqwest::Client,
+    url: &str,
+    q: &TruthQuery,
+) -> Result<(Vec<u8>, Option<String>)> {
     let mut req = client
         .get(url)
         .header("Accept", "application/vnd.github+json")
@@ -86,7 +121,13 @@ async fn get(client: &reqwest::Client, url: &str, q: &TruthQuery) -> Result<Vec<
     if let Some(token) = &q.token {
         req = req.bearer_auth(token);
     }
-    let resp = req.send().await.map_err(|e| Error::env(url, chain(&e)))?;
+    let resp = req.send().await.map_err(|e| {
+        if e.is_timeout() {
+            Error::timeout(url, q.timeout)
+        } else {
+            Error::env(url, chain(&e))
+        }
+    })?;
     let status = resp.status();
     let header = |name: &str| {
         resp.headers()
@@ -96,9 +137,17 @@ async fn get(client: &reqwest::Client, url: &str, q: &TruthQuery) -> Result<Vec<
     };
     let remaining = header("x-ratelimit-remaining");
     let reset = header("x-ratelimit-reset");
-    let body = resp.bytes().await.map_err(|e| Error::env(url, chain(&e)))?;
+    let retry_after = header("retry-after").and_then(|v| v.trim().parse::<u64>().ok());
+    let next = header("link").as_deref().and_then(next_link);
+    let body = resp.bytes().await.map_err(|e| {
+        if e.is_timeout() {
+            Error::timeout(url, q.timeout)
+        } else {
+            Error::env(url, chain(&e))
+        }
+    })?;
     if status.is_success() {
-        return Ok(body.to_vec());
+        return Ok((body.to_vec(), next));
     }
     let message = serde_json::from_slice::<serde_json::Value>(&body)
         .ok()
@@ -107,13 +156,19 @@ async fn get(client: &reqwest::Client, url: &str, q: &TruthQuery) -> Result<Vec<
     let code = status.as_u16();
     let limited = remaining.as_deref() == Some("0")
         || code == 429
+        || retry_after.is_some()
         || message.to_ascii_lowercase().contains("rate limit");
     let text = if limited && (code == 403 || code == 429) {
-        let when = reset
-            .and_then(|r| r.parse::<i64>().ok())
-            .and_then(|t| time::OffsetDateTime::from_unix_timestamp(t).ok())
-            .map(|t| format!("; it resets at {:02}:{:02} UTC", t.hour(), t.minute()))
-            .unwrap_or_default();
+        // A secondary limit says when to come back in Retry-After; the primary one in
+        // X-RateLimit-Reset.
+        let when = match retry_after {
+            Some(secs) => format!("; retry after {secs} s"),
+            None => reset
+                .and_then(|r| r.parse::<i64>().ok())
+                .and_then(|t| time::OffsetDateTime::from_unix_timestamp(t).ok())
+                .map(|t| format!("; it resets at {:02}:{:02} UTC", t.hour(), t.minute()))
+                .unwrap_or_default(),
+        };
         let hint = if q.token.is_some() {
             ""
         } else {
@@ -154,4 +209,24 @@ fn chain(e: &dyn std::error::Error) -> String {
         src = inner.source();
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::next_link;
+
+    #[test]
+    fn the_next_page_is_read_from_githubs_link_header() {
+        let h = "<https://api.github.com/repositories/1/commits/main/check-runs?per_page=100&page=2>; \
+                 rel=\"next\", <https://api.github.com/repositories/1/commits/main/check-runs?per_page=100&page=2>; rel=\"last\"";
+        assert_eq!(
+            next_link(h).as_deref(),
+            Some(
+                "https://api.github.com/repositories/1/commits/main/check-runs?per_page=100&page=2"
+            )
+        );
+        let last = "<https://x/?page=1>; rel=\"prev\", <https://x/?page=1>; rel=\"first\"";
+        assert_eq!(next_link(last), None);
+        assert_eq!(next_link("garbage"), None);
+    }
 }

@@ -19,8 +19,8 @@ use crate::serial::TtyLink;
 use crate::serial::session::WatchPlan;
 use crate::serial::watch::WatchOptions;
 use crate::sim::device::{self, DeviceConfig};
-use crate::sim::firmware::SketchFirmware;
 use crate::sim::image::{self, ImageSettings};
+use crate::sim::reference::SketchFirmware;
 use crate::sim::server::{MockServer, ServerConfig};
 use crate::tls::{Target, TrustStore, source};
 
@@ -49,8 +49,6 @@ pub struct Args {
     #[arg(long)]
     pub quiet_board: bool,
 }
-
-/// The watch/grade flags demo uses, parsed as a user would type them.
 
 const HOST: &str = "api.github.com";
 const TIMEOUT: Duration = Duration::from_secs(10);

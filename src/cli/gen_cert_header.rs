@@ -34,15 +34,6 @@ pub enum Lang {
     Rust,
 }
 
-/// C dialect.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum StyleArg {
-    /// Arduino C++: PROGMEM and raw string literals.
-    Arduino,
-    /// Plain C99 string literals, for ESP-IDF projects.
-    C,
-}
-
 /// What kind of file to write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -58,30 +49,6 @@ pub enum Format {
     BearsslTa,
     /// The leaf's public key as PEM, for setKnownKey (breaks when the server gets a new key).
     PublicKey,
-}
-
-/// What CA_PEM pins.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum PinArg {
-    /// The pin advice's recommendation (root if known, else the top intermediate).
-    Auto,
-    /// The leaf itself (direct trust).
-    Leaf,
-    /// The intermediate that issued the leaf.
-    Intermediate,
-    /// The self-signed root (sent, or from --ca-file / the system store).
-    Root,
-}
-
-impl From<PinArg> for PinChoice {
-    fn from(p: PinArg) -> Self {
-        match p {
-            PinArg::Auto => PinChoice::Auto,
-            PinArg::Leaf => PinChoice::Leaf,
-            PinArg::Intermediate => PinChoice::Intermediate,
-            PinArg::Root => PinChoice::Root,
-        }
-    }
 }
 
 /// Arguments of `gen-cert-header`.
@@ -101,8 +68,8 @@ pub struct Args {
     #[arg(long, value_enum, default_value_t = Lang::C)]
     pub lang: Lang,
     /// Dialect of a C header.
-    #[arg(long, value_enum, default_value_t = StyleArg::Arduino)]
-    pub style: StyleArg,
+    #[arg(long, value_enum, default_value_t = Style::Arduino)]
+    pub style: Style,
     /// Write source code, or an ESP-IDF certificate bundle.
     #[arg(long, value_enum, default_value_t = Format::Header)]
     pub format: Format,
@@ -111,8 +78,8 @@ pub struct Args {
     #[arg(long, value_name = "X.Y")]
     pub idf_version: Option<String>,
     /// Which certificate CA_PEM (or the bundle) pins.
-    #[arg(long, value_enum, default_value_t = PinArg::Auto)]
-    pub pin: PinArg,
+    #[arg(long, value_enum, default_value_t = PinChoice::Auto)]
+    pub pin: PinChoice,
     /// Symbol name: `api.github.com` gives C prefix API_GITHUB_COM_ and Rust module
     /// api_github_com. Default: the host, or the file stem. Give one per input, in order (hosts
     /// first, then files).
@@ -231,7 +198,7 @@ pub fn run(args: Args) -> Result<Exit> {
     let choice = if output == Output::PublicKey {
         PinChoice::Leaf
     } else {
-        args.pin.into()
+        args.pin
     };
     let generated = codegen::generate_with(sources, choice, output, &stamp, now, &selection)?;
     for w in &generated.warnings {
@@ -261,7 +228,7 @@ fn output_of(args: &Args) -> Result<Output> {
             format_name(args.format)
         )));
     }
-    if args.style == StyleArg::C && (args.lang == Lang::Rust || args.format != Format::Header) {
+    if args.style == Style::C && (args.lang == Lang::Rust || args.format != Format::Header) {
         return Err(Error::Usage(
             "--style applies to C headers (--format header --lang c)".to_owned(),
         ));
@@ -274,7 +241,7 @@ fn output_of(args: &Args) -> Result<Output> {
                 .to_owned(),
         ));
     }
-    if args.format == Format::PublicKey && args.pin != PinArg::Auto {
+    if args.format == Format::PublicKey && args.pin != PinChoice::Auto {
         return Err(Error::Usage(
             "--pin does not apply to --format public-key: a key pin is always the leaf's key"
                 .to_owned(),
@@ -287,10 +254,7 @@ fn output_of(args: &Args) -> Result<Output> {
         (Format::BearsslTa, _) => Output::BearsslTa,
         (Format::PublicKey, _) => Output::PublicKey,
         (Format::Header, Lang::Rust) => Output::Rust,
-        (Format::Header, Lang::C) => Output::C(match args.style {
-            StyleArg::Arduino => Style::Arduino,
-            StyleArg::C => Style::C,
-        }),
+        (Format::Header, Lang::C) => Output::C(args.style),
     })
 }
 

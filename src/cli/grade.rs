@@ -219,14 +219,24 @@ pub fn default_elf(plan: &mut Plan, flashed: &Path) {
 }
 
 /// Finish a report at the edge: decode the crash, ask the CI when the plan says so, write the
-/// JUnit file, print the report.
-pub fn finish(plan: &Plan, outputs: &Outputs, report: &mut Report) -> Result<()> {
+/// JUnit file, print the report. The exit code is the report's, unless the CI could not be asked
+/// about a PASS. An unreachable API never loses the report: it is still printed and written.
+pub fn finish(plan: &Plan, outputs: &Outputs, report: &mut Report) -> Result<Exit> {
     for note in plan.decode(report) {
         super::warn(note);
     }
+    let mut exit = report.exit();
     if let Some(q) = &plan.truth {
-        let facts = crate::github::fetch_blocking(q)?;
-        plan.judge_truth(report, &facts);
+        match crate::github::fetch_blocking(q) {
+            Ok(facts) => {
+                plan.judge_truth(report, &facts);
+                exit = report.exit();
+            }
+            Err(e) => {
+                super::report_error(&e);
+                exit = plan.truth_unavailable(report, &e.to_string(), e.exit());
+            }
+        }
     }
     if let Some(path) = &outputs.junit {
         let xml = render::junit(report, "espcheck")
@@ -240,7 +250,7 @@ pub fn finish(plan: &Plan, outputs: &Outputs, report: &mut Report) -> Result<()>
         render::human(report, &mut out)?;
     }
     out.flush()?;
-    Ok(())
+    Ok(exit)
 }
 
 #[derive(Debug, clap::Args)]
@@ -260,8 +270,7 @@ pub fn run(args: Args) -> Result<Exit> {
     let plan = args.grade.plan()?;
     let outputs = args.grade.outputs();
     let mut report = grade_reader(&args.log, &plan, args.echo.then_some(outputs.json))?;
-    finish(&plan, &outputs, &mut report)?;
-    Ok(report.exit())
+    finish(&plan, &outputs, &mut report)
 }
 
 /// Grade a log file or stdin, streaming it through the grader. `echo`: `Some(to_stderr)`.

@@ -11,7 +11,7 @@ use crate::error::{Error, Exit, Result};
 use crate::sim::chain::{self, ChainPaths};
 use crate::sim::server::{CiState, MockServer, ServerConfig, announce_rotation};
 use crate::sim::sketch::{
-    self, Board, Core, RunConfig, ShownPin, SketchConfig, Trust, Variant, run::HostSerial,
+    self, Board, CoreVersion, RunConfig, ShownPin, SketchConfig, Trust, Variant, run::HostSerial,
 };
 
 /// Examples for `sim serve --help`.
@@ -160,7 +160,7 @@ pub struct RunArgs {
     pub board: Option<BoardArg>,
     /// esp8266 core version whose lines to print: 2.4 (default), 2.7, 3.0, 3.0.1, 3.1.
     #[arg(long, default_value = "2.4", value_parser = parse_core)]
-    pub core: Core,
+    pub core: CoreVersion,
     /// Which sketch to run.
     #[arg(long, value_enum, default_value = "get-status")]
     pub variant: VariantArg,
@@ -172,7 +172,7 @@ pub struct RunArgs {
     pub ssid: String,
 }
 
-fn parse_core(text: &str) -> std::result::Result<Core, String> {
+fn parse_core(text: &str) -> std::result::Result<CoreVersion, String> {
     text.parse()
 }
 

@@ -9,8 +9,8 @@ use crate::error::{Error, Exit, Result, show_path};
 use crate::rom::Chip;
 use crate::rom::image;
 use crate::sim::device::{self, DeviceConfig};
-use crate::sim::firmware::SketchFirmware;
 use crate::sim::image::{Fault, ImageSettings};
+use crate::sim::reference::SketchFirmware;
 
 /// Examples shown under `sim device --help`.
 pub const DEVICE_EXAMPLES: &str = "Examples:

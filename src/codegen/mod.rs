@@ -27,6 +27,7 @@ pub const REGENERATE_MARGIN_DAYS: i64 = 30;
 
 /// Which certificate `CA_PEM` holds (`--pin`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 pub enum PinChoice {
     /// The pin advice's recommendation (a root if one is known, else the top intermediate).
     Auto,

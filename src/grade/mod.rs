@@ -251,6 +251,7 @@ impl Grader {
             ci_state: self.core.ci_state.clone(),
             suggested_fingerprint: self.core.suggested_fingerprint.clone(),
             truth: None,
+            truth_unavailable: None,
             exit_code: verdict.exit().code(),
             profile: self.profile.name().to_owned(),
             stages: self.core.stages.clone(),

@@ -5,7 +5,8 @@
 
 use super::decode;
 use super::truth::{self, Facts, TruthQuery};
-use super::{GradeConfig, Grader, Report};
+use super::{GradeConfig, Grader, Report, Verdict};
+use crate::error::Exit;
 
 /// A firmware ELF read for decoding crashes.
 #[derive(Debug, Clone)]
@@ -73,6 +74,20 @@ impl Plan {
             notes.push(format!("{}: {w}", app.name));
         }
         notes
+    }
+
+    /// The CI could not be asked: keep the board's verdict, say why the truth is missing, and
+    /// give the exit code. A PASS or FAIL is the board's reading of the CI, which `--truth` was
+    /// asked to confirm, so it ends in the truth's own failure (3 for a timeout, 4 otherwise); a
+    /// fault or a board that reached no verdict keeps its code, since no CI answer changes it.
+    pub fn truth_unavailable(&self, report: &mut Report, why: &str, failed: Exit) -> Exit {
+        report.truth_unavailable = Some(why.to_owned());
+        let exit = match report.verdict {
+            Verdict::Pass | Verdict::Fail => failed,
+            Verdict::Fault | Verdict::Timeout => report.exit(),
+        };
+        report.exit_code = exit.code();
+        exit
     }
 
     /// Judge the board's answer against what the CI says.

@@ -107,8 +107,14 @@ pub struct Truth {
     pub explanation: String,
 }
 
-/// Parse GitHub's two answers: `/commits/{ref}/status` and `/commits/{ref}/check-runs`.
+/// Parse GitHub's two answers: `/commits/{ref}/status` and one page of `/commits/{ref}/check-runs`.
 pub fn facts_from_json(status: &[u8], checks: &[u8]) -> Result<Facts, String> {
+    facts_from_pages(status, &[checks])
+}
+
+/// Parse the combined status and every page of check runs read. A failed run on any page makes
+/// the CI red, so all pages must be read: GitHub sends at most 100 runs a page.
+pub fn facts_from_pages(status: &[u8], check_pages: &[&[u8]]) -> Result<Facts, String> {
     #[derive(Deserialize)]
     struct Status {
         state: String,
@@ -120,6 +126,8 @@ pub fn facts_from_json(status: &[u8], checks: &[u8]) -> Result<Facts, String> {
     #[derive(Deserialize)]
     struct Checks {
         #[serde(default)]
+        total_count: Option<u64>,
+        #[serde(default)]
         check_runs: Vec<Run>,
     }
     #[derive(Deserialize)]
@@ -129,13 +137,27 @@ pub fn facts_from_json(status: &[u8], checks: &[u8]) -> Result<Facts, String> {
     }
     let s: Status = serde_json::from_slice(status)
         .map_err(|e| format!("the combined status is not what GitHub sends: {e}"))?;
-    let c: Checks = serde_json::from_slice(checks)
-        .map_err(|e| format!("the check runs are not what GitHub sends: {e}"))?;
+    let mut all = Vec::new();
+    let mut total_count = None;
+    for page in check_pages {
+        let c: Checks = serde_json::from_slice(page)
+            .map_err(|e| format!("the check runs are not what GitHub sends: {e}"))?;
+        total_count = total_count.or(c.total_count);
+        all.extend(c.check_runs);
+    }
+    if let Some(total) = total_count
+        && (all.len() as u64) < total
+    {
+        return Err(format!(
+            "GitHub reports {total} check runs but only {} could be read",
+            all.len()
+        ));
+    }
     let mut runs = CheckRuns {
-        total: c.check_runs.len() as u64,
+        total: all.len() as u64,
         ..CheckRuns::default()
     };
-    for r in &c.check_runs {
+    for r in &all {
         if r.status != "completed" {
             runs.pending += 1;
             continue;
