@@ -181,6 +181,8 @@ pub(crate) fn explain_cause(cause: &str) -> (String, bool) {
 pub(crate) const HINT_DECODER: &str = "; paste the stack into the ESP exception decoder";
 pub(crate) const HINT_BACKTRACE: &str =
     "; decode the Backtrace with the ELF (espflash/idf.py monitor do it)";
+pub(crate) const HINT_UNWIND: &str =
+    "; give the ELF (--elf) to unwind the stack memory into a backtrace";
 pub(crate) const HINT_ABORT_STACK: &str = "; decode the stack to find the failed assert or panic";
 
 /// Xtensa exception cause names (ESP8266 `Exception (N):`): the EXCCAUSE table of the Xtensa ISA
@@ -279,8 +281,13 @@ pub(crate) fn describe(kind: &str, headline: &str, block: &[String]) -> String {
             };
             if let Some(pc) = field("PC      :").or_else(|| field("PC:")) {
                 s.push_str(&format!(" at PC {pc}"));
+                s.push_str(HINT_BACKTRACE);
+            } else if let Some(pc) = field("MEPC    :") {
+                s.push_str(&format!(" at MEPC {pc}"));
+                s.push_str(HINT_UNWIND);
+            } else {
+                s.push_str(HINT_BACKTRACE);
             }
-            s.push_str(HINT_BACKTRACE);
             s
         }
         "abort" => format!(

@@ -403,10 +403,12 @@ impl Grader {
                 Finality::Now,
             )
         } else if started {
+            // Final once the next boot has had time to print a crash (a Guru Meditation right
+            // after the banner says more than the reboot does), or at the next reboot.
             (
                 "reboot",
                 format!("the board rebooted during {stage} ({words})"),
-                Finality::Now,
+                Finality::AfterLines(crash::BLOCK_LIMIT as u32 + 1),
             )
         } else {
             // Rebooted before the firmware printed anything: wait to see whether it loops.

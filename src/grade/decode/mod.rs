@@ -596,6 +596,7 @@ pub fn annotate(report: &mut Report, set: &[Symbols<'_>]) {
     for hint in [
         crash::HINT_DECODER,
         crash::HINT_BACKTRACE,
+        crash::HINT_UNWIND,
         crash::HINT_ABORT_STACK,
     ] {
         if let Some(head) = report.reason.strip_suffix(hint) {

@@ -653,3 +653,12 @@ fn a_second_elf_names_what_the_app_does_not_hold() {
     let d = decode(&c, &set[..1]);
     assert_eq!(d.frames[2].function, None);
 }
+
+#[test]
+fn real_guru_meditation_right_after_the_boot_banner_is_the_verdict() {
+    // `--profile none`: the reboot the banner shows is not the last word; the crash is.
+    let r = real("esp-idf-13472-esp32c3-guru-after-boot.log");
+    assert_eq!(r.verdict, crate::grade::Verdict::Fault);
+    assert_eq!(r.crash.as_ref().unwrap().kind, "guru-meditation");
+    assert!(r.reason.contains("Load access fault"), "{}", r.reason);
+}

@@ -9,7 +9,7 @@ use std::sync::LazyLock;
 
 use gimli::{
     BaseAddresses, CfaRule, DebugFrame, EhFrame, EndianSlice, Register, RegisterRule,
-    RunTimeEndian, UnwindContext, UnwindSection,
+    RunTimeEndian, UnwindContext, UnwindSection, UnwindTableRow,
 };
 use regex::Regex;
 
@@ -200,29 +200,15 @@ impl<'a> Cfi<'a> {
         regs: &[Option<u64>; 32],
         dump: &RiscvDump,
     ) -> Option<Step> {
-        let (row, ra) = if let Some((s, bases)) = &self.eh_frame
-            && let Ok(fde) = s.fde_for_address(bases, lookup, EhFrame::cie_from_offset)
-        {
-            let ra = fde.cie().return_address_register();
-            (
-                fde.unwind_info_for_address(s, bases, ctx, lookup)
-                    .ok()?
-                    .clone(),
-                ra,
-            )
-        } else if let Some((s, bases)) = &self.debug_frame
-            && let Ok(fde) = s.fde_for_address(bases, lookup, DebugFrame::cie_from_offset)
-        {
-            let ra = fde.cie().return_address_register();
-            (
-                fde.unwind_info_for_address(s, bases, ctx, lookup)
-                    .ok()?
-                    .clone(),
-                ra,
-            )
-        } else {
-            return None;
-        };
+        let (row, ra) = self
+            .eh_frame
+            .as_ref()
+            .and_then(|(s, bases)| row_of(s, bases, ctx, lookup))
+            .or_else(|| {
+                self.debug_frame
+                    .as_ref()
+                    .and_then(|(s, bases)| row_of(s, bases, ctx, lookup))
+            })?;
         let cfa = match row.cfa() {
             CfaRule::RegisterAndOffset { register, offset } => {
                 let base = *regs.get(register.0 as usize)?;
@@ -249,6 +235,24 @@ impl<'a> Cfi<'a> {
         caller[2] = Some(cfa);
         Some(Step { pc, regs: caller })
     }
+}
+
+/// The unwind row of `lookup` in one CFI section, and the register holding the return address.
+fn row_of<'a, S: UnwindSection<Reader<'a>>>(
+    section: &S,
+    bases: &BaseAddresses,
+    ctx: &mut UnwindContext<usize>,
+    lookup: u64,
+) -> Option<(UnwindTableRow<usize>, Register)> {
+    let fde = section
+        .fde_for_address(bases, lookup, S::cie_from_offset)
+        .ok()?;
+    let ra = fde.cie().return_address_register();
+    let row = fde
+        .unwind_info_for_address(section, bases, ctx, lookup)
+        .ok()?
+        .clone();
+    Some((row, ra))
 }
 
 #[cfg(test)]
