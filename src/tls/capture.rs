@@ -22,6 +22,10 @@ pub struct Capture {
     pub certs: Vec<CertificateDer<'static>>,
     /// Negotiated version and suite.
     pub tls: TlsInfo,
+    /// The handshake failed after the server sent its chain, for a reason that is about
+    /// verifying the server's key (a key rustls cannot check, such as RSA over 8192 bits): the
+    /// chain is still what the server serves, so it is kept, with this reason.
+    pub handshake_error: Option<String>,
 }
 
 pub use crate::cert::verify::provider;
@@ -137,6 +141,16 @@ async fn capture_inner(
     let recorded = recorder.chain.lock().map(|c| c.clone()).unwrap_or_default();
     let stream = match stream {
         Ok(s) => s,
+        Err(e) if !recorded.is_empty() && is_key_verification(&e) => {
+            return Ok(Capture {
+                certs: recorded,
+                tls: TlsInfo {
+                    version: "unknown".to_owned(),
+                    cipher: "unknown".to_owned(),
+                },
+                handshake_error: Some(handshake_reason(&e)),
+            });
+        }
         Err(e) => {
             let msg = handshake_reason(&e);
             return Err(Error::env(&what, format!("TLS handshake failed: {msg}")));
@@ -161,7 +175,23 @@ async fn capture_inner(
     Ok(Capture {
         certs,
         tls: TlsInfo { version, cipher },
+        handshake_error: None,
     })
+}
+
+/// Did the handshake fail on checking the server's signature with the leaf's key (after the
+/// chain was sent), rather than on anything the server did wrong on the wire?
+fn is_key_verification(err: &std::io::Error) -> bool {
+    use rustls::CertificateError as C;
+    matches!(
+        err.get_ref()
+            .and_then(|e| e.downcast_ref::<rustls::Error>()),
+        Some(rustls::Error::InvalidCertificate(
+            C::BadSignature
+                | C::UnsupportedSignatureAlgorithm
+                | C::UnsupportedSignatureAlgorithmContext { .. }
+        ))
+    )
 }
 
 fn version_name(v: rustls::ProtocolVersion) -> String {

@@ -24,6 +24,8 @@ pub struct ProfileResult {
     pub name: &'static str,
     pub ok: bool,
     pub cipher: Option<String>,
+    /// The protocol version the server chose for this profile's ClientHello (`TLS 1.2`).
+    pub version: Option<String>,
     pub leaf_sha1: Option<String>,
     /// Leaf key, e.g. `RSA 2048`.
     pub leaf_key: Option<String>,
@@ -190,6 +192,7 @@ pub fn judge(profile: &BoardProfile, flight: &ServerFlight, server: Server) -> P
         name: profile.name,
         ok: false,
         cipher: None,
+        version: None,
         leaf_sha1: None,
         leaf_key: None,
         chain_bytes: None,
@@ -231,6 +234,7 @@ pub fn judge(profile: &BoardProfile, flight: &ServerFlight, server: Server) -> P
         return result;
     };
     result.cipher = Some(suite_name(hello.suite));
+    result.version = Some(hello.version_name());
     if hello.version != 0x0303 && profile.strict_chain {
         result.why = format!(
             "the server chose {:#06x}; ESP32 Arduino builds speak only TLS 1.2",
@@ -277,7 +281,8 @@ pub fn judge(profile: &BoardProfile, flight: &ServerFlight, server: Server) -> P
     result.buffer_sizes = buffers;
     result.ok = true;
     result.why = format!(
-        "TLS 1.2 with {}; leaf {}; {} bytes of certificates",
+        "{} with {}; leaf {}; {} bytes of certificates",
+        hello.version_name(),
         suite_name(hello.suite),
         leaf.key,
         flight.certificate_bytes

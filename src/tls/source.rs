@@ -178,6 +178,15 @@ pub async fn live(target: &Target, plan: &Plan) -> Result<Acquired> {
     }
     let mut chain = Chain::from_served(certs);
     let trust = plan.store.judge(&mut chain, Some(&target.host), plan.now);
+    let mut warnings = Vec::new();
+    if let Some(why) = &cap.handshake_error {
+        let key = chain.leaf().map(|l| l.cert.key.clone()).unwrap_or_default();
+        warnings.push(format!(
+            "the handshake failed after the server sent its chain ({why}); the chain is \
+             reported as served, but no connection completed: the leaf's key ({key}) cannot be \
+             verified here, and neither BearSSL nor mbedTLS on a board can use it either"
+        ));
+    }
     Ok(Acquired {
         input: target.display(),
         host: Some(target.host.clone()),
@@ -185,7 +194,7 @@ pub async fn live(target: &Target, plan: &Plan) -> Result<Acquired> {
         chain,
         trust,
         tls: Some(cap.tls),
-        warnings: Vec::new(),
+        warnings,
     })
 }
 
@@ -232,14 +241,18 @@ async fn capture_as(target: &Target, p: &BoardProfile, timeout: Duration) -> Res
         ));
     }
     let cipher = judged.cipher.unwrap_or_else(|| "unknown".to_owned());
+    // As rustls names versions (`TLSv1_2` → `TLSv1.2`), from what the server really chose.
+    let version = flight
+        .hello
+        .as_ref()
+        .map(|h| h.version_name().replace("TLS ", "TLSv"))
+        .unwrap_or_else(|| "unknown".to_owned());
     Ok(Capture {
         certs: certs
             .into_iter()
             .map(rustls_pki_types::CertificateDer::from)
             .collect(),
-        tls: TlsInfo {
-            version: "TLSv1.2".to_owned(),
-            cipher,
-        },
+        tls: TlsInfo { version, cipher },
+        handshake_error: None,
     })
 }
