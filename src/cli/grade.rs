@@ -85,6 +85,11 @@ pub struct GradeArgs {
     /// frames of a crash. Repeatable; needs `--elf`.
     #[arg(long, value_name = "FILE")]
     pub rom_elf: Vec<PathBuf>,
+    /// Name ROM frames with the ROM ELF that espflash ships for CHIP (`esp32c6`; with the
+    /// revision the boot log prints where ROMs differ: `esp32:v3.0`, `esp32c3:v0.4`). Needs
+    /// `--elf`.
+    #[arg(long, value_name = "CHIP[:REV]")]
+    pub rom: Option<String>,
     #[command(flatten)]
     pub truth: TruthArgs,
 }
@@ -158,7 +163,7 @@ impl GradeArgs {
         } else {
             None
         };
-        if self.elf.is_empty() && !self.rom_elf.is_empty() {
+        if self.elf.is_empty() && (!self.rom_elf.is_empty() || self.rom.is_some()) {
             return Err(Error::Usage(
                 "--rom-elf names ROM frames of an app's crash: give the app's --elf too".to_owned(),
             ));
@@ -169,6 +174,14 @@ impl GradeArgs {
             decode::Symbols::check(&bytes).map_err(|e| Error::input(show_path(path), e))?;
             elves.push(Elf {
                 name: show_path(path),
+                bytes,
+            });
+        }
+        if let Some(spec) = &self.rom {
+            let bytes = crate::flash::rom_elf::shipped(spec)
+                .map_err(|e| Error::Usage(format!("--rom {spec}: {e}")))?;
+            elves.push(Elf {
+                name: format!("espflash's {spec} ROM ELF"),
                 bytes,
             });
         }

@@ -662,3 +662,32 @@ fn real_guru_meditation_right_after_the_boot_banner_is_the_verdict() {
     assert_eq!(r.crash.as_ref().unwrap().kind, "guru-meditation");
     assert!(r.reason.contains("Load access fault"), "{}", r.reason);
 }
+
+#[test]
+fn a_real_esp32_rom_elf_names_rom_frames_as_addr2line_does() {
+    // Espressif's ESP32 (rev 3) ROM ELF, as espflash ships it; 0x4000bfed is the ROM address
+    // in the task-watchdog backtrace of espressif/esp-idf#6743.
+    let rom = crate::flash::rom_elf::shipped("esp32:v3.0").unwrap();
+    let syms = Symbols::parse(&rom).unwrap();
+    assert_eq!(syms.arch(), Arch::Xtensa);
+    let ours = syms.frame(0x4000_bfed, "backtrace").function;
+    assert!(ours.is_some(), "the ROM ELF names its code");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("esp32_rev300_rom.elf");
+    std::fs::write(&path, &rom).unwrap();
+    let out = match Command::new("addr2line")
+        .args(["-f", "-e"])
+        .arg(&path)
+        .arg("0x4000bfed")
+        .output()
+    {
+        Ok(o) if o.status.success() => String::from_utf8(o.stdout).unwrap(),
+        _ => {
+            eprintln!(
+                "SKIP: addr2line cannot read Xtensa ELFs here (apt-get install binutils-multiarch)"
+            );
+            return;
+        }
+    };
+    assert_eq!(ours.as_deref(), out.lines().next());
+}
