@@ -151,6 +151,41 @@ impl Error {
         }
     }
 
+    /// The same error with its text passed through `clean` (to blank out tokens and passwords
+    /// before anything is printed); the variant, and so the exit code, stays.
+    pub fn redacted(self, clean: &dyn Fn(&str) -> String) -> Self {
+        match self {
+            Error::Usage(m) => Error::Usage(clean(&m)),
+            Error::Input { input, message } => Error::Input {
+                input: clean(&input),
+                message: clean(&message),
+            },
+            Error::File {
+                path,
+                message,
+                source,
+            } => Error::File {
+                path: clean(&path),
+                message: clean(&message),
+                source,
+            },
+            Error::Timeout { what, after } => Error::Timeout {
+                what: clean(&what),
+                after,
+            },
+            Error::Environment { what, message } => Error::Environment {
+                what: clean(&what),
+                message: clean(&message),
+            },
+            Error::Device { what, message } => Error::Device {
+                what: clean(&what),
+                message: clean(&message),
+            },
+            Error::No(m) => Error::No(clean(&m)),
+            other @ Error::Output(_) => other,
+        }
+    }
+
     /// An I/O error on a named file, as one line; its exit code follows the cause.
     pub fn file(path: &Path, err: &std::io::Error) -> Self {
         Error::file_while(path, crate::util::io_reason(err), err)

@@ -39,11 +39,54 @@ pub fn client_config(ca_files: &[PathBuf]) -> Result<rustls::ClientConfig> {
     Ok(config)
 }
 
-/// The token for the API: `GITHUB_TOKEN`, never argv. Blank means none.
-pub fn token_from_env() -> Option<String> {
-    std::env::var("GITHUB_TOKEN")
-        .ok()
-        .filter(|t| !t.trim().is_empty())
+/// The token for the API: `GITHUB_TOKEN`, never argv. Blank means none; a token that is not
+/// UTF-8 or holds a newline or other control character (a copy-paste slip) is an error naming
+/// the variable, never silently dropped or sent.
+pub fn token_from_env() -> Result<Option<String>> {
+    let Some(raw) = std::env::var_os("GITHUB_TOKEN") else {
+        return Ok(None);
+    };
+    let token = raw
+        .into_string()
+        .map_err(|_| Error::Usage("GITHUB_TOKEN is not valid UTF-8".to_owned()))?;
+    if token.trim().is_empty() {
+        return Ok(None);
+    }
+    if token.chars().any(char::is_control) || token.contains(' ') {
+        return Err(Error::Usage(
+            "GITHUB_TOKEN holds a space, newline or control character; set it to the token alone"
+                .to_owned(),
+        ));
+    }
+    Ok(Some(token))
+}
+
+/// Blank out what must never reach a terminal or a CI log: the token's value and any
+/// `user:password@` in a URL.
+pub fn redact(text: &str, token: Option<&str>) -> String {
+    let mut out = text.to_owned();
+    if let Some(t) = token.filter(|t| t.len() >= 4) {
+        out = out.replace(t, "***");
+    }
+    // `scheme://userinfo@host`: keep the scheme and host, drop the userinfo.
+    let mut clean = String::with_capacity(out.len());
+    let mut rest = out.as_str();
+    while let Some(i) = rest.find("://") {
+        let (head, tail) = rest.split_at(i + 3);
+        clean.push_str(head);
+        let end = tail
+            .find(|c: char| c == '/' || c.is_whitespace() || c == '`' || c == '\'' || c == '"')
+            .unwrap_or(tail.len());
+        match tail[..end].rfind('@') {
+            Some(at) => {
+                clean.push_str("***@");
+                rest = &tail[at + 1..];
+            }
+            None => rest = tail,
+        }
+    }
+    clean.push_str(rest);
+    clean
 }
 
 /// Fetch both answers and parse them. Network, TLS, rate-limit and 403 failures are
@@ -84,13 +127,15 @@ pub async fn fetch(q: &TruthQuery) -> Result<Facts> {
     facts_from_pages(&status, &pages).map_err(|e| Error::env(&status_url, e))
 }
 
-/// [`fetch`] on a runtime of its own, for blocking callers.
+/// [`fetch`] on a runtime of its own, for blocking callers. Whatever the API or a proxy echoes
+/// back, the error holds neither the token nor a URL password.
 pub fn fetch_blocking(q: &TruthQuery) -> Result<Facts> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| Error::env("tokio runtime", e))?;
     rt.block_on(fetch(q))
+        .map_err(|e| e.redacted(&|text| redact(text, q.token.as_deref())))
 }
 
 /// Pages of check runs read at most (100 runs each).
@@ -213,7 +258,24 @@ fn chain(e: &dyn std::error::Error) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::next_link;
+    use super::{next_link, redact};
+
+    #[test]
+    fn tokens_and_url_passwords_never_survive_redaction() {
+        let t = "ghp_0123456789abcdefghijklmnopqrstuvwxyzAB";
+        let echoed =
+            format!("proxy said: Authorization: Bearer {t} for https://user:s3cret@api.example/x");
+        let clean = redact(&echoed, Some(t));
+        assert!(
+            !clean.contains(t) && !clean.contains("s3cret") && !clean.contains("user:"),
+            "{clean}"
+        );
+        assert!(clean.contains("https://***@api.example/x"), "{clean}");
+        assert_eq!(
+            redact("https://api.github.com/repos", None),
+            "https://api.github.com/repos"
+        );
+    }
 
     #[test]
     fn the_next_page_is_read_from_githubs_link_header() {

@@ -278,7 +278,7 @@ fn write_image(path: &Path, settings: &ImageSettings) -> Result<PathBuf> {
 }
 
 fn flash_and_watch(port: &Path, firmware: &Path, quiet: bool) -> Result<Exit> {
-    let data = crate::util::read_input(firmware, 16 * 1024 * 1024)?;
+    let data = crate::util::read_input_as(firmware, 16 * 1024 * 1024, "a firmware image")?;
     let mut opts = FlashOptions::new(port);
     opts.timeout = TIMEOUT;
     let flashed = crate::flash::flash(&opts, Input::detect(&data, None), &mut NoProgress)?;

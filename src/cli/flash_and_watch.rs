@@ -157,7 +157,7 @@ pub fn run(args: Args) -> Result<Exit> {
             "baud rates must be positive, e.g. 115200".to_owned(),
         ));
     }
-    let data = crate::util::read_input(&args.firmware, 64 * 1024 * 1024)?;
+    let data = crate::util::read_input_as(&args.firmware, 64 * 1024 * 1024, "a firmware image")?;
     let path = resolve_port(args.port.clone())?;
     let mut opts = FlashOptions::new(&path);
     opts.baud = args.baud;

@@ -114,7 +114,18 @@ fn read_elf(path: &Path) -> Result<Vec<u8>> {
             "larger than 256 MiB; not a firmware ELF",
         ));
     }
-    crate::util::read_input(path, ELF_LIMIT)
+    // The magic first: a log or an image passed as --elf is refused before 256 MiB are read.
+    let mut magic = [0u8; 4];
+    let head = std::fs::File::open(path)
+        .and_then(|mut f| std::io::Read::read(&mut f, &mut magic))
+        .map_err(|e| Error::file(path, &e))?;
+    if head < 4 || &magic != b"\x7fELF" {
+        return Err(Error::input(
+            show_path(path),
+            "not an ELF file (no \\x7fELF magic); give the firmware's .elf, not the .bin or a log",
+        ));
+    }
+    crate::util::read_input_as(path, ELF_LIMIT, "a firmware ELF")
 }
 
 impl GradeArgs {
@@ -129,7 +140,7 @@ impl GradeArgs {
             rules.add_fail(re).map_err(Error::Usage)?;
         }
         if let Some(path) = &self.rules {
-            let bytes = crate::util::read_input(path, 1024 * 1024)?;
+            let bytes = crate::util::read_input_as(path, 1024 * 1024, "a rules file")?;
             let text = String::from_utf8(bytes)
                 .map_err(|_| Error::input(show_path(path), "not UTF-8 text"))?;
             rules
@@ -152,13 +163,14 @@ impl GradeArgs {
                 .any(|p| base.starts_with(p));
             if !(base.starts_with("https://") || loopback) {
                 return Err(Error::Usage(format!(
-                    "--api-base `{base}`: use an https:// URL (a token must not travel in clear)"
+                    "--api-base `{}`: use an https:// URL (a token must not travel in clear)",
+                    crate::github::redact(base, None)
                 )));
             }
             let mut q = TruthQuery::new(&self.truth.repo, &self.truth.git_ref);
             q.api_base = self.truth.api_base.clone();
             q.ca_files = self.truth.ca_file.clone();
-            q.token = crate::github::token_from_env();
+            q.token = crate::github::token_from_env()?;
             Some(q)
         } else {
             None

@@ -187,7 +187,7 @@ fn settings_from(args: &ImageArgs) -> Result<ImageSettings> {
     if let Some(path) = &args.ca_file {
         use rustls_pki_types::CertificateDer;
         use rustls_pki_types::pem::PemObject;
-        let bytes = crate::util::read_input(path, 1024 * 1024)?;
+        let bytes = crate::util::read_input_as(path, 1024 * 1024, "a PEM file")?;
         let count = CertificateDer::pem_slice_iter(&bytes)
             .collect::<std::result::Result<Vec<_>, _>>()
             .map_err(|e| Error::input(show_path(path), format!("bad PEM: {e}")))?

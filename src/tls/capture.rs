@@ -187,9 +187,7 @@ fn is_key_verification(err: &std::io::Error) -> bool {
         err.get_ref()
             .and_then(|e| e.downcast_ref::<rustls::Error>()),
         Some(rustls::Error::InvalidCertificate(
-            C::BadSignature
-                | C::UnsupportedSignatureAlgorithm
-                | C::UnsupportedSignatureAlgorithmContext { .. }
+            C::BadSignature | C::UnsupportedSignatureAlgorithmContext { .. }
         ))
     )
 }

@@ -445,3 +445,35 @@ fn a_full_disk_on_out_or_junit_is_exit_4_not_bad_input() {
     ]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
 }
+
+/// Issue 18 (10): size errors name what the file should be, and `--elf` checks the ELF magic
+/// before reading the file (a 200 MB log passed as `--elf` is refused at once).
+#[test]
+fn rules_and_elf_size_errors_say_what_the_file_should_be() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = env!("CARGO_MANIFEST_DIR").to_owned() + "/fixtures/logs/core3x_pass.log";
+    let rules = dir.path().join("rules.toml");
+    std::fs::write(&rules, vec![b'#'; 2 * 1024 * 1024]).unwrap();
+    let (out, _) = timed(&["grade", &log, "--rules", rules.to_str().unwrap()]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("rules file") && !err.contains("certificate"),
+        "{err}"
+    );
+
+    let big = dir.path().join("big.log");
+    let f = std::fs::File::create(&big).unwrap();
+    f.set_len(200 * 1024 * 1024).unwrap(); // sparse: no disk used, under the 256 MiB bound
+    let (out, took) = timed(&["grade", &log, "--elf", big.to_str().unwrap()]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("not an ELF") && !err.contains("certificate"),
+        "{err}"
+    );
+    assert!(
+        took < Duration::from_secs(5),
+        "refused without reading it: {took:?}"
+    );
+}

@@ -591,3 +591,71 @@ fn truth_refused_keeps_the_report_and_the_junit_file() {
     let xml = std::fs::read_to_string(&junit).expect("the JUnit file is written");
     assert!(xml.contains("<testsuite"), "{xml}");
 }
+
+/// Issue 18 (2, 9): a proxy that echoes the request puts no token on stderr or in the JSON, a URL
+/// password is never echoed, and a `GITHUB_TOKEN` with a newline is refused naming the variable.
+#[test]
+fn truth_errors_never_show_the_token_or_a_url_password() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for conn in listener.incoming().take(4) {
+            let Ok(mut tcp) = conn else { continue };
+            let mut head = Vec::new();
+            let mut b = [0u8; 1];
+            while !head.ends_with(b"\r\n\r\n") {
+                match tcp.read(&mut b) {
+                    Ok(1) => head.push(b[0]),
+                    _ => break,
+                }
+            }
+            let echo = String::from_utf8_lossy(&head).replace(['\r', '\n', '"'], " ");
+            let body = format!(r#"{{"message":"bad gateway for: {echo}"}}"#);
+            let resp = format!(
+                "HTTP/1.1 502 X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = tcp.write_all(resp.as_bytes());
+        }
+    });
+    let token = "ghp_SECRETSECRETSECRETSECRETSECRET0001";
+    let out = espcheck()
+        .arg("grade")
+        .arg(fixture("core3x_pass.log"))
+        .args(["--truth", "--json", "--api-base"])
+        .arg(format!("http://127.0.0.1:{port}"))
+        .env("GITHUB_TOKEN", token)
+        .output()
+        .unwrap();
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(all.contains("502"), "the API error is reported: {all}");
+    assert!(!all.contains("SECRETSECRET"), "the token leaked: {all}");
+
+    let out = espcheck()
+        .arg("grade")
+        .arg(fixture("core3x_pass.log"))
+        .args(["--truth", "--api-base", "https://user:hunter2@127.0.0.1:1"])
+        .output()
+        .unwrap();
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!all.contains("hunter2"), "the URL password leaked: {all}");
+
+    let out = espcheck()
+        .arg("grade")
+        .arg(fixture("core3x_pass.log"))
+        .args(["--truth", "--api-base", &format!("http://127.0.0.1:{port}")])
+        .env("GITHUB_TOKEN", "ghp_abc\n")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("GITHUB_TOKEN"), "{err}");
+}
