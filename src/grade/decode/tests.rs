@@ -287,6 +287,36 @@ fn rv32_report(dump: &str) -> Report {
     )
 }
 
+/// `addr2line FLAGS -e ELF ADDRS…`'s output; `None` (and a SKIP line) where the host's addr2line
+/// cannot read the ELF's architecture.
+fn addr2line(elf: &Path, flags: &[&str], addrs: &[&str]) -> Option<String> {
+    match Command::new("addr2line")
+        .args(flags)
+        .arg("-e")
+        .arg(elf)
+        .args(addrs)
+        .output()
+    {
+        Ok(o) if o.status.success() => Some(String::from_utf8(o.stdout).unwrap()),
+        _ => {
+            eprintln!(
+                "SKIP: addr2line cannot read {} here (apt-get install binutils-multiarch)",
+                elf.display()
+            );
+            None
+        }
+    }
+}
+
+/// The rv32 fixture's dump after `prefix`, graded and decoded with its ELF.
+fn rv32_decoded(prefix: &str) -> Report {
+    let (elf, dump, _) = rv32();
+    let syms = Symbols::parse(&elf).unwrap();
+    let mut report = rv32_report(&format!("{prefix}{dump}"));
+    annotate(&mut report, std::slice::from_ref(&syms));
+    report
+}
+
 /// gdb's `bt` as (address or None for an inlined frame, function, line).
 fn gdb_frames(bt: &str) -> Vec<(Option<u64>, String, u32)> {
     bt.lines()
@@ -362,10 +392,7 @@ fn riscv_dump_unwinds_with_cfi_to_gdbs_backtrace() {
 
 #[test]
 fn riscv_frames_agree_with_addr2line_on_the_call_instruction() {
-    let (elf, dump, _) = rv32();
-    let syms = Symbols::parse(&elf).unwrap();
-    let mut report = rv32_report(&dump);
-    annotate(&mut report, std::slice::from_ref(&syms));
+    let report = rv32_decoded("");
     // The return addresses are looked up one byte back, as `addr2line` must be asked.
     let lookups: Vec<String> = report
         .backtrace
@@ -376,20 +403,10 @@ fn riscv_frames_agree_with_addr2line_on_the_call_instruction() {
             format!("0x{a:x}")
         })
         .collect();
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/crashes/rv32");
-    let out = match Command::new("addr2line")
-        .current_dir(&dir)
-        .args(["-f", "-i", "-e", "crash-rv32.elf"])
-        .args(&lookups)
-        .output()
-    {
-        Ok(o) if o.status.success() => String::from_utf8(o.stdout).unwrap(),
-        _ => {
-            eprintln!(
-                "SKIP: addr2line cannot read RISC-V ELFs here (apt-get install binutils-multiarch)"
-            );
-            return;
-        }
+    let elf = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/crashes/rv32/crash-rv32.elf");
+    let lookups: Vec<&str> = lookups.iter().map(String::as_str).collect();
+    let Some(out) = addr2line(&elf, &["-f", "-i"], &lookups) else {
+        return;
     };
     let theirs: Vec<(String, u32)> = out
         .lines()
@@ -434,8 +451,7 @@ fn without_cfi_ra_and_stack_words_are_marked_guesses() {
 
 #[test]
 fn another_build_marks_the_frames_unreliable() {
-    let (elf, dump, _) = rv32();
-    let syms = Symbols::parse(&elf).unwrap();
+    let (elf, _, _) = rv32();
     let real: String = {
         use sha2::Digest;
         sha2::Sha256::digest(&elf)
@@ -445,10 +461,7 @@ fn another_build_marks_the_frames_unreliable() {
             .collect()
     };
     // The build that crashed: no warning.
-    let mut same = rv32_report(&format!(
-        "I (45) app_init: ELF file SHA256:  {real}...\n{dump}"
-    ));
-    annotate(&mut same, std::slice::from_ref(&syms));
+    let same = rv32_decoded(&format!("I (45) app_init: ELF file SHA256:  {real}...\n"));
     assert!(
         same.decode_warnings.is_empty(),
         "{:?}",
@@ -456,10 +469,7 @@ fn another_build_marks_the_frames_unreliable() {
     );
     assert!(!same.backtrace.is_empty());
     // Another build of the same app.
-    let mut other = rv32_report(&format!(
-        "I (45) app_init: ELF file SHA256:  0123456789abcdef...\n{dump}"
-    ));
-    annotate(&mut other, std::slice::from_ref(&syms));
+    let other = rv32_decoded("I (45) app_init: ELF file SHA256:  0123456789abcdef...\n");
     assert_eq!(
         other.decode_warnings.len(),
         1,
@@ -675,19 +685,8 @@ fn a_real_esp32_rom_elf_names_rom_frames_as_addr2line_does() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("esp32_rev300_rom.elf");
     std::fs::write(&path, &rom).unwrap();
-    let out = match Command::new("addr2line")
-        .args(["-f", "-e"])
-        .arg(&path)
-        .arg("0x4000bfed")
-        .output()
-    {
-        Ok(o) if o.status.success() => String::from_utf8(o.stdout).unwrap(),
-        _ => {
-            eprintln!(
-                "SKIP: addr2line cannot read Xtensa ELFs here (apt-get install binutils-multiarch)"
-            );
-            return;
-        }
+    let Some(out) = addr2line(&path, &["-f"], &["0x4000bfed"]) else {
+        return;
     };
     assert_eq!(ours.as_deref(), out.lines().next());
 }
