@@ -55,10 +55,11 @@ impl Plan {
         };
         let mut notes = Vec::new();
         let mut set = Vec::new();
-        for elf in std::iter::once(app).chain(&self.more_elves) {
+        for (i, elf) in std::iter::once(app).chain(&self.more_elves).enumerate() {
             match decode::Symbols::parse(&elf.bytes) {
                 Ok(symbols) => {
-                    if !symbols.has_line_info() {
+                    // ROM ELFs carry only symbols: said of the app alone.
+                    if i == 0 && !symbols.has_line_info() {
                         notes.push(format!(
                             "{}: no DWARF debug info; only function names are decoded (build with -g)",
                             elf.name
