@@ -137,6 +137,8 @@ pub struct Grader {
     garbled: usize,
     bytes: u64,
     scratch: Vec<Line>,
+    /// The last `ELF file SHA256:` the log printed, for checking `--elf` against it.
+    elf_sha256: Option<String>,
 }
 
 impl Grader {
@@ -171,6 +173,7 @@ impl Grader {
             garbled: 0,
             bytes: 0,
             scratch: Vec::new(),
+            elf_sha256: None,
         }
     }
 
@@ -255,6 +258,8 @@ impl Grader {
             diagnostics: self.core.diagnostics.clone(),
             crash: self.core.crash.clone(),
             backtrace: Vec::new(),
+            fault_addresses: Vec::new(),
+            decode_warnings: Vec::new(),
             tests,
             lines: self.splitter.count(),
             garbled_lines: self.garbled,
@@ -280,12 +285,19 @@ impl Grader {
             return;
         }
         let text = line.text.as_str();
+        if let Some(sha) = decode::logged_elf_sha256(text) {
+            self.elf_sha256 = Some(sha);
+        }
         let lower = text.to_ascii_lowercase();
         if let Some(block) = self.block.as_mut() {
             let boot = matches!(
                 crash::classify(text, &lower),
                 Some(crash::Signal::Boot { .. })
             );
+            if !boot && crash::block_over(block.end, text, &block.lines) {
+                self.end_block();
+                return;
+            }
             if !boot {
                 block.lines.push(text.to_owned());
             }
@@ -391,10 +403,12 @@ impl Grader {
                 Finality::Now,
             )
         } else if started {
+            // Final once the next boot has had time to print a crash (a Guru Meditation right
+            // after the banner says more than the reboot does), or at the next reboot.
             (
                 "reboot",
                 format!("the board rebooted during {stage} ({words})"),
-                Finality::Now,
+                Finality::AfterLines(crash::BLOCK_LIMIT as u32 + 1),
             )
         } else {
             // Rebooted before the firmware printed anything: wait to see whether it loops.
@@ -409,6 +423,7 @@ impl Grader {
             line: self.core.line,
             headline: text.to_owned(),
             block: Vec::new(),
+            elf_sha256: None,
         });
         self.core
             .propose(Verdict::Fault, Some(&stage), reason, finality);
@@ -424,6 +439,7 @@ impl Grader {
             line: block.line,
             headline: block.headline,
             block: block.lines,
+            elf_sha256: self.elf_sha256.clone(),
         });
         self.core
             .propose(Verdict::Fault, None, reason, Finality::Now);
