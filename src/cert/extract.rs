@@ -53,7 +53,7 @@ pub struct Commented {
 /// A certificate block that is there but unreadable.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Broken {
-    /// 1-based line of its BEGIN.
+    /// 1-based line of the first thing wrong (its BEGIN, or the line with a bad character).
     pub line: usize,
     /// What is wrong with it.
     pub reason: String,
@@ -90,7 +90,8 @@ static BEGIN: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(-{2,})\s*BEGIN ([A-Z0-9 ]+?)\s*(-{2,})").unwrap_or_else(|_| unreachable!())
 });
 static BEGIN_CERT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"-{2,}\s*BEGIN (X509 |TRUSTED )?CERTIFICATE\s*-{2,}").unwrap_or_else(|_| unreachable!())
+    Regex::new(r"-{2,}\s*BEGIN (X509 |TRUSTED )?CERTIFICATE\s*-{2,}")
+        .unwrap_or_else(|_| unreachable!())
 });
 static END: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(-{2,})\s*END ([A-Z0-9 ]+?)\s*(-{2,})").unwrap_or_else(|_| unreachable!())
@@ -174,7 +175,8 @@ struct Block {
     begin_line: usize,
     index: usize,
     body: String,
-    bad: Option<String>,
+    /// The line and reason of the first thing wrong in it.
+    bad: Option<(usize, String)>,
 }
 
 /// What one pass over PEM-ish text found.
@@ -232,9 +234,7 @@ fn scan_pem(text: &str, first_line: usize) -> Scan {
             for piece in body_part.split("\\n") {
                 let cleaned = clean_literal(piece.trim_end_matches("\\r"));
                 if let Some(bad) = cleaned.chars().find(|c| !is_b64(*c)) {
-                    block.bad = Some(format!(
-                        "line {line_no}: unexpected character {bad:?} in base64"
-                    ));
+                    block.bad = Some((line_no, format!("unexpected character {bad:?} in base64")));
                     break;
                 }
                 block.body.push_str(cleaned);
@@ -248,12 +248,13 @@ fn scan_pem(text: &str, first_line: usize) -> Scan {
                 }
                 continue;
             }
-            match done.bad.clone().map_or_else(|| decode_block(&done), Err) {
+            let decoded = match done.bad.clone() {
+                Some(bad) => Err(bad),
+                None => decode_block(&done).map_err(|reason| (done.begin_line, reason)),
+            };
+            match decoded {
                 Ok(cert) => scan.certs.push(cert),
-                Err(reason) => scan.broken.push(Broken {
-                    line: done.begin_line,
-                    reason,
-                }),
+                Err((line, reason)) => scan.broken.push(Broken { line, reason }),
             }
         }
     }
@@ -261,16 +262,19 @@ fn scan_pem(text: &str, first_line: usize) -> Scan {
         if block.index > 0 {
             scan.broken.push(Broken {
                 line: block.begin_line,
-                reason: format!(
-                    "BEGIN at line {} has no END line (the paste was cut?)",
-                    block.begin_line
-                ),
+                reason: "BEGIN has no END line (the paste was cut?)".to_owned(),
             });
         } else if block.label.contains("PRIVATE KEY") {
             scan.keys += 1;
         }
     }
     scan
+}
+
+/// The certificates in PEM-ish `text` (a decoded string literal, say) whose first line is line
+/// `first_line` of its file, so broken blocks name file lines.
+pub fn extract_at(text: &str, first_line: usize) -> Result<Extracted, ExtractError> {
+    finish(scan_pem(text, first_line), InputKind::Pem, Vec::new())
 }
 
 fn extract_text(text: &str) -> Result<Extracted, ExtractError> {
@@ -362,7 +366,9 @@ fn uncomment(text: &str) -> String {
             let t = t.strip_prefix("/*").unwrap_or(t);
             let t = t.trim_end().strip_suffix("*/").unwrap_or(t);
             let t = t.trim_start();
-            t.strip_prefix("* ").or_else(|| t.strip_prefix('*')).unwrap_or(t)
+            t.strip_prefix("* ")
+                .or_else(|| t.strip_prefix('*'))
+                .unwrap_or(t)
         })
         .collect::<Vec<_>>()
         .join("\n")
@@ -440,14 +446,17 @@ fn finish(
 }
 
 impl Broken {
-    /// `line N: reason`, unless the reason already names its line.
+    /// `line N: reason`.
     pub fn reason_at(&self) -> String {
-        if self.reason.starts_with("line ") || self.reason.starts_with("BEGIN at line") {
-            self.reason.clone()
-        } else {
-            format!("line {}: {}", self.line, self.reason)
-        }
+        format!("line {}: {}", self.line, self.reason)
     }
+}
+
+/// The certificates and broken blocks in a decoded string literal whose first line is line
+/// `first_line` of its file. Never fails: a literal with only broken blocks yields only those.
+pub fn scan_literal(text: &str, first_line: usize) -> (Vec<Certificate>, Vec<Broken>) {
+    let scan = scan_pem(text, first_line);
+    (scan.certs, scan.broken)
 }
 
 fn decode_block(block: &Block) -> Result<Certificate, String> {

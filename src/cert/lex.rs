@@ -159,7 +159,11 @@ impl Lexer<'_> {
                 self.bump();
             }
             let mut j = self.i + 1;
-            while self.c.get(j).is_some_and(|c| *c == ' ' || *c == '\t' || *c == '\r') {
+            while self
+                .c
+                .get(j)
+                .is_some_and(|c| *c == ' ' || *c == '\t' || *c == '\r')
+            {
                 j += 1;
             }
             if self.peek(0) == Some('\n')
@@ -221,10 +225,7 @@ impl Lexer<'_> {
             word.push(*c);
             j += 1;
         }
-        let rest: String = self.c[j..]
-            .iter()
-            .take_while(|c| **c != '\n')
-            .collect();
+        let rest: String = self.c[j..].iter().take_while(|c| **c != '\n').collect();
         (word, rest)
     }
 

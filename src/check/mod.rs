@@ -4,7 +4,9 @@
 //! and `CheckReport` renders them as text or JSON. `cli::check` does the reading and dialing.
 
 mod context;
+mod hosts;
 pub mod judge;
+pub mod offline;
 pub mod pins;
 
 /// The C/C++/Rust lexer lives with the certificate extractor; `check` reads pins through it too.
@@ -13,7 +15,8 @@ pub use crate::cert::lex;
 use std::io::Write;
 
 pub use judge::{PinResult, Status, judge};
-pub use pins::{Pin, PinError, PinKind, PinSet, read_pins};
+pub use offline::{CommentedPin, OfflineReport};
+pub use pins::{Include, Pin, PinError, PinKind, PinSet, Source, read_pins, read_source};
 
 use crate::cert::Chain;
 use crate::cert::advice::date;
@@ -45,6 +48,27 @@ pub fn assign_hosts(
     sets: Vec<PinSet>,
     fallback: Option<(&str, Option<u16>)>,
 ) -> Result<Vec<Job>, String> {
+    let (jobs, hostless) = bind_hosts(file, sets, fallback);
+    if let Some(set) = hostless.first() {
+        let what = if set.group.is_empty() {
+            "the pins".to_owned()
+        } else {
+            format!("the pins of {}", set.group)
+        };
+        return Err(format!(
+            "{what} name no host (no *_HOST, HOST or host = \"…\"); pass --host"
+        ));
+    }
+    Ok(jobs)
+}
+
+/// Like [`assign_hosts`], but the sets that no host can be found for come back as they are, to be
+/// reported offline.
+pub fn bind_hosts(
+    file: &str,
+    sets: Vec<PinSet>,
+    fallback: Option<(&str, Option<u16>)>,
+) -> (Vec<Job>, Vec<PinSet>) {
     let mut file_hosts: Vec<(String, Option<u16>)> = Vec::new();
     for s in &sets {
         if let Some(h) = &s.host
@@ -59,6 +83,7 @@ pub fn assign_hosts(
     };
     let default_port = sets.iter().find_map(|s| s.port);
     let mut jobs = Vec::new();
+    let mut hostless = Vec::new();
     for set in sets.into_iter().filter(|s| !s.pins.is_empty()) {
         let (host, port) = match (&set.host, fallback, &only) {
             // `--host HOST:PORT` naming the file's own host supplies the port it lacks.
@@ -67,14 +92,8 @@ pub fn assign_hosts(
             (None, Some((h, p)), _) => (h.to_owned(), p.or(set.port)),
             (None, None, Some((h, p))) => (h.clone(), set.port.or(*p)),
             (None, None, None) => {
-                let what = if set.group.is_empty() {
-                    "the pins".to_owned()
-                } else {
-                    format!("the pins of {}", set.group)
-                };
-                return Err(format!(
-                    "{what} name no host (no *_HOST, HOST or host = \"…\"); pass --host"
-                ));
+                hostless.push(set);
+                continue;
             }
         };
         jobs.push(Job {
@@ -85,7 +104,7 @@ pub fn assign_hosts(
             pins: set.pins,
         });
     }
-    Ok(jobs)
+    (jobs, hostless)
 }
 
 /// The leaf the server serves now, for the report.
@@ -125,6 +144,12 @@ pub struct CheckReport {
     pub trust_error: Option<String>,
     /// One verdict per pin.
     pub pins: Vec<PinResult>,
+    /// Certificate blocks in comments or `#if 0` in the file: reported, never judged.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub commented_out: Vec<CommentedPin>,
+    /// Broken blocks and other things to fix in the file.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 impl CheckReport {
@@ -152,6 +177,8 @@ impl CheckReport {
             trusted: None,
             trust_error: None,
             pins,
+            commented_out: Vec::new(),
+            warnings: Vec::new(),
         }
     }
 
@@ -202,6 +229,7 @@ impl CheckReport {
             writeln!(out, "           pinned: {}", p.pinned)?;
             writeln!(out, "           {}", p.detail)?;
         }
+        offline::render_extras(out, &self.commented_out, &self.warnings)?;
         let failed = self.pins.iter().filter(|p| !p.ok).count();
         if failed == 0 {
             writeln!(out, "  all {} pin(s) hold", self.pins.len())

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use super::NetArgs;
 use crate::cert::{Certificate, Chain};
-use crate::check::{self, CheckReport, Job};
+use crate::check::{self, CheckReport, CommentedPin, Job, OfflineReport};
 use crate::error::{Error, Exit, Result, show_path};
 use crate::tls::Target;
 
@@ -17,6 +17,10 @@ pub const EXAMPLES: &str = "Examples:
   espcheck check src/main.ino --warn-days 60
   espcheck check pins.rs x509_crt_bundle --host api.github.com --json
   espcheck check certs.h --connect 127.0.0.1:8443 --ca-file root.pem
+  espcheck check --offline src/*.h --warn-days 60     (CI without network: expiry only)
+
+Pins in comments or #if 0 are listed as commented out and never judged. Pins whose file names
+no host are reported offline (kind, expiry, days left); --host would fetch the served chain.
 
 Exit status: 0 every pin holds; 1 a pin no longer matches or expires within --warn-days;
 2 unreadable file or no pins; 3 timeout; 4 network.";
@@ -42,6 +46,10 @@ pub struct Args {
     /// Judge the served chain without the operating system's store (webpki-roots and --ca-file).
     #[arg(long)]
     pub no_system_roots: bool,
+    /// No network at all: list every pin with its kind, host, expiry and days left; exit 1 when
+    /// one expires within --warn-days.
+    #[arg(long, conflicts_with_all = ["connect", "ca_file", "no_system_roots"])]
+    pub offline: bool,
 }
 
 /// Run `check`.
@@ -51,44 +59,89 @@ pub fn run(args: Args) -> Result<Exit> {
         .as_deref()
         .map(check::parse_host_arg)
         .transpose()?;
+    let fallback_ref = fallback.as_ref().map(|(h, p)| (h.as_str(), *p));
+    let now = crate::util::now_unix();
     let mut exit = Exit::Ok;
     let mut out = std::io::stdout().lock();
+    let mut printed = 0usize;
     // Pins per file, in order; a file that cannot be read is reported and skipped.
-    let mut jobs: Vec<Job> = Vec::new();
+    let mut jobs: Vec<(Job, Extras)> = Vec::new();
     for path in &args.files {
         let name = show_path(path);
-        match file_jobs(path, &name, fallback.as_ref()) {
-            Ok(mut j) => jobs.append(&mut j),
+        let source = match read_file(path, &name) {
+            Ok(s) => s,
             Err(err) => {
                 report_failure(&mut out, args.json, &name, None, &err)?;
                 exit = exit.worst(err.exit());
+                continue;
             }
+        };
+        let mut extras = Some(Extras {
+            commented: source
+                .commented
+                .iter()
+                .map(CommentedPin::from_commented)
+                .collect(),
+            warnings: source.warnings.clone(),
+        });
+        let (file_jobs, hostless) = if args.offline {
+            let sets = source
+                .sets
+                .into_iter()
+                .filter(|s| !s.pins.is_empty())
+                .map(|mut s| {
+                    if s.host.is_none()
+                        && let Some((h, p)) = fallback_ref
+                    {
+                        s.host = Some(h.to_owned());
+                        s.port = p.or(s.port);
+                    }
+                    s
+                })
+                .collect();
+            (Vec::new(), sets)
+        } else {
+            check::bind_hosts(&name, source.sets, fallback_ref)
+        };
+        for set in hostless {
+            let mut report = OfflineReport::new(&name, &set, now, args.warn_days, args.offline);
+            if let Some(x) = extras.take() {
+                report.commented_out = x.commented;
+                report.warnings = x.warnings;
+            }
+            exit = exit.worst(report.exit());
+            emit(&mut out, args.json, &mut printed, &report, |r, o| {
+                r.render_text(o)
+            })?;
+        }
+        for job in file_jobs {
+            jobs.push((job, extras.take().unwrap_or_default()));
         }
     }
+    if jobs.is_empty() {
+        out.flush()?;
+        return Ok(exit);
+    }
     let store = crate::tls::TrustStore::load(&args.net.ca_file, !args.no_system_roots)?;
-    let chains = fetch_all(&jobs, &args.net)?;
-    let now = crate::util::now_unix();
-    for (i, job) in jobs.iter().enumerate() {
+    let plain: Vec<Job> = jobs.iter().map(|(j, _)| j.clone()).collect();
+    let chains = fetch_all(&plain, &args.net)?;
+    for (job, extras) in jobs {
         let fetched = chains.get(&(job.host.clone(), job.port));
         match fetched.ok_or_else(|| Error::env(&job.host, "was not fetched"))? {
             Ok(chain) => {
-                let mut report = CheckReport::new(job, chain, now, args.warn_days);
+                let mut report = CheckReport::new(&job, chain, now, args.warn_days);
                 let trust = store.judge(&mut chain.clone(), Some(&job.host), now);
                 report.trusted = Some(trust.trusted && trust.hostname_ok != Some(false));
                 report.trust_error = trust.trust_error;
+                report.commented_out = extras.commented;
+                report.warnings = extras.warnings;
                 exit = exit.worst(report.exit());
-                if args.json {
-                    serde_json::to_writer(&mut out, &report).map_err(std::io::Error::from)?;
-                    writeln!(out)?;
-                } else {
-                    if i > 0 {
-                        writeln!(out)?;
-                    }
-                    report.render_text(&mut out)?;
-                }
+                emit(&mut out, args.json, &mut printed, &report, |r, o| {
+                    r.render_text(o)
+                })?;
             }
             Err(err) => {
-                report_failure(&mut out, args.json, &job.file, Some(job), err)?;
+                report_failure(&mut out, args.json, &job.file, Some(&job), err)?;
                 exit = exit.worst(err.exit());
             }
         }
@@ -97,15 +150,46 @@ pub fn run(args: Args) -> Result<Exit> {
     Ok(exit)
 }
 
-fn file_jobs(
-    path: &std::path::Path,
-    name: &str,
-    fallback: Option<&(String, Option<u16>)>,
-) -> Result<Vec<Job>> {
+/// What a file holds beside its live pins; shown with the first report of that file.
+#[derive(Debug, Default)]
+struct Extras {
+    commented: Vec<CommentedPin>,
+    warnings: Vec<String>,
+}
+
+/// One report: a JSON line, or text with a blank line between reports.
+fn emit<R: serde::Serialize>(
+    out: &mut dyn Write,
+    json: bool,
+    printed: &mut usize,
+    report: &R,
+    text: impl Fn(&R, &mut dyn Write) -> std::io::Result<()>,
+) -> Result<()> {
+    if json {
+        serde_json::to_writer(&mut *out, report).map_err(std::io::Error::from)?;
+        writeln!(out)?;
+    } else {
+        if *printed > 0 {
+            writeln!(out)?;
+        }
+        text(report, out)?;
+    }
+    *printed += 1;
+    Ok(())
+}
+
+/// Read the pins of one file; `include_str!("…")` is read relative to it.
+fn read_file(path: &std::path::Path, name: &str) -> Result<check::Source> {
     let bytes = crate::util::read_input(path, crate::util::MAX_INPUT_BYTES)?;
-    let sets = check::read_pins(&bytes).map_err(|e| Error::input(name, e))?;
-    check::assign_hosts(name, sets, fallback.map(|(h, p)| (h.as_str(), *p)))
-        .map_err(|e| Error::input(name, e))
+    let dir = path
+        .parent()
+        .map(std::path::Path::to_path_buf)
+        .unwrap_or_default();
+    let include = move |rel: &str| -> std::result::Result<Vec<u8>, String> {
+        crate::util::read_input(&dir.join(rel), crate::util::MAX_INPUT_BYTES)
+            .map_err(|e| e.to_string())
+    };
+    check::read_source(&bytes, &include).map_err(|e| Error::input(name, e))
 }
 
 fn report_failure(

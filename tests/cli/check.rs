@@ -335,15 +335,16 @@ fn unreadable_files_exit_2_network_4_timeout_3() {
     let stderr = String::from_utf8_lossy(&none.get_output().stderr).into_owned();
     assert!(stderr.contains("empty.ino: no pins found"), "{stderr}");
 
-    // Pins with no host anywhere: say so, and how to fix it.
+    // Pins with no host anywhere: reported offline with their expiry, and how to fetch.
     let pki = Pki::new("pins.test");
     let nohost = espcheck()
         .arg("check")
         .arg(pki.path("root.pem"))
         .assert()
-        .code(2);
-    let stderr = String::from_utf8_lossy(&nohost.get_output().stderr).into_owned();
-    assert!(stderr.contains("--host"), "{stderr}");
+        .code(0);
+    let stdout = String::from_utf8_lossy(&nohost.get_output().stdout).into_owned();
+    assert!(stdout.contains("--host HOST` would fetch"), "{stdout}");
+    assert!(stdout.contains("expires 2044-01-01"), "{stdout}");
 
     // Nothing listens: a network error.
     let closed = free_port();
