@@ -16,7 +16,9 @@ use std::io::Write;
 
 pub use judge::{PinResult, Status, judge};
 pub use offline::{CommentedPin, OfflineReport};
-pub use pins::{Include, Pin, PinError, PinKind, PinSet, Source, read_pins, read_source};
+pub use pins::{
+    Include, Pin, PinError, PinKind, PinSet, Source, identifiers, read_pins, read_source,
+};
 
 use crate::cert::Chain;
 use crate::cert::advice::date;
@@ -38,6 +40,9 @@ pub struct Job {
     pub port: u16,
     /// The pins.
     pub pins: Vec<Pin>,
+    /// The symbols the firmware uses (referenced by its sources, or marked chosen in the
+    /// header): only these are judged, the others are informational. `None` judges all.
+    pub judged: Option<Vec<String>>,
 }
 
 /// Bind each pin set to a host: the one it names, else `--host` (`fallback`), else the only host
@@ -102,6 +107,7 @@ pub fn bind_hosts(
             host,
             port: port.or(default_port).unwrap_or(443),
             pins: set.pins,
+            judged: None,
         });
     }
     (jobs, hostless)
@@ -158,7 +164,11 @@ impl CheckReport {
         let pins: Vec<PinResult> = job
             .pins
             .iter()
-            .map(|p| judge(p, chain, now, warn_days))
+            .map(|p| {
+                let mut r = judge(p, chain, now, warn_days);
+                r.informational = job.judged.as_ref().is_some_and(|j| !j.contains(&p.symbol));
+                r
+            })
             .collect();
         let leaf = chain.entries.first().map(|e| ServedLeaf {
             subject: e.cert.subject.clone(),
@@ -172,7 +182,7 @@ impl CheckReport {
             group: (!job.group.is_empty()).then(|| job.group.clone()),
             host: job.host.clone(),
             port: job.port,
-            ok: pins.iter().all(|p| p.ok),
+            ok: pins.iter().all(|p| p.ok || p.informational),
             leaf,
             trusted: None,
             trust_error: None,
@@ -216,6 +226,7 @@ impl CheckReport {
         for p in &self.pins {
             let word = match p.status {
                 Status::Match => "ok",
+                _ if p.informational => "info",
                 Status::Expiring => "EXPIRING",
                 Status::Expired => "EXPIRED",
                 Status::Mismatch => "FAIL",
@@ -230,7 +241,28 @@ impl CheckReport {
             writeln!(out, "           {}", p.detail)?;
         }
         offline::render_extras(out, &self.commented_out, &self.warnings)?;
-        let failed = self.pins.iter().filter(|p| !p.ok).count();
+        let stale: Vec<&PinResult> = self
+            .pins
+            .iter()
+            .filter(|p| !p.ok && p.informational)
+            .collect();
+        let chosen: Vec<&PinResult> = self.pins.iter().filter(|p| !p.informational).collect();
+        if !stale.is_empty() && !chosen.is_empty() && chosen.iter().all(|p| p.ok) {
+            let names: Vec<&str> = stale.iter().map(|p| p.symbol.as_str()).collect();
+            let uses: Vec<&str> = chosen.iter().map(|p| p.symbol.as_str()).collect();
+            writeln!(
+                out,
+                "  {} in this file is stale, but the firmware does not use it; \
+                 your chosen pin ({}) holds",
+                names.join(", "),
+                uses.join(", ")
+            )?;
+        }
+        let failed = self
+            .pins
+            .iter()
+            .filter(|p| !p.ok && !p.informational)
+            .count();
         if failed == 0 {
             writeln!(out, "  all {} pin(s) hold", self.pins.len())
         } else {

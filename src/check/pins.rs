@@ -95,6 +95,41 @@ pub struct Source {
     pub commented: Vec<Commented>,
     /// Broken blocks (`line N (symbol): why`) and other things to fix; the good pins still count.
     pub warnings: Vec<String>,
+    /// The symbols an espcheck header marks as the chosen pin (`API_GITHUB_COM_CA_PEM`,
+    /// `api_github_com::CA_PEM`); the others in the same group are informational.
+    pub chosen: Vec<String>,
+}
+
+impl Source {
+    /// Is `symbol` of `group` the one its header marks as chosen?
+    pub fn is_chosen(&self, group: &str, symbol: &str) -> bool {
+        self.chosen
+            .iter()
+            .any(|c| c == symbol || c.split_once("::") == Some((group, symbol)))
+    }
+}
+
+/// `// espcheck: chosen pin SYMBOL (…)`, written by `gen-cert-header`.
+static CHOSEN: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"espcheck: chosen pin ([A-Za-z0-9_:]+)").unwrap_or_else(|_| unreachable!())
+});
+
+/// Every identifier in a C/C++/Rust source: what a sketch references of a header it includes.
+pub fn identifiers(bytes: &[u8]) -> Vec<String> {
+    let Ok(text) = std::str::from_utf8(bytes) else {
+        return Vec::new();
+    };
+    let mut out: Vec<String> = lex_all(text)
+        .tokens
+        .into_iter()
+        .filter_map(|t| match t.tok {
+            Tok::Ident(w) => Some(w),
+            _ => None,
+        })
+        .collect();
+    out.sort();
+    out.dedup();
+    out
 }
 
 /// Reads the file an `include_str!("…")` names, relative to the source; `Err` says why not.
@@ -262,10 +297,15 @@ fn read_text(text: &str, include: Include) -> Result<Source, PinError> {
     let mut sets = bind(toks, placed, &hosts, &ports);
     sets.retain(|s| !s.pins.is_empty() || s.host.is_some());
     if sets.iter().any(|s| !s.pins.is_empty()) {
+        let chosen = CHOSEN
+            .captures_iter(text)
+            .map(|c| c[1].to_owned())
+            .collect();
         return Ok(Source {
             sets,
             commented,
             warnings,
+            chosen,
         });
     }
     if let Some(first) = broken.into_iter().next() {
@@ -284,6 +324,7 @@ fn read_text(text: &str, include: Include) -> Result<Source, PinError> {
                 sets: vec![set],
                 commented: found.commented,
                 warnings: found.warnings,
+                chosen: Vec::new(),
             })
         }
         Err(crate::cert::ExtractError::Certificate { index, reason }) => Err(PinError::Bad {

@@ -1,7 +1,7 @@
 //! `espcheck check`: read pins back out of headers, sketches and bundles, re-fetch each host's
 //! chain, and say whether every pin still holds and for how long.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -66,16 +66,36 @@ pub fn run(args: Args) -> Result<Exit> {
     let mut printed = 0usize;
     // Pins per file, in order; a file that cannot be read is reported and skipped.
     let mut jobs: Vec<(Job, Extras)> = Vec::new();
-    for path in &args.files {
-        let name = show_path(path);
-        let source = match read_file(path, &name) {
-            Ok(s) => s,
+    let reads: Vec<Read> = args
+        .files
+        .iter()
+        .map(|p| read_file(p, &show_path(p)))
+        .collect();
+    let symbols: HashSet<&str> = reads
+        .iter()
+        .filter_map(|r| r.source.as_ref().ok())
+        .flat_map(|s| s.sets.iter().flat_map(|set| set.pins.iter()))
+        .map(|p| p.symbol.as_str())
+        .collect();
+    for (i, read) in reads.iter().enumerate() {
+        let name = &read.name;
+        let source = match &read.source {
+            Ok(s) => s.clone(),
+            // A sketch with no pins of its own that uses a header's symbols: it says which pins
+            // the firmware uses, and is not an error.
+            Err(_) if read.no_pins && read.idents.iter().any(|w| uses(&symbols, w)) => continue,
             Err(err) => {
-                report_failure(&mut out, args.json, &name, None, &err)?;
+                report_failure(&mut out, args.json, name, None, err)?;
                 exit = exit.worst(err.exit());
                 continue;
             }
         };
+        let used: HashSet<&str> = reads
+            .iter()
+            .enumerate()
+            .filter(|(j, _)| *j != i)
+            .flat_map(|(_, r)| r.idents.iter().map(String::as_str))
+            .collect();
         let mut extras = Some(Extras {
             commented: source
                 .commented
@@ -101,10 +121,14 @@ pub fn run(args: Args) -> Result<Exit> {
                 .collect();
             (Vec::new(), sets)
         } else {
-            check::bind_hosts(&name, source.sets, fallback_ref)
+            let (mut jobs, hostless) = check::bind_hosts(name, source.sets.clone(), fallback_ref);
+            for job in &mut jobs {
+                job.judged = judged_symbols(job, &source, &used);
+            }
+            (jobs, hostless)
         };
         for set in hostless {
-            let mut report = OfflineReport::new(&name, &set, now, args.warn_days, args.offline);
+            let mut report = OfflineReport::new(name, &set, now, args.warn_days, args.offline);
             if let Some(x) = extras.take() {
                 report.commented_out = x.commented;
                 report.warnings = x.warnings;
@@ -178,9 +202,28 @@ fn emit<R: serde::Serialize>(
     Ok(())
 }
 
+/// One file as read: its pins (or why not), and every identifier it mentions.
+struct Read {
+    name: String,
+    source: Result<check::Source>,
+    /// The file holds no pins at all (it may still use a header's).
+    no_pins: bool,
+    idents: Vec<String>,
+}
+
 /// Read the pins of one file; `include_str!("…")` is read relative to it.
-fn read_file(path: &std::path::Path, name: &str) -> Result<check::Source> {
-    let bytes = crate::util::read_input(path, crate::util::MAX_INPUT_BYTES)?;
+fn read_file(path: &std::path::Path, name: &str) -> Read {
+    let bytes = match crate::util::read_input(path, crate::util::MAX_INPUT_BYTES) {
+        Ok(b) => b,
+        Err(e) => {
+            return Read {
+                name: name.to_owned(),
+                source: Err(e),
+                no_pins: false,
+                idents: Vec::new(),
+            };
+        }
+    };
     let dir = path
         .parent()
         .map(std::path::Path::to_path_buf)
@@ -189,7 +232,55 @@ fn read_file(path: &std::path::Path, name: &str) -> Result<check::Source> {
         crate::util::read_input(&dir.join(rel), crate::util::MAX_INPUT_BYTES)
             .map_err(|e| e.to_string())
     };
-    check::read_source(&bytes, &include).map_err(|e| Error::input(name, e))
+    let source = check::read_source(&bytes, &include);
+    // What the file uses, not what it declares: a header's own symbols are not uses of another
+    // header with the same names.
+    let own: HashSet<&str> = source
+        .iter()
+        .flat_map(|s| s.sets.iter().flat_map(|set| set.pins.iter()))
+        .map(|p| p.symbol.as_str())
+        .collect();
+    let idents = check::identifiers(&bytes)
+        .into_iter()
+        .filter(|w| !uses(&own, w))
+        .collect();
+    Read {
+        name: name.to_owned(),
+        no_pins: matches!(source, Err(check::PinError::NoPins)),
+        source: source.map_err(|e| Error::input(name, e)),
+        idents,
+    }
+}
+
+/// Does identifier `w` name one of `symbols` (a `FINGERPRINT_SHA1_BYTES` array names its pin)?
+fn uses(symbols: &HashSet<&str>, w: &str) -> bool {
+    symbols.contains(w)
+        || w.strip_suffix("_BYTES")
+            .is_some_and(|s| symbols.contains(s))
+}
+
+/// Which of a job's pins the firmware uses: the symbols the other files reference, else the one
+/// the header marks as chosen, else all (`None`).
+fn judged_symbols(job: &Job, source: &check::Source, used: &HashSet<&str>) -> Option<Vec<String>> {
+    let referenced: Vec<String> = job
+        .pins
+        .iter()
+        .filter(|p| {
+            used.contains(p.symbol.as_str())
+                || used.contains(format!("{}_BYTES", p.symbol).as_str())
+        })
+        .map(|p| p.symbol.clone())
+        .collect();
+    if !referenced.is_empty() {
+        return Some(referenced);
+    }
+    let chosen: Vec<String> = job
+        .pins
+        .iter()
+        .filter(|p| source.is_chosen(&job.group, &p.symbol))
+        .map(|p| p.symbol.clone())
+        .collect();
+    (!chosen.is_empty()).then_some(chosen)
 }
 
 fn report_failure(

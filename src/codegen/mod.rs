@@ -78,6 +78,17 @@ pub struct HostPins {
 }
 
 impl HostPins {
+    /// The marker line `check` reads back: which symbol the firmware is meant to use, and what it
+    /// holds. The other symbols of the host are informational.
+    pub fn chosen_marker(&self, symbol: &str) -> String {
+        let roles: Vec<&str> = self.pinned.iter().map(|p| p.role.as_str()).collect();
+        format!(
+            "espcheck: chosen pin {symbol} (--pin {}: {})",
+            self.choice.as_str(),
+            roles.join(", ")
+        )
+    }
+
     /// `CA_NOT_AFTER`: the earliest expiry among the pinned certificates.
     pub fn ca_not_after(&self) -> Option<i64> {
         self.pinned.iter().map(|p| p.cert.not_after).min()
