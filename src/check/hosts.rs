@@ -127,8 +127,8 @@ fn used_with<'a>(toks: &[Token], p: &Placed, hosts: &[&'a HostSeen]) -> Option<&
             && (HOST_CALLS.contains(&call.as_str()) || URL_CALLS.contains(&call.as_str()))
             && let Some(h) = hosts
                 .iter()
-                .filter(|h| h.name.as_deref() == Some(n.as_str()) && h.index < k)
-                .last()
+                .rev()
+                .find(|h| h.name.as_deref() == Some(n.as_str()) && h.index < k)
         {
             return Some(h);
         }
