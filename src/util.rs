@@ -67,8 +67,15 @@ pub fn io_reason(err: &std::io::Error) -> String {
     }
 }
 
-/// Read a whole input file (or stdin for `-`), refusing directories and anything over `limit` bytes.
+/// Read a whole certificate input (or stdin for `-`), refusing directories and anything over
+/// `limit` bytes.
 pub fn read_input(path: &Path, limit: u64) -> Result<Vec<u8>> {
+    read_input_as(path, limit, "a certificate file")
+}
+
+/// [`read_input`] for any kind of input: `what` names what the file should be ("a rules file"),
+/// for the message when it is far too large to be one.
+pub fn read_input_as(path: &Path, limit: u64, what: &str) -> Result<Vec<u8>> {
     let name = show_path(path);
     let mut buf = Vec::new();
     if is_stdin(path) {
@@ -91,7 +98,7 @@ pub fn read_input(path: &Path, limit: u64) -> Result<Vec<u8>> {
         return Err(Error::input(
             name,
             format!(
-                "larger than {} MiB; this is not a certificate file",
+                "larger than {} MiB; this is not {what}",
                 limit / (1024 * 1024)
             ),
         ));
@@ -134,13 +141,14 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         .permissions(std::fs::Permissions::from_mode(0o666))
         .tempfile_in(&dir)
         .map_err(|e| {
-            Error::input(
-                show_path(path),
+            Error::file_while(
+                path,
                 format!(
                     "cannot create a file in {}: {}",
                     dir.display(),
                     io_reason(&e)
                 ),
+                &e,
             )
         })?;
     if let Some(perms) = keep {

@@ -8,6 +8,7 @@ pub mod fingerprint;
 pub mod lex;
 pub mod model;
 pub mod report;
+pub mod verify;
 
 pub use chain::{Chain, Entry, Role};
 pub use extract::{ExtractError, Extracted, InputKind, extract};

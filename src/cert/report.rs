@@ -1,5 +1,5 @@
-//! The `fingerprint` report: one struct, rendered as human text or as JSON (SPEC.md,
-//! "`fingerprint --json`"; fields are added, never renamed).
+//! The `fingerprint` report: one struct, rendered as human text or as JSON (`fingerprint --json`:
+//! fields are added, never renamed, since scripts read them).
 
 use std::io::Write;
 

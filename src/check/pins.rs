@@ -422,12 +422,10 @@ fn from_literal(toks: &[Token], i: usize, value: &str) -> Found {
     let url = ctx.says_url() && (value.starts_with("https://") || !value.contains('/'));
     if (strength > 0 || url)
         && !value.contains(char::is_whitespace)
-        && let Ok(t) = crate::tls::Target::parse(value, 0)
-        && plausible_host(&t.host)
+        && let Ok((host, port)) = crate::target::Target::parse_parts(value)
+        && plausible_host(&host)
     {
-        // Port 0 stands for "none written".
-        let port = (t.port != 0).then_some(t.port);
-        return Found::Host(t.host, port, strength == 2);
+        return Found::Host(host, port, strength == 2);
     }
     Found::None
 }

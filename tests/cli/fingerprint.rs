@@ -578,3 +578,59 @@ fn cross_signed_chain_is_warned_and_the_self_signed_root_is_pinned() {
         "the self-signed root, not the cross-signed copy"
     );
 }
+
+/// Issue 18 (7): a live server whose key rustls cannot verify (RSA 8448) still yields its chain,
+/// with a warning that boards cannot use such a key either; the same certificate works from a
+/// file.
+#[test]
+fn a_live_server_with_an_rsa_key_over_8192_bits_still_yields_its_chain() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/chains/rsa-8448");
+    let port = free_port();
+    let mut server = std::process::Command::new("openssl")
+        .args([
+            "s_server",
+            "-accept",
+            &format!("127.0.0.1:{port}"),
+            "-www",
+            "-quiet",
+        ])
+        .arg("-cert")
+        .arg(dir.join("leaf.pem"))
+        .arg("-key")
+        .arg(dir.join("leaf.key"))
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("openssl s_server");
+    assert!(
+        wait_port(port, Duration::from_secs(5)),
+        "s_server did not start"
+    );
+    let out = espcheck()
+        .args([
+            "fingerprint",
+            &format!("big.test:{port}"),
+            "--json",
+            "--connect",
+        ])
+        .arg(format!("127.0.0.1:{port}"))
+        .output()
+        .expect("run");
+    let _ = server.kill();
+    let _ = server.wait();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON report");
+    let sha1 = openssl_fingerprint(&dir.join("leaf.pem"), "sha1");
+    assert_eq!(v["chain"][0]["sha1"], sha1, "{v}");
+    let warnings = v["warnings"].to_string();
+    assert!(
+        warnings.contains("RSA 8448") && warnings.contains("board"),
+        "{warnings}"
+    );
+}
