@@ -29,6 +29,8 @@ Exit status: 0 every pin holds; 1 a pin no longer matches or expires within --wa
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Files holding pins: espcheck headers and Rust modules, sketches, PEM/DER, IDF bundles.
+    /// Sketches given beside a header say which of its symbols the firmware uses; a directory
+    /// stands for the C/C++/Rust sources in it.
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
     /// HOST[:PORT] for pins whose file names no host (a bundle, a PEM file).
@@ -66,8 +68,7 @@ pub fn run(args: Args) -> Result<Exit> {
     let mut printed = 0usize;
     // Pins per file, in order; a file that cannot be read is reported and skipped.
     let mut jobs: Vec<(Job, Extras)> = Vec::new();
-    let reads: Vec<Read> = args
-        .files
+    let reads: Vec<Read> = expand(&args.files)
         .iter()
         .map(|p| read_file(p, &show_path(p)))
         .collect();
@@ -206,6 +207,48 @@ fn emit<R: serde::Serialize>(
     }
     *printed += 1;
     Ok(())
+}
+
+/// Source file extensions a project directory is searched for.
+const SOURCE_EXTENSIONS: &[&str] = &["h", "hpp", "hh", "c", "cc", "cpp", "ino", "rs"];
+
+/// The paths to read: files as given, directories replaced by the sources under them (sorted,
+/// hidden directories and `target`/`build` skipped).
+fn expand(paths: &[PathBuf]) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            walk(p, &mut out, 0);
+        } else {
+            out.push(p.clone());
+        }
+    }
+    out
+}
+
+fn walk(dir: &std::path::Path, out: &mut Vec<PathBuf>, depth: usize) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        out.push(dir.to_path_buf());
+        return;
+    };
+    let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    paths.sort();
+    for p in paths {
+        let name = p
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if p.is_dir() {
+            if depth < 8 && !name.starts_with('.') && !matches!(name.as_str(), "target" | "build") {
+                walk(&p, out, depth + 1);
+            }
+        } else if p
+            .extension()
+            .is_some_and(|e| SOURCE_EXTENSIONS.contains(&e.to_string_lossy().as_ref()))
+        {
+            out.push(p);
+        }
+    }
 }
 
 /// One file as read: its pins (or why not), and every identifier it mentions.

@@ -260,6 +260,12 @@ fn the_chosen_pin_is_judged_and_the_rest_is_informational() {
     );
     // With the sketch that uses the CA: green.
     check(&[&header, &uses_ca], port).success();
+    // The project directory: both sketches, so both symbols are judged, and the fingerprint fails.
+    let assert = check(&[w], port).code(1);
+    let reports = json_lines(&assert.get_output().stdout);
+    assert_eq!(reports.len(), 2, "the header and the Rust module");
+    assert_eq!(reports[0]["ok"], false, "{}", reports[0]);
+    assert_eq!(reports[1]["ok"], true, "{}", reports[1]);
 }
 
 #[test]
