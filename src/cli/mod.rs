@@ -231,7 +231,11 @@ fn man() -> Result<Exit> {
 pub fn report_error(err: &Error) {
     let style = anstyle::AnsiColor::Red.on_default().bold();
     let mut stderr = anstream::stderr().lock();
-    let _ = writeln!(stderr, "{style}error:{style:#} {err}");
+    let _ = writeln!(
+        stderr,
+        "{style}error:{style:#} {}",
+        crate::util::shown(&err.to_string())
+    );
     if let Some(hint) = err.hint() {
         let _ = writeln!(stderr, "hint: {hint}");
     }
@@ -250,7 +254,8 @@ pub fn warn(message: impl std::fmt::Display) {
     let style = anstyle::AnsiColor::Yellow.on_default().bold();
     let _ = writeln!(
         anstream::stderr().lock(),
-        "{style}warning:{style:#} {message}"
+        "{style}warning:{style:#} {}",
+        crate::util::shown(&message.to_string())
     );
 }
 

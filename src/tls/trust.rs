@@ -134,10 +134,13 @@ impl TrustStore {
             verify::unix_time(now),
         );
         let hostname_ok = host.and_then(|h| verify::name_ok(&leaf.cert.der, h));
-        if let Err(VerifyError::Unparsable(_)) = &verdict {
+        if let Err(e @ VerifyError::Unparsable(_)) = &verdict {
             return Trust {
                 trusted: false,
-                trust_error: Some("the leaf cannot be parsed by webpki".to_owned()),
+                trust_error: Some(
+                    dated(chain, e, now)
+                        .unwrap_or_else(|| "the leaf cannot be parsed by webpki".to_owned()),
+                ),
                 hostname_ok: None,
             };
         }
@@ -152,7 +155,7 @@ impl TrustStore {
             }
             Err(e) => Trust {
                 trusted: false,
-                trust_error: Some(describe(&e)),
+                trust_error: Some(dated(chain, &e, now).unwrap_or_else(|| describe(&e))),
                 hostname_ok,
             },
         };
@@ -213,6 +216,39 @@ impl TrustStore {
             e.cross_signed = self.loaded().anchor_subjects.contains(contents);
         }
     }
+}
+
+/// A failure that the certificates' own dates explain, named by the certificate concerned:
+/// webpki reports an expiry it cannot even encode (before 1950, after 2049 in UTCTime) as bad
+/// encoding, and names no certificate for any date failure.
+fn dated(chain: &Chain, err: &VerifyError, now: i64) -> Option<String> {
+    let date_related = matches!(
+        err,
+        VerifyError::Expired
+            | VerifyError::NotValidYet
+            | VerifyError::Unparsable(_)
+            | VerifyError::Other(_)
+    );
+    if !date_related {
+        return None;
+    }
+    let sent = chain.entries.iter().filter(|e| e.sent);
+    for e in sent {
+        let who = format!("the {} ({})", e.role.as_str(), e.cert.subject);
+        if e.cert.not_after < now {
+            return Some(format!(
+                "{who} expired on {}",
+                crate::cert::advice::date(e.cert.not_after)
+            ));
+        }
+        if e.cert.not_before > now {
+            return Some(format!(
+                "{who} is not valid until {} (or this machine's clock is behind)",
+                crate::cert::advice::date(e.cert.not_before)
+            ));
+        }
+    }
+    None
 }
 
 fn describe(err: &VerifyError) -> String {

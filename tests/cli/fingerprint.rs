@@ -634,3 +634,98 @@ fn a_live_server_with_an_rsa_key_over_8192_bits_still_yields_its_chain() {
         "{warnings}"
     );
 }
+
+/// Issue 18 (5): a subject with CR, LF and a bidi override cannot print a forged line: the
+/// human report shows them as escapes, and JSON keeps the real text. A newline in a host
+/// argument is shown, not echoed raw.
+#[test]
+fn a_crafted_subject_cannot_forge_a_line_of_the_report() {
+    use rcgen::{CertificateParams, DnType, KeyPair};
+    let key = KeyPair::generate().unwrap();
+    let mut params = CertificateParams::new(vec!["evil.test".to_owned()]).unwrap();
+    params.distinguished_name.push(
+        DnType::CommonName,
+        "evil.test\n  trusted; hostname ok\r\u{202e}kcatta",
+    );
+    let cert = params.self_signed(&key).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let pem = dir.path().join("evil.pem");
+    std::fs::write(&pem, cert.pem()).unwrap();
+    let out = espcheck()
+        .args(["fingerprint", "--from"])
+        .arg(&pem)
+        .output()
+        .expect("run");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        !text
+            .lines()
+            .any(|l| l.trim_start().starts_with("trusted; hostname ok")),
+        "a forged line: {text}"
+    );
+    assert!(
+        !text.contains('\r') && !text.contains('\u{202e}'),
+        "{text:?}"
+    );
+    assert!(
+        text.contains("\\n  trusted; hostname ok"),
+        "shown as an escape: {text}"
+    );
+
+    let out = espcheck()
+        .args(["fingerprint", "--json", "--from"])
+        .arg(&pem)
+        .output()
+        .expect("run");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        v["chain"][0]["subject"]
+            .as_str()
+            .unwrap_or_default()
+            .contains('\n'),
+        "{v}"
+    );
+
+    let out = espcheck()
+        .args(["fingerprint", "bad\nhost.example"])
+        .output()
+        .expect("run");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("bad\\nhost.example") && err.lines().count() == 1,
+        "{err}"
+    );
+}
+
+/// Issue 18 (8): a certificate that simply expired (in 1949, a date webpki cannot encode) is
+/// said to have expired, naming it; trust errors carry no Rust debug names.
+#[test]
+fn an_old_expired_certificate_is_expired_not_bad_encoding() {
+    use rcgen::{CertificateParams, DnType, KeyPair};
+    let key = KeyPair::generate().unwrap();
+    let mut params = CertificateParams::new(vec!["old.test".to_owned()]).unwrap();
+    params
+        .distinguished_name
+        .push(DnType::CommonName, "old.test");
+    params.not_before = rcgen::date_time_ymd(1940, 1, 1);
+    params.not_after = rcgen::date_time_ymd(1949, 6, 30);
+    let cert = params.self_signed(&key).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let pem = dir.path().join("old.pem");
+    std::fs::write(&pem, cert.pem()).unwrap();
+    let out = espcheck()
+        .args(["fingerprint", "--json", "--host", "old.test", "--from"])
+        .arg(&pem)
+        .output()
+        .expect("run");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let why = v["trust_error"].as_str().unwrap_or_default();
+    assert!(
+        why.contains("expired on 1949-06-30") && why.contains("old.test"),
+        "{v}"
+    );
+    for debug_name in ["BadEncoding", "Other(", "OtherError", "CaUsedAsEndEntity"] {
+        assert!(!why.contains(debug_name), "{why}");
+    }
+}
