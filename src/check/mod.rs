@@ -254,8 +254,8 @@ impl CheckReport {
                 out,
                 "  {} in this file is stale, but the firmware does not use it; \
                  your chosen pin ({}) holds",
-                names.join(", "),
-                uses.join(", ")
+                crate::util::shown(&names.join(", ")),
+                crate::util::shown(&uses.join(", "))
             )?;
         }
         let failed = self

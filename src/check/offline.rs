@@ -8,6 +8,7 @@ use super::pins::{Pin, PinKind, PinSet};
 use crate::cert::advice::{date, short};
 use crate::cert::extract::Commented;
 use crate::error::Exit;
+use crate::util::shown;
 
 /// One pin, seen offline.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -126,7 +127,13 @@ impl OfflineReport {
             (Some(h), None) => h.clone(),
             (None, _) => "no host".to_owned(),
         };
-        writeln!(out, "{}: {host}{group}, offline", self.file)?;
+        writeln!(
+            out,
+            "{}: {}{}, offline",
+            shown(&self.file),
+            shown(&host),
+            shown(&group)
+        )?;
         writeln!(out, "  {}", self.note)?;
         for p in &self.pins {
             let word = match p.status {
@@ -140,8 +147,13 @@ impl OfflineReport {
                 (Some(d), Some(n)) => format!(", expires {d} ({n} days left)"),
                 _ => ", no expiry of its own".to_owned(),
             };
-            writeln!(out, "  {word:<8} {} {}{line}{expiry}", p.kind, p.symbol)?;
-            writeln!(out, "           pinned: {}", p.pinned)?;
+            writeln!(
+                out,
+                "  {word:<8} {} {}{line}{expiry}",
+                p.kind,
+                shown(&p.symbol)
+            )?;
+            writeln!(out, "           pinned: {}", shown(&p.pinned))?;
         }
         render_extras(out, &self.commented_out, &self.warnings)?;
         let bad = self
