@@ -3,6 +3,7 @@
 
 mod check;
 mod codegen;
+mod corpus;
 mod crash;
 mod demo;
 mod ecosystem;
