@@ -14,6 +14,8 @@ pub use crate::cert::lex;
 
 use std::io::Write;
 
+use crate::util::shown;
+
 pub use judge::{PinResult, Status, judge};
 pub use offline::{CommentedPin, OfflineReport};
 pub use pins::{
@@ -211,15 +213,20 @@ impl CheckReport {
         let group = self
             .group
             .as_deref()
-            .map(|g| format!(" ({g})"))
+            .map(|g| format!(" ({})", shown(g)))
             .unwrap_or_default();
-        writeln!(out, "{}: {}{group}", self.file, self.target())?;
+        writeln!(
+            out,
+            "{}: {}{group}",
+            shown(&self.file),
+            shown(&self.target())
+        )?;
         match (self.trusted, &self.trust_error) {
             (Some(true), _) => writeln!(out, "  served chain: trusted by the local anchors")?,
             (Some(false), why) => writeln!(
                 out,
                 "  served chain: NOT trusted by the local anchors ({})",
-                why.as_deref().unwrap_or("unknown")
+                shown(why.as_deref().unwrap_or("unknown"))
             )?,
             (None, _) => {}
         }
@@ -236,9 +243,14 @@ impl CheckReport {
                 .days_left
                 .map(|d| format!(", {d} days left"))
                 .unwrap_or_default();
-            writeln!(out, "  {word:<8} {} {}{line}{days}", p.kind, p.symbol)?;
-            writeln!(out, "           pinned: {}", p.pinned)?;
-            writeln!(out, "           {}", p.detail)?;
+            writeln!(
+                out,
+                "  {word:<8} {} {}{line}{days}",
+                p.kind,
+                shown(&p.symbol)
+            )?;
+            writeln!(out, "           pinned: {}", shown(&p.pinned))?;
+            writeln!(out, "           {}", shown(&p.detail))?;
         }
         offline::render_extras(out, &self.commented_out, &self.warnings)?;
         let stale: Vec<&PinResult> = self
@@ -254,8 +266,8 @@ impl CheckReport {
                 out,
                 "  {} in this file is stale, but the firmware does not use it; \
                  your chosen pin ({}) holds",
-                crate::util::shown(&names.join(", ")),
-                crate::util::shown(&uses.join(", "))
+                shown(&names.join(", ")),
+                shown(&uses.join(", "))
             )?;
         }
         let failed = self
