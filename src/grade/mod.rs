@@ -545,3 +545,5 @@ pub fn grade_bytes(config: GradeConfig, bytes: &[u8]) -> Report {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod corpus;
