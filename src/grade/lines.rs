@@ -23,6 +23,10 @@ pub struct Line {
     pub garbled: bool,
     /// Bytes dropped because the line was longer than [`MAX_LINE`].
     pub dropped: usize,
+    /// The serial monitor's timestamp in front of the line (`11:27:39.308` from Arduino IDE's
+    /// `11:27:39.308 -> `), removed from `text` so that rules see what the board printed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stamp: Option<String>,
 }
 
 /// Splits a byte stream into [`Line`]s. Keeps at most [`MAX_LINE`] bytes of a pending line.
@@ -96,16 +100,48 @@ impl LineSplitter {
     fn take_line(&mut self) -> Line {
         self.number += 1;
         let (text, garbled) = clean(&self.buf);
+        let (stamp, text) = match split_stamp(&text) {
+            Some((stamp, rest)) => (Some(stamp.to_owned()), rest.to_owned()),
+            None => (None, text),
+        };
         let line = Line {
             number: self.number,
             text,
             garbled,
             dropped: self.dropped,
+            stamp,
         };
         self.buf.clear();
         self.dropped = 0;
         line
     }
+}
+
+/// A serial monitor's timestamp at the start of a line, and the line after it.
+///
+/// Arduino IDE `11:27:39.308 -> `, PlatformIO's `time` filter `12:00:01.123 > `, arduino-cli
+/// `--timestamp` and esp-idf-monitor `--timestamps` (`2024-05-01 12:00:01.123 `), minicom and
+/// CoolTerm (`[2024-05-01 12:00:01.123] `, `[12:00:01.123] `) and SSCOM (`[20:01:23.451]收←◆`).
+/// ESP-IDF's own `I (12:00:01.123) tag:` is part of the line, not a prefix, and stays.
+pub fn split_stamp(text: &str) -> Option<(&str, &str)> {
+    static STAMP: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(
+            r"^(\[)?((?:\d{4}-\d{2}-\d{2}[ T])?\d{1,2}:\d{2}:\d{2}(?:[.,]\d{1,6})?)(?:(?:\]|\])?(?: ?->|>| >|:)? ?|\])(收←◆|收<-|RX: ?)?",
+        )
+        .unwrap_or_else(|_| unreachable!())
+    });
+    let c = STAMP.captures(text)?;
+    let whole = c.get(0)?;
+    let stamp = c.get(2)?;
+    let bracketed = c.get(1).is_some();
+    let rest = &text[whole.end()..];
+    // `12:00:01` alone followed by text glued to it (`12:00:01abc`) is not a prefix; a bracket
+    // must close what it opened.
+    let sep = &text[stamp.end()..whole.end()];
+    if bracketed != sep.starts_with(']') || (sep.is_empty() && !rest.is_empty()) {
+        return None;
+    }
+    Some((stamp.as_str(), rest))
 }
 
 /// Turn raw line bytes into readable text, and say whether they were mostly unreadable.
@@ -227,6 +263,41 @@ mod tests {
     fn invalid_utf8_is_replaced_not_fatal() {
         let lines = split(&[b"caf\xc3 ok and more readable text\n"]);
         assert_eq!(lines[0].text, "caf\u{fffd} ok and more readable text");
+    }
+
+    #[test]
+    fn monitor_timestamps_are_split_off() {
+        let cases = [
+            ("11:27:39.308 -> Exception (28):", "11:27:39.308", "Exception (28):"),
+            ("12:00:01.123 > connecting to home", "12:00:01.123", "connecting to home"),
+            (
+                "2024-05-01 12:00:01.123 E (9510) esp-tls: boom",
+                "2024-05-01 12:00:01.123",
+                "E (9510) esp-tls: boom",
+            ),
+            (
+                "[2024-05-01 12:00:01.123] Guru Meditation Error",
+                "2024-05-01 12:00:01.123",
+                "Guru Meditation Error",
+            ),
+            ("[20:01:23.451]收←◆W (1) esp-tls: x", "20:01:23.451", "W (1) esp-tls: x"),
+            ("10:10:01.923 -> ", "10:10:01.923", ""),
+        ];
+        for (line, stamp, rest) in cases {
+            let lines = split(&[line.as_bytes(), b"\n"]);
+            assert_eq!(lines[0].stamp.as_deref(), Some(stamp), "{line}");
+            assert_eq!(lines[0].text, rest, "{line}");
+        }
+        for plain in [
+            "I (12:00:01.123) wifi: connected",
+            "Current time: Thu Jan  1 00:00:05 1970",
+            "12:00:01abc",
+            "[12:00:01 missing bracket",
+        ] {
+            let lines = split(&[plain.as_bytes(), b"\n"]);
+            assert_eq!(lines[0].stamp, None, "{plain}");
+            assert_eq!(lines[0].text, plain);
+        }
     }
 
     #[test]
