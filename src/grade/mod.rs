@@ -21,7 +21,9 @@ pub mod truth;
 
 mod core;
 mod crash;
+mod httpclient;
 mod https;
+mod libdiag;
 mod tlsdiag;
 mod unity;
 
@@ -136,6 +138,8 @@ pub struct Grader {
     garbled: usize,
     bytes: u64,
     scratch: Vec<Line>,
+    /// A profile recognised from the log itself (HTTPClient lines under the default profile).
+    detected: Option<&'static str>,
 }
 
 impl Grader {
@@ -170,6 +174,7 @@ impl Grader {
             garbled: 0,
             bytes: 0,
             scratch: Vec::new(),
+            detected: None,
         }
     }
 
@@ -248,7 +253,7 @@ impl Grader {
             suggested_fingerprint: self.core.suggested_fingerprint.clone(),
             truth: None,
             exit_code: verdict.exit().code(),
-            profile: self.profile.name().to_owned(),
+            profile: self.detected.unwrap_or(self.profile.name()).to_owned(),
             stages: self.core.stages.clone(),
             diagnostics: self.core.diagnostics.clone(),
             crash: self.core.crash.clone(),
@@ -335,6 +340,14 @@ impl Grader {
         }
         if let Some(f) = tlsdiag::classify(line.number, text, &lower) {
             self.on_tls(f);
+        }
+        if self.profile != Profile::Unity
+            && let Some((verdict, why)) = httpclient::classify(text)
+        {
+            self.detected = Some(httpclient::PROFILE);
+            let reason = format!("line {}: {why}", line.number);
+            self.core.propose(verdict, None, reason, Finality::Now);
+            return;
         }
         let step = match &mut self.state {
             ProfileState::Https(s) => s.line(&mut self.core, line, &lower),
@@ -530,9 +543,25 @@ pub(crate) fn tls_reason(core: &Core) -> Option<String> {
              a CA instead"
         ));
     }
-    core.primary
-        .as_ref()
-        .map(|d| format!("TLS to {host} failed: {}", d.explanation))
+    core.primary.as_ref().map(|d| match library(&d.source) {
+        _ if d.source == libdiag::CONNECTION => {
+            format!("connection to {host} failed: {}", d.explanation)
+        }
+        Some(lib) => format!("TLS to {host} failed ({lib}): {}", d.explanation),
+        None => format!("TLS to {host} failed: {}", d.explanation),
+    })
+}
+
+/// The TLS library a diagnostic's source names, spelled as its authors spell it.
+fn library(source: &str) -> Option<&'static str> {
+    match source {
+        "mbedtls" => Some("mbedTLS"),
+        "esp-x509-crt-bundle" => Some("mbedTLS certificate bundle"),
+        "bearssl" => Some("BearSSL"),
+        "wolfssl" => Some("wolfSSL"),
+        "axtls" => Some("axTLS"),
+        _ => None,
+    }
 }
 
 /// Grade a whole captured log at once.
