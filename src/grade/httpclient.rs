@@ -1,5 +1,6 @@
 //! The `HTTPClient` examples' lines (`BasicHttpClient`, `BasicHttpsClient`, on both cores):
-//! `[HTTPS] GET... code: 200` and `[HTTP] POST... failed, error: connection refused`. An HTTP
+//! `[HTTPS] GET... code: 200` and `[HTTP] POST... failed, error: connection refused`, and the
+//! ESP-IDF `esp_http_client` example's `I (3730) HTTP_CLIENT: HTTP GET Status = 200, …`. An HTTP
 //! status is a verdict: 2xx passes, anything else fails; so does a request that never got one.
 
 use std::sync::LazyLock;
@@ -18,20 +19,22 @@ static REQUEST: LazyLock<Regex> = LazyLock::new(|| {
     .unwrap_or_else(|_| unreachable!())
 });
 
+/// ESP-IDF's example: `HTTP GET Status = 200`, `HTTP POST status = 201`,
+/// `HTTP Absolute path redirect Status = 200` (the method word is first).
+static IDF_STATUS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^[IWE] \([\d:.]+\) [\w-]+: HTTP (GET|POST|PUT|PATCH|DELETE|HEAD)\b[^=]*[Ss]tatus = (-?\d+)")
+        .unwrap_or_else(|_| unreachable!())
+});
+
 /// The verdict a line decides, and why.
 pub(crate) fn classify(text: &str) -> Option<(Verdict, String)> {
+    if let Some(c) = IDF_STATUS.captures(text.trim()) {
+        return status(c.get(1)?.as_str(), c.get(2)?.as_str());
+    }
     let c = REQUEST.captures(text.trim())?;
     let method = c.get(2)?.as_str();
     if let Some(code) = c.get(3) {
-        let code: i32 = code.as_str().parse().ok()?;
-        let (verdict, what) = match code {
-            200..=299 => (Verdict::Pass, "success"),
-            300..=399 => (Verdict::Fail, "a redirect (HTTPClient does not follow it by default)"),
-            400..=499 => (Verdict::Fail, "the server refused the request"),
-            500..=599 => (Verdict::Fail, "the server failed"),
-            _ => (Verdict::Fail, "not an HTTP status"),
-        };
-        return Some((verdict, format!("the {method} request got HTTP {code}: {what}")));
+        return status(method, code.as_str());
     }
     let error = c.get(4)?.as_str().trim();
     let why = match error {
@@ -47,6 +50,20 @@ pub(crate) fn classify(text: &str) -> Option<(Verdict, String)> {
         Verdict::Fail,
         format!("the {method} request failed before any HTTP status: {error}{why}"),
     ))
+}
+
+fn status(method: &str, code: &str) -> Option<(Verdict, String)> {
+    {
+        let code: i32 = code.parse().ok()?;
+        let (verdict, what) = match code {
+            200..=299 => (Verdict::Pass, "success"),
+            300..=399 => (Verdict::Fail, "a redirect (HTTPClient does not follow it by default)"),
+            400..=499 => (Verdict::Fail, "the server refused the request"),
+            500..=599 => (Verdict::Fail, "the server failed"),
+            _ => (Verdict::Fail, "not an HTTP status"),
+        };
+        Some((verdict, format!("the {method} request got HTTP {code}: {what}")))
+    }
 }
 
 #[cfg(test)]
@@ -67,6 +84,14 @@ mod tests {
             });
         assert_eq!(verdict, Verdict::Fail);
         assert!(reason.contains("TCP or TLS"), "{reason}");
+        assert_eq!(
+            v("I (3730) HTTP_CLIENT: HTTP GET Status = 200, content_length = -1"),
+            Some(Verdict::Pass)
+        );
+        assert_eq!(
+            v("I (21721) HTTP_CLIENT: HTTP HEAD Status = 502, content_length = 122"),
+            Some(Verdict::Fail)
+        );
         assert_eq!(v("[HTTP] begin..."), None);
         assert_eq!(v("[HTTP] GET..."), None);
     }

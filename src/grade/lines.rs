@@ -126,7 +126,7 @@ impl LineSplitter {
 pub fn split_stamp(text: &str) -> Option<(&str, &str)> {
     static STAMP: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
         regex::Regex::new(
-            r"^(\[)?((?:\d{4}-\d{2}-\d{2}[ T])?\d{1,2}:\d{2}:\d{2}(?:[.,]\d{1,6})?)(?:(?:\]|\])?(?: ?->|>| >|:)? ?|\])(收←◆|收<-|RX: ?)?",
+            r"^(\[)?((?:\d{4}-\d{2}-\d{2}[ T])?\d{1,2}:\d{2}:\d{2}(?:[.,:]\d{1,6})?)\]?(?: ?->| ?>|:)? ?(收←◆|收<-|RX: ?)?",
         )
         .unwrap_or_else(|_| unreachable!())
     });
@@ -282,6 +282,7 @@ mod tests {
             ),
             ("[20:01:23.451]收←◆W (1) esp-tls: x", "20:01:23.451", "W (1) esp-tls: x"),
             ("10:10:01.923 -> ", "10:10:01.923", ""),
+            ("[19:46:42:120] E (9) task_wdt: x", "19:46:42:120", "E (9) task_wdt: x"),
         ];
         for (line, stamp, rest) in cases {
             let lines = split(&[line.as_bytes(), b"\n"]);
