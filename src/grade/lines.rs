@@ -7,9 +7,10 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Longest line kept, in bytes. GitHub's compact status JSON (the body line the sketch echoes) is a
-/// few KB; anything past this is counted and dropped.
-pub const MAX_LINE: usize = 8192;
+/// Longest line kept, in bytes: every line up to this is matched in full. GitHub's status JSON
+/// (the body line the sketch echoes) is a few KB, tens of KB with many statuses; past this a
+/// line is cut, the rest counted in [`Line::dropped`] and the cut reported (`lines cut: N`).
+pub const MAX_LINE: usize = 64 * 1024;
 
 /// One finished line of serial output.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -299,6 +300,15 @@ mod tests {
             assert_eq!(lines[0].stamp, None, "{plain}");
             assert_eq!(lines[0].text, plain);
         }
+    }
+
+    #[test]
+    fn a_line_of_twenty_kilobytes_is_kept_whole() {
+        let mut long = vec![b'x'; 20_000];
+        long.extend_from_slice(b"\"state\":\"success\"\n");
+        let lines = split(&[&long]);
+        assert_eq!(lines[0].dropped, 0);
+        assert!(lines[0].text.ends_with("\"state\":\"success\""));
     }
 
     #[test]

@@ -140,6 +140,8 @@ pub struct Grader {
     scratch: Vec<Line>,
     /// A profile recognised from the log itself (HTTPClient lines under the default profile).
     detected: Option<&'static str>,
+    /// Lines cut at [`MAX_LINE`].
+    cut: usize,
 }
 
 impl Grader {
@@ -175,6 +177,7 @@ impl Grader {
             bytes: 0,
             scratch: Vec::new(),
             detected: None,
+            cut: 0,
         }
     }
 
@@ -261,6 +264,7 @@ impl Grader {
             tests,
             lines: self.splitter.count(),
             garbled_lines: self.garbled,
+            lines_cut: self.cut,
             bytes: self.bytes,
         }
     }
@@ -275,8 +279,12 @@ impl Grader {
 
     fn grade_line(&mut self, line: &Line) {
         self.core.line = line.number;
+        self.core.cut = line.dropped;
         if line.garbled {
             self.garbled += 1;
+        }
+        if line.dropped > 0 {
+            self.cut += 1;
         }
         self.core.tick();
         if self.core.is_final {
@@ -298,7 +306,7 @@ impl Grader {
             }
             return;
         }
-        if let Some((verdict, re)) = self.rules.verdict(text) {
+        if let Some((verdict, re)) = self.rules.verdict(text, line.dropped > 0) {
             let reason = format!(
                 "line {} matched the {} rule `{re}`: {text}",
                 line.number,

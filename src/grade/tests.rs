@@ -372,3 +372,36 @@ fn stage_times_are_recorded_when_timed() {
     assert_eq!(wifi.at_ms, Some(1500));
     assert!(r.reason.contains("printed nothing for 30s"), "{}", r.reason);
 }
+
+/// Issue 18 item 3: a line longer than the bound is cut, and a run cannot pass on what the cut
+/// line seemed to say, nor may a `$`-anchored rule match its (unread) end.
+#[test]
+fn issue18_item3_a_cut_line_cannot_pass() {
+    let mut long = b"{\"state\":\"success\",\"statuses\":[".to_vec();
+    long.extend(std::iter::repeat_n(b'x', MAX_LINE + 500));
+    long.extend_from_slice(b"]} FAILED\r\n");
+
+    let mut config = GradeConfig::new(Profile::Custom);
+    config.rules.add_pass("state\":\"success").unwrap();
+    let r = grade_bytes(config, &long);
+    assert_eq!(r.verdict, Verdict::Fail, "{}", r.reason);
+    assert!(r.reason.contains("cut"), "{}", r.reason);
+    assert_eq!(r.lines_cut, 1);
+
+    // `x+$` matches the kept text, but the line's real end was never read.
+    let mut config = GradeConfig::new(Profile::Custom);
+    config.rules.add_pass("x+$").unwrap();
+    let r = grade_bytes(config, &long);
+    assert_ne!(r.verdict, Verdict::Pass, "{}", r.reason);
+    assert_eq!(r.lines_cut, 1);
+
+    // The same line within the bound is matched in full.
+    let mut short = b"{\"state\":\"success\",\"statuses\":[".to_vec();
+    short.extend(std::iter::repeat_n(b'x', 20_000));
+    short.extend_from_slice(b"]}\r\n");
+    let mut config = GradeConfig::new(Profile::Custom);
+    config.rules.add_pass("\\]\\}$").unwrap();
+    let r = grade_bytes(config, &short);
+    assert_eq!(r.verdict, Verdict::Pass, "{}", r.reason);
+    assert_eq!(r.lines_cut, 0);
+}
