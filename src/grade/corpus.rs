@@ -44,7 +44,10 @@ fn check(e: &Expected) -> Option<String> {
         .map(String::as_str)
         .filter(|w| !lower.contains(&w.to_ascii_lowercase()))
         .collect();
-    if !r.verdict.word().eq_ignore_ascii_case(&e.verdict) || r.exit_code != e.exit || !missing.is_empty() {
+    if !r.verdict.word().eq_ignore_ascii_case(&e.verdict)
+        || r.exit_code != e.exit
+        || !missing.is_empty()
+    {
         return Some(format!(
             "{}: got {} (exit {}) `{}`; expected {} (exit {}){}",
             e.file,
@@ -86,5 +89,10 @@ fn every_real_log_has_an_expectation_and_every_expectation_a_log() {
 #[test]
 fn real_logs_are_graded_as_an_engineer_would() {
     let wrong: Vec<String> = expectations().iter().filter_map(check).collect();
-    assert!(wrong.is_empty(), "{} wrong:\n{}", wrong.len(), wrong.join("\n"));
+    assert!(
+        wrong.is_empty(),
+        "{} wrong:\n{}",
+        wrong.len(),
+        wrong.join("\n")
+    );
 }

@@ -57,12 +57,18 @@ fn status(method: &str, code: &str) -> Option<(Verdict, String)> {
         let code: i32 = code.parse().ok()?;
         let (verdict, what) = match code {
             200..=299 => (Verdict::Pass, "success"),
-            300..=399 => (Verdict::Fail, "a redirect (HTTPClient does not follow it by default)"),
+            300..=399 => (
+                Verdict::Fail,
+                "a redirect (HTTPClient does not follow it by default)",
+            ),
             400..=499 => (Verdict::Fail, "the server refused the request"),
             500..=599 => (Verdict::Fail, "the server failed"),
             _ => (Verdict::Fail, "not an HTTP status"),
         };
-        Some((verdict, format!("the {method} request got HTTP {code}: {what}")))
+        Some((
+            verdict,
+            format!("the {method} request got HTTP {code}: {what}"),
+        ))
     }
 }
 
@@ -78,8 +84,8 @@ mod tests {
         assert_eq!(v("[HTTPS] GET... code: 301"), Some(Verdict::Fail));
         assert_eq!(v("[HTTP] GET... code: 404"), Some(Verdict::Fail));
         assert_eq!(v("[HTTP] GET... code: 503"), Some(Verdict::Fail));
-        let (verdict, reason) =
-            classify("[HTTP] GET... failed, error: connection refused").unwrap_or_else(|| {
+        let (verdict, reason) = classify("[HTTP] GET... failed, error: connection refused")
+            .unwrap_or_else(|| {
                 panic!("not recognised");
             });
         assert_eq!(verdict, Verdict::Fail);

@@ -195,8 +195,16 @@ mod tests {
     #[test]
     fn each_line_names_its_own_library() {
         for (line, source, word) in [
-            ("E (9510) esp-tls: [sock=55] select() timeout", "esp-tls", "timed out"),
-            ("E (9510) HTTP_CLIENT: Connection failed, sock < 0", "esp-tls", "TCP or TLS"),
+            (
+                "E (9510) esp-tls: [sock=55] select() timeout",
+                "esp-tls",
+                "timed out",
+            ),
+            (
+                "E (9510) HTTP_CLIENT: Connection failed, sock < 0",
+                "esp-tls",
+                "TCP or TLS",
+            ),
             (
                 "E (1) esp-tls: Failed to connect to host (errno 111)",
                 "esp-tls",

@@ -269,8 +269,16 @@ mod tests {
     #[test]
     fn monitor_timestamps_are_split_off() {
         let cases = [
-            ("11:27:39.308 -> Exception (28):", "11:27:39.308", "Exception (28):"),
-            ("12:00:01.123 > connecting to home", "12:00:01.123", "connecting to home"),
+            (
+                "11:27:39.308 -> Exception (28):",
+                "11:27:39.308",
+                "Exception (28):",
+            ),
+            (
+                "12:00:01.123 > connecting to home",
+                "12:00:01.123",
+                "connecting to home",
+            ),
             (
                 "2024-05-01 12:00:01.123 E (9510) esp-tls: boom",
                 "2024-05-01 12:00:01.123",
@@ -281,9 +289,17 @@ mod tests {
                 "2024-05-01 12:00:01.123",
                 "Guru Meditation Error",
             ),
-            ("[20:01:23.451]收←◆W (1) esp-tls: x", "20:01:23.451", "W (1) esp-tls: x"),
+            (
+                "[20:01:23.451]收←◆W (1) esp-tls: x",
+                "20:01:23.451",
+                "W (1) esp-tls: x",
+            ),
             ("10:10:01.923 -> ", "10:10:01.923", ""),
-            ("[19:46:42:120] E (9) task_wdt: x", "19:46:42:120", "E (9) task_wdt: x"),
+            (
+                "[19:46:42:120] E (9) task_wdt: x",
+                "19:46:42:120",
+                "E (9) task_wdt: x",
+            ),
         ];
         for (line, stamp, rest) in cases {
             let lines = split(&[line.as_bytes(), b"\n"]);

@@ -581,6 +581,6 @@ pub fn grade_bytes(config: GradeConfig, bytes: &[u8]) -> Report {
 }
 
 #[cfg(test)]
-mod tests;
-#[cfg(test)]
 mod corpus;
+#[cfg(test)]
+mod tests;
