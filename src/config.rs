@@ -23,7 +23,7 @@ pub struct Config {
     /// Monitor baud rate.
     pub monitor_baud: Option<u32>,
     /// `esp8266` or `esp32`.
-    pub chip: Option<String>,
+    pub chip: Option<crate::rom::chip::Chip>,
     /// Hosts to pin with `gen-cert-header` when none are given.
     pub hosts: Option<Vec<String>>,
     /// Where `gen-cert-header` writes when `--out` is not given.
@@ -195,7 +195,7 @@ mod tests {
         );
         assert_eq!(cfg.baud, Some(460_800), "project beats user");
         assert_eq!(cfg.warn_days, Some(14), "user fills the rest");
-        assert_eq!(cfg.chip.as_deref(), Some("esp32"));
+        assert_eq!(cfg.chip, Some(crate::rom::chip::Chip::Esp32));
         assert_eq!(
             cfg.rules,
             Some(project.join("grade.toml")),

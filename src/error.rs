@@ -1,9 +1,9 @@
-//! Typed errors and the exit-code contract of SPEC.md ("Exit codes (every command)").
+//! Typed errors and the exit-code contract (README, "Exit codes (every command)").
 
 use std::fmt;
 use std::path::Path;
 
-/// The process exit codes. SPEC.md makes these a contract; nothing else picks a number.
+/// The process exit codes. These are a contract (README); nothing else picks a number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Exit {
@@ -63,6 +63,17 @@ pub enum Error {
     #[error("{input}: {message}")]
     Input { input: String, message: String },
 
+    /// A file could not be read or written. The cause picks the exit code: a full, read-only or
+    /// failing disk is the host's environment (4); a missing, unreadable or wrong file is bad
+    /// input (2).
+    #[error("{path}: {message}")]
+    File {
+        path: String,
+        message: String,
+        #[source]
+        source: std::io::Error,
+    },
+
     /// A deadline passed.
     #[error("{what}: timed out after {after}")]
     Timeout { what: String, after: String },
@@ -90,6 +101,8 @@ impl Error {
     pub fn exit(&self) -> Exit {
         match self {
             Error::Usage(_) | Error::Input { .. } => Exit::Usage,
+            Error::File { source, .. } if is_host_fault(source) => Exit::Environment,
+            Error::File { .. } => Exit::Usage,
             Error::Timeout { .. } => Exit::Timeout,
             Error::Environment { .. } => Exit::Environment,
             Error::Device { .. } => Exit::Device,
@@ -138,11 +151,72 @@ impl Error {
         }
     }
 
-    /// An I/O error on a named file, as one line.
+    /// The same error with its text passed through `clean` (to blank out tokens and passwords
+    /// before anything is printed); the variant, and so the exit code, stays.
+    pub fn redacted(self, clean: &dyn Fn(&str) -> String) -> Self {
+        match self {
+            Error::Usage(m) => Error::Usage(clean(&m)),
+            Error::Input { input, message } => Error::Input {
+                input: clean(&input),
+                message: clean(&message),
+            },
+            Error::File {
+                path,
+                message,
+                source,
+            } => Error::File {
+                path: clean(&path),
+                message: clean(&message),
+                source,
+            },
+            Error::Timeout { what, after } => Error::Timeout {
+                what: clean(&what),
+                after,
+            },
+            Error::Environment { what, message } => Error::Environment {
+                what: clean(&what),
+                message: clean(&message),
+            },
+            Error::Device { what, message } => Error::Device {
+                what: clean(&what),
+                message: clean(&message),
+            },
+            Error::No(m) => Error::No(clean(&m)),
+            other @ Error::Output(_) => other,
+        }
+    }
+
+    /// An I/O error on a named file, as one line; its exit code follows the cause.
     pub fn file(path: &Path, err: &std::io::Error) -> Self {
-        Error::input(path.display(), crate::util::io_reason(err))
+        Error::file_while(path, crate::util::io_reason(err), err)
+    }
+
+    /// An I/O error on a named file, with the message to show (what was being done and why).
+    pub fn file_while(path: &Path, message: impl fmt::Display, err: &std::io::Error) -> Self {
+        let source = match err.raw_os_error() {
+            Some(code) => std::io::Error::from_raw_os_error(code),
+            None => std::io::Error::new(err.kind(), err.to_string()),
+        };
+        Error::File {
+            path: show_path(path),
+            message: message.to_string(),
+            source,
+        }
     }
 }
+
+/// Is this I/O failure the host's fault rather than the input's: a full, read-only or failing
+/// disk, a quota, a busy device?
+fn is_host_fault(err: &std::io::Error) -> bool {
+    use std::io::ErrorKind::*;
+    matches!(
+        err.kind(),
+        StorageFull | ReadOnlyFilesystem | QuotaExceeded | ResourceBusy | Deadlock | OutOfMemory
+    ) || err.raw_os_error() == Some(EIO)
+}
+
+/// `EIO` on Linux and the BSDs: the device failed under the file.
+const EIO: i32 = 5;
 
 /// Library result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

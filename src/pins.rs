@@ -17,12 +17,12 @@
 //! &espcheck::pins::FetchOptions::default())` connects, captures the chain and renders it.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
-use crate::cert::Chain;
 use crate::codegen::{self, Output, PinChoice, Source, Stamp};
 use crate::error::{Error, Result};
-use crate::tls::{Target, TrustStore};
+use crate::tls::{Acquired, Input, Target, TrustStore, source};
 
 /// Which certificate `CA_PEM` holds.
 pub use crate::codegen::PinChoice as Pin;
@@ -63,18 +63,15 @@ fn render(source: Source, pin: PinChoice, now: i64) -> Result<String> {
 /// Render the Rust pins module for certificates in `pem` (PEM, DER, s_client output or a source file
 /// with PEM literals) served by `host`. The local system store is consulted for the root.
 pub fn rust_module_from_pem(pem: &[u8], host: &str, pin: Pin) -> Result<String> {
-    let found = crate::cert::extract(pem).map_err(|e| Error::input(host, e))?;
-    let mut chain = Chain::from_file(found.certs);
-    let store = TrustStore::load(&[], true)?;
-    let now = crate::util::now_unix();
-    store.judge(&mut chain, Some(host), now);
-    let source = Source {
-        name: host.to_owned(),
-        host: Some(host.to_owned()),
-        origin: host.to_owned(),
-        chain,
+    let plan = source::Plan {
+        store: Arc::new(TrustStore::load(&[], true)?),
+        timeout: Duration::ZERO,
+        jobs: 1,
+        now: crate::util::now_unix(),
+        profile: None,
     };
-    render(source, pin, now)
+    let acquired = source::from_bytes(pem, host, Some(host.to_owned()), &plan)?;
+    render(source_of(acquired, None, None), pin, plan.now)
 }
 
 /// Connect to `host` (`HOST[:PORT]`), capture its chain, and render the Rust pins module. Blocking:
@@ -82,23 +79,47 @@ pub fn rust_module_from_pem(pem: &[u8], host: &str, pin: Pin) -> Result<String> 
 pub fn rust_module_for_host(host: &str, opts: &FetchOptions) -> Result<String> {
     let mut target = Target::parse(host, 443)?;
     target.connect.clone_from(&opts.connect);
-    let store = TrustStore::load(&opts.ca_files, true)?;
-    let now = crate::util::now_unix();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Error::env("tokio runtime", e))?;
-    let source = rt.block_on(crate::cli::gen_cert_header::live_source(
-        &target,
-        None,
-        &store,
-        opts.timeout,
-        now,
-    ))?;
-    render(source, opts.pin, now)
+    let plan = source::Plan {
+        store: Arc::new(TrustStore::load(&opts.ca_files, true)?),
+        timeout: opts.timeout,
+        jobs: 1,
+        now: crate::util::now_unix(),
+        profile: None,
+    };
+    let acquired = source::acquire(vec![Input::Live(target)], &plan)?
+        .pop()
+        .ok_or_else(|| Error::env(host, "nothing was captured"))??;
+    render(source_of(acquired, None, None), opts.pin, plan.now)
 }
 
-#[cfg(test)]
+/// An acquired chain as a code-generation source. A live chain is named after its host; a file's
+/// after `--name`, then `--host`, then the file's stem, then the leaf's own name.
+pub fn source_of(acquired: Acquired, name: Option<String>, stem: Option<String>) -> Source {
+    if acquired.is_live() {
+        return Source {
+            name: name
+                .or_else(|| acquired.host.clone())
+                .unwrap_or_else(|| acquired.input.clone()),
+            host: acquired.host,
+            origin: acquired.input,
+            chain: acquired.chain,
+        };
+    }
+    let host = acquired.host.clone().or_else(|| acquired.leaf_name());
+    let name = name
+        .or_else(|| acquired.host.clone())
+        .or(stem)
+        .or_else(|| host.clone())
+        .unwrap_or_else(|| "stdin".to_owned());
+    Source {
+        name,
+        host,
+        origin: acquired.input,
+        chain: acquired.chain,
+    }
+}
+
+#[cfg(all(test, feature = "cli"))]
 mod tests {
     #![allow(clippy::unwrap_used)] // tests: a panic is the failure report
     use super::*;

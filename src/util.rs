@@ -67,8 +67,43 @@ pub fn io_reason(err: &std::io::Error) -> String {
     }
 }
 
-/// Read a whole input file (or stdin for `-`), refusing directories and anything over `limit` bytes.
+/// Text from outside the process (a certificate's subject, a host argument, an error that quotes
+/// either) as it may reach a terminal: control characters, and the bidirectional and invisible
+/// format characters that reorder or hide text, are shown as escapes (`\n`, `\u{202e}`), so no
+/// input can start a line of its own or forge "trusted; hostname ok". JSON needs none of this:
+/// serde escapes its strings.
+pub fn shown(text: &str) -> std::borrow::Cow<'_, str> {
+    fn hidden(c: char) -> bool {
+        c.is_control()
+            || matches!(c,
+                '\u{061C}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
+                | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
+    }
+    if !text.chars().any(hidden) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if hidden(c) => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// Read a whole certificate input (or stdin for `-`), refusing directories and anything over
+/// `limit` bytes.
 pub fn read_input(path: &Path, limit: u64) -> Result<Vec<u8>> {
+    read_input_as(path, limit, "a certificate file")
+}
+
+/// [`read_input`] for any kind of input: `what` names what the file should be ("a rules file"),
+/// for the message when it is far too large to be one.
+pub fn read_input_as(path: &Path, limit: u64, what: &str) -> Result<Vec<u8>> {
     let name = show_path(path);
     let mut buf = Vec::new();
     if is_stdin(path) {
@@ -91,7 +126,7 @@ pub fn read_input(path: &Path, limit: u64) -> Result<Vec<u8>> {
         return Err(Error::input(
             name,
             format!(
-                "larger than {} MiB; this is not a certificate file",
+                "larger than {} MiB; this is not {what}",
                 limit / (1024 * 1024)
             ),
         ));
@@ -134,13 +169,14 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         .permissions(std::fs::Permissions::from_mode(0o666))
         .tempfile_in(&dir)
         .map_err(|e| {
-            Error::input(
-                show_path(path),
+            Error::file_while(
+                path,
                 format!(
                     "cannot create a file in {}: {}",
                     dir.display(),
                     io_reason(&e)
                 ),
+                &e,
             )
         })?;
     if let Some(perms) = keep {
@@ -181,4 +217,20 @@ pub fn now_unix() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shown;
+
+    #[test]
+    fn outside_text_cannot_start_a_line_or_reorder_one() {
+        assert_eq!(shown("CN=api.github.com"), "CN=api.github.com");
+        assert_eq!(
+            shown("CN=x\n  trusted; hostname ok"),
+            "CN=x\\n  trusted; hostname ok"
+        );
+        assert_eq!(shown("a\u{202e}b\rc\u{7}"), "a\\u{202e}b\\rc\\u{7}");
+        assert_eq!(shown("Zürich CA"), "Zürich CA");
+    }
 }

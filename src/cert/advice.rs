@@ -1,6 +1,6 @@
 //! Which certificate to pin, and how long that pin will hold. Pure: a chain and `now` in, advice out.
 //!
-//! The rules come from REFERENCE.md §3: a leaf pin breaks at every reissue, an intermediate pin when
+//! The rules are how each pin breaks in practice: a leaf pin breaks at every reissue, an intermediate pin when
 //! the CA rotates its intermediates, a root pin when the site changes CA.
 
 use super::chain::{Chain, Entry, Role};

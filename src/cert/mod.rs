@@ -7,6 +7,7 @@ pub mod extract;
 pub mod fingerprint;
 pub mod model;
 pub mod report;
+pub mod verify;
 
 pub use chain::{Chain, Entry, Role};
 pub use extract::{ExtractError, Extracted, InputKind, extract};

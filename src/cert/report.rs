@@ -1,7 +1,9 @@
-//! The `fingerprint` report: one struct, rendered as human text or as JSON (SPEC.md,
-//! "`fingerprint --json`"; fields are added, never renamed).
+//! The `fingerprint` report: one struct, rendered as human text or as JSON (`fingerprint --json`:
+//! fields are added, never renamed, since scripts read them).
 
 use std::io::Write;
+
+use crate::util::shown;
 
 use anstyle::{AnsiColor, Style};
 use serde::Serialize;
@@ -131,7 +133,7 @@ impl ChainReport {
 
     /// Human text.
     pub fn render_text(&self, out: &mut dyn Write) -> std::io::Result<()> {
-        let mut head = self.title();
+        let mut head = shown(&self.title()).into_owned();
         if let Some(tls) = &self.tls {
             head.push_str(&format!("  {} {}", tls.version, tls.cipher));
         }
@@ -139,7 +141,7 @@ impl ChainReport {
         let trust = if self.trusted {
             format!("{GOOD}trusted{GOOD:#}")
         } else {
-            let why = self.trust_error.as_deref().unwrap_or("unknown");
+            let why = shown(self.trust_error.as_deref().unwrap_or("unknown"));
             format!("{BAD}NOT trusted{BAD:#}: {why}")
         };
         let host = match self.hostname_ok {
@@ -160,9 +162,9 @@ impl ChainReport {
                 "[{}] {}  {}{sent}",
                 c.index,
                 c.role.as_str(),
-                c.subject
+                shown(&c.subject)
             )?;
-            writeln!(out, "    issuer    {}", c.issuer)?;
+            writeln!(out, "    issuer    {}", shown(&c.issuer))?;
             writeln!(out, "    serial    {}", c.serial)?;
             writeln!(
                 out,
@@ -207,11 +209,11 @@ impl ChainReport {
                         "  setTrustAnchors / setCACert: [{}] {} {} (until {})",
                         c.index,
                         c.role.as_str(),
-                        short(&c.subject),
+                        shown(short(&c.subject)),
                         date_of(&c.not_after)
                     )?;
                 }
-                writeln!(out, "    why: {}", rec.why)?;
+                writeln!(out, "    why: {}", shown(&rec.why))?;
             }
             None => writeln!(
                 out,
@@ -233,14 +235,14 @@ impl ChainReport {
                     ch.role.as_str(),
                     date(ch.holds_until),
                     ch.days_left,
-                    ch.breaks_when
+                    shown(&ch.breaks_when)
                 )?;
             }
         }
         if !self.warnings.is_empty() {
             writeln!(out)?;
             for w in &self.warnings {
-                writeln!(out, "{WARN}warning:{WARN:#} {w}")?;
+                writeln!(out, "{WARN}warning:{WARN:#} {}", shown(w))?;
             }
         }
         Ok(())

@@ -10,13 +10,12 @@
 //! - A bundle holds when it contains the issuer of the topmost certificate sent and that entry
 //!   anchors the chain, which is what `esp_crt_bundle.c` looks up.
 
-use rustls::RootCertStore;
-use rustls::server::ParsedCertificate;
-use rustls_pki_types::{CertificateDer, Der, TrustAnchor, UnixTime};
+use rustls_pki_types::TrustAnchor;
 use x509_parser::prelude::FromDer as _;
 
 use super::pins::{Pin, PinKind};
 use crate::cert::advice::{date, short};
+use crate::cert::verify::{self, VerifyError, anchor_of};
 use crate::cert::{Certificate, Chain, Fingerprint};
 use crate::codegen::idf_bundle::BundleEntry;
 
@@ -288,66 +287,17 @@ fn bundle(entries: &[BundleEntry], layout: &str, chain: &Chain, now: i64) -> Pin
     r
 }
 
-/// A webpki trust anchor from a subject Name DER and an SPKI DER (each with its SEQUENCE
-/// header; webpki wants the contents).
-fn anchor_of(subject_der: &[u8], spki_der: &[u8]) -> Option<TrustAnchor<'static>> {
-    Some(TrustAnchor {
-        subject: Der::from(sequence_contents(subject_der)?.to_vec()),
-        subject_public_key_info: Der::from(sequence_contents(spki_der)?.to_vec()),
-        name_constraints: None,
-    })
-}
-
-fn sequence_contents(der: &[u8]) -> Option<&[u8]> {
-    if der.first() != Some(&0x30) {
-        return None;
-    }
-    let first = *der.get(1)?;
-    let header = if first < 0x80 {
-        2
-    } else {
-        2 + usize::from(first & 0x7f)
-    };
-    der.get(header..)
-}
-
 /// Verify the sent chain with `anchor` as the only trust anchor, at `now`.
 fn verify(anchor: TrustAnchor<'static>, chain: &Chain, now: i64) -> Result<(), String> {
-    let roots = RootCertStore {
-        roots: vec![anchor],
-    };
-    let mut sent = chain.ders();
-    let leaf = sent.next().ok_or("the server sent no certificate")?;
-    let leaf = CertificateDer::from(leaf.to_vec());
-    let parsed = ParsedCertificate::try_from(&leaf).map_err(|e| e.to_string())?;
-    let intermediates: Vec<CertificateDer<'static>> =
-        sent.map(|d| CertificateDer::from(d.to_vec())).collect();
-    let algs = crate::tls::capture::provider().signature_verification_algorithms;
-    let time = UnixTime::since_unix_epoch(std::time::Duration::from_secs(now.max(0) as u64));
-    rustls::client::verify_server_cert_signed_by_trust_anchor(
-        &parsed,
-        &roots,
-        &intermediates,
-        time,
-        algs.all,
-    )
-    .map_err(|e| describe(&e))
-}
-
-fn describe(err: &rustls::Error) -> String {
-    use rustls::CertificateError as C;
-    match err {
-        rustls::Error::InvalidCertificate(c) => match c {
-            C::UnknownIssuer => {
-                "no path from the served chain to the pin (unknown issuer)".to_owned()
-            }
-            C::Expired | C::ExpiredContext { .. } => "a served certificate has expired".to_owned(),
-            C::NotValidYet | C::NotValidYetContext { .. } => {
-                "a served certificate is not valid yet".to_owned()
-            }
-            C::BadSignature => "a signature does not verify under the pinned key".to_owned(),
-            other => format!("{other:?}"),
-        },
+    let sent: Vec<&[u8]> = chain.ders().collect();
+    verify::verify_with_anchor(anchor, &sent, verify::unix_time(now)).map_err(|e| match e {
+        VerifyError::Empty => "the server sent no certificate".to_owned(),
+        VerifyError::UnknownIssuer => {
+            "no path from the served chain to the pin (unknown issuer)".to_owned()
+        }
+        VerifyError::Expired => "a served certificate has expired".to_owned(),
+        VerifyError::NotValidYet => "a served certificate is not valid yet".to_owned(),
+        VerifyError::BadSignature => "a signature does not verify under the pinned key".to_owned(),
         other => other.to_string(),
-    }
+    })
 }

@@ -211,8 +211,7 @@ impl CheckReport {
 
 /// A `--host HOST[:PORT]` value: the host, and the port if one was written.
 pub fn parse_host_arg(text: &str) -> crate::Result<(String, Option<u16>)> {
-    let t = crate::tls::Target::parse(text, 0)?;
-    Ok((t.host, (t.port != 0).then_some(t.port)))
+    crate::target::Target::parse_parts(text)
 }
 
 #[cfg(test)]

@@ -274,11 +274,9 @@ fn from_literal(toks: &[Token], i: usize, value: &str) -> Result<Found, PinError
     let url = value.starts_with("https://") && ctx.says_url();
     if (strength > 0 || url)
         && !value.contains(char::is_whitespace)
-        && let Ok(t) = crate::tls::Target::parse(value, 0)
+        && let Ok((host, port)) = crate::target::Target::parse_parts(value)
     {
-        // Port 0 stands for "none written".
-        let port = (t.port != 0).then_some(t.port);
-        return Ok(Found::Host(t.host, port, strength == 2));
+        return Ok(Found::Host(host, port, strength == 2));
     }
     Ok(Found::None)
 }

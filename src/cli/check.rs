@@ -4,12 +4,12 @@
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use super::NetArgs;
-use crate::cert::{Certificate, Chain};
 use crate::check::{self, CheckReport, Job};
 use crate::error::{Error, Exit, Result, show_path};
-use crate::tls::Target;
+use crate::tls::{Acquired, Input, Target, TrustStore, source};
 
 /// Examples shown under `--help`.
 pub const EXAMPLES: &str = "Examples:
@@ -65,17 +65,23 @@ pub fn run(args: Args) -> Result<Exit> {
             }
         }
     }
-    let store = crate::tls::TrustStore::load(&args.net.ca_file, !args.no_system_roots)?;
-    let chains = fetch_all(&jobs, &args.net)?;
-    let now = crate::util::now_unix();
+    let plan = source::Plan {
+        store: Arc::new(TrustStore::load(&args.net.ca_file, !args.no_system_roots)?),
+        timeout: args.net.timeout,
+        jobs: 16,
+        now: crate::util::now_unix(),
+        profile: None,
+    };
+    let now = plan.now;
+    let chains = fetch_all(&jobs, &args.net, &plan)?;
     for (i, job) in jobs.iter().enumerate() {
         let fetched = chains.get(&(job.host.clone(), job.port));
         match fetched.ok_or_else(|| Error::env(&job.host, "was not fetched"))? {
-            Ok(chain) => {
-                let mut report = CheckReport::new(job, chain, now, args.warn_days);
-                let trust = store.judge(&mut chain.clone(), Some(&job.host), now);
+            Ok(acquired) => {
+                let mut report = CheckReport::new(job, &acquired.served(), now, args.warn_days);
+                let trust = &acquired.trust;
                 report.trusted = Some(trust.trusted && trust.hostname_ok != Some(false));
-                report.trust_error = trust.trust_error;
+                report.trust_error.clone_from(&trust.trust_error);
                 exit = exit.worst(report.exit());
                 if args.json {
                     serde_json::to_writer(&mut out, &report).map_err(std::io::Error::from)?;
@@ -131,10 +137,10 @@ fn report_failure(
     Ok(())
 }
 
-type Fetched = HashMap<(String, u16), Result<Chain>>;
+type Fetched = HashMap<(String, u16), Result<Acquired>>;
 
-/// Capture each distinct host:port once, concurrently.
-fn fetch_all(jobs: &[Job], net: &NetArgs) -> Result<Fetched> {
+/// Capture each distinct host:port once, however many files pin it.
+fn fetch_all(jobs: &[Job], net: &NetArgs, plan: &source::Plan) -> Result<Fetched> {
     let mut targets: Vec<Target> = Vec::new();
     for j in jobs {
         if !targets.iter().any(|t| t.host == j.host && t.port == j.port) {
@@ -145,38 +151,13 @@ fn fetch_all(jobs: &[Job], net: &NetArgs) -> Result<Fetched> {
             });
         }
     }
-    let mut fetched = HashMap::new();
     if targets.is_empty() {
-        return Ok(fetched);
+        return Ok(HashMap::new());
     }
-    let rt = super::runtime()?;
-    let timeout = net.timeout;
-    let results = rt.block_on(async move {
-        let handles: Vec<_> = targets
-            .into_iter()
-            .map(|t| tokio::spawn(async move { (crate::tls::capture(&t, timeout).await, t) }))
-            .collect();
-        let mut results = Vec::with_capacity(handles.len());
-        for h in handles {
-            results.push(h.await);
-        }
-        results
-    });
-    for r in results {
-        let (cap, target) = r.map_err(|e| Error::env("capture task", e))?;
-        let chain = cap.and_then(|cap| {
-            let mut certs = Vec::with_capacity(cap.certs.len());
-            for (i, der) in cap.certs.iter().enumerate() {
-                certs.push(Certificate::from_der(der.as_ref()).map_err(|e| {
-                    Error::env(
-                        target.display(),
-                        format!("certificate {} from the server: {e}", i + 1),
-                    )
-                })?);
-            }
-            Ok(Chain::from_served(certs))
-        });
-        fetched.insert((target.host, target.port), chain);
-    }
-    Ok(fetched)
+    let keys: Vec<(String, u16)> = targets.iter().map(|t| (t.host.clone(), t.port)).collect();
+    let inputs = targets.into_iter().map(Input::Live).collect();
+    Ok(keys
+        .into_iter()
+        .zip(source::acquire(inputs, plan)?)
+        .collect())
 }

@@ -6,7 +6,7 @@ use clap::parser::ValueSource;
 
 use super::{Cli, Command, grade::GradeArgs};
 use crate::config::Config;
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 fn defaulted(m: &ArgMatches, id: &str) -> bool {
     !matches!(
@@ -24,18 +24,6 @@ fn grade(g: &mut GradeArgs, cfg: &Config) {
     }
     if g.fail.is_empty() {
         g.fail.clone_from(&cfg.fail);
-    }
-}
-
-fn chip(cfg: &Config) -> Result<Option<crate::rom::chip::Chip>> {
-    use crate::rom::chip::Chip;
-    match cfg.chip.as_deref() {
-        None => Ok(None),
-        Some("esp8266") => Ok(Some(Chip::Esp8266)),
-        Some("esp32") => Ok(Some(Chip::Esp32)),
-        Some(other) => Err(Error::Usage(format!(
-            "espcheck.toml: chip `{other}` is not esp8266 or esp32"
-        ))),
     }
 }
 
@@ -76,16 +64,16 @@ pub fn apply(cli: &mut Cli, matches: &ArgMatches, cfg: &Config) -> Result<()> {
         }
         Command::Demo(a) => {
             if defaulted(m, "chip")
-                && let Some(c) = chip(cfg)?
+                && let Some(c) = cfg.chip
             {
-                a.chip = c.name().to_ascii_lowercase();
+                a.chip = c;
             }
         }
         Command::Sim(sim) => {
             let Some((_, mm)) = m.subcommand() else {
                 return Ok(());
             };
-            let c = chip(cfg)?;
+            let c = cfg.chip;
             match sim {
                 super::sim::Command::Device(d) if defaulted(mm, "chip") => {
                     d.chip = c.unwrap_or(d.chip)

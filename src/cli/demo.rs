@@ -7,21 +7,22 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use clap::Parser;
-
-use super::grade::GradeArgs;
-use super::watch::{WatchArgs, watch_and_report};
+use super::grade::Outputs;
+use super::watch::{EchoPlan, watch_and_report};
 use crate::cert::report::ChainReport;
 use crate::codegen::{self, Output, PinChoice, Stamp};
 use crate::error::{Error, Exit, Result};
 use crate::flash::{FlashOptions, Input, NoProgress};
+use crate::grade::{self, GradeConfig};
 use crate::rom::chip::Chip;
 use crate::serial::TtyLink;
+use crate::serial::session::WatchPlan;
+use crate::serial::watch::WatchOptions;
 use crate::sim::device::{self, DeviceConfig};
-use crate::sim::firmware::SketchFirmware;
 use crate::sim::image::{self, ImageSettings};
+use crate::sim::reference::SketchFirmware;
 use crate::sim::server::{MockServer, ServerConfig};
-use crate::tls::{Target, TrustStore};
+use crate::tls::{Target, TrustStore, source};
 
 /// Examples shown under `--help`.
 pub const EXAMPLES: &str = "Examples:
@@ -35,8 +36,8 @@ Exit: 0 when every board ended as the demo expects.";
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The virtual board.
-    #[arg(long, value_parser = ["esp8266", "esp32"], default_value = "esp8266")]
-    pub chip: String,
+    #[arg(long, value_enum, default_value_t = Chip::Esp8266)]
+    pub chip: Chip,
     /// Keep the chain, header and images here [default: a temporary directory].
     #[arg(long, value_name = "DIR")]
     pub dir: Option<PathBuf>,
@@ -47,15 +48,6 @@ pub struct Args {
     /// Do not echo what the board prints.
     #[arg(long)]
     pub quiet_board: bool,
-}
-
-/// The watch/grade flags demo uses, parsed as a user would type them.
-#[derive(Debug, Parser)]
-struct WatchFlags {
-    #[command(flatten)]
-    watch: WatchArgs,
-    #[command(flatten)]
-    grade: GradeArgs,
 }
 
 const HOST: &str = "api.github.com";
@@ -70,11 +62,7 @@ fn step(out: &mut dyn Write, n: &str, text: &str) -> Result<()> {
 
 /// Run `demo`.
 pub fn run(args: Args) -> Result<Exit> {
-    let chip = if args.chip == "esp32" {
-        Chip::Esp32
-    } else {
-        Chip::Esp8266
-    };
+    let chip = args.chip;
     let temp;
     let dir = match &args.dir {
         Some(d) => {
@@ -115,9 +103,16 @@ pub fn run(args: Args) -> Result<Exit> {
     )?;
     let mut target = Target::parse(HOST, 443)?;
     target.connect = Some(addr.clone());
-    let store = TrustStore::load(std::slice::from_ref(&root), false)?;
-    let now = crate::util::now_unix();
-    let report = rt.block_on(crate::tls::live_report(&target, &store, TIMEOUT, now))?;
+    let plan = source::Plan {
+        store: Arc::new(TrustStore::load(std::slice::from_ref(&root), false)?),
+        timeout: TIMEOUT,
+        jobs: 1,
+        now: crate::util::now_unix(),
+        profile: None,
+    };
+    let now = plan.now;
+    let acquired = rt.block_on(source::live(&target, &plan))?;
+    let report = acquired.report(now);
     report.render_text(&mut out)?;
     let (ca_pem, ca_subject) = recommended_pem(&report)?;
     let leaf_pin = report
@@ -131,9 +126,7 @@ pub fn run(args: Args) -> Result<Exit> {
         "3/6",
         "espcheck gen-cert-header (Arduino C++ header, pinned as advised)",
     )?;
-    let source = rt.block_on(super::gen_cert_header::live_source(
-        &target, None, &store, TIMEOUT, now,
-    ))?;
+    let source = crate::pins::source_of(acquired, None, None);
     let stamp = Stamp {
         generated_at: crate::util::source_date_epoch()?,
         tool_version: env!("CARGO_PKG_VERSION").to_owned(),
@@ -285,7 +278,7 @@ fn write_image(path: &Path, settings: &ImageSettings) -> Result<PathBuf> {
 }
 
 fn flash_and_watch(port: &Path, firmware: &Path, quiet: bool) -> Result<Exit> {
-    let data = crate::util::read_input(firmware, 16 * 1024 * 1024)?;
+    let data = crate::util::read_input_as(firmware, 16 * 1024 * 1024, "a firmware image")?;
     let mut opts = FlashOptions::new(port);
     opts.timeout = TIMEOUT;
     let flashed = crate::flash::flash(&opts, Input::detect(&data, None), &mut NoProgress)?;
@@ -293,12 +286,22 @@ fn flash_and_watch(port: &Path, firmware: &Path, quiet: bool) -> Result<Exit> {
         "flashed {} bytes to {}; restarting it through the ROM",
         flashed.bytes, flashed.chip
     ));
-    let mut argv = vec!["demo", "--timeout", "40s", "--idle-timeout", "20s"];
-    if quiet {
-        argv.push("--quiet");
-    }
-    let flags = WatchFlags::try_parse_from(argv).map_err(|e| Error::Usage(e.to_string()))?;
+    let session = WatchPlan {
+        port: port.to_path_buf(),
+        limits: WatchOptions {
+            timeout: Some(Duration::from_secs(40)),
+            idle_timeout: Some(Duration::from_secs(20)),
+            ..WatchOptions::default()
+        },
+        log: None,
+        reopen_baud: Some(115_200),
+    };
+    let echo = EchoPlan {
+        lines: !quiet,
+        timestamps: false,
+    };
+    let grade = grade::Plan::new(GradeConfig::new(grade::Profile::HttpsRequest));
     let name = port.display().to_string();
     let link = TtyLink::from_port(flashed.port, &name);
-    watch_and_report(Box::new(link), port, 115_200, &flags.watch, &flags.grade)
+    watch_and_report(Box::new(link), &session, grade, &Outputs::default(), &echo)
 }

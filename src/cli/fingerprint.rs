@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use super::NetArgs;
 use crate::cert::report::ChainReport;
-use crate::error::{Error, Exit, Result, show_path};
-use crate::tls::{Target, TrustStore};
+use crate::error::{Error, Exit, Result};
+use crate::tls::{Input, Target, TrustStore, source};
 
 /// Examples shown under `--help`.
 pub const EXAMPLES: &str = "Examples:
@@ -66,27 +66,35 @@ pub fn run(args: Args) -> Result<Exit> {
             "--pem-out takes exactly one target".to_owned(),
         ));
     }
-    let mut targets = Vec::new();
+    let mut inputs: Vec<Input> = args
+        .from
+        .iter()
+        .map(|path| Input::File {
+            path: path.clone(),
+            host: args.host.clone(),
+        })
+        .collect();
     for t in &args.targets {
         let mut target = Target::parse(t, 443)?;
         target.connect.clone_from(&args.net.connect);
-        targets.push(target);
+        inputs.push(Input::Live(target));
     }
-    let store = Arc::new(TrustStore::load(&args.net.ca_file, !args.no_system_roots)?);
-    let now = crate::util::now_unix();
-
-    let mut results: Vec<(String, Result<ChainReport>)> = Vec::new();
-    for path in &args.from {
-        let name = show_path(path);
-        let report =
-            crate::util::read_input(path, crate::util::MAX_INPUT_BYTES).and_then(|bytes| {
-                crate::tls::file_report(&bytes, &name, args.host.as_deref(), &store, now)
-            });
-        results.push((name, report));
-    }
-    if !targets.is_empty() {
-        results.extend(capture_all(targets, store, &args, now)?);
-    }
+    let plan = source::Plan {
+        store: Arc::new(TrustStore::load(&args.net.ca_file, !args.no_system_roots)?),
+        timeout: args.net.timeout,
+        jobs: args.jobs as usize,
+        now: crate::util::now_unix(),
+        profile: args
+            .profile
+            .as_deref()
+            .and_then(crate::tls::profile::by_name),
+    };
+    let names: Vec<String> = inputs.iter().map(Input::display).collect();
+    let results: Vec<(String, Result<ChainReport>)> = names
+        .into_iter()
+        .zip(source::acquire(inputs, &plan)?)
+        .map(|(name, r)| (name, r.map(|a| a.report(plan.now))))
+        .collect();
 
     let mut exit = Exit::Ok;
     let mut out = anstream::stdout().lock();
@@ -138,40 +146,4 @@ fn write_pem_out(path: &std::path::Path, name: &str, report: &ChainReport) -> Re
         .get(rec.index)
         .ok_or_else(|| Error::input(name, "recommended certificate is missing"))?;
     crate::util::write_atomic(path, cert.pem.as_bytes())
-}
-
-fn capture_all(
-    targets: Vec<Target>,
-    store: Arc<TrustStore>,
-    args: &Args,
-    now: i64,
-) -> Result<Vec<(String, Result<ChainReport>)>> {
-    let rt = super::runtime()?;
-    let timeout = args.net.timeout;
-    let jobs = Arc::new(tokio::sync::Semaphore::new(args.jobs as usize));
-    let profile = args
-        .profile
-        .as_deref()
-        .and_then(crate::tls::profile::by_name);
-    rt.block_on(async move {
-        let mut handles = Vec::with_capacity(targets.len());
-        for target in targets {
-            let store = store.clone();
-            let jobs = jobs.clone();
-            handles.push(tokio::spawn(async move {
-                let _permit = jobs.acquire_owned().await;
-                let report =
-                    crate::tls::live_report_as(&target, &store, timeout, now, profile).await;
-                (target.display(), report)
-            }));
-        }
-        let mut results = Vec::with_capacity(handles.len());
-        for handle in handles {
-            match handle.await {
-                Ok(r) => results.push(r),
-                Err(e) => results.push(("?".to_owned(), Err(Error::env("capture task", e)))),
-            }
-        }
-        Ok(results)
-    })
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::grade::GradeArgs;
+use super::grade::{GradeArgs, default_elf};
 use super::parse_duration;
 use super::watch::{WatchArgs, watch_and_report};
 use crate::error::{Error, Exit, Result};
@@ -151,13 +151,13 @@ fn interrupt_guard(port: &std::path::Path) -> Result<Arc<AtomicBool>> {
 
 /// Run `flash-and-watch`.
 pub fn run(args: Args) -> Result<Exit> {
-    args.grade.config()?;
+    let mut plan = args.grade.plan()?;
     if args.baud == 0 || args.monitor_baud == 0 {
         return Err(Error::Usage(
             "baud rates must be positive, e.g. 115200".to_owned(),
         ));
     }
-    let data = crate::util::read_input(&args.firmware, 64 * 1024 * 1024)?;
+    let data = crate::util::read_input_as(&args.firmware, 64 * 1024 * 1024, "a firmware image")?;
     let path = resolve_port(args.port.clone())?;
     let mut opts = FlashOptions::new(&path);
     opts.baud = args.baud;
@@ -206,13 +206,12 @@ pub fn run(args: Args) -> Result<Exit> {
         let _ = link.set_baud(args.monitor_baud);
     }
     // Crashes decode against the ELF just flashed unless --elf names another.
-    let mut grade = args.grade.clone();
-    grade.default_elf(&args.firmware);
+    default_elf(&mut plan, &args.firmware);
     watch_and_report(
         Box::new(link),
-        &path,
-        args.monitor_baud,
-        &args.watch,
-        &grade,
+        &args.watch.plan(&path, args.monitor_baud),
+        plan,
+        &args.grade.outputs(),
+        &args.watch.echo(),
     )
 }

@@ -2,17 +2,13 @@
 //! a C/Arduino header, a Rust module, an ESP-IDF certificate bundle, the ESP8266 core's `certs.ar`,
 //! BearSSL trust anchors or a public-key PEM (`codegen` does the writing).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 
 use super::NetArgs;
-use crate::cert::Chain;
-use crate::codegen::{
-    self, Layout, NeededBy, Output, PinChoice, Selection, Source, Stamp, c::Style,
-};
-use crate::error::{Error, Exit, Result, is_stdin, show_path};
-use crate::tls::{Target, TrustStore};
+use crate::codegen::{self, Layout, NeededBy, Output, PinChoice, Selection, Stamp, c::Style};
+use crate::error::{Error, Exit, Result};
+use crate::tls::{Input, Target, TrustStore, source};
 
 /// Examples shown under `--help`.
 pub const EXAMPLES: &str = "Examples:
@@ -38,15 +34,6 @@ pub enum Lang {
     Rust,
 }
 
-/// C dialect.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum StyleArg {
-    /// Arduino C++: PROGMEM and raw string literals.
-    Arduino,
-    /// Plain C99 string literals, for ESP-IDF projects.
-    C,
-}
-
 /// What kind of file to write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -62,30 +49,6 @@ pub enum Format {
     BearsslTa,
     /// The leaf's public key as PEM, for setKnownKey (breaks when the server gets a new key).
     PublicKey,
-}
-
-/// What CA_PEM pins.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum PinArg {
-    /// The pin advice's recommendation (root if known, else the top intermediate).
-    Auto,
-    /// The leaf itself (direct trust).
-    Leaf,
-    /// The intermediate that issued the leaf.
-    Intermediate,
-    /// The self-signed root (sent, or from --ca-file / the system store).
-    Root,
-}
-
-impl From<PinArg> for PinChoice {
-    fn from(p: PinArg) -> Self {
-        match p {
-            PinArg::Auto => PinChoice::Auto,
-            PinArg::Leaf => PinChoice::Leaf,
-            PinArg::Intermediate => PinChoice::Intermediate,
-            PinArg::Root => PinChoice::Root,
-        }
-    }
 }
 
 /// Arguments of `gen-cert-header`.
@@ -105,8 +68,8 @@ pub struct Args {
     #[arg(long, value_enum, default_value_t = Lang::C)]
     pub lang: Lang,
     /// Dialect of a C header.
-    #[arg(long, value_enum, default_value_t = StyleArg::Arduino)]
-    pub style: StyleArg,
+    #[arg(long, value_enum, default_value_t = Style::Arduino)]
+    pub style: Style,
     /// Write source code, or an ESP-IDF certificate bundle.
     #[arg(long, value_enum, default_value_t = Format::Header)]
     pub format: Format,
@@ -115,8 +78,8 @@ pub struct Args {
     #[arg(long, value_name = "X.Y")]
     pub idf_version: Option<String>,
     /// Which certificate CA_PEM (or the bundle) pins.
-    #[arg(long, value_enum, default_value_t = PinArg::Auto)]
-    pub pin: PinArg,
+    #[arg(long, value_enum, default_value_t = PinChoice::Auto)]
+    pub pin: PinChoice,
     /// Symbol name: `api.github.com` gives C prefix API_GITHUB_COM_ and Rust module
     /// api_github_com. Default: the host, or the file stem. Give one per input, in order (hosts
     /// first, then files).
@@ -177,52 +140,65 @@ pub fn run(args: Args) -> Result<Exit> {
         generated_at: crate::util::source_date_epoch()?,
         tool_version: env!("CARGO_PKG_VERSION").to_owned(),
     };
-    let now = crate::util::now_unix();
-    let store = Arc::new(TrustStore::load(&args.net.ca_file, !args.no_system_roots)?);
-
-    let mut names = args.name.iter().cloned();
-    let mut sources = Vec::with_capacity(inputs);
+    let plan = source::Plan {
+        store: Arc::new(TrustStore::load(&args.net.ca_file, !args.no_system_roots)?),
+        timeout: args.net.timeout,
+        jobs: DEFAULT_JOBS,
+        now: crate::util::now_unix(),
+        profile: None,
+    };
+    let now = plan.now;
+    let live = |targets: &[String]| -> Result<Vec<Input>> {
+        targets
+            .iter()
+            .map(|t| {
+                let mut target = Target::parse(t, 443)?;
+                target.connect.clone_from(&args.net.connect);
+                Ok(Input::Live(target))
+            })
+            .collect()
+    };
     let mut selection = Selection {
         filter: args.filter.clone(),
         needed_by: Vec::new(),
     };
     if !args.for_hosts.is_empty() {
-        let mut wanted = Vec::with_capacity(args.for_hosts.len());
-        for t in &args.for_hosts {
-            let mut target = Target::parse(t, 443)?;
-            target.connect.clone_from(&args.net.connect);
-            wanted.push((target, None));
-        }
-        for s in capture_sources(wanted, &store, args.net.timeout, now)? {
+        for acquired in source::acquire(live(&args.for_hosts)?, &plan)? {
+            let acquired = acquired?;
             selection.needed_by.push(NeededBy {
-                origin: s.origin,
-                chain: s.chain,
+                origin: acquired.input,
+                chain: acquired.chain,
             });
         }
     }
-    let mut targets = Vec::new();
-    for t in &args.targets {
-        let mut target = Target::parse(t, 443)?;
-        target.connect.clone_from(&args.net.connect);
-        targets.push((target, names.next()));
-    }
-    if !targets.is_empty() {
-        sources.extend(capture_sources(targets, &store, args.net.timeout, now)?);
-    }
-    for path in &args.from {
-        sources.push(file_source(
-            path,
-            args.host.as_deref(),
-            names.next(),
-            &store,
-            now,
-        )?);
+    let mut inputs = live(&args.targets)?;
+    inputs.extend(args.from.iter().map(|path| Input::File {
+        path: path.clone(),
+        host: args.host.clone(),
+    }));
+    let mut names = args.name.iter().cloned();
+    let mut sources = Vec::with_capacity(inputs.len());
+    let stems: Vec<Option<String>> = inputs
+        .iter()
+        .map(|i| match i {
+            Input::Live(_) => None,
+            Input::File { path, .. } => source::file_stem(path),
+        })
+        .collect();
+    for (acquired, stem) in source::acquire(inputs, &plan)?.into_iter().zip(stems) {
+        let acquired = acquired?;
+        if !acquired.is_live() {
+            for w in &acquired.warnings {
+                super::warn(format!("{}: {w}", acquired.input));
+            }
+        }
+        sources.push(crate::pins::source_of(acquired, names.next(), stem));
     }
     // A key pin is the leaf's, whatever --pin says about CA_PEM.
     let choice = if output == Output::PublicKey {
         PinChoice::Leaf
     } else {
-        args.pin.into()
+        args.pin
     };
     let generated = codegen::generate_with(sources, choice, output, &stamp, now, &selection)?;
     for w in &generated.warnings {
@@ -252,7 +228,7 @@ fn output_of(args: &Args) -> Result<Output> {
             format_name(args.format)
         )));
     }
-    if args.style == StyleArg::C && (args.lang == Lang::Rust || args.format != Format::Header) {
+    if args.style == Style::C && (args.lang == Lang::Rust || args.format != Format::Header) {
         return Err(Error::Usage(
             "--style applies to C headers (--format header --lang c)".to_owned(),
         ));
@@ -265,7 +241,7 @@ fn output_of(args: &Args) -> Result<Output> {
                 .to_owned(),
         ));
     }
-    if args.format == Format::PublicKey && args.pin != PinArg::Auto {
+    if args.format == Format::PublicKey && args.pin != PinChoice::Auto {
         return Err(Error::Usage(
             "--pin does not apply to --format public-key: a key pin is always the leaf's key"
                 .to_owned(),
@@ -278,10 +254,7 @@ fn output_of(args: &Args) -> Result<Output> {
         (Format::BearsslTa, _) => Output::BearsslTa,
         (Format::PublicKey, _) => Output::PublicKey,
         (Format::Header, Lang::Rust) => Output::Rust,
-        (Format::Header, Lang::C) => Output::C(match args.style {
-            StyleArg::Arduino => Style::Arduino,
-            StyleArg::C => Style::C,
-        }),
+        (Format::Header, Lang::C) => Output::C(args.style),
     })
 }
 
@@ -292,100 +265,5 @@ fn format_name(format: Format) -> String {
         .unwrap_or_default()
 }
 
-/// Capture every target concurrently and turn each chain into a source. The first failure (in
-/// target order) ends the command: a header missing a host is worse than no header. Runs its own
-/// tokio runtime; from async code call [`live_source`] instead.
-pub fn capture_sources(
-    targets: Vec<(Target, Option<String>)>,
-    store: &Arc<TrustStore>,
-    timeout: Duration,
-    now: i64,
-) -> Result<Vec<Source>> {
-    let rt = super::runtime()?;
-    let results = rt.block_on(async {
-        let mut handles = Vec::with_capacity(targets.len());
-        for (target, name) in targets {
-            let store = store.clone();
-            handles.push(tokio::spawn(async move {
-                live_source(&target, name, &store, timeout, now).await
-            }));
-        }
-        let mut results = Vec::with_capacity(handles.len());
-        for h in handles {
-            results.push(h.await.map_err(|e| Error::env("capture task", e)));
-        }
-        results
-    });
-    results.into_iter().map(|r| r.and_then(|s| s)).collect()
-}
-
-/// Capture one target's chain and make it a source: the chain as served, judged against `store`
-/// so a root the server does not send (but `--ca-file` or the system store holds) is appended.
-/// `name` defaults to the host.
-pub async fn live_source(
-    target: &Target,
-    name: Option<String>,
-    store: &TrustStore,
-    timeout: Duration,
-    now: i64,
-) -> Result<Source> {
-    let cap = crate::tls::capture(target, timeout).await?;
-    let mut certs = Vec::with_capacity(cap.certs.len());
-    for (i, der) in cap.certs.iter().enumerate() {
-        certs.push(
-            crate::cert::Certificate::from_der(der.as_ref()).map_err(|e| {
-                Error::env(
-                    target.display(),
-                    format!("certificate {} from the server: {e}", i + 1),
-                )
-            })?,
-        );
-    }
-    let mut chain = Chain::from_served(certs);
-    store.judge(&mut chain, Some(&target.host), now);
-    Ok(Source {
-        name: name.unwrap_or_else(|| target.host.clone()),
-        host: Some(target.host.clone()),
-        origin: target.display(),
-        chain,
-    })
-}
-
-/// Read a certificate file into a source. `host` overrides the leaf's own DNS name.
-pub fn file_source(
-    path: &Path,
-    host: Option<&str>,
-    name: Option<String>,
-    store: &TrustStore,
-    now: i64,
-) -> Result<Source> {
-    let host_arg = host;
-    let shown = show_path(path);
-    let bytes = crate::util::read_input(path, crate::util::MAX_INPUT_BYTES)?;
-    let found = crate::cert::extract(&bytes).map_err(|e| Error::input(&shown, e))?;
-    for w in &found.warnings {
-        super::warn(format!("{shown}: {w}"));
-    }
-    let mut chain = Chain::from_file(found.certs);
-    let host = host.map(str::to_owned).or_else(|| {
-        chain
-            .leaf()
-            .and_then(|l| l.cert.sans.iter().find(|s| !s.contains('*')).cloned())
-    });
-    store.judge(&mut chain, host.as_deref(), now);
-    let stem = (!is_stdin(path))
-        .then(|| path.file_stem().map(|s| s.to_string_lossy().into_owned()))
-        .flatten();
-    let explicit_host = host_arg.map(str::to_owned);
-    let name = name
-        .or(explicit_host)
-        .or(stem)
-        .or_else(|| host.clone())
-        .unwrap_or_else(|| "stdin".to_owned());
-    Ok(Source {
-        name,
-        host,
-        origin: shown,
-        chain,
-    })
-}
+/// How many hosts are captured at once.
+const DEFAULT_JOBS: usize = 16;

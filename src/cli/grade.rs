@@ -7,10 +7,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::error::{Error, Exit, Result, is_stdin, show_path};
-use crate::grade::github::TruthQuery;
-use crate::grade::{
-    End, Event, GradeConfig, Grader, Profile, Report, Rules, decode, render, truth,
-};
+use crate::grade::plan::Elf;
+use crate::grade::truth::TruthQuery;
+use crate::grade::{End, Event, GradeConfig, Plan, Profile, Report, Rules, decode, render};
 
 /// Examples shown under `--help`.
 pub const EXAMPLES: &str = "Examples:
@@ -104,53 +103,24 @@ fn read_elf(path: &Path) -> Result<Vec<u8>> {
             "larger than 256 MiB; not a firmware ELF",
         ));
     }
-    crate::util::read_input(path, ELF_LIMIT)
+    // The magic first: a log or an image passed as --elf is refused before 256 MiB are read.
+    let mut magic = [0u8; 4];
+    let head = std::fs::File::open(path)
+        .and_then(|mut f| std::io::Read::read(&mut f, &mut magic))
+        .map_err(|e| Error::file(path, &e))?;
+    if head < 4 || &magic != b"\x7fELF" {
+        return Err(Error::input(
+            show_path(path),
+            "not an ELF file (no \\x7fELF magic); give the firmware's .elf, not the .bin or a log",
+        ));
+    }
+    crate::util::read_input_as(path, ELF_LIMIT, "a firmware ELF")
 }
 
 impl GradeArgs {
-    /// Let `--elf` default to the firmware just flashed, when that is an ELF with symbols
-    /// (`flash-and-watch`). An explicit `--elf` wins; a .bin or a stripped ELF leaves it unset.
-    pub fn default_elf(&mut self, flashed: &Path) {
-        if self.elf.is_none()
-            && let Ok(bytes) = read_elf(flashed)
-            && decode::Symbols::check(&bytes).is_ok()
-        {
-            self.elf = Some(flashed.to_path_buf());
-        }
-    }
-
-    /// Decode the report's crash with `--elf`. The ELF was checked up front, so trouble here
-    /// (the file changed during a long watch) is a warning: the report still prints.
-    fn decode_crash(&self, report: &mut Report) {
-        let (Some(path), Some(_)) = (&self.elf, &report.crash) else {
-            return;
-        };
-        let bytes = match read_elf(path) {
-            Ok(b) => b,
-            Err(e) => {
-                super::warn(format!("the crash is not decoded: {e}"));
-                return;
-            }
-        };
-        match decode::Symbols::parse(&bytes) {
-            Ok(symbols) => {
-                if !symbols.has_line_info() {
-                    super::warn(format!(
-                        "{}: no DWARF debug info; only function names are decoded (build with -g)",
-                        show_path(path)
-                    ));
-                }
-                decode::annotate(report, &symbols);
-            }
-            Err(e) => super::warn(format!(
-                "the crash is not decoded: {}: {e}",
-                show_path(path)
-            )),
-        }
-    }
-
-    /// Validated grading configuration: regexes compiled, the rules file read.
-    pub fn config(&self) -> Result<GradeConfig> {
+    /// Turn the flags into a grading plan: rules compiled, the rules file and the ELF read and
+    /// checked, the truth query made. Every bad input is found here, before a port is opened.
+    pub fn plan(&self) -> Result<Plan> {
         let mut rules = Rules::new();
         for re in &self.pass {
             rules.add_pass(re).map_err(Error::Usage)?;
@@ -159,7 +129,7 @@ impl GradeArgs {
             rules.add_fail(re).map_err(Error::Usage)?;
         }
         if let Some(path) = &self.rules {
-            let bytes = crate::util::read_input(path, 1024 * 1024)?;
+            let bytes = crate::util::read_input_as(path, 1024 * 1024, "a rules file")?;
             let text = String::from_utf8(bytes)
                 .map_err(|_| Error::input(show_path(path), "not UTF-8 text"))?;
             rules
@@ -174,62 +144,114 @@ impl GradeArgs {
             None if custom => Profile::Custom,
             None => Profile::HttpsRequest,
         };
-        if self.truth.truth {
-            crate::grade::github::check_repo(&self.truth.repo)?;
+        let truth = if self.truth.truth {
+            crate::grade::truth::check_repo(&self.truth.repo)?;
             let base = self.truth.api_base.as_str();
             let loopback = ["http://127.", "http://localhost", "http://[::1]"]
                 .iter()
                 .any(|p| base.starts_with(p));
             if !(base.starts_with("https://") || loopback) {
                 return Err(Error::Usage(format!(
-                    "--api-base `{base}`: use an https:// URL (a token must not travel in clear)"
+                    "--api-base `{}`: use an https:// URL (a token must not travel in clear)",
+                    crate::github::redact(base, None)
                 )));
             }
-        }
-        if let Some(path) = &self.elf {
-            let bytes = read_elf(path)?;
-            decode::Symbols::check(&bytes).map_err(|e| Error::input(show_path(path), e))?;
-        }
-        Ok(GradeConfig {
-            profile,
-            rules,
-            timed: false,
-        })
-    }
-
-    /// After the board's verdict: decode the crash (with `--elf`), ask GitHub (with `--truth`)
-    /// and write `--junit`.
-    pub fn complete(&self, report: &mut Report) -> Result<()> {
-        self.decode_crash(report);
-        if self.truth.truth {
             let mut q = TruthQuery::new(&self.truth.repo, &self.truth.git_ref);
             q.api_base = self.truth.api_base.clone();
             q.ca_files = self.truth.ca_file.clone();
-            let facts = crate::grade::github::fetch_blocking(&q)?;
-            truth::judge(report, &facts, &self.truth.repo, &self.truth.git_ref);
-        }
-        if let Some(path) = &self.junit {
-            let xml = render::junit(report, "espcheck")
-                .map_err(|e| Error::env(show_path(path), format!("cannot render JUnit: {e}")))?;
-            crate::util::write_atomic(path, xml.as_bytes())?;
-        }
-        Ok(())
+            q.token = crate::github::token_from_env()?;
+            Some(q)
+        } else {
+            None
+        };
+        let elf = match &self.elf {
+            Some(path) => {
+                let bytes = read_elf(path)?;
+                decode::Symbols::check(&bytes).map_err(|e| Error::input(show_path(path), e))?;
+                Some(Elf {
+                    name: show_path(path),
+                    bytes,
+                })
+            }
+            None => None,
+        };
+        Ok(Plan {
+            config: GradeConfig {
+                profile,
+                rules,
+                timed: false,
+            },
+            elf,
+            truth,
+        })
     }
 
-    /// Print the report: JSON or human text on stdout.
-    pub fn print(&self, report: &Report) -> Result<()> {
-        let mut out = std::io::stdout().lock();
-        if self.json {
-            render::json(report, &mut out)?;
-        } else {
-            render::human(report, &mut out)?;
+    /// Where the report goes.
+    pub fn outputs(&self) -> Outputs {
+        Outputs {
+            json: self.json,
+            junit: self.junit.clone(),
         }
-        out.flush()?;
-        Ok(())
     }
 }
 
-/// Arguments.
+/// Where a finished report goes: stdout as text or JSON, and a JUnit file.
+#[derive(Debug, Clone, Default)]
+pub struct Outputs {
+    /// JSON on stdout instead of text.
+    pub json: bool,
+    /// Also write a JUnit XML report here.
+    pub junit: Option<PathBuf>,
+}
+
+/// Decode with the flashed ELF when no `--elf` was given and the flashed file is one.
+pub fn default_elf(plan: &mut Plan, flashed: &Path) {
+    if plan.elf.is_none()
+        && let Ok(bytes) = read_elf(flashed)
+        && decode::Symbols::check(&bytes).is_ok()
+    {
+        plan.elf = Some(Elf {
+            name: show_path(flashed),
+            bytes,
+        });
+    }
+}
+
+/// Finish a report at the edge: decode the crash, ask the CI when the plan says so, write the
+/// JUnit file, print the report. The exit code is the report's, unless the CI could not be asked
+/// about a PASS. An unreachable API never loses the report: it is still printed and written.
+pub fn finish(plan: &Plan, outputs: &Outputs, report: &mut Report) -> Result<Exit> {
+    for note in plan.decode(report) {
+        super::warn(note);
+    }
+    let mut exit = report.exit();
+    if let Some(q) = &plan.truth {
+        match crate::github::fetch_blocking(q) {
+            Ok(facts) => {
+                plan.judge_truth(report, &facts);
+                exit = report.exit();
+            }
+            Err(e) => {
+                super::report_error(&e);
+                exit = plan.truth_unavailable(report, &e.to_string(), e.exit());
+            }
+        }
+    }
+    if let Some(path) = &outputs.junit {
+        let xml = render::junit(report, "espcheck")
+            .map_err(|e| Error::env(show_path(path), format!("cannot render JUnit: {e}")))?;
+        crate::util::write_atomic(path, xml.as_bytes())?;
+    }
+    let mut out = std::io::stdout().lock();
+    if outputs.json {
+        render::json(report, &mut out)?;
+    } else {
+        render::human(report, &mut out)?;
+    }
+    out.flush()?;
+    Ok(exit)
+}
+
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The captured serial log (`-` for stdin).
@@ -244,15 +266,14 @@ pub struct Args {
 
 /// Run the command.
 pub fn run(args: Args) -> Result<Exit> {
-    let config = args.grade.config()?;
-    let mut report = grade_reader(&args.log, config, args.echo.then_some(args.grade.json))?;
-    args.grade.complete(&mut report)?;
-    args.grade.print(&report)?;
-    Ok(report.exit())
+    let plan = args.grade.plan()?;
+    let outputs = args.grade.outputs();
+    let mut report = grade_reader(&args.log, &plan, args.echo.then_some(outputs.json))?;
+    finish(&plan, &outputs, &mut report)
 }
 
 /// Grade a log file or stdin, streaming it through the grader. `echo`: `Some(to_stderr)`.
-fn grade_reader(path: &std::path::Path, config: GradeConfig, echo: Option<bool>) -> Result<Report> {
+fn grade_reader(path: &Path, plan: &Plan, echo: Option<bool>) -> Result<Report> {
     let name = show_path(path);
     let mut input: Box<dyn Read> = if is_stdin(path) {
         Box::new(std::io::stdin().lock())
@@ -263,7 +284,7 @@ fn grade_reader(path: &std::path::Path, config: GradeConfig, echo: Option<bool>)
         }
         Box::new(std::fs::File::open(path).map_err(|e| Error::file(path, &e))?)
     };
-    let mut grader = Grader::new(config);
+    let mut grader = plan.grader();
     let mut events = Vec::new();
     let mut buf = vec![0u8; 64 * 1024];
     let mut sink = echo.map(Echo::new);

@@ -35,7 +35,8 @@ pub struct Cli {
     /// Colour: auto (only on a terminal, and never with NO_COLOR), always, never.
     #[arg(long, global = true, value_name = "WHEN", default_value = "auto")]
     pub color: ColorWhen,
-    /// Less output: errors only on stderr.
+    /// Less output: errors only on stderr; `watch` and `flash-and-watch` also stop echoing the
+    /// board (as `--no-echo`).
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
     /// More diagnostics on stderr (-v, -vv).
@@ -156,8 +157,14 @@ pub fn run(cli: Cli) -> Exit {
         Command::GenCertHeader(args) => gen_cert_header::run(args),
         Command::Check(args) => check::run(args),
         Command::Probe(args) => probe::run(args),
-        Command::FlashAndWatch(args) => flash_and_watch::run(args),
-        Command::Watch(args) => watch::run(args),
+        Command::FlashAndWatch(mut args) => {
+            args.watch.no_echo |= cli.quiet;
+            flash_and_watch::run(args)
+        }
+        Command::Watch(mut args) => {
+            args.watch.no_echo |= cli.quiet;
+            watch::run(args)
+        }
         Command::Grade(args) => grade::run(args),
         Command::Ports(args) => ports::run(args),
         Command::Sim(cmd) => sim::run(cmd),
@@ -224,7 +231,11 @@ fn man() -> Result<Exit> {
 pub fn report_error(err: &Error) {
     let style = anstyle::AnsiColor::Red.on_default().bold();
     let mut stderr = anstream::stderr().lock();
-    let _ = writeln!(stderr, "{style}error:{style:#} {err}");
+    let _ = writeln!(
+        stderr,
+        "{style}error:{style:#} {}",
+        crate::util::shown(&err.to_string())
+    );
     if let Some(hint) = err.hint() {
         let _ = writeln!(stderr, "hint: {hint}");
     }
@@ -243,7 +254,8 @@ pub fn warn(message: impl std::fmt::Display) {
     let style = anstyle::AnsiColor::Yellow.on_default().bold();
     let _ = writeln!(
         anstream::stderr().lock(),
-        "{style}warning:{style:#} {message}"
+        "{style}warning:{style:#} {}",
+        crate::util::shown(&message.to_string())
     );
 }
 

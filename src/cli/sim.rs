@@ -11,7 +11,7 @@ use crate::error::{Error, Exit, Result};
 use crate::sim::chain::{self, ChainPaths};
 use crate::sim::server::{CiState, MockServer, ServerConfig, announce_rotation};
 use crate::sim::sketch::{
-    self, Board, Core, RunConfig, ShownPin, SketchConfig, Trust, Variant, run::HostSerial,
+    self, Board, CoreVersion, RunConfig, ShownPin, SketchConfig, Trust, Variant, run::HostSerial,
 };
 
 /// Examples for `sim serve --help`.
@@ -74,9 +74,13 @@ impl From<StateArg> for CiState {
 /// `sim serve` arguments.
 #[derive(Debug, clap::Args)]
 pub struct ServeArgs {
-    /// Address to listen on; port 0 picks a free port.
+    /// Address to listen on; port 0 picks a free port. Loopback only, unless --public.
     #[arg(long, default_value = "127.0.0.1:8443")]
     pub addr: SocketAddr,
+    /// Allow an address other than loopback. The mock serves a private key and answers anyone, so
+    /// only do this on a network you control.
+    #[arg(long)]
+    pub public: bool,
     /// The host name on the leaf certificate (plus localhost, 127.0.0.1 and ::1).
     #[arg(long, default_value = "api.github.com")]
     pub host: String,
@@ -160,7 +164,7 @@ pub struct RunArgs {
     pub board: Option<BoardArg>,
     /// esp8266 core version whose lines to print: 2.4 (default), 2.7, 3.0, 3.0.1, 3.1.
     #[arg(long, default_value = "2.4", value_parser = parse_core)]
-    pub core: Core,
+    pub core: CoreVersion,
     /// Which sketch to run.
     #[arg(long, value_enum, default_value = "get-status")]
     pub variant: VariantArg,
@@ -172,7 +176,7 @@ pub struct RunArgs {
     pub ssid: String,
 }
 
-fn parse_core(text: &str) -> std::result::Result<Core, String> {
+fn parse_core(text: &str) -> std::result::Result<CoreVersion, String> {
     text.parse()
 }
 
@@ -194,7 +198,33 @@ fn default_chain_dir() -> PathBuf {
     base.join("espcheck").join("sim-chain")
 }
 
+/// The mock listens on loopback unless the user says otherwise: its leaf's private key sits
+/// beside it, and it answers whoever connects.
+pub fn check_bind(addr: SocketAddr, public: bool) -> Result<()> {
+    if addr.ip().is_loopback() {
+        return Ok(());
+    }
+    if !public {
+        return Err(Error::Usage(format!(
+            "--addr {addr} is not a loopback address: the mock would be reachable from the \
+             network; use 127.0.0.1 or [::1], or pass --public"
+        )));
+    }
+    let who = if addr.ip().is_unspecified() {
+        "anyone who can reach this machine on any interface".to_owned()
+    } else {
+        format!("anyone who can reach {}", addr.ip())
+    };
+    super::warn(format!(
+        "--public: {who} can connect to the mock on port {}; it serves a test chain whose \
+         private key is on this disk",
+        addr.port()
+    ));
+    Ok(())
+}
+
 fn serve(args: ServeArgs) -> Result<Exit> {
+    check_bind(args.addr, args.public)?;
     let config = ServerConfig {
         addr: args.addr,
         host: args.host,

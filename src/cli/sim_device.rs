@@ -9,8 +9,8 @@ use crate::error::{Error, Exit, Result, show_path};
 use crate::rom::Chip;
 use crate::rom::image;
 use crate::sim::device::{self, DeviceConfig};
-use crate::sim::firmware::SketchFirmware;
 use crate::sim::image::{Fault, ImageSettings};
+use crate::sim::reference::SketchFirmware;
 
 /// Examples shown under `sim device --help`.
 pub const DEVICE_EXAMPLES: &str = "Examples:
@@ -22,10 +22,6 @@ pub const IMAGE_EXAMPLES: &str = "Examples:
   espcheck sim image --chip esp8266 --connect 127.0.0.1:8443 --fingerprint 'CF:05:98:…' -o app.bin
   espcheck sim image --chip esp32 --ca-file intermediate.pem --fault crash -o crash.bin";
 
-fn parse_chip(s: &str) -> std::result::Result<Chip, String> {
-    s.parse()
-}
-
 fn parse_fault(s: &str) -> std::result::Result<Fault, String> {
     s.parse()
 }
@@ -34,7 +30,7 @@ fn parse_fault(s: &str) -> std::result::Result<Fault, String> {
 #[derive(Debug, clap::Args)]
 pub struct DeviceArgs {
     /// The chip to simulate: esp8266 or esp32.
-    #[arg(long, value_name = "CHIP", default_value = "esp8266", value_parser = parse_chip)]
+    #[arg(long, value_name = "CHIP", value_enum, default_value_t = Chip::Esp8266)]
     pub chip: Chip,
     /// Create this symlink to the pty (a stale symlink is replaced).
     #[arg(long, value_name = "PATH")]
@@ -103,7 +99,7 @@ pub fn run_device(args: DeviceArgs) -> Result<Exit> {
 #[derive(Debug, clap::Args)]
 pub struct ImageArgs {
     /// The chip the image is for: esp8266 or esp32.
-    #[arg(long, value_name = "CHIP", default_value = "esp8266", value_parser = parse_chip)]
+    #[arg(long, value_name = "CHIP", value_enum, default_value_t = Chip::Esp8266)]
     pub chip: Chip,
     /// Server name (SNI and Host header), optionally HOST:PORT.
     #[arg(long, value_name = "HOST[:PORT]", default_value = "api.github.com")]
@@ -191,7 +187,7 @@ fn settings_from(args: &ImageArgs) -> Result<ImageSettings> {
     if let Some(path) = &args.ca_file {
         use rustls_pki_types::CertificateDer;
         use rustls_pki_types::pem::PemObject;
-        let bytes = crate::util::read_input(path, 1024 * 1024)?;
+        let bytes = crate::util::read_input_as(path, 1024 * 1024, "a PEM file")?;
         let count = CertificateDer::pem_slice_iter(&bytes)
             .collect::<std::result::Result<Vec<_>, _>>()
             .map_err(|e| Error::input(show_path(path), format!("bad PEM: {e}")))?

@@ -5,12 +5,12 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::grade::{Echo, GradeArgs};
+use super::grade::{Echo, GradeArgs, Outputs, finish};
 use super::parse_duration;
 use crate::error::{Error, Exit, Result};
-use crate::grade::{Grader, Verdict};
-use crate::serial::log::RawLog;
-use crate::serial::watch::{Notice, WatchEnd, WatchOptions, stop_on_signals, watch};
+use crate::grade::Plan;
+use crate::serial::session::{self, WatchPlan};
+use crate::serial::watch::{Notice, WatchOptions};
 use crate::serial::{SerialLink, TtyLink, resolve_port};
 
 /// Examples shown under `--help`.
@@ -43,8 +43,8 @@ pub struct WatchArgs {
     #[arg(long)]
     pub timestamps: bool,
     /// Do not echo the board's lines.
-    #[arg(long, short)]
-    pub quiet: bool,
+    #[arg(long = "no-echo")]
+    pub no_echo: bool,
 }
 
 /// Arguments.
@@ -64,7 +64,7 @@ pub struct Args {
 
 /// Run the command.
 pub fn run(args: Args) -> Result<Exit> {
-    args.grade.config()?;
+    let plan = args.grade.plan()?;
     if args.baud == 0 {
         return Err(Error::Usage(
             "--baud 0: give a baud rate, e.g. 115200".to_owned(),
@@ -72,43 +72,71 @@ pub fn run(args: Args) -> Result<Exit> {
     }
     let path = resolve_port(args.port.clone())?;
     let link: Box<dyn SerialLink> = Box::new(TtyLink::open(&path, args.baud)?);
-    watch_and_report(link, &path, args.baud, &args.watch, &args.grade)
+    let session = args.watch.plan(&path, args.baud);
+    watch_and_report(
+        link,
+        &session,
+        plan,
+        &args.grade.outputs(),
+        &args.watch.echo(),
+    )
 }
 
-/// Watch an open link, echo, grade, and print the report; the whole `watch` command after the
-/// port is open. `flash-and-watch` calls it with the link it flashed through. `baud` is used to
-/// reopen the port at `path` if it goes away.
+impl WatchArgs {
+    /// The session these flags ask for on `port`, reopened at `baud` if it goes away.
+    pub fn plan(&self, port: &Path, baud: u32) -> WatchPlan {
+        WatchPlan {
+            port: port.to_path_buf(),
+            limits: WatchOptions {
+                timeout: Some(self.timeout),
+                idle_timeout: (!self.idle_timeout.is_zero()).then_some(self.idle_timeout),
+                reopen_grace: self.reopen_grace,
+                ..WatchOptions::default()
+            },
+            log: self.log.clone(),
+            reopen_baud: Some(baud),
+        }
+    }
+
+    /// How the board's lines are echoed.
+    pub fn echo(&self) -> EchoPlan {
+        EchoPlan {
+            lines: !self.no_echo,
+            timestamps: self.timestamps,
+        }
+    }
+}
+
+/// How the board's lines are echoed while watching.
+#[derive(Debug, Clone, Copy)]
+pub struct EchoPlan {
+    /// Echo them at all.
+    pub lines: bool,
+    /// Prefix each with the time since the start.
+    pub timestamps: bool,
+}
+
+/// Watch a board through `session`, echo what it prints, grade it under `grade`, and print the
+/// report. `watch`, `flash-and-watch` and `demo` all end here.
 pub fn watch_and_report(
-    mut link: Box<dyn SerialLink>,
-    path: &Path,
-    baud: u32,
-    w: &WatchArgs,
-    g: &GradeArgs,
+    link: Box<dyn SerialLink>,
+    session: &WatchPlan,
+    mut grade: Plan,
+    outputs: &Outputs,
+    echo_plan: &EchoPlan,
 ) -> Result<Exit> {
-    let mut config = g.config()?;
-    config.timed = true;
-    let stop = stop_on_signals()?;
-    let mut log = match &w.log {
-        Some(p) => Some(RawLog::create(p)?),
-        None => None,
-    };
-    let opts = WatchOptions {
-        timeout: Some(w.timeout),
-        idle_timeout: (!w.idle_timeout.is_zero()).then_some(w.idle_timeout),
-        reopen_grace: w.reopen_grace,
-        ..WatchOptions::default()
-    };
-    let mut grader = Grader::new(config);
-    let mut echo = Echo::new(g.json);
+    grade.config.timed = true;
+    let mut grader = grade.grader();
+    let mut echo = Echo::new(outputs.json);
     let mut echo_err: Option<Error> = None;
-    let quiet = w.quiet;
-    let timestamps = w.timestamps;
     let mut notify = |n: Notice<'_>, at: Duration| {
         if echo_err.is_some() {
             return;
         }
         let r = match n {
-            Notice::Event(e) if !quiet => echo.event(e, timestamps.then_some(at)),
+            Notice::Event(e) if echo_plan.lines => {
+                echo.event(e, echo_plan.timestamps.then_some(at))
+            }
             Notice::Event(_) => Ok(()),
             Notice::Flush => echo.flush(),
             Notice::PortLost(why) => echo.note(&format!("port lost: {why}; trying to reopen it")),
@@ -118,52 +146,14 @@ pub fn watch_and_report(
             echo_err = Some(e);
         }
     };
-    let reopen_path = path.to_path_buf();
-    let mut reopen =
-        move || -> Result<Box<dyn SerialLink>> { Ok(Box::new(TtyLink::open(&reopen_path, baud)?)) };
-    let outcome = watch(
-        &mut link,
-        &mut grader,
-        &opts,
-        log.as_mut(),
-        &stop,
-        &mut notify,
-        Some(&mut reopen),
-    );
-    drop(link);
-    let log_note = match log {
-        Some(l) => {
-            let note = format!(
-                "; the log {} has the {} bytes read",
-                l.path().display(),
-                l.len()
-            );
-            l.finish()?;
-            note
-        }
-        None => String::new(),
-    };
-    let mut outcome = outcome?;
+    let outcome = session::run(link, session, &mut grader, &mut notify);
     if let Some(e) = echo_err {
         return Err(e);
     }
-    if let WatchEnd::PortLost(why) = &outcome.end
-        && outcome.report.verdict == Verdict::Timeout
-    {
-        return Err(Error::env(
-            path.display(),
-            format!(
-                "the port went away ({}) and did not come back within {}{log_note}",
-                why.split_once(": ").map(|(_, w)| w).unwrap_or(why),
-                crate::util::human_duration(w.reopen_grace)
-            ),
-        ));
-    }
-    g.complete(&mut outcome.report)?;
-    if !g.json && !w.quiet {
+    let mut outcome = outcome?;
+    if !outputs.json && echo_plan.lines {
         // Set the report apart from the echoed lines above it.
         writeln!(std::io::stdout().lock())?;
     }
-    g.print(&outcome.report)?;
-    Ok(outcome.report.exit())
+    finish(&grade, outputs, &mut outcome.report)
 }

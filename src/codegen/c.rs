@@ -10,8 +10,9 @@ use super::provenance::{self, comment};
 use super::{HostPins, Layout, Stamp, c_prefix};
 use crate::cert::advice::rfc3339;
 
-/// Which dialect of header.
+/// Which dialect of header (`--style`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 pub enum Style {
     /// C++ for the Arduino cores: `PROGMEM`, raw string literals for PEM.
     Arduino,

@@ -2,7 +2,7 @@
 //!
 //! Pure: a chain per host and a pin choice come in, bytes go out. Nothing here reads the clock or
 //! the environment; the caller passes `now` (for pin choice only) and the generation stamp
-//! (`SOURCE_DATE_EPOCH`), so the same input gives the same bytes (SPEC.md, "Generated code").
+//! (`SOURCE_DATE_EPOCH`), so the same input gives the same bytes (reproducible builds; the symbol names are a contract).
 
 mod anchors;
 pub mod bearssl_ta;
@@ -27,6 +27,7 @@ pub const REGENERATE_MARGIN_DAYS: i64 = 30;
 
 /// Which certificate `CA_PEM` holds (`--pin`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 pub enum PinChoice {
     /// The pin advice's recommendation (a root if one is known, else the top intermediate).
     Auto,

@@ -1,5 +1,5 @@
 //! Symbol names from `--name`: `api.github.com` → C prefix `API_GITHUB_COM_`, Rust module
-//! `api_github_com` (SPEC.md, "Generated code (the symbol contract)").
+//! `api_github_com` (a contract: firmware refers to these names, so they never change).
 
 /// Rust keywords that cannot name a module without `r#`.
 const RUST_KEYWORDS: &[&str] = &[

@@ -26,7 +26,7 @@ pub(super) fn flash(
     let mut adapter = Adapter(progress);
     let bytes = match firmware {
         Input::Bin { data, addr } => {
-            let addr = if addr == u32::MAX { 0x10000 } else { addr };
+            let addr = addr.unwrap_or(0x10000);
             flasher
                 .write_bin_to_flash(addr, data, &mut adapter)
                 .map_err(step("writing"))?;

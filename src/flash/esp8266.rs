@@ -59,7 +59,7 @@ pub(super) fn flash(
     progress: &mut dyn Progress,
 ) -> Result<Flashed, FlashError> {
     let (data, addr) = match firmware {
-        Input::Bin { data, addr } => (data, if addr == u32::MAX { 0 } else { addr }),
+        Input::Bin { data, addr } => (data, addr.unwrap_or(0)),
         Input::Elf(_) => {
             return Err(FlashError::Input(
                 "the ESP8266 takes a .bin image (the Arduino IDE's \"Export compiled binary\"); \

@@ -63,8 +63,8 @@ pub enum Restart {
 /// The firmware to write.
 #[derive(Debug, Clone, Copy)]
 pub enum Input<'a> {
-    /// A raw image written at `addr`.
-    Bin { data: &'a [u8], addr: u32 },
+    /// A raw image written at `addr`, or at the chip's usual app offset when `None`.
+    Bin { data: &'a [u8], addr: Option<u32> },
     /// An ELF: turned into bootloader + partition table + app by espflash (ESP32 family only).
     Elf(&'a [u8]),
 }
@@ -76,10 +76,7 @@ impl<'a> Input<'a> {
         if data.starts_with(b"\x7fELF") {
             Input::Elf(data)
         } else {
-            Input::Bin {
-                data,
-                addr: addr.unwrap_or(u32::MAX),
-            }
+            Input::Bin { data, addr }
         }
     }
 }

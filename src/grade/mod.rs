@@ -12,9 +12,9 @@
 use std::time::Duration;
 
 pub mod decode;
-pub mod github;
 pub mod lines;
 pub mod model;
+pub mod plan;
 pub mod render;
 pub mod rules;
 pub mod truth;
@@ -32,6 +32,7 @@ pub use lines::{Line, LineSplitter, MAX_LINE};
 pub use model::{
     Caller, Crash, Diagnostic, Frame, Report, StageResult, StageStatus, UnityTest, Verdict,
 };
+pub use plan::Plan;
 pub use rules::Rules;
 
 use self::core::{Core, Finality};
@@ -255,6 +256,7 @@ impl Grader {
             ci_state: self.core.ci_state.clone(),
             suggested_fingerprint: self.core.suggested_fingerprint.clone(),
             truth: None,
+            truth_unavailable: None,
             exit_code: verdict.exit().code(),
             profile: self.detected.unwrap_or(self.profile.name()).to_owned(),
             stages: self.core.stages.clone(),

@@ -167,6 +167,10 @@ pub struct Report {
     pub suggested_fingerprint: Option<String>,
     /// What GitHub says, when `--truth` asked.
     pub truth: Option<crate::grade::truth::Truth>,
+    /// Why `--truth` has no answer (the API refused, timed out, rate-limited); the board's own
+    /// verdict still stands.
+    #[serde(default)]
+    pub truth_unavailable: Option<String>,
     /// The exit code this report maps to.
     pub exit_code: u8,
     /// `https-request`, `unity` or `custom`.

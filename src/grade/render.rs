@@ -25,6 +25,12 @@ pub fn human(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
     if let Some(fp) = &report.suggested_fingerprint {
         writeln!(out, "  suggested fingerprint: {fp}")?;
     }
+    if let Some(why) = &report.truth_unavailable {
+        writeln!(
+            out,
+            "  truth: unavailable ({why}); the board's verdict stands alone"
+        )?;
+    }
     if let Some(t) = &report.truth {
         let agree = match t.agrees {
             Some(true) => "agrees",

@@ -1,9 +1,71 @@
 //! The GitHub truth: what the combined status and the check runs of a ref say, and whether the
 //! board's verdict agrees (REFERENCE.md §5). Pure: JSON in, judgement out; `github` fetches.
 
+use std::path::PathBuf;
+use std::time::Duration;
+
 use serde::{Deserialize, Serialize};
 
 use super::model::{Report, Verdict};
+use crate::error::{Error, Result};
+
+/// Where to ask and what about.
+#[derive(Debug, Clone)]
+pub struct TruthQuery {
+    /// `https://api.github.com`, or a stand-in.
+    pub api_base: String,
+    /// `owner/name`.
+    pub repo: String,
+    /// Branch, tag or SHA.
+    pub git_ref: String,
+    /// Extra trust anchors beside the public roots.
+    pub ca_files: Vec<PathBuf>,
+    /// From `GITHUB_TOKEN` only, never from argv.
+    pub token: Option<String>,
+    /// Bound on each request.
+    pub timeout: Duration,
+}
+
+impl TruthQuery {
+    /// A query for `repo`@`git_ref` at GitHub, without a token (the edge sets it).
+    pub fn new(repo: &str, git_ref: &str) -> Self {
+        TruthQuery {
+            api_base: "https://api.github.com".to_owned(),
+            repo: repo.to_owned(),
+            git_ref: git_ref.to_owned(),
+            ca_files: Vec::new(),
+            token: None,
+            timeout: Duration::from_secs(15),
+        }
+    }
+
+    /// The API URL for `tail` under this ref's commit.
+    pub fn url(&self, tail: &str) -> String {
+        format!(
+            "{}/repos/{}/commits/{}/{tail}",
+            self.api_base.trim_end_matches('/'),
+            self.repo,
+            self.git_ref
+        )
+    }
+}
+
+/// Check `owner/name`.
+pub fn check_repo(repo: &str) -> Result<()> {
+    let ok = repo.split('/').count() == 2
+        && repo.split('/').all(|p| {
+            !p.is_empty()
+                && p.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        });
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::Usage(format!(
+            "--repo `{repo}`: expected OWNER/NAME"
+        )))
+    }
+}
 
 /// Counts of a ref's check runs (GitHub Actions reports only through these).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -45,8 +107,14 @@ pub struct Truth {
     pub explanation: String,
 }
 
-/// Parse GitHub's two answers: `/commits/{ref}/status` and `/commits/{ref}/check-runs`.
+/// Parse GitHub's two answers: `/commits/{ref}/status` and one page of `/commits/{ref}/check-runs`.
 pub fn facts_from_json(status: &[u8], checks: &[u8]) -> Result<Facts, String> {
+    facts_from_pages(status, &[checks])
+}
+
+/// Parse the combined status and every page of check runs read. A failed run on any page makes
+/// the CI red, so all pages must be read: GitHub sends at most 100 runs a page.
+pub fn facts_from_pages(status: &[u8], check_pages: &[&[u8]]) -> Result<Facts, String> {
     #[derive(Deserialize)]
     struct Status {
         state: String,
@@ -58,6 +126,8 @@ pub fn facts_from_json(status: &[u8], checks: &[u8]) -> Result<Facts, String> {
     #[derive(Deserialize)]
     struct Checks {
         #[serde(default)]
+        total_count: Option<u64>,
+        #[serde(default)]
         check_runs: Vec<Run>,
     }
     #[derive(Deserialize)]
@@ -67,13 +137,27 @@ pub fn facts_from_json(status: &[u8], checks: &[u8]) -> Result<Facts, String> {
     }
     let s: Status = serde_json::from_slice(status)
         .map_err(|e| format!("the combined status is not what GitHub sends: {e}"))?;
-    let c: Checks = serde_json::from_slice(checks)
-        .map_err(|e| format!("the check runs are not what GitHub sends: {e}"))?;
+    let mut all = Vec::new();
+    let mut total_count = None;
+    for page in check_pages {
+        let c: Checks = serde_json::from_slice(page)
+            .map_err(|e| format!("the check runs are not what GitHub sends: {e}"))?;
+        total_count = total_count.or(c.total_count);
+        all.extend(c.check_runs);
+    }
+    if let Some(total) = total_count
+        && (all.len() as u64) < total
+    {
+        return Err(format!(
+            "GitHub reports {total} check runs but only {} could be read",
+            all.len()
+        ));
+    }
     let mut runs = CheckRuns {
-        total: c.check_runs.len() as u64,
+        total: all.len() as u64,
         ..CheckRuns::default()
     };
-    for r in &c.check_runs {
+    for r in &all {
         if r.status != "completed" {
             runs.pending += 1;
             continue;

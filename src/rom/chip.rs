@@ -4,7 +4,9 @@ use std::fmt;
 use std::str::FromStr;
 
 /// The chips whose ROM loader espcheck speaks to and simulates.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, clap::ValueEnum,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Chip {
     /// ESP8266EX (and ESP8285): 2 status bytes, no MD5, no deflate, no SPI_ATTACH.

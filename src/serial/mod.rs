@@ -8,6 +8,7 @@ use std::time::Duration;
 pub mod discover;
 pub mod log;
 pub mod port;
+pub mod session;
 pub mod watch;
 
 pub use discover::{PortInfo, list_ports};

@@ -98,7 +98,7 @@ impl LeafSpec {
 
 /// A generated (or loaded) chain, in memory. `Debug` leaves the keys out.
 #[derive(Clone)]
-pub struct Chain {
+pub struct MockPki {
     pub root: CertificateDer<'static>,
     pub intermediate: CertificateDer<'static>,
     pub leaf: CertificateDer<'static>,
@@ -108,9 +108,9 @@ pub struct Chain {
     intermediate_key_pem: String,
 }
 
-impl std::fmt::Debug for Chain {
+impl std::fmt::Debug for MockPki {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Chain")
+        f.debug_struct("MockPki")
             .field("root", &subject(&self.root))
             .field("intermediate", &subject(&self.intermediate))
             .field("leaf", &subject(&self.leaf))
@@ -119,9 +119,9 @@ impl std::fmt::Debug for Chain {
     }
 }
 
-impl Chain {
+impl MockPki {
     /// Generate a fresh chain for `spec`, valid around `now`.
-    pub fn generate(spec: &LeafSpec, now: OffsetDateTime) -> Result<Chain> {
+    pub fn generate(spec: &LeafSpec, now: OffsetDateTime) -> Result<MockPki> {
         let root_key = KeyPair::generate().map_err(gen_err)?;
         let mut root_params = ca_params(ROOT_CN, None, now, 3650)?;
         root_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
@@ -134,7 +134,7 @@ impl Chain {
             .signed_by(&int_key, &root_issuer)
             .map_err(gen_err)?;
 
-        let mut chain = Chain {
+        let mut chain = MockPki {
             root: root_cert.der().clone(),
             intermediate: int_cert.der().clone(),
             leaf: CertificateDer::from(Vec::new()),
@@ -199,14 +199,14 @@ impl Chain {
     /// missing and write it. Root and intermediate are reused whenever they and the intermediate key
     /// are present; the leaf is re-issued when it is missing, for another host, or its expiry state
     /// differs from `spec`.
-    pub fn load_or_create(dir: &Path, spec: &LeafSpec, now: OffsetDateTime) -> Result<Chain> {
+    pub fn load_or_create(dir: &Path, spec: &LeafSpec, now: OffsetDateTime) -> Result<MockPki> {
         spec.validate()?;
         let paths = ChainPaths::in_dir(dir);
         std::fs::create_dir_all(dir).map_err(|e| Error::file(dir, &e))?;
         let have_ca =
             paths.root.exists() && paths.intermediate.exists() && paths.intermediate_key.exists();
         if !have_ca {
-            let chain = Chain::generate(spec, now)?;
+            let chain = MockPki::generate(spec, now)?;
             chain.write(&paths)?;
             return Ok(chain);
         }
@@ -216,7 +216,7 @@ impl Chain {
             .map_err(|e| Error::file(&paths.intermediate_key, &e))?;
         KeyPair::from_pem(&intermediate_key_pem)
             .map_err(|e| Error::input(paths.intermediate_key.display(), e))?;
-        let mut chain = Chain {
+        let mut chain = MockPki {
             root,
             intermediate,
             leaf: CertificateDer::from(Vec::new()),
@@ -438,7 +438,7 @@ mod tests {
     #[test]
     fn generated_chain_verifies_to_the_root_and_names_the_host() {
         let now = OffsetDateTime::now_utc();
-        let chain = Chain::generate(&LeafSpec::new("api.github.com"), now).unwrap();
+        let chain = MockPki::generate(&LeafSpec::new("api.github.com"), now).unwrap();
         let anchor = webpki::anchor_from_trusted_cert(&chain.root).unwrap();
         let ee = webpki::EndEntityCert::try_from(&chain.leaf).unwrap();
         let t = rustls_pki_types::UnixTime::since_unix_epoch(std::time::Duration::from_secs(
@@ -466,8 +466,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let now = OffsetDateTime::now_utc();
         let spec = LeafSpec::new("api.github.com");
-        let a = Chain::load_or_create(dir.path(), &spec, now).unwrap();
-        let b = Chain::load_or_create(dir.path(), &spec, now).unwrap();
+        let a = MockPki::load_or_create(dir.path(), &spec, now).unwrap();
+        let b = MockPki::load_or_create(dir.path(), &spec, now).unwrap();
         assert_eq!(a.leaf, b.leaf, "a present chain is reused");
         assert_eq!(a.root, b.root);
         let paths = ChainPaths::in_dir(dir.path());
@@ -483,10 +483,11 @@ mod tests {
             expired: true,
             ..spec.clone()
         };
-        let c = Chain::load_or_create(dir.path(), &expired, now).unwrap();
+        let c = MockPki::load_or_create(dir.path(), &expired, now).unwrap();
         assert_ne!(c.leaf, a.leaf, "an expired leaf was asked for");
         assert_eq!(c.intermediate, a.intermediate, "same intermediate");
-        let other = Chain::load_or_create(dir.path(), &LeafSpec::new("example.com"), now).unwrap();
+        let other =
+            MockPki::load_or_create(dir.path(), &LeafSpec::new("example.com"), now).unwrap();
         assert_ne!(other.leaf, c.leaf);
         assert_eq!(other.root, a.root);
     }

@@ -5,8 +5,8 @@
 
 pub mod chain;
 pub mod device;
-pub mod firmware;
 pub mod image;
+pub mod reference;
 pub mod server;
 pub mod sketch;
 
@@ -18,7 +18,7 @@ mod tests {
 
     use super::server::{CiState, MockServer, ServerConfig};
     use super::sketch::{
-        Board, Core, RunConfig, ShownPin, SketchConfig, Trust, Variant, run_sketch,
+        Board, CoreVersion, RunConfig, ShownPin, SketchConfig, Trust, Variant, run_sketch,
     };
 
     /// The in-process API the virtual board and `demo` use: start on port 0, run the sketch
@@ -38,7 +38,7 @@ mod tests {
                     host: "api.github.com".into(),
                     url: super::sketch::DEFAULT_URL.into(),
                     ssid: "sensor-net".into(),
-                    core: Core::V2_7,
+                    core: CoreVersion::V2_7,
                     variant: Variant::GetStatus,
                     data: String::new(),
                     shown_pin: ShownPin::Fingerprint(fp.to_owned()),

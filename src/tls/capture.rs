@@ -6,14 +6,14 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
+use rustls::crypto::WebPkiSupportedAlgorithms;
 use rustls::{DigitallySignedStruct, SignatureScheme};
 use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
 use tokio::net::TcpStream;
 
-use super::target::Target;
 use crate::cert::report::TlsInfo;
 use crate::error::{Error, Result};
+use crate::target::Target;
 
 /// What a handshake yielded.
 #[derive(Debug, Clone)]
@@ -22,11 +22,27 @@ pub struct Capture {
     pub certs: Vec<CertificateDer<'static>>,
     /// Negotiated version and suite.
     pub tls: TlsInfo,
+    /// The handshake failed after the server sent its chain, for a reason that is about
+    /// verifying the server's key (a key rustls cannot check, such as RSA over 8192 bits): the
+    /// chain is still what the server serves, so it is kept, with this reason.
+    pub handshake_error: Option<String>,
 }
 
-/// The ring provider: the one crypto backend in the tree.
-pub fn provider() -> Arc<CryptoProvider> {
-    Arc::new(rustls::crypto::ring::default_provider())
+pub use crate::cert::verify::provider;
+
+/// Open the TCP connection every live capture and probe starts with: the one place that
+/// resolves and dials (`--connect ADDR:PORT` when given, else the host).
+pub async fn connect(target: &Target) -> Result<TcpStream> {
+    let what = target.display();
+    let dial = target.dial_addr();
+    TcpStream::connect(&dial).await.map_err(|e| {
+        let reason = crate::util::io_reason(&e);
+        if dial == what {
+            Error::env(&what, reason)
+        } else {
+            Error::env(&what, format!("{reason} (dialing {dial})"))
+        }
+    })
 }
 
 /// Accepts any chain but keeps it. Handshake signatures are still verified for real, so the
@@ -119,20 +135,22 @@ async fn capture_inner(
         .with_no_client_auth();
     let name = ServerName::try_from(target.host.clone())
         .map_err(|_| Error::Usage(format!("invalid host name `{}`", target.host)))?;
-    let dial = target.dial_addr();
-    let tcp = TcpStream::connect(&dial).await.map_err(|e| {
-        let reason = crate::util::io_reason(&e);
-        if dial == what {
-            Error::env(&what, reason)
-        } else {
-            Error::env(&what, format!("{reason} (dialing {dial})"))
-        }
-    })?;
+    let tcp = connect(target).await?;
     let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
     let stream = connector.connect(name, tcp).await;
     let recorded = recorder.chain.lock().map(|c| c.clone()).unwrap_or_default();
     let stream = match stream {
         Ok(s) => s,
+        Err(e) if !recorded.is_empty() && is_key_verification(&e) => {
+            return Ok(Capture {
+                certs: recorded,
+                tls: TlsInfo {
+                    version: "unknown".to_owned(),
+                    cipher: "unknown".to_owned(),
+                },
+                handshake_error: Some(handshake_reason(&e)),
+            });
+        }
         Err(e) => {
             let msg = handshake_reason(&e);
             return Err(Error::env(&what, format!("TLS handshake failed: {msg}")));
@@ -157,7 +175,21 @@ async fn capture_inner(
     Ok(Capture {
         certs,
         tls: TlsInfo { version, cipher },
+        handshake_error: None,
     })
+}
+
+/// Did the handshake fail on checking the server's signature with the leaf's key (after the
+/// chain was sent), rather than on anything the server did wrong on the wire?
+fn is_key_verification(err: &std::io::Error) -> bool {
+    use rustls::CertificateError as C;
+    matches!(
+        err.get_ref()
+            .and_then(|e| e.downcast_ref::<rustls::Error>()),
+        Some(rustls::Error::InvalidCertificate(
+            C::BadSignature | C::UnsupportedSignatureAlgorithmContext { .. }
+        ))
+    )
 }
 
 fn version_name(v: rustls::ProtocolVersion) -> String {

@@ -118,6 +118,18 @@ pub struct ServerHello {
 }
 
 impl ServerHello {
+    /// The negotiated version as users read it: `TLS 1.0` … `TLS 1.3`, else the code point.
+    pub fn version_name(&self) -> String {
+        match self.version {
+            0x0300 => "SSL 3.0".to_owned(),
+            0x0301 => "TLS 1.0".to_owned(),
+            0x0302 => "TLS 1.1".to_owned(),
+            0x0303 => "TLS 1.2".to_owned(),
+            0x0304 => "TLS 1.3".to_owned(),
+            other => format!("version {other:#06x}"),
+        }
+    }
+
     /// The echoed max_fragment_length code, when the extension is present with length 1.
     pub fn mfln(&self) -> Option<u8> {
         self.extensions

@@ -8,13 +8,12 @@ use std::time::Duration;
 
 use serde::Serialize;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 
 use super::hello::{ServerFlight, mfln_code, parse_flight};
-use super::profile::{PROFILES, Profile, suite_name};
-use super::target::Target;
+use super::profile::{BoardProfile, PROFILES, suite_name};
 use crate::cert::{Certificate, KeyKind};
 use crate::error::{Error, Result};
+use crate::target::Target;
 
 /// MFLN sizes a board can ask for.
 pub const MFLN_SIZES: [u16; 4] = [512, 1024, 2048, 4096];
@@ -25,6 +24,8 @@ pub struct ProfileResult {
     pub name: &'static str,
     pub ok: bool,
     pub cipher: Option<String>,
+    /// The protocol version the server chose for this profile's ClientHello (`TLS 1.2`).
+    pub version: Option<String>,
     pub leaf_sha1: Option<String>,
     /// Leaf key, e.g. `RSA 2048`.
     pub leaf_key: Option<String>,
@@ -37,7 +38,7 @@ pub struct ProfileResult {
     pub buffer_sizes: Option<[u32; 2]>,
 }
 
-/// The whole probe report (SPEC.md "`probe --json`").
+/// The whole probe report (`probe --json`: fields are added, never renamed).
 #[derive(Debug, Clone, Serialize)]
 pub struct ProbeReport {
     pub host: String,
@@ -69,16 +70,14 @@ fn random32() -> [u8; 32] {
 /// `probeMaxFragmentLength`; `mfln` asks for a fragment length code.
 pub async fn exchange(
     target: &Target,
-    profile: &Profile,
+    profile: &BoardProfile,
     sni: bool,
     mfln: Option<u8>,
     timeout: Duration,
 ) -> Result<ServerFlight> {
     let what = target.display();
     let run = async {
-        let mut tcp = TcpStream::connect(target.dial_addr())
-            .await
-            .map_err(|e| Error::env(&what, crate::util::io_reason(&e)))?;
+        let mut tcp = super::capture::connect(target).await?;
         let name = sni
             .then_some(target.host.as_str())
             .filter(|h| h.parse::<std::net::IpAddr>().is_err());
@@ -144,13 +143,12 @@ pub async fn probe(target: &Target, timeout: Duration) -> Result<ProbeReport> {
             let mfln = profile.requests_mfln.then_some(1);
             exchange(target, profile, true, mfln, timeout).await?
         };
-        profiles.push(judge(
-            profile,
-            &flight,
+        let server = Server {
             tls12,
             tls13,
-            mfln.get("512").copied().unwrap_or(false),
-        ));
+            mfln512: mfln.get("512").copied().unwrap_or(false),
+        };
+        profiles.push(judge(profile, &flight, server));
     }
     Ok(ProbeReport {
         host: target.host.clone(),
@@ -163,18 +161,38 @@ pub async fn probe(target: &Target, timeout: Duration) -> Result<ProbeReport> {
     })
 }
 
+/// What the server was seen to support, apart from the flight being judged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Server {
+    /// It completes a TLS 1.2 handshake.
+    pub tls12: bool,
+    /// It completes a TLS 1.3 handshake.
+    pub tls13: bool,
+    /// It acknowledges a 512-byte maximum fragment length.
+    pub mfln512: bool,
+}
+
+impl Server {
+    /// A server that speaks TLS 1.2 and nothing more is known of it.
+    pub const TLS12_ONLY: Server = Server {
+        tls12: true,
+        tls13: false,
+        mfln512: false,
+    };
+}
+
 /// Decide whether `profile` works given its first flight. Pure.
-pub fn judge(
-    profile: &Profile,
-    flight: &ServerFlight,
-    tls12: bool,
-    tls13: bool,
-    mfln512: bool,
-) -> ProfileResult {
+pub fn judge(profile: &BoardProfile, flight: &ServerFlight, server: Server) -> ProfileResult {
+    let Server {
+        tls12,
+        tls13,
+        mfln512,
+    } = server;
     let mut result = ProfileResult {
         name: profile.name,
         ok: false,
         cipher: None,
+        version: None,
         leaf_sha1: None,
         leaf_key: None,
         chain_bytes: None,
@@ -216,6 +234,7 @@ pub fn judge(
         return result;
     };
     result.cipher = Some(suite_name(hello.suite));
+    result.version = Some(hello.version_name());
     if hello.version != 0x0303 && profile.strict_chain {
         result.why = format!(
             "the server chose {:#06x}; ESP32 Arduino builds speak only TLS 1.2",
@@ -262,7 +281,8 @@ pub fn judge(
     result.buffer_sizes = buffers;
     result.ok = true;
     result.why = format!(
-        "TLS 1.2 with {}; leaf {}; {} bytes of certificates",
+        "{} with {}; leaf {}; {} bytes of certificates",
+        hello.version_name(),
         suite_name(hello.suite),
         leaf.key,
         flight.certificate_bytes
@@ -271,7 +291,7 @@ pub fn judge(
 }
 
 /// Certificate limits of the board's TLS library.
-fn limits(profile: &Profile, certs: &[Certificate]) -> Option<String> {
+fn limits(profile: &BoardProfile, certs: &[Certificate]) -> Option<String> {
     for (i, c) in certs.iter().enumerate() {
         match c.key_kind {
             KeyKind::Rsa(bits) if bits > profile.max_rsa_bits => {
@@ -305,9 +325,9 @@ fn limits(profile: &Profile, certs: &[Certificate]) -> Option<String> {
     None
 }
 
-/// Heap for one connection (REFERENCE.md §1–2). BearSSL needs its record buffers plus ~4.5 KB of
+/// Heap for one connection (BearSSL and mbedTLS as the cores configure them). BearSSL needs its record buffers plus ~4.5 KB of
 /// engine state: 16709 in + 597 out by default; with MFLN 512 honoured, 512/512 buffers suffice.
-fn heap_estimate(profile: &Profile, mfln512: bool) -> (u32, Option<[u32; 2]>) {
+fn heap_estimate(profile: &BoardProfile, mfln512: bool) -> (u32, Option<[u32; 2]>) {
     const BEARSSL_STATE: u32 = 4_500;
     if profile.requests_mfln {
         if mfln512 {

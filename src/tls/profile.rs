@@ -62,7 +62,7 @@ pub fn suite_name(code: u16) -> String {
 }
 
 /// BearSSL's default list, `suites_P` in the esp8266 core's `WiFiClientSecureBearSSL.cpp`, copied
-/// from BearSSL `ssl_client_full.c` (45 suites; REFERENCE.md §1).
+/// from BearSSL `ssl_client_full.c` (45 suites).
 const ESP8266_SUITES: &[u16] = &[
     0xCCA9, 0xCCA8, 0xC02B, 0xC02F, 0xC02C, 0xC030, 0xC0AC, 0xC0AD, 0xC0AE, 0xC0AF, 0xC023, 0xC027,
     0xC024, 0xC028, 0xC009, 0xC013, 0xC00A, 0xC014, 0xC02D, 0xC031, 0xC02E, 0xC032, 0xC025, 0xC029,
@@ -76,7 +76,7 @@ const ESP8266_LESS_SECURE_SUITES: &[u16] = &[0x003D, 0x003C, 0x0035, 0x002F];
 
 /// arduino-esp32's mbedTLS defaults: mbedTLS `ciphersuite_preference[]` (ssl_ciphersuites.c) with
 /// what arduino-esp32's sdkconfig leaves out removed: no ChaCha20, no DHE, no Camellia/ARIA, no PSK
-/// (REFERENCE.md §2).
+/// (mbedTLS as arduino-esp32 configures it).
 const ESP32_SUITES: &[u16] = &[
     0xC02C, 0xC030, 0xC0AD, 0xC024, 0xC028, 0xC00A, 0xC014, 0xC0AF, 0xC02B, 0xC02F, 0xC0AC, 0xC023,
     0xC027, 0xC009, 0xC013, 0xC0AE, 0x009D, 0xC09D, 0x003D, 0x0035, 0xC0A1, 0xC032, 0xC02A, 0xC00F,
@@ -96,7 +96,7 @@ const MBEDTLS_SIG_ALGS: &[u16] = &[0x0603, 0x0601, 0x0503, 0x0501, 0x0403, 0x040
 
 /// A board's TLS client, as a probe imitates it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Profile {
+pub struct BoardProfile {
     /// `esp8266`, `esp8266-less-secure`, `esp32`.
     pub name: &'static str,
     /// Cipher suites in the board's order.
@@ -112,8 +112,8 @@ pub struct Profile {
 }
 
 /// Every profile.
-pub const PROFILES: &[Profile] = &[
-    Profile {
+pub const PROFILES: &[BoardProfile] = &[
+    BoardProfile {
         name: "esp8266",
         suites: ESP8266_SUITES,
         groups: BEARSSL_GROUPS,
@@ -122,7 +122,7 @@ pub const PROFILES: &[Profile] = &[
         strict_chain: false,
         requests_mfln: true,
     },
-    Profile {
+    BoardProfile {
         name: "esp8266-less-secure",
         suites: ESP8266_LESS_SECURE_SUITES,
         groups: BEARSSL_GROUPS,
@@ -131,7 +131,7 @@ pub const PROFILES: &[Profile] = &[
         strict_chain: false,
         requests_mfln: true,
     },
-    Profile {
+    BoardProfile {
         name: "esp32",
         suites: ESP32_SUITES,
         groups: MBEDTLS_GROUPS,
@@ -143,11 +143,11 @@ pub const PROFILES: &[Profile] = &[
 ];
 
 /// Look a profile up by name.
-pub fn by_name(name: &str) -> Option<&'static Profile> {
+pub fn by_name(name: &str) -> Option<&'static BoardProfile> {
     PROFILES.iter().find(|p| p.name == name)
 }
 
-impl Profile {
+impl BoardProfile {
     /// The board's ClientHello to `sni`, optionally asking for a max fragment length code.
     pub fn hello<'a>(
         &self,

@@ -6,10 +6,10 @@ use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
 use rustls::RootCertStore;
-use rustls::server::ParsedCertificate;
-use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls_pki_types::CertificateDer;
 
 use crate::cert::report::Trust;
+use crate::cert::verify::{self, VerifyError};
 use crate::cert::{Certificate, Chain, Role};
 use crate::error::{Error, Result};
 
@@ -126,31 +126,24 @@ impl TrustStore {
                 hostname_ok: None,
             };
         }
-        let ee = CertificateDer::from(leaf.cert.der.clone());
-        let Ok(parsed) = ParsedCertificate::try_from(&ee) else {
+        let intermediates: Vec<&[u8]> = chain.ders().skip(1).collect();
+        let verdict = verify::verify_chain(
+            &leaf.cert.der,
+            &intermediates,
+            &self.loaded().roots,
+            verify::unix_time(now),
+        );
+        let hostname_ok = host.and_then(|h| verify::name_ok(&leaf.cert.der, h));
+        if let Err(e @ VerifyError::Unparsable(_)) = &verdict {
             return Trust {
                 trusted: false,
-                trust_error: Some("the leaf cannot be parsed by webpki".to_owned()),
+                trust_error: Some(
+                    dated(chain, e, now)
+                        .unwrap_or_else(|| "the leaf cannot be parsed by webpki".to_owned()),
+                ),
                 hostname_ok: None,
             };
-        };
-        let intermediates: Vec<CertificateDer<'static>> = chain
-            .ders()
-            .skip(1)
-            .map(|d| CertificateDer::from(d.to_vec()))
-            .collect();
-        let algs = super::capture::provider().signature_verification_algorithms;
-        let time = UnixTime::since_unix_epoch(std::time::Duration::from_secs(now.max(0) as u64));
-        let verdict = rustls::client::verify_server_cert_signed_by_trust_anchor(
-            &parsed,
-            &self.loaded().roots,
-            &intermediates,
-            time,
-            algs.all,
-        );
-        let hostname_ok = host
-            .and_then(|h| ServerName::try_from(h.to_owned()).ok())
-            .map(|name| rustls::client::verify_server_name(&parsed, &name).is_ok());
+        }
         let trust = match verdict {
             Ok(()) => {
                 self.complete_with_root(chain);
@@ -162,7 +155,7 @@ impl TrustStore {
             }
             Err(e) => Trust {
                 trusted: false,
-                trust_error: Some(describe(&e)),
+                trust_error: Some(dated(chain, &e, now).unwrap_or_else(|| describe(&e))),
                 hostname_ok,
             },
         };
@@ -218,40 +211,51 @@ impl TrustStore {
             .iter_mut()
             .filter(|e| e.role == Role::Intermediate)
         {
-            let contents = strip_sequence(&e.cert.subject_der);
+            let contents =
+                verify::sequence_contents(&e.cert.subject_der).unwrap_or(&e.cert.subject_der);
             e.cross_signed = self.loaded().anchor_subjects.contains(contents);
         }
     }
 }
 
-/// DER SEQUENCE contents without the tag and length (the form webpki stores anchor subjects in).
-fn strip_sequence(der: &[u8]) -> &[u8] {
-    let Some(&first) = der.get(1) else { return der };
-    let header = if first < 0x80 {
-        2
-    } else {
-        2 + (first & 0x7f) as usize
-    };
-    der.get(header..).unwrap_or(der)
+/// A failure that the certificates' own dates explain, named by the certificate concerned:
+/// webpki reports an expiry it cannot even encode (before 1950, after 2049 in UTCTime) as bad
+/// encoding, and names no certificate for any date failure.
+fn dated(chain: &Chain, err: &VerifyError, now: i64) -> Option<String> {
+    let date_related = matches!(
+        err,
+        VerifyError::Expired
+            | VerifyError::NotValidYet
+            | VerifyError::Unparsable(_)
+            | VerifyError::Other(_)
+    );
+    if !date_related {
+        return None;
+    }
+    let sent = chain.entries.iter().filter(|e| e.sent);
+    for e in sent {
+        let who = format!("the {} ({})", e.role.as_str(), e.cert.subject);
+        if e.cert.not_after < now {
+            return Some(format!(
+                "{who} expired on {}",
+                crate::cert::advice::date(e.cert.not_after)
+            ));
+        }
+        if e.cert.not_before > now {
+            return Some(format!(
+                "{who} is not valid until {} (or this machine's clock is behind)",
+                crate::cert::advice::date(e.cert.not_before)
+            ));
+        }
+    }
+    None
 }
 
-fn describe(err: &rustls::Error) -> String {
-    use rustls::CertificateError as C;
+fn describe(err: &VerifyError) -> String {
     match err {
-        rustls::Error::InvalidCertificate(c) => match c {
-            C::UnknownIssuer => {
-                "unknown issuer: no trust anchor for this chain (pass the CA with --ca-file)"
-                    .to_owned()
-            }
-            C::Expired | C::ExpiredContext { .. } => {
-                "a certificate in the chain has expired".to_owned()
-            }
-            C::NotValidYet | C::NotValidYetContext { .. } => {
-                "a certificate in the chain is not valid yet".to_owned()
-            }
-            C::BadSignature => "a signature in the chain does not verify".to_owned(),
-            other => format!("{other:?}"),
-        },
+        VerifyError::UnknownIssuer => {
+            "unknown issuer: no trust anchor for this chain (pass the CA with --ca-file)".to_owned()
+        }
         other => other.to_string(),
     }
 }

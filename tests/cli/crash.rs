@@ -129,11 +129,7 @@ impl Firmware {
     }
 }
 
-fn espcheck() -> assert_cmd::Command {
-    let mut c = assert_cmd::Command::new(env!("CARGO_BIN_EXE_espcheck"));
-    c.env_remove("GITHUB_TOKEN").env_remove("ESPCHECK_PORT");
-    c
-}
+use super::support::{espcheck, espcheck_std};
 
 fn grade_json(log: &Path, extra: &[&str]) -> (i32, Value) {
     let out = espcheck()
@@ -339,7 +335,7 @@ use crate::watch::{board, wait_exit};
 fn watch_decodes_a_live_crash() {
     let fw = Firmware::build();
     let mut b = board();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_espcheck"))
+    let mut child = espcheck_std()
         .arg("watch")
         .arg(&b.path)
         .arg("--elf")

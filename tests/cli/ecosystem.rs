@@ -52,7 +52,9 @@ fn closed_pipe_exits_quietly() {
         return;
     }
     let bin = assert_cmd::cargo::cargo_bin("espcheck");
-    let out = Command::new("bash")
+    let mut bash = Command::new("bash");
+    super::support::clean_env(&mut bash);
+    let out = bash
         .arg("-c")
         .arg(format!(
             "'{}' fingerprint --from {bundle} | head -1; exit ${{PIPESTATUS[0]}}",

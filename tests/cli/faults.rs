@@ -18,17 +18,13 @@ use super::support::{Alg, TestChain, free_port};
 
 mod board;
 
-fn bin() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_espcheck"))
-}
+use super::support::espcheck_std as bin;
 
 /// Run espcheck with `args`; the output and how long the process took from spawn to exit.
 fn timed(args: &[&str]) -> (Output, Duration) {
     let start = Instant::now();
-    let out = Command::new(bin())
+    let out = super::support::espcheck_std()
         .args(args)
-        .env("NO_COLOR", "1")
-        .env_remove("SOURCE_DATE_EPOCH")
         .stdin(Stdio::null())
         .output()
         .unwrap();
@@ -307,7 +303,7 @@ fn big_bundle() -> PathBuf {
 }
 
 fn gen_bundle_c(from: &Path, out: &Path) -> Command {
-    let mut cmd = Command::new(bin());
+    let mut cmd = bin();
     cmd.args([
         "gen-cert-header",
         "--format",
@@ -414,4 +410,70 @@ fn gen_cert_header_killed_mid_write_leaves_the_old_output_or_the_whole_new_one()
         strays(dir.path(), &target).len()
     );
     assert!(saw_old > 0, "early kills leave the old output");
+}
+
+/// Issue 13: a full disk under `--out` or `--junit` is the host's environment (exit 4), not bad
+/// input (exit 2). `/dev/full` answers every write with ENOSPC.
+#[test]
+fn a_full_disk_on_out_or_junit_is_exit_4_not_bad_input() {
+    if !Path::new("/dev/full").exists() {
+        eprintln!("SKIP: /dev/full is missing on this machine");
+        return;
+    }
+    let chain = env!("CARGO_MANIFEST_DIR").to_owned() + "/fixtures/chains/example-chain.pem";
+    let log = env!("CARGO_MANIFEST_DIR").to_owned() + "/fixtures/logs/core3x_pass.log";
+    for args in [
+        vec!["gen-cert-header", "--from", &chain, "--out", "/dev/full"],
+        vec!["grade", &log, "--junit", "/dev/full"],
+    ] {
+        let (out, _) = timed(&args);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(4), "{args:?}: {err}");
+        assert!(
+            err.contains("/dev/full"),
+            "{args:?}: the error names the file: {err}"
+        );
+        assert_eq!(err.lines().count(), 1, "{args:?}: one line: {err}");
+    }
+    // A missing directory is still the user's input: exit 2.
+    let (out, _) = timed(&[
+        "gen-cert-header",
+        "--from",
+        &chain,
+        "--out",
+        "/nonexistent/dir/pins.h",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+}
+
+/// Issue 18 (10): size errors name what the file should be, and `--elf` checks the ELF magic
+/// before reading the file (a 200 MB log passed as `--elf` is refused at once).
+#[test]
+fn rules_and_elf_size_errors_say_what_the_file_should_be() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = env!("CARGO_MANIFEST_DIR").to_owned() + "/fixtures/logs/core3x_pass.log";
+    let rules = dir.path().join("rules.toml");
+    std::fs::write(&rules, vec![b'#'; 2 * 1024 * 1024]).unwrap();
+    let (out, _) = timed(&["grade", &log, "--rules", rules.to_str().unwrap()]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("rules file") && !err.contains("certificate"),
+        "{err}"
+    );
+
+    let big = dir.path().join("big.log");
+    let f = std::fs::File::create(&big).unwrap();
+    f.set_len(200 * 1024 * 1024).unwrap(); // sparse: no disk used, under the 256 MiB bound
+    let (out, took) = timed(&["grade", &log, "--elf", big.to_str().unwrap()]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("not an ELF") && !err.contains("certificate"),
+        "{err}"
+    );
+    assert!(
+        took < Duration::from_secs(5),
+        "refused without reading it: {took:?}"
+    );
 }

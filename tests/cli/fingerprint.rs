@@ -578,3 +578,154 @@ fn cross_signed_chain_is_warned_and_the_self_signed_root_is_pinned() {
         "the self-signed root, not the cross-signed copy"
     );
 }
+
+/// Issue 18 (7): a live server whose key rustls cannot verify (RSA 8448) still yields its chain,
+/// with a warning that boards cannot use such a key either; the same certificate works from a
+/// file.
+#[test]
+fn a_live_server_with_an_rsa_key_over_8192_bits_still_yields_its_chain() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/chains/rsa-8448");
+    let port = free_port();
+    let mut server = std::process::Command::new("openssl")
+        .args([
+            "s_server",
+            "-accept",
+            &format!("127.0.0.1:{port}"),
+            "-www",
+            "-quiet",
+        ])
+        .arg("-cert")
+        .arg(dir.join("leaf.pem"))
+        .arg("-key")
+        .arg(dir.join("leaf.key"))
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("openssl s_server");
+    assert!(
+        wait_port(port, Duration::from_secs(5)),
+        "s_server did not start"
+    );
+    let out = espcheck()
+        .args([
+            "fingerprint",
+            &format!("big.test:{port}"),
+            "--json",
+            "--connect",
+        ])
+        .arg(format!("127.0.0.1:{port}"))
+        .output()
+        .expect("run");
+    let _ = server.kill();
+    let _ = server.wait();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON report");
+    let sha1 = openssl_fingerprint(&dir.join("leaf.pem"), "sha1");
+    assert_eq!(v["chain"][0]["sha1"], sha1, "{v}");
+    let warnings = v["warnings"].to_string();
+    assert!(
+        warnings.contains("RSA 8448") && warnings.contains("board"),
+        "{warnings}"
+    );
+}
+
+/// Issue 18 (5): a subject with CR, LF and a bidi override cannot print a forged line: the
+/// human report shows them as escapes, and JSON keeps the real text. A newline in a host
+/// argument is shown, not echoed raw.
+#[test]
+fn a_crafted_subject_cannot_forge_a_line_of_the_report() {
+    use rcgen::{CertificateParams, DnType, KeyPair};
+    let key = KeyPair::generate().unwrap();
+    let mut params = CertificateParams::new(vec!["evil.test".to_owned()]).unwrap();
+    params.distinguished_name.push(
+        DnType::CommonName,
+        "evil.test\n  trusted; hostname ok\r\u{202e}kcatta",
+    );
+    let cert = params.self_signed(&key).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let pem = dir.path().join("evil.pem");
+    std::fs::write(&pem, cert.pem()).unwrap();
+    let out = espcheck()
+        .args(["fingerprint", "--from"])
+        .arg(&pem)
+        .output()
+        .expect("run");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        !text
+            .lines()
+            .any(|l| l.trim_start().starts_with("trusted; hostname ok")),
+        "a forged line: {text}"
+    );
+    assert!(
+        !text.contains('\r') && !text.contains('\u{202e}'),
+        "{text:?}"
+    );
+    assert!(
+        text.contains("\\n  trusted; hostname ok"),
+        "shown as an escape: {text}"
+    );
+
+    let out = espcheck()
+        .args(["fingerprint", "--json", "--from"])
+        .arg(&pem)
+        .output()
+        .expect("run");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        v["chain"][0]["subject"]
+            .as_str()
+            .unwrap_or_default()
+            .contains('\n'),
+        "{v}"
+    );
+
+    let out = espcheck()
+        .args(["fingerprint", "bad\nhost.example"])
+        .output()
+        .expect("run");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("bad\\nhost.example") && err.lines().count() == 1,
+        "{err}"
+    );
+}
+
+/// Issue 18 (8): a certificate that simply expired (in 1949, a date webpki cannot encode) is
+/// said to have expired, naming it; trust errors carry no Rust debug names.
+#[test]
+fn an_old_expired_certificate_is_expired_not_bad_encoding() {
+    use rcgen::{CertificateParams, DnType, KeyPair};
+    let key = KeyPair::generate().unwrap();
+    let mut params = CertificateParams::new(vec!["old.test".to_owned()]).unwrap();
+    params
+        .distinguished_name
+        .push(DnType::CommonName, "old.test");
+    params.not_before = rcgen::date_time_ymd(1940, 1, 1);
+    params.not_after = rcgen::date_time_ymd(1949, 6, 30);
+    let cert = params.self_signed(&key).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let pem = dir.path().join("old.pem");
+    std::fs::write(&pem, cert.pem()).unwrap();
+    let out = espcheck()
+        .args(["fingerprint", "--json", "--host", "old.test", "--from"])
+        .arg(&pem)
+        .output()
+        .expect("run");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let why = v["trust_error"].as_str().unwrap_or_default();
+    assert!(
+        why.contains("expired on 1949-06-30") && why.contains("old.test"),
+        "{v}"
+    );
+    for debug_name in ["BadEncoding", "Other(", "OtherError", "CaUsedAsEndEntity"] {
+        assert!(!why.contains(debug_name), "{why}");
+    }
+}

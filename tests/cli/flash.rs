@@ -3,7 +3,7 @@
 //! into `grade`, the host-only form of the same loop.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::sim::Server;
@@ -20,7 +20,7 @@ impl Board {
     fn start(chip: &str) -> Board {
         let dir = tempfile::tempdir().unwrap();
         let link = dir.path().join(chip);
-        let child = Command::new(assert_cmd::cargo::cargo_bin("espcheck"))
+        let child = super::support::espcheck_std()
             .args(["sim", "device", "--chip", chip, "--link"])
             .arg(&link)
             .stdout(Stdio::null())
@@ -336,9 +336,10 @@ fn a_flash_interrupted_by_sigint_releases_the_port() {
     let board = Board::start("esp8266");
     let big = image(dir.path(), "big.bin", &[]);
     let mut bytes = std::fs::read(&big).unwrap();
-    bytes.resize(2 * 1024 * 1024, 0xA5);
+    // Big enough that the flash is still running when Ctrl-C comes, on an idle machine too.
+    bytes.resize(3 * 1024 * 1024 + 512 * 1024, 0xA5);
     std::fs::write(&big, &bytes).unwrap();
-    let child = Command::new(assert_cmd::cargo::cargo_bin("espcheck"))
+    let child = super::support::espcheck_std()
         .arg("flash-and-watch")
         .arg(&board.link)
         .arg("--firmware")
@@ -347,7 +348,7 @@ fn a_flash_interrupted_by_sigint_releases_the_port() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(400));
+    std::thread::sleep(Duration::from_millis(250));
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(child.id() as i32),
         nix::sys::signal::Signal::SIGINT,

@@ -7,7 +7,6 @@ use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use assert_cmd::Command;
 use serde_json::Value;
 
 fn fixture(name: &str) -> PathBuf {
@@ -16,11 +15,7 @@ fn fixture(name: &str) -> PathBuf {
         .join(name)
 }
 
-fn espcheck() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_espcheck"));
-    c.env_remove("GITHUB_TOKEN").env_remove("ESPCHECK_PORT");
-    c
-}
+use super::support::espcheck;
 
 fn grade_json(args: &[&str]) -> (i32, Value) {
     let out = espcheck()
@@ -472,4 +467,195 @@ fn truth_with_an_untrusted_server_is_an_environment_error() {
     assert_eq!(out.status.code(), Some(4));
     let err = String::from_utf8(out.stderr).unwrap();
     assert!(err.to_ascii_lowercase().contains("certificate"), "{err}");
+}
+
+/// A plain-HTTP GitHub stand-in on loopback that pages `total` check runs 100 at a time with
+/// `Link: rel="next"`, the last run failed; or refuses every check-runs request with 403.
+fn paging_api(total: usize, refuse_checks: bool) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for conn in listener.incoming().take(16) {
+            let Ok(mut tcp) = conn else { continue };
+            let mut head = Vec::new();
+            let mut b = [0u8; 1];
+            while !head.ends_with(b"\r\n\r\n") {
+                match tcp.read(&mut b) {
+                    Ok(1) => head.push(b[0]),
+                    _ => break,
+                }
+            }
+            let head = String::from_utf8_lossy(&head).into_owned();
+            let path = head.split_whitespace().nth(1).unwrap_or("").to_owned();
+            let (code, body, link) = if !path.contains("/check-runs") {
+                (
+                    200,
+                    r#"{"state":"pending","statuses":[],"total_count":0}"#.to_owned(),
+                    String::new(),
+                )
+            } else if refuse_checks {
+                (
+                    403,
+                    r#"{"message":"Resource not accessible by integration"}"#.to_owned(),
+                    String::new(),
+                )
+            } else {
+                let page: usize = path
+                    .split("&page=")
+                    .nth(1)
+                    .and_then(|p| p.split('&').next())
+                    .and_then(|p| p.parse().ok())
+                    .unwrap_or(1);
+                let from = (page - 1) * 100;
+                let to = (from + 100).min(total);
+                let runs: Vec<String> = (from..to)
+                    .map(|i| {
+                        let conclusion = if i + 1 == total { "failure" } else { "success" };
+                        format!(r#"{{"name":"job {}","status":"completed","conclusion":"{conclusion}"}}"#, i + 1)
+                    })
+                    .collect();
+                let link = if to < total {
+                    format!(
+                        "Link: <http://127.0.0.1:{port}/repos/esp8266/Arduino/commits/master/check-runs?per_page=100&page={}>; rel=\"next\"\r\n",
+                        page + 1
+                    )
+                } else {
+                    String::new()
+                };
+                (
+                    200,
+                    format!(
+                        r#"{{"total_count":{total},"check_runs":[{}]}}"#,
+                        runs.join(",")
+                    ),
+                    link,
+                )
+            };
+            let resp = format!(
+                "HTTP/1.1 {code} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\n{link}Connection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = tcp.write_all(resp.as_bytes());
+        }
+    });
+    port
+}
+
+/// Issue 15: a failed check run on page 2 (#150 of 150) must make the CI red, so a board that
+/// reports success disagrees with it and cannot PASS.
+#[test]
+fn truth_reads_every_page_of_check_runs() {
+    let port = paging_api(150, false);
+    let (code, v) = grade_json(&[
+        fixture("core3x_pass.log").to_str().unwrap(),
+        "--truth",
+        "--api-base",
+        &format!("http://127.0.0.1:{port}"),
+    ]);
+    assert_eq!(v["truth"]["check_runs"]["total"], 150, "{v}");
+    assert_eq!(v["truth"]["check_runs"]["failure"], 1, "{v}");
+    assert_eq!(v["truth"]["ci"], "red", "{v}");
+    assert_ne!(code, 0, "a failed run #150 gives no PASS: {v}");
+}
+
+/// Issue 15: when the API refuses the check runs, the board's verdict, the JSON report and the
+/// JUnit file survive, with the truth marked unavailable and why.
+#[test]
+fn truth_refused_keeps_the_report_and_the_junit_file() {
+    let port = paging_api(3, true);
+    let dir = tempfile::tempdir().unwrap();
+    let junit = dir.path().join("report.xml");
+    let out = espcheck()
+        .arg("grade")
+        .arg(fixture("core3x_pass.log"))
+        .args([
+            "--truth",
+            "--json",
+            "--api-base",
+            &format!("http://127.0.0.1:{port}"),
+        ])
+        .arg("--junit")
+        .arg(&junit)
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).expect("the JSON report survives");
+    assert_eq!(v["verdict"], "pass", "the board's verdict stands: {v}");
+    let why = v["truth_unavailable"].as_str().unwrap_or_default();
+    assert!(why.contains("403"), "says why: {v}");
+    assert_eq!(
+        out.status.code(),
+        Some(4),
+        "a PASS unconfirmed by the CI is not exit 0"
+    );
+    assert_eq!(v["exit_code"], 4);
+    let xml = std::fs::read_to_string(&junit).expect("the JUnit file is written");
+    assert!(xml.contains("<testsuite"), "{xml}");
+}
+
+/// Issue 18 (2, 9): a proxy that echoes the request puts no token on stderr or in the JSON, a URL
+/// password is never echoed, and a `GITHUB_TOKEN` with a newline is refused naming the variable.
+#[test]
+fn truth_errors_never_show_the_token_or_a_url_password() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for conn in listener.incoming().take(4) {
+            let Ok(mut tcp) = conn else { continue };
+            let mut head = Vec::new();
+            let mut b = [0u8; 1];
+            while !head.ends_with(b"\r\n\r\n") {
+                match tcp.read(&mut b) {
+                    Ok(1) => head.push(b[0]),
+                    _ => break,
+                }
+            }
+            let echo = String::from_utf8_lossy(&head).replace(['\r', '\n', '"'], " ");
+            let body = format!(r#"{{"message":"bad gateway for: {echo}"}}"#);
+            let resp = format!(
+                "HTTP/1.1 502 X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = tcp.write_all(resp.as_bytes());
+        }
+    });
+    let token = "ghp_SECRETSECRETSECRETSECRETSECRET0001";
+    let out = espcheck()
+        .arg("grade")
+        .arg(fixture("core3x_pass.log"))
+        .args(["--truth", "--json", "--api-base"])
+        .arg(format!("http://127.0.0.1:{port}"))
+        .env("GITHUB_TOKEN", token)
+        .output()
+        .unwrap();
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(all.contains("502"), "the API error is reported: {all}");
+    assert!(!all.contains("SECRETSECRET"), "the token leaked: {all}");
+
+    let out = espcheck()
+        .arg("grade")
+        .arg(fixture("core3x_pass.log"))
+        .args(["--truth", "--api-base", "https://user:hunter2@127.0.0.1:1"])
+        .output()
+        .unwrap();
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!all.contains("hunter2"), "the URL password leaked: {all}");
+
+    let out = espcheck()
+        .arg("grade")
+        .arg(fixture("core3x_pass.log"))
+        .args(["--truth", "--api-base", &format!("http://127.0.0.1:{port}")])
+        .env("GITHUB_TOKEN", "ghp_abc\n")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("GITHUB_TOKEN"), "{err}");
 }

@@ -215,3 +215,29 @@ fn mfln_openssl_acknowledges_and_rustls_does_not() {
         serde_json::json!([16384, 512])
     );
 }
+
+/// Issue 18 (6): a server that negotiates TLS 1.0 is reported as TLS 1.0, by `probe` and by
+/// `fingerprint --profile esp8266`, never as TLS 1.2.
+#[test]
+fn a_tls_1_0_server_is_reported_as_tls_1_0() {
+    let chain = TestChain::new(Alg::Rsa2048, &["device.test"]);
+    let server = OpensslServer::start(&chain, &["-tls1", "-cipher", "DEFAULT:@SECLEVEL=0"]);
+    let (_, report) = probe_json(server.port);
+    let esp8266 = profile(&report, "esp8266");
+    assert_eq!(esp8266["version"], "TLS 1.0", "{esp8266}");
+    let why = esp8266["why"].as_str().unwrap_or_default();
+    assert!(!why.contains("TLS 1.2 with"), "{why}");
+    let out = espcheck()
+        .args([
+            "fingerprint",
+            &format!("device.test:{}", server.port),
+            "--json",
+        ])
+        .args(["--profile", "esp8266", "--connect"])
+        .arg(format!("127.0.0.1:{}", server.port))
+        .output()
+        .expect("run");
+    let lines = json_lines(&out.stdout);
+    assert_eq!(lines.len(), 1, "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(lines[0]["tls"]["version"], "TLSv1.0", "{}", lines[0]);
+}

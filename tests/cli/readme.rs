@@ -66,14 +66,14 @@ fn shell(command: &str, home: &Path, work: &Path) -> Command {
         std::env::var("PATH").unwrap_or_default()
     );
     let mut cmd = Command::new("bash");
+    super::support::clean_env(&mut cmd);
+    // The README's `~` is this run's own HOME.
     cmd.args(["-c", command])
         .current_dir(work)
         .env("HOME", home)
-        .env("PATH", path)
-        .env("NO_COLOR", "1")
-        .env_remove("XDG_CONFIG_HOME")
-        .env_remove("ESPCHECK_PORT")
-        .env_remove("SOURCE_DATE_EPOCH");
+        .env("XDG_CONFIG_HOME", home.join(".config"))
+        .env("XDG_CACHE_HOME", home.join(".cache"))
+        .env("PATH", path);
     cmd
 }
 
@@ -149,7 +149,9 @@ fn the_platformio_hook_in_the_readme_regenerates_the_header() {
         .parent()
         .unwrap()
         .to_path_buf();
-    let out = Command::new("python3")
+    let mut python = Command::new("python3");
+    super::support::clean_env(&mut python);
+    let out = python
         .args(["-c", &runner])
         .env(
             "PATH",

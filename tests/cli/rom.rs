@@ -146,7 +146,7 @@ fn espcheck_flashes_each_chip_and_the_board_boots_the_sketch() {
         let opts = FlashOptions::new(dev.path());
         let fw = Input::Bin {
             data: &image,
-            addr: chip.app_offset(),
+            addr: Some(chip.app_offset()),
         };
         let mut done = flash::flash(&opts, fw, &mut NoProgress).expect("flash");
         assert!(done.no_reset_lines, "a pty has no modem lines");
@@ -189,7 +189,7 @@ fn a_crash_image_dumps_and_reboots_and_can_be_reflashed() {
     let opts = FlashOptions::new(dev.path());
     let fw = Input::Bin {
         data: &crash,
-        addr: 0,
+        addr: Some(0),
     };
     let mut done = flash::flash(&opts, fw, &mut NoProgress).expect("flash");
     let seen = read_until(&mut done.port, "CUT HERE", Duration::from_secs(5));
@@ -203,7 +203,7 @@ fn a_crash_image_dumps_and_reboots_and_can_be_reflashed() {
     let good = build(&settings(Chip::Esp8266, None));
     let fw = Input::Bin {
         data: &good,
-        addr: 0,
+        addr: Some(0),
     };
     let mut done = flash::flash(&opts, fw, &mut NoProgress).expect("reflash");
     let seen = read_until(&mut done.port, "sim: pinned", Duration::from_secs(5));
@@ -224,7 +224,7 @@ fn a_board_that_never_answers_sync_fails_within_the_timeout() {
         &opts,
         Input::Bin {
             data: &image,
-            addr: 0,
+            addr: Some(0),
         },
         &mut NoProgress,
     )
@@ -309,8 +309,7 @@ fn sim_device_command_serves_on_its_link_and_cleans_up_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
     let link = dir.path().join("esp");
     let flash_file = dir.path().join("esp.flash");
-    let bin = assert_cmd::cargo::cargo_bin("espcheck");
-    let mut child = Command::new(bin)
+    let mut child = super::support::espcheck_std()
         .args(["sim", "device", "--chip", "esp32", "--link"])
         .arg(&link)
         .arg("--flash-file")
@@ -331,7 +330,7 @@ fn sim_device_command_serves_on_its_link_and_cleans_up_on_sigterm() {
     let opts = FlashOptions::new(&link);
     let fw = Input::Bin {
         data: &image,
-        addr: 0x10000,
+        addr: Some(0x10000),
     };
     let mut done = flash::flash(&opts, fw, &mut NoProgress).expect("flash through the link");
     let seen = read_until(&mut done.port, "SW_CPU_RESET", Duration::from_secs(5));
@@ -372,7 +371,15 @@ fn bench_flash_entry() {
     let addr = u32::from_str_radix(addr.trim_start_matches("0x"), 16).unwrap();
     let mut opts = FlashOptions::new(port);
     opts.after = After::NoReset;
-    let done = flash::flash(&opts, Input::Bin { data: &image, addr }, &mut NoProgress).unwrap();
+    let done = flash::flash(
+        &opts,
+        Input::Bin {
+            data: &image,
+            addr: Some(addr),
+        },
+        &mut NoProgress,
+    )
+    .unwrap();
     assert_eq!(done.bytes, image.len().div_ceil(0x400) * 0x400);
 }
 

@@ -9,9 +9,7 @@ use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::PemObject;
 use sha1::{Digest, Sha1};
 
-fn espcheck() -> assert_cmd::Command {
-    assert_cmd::Command::cargo_bin("espcheck").unwrap()
-}
+use super::support::{espcheck, espcheck_std};
 
 /// A `sim serve` subprocess, killed (and reaped) when dropped so no test leaves it behind.
 pub(crate) struct Server {
@@ -28,8 +26,7 @@ impl Server {
     }
 
     pub(crate) fn start_in(dir: tempfile::TempDir, extra: &[&str]) -> Server {
-        let bin = assert_cmd::cargo::cargo_bin("espcheck");
-        let mut child = Command::new(bin)
+        let mut child = espcheck_std()
             .args(["sim", "serve", "--addr", "127.0.0.1:0", "--chain-dir"])
             .arg(dir.path().join("chain"))
             .args(extra)
@@ -490,4 +487,50 @@ fn slow_and_chunked_replies_reach_the_sketch_as_on_the_board() {
         !reply.is_empty() && reply.bytes().all(|b| b.is_ascii_hexdigit()),
         "reply line is a chunk size: {reply:?}"
     );
+}
+
+/// Issue 18 (1): the mock, with its private key, binds loopback only; another address needs
+/// `--public`, which warns who may connect.
+#[test]
+fn sim_serve_refuses_a_non_loopback_address_without_public() {
+    for addr in ["0.0.0.0:0", "[::]:0"] {
+        let out = espcheck()
+            .args(["sim", "serve", "--addr", addr])
+            .timeout(std::time::Duration::from_secs(10))
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{addr}: {err}");
+        assert!(
+            err.contains("--public") && err.lines().count() == 1,
+            "{addr}: {err}"
+        );
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = espcheck_std()
+        .args([
+            "sim",
+            "serve",
+            "--addr",
+            "0.0.0.0:0",
+            "--public",
+            "--chain-dir",
+        ])
+        .arg(dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let _ = child.kill();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        first.starts_with("listening on https://0.0.0.0:"),
+        "{first}"
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("anyone who can reach this machine"), "{err}");
 }

@@ -13,11 +13,49 @@ use rcgen::{
     SignatureAlgorithm,
 };
 
-/// The espcheck binary under test.
+/// The espcheck binary under test, as `assert_cmd` runs it: see [`espcheck_std`].
 pub fn espcheck() -> assert_cmd::Command {
-    let mut cmd = assert_cmd::Command::cargo_bin("espcheck").expect("binary built");
-    cmd.env_remove("SOURCE_DATE_EPOCH").env("NO_COLOR", "1");
+    assert_cmd::Command::from_std(espcheck_std())
+}
+
+/// The one way every test starts espcheck: a clean environment and a HOME of its own.
+///
+/// Only `PATH` (the peers: openssl, esptool, gcc) and the locale pass through. HOME and the XDG
+/// directories point at a directory private to this test process, so a developer's
+/// `~/.config/espcheck/espcheck.toml`, an `ESPCHECK_*` or `GITHUB_TOKEN` variable, a proxy or a
+/// `SOURCE_DATE_EPOCH` never changes what a test sees. `NO_COLOR` is set; a test that wants
+/// colour or a variable sets it on the command.
+pub fn espcheck_std() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_espcheck"));
+    clean_env(&mut cmd);
     cmd
+}
+
+/// The environment of [`espcheck_std`], for a shell that runs espcheck in a pipeline.
+pub fn clean_env(cmd: &mut Command) {
+    cmd.env_clear();
+    for keep in ["PATH", "LANG", "LC_ALL", "TMPDIR"] {
+        if let Some(v) = std::env::var_os(keep) {
+            cmd.env(keep, v);
+        }
+    }
+    let home = test_home();
+    cmd.env("HOME", home)
+        .env("XDG_CONFIG_HOME", home.join(".config"))
+        .env("XDG_CACHE_HOME", home.join(".cache"))
+        .env("NO_COLOR", "1");
+}
+
+/// The private HOME of this test process (under cargo's target tmp dir, so it is not left in /tmp).
+pub fn test_home() -> &'static Path {
+    static HOME: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    HOME.get_or_init(|| {
+        let dir =
+            Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("home-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("test HOME");
+        dir
+    })
 }
 
 /// Key algorithms the tests cover.

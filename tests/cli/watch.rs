@@ -5,7 +5,7 @@
 use std::fs::File;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -47,7 +47,7 @@ pub(crate) fn board() -> Board {
 }
 
 fn watch(path: &Path, args: &[&str]) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_espcheck"))
+    super::support::espcheck_std()
         .arg("watch")
         .arg(path)
         .args(args)
@@ -240,7 +240,7 @@ fn an_idle_board_times_out_with_exit_3() {
 
 #[test]
 fn a_missing_port_is_exit_4_in_one_line() {
-    let out = Command::new(env!("CARGO_BIN_EXE_espcheck"))
+    let out = super::support::espcheck_std()
         .args(["watch", "/dev/ttyNOPE7"])
         .output()
         .unwrap();
@@ -254,7 +254,7 @@ fn a_missing_port_is_exit_4_in_one_line() {
 #[test]
 fn espcheck_port_is_honoured() {
     let mut b = board();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_espcheck"))
+    let mut child = super::support::espcheck_std()
         .args(["watch", "--json", "--quiet", "--profile", "unity"])
         .env("ESPCHECK_PORT", &b.path)
         .stdout(Stdio::piped())
@@ -325,7 +325,7 @@ fn ten_megabytes_through_a_pty_lose_nothing() {
 
 #[test]
 fn ports_json_is_one_object_per_line() {
-    let out = Command::new(env!("CARGO_BIN_EXE_espcheck"))
+    let out = super::support::espcheck_std()
         .args(["ports", "--json"])
         .output()
         .unwrap();
@@ -335,7 +335,7 @@ fn ports_json_is_one_object_per_line() {
         assert!(v["path"].as_str().unwrap().starts_with("/dev/"), "{v}");
         assert!(v["likely_esp"].is_boolean());
     }
-    let out = Command::new(env!("CARGO_BIN_EXE_espcheck"))
+    let out = super::support::espcheck_std()
         .arg("ports")
         .output()
         .unwrap();

@@ -19,7 +19,7 @@ use tokio::task::JoinSet;
 pub use api::{Api, CiState};
 
 use crate::error::{Error, Result};
-use crate::sim::chain::{Chain, ChainPaths, LeafSpec};
+use crate::sim::chain::{ChainPaths, LeafSpec, MockPki};
 
 /// A bound on each wait of a connection (handshake, next request), so idle peers do not pile up.
 const IDLE: Duration = Duration::from_secs(30);
@@ -89,7 +89,7 @@ impl ServerConfig {
 struct Shared {
     config: ServerConfig,
     paths: ChainPaths,
-    current: RwLock<(Chain, Arc<rustls::ServerConfig>)>,
+    current: RwLock<(MockPki, Arc<rustls::ServerConfig>)>,
     connections: AtomicU64,
 }
 
@@ -101,7 +101,7 @@ impl Shared {
         }
     }
 
-    fn chain(&self) -> Chain {
+    fn chain(&self) -> MockPki {
         match self.current.read() {
             Ok(g) => g.0.clone(),
             Err(poisoned) => poisoned.into_inner().0.clone(),
@@ -111,7 +111,7 @@ impl Shared {
     /// New leaf key and certificate from the same intermediate; written to disk, then served.
     /// The write lock is held throughout, so no connection accepted after `leaf.pem` changed can
     /// be handed the old leaf.
-    fn rotate(&self) -> Result<Chain> {
+    fn rotate(&self) -> Result<MockPki> {
         let mut guard = match self.current.write() {
             Ok(g) => g,
             Err(poisoned) => poisoned.into_inner(),
@@ -138,7 +138,7 @@ pub struct MockServer {
 impl MockServer {
     /// Load or create the chain, bind, and start serving.
     pub async fn start(config: ServerConfig) -> Result<MockServer> {
-        let chain = Chain::load_or_create(
+        let chain = MockPki::load_or_create(
             &config.chain_dir,
             &config.leaf_spec(),
             time::OffsetDateTime::now_utc(),
@@ -180,7 +180,7 @@ impl MockServer {
     }
 
     /// The chain being served now.
-    pub fn chain(&self) -> Chain {
+    pub fn chain(&self) -> MockPki {
         self.shared.chain()
     }
 
@@ -190,7 +190,7 @@ impl MockServer {
     }
 
     /// Re-issue the leaf now (what SIGHUP does); returns the new chain.
-    pub fn rotate_leaf(&self) -> Result<Chain> {
+    pub fn rotate_leaf(&self) -> Result<MockPki> {
         self.shared.rotate()
     }
 
@@ -201,7 +201,7 @@ impl MockServer {
     }
 }
 
-fn tls_config(chain: &Chain) -> Result<Arc<rustls::ServerConfig>> {
+fn tls_config(chain: &MockPki) -> Result<Arc<rustls::ServerConfig>> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
@@ -254,7 +254,7 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, mut stop: watch
 }
 
 /// Tell the user (stdout, where the first pins went) which leaf is now served.
-pub fn announce_rotation(chain: &Chain) {
+pub fn announce_rotation(chain: &MockPki) {
     use std::io::Write as _;
     let mut out = std::io::stdout().lock();
     // Nobody may be reading stdout any more; the server keeps serving regardless.

@@ -24,7 +24,7 @@ const IP: &str = "192.168.1.104";
 
 /// Whose line style the sketch prints: the esp8266 Arduino core version it was built with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Core {
+pub enum CoreVersion {
     /// 2.0–2.4: axTLS, `verify(fp, host)` after connect, `certificate matches`.
     V2_4,
     /// 2.5–2.7: BearSSL `setFingerprint`, `Using fingerprint '…'`, `connection failed`.
@@ -37,7 +37,7 @@ pub enum Core {
     V3_1,
 }
 
-impl FromStr for Core {
+impl FromStr for CoreVersion {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
         let parts: Vec<&str> = s.trim().split('.').collect();
@@ -47,19 +47,19 @@ impl FromStr for Core {
             return Err(bad());
         }
         match (num(0), num(1), num(2)) {
-            (Some(2), Some(0..=4), _) => Ok(Core::V2_4),
-            (Some(2), Some(5..=7), _) => Ok(Core::V2_7),
-            (Some(3), Some(0), None | Some(0)) => Ok(Core::V3_0),
-            (Some(3), Some(0), Some(_)) => Ok(Core::V3_0_1),
-            (Some(3), Some(1), _) => Ok(Core::V3_1),
+            (Some(2), Some(0..=4), _) => Ok(CoreVersion::V2_4),
+            (Some(2), Some(5..=7), _) => Ok(CoreVersion::V2_7),
+            (Some(3), Some(0), None | Some(0)) => Ok(CoreVersion::V3_0),
+            (Some(3), Some(0), Some(_)) => Ok(CoreVersion::V3_0_1),
+            (Some(3), Some(1), _) => Ok(CoreVersion::V3_1),
             _ => Err(bad()),
         }
     }
 }
 
-impl Core {
+impl CoreVersion {
     fn capitalised(self) -> bool {
-        self >= Core::V3_0
+        self >= CoreVersion::V3_0
     }
 }
 
@@ -78,7 +78,7 @@ pub struct SketchConfig {
     pub host: String,
     pub url: String,
     pub ssid: String,
-    pub core: Core,
+    pub core: CoreVersion,
     pub variant: Variant,
     /// The POST body.
     pub data: String,
@@ -104,7 +104,7 @@ pub enum CiVerdict {
 
 /// How a run ended, for the exit code.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Outcome {
+pub struct RunSummary {
     /// `connect()` succeeded (TCP, TLS and, from core 2.5, the pin).
     pub connected: bool,
     /// The 2.4-style `verify()` after connect, when the sketch made one.
@@ -117,7 +117,7 @@ pub struct Outcome {
     pub detail: Option<String>,
 }
 
-impl Outcome {
+impl RunSummary {
     /// The board side failed: no connection, or a pin that did not hold.
     pub fn board_failed(&self) -> bool {
         !self.connected || self.verified == Some(false)
@@ -175,7 +175,7 @@ pub struct Sketch {
     cfg: SketchConfig,
     state: State,
     serial: Vec<u8>,
-    outcome: Outcome,
+    outcome: RunSummary,
 }
 
 impl Sketch {
@@ -185,7 +185,7 @@ impl Sketch {
             cfg,
             state: State::Connecting { retries: 0 },
             serial: Vec::new(),
-            outcome: Outcome::default(),
+            outcome: RunSummary::default(),
         };
         let cap = s.cfg.core.capitalised();
         s.println("");
@@ -219,7 +219,7 @@ impl Sketch {
         });
         let host = s.cfg.host.clone();
         s.println(&host);
-        if s.cfg.core >= Core::V2_7 {
+        if s.cfg.core >= CoreVersion::V2_7 {
             // Serial.printf with a bare "\n", as the sketch has it.
             match s.cfg.shown_pin.clone() {
                 ShownPin::Fingerprint(fp) => s.print(&format!("Using fingerprint '{fp}'\n")),
@@ -239,7 +239,7 @@ impl Sketch {
     }
 
     /// How the run went so far.
-    pub fn outcome(&self) -> &Outcome {
+    pub fn outcome(&self) -> &RunSummary {
         &self.outcome
     }
 
@@ -265,7 +265,7 @@ impl Sketch {
                     return self.done();
                 }
                 self.outcome.connected = true;
-                if self.cfg.core == Core::V2_4 && self.cfg.shown_pin != ShownPin::None {
+                if self.cfg.core == CoreVersion::V2_4 && self.cfg.shown_pin != ShownPin::None {
                     self.state = State::Verifying;
                     return Action::Verify;
                 }
@@ -288,7 +288,7 @@ impl Sketch {
             }
             (State::Sending, Input::Sent) => {
                 self.println(if cap { "Request sent" } else { "request sent" });
-                if self.cfg.core == Core::V3_1 {
+                if self.cfg.core == CoreVersion::V3_1 {
                     // `while (client.available())` runs right after the request left: nothing has
                     // come back yet, so the header loop is skipped and the status line is read
                     // as the "first body line".
@@ -323,7 +323,7 @@ impl Sketch {
                 } else {
                     CiVerdict::Failed
                 });
-                self.println(match (success, self.cfg.core >= Core::V3_0_1) {
+                self.println(match (success, self.cfg.core >= CoreVersion::V3_0_1) {
                     (true, false) => "esp8266/Arduino CI successfull!",
                     (true, true) => "esp8266/Arduino CI successful!",
                     (false, _) => "esp8266/Arduino CI has failed",
@@ -422,7 +422,7 @@ impl Sketch {
     }
 }
 
-/// The reference sketch's request, byte for byte (REFERENCE.md §4).
+/// The reference sketch's request, byte for byte (as `HTTPSRequest.ino` writes it in every core from 2.0 to 3.x).
 pub fn get_request(url: &str, host: &str) -> Vec<u8> {
     format!(
         "GET {url} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: BuildFailureDetectorESP8266\r\n\
@@ -452,7 +452,7 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
-    fn cfg(core: Core, variant: Variant) -> SketchConfig {
+    fn cfg(core: CoreVersion, variant: Variant) -> SketchConfig {
         SketchConfig {
             host: "api.github.com".into(),
             url: DEFAULT_URL.into(),
@@ -465,7 +465,7 @@ mod tests {
     }
 
     /// Drive a sketch with canned answers; return its serial text and outcome.
-    fn drive(cfg: SketchConfig, lines: &[&str]) -> (String, Outcome) {
+    fn drive(cfg: SketchConfig, lines: &[&str]) -> (String, RunSummary) {
         let (mut s, mut action) = Sketch::start(cfg, OffsetDateTime::UNIX_EPOCH);
         let mut lines = lines.iter();
         loop {
@@ -496,7 +496,7 @@ mod tests {
 
     #[test]
     fn core_24_prints_the_first_seed_lines() {
-        let (text, outcome) = drive(cfg(Core::V2_4, Variant::GetStatus), &REPLY);
+        let (text, outcome) = drive(cfg(CoreVersion::V2_4, Variant::GetStatus), &REPLY);
         assert_eq!(
             text,
             "\r\nconnecting to sensor-net\r\n........\r\nWiFi connected\r\nIP address: \r\n\
@@ -511,13 +511,13 @@ mod tests {
 
     #[test]
     fn core_3_spelling_and_31_skips_the_header_loop() {
-        let (text, _) = drive(cfg(Core::V3_0, Variant::GetStatus), &REPLY);
+        let (text, _) = drive(cfg(CoreVersion::V3_0, Variant::GetStatus), &REPLY);
         assert!(text.contains("Current time: Thu Jan  1 00:00:00 1970\n"));
         assert!(text.contains("Using fingerprint 'AA'\n"));
         assert!(text.contains("CI successfull!"));
-        let (text, _) = drive(cfg(Core::V3_0_1, Variant::GetStatus), &REPLY);
+        let (text, _) = drive(cfg(CoreVersion::V3_0_1, Variant::GetStatus), &REPLY);
         assert!(text.contains("Headers received\r\nesp8266/Arduino CI successful!\r\n"));
-        let (text, outcome) = drive(cfg(Core::V3_1, Variant::GetStatus), &REPLY);
+        let (text, outcome) = drive(cfg(CoreVersion::V3_1, Variant::GetStatus), &REPLY);
         assert!(!text.contains("Headers received"));
         assert!(
             text.contains("CI has failed\r\nReply was:\r\n==========\r\nHTTP/1.1 200 OK\r\r\n")
@@ -528,7 +528,7 @@ mod tests {
     #[test]
     fn post_variant_gives_up_after_the_seeds_retries() {
         let (mut s, mut action) = Sketch::start(
-            cfg(Core::V2_7, Variant::PostJson),
+            cfg(CoreVersion::V2_7, Variant::PostJson),
             OffsetDateTime::UNIX_EPOCH,
         );
         let mut connects = 0;
@@ -546,17 +546,17 @@ mod tests {
     #[test]
     fn core_versions_parse() {
         for (text, core) in [
-            ("2.4", Core::V2_4),
-            ("2.4.2", Core::V2_4),
-            ("2.7", Core::V2_7),
-            ("3.0", Core::V3_0),
-            ("3.0.1", Core::V3_0_1),
-            ("3.1.2", Core::V3_1),
+            ("2.4", CoreVersion::V2_4),
+            ("2.4.2", CoreVersion::V2_4),
+            ("2.7", CoreVersion::V2_7),
+            ("3.0", CoreVersion::V3_0),
+            ("3.0.1", CoreVersion::V3_0_1),
+            ("3.1.2", CoreVersion::V3_1),
         ] {
-            assert_eq!(text.parse::<Core>(), Ok(core));
+            assert_eq!(text.parse::<CoreVersion>(), Ok(core));
         }
         for bad in ["1.0", "3.2", "latest", "2.x", ""] {
-            assert!(bad.parse::<Core>().is_err(), "{bad}");
+            assert!(bad.parse::<CoreVersion>().is_err(), "{bad}");
         }
     }
 }

@@ -265,11 +265,11 @@ mod tests {
 
     #[test]
     fn intermediate_and_leaf_are_anchors_and_fingerprint_ignores_host_and_dates() {
-        use crate::sim::chain::{Chain, LeafSpec};
+        use crate::sim::chain::{LeafSpec, MockPki};
         let now = time::OffsetDateTime::now_utc();
         let unix =
             UnixTime::since_unix_epoch(std::time::Duration::from_secs(now.unix_timestamp() as u64));
-        let chain = Chain::generate(
+        let chain = MockPki::generate(
             &LeafSpec {
                 host: "api.github.com".into(),
                 expired: true,

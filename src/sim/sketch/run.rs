@@ -10,7 +10,9 @@ use rustls_pki_types::ServerName;
 use time::OffsetDateTime;
 
 use super::board::{BoardVerifier, client_config};
-use super::{Action, Board, Core, Input, Outcome, PinCheck, Sketch, SketchConfig, Trust, Variant};
+use super::{
+    Action, Board, CoreVersion, Input, PinCheck, RunSummary, Sketch, SketchConfig, Trust, Variant,
+};
 use crate::error::{Error, Result};
 
 type Tls = rustls::StreamOwned<rustls::ClientConnection, TcpStream>;
@@ -32,9 +34,13 @@ pub struct RunConfig {
 /// Run the sketch against the network, writing the board's Serial bytes (CRLF line ends, as on
 /// the wire) to `serial`. `now` is the time the 3.x sketch learns from NTP. Errors are only for
 /// `serial` itself or an unusable trust configuration; everything on the board's side ends up in
-/// the [`Outcome`].
-pub fn run_sketch(cfg: &RunConfig, serial: &mut dyn Write, now: OffsetDateTime) -> Result<Outcome> {
-    let deferred = cfg.sketch.core == Core::V2_4 && cfg.sketch.variant == Variant::GetStatus;
+/// the [`RunSummary`].
+pub fn run_sketch(
+    cfg: &RunConfig,
+    serial: &mut dyn Write,
+    now: OffsetDateTime,
+) -> Result<RunSummary> {
+    let deferred = cfg.sketch.core == CoreVersion::V2_4 && cfg.sketch.variant == Variant::GetStatus;
     let check = PinCheck::new(cfg.trust.clone(), cfg.board, deferred)
         .map_err(|e| Error::input("--ca-file", e))?;
     let verifier = Arc::new(BoardVerifier::new(check, deferred));

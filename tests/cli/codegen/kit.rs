@@ -10,12 +10,7 @@ use rcgen::{
     BasicConstraints, CertificateParams, DistinguishedName, DnType, IsCa, Issuer, KeyPair,
 };
 
-/// The binary under test, with no ambient `SOURCE_DATE_EPOCH`.
-pub fn espcheck() -> assert_cmd::Command {
-    let mut cmd = assert_cmd::Command::cargo_bin("espcheck").unwrap();
-    cmd.env_remove("SOURCE_DATE_EPOCH");
-    cmd
-}
+pub use crate::support::espcheck;
 
 /// Is `tool` on PATH? When not, say so loudly: a skipped check must never look like a pass.
 pub fn have(tool: &str, why: &str) -> bool {

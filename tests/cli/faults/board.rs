@@ -24,7 +24,7 @@ impl SimDevice {
     fn start(chip: Chip) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let link = dir.path().join("board");
-        let child = Command::new(bin())
+        let child = bin()
             .args(["sim", "device", "--chip", &chip.to_string(), "--link"])
             .arg(&link)
             .arg("--flash-file")
@@ -73,7 +73,7 @@ fn library_flash(port: &Path, chip: Chip, image: &[u8]) {
     let opts = FlashOptions::new(port);
     let fw = Input::Bin {
         data: image,
-        addr: chip.app_offset(),
+        addr: Some(chip.app_offset()),
     };
     let done = flash::flash(&opts, fw, &mut NoProgress).expect("flash the virtual board");
     drop(done);

@@ -1,5 +1,5 @@
-//! `HOST[:PORT]` targets as users type them: names, IPv4, IPv6 literals (bare or bracketed), and
-//! pasted `https://host/path` URLs.
+//! `HOST[:PORT]` targets as users type them (pure: no resolving, no dialing): names, IPv4, IPv6
+//! literals (bare or bracketed), and pasted `https://host/path` URLs.
 
 use std::net::IpAddr;
 
@@ -19,6 +19,16 @@ pub struct Target {
 impl Target {
     /// Parse `HOST[:PORT]`; `default_port` applies when none is given.
     pub fn parse(text: &str, default_port: u16) -> Result<Self> {
+        let (host, port) = Self::parse_parts(text)?;
+        Ok(Target {
+            host,
+            port: port.unwrap_or(default_port),
+            connect: None,
+        })
+    }
+
+    /// Parse `HOST[:PORT]` into the host and the port, if one was written.
+    pub fn parse_parts(text: &str) -> Result<(String, Option<u16>)> {
         let bad = |why: &str| Error::Usage(format!("invalid target `{text}`: {why}"));
         let mut t = text.trim();
         for scheme in ["https://", "http://"] {
@@ -50,23 +60,20 @@ impl Target {
             }
         };
         let port = match port {
-            Some(p) => p
-                .parse::<u16>()
-                .ok()
-                .filter(|p| *p != 0)
-                .ok_or_else(|| bad("bad port"))?,
-            None => default_port,
+            Some(p) => Some(
+                p.parse::<u16>()
+                    .ok()
+                    .filter(|p| *p != 0)
+                    .ok_or_else(|| bad("bad port"))?,
+            ),
+            None => None,
         };
         if host.parse::<IpAddr>().is_err()
             && rustls_pki_types::DnsName::try_from(host.to_owned()).is_err()
         {
             return Err(bad("not a host name or IP address"));
         }
-        Ok(Target {
-            host: host.trim_end_matches('.').to_owned(),
-            port,
-            connect: None,
-        })
+        Ok((host.trim_end_matches('.').to_owned(), port))
     }
 
     /// What to dial: `--connect` when given, else host and port.

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use super::device::{BoardInfo, DefaultFirmware, Firmware};
 use super::image::{Fault, ImageSettings};
-use super::sketch::{self, Board, Core, RunConfig, ShownPin, SketchConfig, Trust, Variant};
+use super::sketch::{self, Board, CoreVersion, RunConfig, ShownPin, SketchConfig, Trust, Variant};
 use crate::rom::chip::Chip;
 
 /// Runs the reference sketch with an image's settings.
@@ -14,7 +14,7 @@ use crate::rom::chip::Chip;
 pub struct SketchFirmware {
     /// Line style of the core the image was "built" with; `None` picks by pin kind: 2.7 lines for a
     /// fingerprint pin (`setFingerprint`), 3.0.1 lines for a CA pin (`setTrustAnchors`).
-    pub core: Option<Core>,
+    pub core: Option<CoreVersion>,
     /// Bound on each network wait of the sketch.
     pub timeout: Duration,
 }
@@ -44,8 +44,8 @@ impl SketchFirmware {
             Trust::Insecure => ShownPin::None,
         };
         let core = self.core.unwrap_or(match trust {
-            Trust::Fingerprint(_) => Core::V2_7,
-            _ => Core::V3_0_1,
+            Trust::Fingerprint(_) => CoreVersion::V2_7,
+            _ => CoreVersion::V3_0_1,
         });
         Ok(RunConfig {
             sketch: SketchConfig {
