@@ -145,6 +145,24 @@ pub fn split_stamp(text: &str) -> Option<(&str, &str)> {
     Some((stamp.as_str(), rest))
 }
 
+/// The time of day a stamp from [`split_stamp`] names, in milliseconds (its date ignored).
+pub fn stamp_ms(stamp: &str) -> Option<u64> {
+    let time = stamp.rsplit([' ', 'T']).next()?;
+    let mut parts = time.split([':', '.', ',']);
+    let mut field = || parts.next().and_then(|p| p.parse::<u64>().ok());
+    let (h, m, s) = (field()?, field()?, field()?);
+    // `.3`, `.308`, `.308123`: the fraction, scaled to milliseconds.
+    let frac = match time.split([':', '.', ',']).nth(3) {
+        Some(digits) if !digits.is_empty() && digits.len() <= 6 => {
+            let v: u64 = digits.parse().ok()?;
+            v * 1000 / 10u64.pow(digits.len() as u32)
+        }
+        Some(_) => return None,
+        None => 0,
+    };
+    (h < 24 && m < 60 && s < 61).then_some(((h * 60 + m) * 60 + s) * 1000 + frac)
+}
+
 /// Turn raw line bytes into readable text, and say whether they were mostly unreadable.
 fn clean(raw: &[u8]) -> (String, bool) {
     // Fast path: plain printable ASCII is by far the common case.
@@ -316,6 +334,16 @@ mod tests {
             assert_eq!(lines[0].stamp, None, "{plain}");
             assert_eq!(lines[0].text, plain);
         }
+    }
+
+    #[test]
+    fn stamps_read_as_milliseconds_of_the_day() {
+        assert_eq!(stamp_ms("11:27:39.308"), Some(41_259_308));
+        assert_eq!(stamp_ms("2024-05-01 00:00:01.5"), Some(1_500));
+        assert_eq!(stamp_ms("19:46:42:120"), Some(71_202_120));
+        assert_eq!(stamp_ms("12:00:01"), Some(43_201_000));
+        assert_eq!(stamp_ms("1:02:03.5"), Some(3_723_500));
+        assert_eq!(stamp_ms("99:00:01"), None);
     }
 
     #[test]

@@ -143,6 +143,8 @@ pub struct Grader {
     detected: Option<&'static str>,
     /// Lines cut at [`MAX_LINE`].
     cut: usize,
+    /// Offline, a serial monitor's timestamps time the stages: (first stamp, last stamp) in ms.
+    stamp_clock: Option<Option<(u64, u64)>>,
 }
 
 impl Grader {
@@ -179,6 +181,7 @@ impl Grader {
             scratch: Vec::new(),
             detected: None,
             cut: 0,
+            stamp_clock: (!config.timed).then_some(None),
         }
     }
 
@@ -282,6 +285,9 @@ impl Grader {
     fn grade_line(&mut self, line: &Line) {
         self.core.line = line.number;
         self.core.cut = line.dropped;
+        if let Some(ms) = line.stamp.as_deref().and_then(lines::stamp_ms) {
+            self.clock_from_stamp(ms);
+        }
         if line.garbled {
             self.garbled += 1;
         }
@@ -377,6 +383,26 @@ impl Grader {
                 "the sketch started over (the ROM banner at 74880 baud is unreadable at this baud rate)",
                 text,
             );
+        }
+    }
+
+    /// Time the run by the monitor's stamps (offline only: live watching has its own clock).
+    fn clock_from_stamp(&mut self, mut ms: u64) {
+        const DAY: u64 = 86_400_000;
+        let Some(clock) = self.stamp_clock.as_mut() else {
+            return;
+        };
+        let (first, last) = clock.get_or_insert((ms, ms));
+        while ms < *last {
+            ms += DAY; // past midnight
+        }
+        *last = ms;
+        self.core.now = Duration::from_millis(ms - *first);
+        if !self.core.timed {
+            self.core.timed = true;
+            if let Some(s) = self.core.stages.get_mut(self.core.current) {
+                s.at_ms.get_or_insert(0);
+            }
         }
     }
 

@@ -405,3 +405,22 @@ fn issue18_item3_a_cut_line_cannot_pass() {
     assert_eq!(r.verdict, Verdict::Pass, "{}", r.reason);
     assert_eq!(r.lines_cut, 0);
 }
+
+/// Offline, an Arduino IDE log's timestamps time the stages (the monitor kept them; the rules
+/// never saw them).
+#[test]
+fn monitor_timestamps_time_the_stages() {
+    let log = b"23:59:59.500 -> connecting to home\r\n\
+23:59:59.900 -> ....\r\n\
+00:00:01.000 -> WiFi connected\r\n\
+00:00:01.100 -> connecting to api.github.com\r\n";
+    let r = https(log);
+    let at = |name: &str| {
+        r.stages
+            .iter()
+            .find(|s| s.name == name)
+            .and_then(|s| s.at_ms)
+    };
+    assert_eq!(at("wifi"), Some(0));
+    assert_eq!(at("tls-connect"), Some(1_600), "{:?}", r.stages);
+}
