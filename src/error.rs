@@ -19,6 +19,9 @@ pub enum Exit {
     Environment = 4,
     /// The board (or the simulated board) crashed, reset-looped or failed TLS.
     Device = 5,
+    /// A watch was stopped by a signal (Ctrl-C, SIGTERM, SIGHUP, SIGQUIT) before a verdict; its
+    /// log and report are complete up to that moment. 130 is the shell's code for Ctrl-C.
+    Interrupted = 130,
 }
 
 impl Exit {
@@ -44,6 +47,7 @@ impl Exit {
             Exit::Ok => 0,
             Exit::No => 1,
             Exit::Timeout => 2,
+            Exit::Interrupted => 2,
             Exit::Device => 3,
             Exit::Environment => 4,
             Exit::Usage => 5,

@@ -7,6 +7,7 @@ use base64::Engine as _;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use regex::Regex;
 
+use super::lex::{Skipped, Tok, lex_all};
 use super::model::Certificate;
 
 /// What kind of input the certificates came from.
@@ -32,6 +33,30 @@ pub struct Extracted {
     pub warnings: Vec<String>,
     /// What the input looked like.
     pub kind: InputKind,
+    /// Certificate blocks in comments or `#if 0`: reported, never used.
+    pub commented: Vec<Commented>,
+    /// Blocks that could not be read (truncated, placeholder, empty); the others still count.
+    pub broken: Vec<Broken>,
+}
+
+/// A certificate block the compiler never sees (inside `//`, `/* */` or `#if 0`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Commented {
+    /// 1-based line of its BEGIN (or of the comment holding it).
+    pub line: usize,
+    /// The certificate, when the commented text still parses.
+    pub cert: Option<Certificate>,
+    /// `#if 0` rather than a comment.
+    pub if_zero: bool,
+}
+
+/// A certificate block that is there but unreadable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Broken {
+    /// 1-based line of the first thing wrong (its BEGIN, or the line with a bad character).
+    pub line: usize,
+    /// What is wrong with it.
+    pub reason: String,
 }
 
 /// Why no usable certificate came out. The text is the part after `error: FILE: `.
@@ -48,6 +73,9 @@ pub enum ExtractError {
     /// The input is empty.
     #[error("is empty")]
     Empty,
+    /// Every certificate block sits in a comment or `#if 0`.
+    #[error("every certificate block is commented out (line {0}); nothing to use")]
+    OnlyCommented(String),
     /// A specific certificate block is broken.
     #[error("certificate {index}: {reason}")]
     Certificate {
@@ -60,6 +88,10 @@ pub enum ExtractError {
 
 static BEGIN: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(-{2,})\s*BEGIN ([A-Z0-9 ]+?)\s*(-{2,})").unwrap_or_else(|_| unreachable!())
+});
+static BEGIN_CERT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"-{2,}\s*BEGIN (X509 |TRUSTED )?CERTIFICATE\s*-{2,}")
+        .unwrap_or_else(|_| unreachable!())
 });
 static END: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(-{2,})\s*END ([A-Z0-9 ]+?)\s*(-{2,})").unwrap_or_else(|_| unreachable!())
@@ -83,7 +115,10 @@ pub fn extract(input: &[u8]) -> Result<Extracted, ExtractError> {
         }
         return Err(ExtractError::NoCertificate);
     }
-    extract_text(&text)
+    match sniff(&text) {
+        InputKind::Source => extract_source(&text),
+        _ => extract_text(&text),
+    }
 }
 
 fn extract_der(input: &[u8]) -> Result<Extracted, ExtractError> {
@@ -107,6 +142,8 @@ fn extract_der(input: &[u8]) -> Result<Extracted, ExtractError> {
         certs,
         warnings: Vec::new(),
         kind: InputKind::Der,
+        commented: Vec::new(),
+        broken: Vec::new(),
     })
 }
 
@@ -138,18 +175,27 @@ struct Block {
     begin_line: usize,
     index: usize,
     body: String,
+    /// The line and reason of the first thing wrong in it.
+    bad: Option<(usize, String)>,
 }
 
-fn extract_text(text: &str) -> Result<Extracted, ExtractError> {
-    let kind = sniff(text);
-    let mut warnings = Vec::new();
-    let mut certs: Vec<Certificate> = Vec::new();
-    let mut keys = 0usize;
-    let mut cert_blocks = 0usize;
-    let mut open: Option<Block> = None;
+/// What one pass over PEM-ish text found.
+#[derive(Default)]
+struct Scan {
+    certs: Vec<Certificate>,
+    broken: Vec<Broken>,
+    keys: usize,
+    warnings: Vec<String>,
+    /// Certificate blocks seen, good or broken.
+    blocks: usize,
+}
 
+/// Every PEM block in `text`, whose first line is line `first_line` of the file.
+fn scan_pem(text: &str, first_line: usize) -> Scan {
+    let mut scan = Scan::default();
+    let mut open: Option<Block> = None;
     for (n, raw_line) in text.split('\n').enumerate() {
-        let line_no = n + 1;
+        let line_no = first_line + n;
         let line = raw_line.strip_suffix('\r').unwrap_or(raw_line);
         let mut rest = line;
         if open.is_none() {
@@ -157,10 +203,10 @@ fn extract_text(text: &str) -> Result<Extracted, ExtractError> {
                 continue;
             };
             let label = m[2].to_owned();
-            check_dashes(&m[1], &m[3], line_no, "BEGIN", &mut warnings);
+            check_dashes(&m[1], &m[3], line_no, "BEGIN", &mut scan.warnings);
             let index = if is_cert_label(&label) {
-                cert_blocks += 1;
-                cert_blocks
+                scan.blocks += 1;
+                scan.blocks
             } else {
                 0
             };
@@ -171,26 +217,25 @@ fn extract_text(text: &str) -> Result<Extracted, ExtractError> {
                 begin_line: line_no,
                 index,
                 body: String::new(),
+                bad: None,
             });
         }
         let Some(block) = open.as_mut() else { continue };
         let (body_part, ended) = match END.captures(rest) {
             Some(m) => {
-                check_dashes(&m[1], &m[3], line_no, "END", &mut warnings);
+                check_dashes(&m[1], &m[3], line_no, "END", &mut scan.warnings);
                 (&rest[..m.get(0).map_or(0, |g| g.start())], true)
             }
             None => (rest, false),
         };
-        if block.index > 0 {
+        if block.index > 0 && block.bad.is_none() {
             // A literal may carry several PEM lines joined by `\n` escapes; each piece is cleaned
             // on its own.
             for piece in body_part.split("\\n") {
                 let cleaned = clean_literal(piece.trim_end_matches("\\r"));
                 if let Some(bad) = cleaned.chars().find(|c| !is_b64(*c)) {
-                    return Err(ExtractError::Certificate {
-                        index: block.index,
-                        reason: format!("line {line_no}: unexpected character {bad:?} in base64"),
-                    });
+                    block.bad = Some((line_no, format!("unexpected character {bad:?} in base64")));
+                    break;
                 }
                 block.body.push_str(cleaned);
             }
@@ -199,34 +244,181 @@ fn extract_text(text: &str) -> Result<Extracted, ExtractError> {
             let Some(done) = open.take() else { continue };
             if done.index == 0 {
                 if done.label.contains("PRIVATE KEY") {
-                    keys += 1;
+                    scan.keys += 1;
                 }
                 continue;
             }
-            certs.push(decode_block(&done)?);
+            let decoded = match done.bad.clone() {
+                Some(bad) => Err(bad),
+                None => decode_block(&done).map_err(|reason| (done.begin_line, reason)),
+            };
+            match decoded {
+                Ok(cert) => scan.certs.push(cert),
+                Err((line, reason)) => scan.broken.push(Broken { line, reason }),
+            }
         }
     }
     if let Some(block) = open {
-        return Err(if block.index > 0 {
-            ExtractError::Certificate {
-                index: block.index,
-                reason: format!(
-                    "BEGIN at line {} has no END line (the paste was cut?)",
-                    block.begin_line
-                ),
-            }
-        } else if block.label.contains("PRIVATE KEY") && certs.is_empty() {
-            ExtractError::OnlyPrivateKey
-        } else {
-            ExtractError::NoCertificate
+        if block.index > 0 {
+            scan.broken.push(Broken {
+                line: block.begin_line,
+                reason: "BEGIN has no END line (the paste was cut?)".to_owned(),
+            });
+        } else if block.label.contains("PRIVATE KEY") {
+            scan.keys += 1;
+        }
+    }
+    scan
+}
+
+/// The certificates in PEM-ish `text` (a decoded string literal, say) whose first line is line
+/// `first_line` of its file, so broken blocks name file lines.
+pub fn extract_at(text: &str, first_line: usize) -> Result<Extracted, ExtractError> {
+    finish(scan_pem(text, first_line), InputKind::Pem, Vec::new())
+}
+
+fn extract_text(text: &str) -> Result<Extracted, ExtractError> {
+    let kind = sniff(text);
+    let scan = scan_pem(text, 1);
+    finish(scan, kind, Vec::new())
+}
+
+/// A C/C++/Rust source: certificates are read from its string literals, so `"…\n" \` lines,
+/// `#define` continuations, raw literals and `\0` after END all read alike. Blocks in comments and
+/// `#if 0` are set aside as commented out.
+fn extract_source(text: &str) -> Result<Extracted, ExtractError> {
+    let lexed = lex_all(text);
+    let mut scan = Scan::default();
+    for t in &lexed.tokens {
+        if let Tok::Str(value) = &t.tok
+            && BEGIN.is_match(value)
+        {
+            scan.merge(scan_pem(value, t.line));
+        }
+    }
+    let commented: Vec<Commented> = lexed.skipped.iter().flat_map(commented_blocks).collect();
+    if scan.blocks == 0 && scan.keys == 0 && commented.is_empty() {
+        // PEM outside any literal (a plain PEM that mentions `const char` in a comment, say).
+        return extract_text(text);
+    }
+    finish(scan, InputKind::Source, commented)
+}
+
+impl Scan {
+    fn merge(&mut self, other: Scan) {
+        self.certs.extend(other.certs);
+        self.broken.extend(other.broken);
+        self.keys += other.keys;
+        self.warnings.extend(other.warnings);
+        self.blocks += other.blocks;
+    }
+}
+
+/// The certificate blocks in a comment or `#if 0` region, read as well as they still can be.
+pub fn commented_blocks(skipped: &Skipped) -> Vec<Commented> {
+    let text = if skipped.if_zero {
+        skipped.text.clone()
+    } else {
+        uncomment(&skipped.text)
+    };
+    let mut scan = Scan::default();
+    let lexed = lex_all(&text);
+    for t in &lexed.tokens {
+        if let Tok::Str(value) = &t.tok
+            && BEGIN.is_match(value)
+        {
+            scan.merge(scan_pem(value, skipped.line + t.line - 1));
+        }
+    }
+    if scan.blocks == 0 {
+        scan = scan_pem(&text, skipped.line);
+    }
+    let mut out: Vec<Commented> = scan
+        .certs
+        .into_iter()
+        .map(|c| Commented {
+            line: skipped.line,
+            cert: Some(c),
+            if_zero: skipped.if_zero,
+        })
+        .collect();
+    out.extend(scan.broken.into_iter().map(|b| Commented {
+        line: b.line,
+        cert: None,
+        if_zero: skipped.if_zero,
+    }));
+    if out.is_empty() && BEGIN_CERT.is_match(&text) {
+        out.push(Commented {
+            line: skipped.line,
+            cert: None,
+            if_zero: skipped.if_zero,
         });
     }
+    out
+}
+
+/// Comment text without its markers: `// `, `/*`, `*/` and the ` * ` of block comments.
+fn uncomment(text: &str) -> String {
+    text.lines()
+        .map(|l| {
+            let t = l.trim_start();
+            let t = t.strip_prefix("//").unwrap_or(t);
+            let t = t.strip_prefix("/*").unwrap_or(t);
+            let t = t.trim_end().strip_suffix("*/").unwrap_or(t);
+            let t = t.trim_start();
+            t.strip_prefix("* ")
+                .or_else(|| t.strip_prefix('*'))
+                .unwrap_or(t)
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn finish(
+    scan: Scan,
+    kind: InputKind,
+    commented: Vec<Commented>,
+) -> Result<Extracted, ExtractError> {
+    let Scan {
+        mut certs,
+        broken,
+        keys,
+        mut warnings,
+        ..
+    } = scan;
     if certs.is_empty() {
+        if let Some(first) = broken.first() {
+            return Err(ExtractError::Certificate {
+                index: 1,
+                reason: first.reason_at(),
+            });
+        }
+        if !commented.is_empty() {
+            let lines: Vec<String> = commented.iter().map(|c| c.line.to_string()).collect();
+            return Err(ExtractError::OnlyCommented(lines.join(", ")));
+        }
         return Err(if keys > 0 {
             ExtractError::OnlyPrivateKey
         } else {
             ExtractError::NoCertificate
         });
+    }
+    for b in &broken {
+        warnings.push(format!(
+            "{}; skipped, the other certificates are used",
+            b.reason_at()
+        ));
+    }
+    for c in &commented {
+        warnings.push(format!(
+            "line {}: a certificate block {}; not used",
+            c.line,
+            if c.if_zero {
+                "inside #if 0"
+            } else {
+                "is commented out"
+            }
+        ));
     }
     if keys > 0 {
         warnings.push(format!(
@@ -248,36 +440,45 @@ fn extract_text(text: &str) -> Result<Extracted, ExtractError> {
         certs,
         warnings,
         kind,
+        commented,
+        broken,
     })
 }
 
-fn decode_block(block: &Block) -> Result<Certificate, ExtractError> {
-    let fail = |reason: String| ExtractError::Certificate {
-        index: block.index,
-        reason,
-    };
+impl Broken {
+    /// `line N: reason`.
+    pub fn reason_at(&self) -> String {
+        format!("line {}: {}", self.line, self.reason)
+    }
+}
+
+/// The certificates and broken blocks in a decoded string literal whose first line is line
+/// `first_line` of its file. Never fails: a literal with only broken blocks yields only those.
+pub fn scan_literal(text: &str, first_line: usize) -> (Vec<Certificate>, Vec<Broken>) {
+    let scan = scan_pem(text, first_line);
+    (scan.certs, scan.broken)
+}
+
+fn decode_block(block: &Block) -> Result<Certificate, String> {
     if block.body.is_empty() {
-        return Err(fail("the block is empty".to_owned()));
+        return Err("the block is empty".to_owned());
     }
     let unpadded = block.body.trim_end_matches('=');
     if unpadded.len() % 4 == 1 || block.body.trim_end_matches('=').contains('=') {
-        return Err(fail("base64 ends mid-block".to_owned()));
+        return Err("base64 ends mid-block".to_owned());
     }
-    let der = LENIENT_B64.decode(&block.body).map_err(|e| {
-        fail(match e {
-            base64::DecodeError::InvalidByte(_, b) => {
-                format!("bad base64 character {:?}", b as char)
-            }
-            _ => "base64 ends mid-block".to_owned(),
-        })
+    let der = LENIENT_B64.decode(&block.body).map_err(|e| match e {
+        base64::DecodeError::InvalidByte(_, b) => {
+            format!("bad base64 character {:?}", b as char)
+        }
+        _ => "base64 ends mid-block".to_owned(),
     })?;
     Certificate::from_der(&der).map_err(|e| {
-        let reason = if der_len(&der).is_none() {
+        if der_len(&der).is_none() {
             "the DER inside the base64 is cut short (truncated paste?)".to_owned()
         } else {
             e.to_string()
-        };
-        fail(reason)
+        }
     })
 }
 
@@ -306,7 +507,9 @@ fn check_dashes(open: &str, close: &str, line_no: usize, what: &str, warnings: &
 /// One line of PEM body as it appears in a source file, reduced to its base64. Handles
 /// `"MIIB...\n"`, `"MIIB...\n",`, `"MIIB..." \`, indented raw-literal lines and plain PEM.
 fn clean_literal(line: &str) -> &str {
+    // A trailing line splice (`"MIIB…\n" \`) is not part of the literal.
     let s = line.trim();
+    let s = s.strip_suffix('\\').map_or(s, str::trim_end);
     // The end of a literal on a line of its own (`)EOF"`, `"#`, `";`) holds no base64.
     if s.is_empty()
         || matches!(
@@ -335,7 +538,7 @@ fn sniff(text: &str) -> InputKind {
         "SSL-Session:",
         "SSL handshake has read",
     ];
-    const SOURCE: [&str; 7] = [
+    const SOURCE: [&str; 12] = [
         "R\"",
         "PROGMEM",
         "const char",
@@ -343,6 +546,11 @@ fn sniff(text: &str) -> InputKind {
         "\"-----BEGIN",
         "static const",
         "pub const",
+        "#define",
+        "#include",
+        "&str",
+        "char *",
+        "char*",
     ];
     if SCLIENT.iter().any(|m| text.contains(m)) {
         InputKind::SClient

@@ -5,6 +5,7 @@ pub mod advice;
 pub mod chain;
 pub mod extract;
 pub mod fingerprint;
+pub mod lex;
 pub mod model;
 pub mod report;
 pub mod verify;

@@ -45,7 +45,22 @@ const NOT_A_NAME: &[&str] = &[
 ];
 
 /// Calls that only wrap a literal (`F("…")`); the context is whatever surrounds them.
-const WRAPPERS: &[&str] = &["F", "PSTR", "FPSTR", "String", "string"];
+const WRAPPERS: &[&str] = &[
+    "F",
+    "PSTR",
+    "FPSTR",
+    "String",
+    "string",
+    "include_str",
+    "concat",
+];
+
+/// Calls whose first argument is the host dialed: `client.connect("HOST", 443)`,
+/// `mqtt.setServer(HOST, 8883)`.
+pub const HOST_CALLS: &[&str] = &["connect", "setServer", "beginGet", "beginPost"];
+
+/// Calls that take a URL: `http.begin(client, "https://…")`, `fetch("https://…")`.
+pub const URL_CALLS: &[&str] = &["begin", "GET", "fetch", "POST"];
 
 /// What a literal is assigned to or passed to.
 #[derive(Debug, Default)]
@@ -83,16 +98,28 @@ impl Ctx {
         }
         let named = matches!(
             n.as_str(),
-            "host" | "hostname" | "host_name" | "server" | "servername" | "server_name"
-        ) || n.ends_with("host");
-        let called = matches!(&self.call, Some((c, 0)) if c == "connect")
+            "host"
+                | "hostname"
+                | "host_name"
+                | "server"
+                | "servername"
+                | "server_name"
+                | "broker"
+                | "endpoint"
+        ) || n.ends_with("host")
+            || n.starts_with("host_")
+            || n.ends_with("_server")
+            || n.ends_with("_broker")
+            || n.ends_with("_endpoint");
+        let called = matches!(&self.call, Some((c, 0)) if HOST_CALLS.contains(&c.as_str()))
             || matches!(&self.call, Some((c, 1)) if c == "verify");
         u8::from(named || called)
     }
 
+    /// A name or call that takes a URL (`*_URL`, `http.begin(…)`, `fetch(…)`, `GET`).
     pub fn says_url(&self) -> bool {
         self.lower_name().contains("url")
-            || matches!(&self.call, Some((c, _)) if c == "begin" || c == "GET")
+            || matches!(&self.call, Some((c, _)) if URL_CALLS.contains(&c.as_str()))
     }
 }
 
@@ -157,11 +184,17 @@ pub fn context(toks: &[Token], i: usize) -> Ctx {
         match &toks[k].tok {
             Tok::Punct(')' | ']') => depth += 1,
             Tok::Punct('(') if depth == 0 => {
-                let Some(call) = k.checked_sub(1).and_then(ident) else {
+                // `include_str!(…)`: a Rust macro call has a `!` between name and `(`.
+                let at = if k >= 2 && punct(k - 1, '!') {
+                    k - 1
+                } else {
+                    k
+                };
+                let Some(call) = at.checked_sub(1).and_then(ident) else {
                     return Ctx::default();
                 };
                 if WRAPPERS.contains(&call) && arg == 0 {
-                    return context(toks, k - 1);
+                    return context(toks, at - 1);
                 }
                 return Ctx {
                     name: None,
@@ -178,7 +211,27 @@ pub fn context(toks: &[Token], i: usize) -> Ctx {
 }
 
 /// The declared name left of `=` at `eq`: skip type words, attributes `(…)` and sizes `[…]`.
-fn name_before(toks: &[Token], eq: usize) -> Option<String> {
+pub fn name_before(toks: &[Token], eq: usize) -> Option<String> {
+    // Rust `NAME: Type = …`: the name is left of the single `:`.
+    let mut j = eq;
+    while j > 1 {
+        j -= 1;
+        match &toks[j].tok {
+            Tok::Punct(';' | '{' | '}') => break,
+            Tok::Punct(':')
+                if toks[j - 1].tok != Tok::Punct(':')
+                    && toks.get(j + 1).is_some_and(|t| t.tok != Tok::Punct(':')) =>
+            {
+                if let Tok::Ident(w) = &toks[j - 1].tok
+                    && !matches!(w.as_str(), "public" | "private" | "protected" | "default")
+                {
+                    return Some(w.clone());
+                }
+                break;
+            }
+            _ => {}
+        }
+    }
     let mut k = eq;
     while k > 0 {
         k -= 1;

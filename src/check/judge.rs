@@ -58,6 +58,10 @@ pub struct PinResult {
     pub days_left: Option<i64>,
     /// One sentence for the user.
     pub detail: String,
+    /// Not a pin the firmware uses (another symbol is the chosen pin, or its sources never
+    /// reference this one): reported, but it does not fail the check.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub informational: bool,
 }
 
 /// Judge one pin against `chain` (as served, leaf first) at `now`.
@@ -97,6 +101,7 @@ fn blank(kind: &'static str, pinned: String) -> PinResult {
         not_after: None,
         days_left: None,
         detail: String::new(),
+        informational: false,
     }
 }
 

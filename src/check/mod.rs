@@ -4,14 +4,21 @@
 //! and `CheckReport` renders them as text or JSON. `cli::check` does the reading and dialing.
 
 mod context;
+mod hosts;
 pub mod judge;
-pub mod lex;
+pub mod offline;
 pub mod pins;
+
+/// The C/C++/Rust lexer lives with the certificate extractor; `check` reads pins through it too.
+pub use crate::cert::lex;
 
 use std::io::Write;
 
 pub use judge::{PinResult, Status, judge};
-pub use pins::{Pin, PinError, PinKind, PinSet, read_pins};
+pub use offline::{CommentedPin, OfflineReport};
+pub use pins::{
+    Include, Pin, PinError, PinKind, PinSet, Source, identifiers, read_pins, read_source,
+};
 
 use crate::cert::Chain;
 use crate::cert::advice::date;
@@ -33,6 +40,9 @@ pub struct Job {
     pub port: u16,
     /// The pins.
     pub pins: Vec<Pin>,
+    /// The symbols the firmware uses (referenced by its sources, or marked chosen in the
+    /// header): only these are judged, the others are informational. `None` judges all.
+    pub judged: Option<Vec<String>>,
 }
 
 /// Bind each pin set to a host: the one it names, else `--host` (`fallback`), else the only host
@@ -43,6 +53,27 @@ pub fn assign_hosts(
     sets: Vec<PinSet>,
     fallback: Option<(&str, Option<u16>)>,
 ) -> Result<Vec<Job>, String> {
+    let (jobs, hostless) = bind_hosts(file, sets, fallback);
+    if let Some(set) = hostless.first() {
+        let what = if set.group.is_empty() {
+            "the pins".to_owned()
+        } else {
+            format!("the pins of {}", set.group)
+        };
+        return Err(format!(
+            "{what} name no host (no *_HOST, HOST or host = \"…\"); pass --host"
+        ));
+    }
+    Ok(jobs)
+}
+
+/// Like [`assign_hosts`], but the sets that no host can be found for come back as they are, to be
+/// reported offline.
+pub fn bind_hosts(
+    file: &str,
+    sets: Vec<PinSet>,
+    fallback: Option<(&str, Option<u16>)>,
+) -> (Vec<Job>, Vec<PinSet>) {
     let mut file_hosts: Vec<(String, Option<u16>)> = Vec::new();
     for s in &sets {
         if let Some(h) = &s.host
@@ -57,6 +88,7 @@ pub fn assign_hosts(
     };
     let default_port = sets.iter().find_map(|s| s.port);
     let mut jobs = Vec::new();
+    let mut hostless = Vec::new();
     for set in sets.into_iter().filter(|s| !s.pins.is_empty()) {
         let (host, port) = match (&set.host, fallback, &only) {
             // `--host HOST:PORT` naming the file's own host supplies the port it lacks.
@@ -65,14 +97,8 @@ pub fn assign_hosts(
             (None, Some((h, p)), _) => (h.to_owned(), p.or(set.port)),
             (None, None, Some((h, p))) => (h.clone(), set.port.or(*p)),
             (None, None, None) => {
-                let what = if set.group.is_empty() {
-                    "the pins".to_owned()
-                } else {
-                    format!("the pins of {}", set.group)
-                };
-                return Err(format!(
-                    "{what} name no host (no *_HOST, HOST or host = \"…\"); pass --host"
-                ));
+                hostless.push(set);
+                continue;
             }
         };
         jobs.push(Job {
@@ -81,9 +107,10 @@ pub fn assign_hosts(
             host,
             port: port.or(default_port).unwrap_or(443),
             pins: set.pins,
+            judged: None,
         });
     }
-    Ok(jobs)
+    (jobs, hostless)
 }
 
 /// The leaf the server serves now, for the report.
@@ -123,6 +150,12 @@ pub struct CheckReport {
     pub trust_error: Option<String>,
     /// One verdict per pin.
     pub pins: Vec<PinResult>,
+    /// Certificate blocks in comments or `#if 0` in the file: reported, never judged.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub commented_out: Vec<CommentedPin>,
+    /// Broken blocks and other things to fix in the file.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 impl CheckReport {
@@ -131,7 +164,11 @@ impl CheckReport {
         let pins: Vec<PinResult> = job
             .pins
             .iter()
-            .map(|p| judge(p, chain, now, warn_days))
+            .map(|p| {
+                let mut r = judge(p, chain, now, warn_days);
+                r.informational = job.judged.as_ref().is_some_and(|j| !j.contains(&p.symbol));
+                r
+            })
             .collect();
         let leaf = chain.entries.first().map(|e| ServedLeaf {
             subject: e.cert.subject.clone(),
@@ -145,11 +182,13 @@ impl CheckReport {
             group: (!job.group.is_empty()).then(|| job.group.clone()),
             host: job.host.clone(),
             port: job.port,
-            ok: pins.iter().all(|p| p.ok),
+            ok: pins.iter().all(|p| p.ok || p.informational),
             leaf,
             trusted: None,
             trust_error: None,
             pins,
+            commented_out: Vec::new(),
+            warnings: Vec::new(),
         }
     }
 
@@ -187,6 +226,7 @@ impl CheckReport {
         for p in &self.pins {
             let word = match p.status {
                 Status::Match => "ok",
+                _ if p.informational => "info",
                 Status::Expiring => "EXPIRING",
                 Status::Expired => "EXPIRED",
                 Status::Mismatch => "FAIL",
@@ -200,7 +240,29 @@ impl CheckReport {
             writeln!(out, "           pinned: {}", p.pinned)?;
             writeln!(out, "           {}", p.detail)?;
         }
-        let failed = self.pins.iter().filter(|p| !p.ok).count();
+        offline::render_extras(out, &self.commented_out, &self.warnings)?;
+        let stale: Vec<&PinResult> = self
+            .pins
+            .iter()
+            .filter(|p| !p.ok && p.informational)
+            .collect();
+        let chosen: Vec<&PinResult> = self.pins.iter().filter(|p| !p.informational).collect();
+        if !stale.is_empty() && !chosen.is_empty() && chosen.iter().all(|p| p.ok) {
+            let names: Vec<&str> = stale.iter().map(|p| p.symbol.as_str()).collect();
+            let uses: Vec<&str> = chosen.iter().map(|p| p.symbol.as_str()).collect();
+            writeln!(
+                out,
+                "  {} in this file is stale, but the firmware does not use it; \
+                 your chosen pin ({}) holds",
+                crate::util::shown(&names.join(", ")),
+                crate::util::shown(&uses.join(", "))
+            )?;
+        }
+        let failed = self
+            .pins
+            .iter()
+            .filter(|p| !p.ok && !p.informational)
+            .count();
         if failed == 0 {
             writeln!(out, "  all {} pin(s) hold", self.pins.len())
         } else {

@@ -6,8 +6,10 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use super::context::{context, module_of_each};
-use super::lex::{Tok, Token, lex};
+use super::context::{context, module_of_each, name_before};
+use super::hosts::{HostSeen, Placed, bind};
+use super::lex::{Tok, Token, lex_all};
+use crate::cert::extract::{Commented, commented_blocks, extract_at, scan_literal};
 use crate::cert::{Certificate, Fingerprint};
 use crate::codegen::idf_bundle::{self, BundleEntry, Layout};
 
@@ -79,7 +81,59 @@ pub enum PinError {
     /// The file is empty.
     #[error("is empty")]
     Empty,
+    /// Every pin sits in a comment or `#if 0`.
+    #[error("no live pins: every certificate block is commented out (line {0})")]
+    OnlyCommented(String),
 }
+
+/// Everything read out of one file: the live pins, what is commented out, what is broken.
+#[derive(Debug, Clone, Default)]
+pub struct Source {
+    /// The pins, grouped by prefix/module and host.
+    pub sets: Vec<PinSet>,
+    /// Certificate blocks in comments or `#if 0`: reported, never judged.
+    pub commented: Vec<Commented>,
+    /// Broken blocks (`line N (symbol): why`) and other things to fix; the good pins still count.
+    pub warnings: Vec<String>,
+    /// The symbols an espcheck header marks as the chosen pin (`API_GITHUB_COM_CA_PEM`,
+    /// `api_github_com::CA_PEM`); the others in the same group are informational.
+    pub chosen: Vec<String>,
+}
+
+impl Source {
+    /// Is `symbol` of `group` the one its header marks as chosen?
+    pub fn is_chosen(&self, group: &str, symbol: &str) -> bool {
+        self.chosen
+            .iter()
+            .any(|c| c == symbol || c.split_once("::") == Some((group, symbol)))
+    }
+}
+
+/// `// espcheck: chosen pin SYMBOL (…)`, written by `gen-cert-header`.
+static CHOSEN: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"espcheck: chosen pin ([A-Za-z0-9_:]+)").unwrap_or_else(|_| unreachable!())
+});
+
+/// Every identifier in a C/C++/Rust source: what a sketch references of a header it includes.
+pub fn identifiers(bytes: &[u8]) -> Vec<String> {
+    let Ok(text) = std::str::from_utf8(bytes) else {
+        return Vec::new();
+    };
+    let mut out: Vec<String> = lex_all(text)
+        .tokens
+        .into_iter()
+        .filter_map(|t| match t.tok {
+            Tok::Ident(w) => Some(w),
+            _ => None,
+        })
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Reads the file an `include_str!("…")` names, relative to the source; `Err` says why not.
+pub type Include<'a> = &'a dyn Fn(&str) -> Result<Vec<u8>, String>;
 
 /// espcheck's own symbol suffixes; what precedes them is the group prefix.
 static OWN_SYMBOL: LazyLock<Regex> = LazyLock::new(|| {
@@ -99,17 +153,31 @@ static PUBKEY_BEGIN: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"-{2,}\s*BEGIN PUBLIC KEY\s*-{2,}").unwrap_or_else(|_| unreachable!())
 });
 
+static CERT_BEGIN: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"-{2,}\s*BEGIN (X509 |TRUSTED )?CERTIFICATE\s*-{2,}")
+        .unwrap_or_else(|_| unreachable!())
+});
+
 static PEM_BEGIN: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"-{2,}\s*BEGIN ").unwrap_or_else(|_| unreachable!()));
 
-/// Read every pin in `bytes`.
+/// Read every pin in `bytes` (`include_str!` is not followed).
 pub fn read_pins(bytes: &[u8]) -> Result<Vec<PinSet>, PinError> {
+    read_source(bytes, &|_| Err("not followed here".to_owned())).map(|s| s.sets)
+}
+
+/// Read every pin in `bytes`, and what is commented out or broken. `include` reads the files
+/// `include_str!` names.
+pub fn read_source(bytes: &[u8], include: Include) -> Result<Source, PinError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(PinError::Empty);
     }
     match std::str::from_utf8(bytes) {
-        Ok(text) if !bytes.contains(&0) => read_text(text),
-        _ => read_binary(bytes),
+        Ok(text) if !bytes.contains(&0) => read_text(text, include),
+        _ => read_binary(bytes).map(|sets| Source {
+            sets,
+            ..Source::default()
+        }),
     }
 }
 
@@ -153,25 +221,33 @@ fn single_certs(certs: Vec<Certificate>, line: Option<usize>) -> PinSet {
     }
 }
 
-fn read_text(text: &str) -> Result<Vec<PinSet>, PinError> {
-    let toks = lex(text);
-    let mut sets: Vec<PinSet> = Vec::new();
-    let modules = module_of_each(&toks);
+fn read_text(text: &str, include: Include) -> Result<Source, PinError> {
+    let lexed = lex_all(text);
+    let toks = &lexed.tokens;
+    let modules = module_of_each(toks);
+    let mut placed: Vec<Placed> = Vec::new();
+    let mut hosts: Vec<HostSeen> = Vec::new();
+    let mut ports: Vec<(String, u16)> = Vec::new();
+    let mut broken: Vec<PinError> = Vec::new();
+    let mut warnings: Vec<String> = Vec::new();
     for (i, t) in toks.iter().enumerate() {
-        let found = match &t.tok {
-            Tok::Str(value) => from_literal(&toks, i, value)?,
-            Tok::Punct('=') => from_array_or_port(&toks, i),
-            _ => Found::None,
+        let (found, at) = match &t.tok {
+            Tok::Str(value) => (from_literal(toks, i, value), i),
+            Tok::Punct('=') => (from_array_or_port(toks, i, i + 1), i + 1),
+            // C++11 brace-init without `=`: `uint8_t fp[20] {0x5F, …}`.
+            Tok::Punct('{') if i > 0 && toks[i - 1].tok == Tok::Punct(']') => {
+                (from_array_or_port(toks, i - 1, i), i)
+            }
+            Tok::Ident(w) if w == "include_str" => (from_include(toks, i, include), i + 3),
+            _ => continue,
         };
         if matches!(found, Found::None) {
             continue;
         }
-        let at = if matches!(t.tok, Tok::Str(_)) {
-            i
-        } else {
-            i + 1
-        };
-        let ctx = context(&toks, at);
+        let mut ctx = context(toks, at);
+        if toks.get(at).is_some_and(|t| t.tok == Tok::Punct('{')) {
+            ctx.name = name_before(toks, at);
+        }
         let symbol = ctx.symbol();
         let group = match (&modules[i], &ctx.name) {
             (Some(m), _) => m.clone(),
@@ -181,49 +257,75 @@ fn read_text(text: &str) -> Result<Vec<PinSet>, PinError> {
                 .unwrap_or_default(),
             _ => String::new(),
         };
-        let set = match sets.iter_mut().position(|s| s.group == group) {
-            Some(p) => &mut sets[p],
-            None => {
-                sets.push(PinSet {
-                    group,
-                    ..PinSet::default()
-                });
-                let last = sets.len() - 1;
-                &mut sets[last]
-            }
-        };
         match found {
-            Found::Host(h, port, strong) => {
-                if set.host.is_none() || strong {
-                    set.host = Some(h);
-                    set.port = port.or(set.port);
-                }
-            }
-            Found::Port(p) => set.port = set.port.or(Some(p)),
-            Found::Pins(kinds) => {
+            Found::Host(host, port, strong) => hosts.push(HostSeen {
+                group,
+                name: ctx.name.clone(),
+                index: i,
+                line: t.line,
+                host,
+                port,
+                strong,
+            }),
+            Found::Port(p) => ports.push((group, p)),
+            Found::Pins(kinds, notes) => {
+                warnings.extend(notes);
                 for kind in kinds {
-                    if !set.pins.iter().any(|p| p.kind == kind) {
-                        set.pins.push(Pin {
+                    placed.push(Placed {
+                        group: group.clone(),
+                        index: i,
+                        pin: Pin {
                             symbol: symbol.clone(),
                             line: Some(t.line),
                             kind,
-                        });
-                    }
+                        },
+                    });
                 }
+            }
+            Found::Broken(line, reason) => {
+                warnings.push(format!("line {line} ({symbol}): {reason}"));
+                broken.push(PinError::Bad {
+                    line,
+                    symbol: symbol.clone(),
+                    reason,
+                });
             }
             Found::None => {}
         }
     }
+    let commented: Vec<Commented> = lexed.skipped.iter().flat_map(commented_blocks).collect();
+    let mut sets = bind(toks, placed, &hosts, &ports);
     sets.retain(|s| !s.pins.is_empty() || s.host.is_some());
     if sets.iter().any(|s| !s.pins.is_empty()) {
-        return Ok(sets);
+        let chosen = CHOSEN
+            .captures_iter(text)
+            .map(|c| c[1].to_owned())
+            .collect();
+        return Ok(Source {
+            sets,
+            commented,
+            warnings,
+            chosen,
+        });
+    }
+    if let Some(first) = broken.into_iter().next() {
+        return Err(first);
+    }
+    if !commented.is_empty() {
+        let lines: Vec<String> = commented.iter().map(|c| c.line.to_string()).collect();
+        return Err(PinError::OnlyCommented(lines.join(", ")));
     }
     // No literals: a plain PEM file, or an s_client dump.
     match crate::cert::extract(text.as_bytes()) {
         Ok(found) => {
             let mut set = single_certs(found.certs, None);
             set.host = sets.into_iter().find_map(|s| s.host);
-            Ok(vec![set])
+            Ok(Source {
+                sets: vec![set],
+                commented: found.commented,
+                warnings: found.warnings,
+                chosen: Vec::new(),
+            })
         }
         Err(crate::cert::ExtractError::Certificate { index, reason }) => Err(PinError::Bad {
             line: 0,
@@ -234,51 +336,116 @@ fn read_text(text: &str) -> Result<Vec<PinSet>, PinError> {
     }
 }
 
+/// `include_str!("ca.pem")`: the certificates in the file it names.
+fn from_include(toks: &[Token], i: usize, include: Include) -> Found {
+    let is = |k: usize, c: char| toks.get(k).is_some_and(|t| t.tok == Tok::Punct(c));
+    let (true, true, Some(Tok::Str(path))) = (
+        is(i + 1, '!'),
+        is(i + 2, '('),
+        toks.get(i + 3).map(|t| &t.tok),
+    ) else {
+        return Found::None;
+    };
+    let line = toks[i].line;
+    let bytes = match include(path) {
+        Ok(b) => b,
+        Err(why) => return Found::Broken(line, format!("include_str!(\"{path}\"): {why}")),
+    };
+    let text = String::from_utf8_lossy(&bytes);
+    if !PEM_BEGIN.is_match(&text) {
+        return Found::None;
+    }
+    match extract_at(&text, 1) {
+        Ok(found) => Found::Pins(
+            found
+                .certs
+                .into_iter()
+                .map(|c| PinKind::Cert(Box::new(c)))
+                .collect(),
+            found
+                .broken
+                .iter()
+                .map(|b| format!("{path}: {}; skipped", b.reason_at()))
+                .collect(),
+        ),
+        Err(e) => Found::Broken(line, format!("{path}: {e}")),
+    }
+}
+
 enum Found {
     None,
     /// A host, its port if written, and whether it is the file's own `HOST` symbol.
     Host(String, Option<u16>, bool),
     Port(u16),
-    Pins(Vec<PinKind>),
+    /// Pins, and notes on blocks beside them that were skipped.
+    Pins(Vec<PinKind>, Vec<String>),
+    /// A block that is there but unreadable: its line and why.
+    Broken(usize, String),
 }
 
-fn from_literal(toks: &[Token], i: usize, value: &str) -> Result<Found, PinError> {
+fn from_literal(toks: &[Token], i: usize, value: &str) -> Found {
     let ctx = context(toks, i);
-    if PUBKEY_BEGIN.is_match(value) {
+    let line = toks[i].line;
+    if PUBKEY_BEGIN.is_match(value) && !CERT_BEGIN.is_match(value) {
         use rustls_pki_types::pem::PemObject as _;
-        let der = rustls_pki_types::SubjectPublicKeyInfoDer::from_pem_slice(value.as_bytes())
-            .map_err(|e| PinError::Bad {
-                line: toks[i].line,
-                symbol: ctx.symbol(),
-                reason: format!("unreadable PUBLIC KEY block ({e})"),
-            })?;
-        return Ok(Found::Pins(vec![PinKind::PublicKey(der.as_ref().to_vec())]));
+        return match rustls_pki_types::SubjectPublicKeyInfoDer::from_pem_slice(value.as_bytes()) {
+            Ok(der) => Found::Pins(vec![PinKind::PublicKey(der.as_ref().to_vec())], Vec::new()),
+            Err(e) => Found::Broken(line, format!("unreadable PUBLIC KEY block ({e})")),
+        };
+    }
+    if CERT_BEGIN.is_match(value) {
+        let (certs, broken) = scan_literal(value, line);
+        if certs.is_empty()
+            && let Some(b) = broken.first()
+        {
+            return Found::Broken(b.line, b.reason.clone());
+        }
+        return Found::Pins(
+            certs
+                .into_iter()
+                .map(|c| PinKind::Cert(Box::new(c)))
+                .collect(),
+            broken
+                .iter()
+                .map(|b| format!("line {} ({}): {}; skipped", b.line, ctx.symbol(), b.reason))
+                .collect(),
+        );
     }
     if PEM_BEGIN.is_match(value) {
-        let certs = crate::cert::extract(value.as_bytes()).map_err(|e| PinError::Bad {
-            line: toks[i].line,
-            symbol: ctx.symbol(),
-            reason: e.to_string(),
-        })?;
-        let kinds = certs
-            .certs
-            .into_iter()
-            .map(|c| PinKind::Cert(Box::new(c)))
-            .collect();
-        return Ok(Found::Pins(kinds));
+        // A private key or a CSR: not a pin.
+        return Found::None;
     }
     if let Some(fp) = fingerprint(value, ctx.says_fingerprint()) {
-        return Ok(Found::Pins(vec![fp]));
+        return Found::Pins(vec![fp], Vec::new());
     }
     let strength = ctx.says_host();
-    let url = value.starts_with("https://") && ctx.says_url();
+    let url = ctx.says_url() && (value.starts_with("https://") || !value.contains('/'));
     if (strength > 0 || url)
         && !value.contains(char::is_whitespace)
         && let Ok((host, port)) = crate::target::Target::parse_parts(value)
+        && plausible_host(&host)
     {
-        return Ok(Found::Host(host, port, strength == 2));
+        return Found::Host(host, port, strength == 2);
     }
-    Ok(Found::None)
+    Found::None
+}
+
+/// A real host name or IP, not a placeholder (`HUE_BRIDGE_HOST`, `<https-host>.com`, `xxx`).
+fn plausible_host(host: &str) -> bool {
+    if host.parse::<std::net::IpAddr>().is_ok() {
+        return true;
+    }
+    let labels: Vec<&str> = host.split('.').collect();
+    labels.len() >= 2
+        && labels.iter().all(|l| {
+            !l.is_empty()
+                && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                && !l.starts_with('-')
+        })
+        && labels
+            .last()
+            .is_some_and(|tld| tld.chars().all(|c| c.is_ascii_alphabetic()) && tld.len() >= 2)
+        && !host.to_ascii_lowercase().contains("xxx")
 }
 
 /// A fingerprint as boards accept it. Without a fingerprint-ish name, only the separated forms
@@ -303,9 +470,12 @@ fn fingerprint(value: &str, named: bool) -> Option<PinKind> {
 
 /// `NAME[...] = { 0x.., … }` / `NAME: [u8; 20] = [0x.., …]` (fingerprint bytes or a bundle as a
 /// C array), and `httpsPort = 443`.
-fn from_array_or_port(toks: &[Token], eq: usize) -> Found {
-    let ctx = context(toks, eq + 1);
-    let Some(open) = toks.get(eq + 1) else {
+fn from_array_or_port(toks: &[Token], eq: usize, open_at: usize) -> Found {
+    let mut ctx = context(toks, open_at);
+    if open_at == eq + 1 && toks[eq].tok != Tok::Punct('=') {
+        ctx.name = name_before(toks, open_at);
+    }
+    let Some(open) = toks.get(open_at) else {
         return Found::None;
     };
     let close = match open.tok {
@@ -321,7 +491,7 @@ fn from_array_or_port(toks: &[Token], eq: usize) -> Found {
         _ => return Found::None,
     };
     let mut bytes = Vec::new();
-    for t in &toks[eq + 2..] {
+    for t in &toks[open_at + 1..] {
         match &t.tok {
             Tok::Punct(c) if *c == close => break,
             Tok::Punct(',') => {}
@@ -335,16 +505,19 @@ fn from_array_or_port(toks: &[Token], eq: usize) -> Found {
     let name = ctx.name.as_deref().unwrap_or("");
     if matches!(bytes.len(), 20 | 32) && (ctx.says_fingerprint() || name.ends_with("_BYTES")) {
         let fp = Fingerprint::new(bytes);
-        return Found::Pins(vec![if fp.bytes().len() == 20 {
-            PinKind::Sha1(fp)
-        } else {
-            PinKind::Sha256(fp)
-        }]);
+        return Found::Pins(
+            vec![if fp.bytes().len() == 20 {
+                PinKind::Sha1(fp)
+            } else {
+                PinKind::Sha256(fp)
+            }],
+            Vec::new(),
+        );
     }
     if bytes.len() > 8
         && let Ok((layout, entries)) = idf_bundle::decode(&bytes)
     {
-        return Found::Pins(vec![PinKind::Bundle { layout, entries }]);
+        return Found::Pins(vec![PinKind::Bundle { layout, entries }], Vec::new());
     }
     Found::None
 }
@@ -358,109 +531,5 @@ fn parse_u8(n: &str) -> Option<u8> {
 }
 
 #[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used)] // tests: a panic is the failure report
-    use super::*;
-
-    fn sha1s(set: &PinSet) -> Vec<String> {
-        set.pins
-            .iter()
-            .filter_map(|p| match &p.kind {
-                PinKind::Sha1(f) => Some(format!("{}={}", p.symbol, f.colon())),
-                _ => None,
-            })
-            .collect()
-    }
-
-    const FP: &str = "5F F1 60 31 09 04 3E F2 90 D2 B0 8A 50 38 04 E8 37 9F BC 76";
-    const FP_COLON: &str = "5F:F1:60:31:09:04:3E:F2:90:D2:B0:8A:50:38:04:E8:37:9F:BC:76";
-
-    #[test]
-    fn hand_written_sketch() {
-        let src = format!(
-            "const char* host = \"api.github.com\";\nconst int httpsPort = 8443;\n\
-             // const char* old = \"00 11 22 33 44 55 66 77 88 99 AA BB CC DD EE FF 00 11 22 33\";\n\
-             const char fingerprint[] PROGMEM = \"{FP}\";\n\
-             void setup() {{ client.setFingerprint(\"{FP_COLON}\"); }}\n"
-        );
-        let sets = read_pins(src.as_bytes()).unwrap();
-        assert_eq!(sets.len(), 1);
-        assert_eq!(sets[0].host.as_deref(), Some("api.github.com"));
-        assert_eq!(sets[0].port, Some(8443));
-        // Both spell the same pin: one entry, the first symbol.
-        assert_eq!(sha1s(&sets[0]), [format!("fingerprint={FP_COLON}")]);
-    }
-
-    #[test]
-    fn set_fingerprint_call_and_define() {
-        let src = format!("#define FP \"{FP}\"\nclient.setFingerprint(F(\"{FP_COLON}\"));");
-        let sets = read_pins(src.as_bytes()).unwrap();
-        assert_eq!(sha1s(&sets[0]), [format!("FP={FP_COLON}")]);
-        let src = format!("void f() {{ c.setFingerprint(F(\"{FP_COLON}\")); }}");
-        let sets = read_pins(src.as_bytes()).unwrap();
-        assert_eq!(sha1s(&sets[0]), [format!("setFingerprint()={FP_COLON}")]);
-    }
-
-    #[test]
-    fn unrelated_hex_is_not_a_pin() {
-        let src = "const char* commit = \"5ff16031090 43ef290d2b08a503804e8379fbc76\";\n\
-                   const char* token = \"5ff1603109043ef290d2b08a503804e8379fbc76\";";
-        assert_eq!(read_pins(src.as_bytes()), Err(PinError::NoPins));
-    }
-
-    #[test]
-    fn espcheck_prefixes_group_pins() {
-        let src = format!(
-            "static const char A_COM_HOST[] PROGMEM = \"a.com\";\n\
-             static const char A_COM_FINGERPRINT_SHA1[] PROGMEM = \"{FP_COLON}\";\n\
-             ESPCHECK_UNUSED static const uint8_t A_COM_FINGERPRINT_SHA1_BYTES[20] PROGMEM = {{\n\
-             0x5F, 0xF1, 0x60, 0x31, 0x09, 0x04, 0x3E, 0xF2, 0x90, 0xD2, 0xB0, 0x8A, 0x50, 0x38,\n\
-             0x04, 0xE8, 0x37, 0x9F, 0xBC, 0x76, }};\n\
-             static const char B_ORG_HOST[] = \"b.org\";\n\
-             static const uint8_t B_ORG_FINGERPRINT_SHA1_BYTES[20] = {{ 0x5F, 0xF1, 0x60, 0x31, \
-             0x09, 0x04, 0x3E, 0xF2, 0x90, 0xD2, 0xB0, 0x8A, 0x50, 0x38, 0x04, 0xE8, 0x37, 0x9F, \
-             0xBC, 0x77 }};\n"
-        );
-        let sets = read_pins(src.as_bytes()).unwrap();
-        let got: Vec<_> = sets
-            .iter()
-            .map(|s| (s.group.as_str(), s.host.as_deref(), s.pins.len()))
-            .collect();
-        assert_eq!(
-            got,
-            [("A_COM_", Some("a.com"), 1), ("B_ORG_", Some("b.org"), 1)]
-        );
-    }
-
-    #[test]
-    fn rust_modules_group_pins() {
-        let src = format!(
-            "pub mod a_com {{ pub const HOST: &str = \"a.com\"; \
-             pub const FINGERPRINT_SHA1: &str = \"{FP_COLON}\"; }}\n\
-             pub mod b_org {{ pub const HOST: &str = \"b.org:8443\"; \
-             pub const FINGERPRINT_SHA1_BYTES: [u8; 20] = [0x5F, 0xF1, 0x60, 0x31, 0x09, 0x04, \
-             0x3E, 0xF2, 0x90, 0xD2, 0xB0, 0x8A, 0x50, 0x38, 0x04, 0xE8, 0x37, 0x9F, 0xBC, 0x76]; }}"
-        );
-        let sets = read_pins(src.as_bytes()).unwrap();
-        let got: Vec<_> = sets
-            .iter()
-            .map(|s| (s.group.as_str(), s.host.as_deref(), s.port, sha1s(s).len()))
-            .collect();
-        assert_eq!(
-            got,
-            [
-                ("a_com", Some("a.com"), None, 1),
-                ("b_org", Some("b.org"), Some(8443), 1)
-            ]
-        );
-    }
-
-    #[test]
-    fn binary_garbage_is_refused() {
-        assert!(matches!(
-            read_pins(&[0, 1, 2, 3, 0xff]),
-            Err(PinError::Binary(_))
-        ));
-        assert_eq!(read_pins(b"  \n"), Err(PinError::Empty));
-    }
-}
+#[path = "pins_tests.rs"]
+mod tests;

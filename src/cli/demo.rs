@@ -179,6 +179,8 @@ pub fn run(args: Args) -> Result<Exit> {
         link: Some(dir.join("board")),
         flash_file: None,
         firmware: Arc::new(SketchFirmware::default()),
+        // The demo shows the loop, not line speed.
+        pacing: device::Pacing::Off,
     })?;
     writeln!(
         out,

@@ -93,6 +93,10 @@ pub struct Args {
     /// input certificates that anchor it ("only the roots these hosts need").
     #[arg(long, value_name = "HOST[:PORT]", num_args = 1..)]
     pub for_hosts: Vec<String>,
+    /// With an IDF bundle: leave out repeated certificates (same subject and key). By default
+    /// every certificate is kept, sorted by subject, as ESP-IDF's gen_crt_bundle.py writes it.
+    #[arg(long)]
+    pub dedup: bool,
     /// Output file (written atomically); `-` for stdout (the default, except that binary output
     /// is not written to a terminal unless `--out -` says so).
     #[arg(long, short = 'o', value_name = "FILE")]
@@ -161,6 +165,7 @@ pub fn run(args: Args) -> Result<Exit> {
     let mut selection = Selection {
         filter: args.filter.clone(),
         needed_by: Vec::new(),
+        dedup: args.dedup,
     };
     if !args.for_hosts.is_empty() {
         for acquired in source::acquire(live(&args.for_hosts)?, &plan)? {
@@ -222,6 +227,11 @@ fn output_of(args: &Args) -> Result<Output> {
         }
         None => Layout::CURRENT,
     };
+    if args.dedup && !idf {
+        return Err(Error::Usage(
+            "--dedup applies to --format idf-bundle or idf-bundle-c".to_owned(),
+        ));
+    }
     if args.format != Format::Header && args.lang == Lang::Rust {
         return Err(Error::Usage(format!(
             "--lang rust writes a module; --format {} is not Rust (leave --lang out)",

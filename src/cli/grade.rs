@@ -76,9 +76,20 @@ pub struct GradeArgs {
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
     /// The firmware's ELF (with debug info): decode the crash's addresses (epc1 and the stack on
-    /// ESP8266, PC and the Backtrace on ESP32) to function and source line.
+    /// ESP8266, PC and the Backtrace on ESP32, the unwound stack on RISC-V ESP32s) to function
+    /// and source line. Repeatable: the first is the app (checked against the log's
+    /// `ELF file SHA256:`), the others are searched for addresses outside it (a bootloader).
     #[arg(long, value_name = "FILE")]
-    pub elf: Option<PathBuf>,
+    pub elf: Vec<PathBuf>,
+    /// The chip's ROM ELF (Espressif's `esp32c3_rev3_rom.elf` and the like): names the ROM
+    /// frames of a crash. Repeatable; needs `--elf`.
+    #[arg(long, value_name = "FILE")]
+    pub rom_elf: Vec<PathBuf>,
+    /// Name ROM frames with the ROM ELF that espflash ships for CHIP (`esp32c6`; with the
+    /// revision the boot log prints where ROMs differ: `esp32:v3.0`, `esp32c3:v0.4`). Needs
+    /// `--elf`.
+    #[arg(long, value_name = "CHIP[:REV]")]
+    pub rom: Option<String>,
     #[command(flatten)]
     pub truth: TruthArgs,
 }
@@ -164,17 +175,31 @@ impl GradeArgs {
         } else {
             None
         };
-        let elf = match &self.elf {
-            Some(path) => {
-                let bytes = read_elf(path)?;
-                decode::Symbols::check(&bytes).map_err(|e| Error::input(show_path(path), e))?;
-                Some(Elf {
-                    name: show_path(path),
-                    bytes,
-                })
-            }
-            None => None,
-        };
+        if self.elf.is_empty() && (!self.rom_elf.is_empty() || self.rom.is_some()) {
+            return Err(Error::Usage(
+                "--rom-elf names ROM frames of an app's crash: give the app's --elf too".to_owned(),
+            ));
+        }
+        let mut elves = Vec::new();
+        for path in self.elf.iter().chain(&self.rom_elf) {
+            let bytes = read_elf(path)?;
+            decode::Symbols::check(&bytes).map_err(|e| Error::input(show_path(path), e))?;
+            elves.push(Elf {
+                name: show_path(path),
+                bytes,
+            });
+        }
+        if let Some(spec) = &self.rom {
+            let bytes = crate::flash::rom_elf::shipped(spec)
+                .map_err(|e| Error::Usage(format!("--rom {spec}: {e}")))?;
+            elves.push(Elf {
+                name: format!("espflash's {spec} ROM ELF"),
+                bytes,
+            });
+        }
+        let mut elves = elves.into_iter();
+        let elf = elves.next();
+        let more_elves = elves.collect();
         Ok(Plan {
             config: GradeConfig {
                 profile,
@@ -182,6 +207,7 @@ impl GradeArgs {
                 timed: false,
             },
             elf,
+            more_elves,
             truth,
         })
     }

@@ -27,7 +27,8 @@ pub mod watch;
 #[command(name = "espcheck", version, about, propagate_version = true)]
 #[command(
     after_help = "Exit codes: 0 ok/PASS, 1 answer is no, 2 usage or bad input, 3 timeout, \
-                        4 host environment (network, serial, flashing), 5 device fault."
+                        4 host environment (network, serial, flashing), 5 device fault, \
+                        130 a watch stopped by a signal."
 )]
 pub struct Cli {
     #[command(subcommand)]

@@ -15,12 +15,28 @@ use crate::sim::reference::SketchFirmware;
 /// Examples shown under `sim device --help`.
 pub const DEVICE_EXAMPLES: &str = "Examples:
   espcheck sim device --chip esp8266 --link /tmp/esp --flash-file /tmp/esp.flash
-  esptool --chip esp8266 --port /tmp/esp --before no-reset --after no-reset --no-stub write-flash 0x0 app.bin";
+  esptool --chip esp8266 --port /tmp/esp --before no-reset --after no-reset write-flash 0x0 app.bin";
 
 /// Examples shown under `sim image --help`.
 pub const IMAGE_EXAMPLES: &str = "Examples:
   espcheck sim image --chip esp8266 --connect 127.0.0.1:8443 --fingerprint 'CF:05:98:…' -o app.bin
   espcheck sim image --chip esp32 --ca-file intermediate.pem --fault crash -o crash.bin";
+
+/// A byte count: digits with an optional K or M (binary: 1K = 1024).
+fn parse_size(s: &str) -> std::result::Result<usize, String> {
+    let (digits, unit) = match s.strip_suffix(['K', 'k']) {
+        Some(d) => (d, 1024),
+        None => match s.strip_suffix(['M', 'm']) {
+            Some(d) => (d, 1024 * 1024),
+            None => (s, 1),
+        },
+    };
+    digits
+        .parse::<usize>()
+        .ok()
+        .and_then(|n| n.checked_mul(unit))
+        .ok_or_else(|| format!("{s:?} is not a byte count (e.g. 262144, 256K, 1M)"))
+}
 
 fn parse_fault(s: &str) -> std::result::Result<Fault, String> {
     s.parse()
@@ -41,6 +57,15 @@ pub struct DeviceArgs {
     /// Stop after this long (default: run until Ctrl-C / SIGTERM).
     #[arg(long = "for", value_name = "DURATION", value_parser = super::parse_duration)]
     pub run_for: Option<std::time::Duration>,
+    /// real: each byte takes 10 bit-times at the line's baud (the host's termios speed, which
+    /// CHANGE_BAUDRATE has the host switch) and flash erase/program take NOR flash time
+    /// (45 ms a sector); off: as fast as the pty goes (quick tests).
+    #[arg(long, value_name = "real|off", default_value = "real", value_parser = parse_pacing)]
+    pub pacing: device::Pacing,
+}
+
+fn parse_pacing(s: &str) -> std::result::Result<device::Pacing, String> {
+    s.parse()
 }
 
 /// Run `sim device`.
@@ -50,6 +75,7 @@ pub fn run_device(args: DeviceArgs) -> Result<Exit> {
         link: args.link.clone(),
         flash_file: args.flash_file.clone(),
         firmware: Arc::new(SketchFirmware::default()),
+        pacing: args.pacing,
     })?;
     let mut out = std::io::stdout().lock();
     writeln!(
@@ -123,6 +149,10 @@ pub struct ImageArgs {
     /// Act out a fault: crash, reset-loop, brownout, hang or tls.
     #[arg(long, value_name = "FAULT", value_parser = parse_fault)]
     pub fault: Option<Fault>,
+    /// Pad the image to about this many bytes (K/M suffixes: 1M) with a data segment that
+    /// compresses to about half, as firmware does, so flashing can be measured at real sizes.
+    #[arg(long, value_name = "BYTES", value_parser = parse_size)]
+    pub size: Option<usize>,
     /// Where to write the image (`-` for stdout).
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: PathBuf,
@@ -206,10 +236,13 @@ fn settings_from(args: &ImageArgs) -> Result<ImageSettings> {
 /// Run `sim image`.
 pub fn run_image(args: ImageArgs) -> Result<Exit> {
     let settings = settings_from(&args)?;
-    let bytes = crate::sim::image::build(&settings);
+    let bytes = match args.size {
+        Some(size) => crate::sim::image::build_sized(&settings, size),
+        None => crate::sim::image::build(&settings),
+    };
     if bytes.len() > crate::sim::device::flash::FLASH_SIZE - args.chip.app_offset() as usize {
         return Err(Error::Usage(
-            "the settings make the image larger than the flash".to_owned(),
+            "the image (settings, --size) would be larger than the flash".to_owned(),
         ));
     }
     let parsed = image::parse(&bytes, args.chip)

@@ -9,8 +9,9 @@ use super::grade::{Echo, GradeArgs, Outputs, finish};
 use super::parse_duration;
 use crate::error::{Error, Exit, Result};
 use crate::grade::Plan;
+use crate::grade::Verdict;
 use crate::serial::session::{self, WatchPlan};
-use crate::serial::watch::{Notice, WatchOptions};
+use crate::serial::watch::{Notice, WatchEnd, WatchOptions};
 use crate::serial::{SerialLink, TtyLink, resolve_port};
 
 /// Examples shown under `--help`.
@@ -22,7 +23,7 @@ pub const EXAMPLES: &str = "Examples:
   espcheck watch --truth               # and check the board's answer against GitHub
   espcheck watch --elf build/app.elf   # a crash is decoded to function and source line
 
-Exit: 0 pass, 1 fail, 3 no verdict in time, 4 port trouble, 5 device fault.";
+Exit: 0 pass, 1 fail, 3 no verdict in time, 4 port trouble, 5 device fault, 130 stopped by a signal.";
 
 /// Flags of the watching phase, shared with `flash-and-watch` (which has its own `--baud`).
 #[derive(Debug, Clone, clap::Args)]
@@ -141,6 +142,7 @@ pub fn watch_and_report(
             Notice::Flush => echo.flush(),
             Notice::PortLost(why) => echo.note(&format!("port lost: {why}; trying to reopen it")),
             Notice::Reopened(name) => echo.note(&format!("{name} is back")),
+            Notice::Note(text) => echo.note(text),
         };
         if let Err(e) = r {
             echo_err = Some(e);
@@ -155,5 +157,16 @@ pub fn watch_and_report(
         // Set the report apart from the echoed lines above it.
         writeln!(std::io::stdout().lock())?;
     }
-    finish(&grade, outputs, &mut outcome.report)
+    // Stopped by a signal before any verdict: its own exit code, not a timeout's.
+    let interrupted =
+        outcome.end == WatchEnd::Interrupted && outcome.report.verdict == Verdict::Timeout;
+    if interrupted {
+        outcome.report.exit_code = Exit::Interrupted.code();
+    }
+    let exit = finish(&grade, outputs, &mut outcome.report)?;
+    Ok(if interrupted && exit == Exit::Timeout {
+        Exit::Interrupted
+    } else {
+        exit
+    })
 }

@@ -12,6 +12,8 @@ pub struct Selection {
     pub filter: Vec<String>,
     /// Keep only certificates that anchor at least one of these served chains; empty keeps all.
     pub needed_by: Vec<NeededBy>,
+    /// IDF bundle: leave out repeated (subject, key) entries, which `gen_crt_bundle.py` keeps.
+    pub dedup: bool,
 }
 
 /// A chain a host served, for `--for-hosts`.

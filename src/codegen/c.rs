@@ -117,6 +117,7 @@ fn guard(prefixes: impl Iterator<Item = String>) -> String {
 fn host(out: &mut String, h: &HostPins, style: Style) {
     let p = c_prefix(&h.source.name);
     out.push_str(&comment(&provenance::host(h, &format!("symbols {p}*"))));
+    let _ = writeln!(out, "// {}", h.chosen_marker(&format!("{p}CA_PEM")));
     let progmem = match style {
         Style::Arduino => " PROGMEM",
         Style::C => "",

@@ -87,9 +87,10 @@ pub enum BundleError {
     Malformed(String),
 }
 
-/// Encode `certs` in `layout`. Entries are deduplicated (same subject and key) and sorted by
-/// subject DER, stably, as upstream's `sorted()` does.
-pub fn encode(certs: &[&Certificate], layout: Layout) -> Result<Vec<u8>, BundleError> {
+/// Encode `certs` in `layout`, sorted by subject DER, stably, as upstream's `sorted()` does.
+/// Like `gen_crt_bundle.py`, every certificate is kept, duplicates too; `dedup` keeps the first of
+/// each (subject, key) instead.
+pub fn encode(certs: &[&Certificate], layout: Layout, dedup: bool) -> Result<Vec<u8>, BundleError> {
     let mut entries: Vec<BundleEntry> = Vec::with_capacity(certs.len());
     for c in certs {
         if c.subject_der.len() > usize::from(u16::MAX) || c.spki_der.len() > usize::from(u16::MAX) {
@@ -99,7 +100,7 @@ pub fn encode(certs: &[&Certificate], layout: Layout) -> Result<Vec<u8>, BundleE
             subject_der: c.subject_der.clone(),
             spki_der: c.spki_der.clone(),
         };
-        if !entries.contains(&e) {
+        if !dedup || !entries.contains(&e) {
             entries.push(e);
         }
     }

@@ -79,6 +79,17 @@ pub struct HostPins {
 }
 
 impl HostPins {
+    /// The marker line `check` reads back: which symbol the firmware is meant to use, and what it
+    /// holds. The other symbols of the host are informational.
+    pub fn chosen_marker(&self, symbol: &str) -> String {
+        let roles: Vec<&str> = self.pinned.iter().map(|p| p.role.as_str()).collect();
+        format!(
+            "espcheck: chosen pin {symbol} (--pin {}: {})",
+            self.choice.as_str(),
+            roles.join(", ")
+        )
+    }
+
     /// `CA_NOT_AFTER`: the earliest expiry among the pinned certificates.
     pub fn ca_not_after(&self) -> Option<i64> {
         self.pinned.iter().map(|p| p.cert.not_after).min()
@@ -235,12 +246,12 @@ fn generate_inner(
         Output::C(style) => c::header(&hosts, style, stamp).into_bytes(),
         Output::Rust => rust::module(&hosts, stamp).into_bytes(),
         Output::IdfBundle(layout) => {
-            let (bytes, mut w) = bundle_bytes(&hosts, layout)?;
+            let (bytes, mut w) = bundle_bytes(&hosts, layout, selection.dedup)?;
             warnings.append(&mut w);
             bytes
         }
         Output::IdfBundleC(layout) => {
-            let (bytes, mut w) = bundle_bytes(&hosts, layout)?;
+            let (bytes, mut w) = bundle_bytes(&hosts, layout, selection.dedup)?;
             warnings.append(&mut w);
             c::bundle_array(&hosts, &bytes, layout, stamp).into_bytes()
         }
@@ -281,6 +292,7 @@ fn generate_inner(
 fn bundle_bytes(
     hosts: &[HostPins],
     layout: Layout,
+    dedup: bool,
 ) -> Result<(Vec<u8>, Vec<String>), (String, CodegenError)> {
     let certs: Vec<&Certificate> = hosts
         .iter()
@@ -290,7 +302,7 @@ fn bundle_bytes(
         .first()
         .map(|h| h.source.origin.clone())
         .unwrap_or_default();
-    let bytes = idf_bundle::encode(&certs, layout)
+    let bytes = idf_bundle::encode(&certs, layout, dedup)
         .map_err(|e| (origin, CodegenError::Bundle(e.to_string())))?;
     let mut warnings = Vec::new();
     let count = idf_bundle::decode(&bytes).map_or(0, |(_, e)| e.len());
@@ -301,10 +313,22 @@ fn bundle_bytes(
             idf_bundle::IDF_DEFAULT_MAX_CERTS
         ));
     }
-    if count < certs.len() {
+    let mut distinct: Vec<(&[u8], &[u8])> = Vec::with_capacity(certs.len());
+    for c in &certs {
+        let e = (c.subject_der.as_slice(), c.spki_der.as_slice());
+        if !distinct.contains(&e) {
+            distinct.push(e);
+        }
+    }
+    let repeated = certs.len() - distinct.len();
+    if repeated > 0 && dedup {
         warnings.push(format!(
-            "{} duplicate certificate(s) (same subject and key) left out of the bundle",
-            certs.len() - count
+            "{repeated} duplicate certificate(s) (same subject and key) left out of the bundle"
+        ));
+    } else if repeated > 0 {
+        warnings.push(format!(
+            "{repeated} duplicate certificate(s) (same subject and key) kept, as ESP-IDF's \
+             gen_crt_bundle.py keeps them; --dedup leaves them out"
         ));
     }
     Ok((bytes, warnings))

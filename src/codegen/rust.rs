@@ -25,6 +25,7 @@ pub fn module(hosts: &[HostPins], stamp: &Stamp) -> String {
 fn host(out: &mut String, h: &HostPins) {
     let m = rust_module(&h.source.name);
     out.push_str(&comment(&provenance::host(h, &format!("module {m}"))));
+    let _ = writeln!(out, "// {}", h.chosen_marker(&format!("{m}::CA_PEM")));
     let title = h.source.host.as_deref().unwrap_or(&h.source.origin);
     let _ = writeln!(out, "/// TLS pins for `{}`.", doc_text(title));
     // A binary that uses only some of the pins must still build under -D warnings.

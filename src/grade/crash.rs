@@ -17,6 +17,8 @@ pub(crate) enum BlockEnd {
     StackEnd,
     /// ESP32 panic handler: the `Backtrace:` line.
     Backtrace,
+    /// ESP-IDF task watchdog: one `Backtrace:` per CPU it listed as running (`CPU 1: IDLE1`).
+    Backtraces,
     /// Nothing follows worth waiting for.
     Immediate,
 }
@@ -59,7 +61,7 @@ pub(crate) fn classify(text: &str, lower: &str) -> Option<Signal> {
     if lower.contains("task watchdog got triggered") {
         return Some(Signal::Crash {
             kind: "task-wdt",
-            end: BlockEnd::Backtrace,
+            end: BlockEnd::Backtraces,
         });
     }
     if text.starts_with("Exception (") || lower.starts_with("fatal exception") {
@@ -120,13 +122,31 @@ fn boot_cause(text: &str) -> Option<String> {
     None
 }
 
-/// Whether `line` ends a block that ends with `end`.
+/// Whether `text`, the last of the block's `lines` so far, ends a block that ends with `end`.
 pub(crate) fn ends_block(end: BlockEnd, text: &str) -> bool {
     match end {
         BlockEnd::StackEnd => text.contains("<<<stack<<<"),
-        BlockEnd::Backtrace => text.trim_start().starts_with("Backtrace:"),
+        BlockEnd::Backtrace => is_backtrace(text),
+        // Over only at the first line that is not watchdog output: see [`block_over`].
+        BlockEnd::Backtraces => false,
         BlockEnd::Immediate => true,
     }
+}
+
+fn is_backtrace(text: &str) -> bool {
+    text.trim_start().starts_with("Backtrace:")
+}
+
+/// Whether a task-watchdog block is over before `text`: it printed a backtrace (one per CPU
+/// whose task starved: one or both, by ESP-IDF version), and `text` is none of the watchdog's
+/// lines (`E (…) task_wdt: …`, `Backtrace:`, a monitor's decoded `0x…: f at …`, blank).
+pub(crate) fn block_over(end: BlockEnd, text: &str, lines: &[String]) -> bool {
+    let t = text.trim();
+    let next_report = t.contains("Task watchdog got triggered");
+    end == BlockEnd::Backtraces
+        && lines.iter().any(|l| is_backtrace(l))
+        && (next_report
+            || !(t.is_empty() || is_backtrace(t) || t.contains("task_wdt") || t.starts_with("0x")))
 }
 
 /// What a reset cause means, in words, and whether it is a fault by itself.
@@ -161,6 +181,8 @@ pub(crate) fn explain_cause(cause: &str) -> (String, bool) {
 pub(crate) const HINT_DECODER: &str = "; paste the stack into the ESP exception decoder";
 pub(crate) const HINT_BACKTRACE: &str =
     "; decode the Backtrace with the ELF (espflash/idf.py monitor do it)";
+pub(crate) const HINT_UNWIND: &str =
+    "; give the ELF (--elf) to unwind the stack memory into a backtrace";
 pub(crate) const HINT_ABORT_STACK: &str = "; decode the stack to find the failed assert or panic";
 
 /// Xtensa exception cause names (ESP8266 `Exception (N):`): the EXCCAUSE table of the Xtensa ISA
@@ -259,8 +281,13 @@ pub(crate) fn describe(kind: &str, headline: &str, block: &[String]) -> String {
             };
             if let Some(pc) = field("PC      :").or_else(|| field("PC:")) {
                 s.push_str(&format!(" at PC {pc}"));
+                s.push_str(HINT_BACKTRACE);
+            } else if let Some(pc) = field("MEPC    :") {
+                s.push_str(&format!(" at MEPC {pc}"));
+                s.push_str(HINT_UNWIND);
+            } else {
+                s.push_str(HINT_BACKTRACE);
             }
-            s.push_str(HINT_BACKTRACE);
             s
         }
         "abort" => format!(

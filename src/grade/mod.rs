@@ -145,6 +145,8 @@ pub struct Grader {
     cut: usize,
     /// Offline, a serial monitor's timestamps time the stages: (first stamp, last stamp) in ms.
     stamp_clock: Option<Option<(u64, u64)>>,
+    /// The last `ELF file SHA256:` the log printed, for checking `--elf` against it.
+    elf_sha256: Option<String>,
 }
 
 impl Grader {
@@ -182,6 +184,7 @@ impl Grader {
             detected: None,
             cut: 0,
             stamp_clock: (!config.timed).then_some(None),
+            elf_sha256: None,
         }
     }
 
@@ -266,6 +269,8 @@ impl Grader {
             diagnostics: self.core.diagnostics.clone(),
             crash: self.core.crash.clone(),
             backtrace: Vec::new(),
+            fault_addresses: Vec::new(),
+            decode_warnings: Vec::new(),
             tests,
             lines: self.splitter.count(),
             garbled_lines: self.garbled,
@@ -299,12 +304,19 @@ impl Grader {
             return;
         }
         let text = line.text.as_str();
+        if let Some(sha) = decode::logged_elf_sha256(text) {
+            self.elf_sha256 = Some(sha);
+        }
         let lower = text.to_ascii_lowercase();
         if let Some(block) = self.block.as_mut() {
             let boot = matches!(
                 crash::classify(text, &lower),
                 Some(crash::Signal::Boot { .. })
             );
+            if !boot && crash::block_over(block.end, text, &block.lines) {
+                self.end_block();
+                return;
+            }
             if !boot {
                 block.lines.push(text.to_owned());
             }
@@ -438,10 +450,12 @@ impl Grader {
                 Finality::Now,
             )
         } else if started {
+            // Final once the next boot has had time to print a crash (a Guru Meditation right
+            // after the banner says more than the reboot does), or at the next reboot.
             (
                 "reboot",
                 format!("the board rebooted during {stage} ({words})"),
-                Finality::Now,
+                Finality::AfterLines(crash::BLOCK_LIMIT as u32 + 1),
             )
         } else {
             // Rebooted before the firmware printed anything: wait to see whether it loops.
@@ -456,6 +470,7 @@ impl Grader {
             line: self.core.line,
             headline: text.to_owned(),
             block: Vec::new(),
+            elf_sha256: None,
         });
         self.core
             .propose(Verdict::Fault, Some(&stage), reason, finality);
@@ -471,6 +486,7 @@ impl Grader {
             line: block.line,
             headline: block.headline,
             block: block.lines,
+            elf_sha256: self.elf_sha256.clone(),
         });
         self.core
             .propose(Verdict::Fault, None, reason, Finality::Now);

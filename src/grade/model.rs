@@ -110,6 +110,10 @@ pub struct Crash {
     pub headline: String,
     /// The register/stack block that followed, for an exception decoder.
     pub block: Vec<String>,
+    /// The `ELF file SHA256:` prefix the log printed before the crash (ESP-IDF's app
+    /// description: the start of the SHA-256 of the ELF file), lower-case hex.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub elf_sha256: Option<String>,
 }
 
 /// One address from a crash block, decoded with the firmware's ELF (`--elf`). `function`, `file`
@@ -131,6 +135,18 @@ pub struct Frame {
     /// of the inlined call.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub inlined_into: Vec<Caller>,
+    /// A stack word that merely looks like a code address (found by scanning the stack because
+    /// the ELF has no call-frame information), or a RISC-V `RA` that no CFI vouches for: it may
+    /// not be a frame at all.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub guess: bool,
+    /// The ELF does not match the crash (another build, or another architecture): the names are
+    /// likely wrong.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unreliable: bool,
+    /// The CPU whose backtrace this frame is in, when the dump says (task watchdog: both).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub core: Option<u32>,
 }
 
 /// A function that inlined the code of a [`Frame`], and where.
@@ -182,6 +198,13 @@ pub struct Report {
     /// without `--elf` or a crash.
     #[serde(default)]
     pub backtrace: Vec<Frame>,
+    /// The data addresses of the fault (`excvaddr`, `mtval`): what was accessed, not a frame.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fault_addresses: Vec<Frame>,
+    /// What makes the decoded frames doubtful (the ELF is not the build that crashed, or not
+    /// its architecture), one sentence each.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub decode_warnings: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tests: Vec<UnityTest>,
     /// Lines read, and how many of them were unreadable.

@@ -22,8 +22,10 @@ pub struct Elf {
 pub struct Plan {
     /// Profile, rules and timing.
     pub config: GradeConfig,
-    /// Decode a crash against this ELF.
+    /// Decode a crash against this ELF (the app: checked against the log's `ELF file SHA256:`).
     pub elf: Option<Elf>,
+    /// Further ELFs for the addresses the app does not hold: more `--elf`s, then `--rom-elf`s.
+    pub more_elves: Vec<Elf>,
     /// Ask the CI for the truth the board reported (`--truth`).
     pub truth: Option<TruthQuery>,
 }
@@ -34,6 +36,7 @@ impl Plan {
         Plan {
             config,
             elf: None,
+            more_elves: Vec::new(),
             truth: None,
         }
     }
@@ -43,26 +46,35 @@ impl Plan {
         Grader::new(self.config.clone())
     }
 
-    /// Decode the report's crash against the plan's ELF. Returns what the user should be told
-    /// (no debug info, an unreadable ELF); the report is annotated in place.
+    /// Decode the report's crash against the plan's ELFs. Returns what the user should be told
+    /// (no debug info, an unreadable ELF, an ELF that is not the build that crashed); the report
+    /// is annotated in place.
     pub fn decode(&self, report: &mut Report) -> Vec<String> {
-        let (Some(elf), Some(_)) = (&self.elf, &report.crash) else {
+        let (Some(app), Some(_)) = (&self.elf, &report.crash) else {
             return Vec::new();
         };
-        match decode::Symbols::parse(&elf.bytes) {
-            Ok(symbols) => {
-                let mut notes = Vec::new();
-                if !symbols.has_line_info() {
-                    notes.push(format!(
-                        "{}: no DWARF debug info; only function names are decoded (build with -g)",
-                        elf.name
-                    ));
+        let mut notes = Vec::new();
+        let mut set = Vec::new();
+        for (i, elf) in std::iter::once(app).chain(&self.more_elves).enumerate() {
+            match decode::Symbols::parse(&elf.bytes) {
+                Ok(symbols) => {
+                    // ROM ELFs carry only symbols: said of the app alone.
+                    if i == 0 && !symbols.has_line_info() {
+                        notes.push(format!(
+                            "{}: no DWARF debug info; only function names are decoded (build with -g)",
+                            elf.name
+                        ));
+                    }
+                    set.push(symbols);
                 }
-                decode::annotate(report, &symbols);
-                notes
+                Err(e) => return vec![format!("the crash is not decoded: {}: {e}", elf.name)],
             }
-            Err(e) => vec![format!("the crash is not decoded: {}: {e}", elf.name)],
         }
+        decode::annotate(report, &set);
+        for w in &report.decode_warnings {
+            notes.push(format!("{}: {w}", app.name));
+        }
+        notes
     }
 
     /// The CI could not be asked: keep the board's verdict, say why the truth is missing, and

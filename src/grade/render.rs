@@ -93,9 +93,18 @@ pub fn human(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
             writeln!(out, "  | … {} more lines (see --json)", c.block.len() - 12)?;
         }
     }
+    for w in &report.decode_warnings {
+        writeln!(out, "WARNING: {w}")?;
+    }
     if !report.backtrace.is_empty() {
         writeln!(out, "decoded with the ELF:")?;
-        for line in decoded_lines(report) {
+        for line in decoded_lines(&report.backtrace) {
+            writeln!(out, "  {line}")?;
+        }
+    }
+    if !report.fault_addresses.is_empty() {
+        writeln!(out, "fault address (what was accessed, not a frame):")?;
+        for line in decoded_lines(&report.fault_addresses) {
             writeln!(out, "  {line}")?;
         }
     }
@@ -118,15 +127,32 @@ pub fn human(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
 
 /// The decoded backtrace, one line per address and one per inlining caller: where the board
 /// printed the address, the address, and what the ELF says is there.
-fn decoded_lines(report: &Report) -> Vec<String> {
+fn decoded_lines(frames: &[crate::grade::model::Frame]) -> Vec<String> {
     let mut lines = Vec::new();
-    for f in &report.backtrace {
+    let mut core = None;
+    for f in frames {
+        if f.core.is_some() && f.core != core {
+            core = f.core;
+            lines.push(format!("CPU {}:", f.core.unwrap_or_default()));
+        }
         let what = match (&f.function, &f.file, f.in_elf) {
             (None, None, false) => "?? (outside the ELF)".to_owned(),
             (None, None, true) => "?? (no function here)".to_owned(),
             _ => decode::place(f),
         };
-        lines.push(format!("{:<9} {}  {what}", f.from, f.addr));
+        let mut notes = Vec::new();
+        if f.guess {
+            notes.push("guess: a code-looking word, not unwound");
+        }
+        if f.unreliable {
+            notes.push("unreliable: not the ELF that crashed");
+        }
+        let notes = if notes.is_empty() {
+            String::new()
+        } else {
+            format!("  ({})", notes.join("; "))
+        };
+        lines.push(format!("{:<9} {}  {what}{notes}", f.from, f.addr));
         for c in &f.inlined_into {
             lines.push(format!(
                 "{:<9} {:<10}    inlined into {}",
@@ -167,7 +193,7 @@ pub fn junit(report: &Report, name: &str) -> Result<String, String> {
                         let mut text = format!("{}\n{}", c.headline, c.block.join("\n"));
                         if !report.backtrace.is_empty() {
                             text.push_str("\n\ndecoded with the ELF:\n");
-                            text.push_str(&decoded_lines(report).join("\n"));
+                            text.push_str(&decoded_lines(&report.backtrace).join("\n"));
                         }
                         st.set_description(text);
                     }

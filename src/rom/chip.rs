@@ -69,6 +69,32 @@ impl Chip {
         }
     }
 
+    /// UART0's date register, the older way tools (esptool 2.x, miniesptool) told the chips apart.
+    pub fn uart_date_reg(self) -> u32 {
+        0x6000_0078
+    }
+
+    /// What [`Chip::uart_date_reg`] reads (esptool 2.x `DATE_REG_VALUE`).
+    pub fn uart_date(self) -> u32 {
+        match self {
+            Chip::Esp8266 => 0x0006_2000,
+            Chip::Esp32 => 0x1512_2500,
+        }
+    }
+
+    /// The address a peripheral register is known by. On the ESP32, 0x6000_0000..0x6004_0000 is
+    /// the second (AHB) window onto the peripherals at 0x3FF4_0000 (UART0 date register
+    /// 0x6000_0078, SPI1 0x6000_2000, eFuse 0x6001_A000 as older tools use them); the ESP8266
+    /// has one map.
+    pub fn canonical_reg(self, addr: u32) -> u32 {
+        match self {
+            Chip::Esp32 if (0x6000_0000..0x6004_0000).contains(&addr) => {
+                addr - 0x6000_0000 + 0x3FF4_0000
+            }
+            _ => addr,
+        }
+    }
+
     /// Which chip a magic value names.
     pub fn from_magic(magic: u32) -> Option<Chip> {
         Chip::ALL.into_iter().find(|c| c.magic() == magic)

@@ -81,6 +81,21 @@ pub enum Command {
         size: u32,
     },
     RunUserCode,
+    /// Stub: erase the whole chip.
+    EraseFlash,
+    /// Stub: erase `size` bytes at `addr` (both sector-aligned).
+    EraseRegion {
+        addr: u32,
+        size: u32,
+    },
+    /// Stub: stream `size` bytes from `addr` in `block_size` frames, at most `in_flight`
+    /// unacknowledged.
+    ReadFlash {
+        addr: u32,
+        size: u32,
+        block_size: u32,
+        in_flight: u32,
+    },
     Unknown(u8),
 }
 
@@ -194,6 +209,20 @@ impl Command {
                 Command::ReadFlashSlow { addr, size }
             }
             Op::RunUserCode => Command::RunUserCode,
+            Op::EraseFlash => Command::EraseFlash,
+            Op::EraseRegion => {
+                let [addr, size] = words::<2>(d)?;
+                Command::EraseRegion { addr, size }
+            }
+            Op::ReadFlash => {
+                let [addr, size, block_size, in_flight] = words::<4>(d)?;
+                Command::ReadFlash {
+                    addr,
+                    size,
+                    block_size,
+                    in_flight,
+                }
+            }
         })
     }
 }

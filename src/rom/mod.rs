@@ -14,4 +14,4 @@ pub mod slip;
 
 pub use chip::Chip;
 pub use command::Command;
-pub use packet::{Op, Request, Response, RomError};
+pub use packet::{Op, Request, Response, RomError, StubError};

@@ -38,7 +38,10 @@ pub enum Op {
     FlashDeflEnd = 0x12,
     SpiFlashMd5 = 0x13,
     GetSecurityInfo = 0x14,
-    /// Stub only; the ROM loaders reject it.
+    /// Stub only (0xD0..=0xD3); the ROM loaders reject them.
+    EraseFlash = 0xD0,
+    EraseRegion = 0xD1,
+    ReadFlash = 0xD2,
     RunUserCode = 0xD3,
 }
 
@@ -65,6 +68,9 @@ impl Op {
             0x12 => FlashDeflEnd,
             0x13 => SpiFlashMd5,
             0x14 => GetSecurityInfo,
+            0xD0 => EraseFlash,
+            0xD1 => EraseRegion,
+            0xD2 => ReadFlash,
             0xD3 => RunUserCode,
             _ => return None,
         })
@@ -116,6 +122,23 @@ impl fmt::Display for RomError {
             RomError::Deflate => "deflate error (0x0b)",
         })
     }
+}
+
+/// The flasher stub's failure codes. A stub sends the code as the *first* status byte and 0 as
+/// the second (esptool reads the pair big-endian: 0xC000 "Bad data length", ...).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum StubError {
+    BadDataLen = 0xC0,
+    BadDataChecksum = 0xC1,
+    BadBlocksize = 0xC2,
+    InvalidCommand = 0xC3,
+    FailedSpiOp = 0xC4,
+    NotInFlashMode = 0xC6,
+    Inflate = 0xC7,
+    NotEnoughData = 0xC8,
+    TooMuchData = 0xC9,
+    NotImplemented = 0xFF,
 }
 
 /// Why a frame is not a packet.
@@ -245,6 +268,17 @@ impl Response {
             data: Vec::new(),
             status: 1,
             error: error as u8,
+        }
+    }
+
+    /// A failure response from a flasher stub: the code in the status byte, the error byte 0.
+    pub fn stub_fail(op: u8, error: StubError) -> Self {
+        Response {
+            op,
+            value: 0,
+            data: Vec::new(),
+            status: error as u8,
+            error: 0,
         }
     }
 

@@ -1,15 +1,23 @@
 //! The raw serial log (`--log FILE`): every byte as read, written to a temporary file beside the
 //! target and renamed into place when the watch ends for any reason (verdict, error, port loss,
 //! Ctrl-C), so an existing log is never left half-overwritten.
+//!
+//! Bytes reach the `.partial` file at least every [`FLUSH_EVERY`] and at every line end, so a
+//! watch killed outright (SIGKILL, a CI runner's timeout) still leaves what explains the failure
+//! beside the log; the next watch with the same `--log` points it out.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use tempfile::TempPath;
 
 use crate::error::{Error, Result, show_path};
 use crate::util::io_reason;
+
+/// The longest bytes wait in memory before they reach the file.
+pub const FLUSH_EVERY: Duration = Duration::from_millis(100);
 
 /// An open raw log.
 #[derive(Debug)]
@@ -18,6 +26,11 @@ pub struct RawLog {
     file: Option<BufWriter<File>>,
     temp: Option<TempPath>,
     bytes: u64,
+    /// Bytes are buffered that the file does not have yet.
+    dirty: bool,
+    last_flush: Instant,
+    /// `.partial` files of earlier watches of the same log that never finished (killed).
+    earlier: Vec<PathBuf>,
 }
 
 impl RawLog {
@@ -43,6 +56,9 @@ impl RawLog {
                 file: Some(BufWriter::with_capacity(64 * 1024, file)),
                 temp: None,
                 bytes: 0,
+                dirty: false,
+                last_flush: Instant::now(),
+                earlier: Vec::new(),
             });
         }
         let dir = match path.parent() {
@@ -53,6 +69,19 @@ impl RawLog {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| "log".to_owned());
+        let prefix = format!(".{stem}.");
+        let earlier = std::fs::read_dir(&dir)
+            .map(|entries| {
+                entries
+                    .filter_map(|e| e.ok().map(|e| e.path()))
+                    .filter(|p| {
+                        p.file_name()
+                            .and_then(|n| n.to_str())
+                            .is_some_and(|n| n.starts_with(&prefix) && n.ends_with(".partial"))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
         let tmp = tempfile::Builder::new()
             .prefix(&format!(".{stem}."))
             .suffix(".partial")
@@ -73,14 +102,37 @@ impl RawLog {
             file: Some(BufWriter::with_capacity(64 * 1024, file)),
             temp: Some(temp),
             bytes: 0,
+            dirty: false,
+            last_flush: Instant::now(),
+            earlier,
         })
     }
 
-    /// Append raw bytes.
+    /// Partial logs that earlier watches of the same log left behind when they were killed.
+    pub fn earlier_partials(&self) -> &[PathBuf] {
+        &self.earlier
+    }
+
+    /// Append raw bytes; they reach the file at once when they end a line, else within
+    /// [`FLUSH_EVERY`].
     pub fn write(&mut self, bytes: &[u8]) -> Result<()> {
         if let Some(f) = self.file.as_mut() {
             f.write_all(bytes).map_err(|e| self.error(&e))?;
             self.bytes += bytes.len() as u64;
+            self.dirty = true;
+        }
+        if bytes.contains(&b'\n') {
+            self.flush()?;
+        } else {
+            self.tick()?;
+        }
+        Ok(())
+    }
+
+    /// Flush when bytes have waited [`FLUSH_EVERY`]; call it while the port is quiet too.
+    pub fn tick(&mut self) -> Result<()> {
+        if self.dirty && self.last_flush.elapsed() >= FLUSH_EVERY {
+            self.flush()?;
         }
         Ok(())
     }
@@ -88,8 +140,10 @@ impl RawLog {
     /// Push buffered bytes to the file.
     pub fn flush(&mut self) -> Result<()> {
         if let Some(f) = self.file.as_mut() {
-            f.flush().map_err(|e| Error::file(&self.target, &e))?;
+            f.flush().map_err(|e| self.error(&e))?;
         }
+        self.dirty = false;
+        self.last_flush = Instant::now();
         Ok(())
     }
 
@@ -114,19 +168,24 @@ impl RawLog {
     }
 
     fn finish_inner(&mut self) -> Result<()> {
-        let Some(mut f) = self.file.take() else {
+        let Some(f) = self.file.take() else {
             return Ok(());
         };
-        f.flush().map_err(|e| Error::file(&self.target, &e))?;
-        let file = f
-            .into_inner()
-            .map_err(|e| Error::file(&self.target, e.error()))?;
+        // A full disk keeps what fits: whatever reached the file is still renamed into place,
+        // and the failure is reported after.
+        let (file, flushed) = match f.into_inner() {
+            Ok(file) => (file, Ok(())),
+            Err(e) => {
+                let err = self.error(e.error());
+                (e.into_inner().into_parts().0, Err(err))
+            }
+        };
+        let _ = file.sync_all();
         if let Some(temp) = self.temp.take() {
-            file.sync_all().map_err(|e| Error::file(&self.target, &e))?;
             temp.persist(&self.target)
                 .map_err(|e| Error::file(&self.target, &e.error))?;
         }
-        Ok(())
+        flushed
     }
 
     fn error(&self, e: &std::io::Error) -> Error {

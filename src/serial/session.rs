@@ -39,8 +39,21 @@ pub fn run(
         Some(p) => Some(RawLog::create(p)?),
         None => None,
     };
+    for earlier in log.iter().flat_map(RawLog::earlier_partials) {
+        observe(
+            Notice::Note(&format!(
+                "{} holds a partial log from an earlier watch that was killed",
+                earlier.display()
+            )),
+            Duration::ZERO,
+        );
+    }
     let reopen_path = plan.port.clone();
-    let mut reopen = plan.reopen_baud.map(|baud| {
+    // A pty named by its own /dev/pts/N never comes back: once its master closes, the next pty
+    // the kernel hands out may take the same number, and it belongs to someone else. A symlink
+    // to a pty (`sim device --link`) may be pointed at a new one, so it is reopened.
+    let raw_pty = plan.port.starts_with("/dev/pts/");
+    let mut reopen = plan.reopen_baud.filter(|_| !raw_pty).map(|baud| {
         move || -> Result<Box<dyn SerialLink>> { Ok(Box::new(TtyLink::open(&reopen_path, baud)?)) }
     });
     let outcome = watch(
@@ -68,6 +81,10 @@ pub fn run(
         None => String::new(),
     };
     let outcome = outcome?;
+    if let WatchEnd::Unrunnable(why) = &outcome.end {
+        // Not the firmware's fault and not a timeout: the simulated board cannot run it.
+        return Err(Error::env(plan.port.display(), format!("{why}{log_note}")));
+    }
     if let WatchEnd::PortLost(why) = &outcome.end
         && outcome.report.verdict == Verdict::Timeout
     {

@@ -53,6 +53,22 @@ pub enum WatchEnd {
     Interrupted,
     /// The port went away and did not come back within the grace period.
     PortLost(String),
+    /// A simulated board said (on a [`SIMULATOR_TAG`] line) that it cannot run what it was
+    /// flashed with; the line, without the tag.
+    Unrunnable(String),
+}
+
+/// How the virtual board (`espcheck sim device`) starts the one line that is its own, not the
+/// chip's: that it cannot execute the real firmware it booted. No real board prints it.
+pub const SIMULATOR_TAG: &str = "[espcheck sim device] ";
+
+/// The simulator's line in `text`, if a whole one is there.
+fn simulator_says(text: &[u8]) -> Option<String> {
+    let text = String::from_utf8_lossy(text);
+    let at = text.find(SIMULATOR_TAG)?;
+    let rest = &text[at + SIMULATOR_TAG.len()..];
+    let end = rest.find('\n')?;
+    Some(rest[..end].trim_end().to_owned())
 }
 
 /// What the watch saw.
@@ -77,6 +93,9 @@ pub enum Notice<'a> {
     Reopened(&'a str),
     /// A batch of bytes has been handled: a good moment to flush an echo.
     Flush,
+    /// Something the user should know about the session itself (a partial log left by a run
+    /// that was killed).
+    Note(&'a str),
 }
 
 /// Opens the port again after it went away.
@@ -100,6 +119,8 @@ pub fn watch(
     let mut events = Vec::new();
     let mut bytes = 0u64;
     let mut reopened = 0u32;
+    // The last few KiB read, to spot a simulator line split across reads.
+    let mut tail: Vec<u8> = Vec::new();
     let end = loop {
         let now = Instant::now();
         if stop.load(Ordering::Relaxed) {
@@ -126,7 +147,11 @@ pub fn watch(
             wait = wait.min(t.saturating_sub(now.duration_since(start)));
         }
         match link.read(&mut buf, wait.max(Duration::from_millis(1))) {
-            Ok(0) => {}
+            Ok(0) => {
+                if let Some(l) = log.as_deref_mut() {
+                    l.tick()?;
+                }
+            }
             Ok(n) => {
                 let at = start.elapsed();
                 last_byte = Instant::now();
@@ -137,6 +162,12 @@ pub fn watch(
                 grader.feed(&buf[..n], at, &mut events);
                 emit(&mut events, notify, at);
                 notify(Notice::Flush, at);
+                tail.extend_from_slice(&buf[..n]);
+                if let Some(line) = simulator_says(&tail) {
+                    break WatchEnd::Unrunnable(line);
+                }
+                let keep = tail.len().saturating_sub(4096);
+                tail.drain(..keep);
             }
             Err(LinkError::Gone(why)) => {
                 if let Some(l) = log.as_deref_mut() {
@@ -175,7 +206,7 @@ pub fn watch(
         WatchEnd::Deadline => End::Deadline(opts.timeout.unwrap_or(elapsed)),
         WatchEnd::Idle => End::Idle(opts.idle_timeout.unwrap_or(elapsed)),
         WatchEnd::Interrupted => End::Interrupted,
-        WatchEnd::PortLost(_) => End::PortLost,
+        WatchEnd::PortLost(_) | WatchEnd::Unrunnable(_) => End::PortLost,
     };
     let report = if end == WatchEnd::Verdict {
         grader.report()
@@ -245,8 +276,9 @@ impl SerialLink for Dead {
     }
 }
 
-/// A flag that turns true on Ctrl-C (SIGINT) or SIGTERM, so a watch can stop cleanly and keep
-/// its log. The handlers are in place when this returns.
+/// A flag that turns true on Ctrl-C (SIGINT), SIGTERM, SIGHUP (the terminal closed) or SIGQUIT,
+/// so a watch stops the same clean way for each and keeps its log. The handlers are in place
+/// when this returns.
 pub fn stop_on_signals() -> Result<Arc<AtomicBool>> {
     let flag = Arc::new(AtomicBool::new(false));
     let set = Arc::clone(&flag);
@@ -266,20 +298,31 @@ pub fn stop_on_signals() -> Result<Arc<AtomicBool>> {
             };
             rt.block_on(async move {
                 use tokio::signal::unix::{SignalKind, signal};
-                let (mut int, mut term) = match (
-                    signal(SignalKind::interrupt()),
-                    signal(SignalKind::terminate()),
-                ) {
-                    (Ok(i), Ok(t)) => (i, t),
-                    (Err(e), _) | (_, Err(e)) => {
-                        let _ = ready_tx.send(Err(e.to_string()));
-                        return;
+                let kinds = [
+                    SignalKind::interrupt(),
+                    SignalKind::terminate(),
+                    SignalKind::hangup(),
+                    SignalKind::quit(),
+                ];
+                let mut streams = Vec::with_capacity(kinds.len());
+                for kind in kinds {
+                    match signal(kind) {
+                        Ok(s) => streams.push(s),
+                        Err(e) => {
+                            let _ = ready_tx.send(Err(e.to_string()));
+                            return;
+                        }
                     }
-                };
+                }
                 let _ = ready_tx.send(Ok(()));
+                let [int, term, hup, quit] = &mut streams[..] else {
+                    return;
+                };
                 tokio::select! {
                     _ = int.recv() => {}
                     _ = term.recv() => {}
+                    _ = hup.recv() => {}
+                    _ = quit.recv() => {}
                 }
                 set.store(true, Ordering::Relaxed);
             });

@@ -121,18 +121,77 @@ const SPIN: [u8; 4] = [0x06, 0xFF, 0xFF, 0x00];
 
 /// Build a valid image for `settings.chip` carrying `settings`.
 pub fn build(settings: &ImageSettings) -> Vec<u8> {
+    ImageSpec::new(
+        settings.chip,
+        layout(settings.chip).0,
+        base_segments(settings),
+    )
+    .build()
+}
+
+/// The code and settings segments every sim image has.
+fn base_segments(settings: &ImageSettings) -> Vec<(u32, Vec<u8>)> {
     let (iram, dram) = layout(settings.chip);
     // Serialising a struct of strings and enums cannot fail.
     let json = serde_json::to_vec(settings).unwrap_or_default();
     let mut blob = SETTINGS_MAGIC.to_vec();
     blob.extend_from_slice(&(json.len() as u32).to_le_bytes());
     blob.extend_from_slice(&json);
-    ImageSpec::new(
-        settings.chip,
-        iram,
-        vec![(iram, SPIN.to_vec()), (dram, blob)],
-    )
-    .build()
+    vec![(iram, SPIN.to_vec()), (dram, blob)]
+}
+
+/// Where a padding segment goes: flash-mapped read-only data, where a big firmware keeps its
+/// tables and strings (the ESP8266's IROM window, the ESP32's DROM).
+fn pad_addr(chip: Chip) -> u32 {
+    match chip {
+        Chip::Esp8266 => 0x4020_1010,
+        Chip::Esp32 => 0x3F40_0020,
+    }
+}
+
+/// `len` bytes that deflate shrinks to about half, like compiled firmware: 32-byte runs that
+/// alternate between pseudo-random bytes and a repeated string table.
+pub fn filler(len: usize) -> Vec<u8> {
+    const TABLE: &[u8; 32] = b"wifi_connect\0tls_handshake\0https";
+    let mut state = 0x2545_F491_4F6C_DD1Du64;
+    (0..len)
+        .map(|i| {
+            if (i / 32) % 2 == 0 {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                (state >> 29) as u8
+            } else {
+                TABLE[i % 32]
+            }
+        })
+        .collect()
+}
+
+/// Like [`build`], padded with a [`filler`] data segment so the image is about `size` bytes
+/// (exactly, rounded up to the image format's 16-byte alignment) when `size` exceeds the bare
+/// image. Flashing can then be measured at realistic sizes.
+pub fn build_sized(settings: &ImageSettings, size: usize) -> Vec<u8> {
+    let bare = build(settings);
+    // The segment header is 8 bytes; segment lengths are whole words.
+    let Some(room) = size.checked_sub(bare.len() + 8).filter(|r| *r >= 4) else {
+        return bare;
+    };
+    let entry = layout(settings.chip).0;
+    let with_pad = |pad: usize| {
+        let mut segments = base_segments(settings);
+        segments.push((pad_addr(settings.chip), filler(pad)));
+        ImageSpec::new(settings.chip, entry, segments).build()
+    };
+    let guess = room / 4 * 4;
+    let first = with_pad(guess);
+    // Alignment padding and the checksum move the end a little: correct once.
+    let pad = if first.len() > size {
+        guess.saturating_sub(first.len() - size).div_ceil(4) * 4
+    } else {
+        guess + (size - first.len()) / 4 * 4
+    };
+    with_pad(pad)
 }
 
 /// A stand-in ESP32 second-stage bootloader image: three segments where ESP-IDF's bootloader puts
@@ -229,5 +288,31 @@ mod tests {
         let img = image::parse(&esp32_bootloader(), Chip::Esp32).unwrap();
         assert!(img.checksum_ok() && img.digest_ok());
         assert_eq!(settings_of(&img), Err(SettingsError::Missing));
+    }
+
+    #[test]
+    fn a_sized_image_is_that_big_compresses_to_about_half_and_still_reads_back() {
+        use std::io::Write;
+        for chip in Chip::ALL {
+            let s = ImageSettings::reference(chip);
+            for size in [64 * 1024, 1024 * 1024 + 3] {
+                let bytes = build_sized(&s, size);
+                assert!(
+                    bytes.len().abs_diff(size) <= 48,
+                    "{chip} {size}: {}",
+                    bytes.len()
+                );
+                let (img, back) = read(&bytes, chip).unwrap();
+                assert_eq!(back, s);
+                assert_eq!(img.segments.len(), 3);
+                let mut z =
+                    flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::new(9));
+                z.write_all(&bytes).unwrap();
+                let ratio = z.finish().unwrap().len() as f64 / bytes.len() as f64;
+                assert!((0.4..0.65).contains(&ratio), "{chip} {size}: ratio {ratio}");
+            }
+            // Smaller than the bare image: the bare image.
+            assert_eq!(build_sized(&s, 10), build(&s));
+        }
     }
 }

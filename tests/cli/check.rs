@@ -148,11 +148,124 @@ fn leaf_pins_break_at_reissue_while_intermediate_pins_hold() {
         .assert()
         .code(1);
     let text = String::from_utf8_lossy(&assert.get_output().stdout).into_owned();
+    // The header's chosen pin is its CA_PEM (the leaf, with --pin leaf); the fingerprints beside
+    // it are reported as informational.
+    assert!(text.contains("FAIL     ca PINS_TEST_CA_PEM"), "{text}");
     assert!(
-        text.contains("FAIL     sha1 PINS_TEST_FINGERPRINT_SHA1"),
+        text.contains("info     sha1 PINS_TEST_FINGERPRINT_SHA1"),
         "{text}"
     );
-    assert!(text.contains("4 of 4 pin(s) fail"), "{text}");
+    assert!(text.contains("1 of 4 pin(s) fail"), "{text}");
+}
+
+/// A header made with `--pin intermediate` records its chosen pin; after a routine leaf reissue
+/// by the same intermediate `check` stays green (the stale leaf fingerprints are informational),
+/// while a sketch that uses the header's fingerprint goes red.
+#[test]
+fn the_chosen_pin_is_judged_and_the_rest_is_informational() {
+    if !have("openssl", "check against openssl s_server") {
+        return;
+    }
+    let mut pki = Pki::new("pins.test");
+    let port = free_port();
+    let server = SServer::start(&pki, port);
+    let work = tempfile::tempdir().unwrap();
+    let w = work.path();
+    let header = w.join("pins.h");
+    let rust = w.join("pins.rs");
+    generate(&["pins.test", "--pin", "intermediate"], &server, &header);
+    generate(
+        &["pins.test", "--lang", "rust", "--pin", "intermediate"],
+        &server,
+        &rust,
+    );
+    let text = std::fs::read_to_string(&header).unwrap();
+    assert!(
+        text.contains(
+            "// espcheck: chosen pin PINS_TEST_CA_PEM (--pin intermediate: intermediate)"
+        ),
+        "{text}"
+    );
+    let uses_fp = w.join("fp.ino");
+    std::fs::write(
+        &uses_fp,
+        "#include \"pins.h\"\nvoid setup() { client.setFingerprint(PINS_TEST_FINGERPRINT_SHA1); }\n",
+    )
+    .unwrap();
+    let uses_ca = w.join("ca.ino");
+    std::fs::write(
+        &uses_ca,
+        "#include \"pins.h\"\nvoid setup() { client.setCACert(PINS_TEST_CA_PEM); }\n",
+    )
+    .unwrap();
+    check(&[&header, &rust], port).success();
+
+    drop(server);
+    pki.reissue_leaf(crate::codegen::default_leaf_expiry());
+    let server = SServer::start(&pki, port);
+    // The headers alone: their chosen pin (the intermediate) holds, so the check is green.
+    let assert = check(&[&header, &rust], port).success();
+    for r in json_lines(&assert.get_output().stdout) {
+        assert_eq!(r["ok"], true, "{r}");
+        for p in r["pins"].as_array().unwrap() {
+            let chosen = p["symbol"].as_str().unwrap().ends_with("CA_PEM");
+            assert_eq!(
+                p["status"],
+                if chosen { "match" } else { "mismatch" },
+                "{p}"
+            );
+            assert_eq!(
+                p["informational"].as_bool().unwrap_or(false),
+                !chosen,
+                "{p}"
+            );
+        }
+    }
+    let assert = espcheck()
+        .args([
+            "check",
+            header.to_str().unwrap(),
+            "--connect",
+            &server.connect(),
+        ])
+        .assert()
+        .success();
+    let text = String::from_utf8_lossy(&assert.get_output().stdout).into_owned();
+    assert!(
+        text.contains("your chosen pin (PINS_TEST_CA_PEM) holds"),
+        "{text}"
+    );
+    // With the sketch that uses the fingerprint: exactly that symbol is judged, and fails.
+    let assert = check(&[&header, &uses_fp], port).code(1);
+    let reports = json_lines(&assert.get_output().stdout);
+    assert_eq!(reports.len(), 1, "the sketch has no pins of its own");
+    let judged: Vec<(String, String)> = reports[0]["pins"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| !p["informational"].as_bool().unwrap_or(false))
+        .map(|p| {
+            (
+                p["symbol"].as_str().unwrap().to_owned(),
+                p["status"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        judged,
+        [(
+            "PINS_TEST_FINGERPRINT_SHA1".to_owned(),
+            "mismatch".to_owned()
+        )]
+    );
+    // With the sketch that uses the CA: green.
+    check(&[&header, &uses_ca], port).success();
+    // The project directory: both sketches, so both symbols are judged, and the fingerprint fails.
+    let assert = check(&[w], port).code(1);
+    let reports = json_lines(&assert.get_output().stdout);
+    assert_eq!(reports.len(), 2, "the header and the Rust module");
+    assert_eq!(reports[0]["ok"], false, "{}", reports[0]);
+    assert_eq!(reports[1]["ok"], true, "{}", reports[1]);
 }
 
 #[test]
@@ -290,7 +403,7 @@ fn a_pin_expiring_inside_warn_days_fails() {
     let server = SServer::start(&pki, free_port());
     let work = tempfile::tempdir().unwrap();
     let h = work.path().join("pins.h");
-    generate(&["pins.test", "--pin", "intermediate"], &server, &h);
+    generate(&["pins.test", "--pin", "leaf"], &server, &h);
     let assert = check(&[&h], server.port).code(1);
     let r = &json_lines(&assert.get_output().stdout)[0];
     assert_eq!(
@@ -299,9 +412,14 @@ fn a_pin_expiring_inside_warn_days_fails() {
             ("PINS_TEST_FINGERPRINT_SHA1".into(), "expiring".into()),
             ("PINS_TEST_FINGERPRINT_SHA256".into(), "expiring".into()),
             ("PINS_TEST_PUBKEY_PEM".into(), "expiring".into()),
-            ("PINS_TEST_CA_PEM".into(), "match".into()),
+            ("PINS_TEST_CA_PEM".into(), "expiring".into()),
         ]
     );
+    // Pinned to the intermediate, the leaf's expiry is the server's business: the chosen pin
+    // holds for years, the expiring leaf fingerprints are informational.
+    let inter = work.path().join("inter.h");
+    generate(&["pins.test", "--pin", "intermediate"], &server, &inter);
+    check(&[&inter], server.port).success();
     espcheck()
         .arg("check")
         .arg(&h)
@@ -335,15 +453,16 @@ fn unreadable_files_exit_2_network_4_timeout_3() {
     let stderr = String::from_utf8_lossy(&none.get_output().stderr).into_owned();
     assert!(stderr.contains("empty.ino: no pins found"), "{stderr}");
 
-    // Pins with no host anywhere: say so, and how to fix it.
+    // Pins with no host anywhere: reported offline with their expiry, and how to fetch.
     let pki = Pki::new("pins.test");
     let nohost = espcheck()
         .arg("check")
         .arg(pki.path("root.pem"))
         .assert()
-        .code(2);
-    let stderr = String::from_utf8_lossy(&nohost.get_output().stderr).into_owned();
-    assert!(stderr.contains("--host"), "{stderr}");
+        .code(0);
+    let stdout = String::from_utf8_lossy(&nohost.get_output().stdout).into_owned();
+    assert!(stdout.contains("--host HOST` would fetch"), "{stdout}");
+    assert!(stdout.contains("expires 2044-01-01"), "{stdout}");
 
     // Nothing listens: a network error.
     let closed = free_port();

@@ -263,12 +263,15 @@ def subject_and_spki(der):
 text = open(sys.argv[1]).read()
 certs = [base64.b64decode("".join(b.split())) for b in
          re.findall(r"-----BEGIN CERTIFICATE-----(.*?)-----END CERTIFICATE-----", text, re.S)]
+# Like gen_crt_bundle.py every certificate is kept, duplicates too; "dedup" keeps the first of
+# each (subject, key). sorted() is stable, as the script's is.
+dedup = len(sys.argv) > 3 and sys.argv[3] == "dedup"
 entries = []
 for der in certs:
     e = subject_and_spki(der)
-    if e not in entries:
+    if not dedup or e not in entries:
         entries.append(e)
-entries.sort(key=lambda e: e[0])
+entries = sorted(entries, key=lambda e: e[0])
 if sys.argv[2] == "legacy":
     out = struct.pack(">H", len(entries))
     for name, key in entries:
@@ -305,33 +308,43 @@ fn idf_bundles_match_an_independent_encoder_byte_for_byte() {
     } else {
         eprintln!("NOTE: no system CA bundle; the bundle test uses the committed roots only");
     }
+    // Repeated certificates, as a hand-merged bundle has: gen_crt_bundle.py keeps every one.
+    let roots = std::fs::read_to_string("fixtures/bundles/roots.pem").unwrap();
+    std::fs::write(w.join("twice.pem"), format!("{roots}{roots}")).unwrap();
+    sources.push(w.join("twice.pem"));
     let python = have("python3", "the bundle against the reference encoder");
     std::fs::write(w.join("ref.py"), REFERENCE_ENCODER).unwrap();
     for (n, roots) in sources.iter().enumerate() {
-        let legacy = w.join(format!("legacy{n}.bin"));
-        let table = w.join(format!("table{n}.bin"));
-        let default = w.join(format!("default{n}.bin"));
-        bundle(roots, &["--idf-version", "5.3"], &legacy);
-        bundle(roots, &["--idf-version", "5.4"], &table);
-        bundle(roots, &[], &default);
-        let (legacy, table) = (
-            std::fs::read(&legacy).unwrap(),
-            std::fs::read(&table).unwrap(),
-        );
-        assert_eq!(
-            std::fs::read(&default).unwrap(),
-            table,
-            "default is the 5.4+ layout"
-        );
-        // Same input, same bytes.
-        bundle(roots, &["--idf-version", "5.3"], &w.join("again.bin"));
-        assert_eq!(std::fs::read(w.join("again.bin")).unwrap(), legacy);
-        if python {
+        for dedup in [false, true] {
+            let flag: &[&str] = if dedup { &["--dedup"] } else { &[] };
+            let legacy = w.join(format!("legacy{n}{dedup}.bin"));
+            let table = w.join(format!("table{n}{dedup}.bin"));
+            let default = w.join(format!("default{n}{dedup}.bin"));
+            bundle(roots, &[&["--idf-version", "5.3"], flag].concat(), &legacy);
+            bundle(roots, &[&["--idf-version", "5.4"], flag].concat(), &table);
+            bundle(roots, flag, &default);
+            let (legacy, table) = (
+                std::fs::read(&legacy).unwrap(),
+                std::fs::read(&table).unwrap(),
+            );
+            assert_eq!(
+                std::fs::read(&default).unwrap(),
+                table,
+                "default is the 5.4+ layout"
+            );
+            // Same input, same bytes.
+            let again = w.join("again.bin");
+            bundle(roots, &[&["--idf-version", "5.3"], flag].concat(), &again);
+            assert_eq!(std::fs::read(&again).unwrap(), legacy);
+            if !python {
+                continue;
+            }
             for (layout, ours) in [("legacy", &legacy), ("table", &table)] {
                 let out = Command::new("python3")
                     .arg(w.join("ref.py"))
                     .arg(roots)
                     .arg(layout)
+                    .arg(if dedup { "dedup" } else { "keep" })
                     .output()
                     .unwrap();
                 assert!(
@@ -342,12 +355,31 @@ fn idf_bundles_match_an_independent_encoder_byte_for_byte() {
                 assert!(out.stdout.len() > 100);
                 assert!(
                     out.stdout == *ours,
-                    "{layout} bundle of {} differs from the reference encoder",
+                    "{layout} bundle of {} (dedup {dedup}) differs from the reference encoder",
                     roots.display()
                 );
             }
         }
     }
+    // The doubled roots: twice the entries without --dedup, the same as once with it.
+    let count = |p: &Path| {
+        let out = espcheck()
+            .arg("check")
+            .arg("--offline")
+            .arg("--json")
+            .arg(p)
+            .output()
+            .unwrap();
+        let v: serde_json::Value =
+            serde_json::from_slice(out.stdout.split(|b| *b == b'\n').next().unwrap()).unwrap();
+        v["pins"][0]["pinned"].as_str().unwrap().to_owned()
+    };
+    let (kept, once) = (
+        count(&w.join(format!("legacy{}false.bin", sources.len() - 1))),
+        count(&w.join(format!("legacy{}true.bin", sources.len() - 1))),
+    );
+    let n: usize = once.split(' ').next().unwrap().parse().unwrap();
+    assert_eq!(kept, format!("{} CA(s)", 2 * n), "{once}");
 }
 
 #[test]

@@ -76,13 +76,18 @@ impl Firmware {
 
     /// A symbol's address, as the 8 hex digits a crash dump prints.
     fn addr(&self, name: &str) -> String {
+        self.addr_plus(name, 0)
+    }
+
+    /// A symbol's address plus `n`: a return address `n` bytes past a label.
+    fn addr_plus(&self, name: &str, n: u64) -> String {
         let bytes = std::fs::read(&self.elf).unwrap();
         let file = object::File::parse(&*bytes).unwrap();
         let sym = file
             .symbols()
             .find(|s| s.name() == Ok(name))
             .unwrap_or_else(|| panic!("no symbol {name}"));
-        format!("{:08x}", sym.address())
+        format!("{:08x}", sym.address() + n)
     }
 
     fn write(&self, name: &str, text: &str) -> PathBuf {
@@ -91,9 +96,10 @@ impl Firmware {
         path
     }
 
-    /// An ESP8266 core postmortem: epc1 in crash_here, a null excvaddr, and a stack holding a
-    /// return address into loop_step, an address inside the inlined poke, data words and a ROM
-    /// address (neither of which is code of this ELF).
+    /// An ESP8266 core postmortem: epc1 in crash_here, a null excvaddr, and a stack holding the
+    /// return address of loop_step's call (the label after it), a return address one byte past
+    /// the inlined poke's label, data words and a ROM address (neither of which is code of
+    /// this ELF).
     fn esp8266_log(&self) -> String {
         format!(
             "\r\n ets Jan  8 2013,rst cause:2, boot mode:(3,6)\r\n\r\n\
@@ -108,7 +114,7 @@ impl Firmware {
              <<<stack<<<\r\n\r\n--------------- CUT HERE FOR EXCEPTION DECODER ---------------\r\n",
             crash = self.addr("at_crash"),
             after = self.addr("after_call"),
-            poke = self.addr("at_poke"),
+            poke = self.addr_plus("at_poke", 1),
         )
     }
 
@@ -189,25 +195,41 @@ fn esp8266_exception_decodes_epc1_and_the_stack() {
                 "app::crash_here(int*)",
                 line_of("at_crash:")
             ),
-            unknown("00000000", "excvaddr"),
+            // A stack word is a return address: looked up one byte back, it names the call.
             known(
                 &fw.addr("after_call"),
                 "stack",
                 "app::loop_step()",
-                line_of("after_call:")
+                line_of("crash_here(&sink);")
             ),
             // GCC gives an inlined static function no linkage name: DWARF knows it as `poke`.
-            known(&fw.addr("at_poke"), "stack", "poke", line_of("at_poke:")),
+            known(
+                &fw.addr_plus("at_poke", 1),
+                "stack",
+                "poke",
+                line_of("at_poke:")
+            ),
         ],
         "only the stack words in the ELF's code are decoded; the ROM's 40000f49 is not guessed"
     );
+    // Found by scanning the stack, not by unwinding: marked as guesses.
+    let guesses: Vec<_> = v["backtrace"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["guess"].as_bool().unwrap_or(false))
+        .collect();
+    assert_eq!(guesses, [false, true, true]);
+    // excvaddr is the address the store hit, listed apart from the frames.
+    assert_eq!(v["fault_addresses"][0]["from"], "excvaddr");
+    assert_eq!(v["fault_addresses"][0]["addr"], "0x00000000");
+    assert_eq!(v["fault_addresses"][0]["in_elf"], false);
     // The inlined poke names the function it was inlined into, at the call.
     assert_eq!(
-        v["backtrace"][3]["inlined_into"],
+        v["backtrace"][2]["inlined_into"],
         json!([{ "function": "app::setup_task()", "file": "/src/crash.cpp",
                  "line": line_of("poke(&sink);") }])
     );
-    assert_eq!(v["backtrace"][1]["in_elf"], false);
     let reason = v["reason"].as_str().unwrap();
     assert!(
         reason.contains("Exception (29) StoreProhibited")
@@ -235,7 +257,6 @@ fn esp32_guru_meditation_decodes_pc_and_the_backtrace() {
         frames(&v),
         [
             crash_here,
-            unknown("00000000", "excvaddr"),
             in_backtrace,
             known(
                 &fw.addr("after_call"),
@@ -278,9 +299,10 @@ fn human_report_puts_decoded_frames_beside_the_raw_ones() {
     let text = String::from_utf8(out.stdout).unwrap();
     let mut settings = insta::Settings::clone_current();
     // Addresses depend on the host's compiler and linker: name them.
-    for sym in ["at_crash", "after_call", "at_poke"] {
+    for sym in ["at_crash", "after_call"] {
         settings.add_filter(&fw.addr(sym), format!("[{sym}]"));
     }
+    settings.add_filter(&fw.addr_plus("at_poke", 1), "[at_poke+1]");
     settings.add_filter(
         &regex::escape(&fw.dir.path().canonicalize().unwrap().display().to_string()),
         "[TMP]",
@@ -356,4 +378,87 @@ fn watch_decodes_a_live_crash() {
     assert_eq!(v["backtrace"][0]["function"], "app::crash_here(int*)");
     assert_eq!(v["backtrace"][0]["line"], line_of("at_crash:"));
     assert_eq!(v["backtrace"][4]["function"], Value::Null);
+}
+
+/// The RISC-V fixture (fixtures/crashes/rv32): a real rv32imc ELF and its crash state.
+fn rv32_fixture() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/crashes/rv32")
+}
+
+#[test]
+fn riscv_crash_is_unwound_and_another_build_is_called_out() {
+    let dir = rv32_fixture();
+    let elf = dir.join("crash-rv32.elf");
+    let dump = std::fs::read_to_string(dir.join("guru.txt")).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let log = tmp.path().join("c3.log");
+    std::fs::write(&log, &dump).unwrap();
+    let (code, v) = grade_json(&log, &["--elf", elf.to_str().unwrap()]);
+    assert_eq!(code, 5);
+    let names: Vec<_> = v["backtrace"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["from"].as_str().unwrap(), f["function"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            ("mepc", "store_byte"),
+            ("cfi", "parse_header"),
+            ("cfi", "handle_request"),
+            ("cfi", "app_main"),
+        ]
+    );
+    assert_eq!(v["backtrace"][3]["inlined_into"][0]["function"], "_start");
+    assert_eq!(v["fault_addresses"][0]["from"], "mtval");
+    assert!(v.get("decode_warnings").is_none(), "{v}");
+
+    // The same crash after a boot log that names another build: warned on stderr, flagged in JSON.
+    std::fs::write(
+        &log,
+        format!("I (45) app_init: ELF file SHA256:  0123456789abcdef...\n{dump}"),
+    )
+    .unwrap();
+    let out = espcheck()
+        .arg("grade")
+        .arg(&log)
+        .arg("--elf")
+        .arg(&elf)
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(5));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("ELF file SHA256 0123456789abcdef is not this ELF's"),
+        "{stderr}"
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["backtrace"][0]["unreliable"], true);
+    assert!(
+        v["decode_warnings"][0]
+            .as_str()
+            .unwrap()
+            .contains("another build")
+    );
+}
+
+#[test]
+fn rom_elf_without_the_app_elf_is_a_usage_error() {
+    let dir = rv32_fixture();
+    let out = espcheck()
+        .arg("grade")
+        .arg(dir.join("guru.txt"))
+        .arg("--rom-elf")
+        .arg(dir.join("crash-rv32.elf"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("--rom-elf") && stderr.contains("--elf"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
 }

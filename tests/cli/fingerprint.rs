@@ -395,7 +395,7 @@ fn malformed_inputs_exit_2_with_one_line_and_no_key_material() {
         (write("random.bin", &random), "no certificate found"),
         (
             write("truncated.pem", truncated_b64.as_bytes()),
-            "certificate 1: base64 ends mid-block",
+            "certificate 1: line 1: base64 ends mid-block",
         ),
         (write("cut.pem", cut_der.as_bytes()), "certificate 1:"),
         (

@@ -21,7 +21,7 @@ impl Board {
         let dir = tempfile::tempdir().unwrap();
         let link = dir.path().join(chip);
         let child = super::support::espcheck_std()
-            .args(["sim", "device", "--chip", chip, "--link"])
+            .args(["sim", "device", "--pacing", "off", "--chip", chip, "--link"])
             .arg(&link)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -375,4 +375,65 @@ fn a_flash_interrupted_by_sigint_releases_the_port() {
         "the port was released: {stderr}"
     );
     assert_eq!(code, Some(5), "{verdict}");
+}
+
+/// A non-sim firmware image with the segment layout of a real build (not a real MicroPython
+/// binary: none could be fetched offline; the layout follows what esptool `image-info` shows for
+/// MicroPython/Arduino builds: IRAM, DRAM and rodata on the ESP8266; DROM, DRAM, IRAM and IROM
+/// for an ESP32 app).
+fn foreign_image(dir: &Path, chip: espcheck::rom::Chip) -> PathBuf {
+    use espcheck::rom::Chip;
+    use espcheck::rom::image::ImageSpec;
+    let fill = |n: usize| (0..n).map(|i| (i * 7 % 251) as u8).collect::<Vec<u8>>();
+    let (entry, segments) = match chip {
+        Chip::Esp8266 => (
+            0x4010_0004,
+            vec![
+                (0x4010_0000, fill(0x7000)),
+                (0x3FFE_8000, fill(0x900)),
+                (0x3FFE_8900, fill(0x1500)),
+            ],
+        ),
+        Chip::Esp32 => (
+            0x4008_1000,
+            vec![
+                (0x3F40_0020, fill(0x6000)),
+                (0x3FFB_0000, fill(0x2000)),
+                (0x4008_0000, fill(0x4000)),
+                (0x400D_0020, fill(0x10000)),
+            ],
+        ),
+    };
+    let path = dir.join(format!("foreign-{chip}.bin"));
+    std::fs::write(&path, ImageSpec::new(chip, entry, segments).build()).unwrap();
+    path
+}
+
+#[test]
+fn real_firmware_ends_at_once_in_exit_4_naming_the_simulators_limit() {
+    use espcheck::rom::Chip;
+    let dir = tempfile::tempdir().unwrap();
+    for chip in Chip::ALL {
+        let board = Board::start(&chip.to_string());
+        let fw = foreign_image(dir.path(), chip);
+        let start = Instant::now();
+        let out = espcheck()
+            .arg("flash-and-watch")
+            .arg(&board.link)
+            .arg("--firmware")
+            .arg(&fw)
+            .args(["--timeout", "40s"])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(4), "{chip}: {stderr}");
+        assert!(
+            stderr.contains("cannot execute real firmware and runs only sim images"),
+            "{chip}: {stderr}"
+        );
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "{chip}: not at once"
+        );
+    }
 }

@@ -3,6 +3,7 @@
 
 mod check;
 mod codegen;
+mod corpus;
 mod crash;
 mod demo;
 mod ecosystem;
@@ -11,9 +12,11 @@ mod fingerprint;
 mod flash;
 mod formats;
 mod grade;
+mod pacing;
 mod probe;
 mod readme;
 mod rom;
 mod sim;
+mod stub;
 mod support;
 mod watch;

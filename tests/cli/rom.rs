@@ -14,7 +14,7 @@ use espcheck::sim::image::{Fault, ImageSettings, build};
 use super::support::espcheck;
 
 /// esptool (v5) on PATH or in the repository's `.venv`; `None` prints why the test is skipped.
-fn esptool() -> Option<PathBuf> {
+pub(super) fn esptool() -> Option<PathBuf> {
     let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/esptool");
     let found = std::env::var_os("PATH")
         .map(|p| {
@@ -54,10 +54,11 @@ fn run_esptool(esptool: &Path, chip: Chip, port: &Path, args: &[&str]) -> String
     text
 }
 
-fn board(chip: Chip, dir: &Path) -> device::Device {
+pub(super) fn board(chip: Chip, dir: &Path) -> device::Device {
     let mut cfg = DeviceConfig::new(chip);
     cfg.flash_file = Some(dir.join("flash.bin"));
     cfg.link = Some(dir.join("board"));
+    cfg.pacing = device::Pacing::Off;
     device::start(cfg).expect("virtual board")
 }
 
@@ -310,7 +311,9 @@ fn sim_device_command_serves_on_its_link_and_cleans_up_on_sigterm() {
     let link = dir.path().join("esp");
     let flash_file = dir.path().join("esp.flash");
     let mut child = super::support::espcheck_std()
-        .args(["sim", "device", "--chip", "esp32", "--link"])
+        .args([
+            "sim", "device", "--pacing", "off", "--chip", "esp32", "--link",
+        ])
         .arg(&link)
         .arg("--flash-file")
         .arg(&flash_file)

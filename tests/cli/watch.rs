@@ -183,16 +183,14 @@ fn closing_the_pty_mid_line_exits_4_with_the_log_intact() {
     assert_eq!(std::fs::read(&log).unwrap(), written);
 }
 
-#[test]
-fn ctrl_c_stops_the_watch_and_keeps_the_log() {
+/// Start a watch with `--log`, feed it the first lines, and wait for their echo (on stderr with
+/// `--json`) so the signal handlers are in place.
+fn watching_with_log(log: &Path) -> (Board, Child, &'static [u8]) {
     let mut b = board();
-    let dir = tempfile::tempdir().unwrap();
-    let log = dir.path().join("run.log");
     let mut child = watch(&b.path, &["--log", log.to_str().unwrap(), "--json"]);
     let written: &[u8] = b"Connecting to sensor-net\r\n.....\r\nWiFi connected\r\n";
     b.master.write_all(written).unwrap();
     let mut err = child.stderr.take().unwrap();
-    // Wait for the echo (on stderr with --json) so the handlers are in place.
     let mut got = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(10);
     while !String::from_utf8_lossy(&got).contains("WiFi connected") {
@@ -201,22 +199,77 @@ fn ctrl_c_stops_the_watch_and_keeps_the_log() {
         let n = std::io::Read::read(&mut err, &mut buf).unwrap();
         got.extend_from_slice(&buf[..n]);
     }
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(child.id() as i32),
-        nix::sys::signal::Signal::SIGINT,
-    )
-    .unwrap();
-    let code = wait_exit(&mut child, Duration::from_secs(10));
-    assert_eq!(code, 3);
-    let mut out = String::new();
-    std::io::Read::read_to_string(child.stdout.as_mut().unwrap(), &mut out).unwrap();
-    let v: Value = serde_json::from_str(&out).unwrap();
-    assert_eq!(
-        (v["verdict"].as_str(), v["stage"].as_str()),
-        (Some("timeout"), Some("wifi"))
+    (b, child, written)
+}
+
+/// Issue 18 (4): Ctrl-C, SIGTERM, SIGHUP (the terminal closed) and SIGQUIT all stop the watch
+/// the same way: the log complete and in place, the report saying "interrupted", exit 130.
+#[test]
+fn every_stop_signal_keeps_the_log_and_exits_130() {
+    use nix::sys::signal::Signal;
+    for signal in [
+        Signal::SIGINT,
+        Signal::SIGTERM,
+        Signal::SIGHUP,
+        Signal::SIGQUIT,
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("run.log");
+        let (_board, mut child, written) = watching_with_log(&log);
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), signal).unwrap();
+        let code = wait_exit(&mut child, Duration::from_secs(10));
+        assert_eq!(code, 130, "{signal}");
+        let mut out = String::new();
+        std::io::Read::read_to_string(child.stdout.as_mut().unwrap(), &mut out).unwrap();
+        let v: Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(
+            (v["verdict"].as_str(), v["stage"].as_str()),
+            (Some("timeout"), Some("wifi")),
+            "{signal}"
+        );
+        assert!(
+            v["reason"].as_str().unwrap().starts_with("interrupted"),
+            "{signal}: {v}"
+        );
+        assert_eq!(v["exit_code"], 130, "{signal}");
+        assert_eq!(std::fs::read(&log).unwrap(), written, "{signal}");
+    }
+}
+
+/// Issue 18 (4): after a SIGKILL the bytes that arrived well before it are in the `.partial`
+/// file beside the log, and the next watch with the same `--log` says so.
+#[test]
+fn after_sigkill_the_partial_log_holds_the_bytes_and_the_next_watch_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("run.log");
+    let (_board, mut child, written) = watching_with_log(&log);
+    std::thread::sleep(Duration::from_millis(300));
+    child.kill().unwrap();
+    let _ = child.wait();
+    let partials: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.to_string_lossy().ends_with(".partial"))
+        .collect();
+    assert_eq!(partials.len(), 1, "{partials:?}");
+    assert_eq!(std::fs::read(&partials[0]).unwrap(), written);
+
+    let mut b = board();
+    let mut child = watch(
+        &b.path,
+        &[
+            "--log",
+            log.to_str().unwrap(),
+            "--json",
+            "--profile",
+            "unity",
+        ],
     );
-    assert!(v["reason"].as_str().unwrap().starts_with("interrupted"));
-    assert_eq!(std::fs::read(&log).unwrap(), written);
+    b.master.write_all(&fixture("unity_pass.log")).unwrap();
+    let code = wait_exit(&mut child, Duration::from_secs(20));
+    let err = stderr_of(&mut child);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("partial log from an earlier watch"), "{err}");
 }
 
 #[test]

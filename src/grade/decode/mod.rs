@@ -16,6 +16,28 @@ use regex::Regex;
 use super::crash;
 use super::model::{Caller, Crash, Frame, Report};
 
+mod identity;
+mod unwind;
+
+pub use identity::{Arch, logged_elf_sha256};
+pub use unwind::{Cfi, RiscvDump};
+
+/// The ELF of a set (the app's first, then ROM ELFs) whose loaded sections hold `addr`; the app's
+/// when none does.
+fn owner<'s, 'a>(set: &'s [Symbols<'a>], addr: u64) -> Option<&'s Symbols<'a>> {
+    set.iter()
+        .find(|s| s.is_loaded(addr))
+        .or_else(|| set.first())
+}
+
+fn frame_in(set: &[Symbols<'_>], addr: u64, from: &str) -> Option<Frame> {
+    owner(set, addr).map(|s| s.frame(addr, from))
+}
+
+fn return_frame_in(set: &[Symbols<'_>], addr: u64, from: &str) -> Option<Frame> {
+    owner(set, addr.saturating_sub(1)).map(|s| s.return_frame(addr, from))
+}
+
 type Reader<'a> = EndianSlice<'a, RunTimeEndian>;
 
 /// An address the crash output printed, and where.
@@ -27,7 +49,17 @@ pub struct RawAddress {
     /// A stack word: only a code address if it falls in the ELF's code, as the usual decoders
     /// assume (most stack words are data).
     pub code_only: bool,
+    /// The CPU the dump said this address is from (`Core  1 register dump:`, `Print CPU 1
+    /// backtrace`), when it said.
+    pub core: Option<u32>,
 }
+
+/// A line that names the CPU of what follows: the panic handler's `Core  1 register dump:` and
+/// `Guru Meditation Error: Core  1 panic'ed`, the task watchdog's `Print CPU 1 backtrace`.
+static CORE_LINE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?:Core\s+(\d)\s+(?:register dump|panic'ed)|Print CPU (\d)\b[^:]*backtrace)")
+        .expect("static regex")
+});
 
 /// ESP8266 postmortem registers: `epc1=0x40201e3c ... excvaddr=0x00000000` (NONOS SDKs put commas
 /// between them).
@@ -63,6 +95,7 @@ fn hex(digits: &str) -> Option<u64> {
 pub fn addresses(crash: &Crash) -> Vec<RawAddress> {
     let mut out = Vec::new();
     let mut in_stack = false;
+    let mut core = None;
     let register = |from: &str| -> &'static str {
         match from {
             "epc1" => "epc1",
@@ -75,6 +108,12 @@ pub fn addresses(crash: &Crash) -> Vec<RawAddress> {
     };
     for line in std::iter::once(&crash.headline).chain(&crash.block) {
         let text = line.trim_end();
+        if let Some(c) = CORE_LINE.captures(text) {
+            core = c
+                .get(1)
+                .or_else(|| c.get(2))
+                .and_then(|m| m.as_str().parse().ok());
+        }
         if text.contains(">>>stack>>>") || text.trim_start().starts_with("Stack memory:") {
             in_stack = true;
             continue;
@@ -94,6 +133,7 @@ pub fn addresses(crash: &Crash) -> Vec<RawAddress> {
                             addr,
                             from: "stack",
                             code_only: true,
+                            core,
                         });
                     }
                 }
@@ -107,6 +147,7 @@ pub fn addresses(crash: &Crash) -> Vec<RawAddress> {
                         addr,
                         from: "backtrace",
                         code_only: false,
+                        core,
                     });
                 }
             }
@@ -119,6 +160,7 @@ pub fn addresses(crash: &Crash) -> Vec<RawAddress> {
                 addr,
                 from: "pc",
                 code_only: false,
+                core,
             });
         }
         for re in [&*ESP8266_REG, &*ESP32_REG] {
@@ -128,6 +170,7 @@ pub fn addresses(crash: &Crash) -> Vec<RawAddress> {
                         addr,
                         from: register(&c[1]),
                         code_only: false,
+                        core,
                     });
                 }
             }
@@ -164,6 +207,14 @@ pub struct Symbols<'a> {
     code: Vec<Span>,
     /// Sorted by start address.
     functions: Vec<Function<'a>>,
+    /// Symbols without a size in code sections (assembly entry points such as
+    /// `_WindowOverflow12`), sorted by address: a name for code no sized function covers.
+    labels: Vec<(u64, &'a str)>,
+    /// `.eh_frame`/`.debug_frame`, for unwinding a RISC-V dump.
+    cfi: Option<Cfi<'a>>,
+    arch: Arch,
+    /// The file's bytes, for its SHA-256 (computed only when a log printed one to compare).
+    bytes: &'a [u8],
 }
 
 impl std::fmt::Debug for Symbols<'_> {
@@ -235,13 +286,35 @@ impl<'a> Symbols<'a> {
             })
             .collect();
         functions.sort_by_key(|f| f.span.start);
+        let mut labels: Vec<(u64, &str)> = file
+            .symbols()
+            .filter(|s| {
+                s.size() == 0 && s.is_definition() && code.iter().any(|c| c.contains(s.address()))
+            })
+            .filter(|s| matches!(s.kind(), SymbolKind::Text | SymbolKind::Unknown))
+            .filter_map(|s| Some((s.address(), s.name().ok()?)))
+            // `$x`/`$d` mapping symbols and local `.L` labels name nothing.
+            .filter(|(_, n)| !n.is_empty() && !n.starts_with('$') && !n.starts_with(".L"))
+            .collect();
+        labels.sort_unstable();
+        let endian = if file.is_little_endian() {
+            RunTimeEndian::Little
+        } else {
+            RunTimeEndian::Big
+        };
+        let section_data = |name: &str| {
+            file.section_by_name(name)
+                .and_then(|s| Some((s.data().ok()?, s.address())))
+        };
+        let cfi = Cfi::new(
+            section_data(".eh_frame"),
+            section_data(".debug_frame").map(|(d, _)| d),
+            endian,
+            if file.is_64() { 8 } else { 4 },
+        );
+        let arch = Arch::of(file.architecture());
         let has_dwarf = file.section_by_name(".debug_info").is_some();
         let dwarf = if has_dwarf {
-            let endian = if file.is_little_endian() {
-                RunTimeEndian::Little
-            } else {
-                RunTimeEndian::Big
-            };
             let dwarf = gimli::Dwarf::load(|id| -> Result<Reader<'a>, String> {
                 let Some(section) = file.section_by_name(id.name()) else {
                     return Ok(EndianSlice::new(&[], endian));
@@ -284,6 +357,10 @@ impl<'a> Symbols<'a> {
             loaded,
             code,
             functions,
+            labels,
+            cfi,
+            arch,
+            bytes: elf,
         })
     }
 
@@ -302,14 +379,31 @@ impl<'a> Symbols<'a> {
         self.loaded.iter().any(|s| s.contains(addr))
     }
 
-    /// The symbol table's function that contains `addr`, demangled.
+    /// The symbol table's function that contains `addr`, demangled; else the nearest sizeless
+    /// code label before it (an assembly routine), when no sized function lies between them.
     fn function_at(&self, addr: u64) -> Option<String> {
         let after = self.functions.partition_point(|f| f.span.start <= addr);
-        self.functions[..after]
+        let before = &self.functions[..after];
+        if let Some(f) = before.iter().rev().find(|f| f.span.contains(addr)) {
+            return Some(addr2line::demangle_auto(Cow::Borrowed(f.name), None).into_owned());
+        }
+        let label = self.labels[..self.labels.partition_point(|l| l.0 <= addr)].last()?;
+        let nearer_function = before.last().is_some_and(|f| f.span.end > label.0);
+        let same_section = self
+            .code
             .iter()
-            .rev()
-            .find(|f| f.span.contains(addr))
-            .map(|f| addr2line::demangle_auto(Cow::Borrowed(f.name), None).into_owned())
+            .any(|c| c.contains(label.0) && c.contains(addr));
+        (!nearer_function && same_section).then(|| label.1.to_owned())
+    }
+
+    /// The ELF's architecture, as far as crash decoding cares.
+    pub fn arch(&self) -> Arch {
+        self.arch
+    }
+
+    /// Whether the ELF has call-frame information (`.eh_frame` or `.debug_frame`).
+    pub fn has_cfi(&self) -> bool {
+        self.cfi.is_some()
     }
 
     /// The frames at `addr`, innermost (inlined) first; empty when nothing is known there.
@@ -356,7 +450,17 @@ impl<'a> Symbols<'a> {
 
     /// Decode one address.
     pub fn frame(&self, addr: u64, from: &str) -> Frame {
-        let mut chain = self.frames(addr).into_iter();
+        self.frame_at(addr, addr, from)
+    }
+
+    /// Decode a return address: the call is the instruction before it, so look `addr - 1` up
+    /// (as gdb and addr2line users do), and show the address as printed.
+    pub fn return_frame(&self, addr: u64, from: &str) -> Frame {
+        self.frame_at(addr, addr.saturating_sub(1), from)
+    }
+
+    fn frame_at(&self, addr: u64, lookup: u64, from: &str) -> Frame {
+        let mut chain = self.frames(lookup).into_iter();
         let inner = chain.next();
         let (function, file, line) = match inner {
             Some(c) => (c.function, c.file, c.line),
@@ -370,27 +474,109 @@ impl<'a> Symbols<'a> {
             line,
             in_elf: self.is_loaded(addr),
             inlined_into: chain.collect(),
+            guess: false,
+            unreliable: false,
+            core: None,
         }
     }
 }
 
-/// Decode a crash's addresses: every register and backtrace address, and the stack words that
-/// fall in the ELF's code.
-pub fn decode(crash: &Crash, symbols: &Symbols<'_>) -> Vec<Frame> {
-    addresses(crash)
-        .into_iter()
-        .filter(|r| !r.code_only || symbols.is_code(r.addr))
-        .map(|r| symbols.frame(r.addr, r.from))
-        .collect()
+/// A decoded crash: its frames, the data addresses of the fault, and what makes the frames
+/// doubtful.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Decoded {
+    pub frames: Vec<Frame>,
+    pub faults: Vec<Frame>,
+    pub warnings: Vec<String>,
+}
+
+/// Decode a crash. A RISC-V dump (MEPC, registers, stack memory) is unwound with the ELF's CFI,
+/// as gdb does; without CFI, RA and the stack words that fall in the ELF's code are listed as
+/// guesses. Xtensa `Backtrace:` PCs are decoded as printed (ESP-IDF already moved each return
+/// address back onto its call instruction); ESP8266 stack words and RISC-V return addresses are
+/// looked up one byte back, on the call. `excvaddr`/`mtval` are fault addresses, not frames.
+pub fn decode(crash: &Crash, set: &[Symbols<'_>]) -> Decoded {
+    let warnings = set
+        .first()
+        .map(|app| identity::check(crash, app))
+        .unwrap_or_default();
+    let is_code = |addr| set.iter().any(|s| s.is_code(addr));
+    let raws = addresses(crash);
+    let riscv = RiscvDump::parse(crash.block.iter().map(String::as_str));
+    let cfis: Vec<&Cfi<'_>> = set.iter().filter_map(|s| s.cfi.as_ref()).collect();
+    let mut frames = Vec::new();
+    let mut faults = Vec::new();
+    for r in raws
+        .iter()
+        .filter(|r| matches!(r.from, "excvaddr" | "mtval"))
+    {
+        faults.extend(frame_in(set, r.addr, r.from).map(|f| Frame { core: r.core, ..f }));
+    }
+    match &riscv {
+        Some(dump) if !cfis.is_empty() => {
+            let core = raws.iter().find(|r| r.from == "mepc").and_then(|r| r.core);
+            // `abort() was called at PC …` comes before the registers: keep it first.
+            for r in raws.iter().filter(|r| r.from == "pc") {
+                frames.extend(frame_in(set, r.addr, r.from));
+            }
+            let pcs = unwind::unwind(&cfis, dump);
+            frames.extend(frame_in(set, dump.mepc, "mepc"));
+            for &pc in &pcs[1..] {
+                frames.extend(return_frame_in(set, pc, "cfi"));
+            }
+            // MEPC outside the CFI (ROM code without its ELF, or a jump to a bad pointer): RA is
+            // all there is, and no CFI vouches for it.
+            if pcs.len() == 1
+                && !unwind::covers(&cfis, dump.mepc)
+                && let Some(ra) = dump.regs[1]
+                && is_code(ra)
+            {
+                frames.extend(return_frame_in(set, ra, "ra").map(|f| Frame { guess: true, ..f }));
+            }
+            for f in &mut frames {
+                f.core = core;
+            }
+        }
+        _ => {
+            for r in raws
+                .iter()
+                .filter(|r| !matches!(r.from, "excvaddr" | "mtval"))
+            {
+                if r.code_only && !is_code(r.addr) {
+                    continue;
+                }
+                let f = match r.from {
+                    "stack" | "ra" => {
+                        return_frame_in(set, r.addr, r.from).map(|f| Frame { guess: true, ..f })
+                    }
+                    _ => frame_in(set, r.addr, r.from),
+                };
+                frames.extend(f.map(|f| Frame { core: r.core, ..f }));
+            }
+        }
+    }
+    if !warnings.is_empty() {
+        for f in frames.iter_mut().chain(&mut faults) {
+            f.unreliable = true;
+        }
+    }
+    Decoded {
+        frames,
+        faults,
+        warnings,
+    }
 }
 
 /// Decode the report's crash into `backtrace`, and let the reason name the crash site instead of
 /// sending the user to a decoder.
-pub fn annotate(report: &mut Report, symbols: &Symbols<'_>) {
+pub fn annotate(report: &mut Report, set: &[Symbols<'_>]) {
     let Some(crash) = &report.crash else {
         return;
     };
-    report.backtrace = decode(crash, symbols);
+    let decoded = decode(crash, set);
+    report.backtrace = decoded.frames;
+    report.fault_addresses = decoded.faults;
+    report.decode_warnings = decoded.warnings;
     if report.backtrace.is_empty() {
         return;
     }
@@ -400,12 +586,17 @@ pub fn annotate(report: &mut Report, symbols: &Symbols<'_>) {
         .find(|f| matches!(f.from.as_str(), "epc1" | "pc" | "mepc" | "backtrace"))
         .filter(|f| f.function.is_some());
     let told = match site {
+        Some(f) if f.unreliable => format!(
+            "; the ELF says {}, but it is not the build that crashed",
+            place(f)
+        ),
         Some(f) => format!("; it crashed in {}", place(f)),
         None => "; see the decoded backtrace".to_owned(),
     };
     for hint in [
         crash::HINT_DECODER,
         crash::HINT_BACKTRACE,
+        crash::HINT_UNWIND,
         crash::HINT_ABORT_STACK,
     ] {
         if let Some(head) = report.reason.strip_suffix(hint) {

@@ -16,6 +16,7 @@ fn crash(headline: &str, block: &str) -> Crash {
         line: 1,
         headline: headline.to_owned(),
         block: block.lines().map(str::to_owned).collect(),
+        elf_sha256: None,
     }
 }
 
@@ -236,21 +237,29 @@ fn annotate_names_the_crash_site_in_the_reason() {
         "{}",
         report.reason
     );
-    annotate(&mut report, &syms);
+    annotate(&mut report, std::slice::from_ref(&syms));
     let froms: Vec<_> = report
         .backtrace
         .iter()
         .map(|f| (f.from.as_str(), f.function.as_deref()))
         .collect();
-    // The stack's data words and its ROM address are not code of this ELF: left out.
+    // The stack's data words and its ROM address are not code of this ELF: left out; the
+    // stack word that is code is only a guess (no CFI unwound it).
     assert_eq!(
         froms,
-        [
-            ("epc1", Some("crash_here")),
-            ("excvaddr", None),
-            ("stack", Some("main"))
-        ]
+        [("epc1", Some("crash_here")), ("stack", Some("main"))]
     );
+    assert_eq!(
+        report.backtrace.iter().map(|f| f.guess).collect::<Vec<_>>(),
+        [false, true]
+    );
+    // excvaddr is the address the store hit: a fault address, not a frame.
+    let faults: Vec<_> = report
+        .fault_addresses
+        .iter()
+        .map(|f| (f.from.as_str(), f.addr.as_str()))
+        .collect();
+    assert_eq!(faults, [("excvaddr", "0x00000000")]);
     assert!(
         report.reason.contains("StoreProhibited")
             && report.reason.contains("; it crashed in crash_here at "),
@@ -258,4 +267,426 @@ fn annotate_names_the_crash_site_in_the_reason() {
         report.reason
     );
     assert!(report.reason.ends_with("unit.c:2"), "{}", report.reason);
+}
+
+/// The RISC-V fixture: a real rv32imc ELF from gcc and its crash state recorded under
+/// qemu-riscv32 in ESP-IDF's panic format (fixtures/crashes/rv32/README.md).
+fn rv32() -> (Vec<u8>, String, String) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/crashes/rv32");
+    (
+        std::fs::read(dir.join("crash-rv32.elf")).unwrap(),
+        std::fs::read_to_string(dir.join("guru.txt")).unwrap(),
+        std::fs::read_to_string(dir.join("gdb-bt.txt")).unwrap(),
+    )
+}
+
+fn rv32_report(dump: &str) -> Report {
+    crate::grade::grade_bytes(
+        crate::grade::GradeConfig::new(crate::grade::Profile::Custom),
+        dump.as_bytes(),
+    )
+}
+
+/// `addr2line FLAGS -e ELF ADDRS…`'s output; `None` (and a SKIP line) where the host's addr2line
+/// cannot read the ELF's architecture.
+fn addr2line(elf: &Path, flags: &[&str], addrs: &[&str]) -> Option<String> {
+    match Command::new("addr2line")
+        .args(flags)
+        .arg("-e")
+        .arg(elf)
+        .args(addrs)
+        .output()
+    {
+        Ok(o) if o.status.success() => Some(String::from_utf8(o.stdout).unwrap()),
+        _ => {
+            eprintln!(
+                "SKIP: addr2line cannot read {} here (apt-get install binutils-multiarch)",
+                elf.display()
+            );
+            None
+        }
+    }
+}
+
+/// The rv32 fixture's dump after `prefix`, graded and decoded with its ELF.
+fn rv32_decoded(prefix: &str) -> Report {
+    let (elf, dump, _) = rv32();
+    let syms = Symbols::parse(&elf).unwrap();
+    let mut report = rv32_report(&format!("{prefix}{dump}"));
+    annotate(&mut report, std::slice::from_ref(&syms));
+    report
+}
+
+/// gdb's `bt` as (address or None for an inlined frame, function, line).
+fn gdb_frames(bt: &str) -> Vec<(Option<u64>, String, u32)> {
+    bt.lines()
+        .map(|l| {
+            let rest = l.split_once("  ").unwrap().1;
+            let (addr, rest) = match rest.strip_prefix("0x") {
+                Some(r) => {
+                    let (a, r) = r.split_once(" in ").unwrap();
+                    (Some(u64::from_str_radix(a, 16).unwrap()), r)
+                }
+                None => (None, rest),
+            };
+            let func = rest.split_whitespace().next().unwrap().to_owned();
+            let line = rest.rsplit(':').next().unwrap().trim().parse().unwrap();
+            (addr, func, line)
+        })
+        .collect()
+}
+
+/// Our frames flattened the same way: each frame, then the functions it was inlined into.
+fn our_frames(frames: &[Frame]) -> Vec<(Option<u64>, String, u32)> {
+    let mut out = Vec::new();
+    for f in frames {
+        let addr = u64::from_str_radix(f.addr.trim_start_matches("0x"), 16).unwrap();
+        out.push((
+            Some(addr),
+            f.function.clone().unwrap_or_default(),
+            f.line.unwrap_or(0),
+        ));
+        for c in &f.inlined_into {
+            out.push((
+                None,
+                c.function.clone().unwrap_or_default(),
+                c.line.unwrap_or(0),
+            ));
+        }
+    }
+    out
+}
+
+#[test]
+fn riscv_dump_unwinds_with_cfi_to_gdbs_backtrace() {
+    let (elf, dump, bt) = rv32();
+    let syms = Symbols::parse(&elf).unwrap();
+    assert!(syms.has_cfi());
+    assert_eq!(syms.arch(), Arch::RiscV);
+    let mut report = rv32_report(&dump);
+    assert_eq!(report.crash.as_ref().unwrap().kind, "guru-meditation");
+    annotate(&mut report, std::slice::from_ref(&syms));
+    // Every frame gdb shows, in order, with its address, function and line; nothing more.
+    assert_eq!(our_frames(&report.backtrace), gdb_frames(&bt));
+    let froms: Vec<_> = report.backtrace.iter().map(|f| f.from.as_str()).collect();
+    assert_eq!(froms, ["mepc", "cfi", "cfi", "cfi"]);
+    assert!(report.backtrace.iter().all(|f| !f.guess && !f.unreliable));
+    assert_eq!(report.backtrace[0].core, Some(0));
+    // MTVAL is what the store hit (a null pointer), not a frame.
+    assert_eq!(report.fault_addresses.len(), 1);
+    assert_eq!(
+        (
+            report.fault_addresses[0].from.as_str(),
+            report.fault_addresses[0].addr.as_str()
+        ),
+        ("mtval", "0x00000000")
+    );
+    assert!(
+        report
+            .reason
+            .contains("it crashed in store_byte at ./crash.c:6"),
+        "{}",
+        report.reason
+    );
+}
+
+#[test]
+fn riscv_frames_agree_with_addr2line_on_the_call_instruction() {
+    let report = rv32_decoded("");
+    // The return addresses are looked up one byte back, as `addr2line` must be asked.
+    let lookups: Vec<String> = report
+        .backtrace
+        .iter()
+        .map(|f| {
+            let a = u64::from_str_radix(f.addr.trim_start_matches("0x"), 16).unwrap();
+            let a = if f.from == "mepc" { a } else { a - 1 };
+            format!("0x{a:x}")
+        })
+        .collect();
+    let elf = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/crashes/rv32/crash-rv32.elf");
+    let lookups: Vec<&str> = lookups.iter().map(String::as_str).collect();
+    let Some(out) = addr2line(&elf, &["-f", "-i"], &lookups) else {
+        return;
+    };
+    let theirs: Vec<(String, u32)> = out
+        .lines()
+        .collect::<Vec<_>>()
+        .chunks(2)
+        .map(|p| {
+            (
+                p[0].to_owned(),
+                p[1].rsplit(':').next().unwrap().parse().unwrap(),
+            )
+        })
+        .collect();
+    let ours: Vec<(String, u32)> = our_frames(&report.backtrace)
+        .into_iter()
+        .map(|(_, f, l)| (f, l))
+        .collect();
+    assert_eq!(ours, theirs);
+}
+
+#[test]
+fn without_cfi_ra_and_stack_words_are_marked_guesses() {
+    let (elf, dump, _) = rv32();
+    let mut syms = Symbols::parse(&elf).unwrap();
+    syms.cfi = None;
+    let mut report = rv32_report(&dump);
+    annotate(&mut report, std::slice::from_ref(&syms));
+    let got: Vec<_> = report
+        .backtrace
+        .iter()
+        .map(|f| (f.from.as_str(), f.function.as_deref(), f.guess))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("mepc", Some("store_byte"), false),
+            ("ra", Some("parse_header"), true),
+            ("stack", Some("handle_request"), true),
+            ("stack", Some("app_main"), true),
+        ]
+    );
+}
+
+#[test]
+fn another_build_marks_the_frames_unreliable() {
+    let (elf, _, _) = rv32();
+    let real: String = {
+        use sha2::Digest;
+        sha2::Sha256::digest(&elf)
+            .iter()
+            .take(8)
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    };
+    // The build that crashed: no warning.
+    let same = rv32_decoded(&format!("I (45) app_init: ELF file SHA256:  {real}...\n"));
+    assert!(
+        same.decode_warnings.is_empty(),
+        "{:?}",
+        same.decode_warnings
+    );
+    assert!(!same.backtrace.is_empty());
+    // Another build of the same app.
+    let other = rv32_decoded("I (45) app_init: ELF file SHA256:  0123456789abcdef...\n");
+    assert_eq!(
+        other.decode_warnings.len(),
+        1,
+        "{:?}",
+        other.decode_warnings
+    );
+    assert!(other.decode_warnings[0].contains("another build"));
+    assert!(other.backtrace.iter().all(|f| f.unreliable));
+    assert!(
+        other
+            .reason
+            .contains("but it is not the build that crashed"),
+        "{}",
+        other.reason
+    );
+}
+
+#[test]
+fn an_xtensa_crash_with_a_riscv_elf_is_flagged() {
+    let (elf, _, _) = rv32();
+    let syms = Symbols::parse(&elf).unwrap();
+    let c = crash(
+        "Guru Meditation Error: Core  1 panic'ed (LoadProhibited). Exception was unhandled.",
+        "Core  1 register dump:\nPC      : 0x42000028  PS      : 0x00060d30\n\nBacktrace: 0x42000028:0x3ffb1f40",
+    );
+    let d = decode(&c, std::slice::from_ref(&syms));
+    assert_eq!(d.warnings.len(), 1, "{:?}", d.warnings);
+    assert!(d.warnings[0].contains("Xtensa chip but the ELF is RISC-V"));
+    assert!(d.frames.iter().all(|f| f.unreliable && f.core == Some(1)));
+}
+
+#[test]
+fn task_watchdog_backtraces_of_both_cpus_are_decoded() {
+    let c = crash(
+        "E (10305) task_wdt: Task watchdog got triggered. The following tasks did not reset the watchdog in time:",
+        "E (10305) task_wdt:  - IDLE (CPU 0)
+E (10305) task_wdt: Tasks currently running:
+E (10305) task_wdt: CPU 0: main
+E (10305) task_wdt: CPU 1: IDLE1
+E (10305) task_wdt: Print CPU 0 (current core) backtrace
+
+
+Backtrace:0x400D1F69:0x3FFB1F40 0x400D2A0D:0x3FFB1F70
+E (10305) task_wdt: Print CPU 1 backtrace
+
+
+Backtrace:0x4008A0E2:0x3FFB1FD0 0x400D2A0D:0x3FFB2000",
+    );
+    let got: Vec<_> = addresses(&c)
+        .iter()
+        .map(|r| (format!("{:08x}", r.addr), r.core))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("400d1f69".to_owned(), Some(0)),
+            ("400d2a0d".to_owned(), Some(0)),
+            ("4008a0e2".to_owned(), Some(1)),
+            ("400d2a0d".to_owned(), Some(1)),
+        ]
+    );
+}
+
+fn real(name: &str) -> Report {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/crashes/real")
+        .join(name);
+    crate::grade::grade_bytes(
+        crate::grade::GradeConfig::new(crate::grade::Profile::Custom),
+        &std::fs::read(path).unwrap(),
+    )
+}
+
+fn cores(report: &Report) -> Vec<(String, Option<u32>)> {
+    addresses(report.crash.as_ref().unwrap())
+        .iter()
+        .map(|r| (format!("{:08x}", r.addr), r.core))
+        .collect()
+}
+
+#[test]
+fn real_task_watchdog_keeps_both_cpus_backtraces() {
+    let r = real("esp-idf-12248-task-wdt-both-cpus.log");
+    assert_eq!(r.crash.as_ref().unwrap().kind, "task-wdt");
+    let want: Vec<(String, Option<u32>)> = [
+        ("4011cb06", 0),
+        ("40082d6e", 0),
+        ("0004001e", 0),
+        ("4008e3cd", 1),
+        ("40082d6e", 1),
+        ("0004001e", 1),
+    ]
+    .iter()
+    .map(|(a, c)| (a.to_string(), Some(*c)))
+    .collect();
+    assert_eq!(cores(&r), want);
+}
+
+#[test]
+fn real_task_watchdog_of_one_cpu_ends_at_the_next_report() {
+    let r = real("esp-box-67-task-wdt-cpu1.log");
+    let want: Vec<(String, Option<u32>)> = ["4037e0a6", "4037b4fd", "400559dd"]
+        .iter()
+        .map(|a| (a.to_string(), Some(1)))
+        .collect();
+    assert_eq!(cores(&r), want);
+}
+
+#[test]
+fn real_riscv_dump_with_another_elf_invents_no_frames() {
+    let r = real("toit-2768-esp32c6-store-access-fault.log");
+    let c = r.crash.as_ref().unwrap();
+    assert_eq!(c.kind, "guru-meditation");
+    let dump = RiscvDump::parse(c.block.iter().map(String::as_str)).unwrap();
+    assert_eq!((dump.mepc, dump.regs[1]), (0x4080_a6f6, Some(0x4080_a6c8)));
+    // The rv32 fixture ELF covers none of this C6 firmware's addresses: MEPC is unknown, RA is
+    // not code of it, and nothing else is made up.
+    let (elf, _, _) = rv32();
+    let syms = Symbols::parse(&elf).unwrap();
+    let d = decode(c, std::slice::from_ref(&syms));
+    let got: Vec<_> = d
+        .frames
+        .iter()
+        .map(|f| {
+            (
+                f.from.as_str(),
+                f.addr.as_str(),
+                f.function.is_none(),
+                f.in_elf,
+            )
+        })
+        .collect();
+    assert_eq!(got, [("mepc", "0x4080a6f6", true, false)]);
+    assert_eq!(d.faults.len(), 1);
+    assert_eq!(d.faults[0].from, "mtval");
+}
+
+#[test]
+fn an_assembly_routine_is_named_from_the_symbol_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("vectors.c");
+    // A routine written in assembly, as ESP-IDF's `_WindowOverflow12`: a global label with
+    // neither a type nor a size, and no DWARF function.
+    std::fs::write(
+        &src,
+        "__asm__(\".text\\n.globl _WindowOverflow12\\n_WindowOverflow12:\\n nop\\n nop\\n nop\\n ret\\n\");\n\
+         int main(void) { return 0; }\n",
+    )
+    .unwrap();
+    let out = dir.path().join("vectors");
+    let status = Command::new("gcc")
+        .args(["-g", "-O0", "-no-pie", "-o"])
+        .arg(&out)
+        .arg(&src)
+        .status()
+        .expect("gcc runs");
+    assert!(status.success());
+    let elf = std::fs::read(out).unwrap();
+    let syms = Symbols::parse(&elf).unwrap();
+    let at = symbol(&elf, "_WindowOverflow12");
+    assert_eq!(
+        syms.frame(at + 2, "backtrace").function.as_deref(),
+        Some("_WindowOverflow12")
+    );
+    // Inside a sized function, the function wins over any label.
+    assert_eq!(
+        syms.frame(symbol(&elf, "main"), "pc").function.as_deref(),
+        Some("main")
+    );
+}
+
+#[test]
+fn a_second_elf_names_what_the_app_does_not_hold() {
+    // The app is a host ELF; the "ROM" is the rv32 fixture, whose code sits at 0x42000020.
+    let dir = tempfile::tempdir().unwrap();
+    let app = build(dir.path(), "unit", &["-g"]);
+    let (rom, _, _) = rv32();
+    let set = [Symbols::parse(&app).unwrap(), Symbols::parse(&rom).unwrap()];
+    let at = symbol(&app, "crash_here");
+    let c = crash(
+        "Guru Meditation Error: Core  0 panic'ed (LoadProhibited). Exception was unhandled.",
+        &format!("PC      : 0x{at:08x}\n\nBacktrace: 0x{at:08x}:0x3ffb1f40 0x42000028:0x3ffb1f70"),
+    );
+    let d = decode(&c, &set);
+    let names: Vec<_> = d.frames.iter().map(|f| f.function.as_deref()).collect();
+    assert_eq!(
+        names,
+        [Some("crash_here"), Some("crash_here"), Some("store_byte")]
+    );
+    // Without the second ELF the ROM-side address stays unknown.
+    let d = decode(&c, &set[..1]);
+    assert_eq!(d.frames[2].function, None);
+}
+
+#[test]
+fn real_guru_meditation_right_after_the_boot_banner_is_the_verdict() {
+    // `--profile none`: the reboot the banner shows is not the last word; the crash is.
+    let r = real("esp-idf-13472-esp32c3-guru-after-boot.log");
+    assert_eq!(r.verdict, crate::grade::Verdict::Fault);
+    assert_eq!(r.crash.as_ref().unwrap().kind, "guru-meditation");
+    assert!(r.reason.contains("Load access fault"), "{}", r.reason);
+}
+
+#[test]
+fn a_real_esp32_rom_elf_names_rom_frames_as_addr2line_does() {
+    // Espressif's ESP32 (rev 3) ROM ELF, as espflash ships it; 0x4000bfed is the ROM address
+    // in the task-watchdog backtrace of espressif/esp-idf#6743.
+    let rom = crate::flash::rom_elf::shipped("esp32:v3.0").unwrap();
+    let syms = Symbols::parse(&rom).unwrap();
+    assert_eq!(syms.arch(), Arch::Xtensa);
+    let ours = syms.frame(0x4000_bfed, "backtrace").function;
+    assert!(ours.is_some(), "the ROM ELF names its code");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("esp32_rev300_rom.elf");
+    std::fs::write(&path, &rom).unwrap();
+    let Some(out) = addr2line(&path, &["-f"], &["0x4000bfed"]) else {
+        return;
+    };
+    assert_eq!(ours.as_deref(), out.lines().next());
 }

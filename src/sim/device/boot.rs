@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 use crate::rom::Chip;
 use crate::rom::image::{self, Image, ImageError};
 use crate::rom::partition;
+use crate::serial::watch::SIMULATOR_TAG;
 use crate::sim::image::{Fault, ImageSettings, settings_of};
 
 /// The app's UART speed (Arduino `Serial.begin(115200)`).
@@ -108,11 +109,22 @@ pub fn download_banner(chip: Chip, cause: ResetCause) -> Text {
 
 /// Boot from flash after a reset with `cause`.
 pub fn boot(chip: Chip, flash: &[u8], cause: ResetCause) -> Boot {
-    match chip {
+    let mut b = match chip {
         Chip::Esp8266 => boot_esp8266(flash, cause),
         Chip::Esp32 => boot_esp32(flash, cause),
+    };
+    if b.next == Next::Run(None) {
+        // A real chip would now run the image; the virtual board says plainly that it cannot.
+        b.out
+            .push(Text::app(format!("{SIMULATOR_TAG}{FOREIGN_IMAGE}\r\n")));
     }
+    b
 }
+
+/// What the virtual board says, on its one line of its own ([`SIMULATOR_TAG`]), after booting an
+/// image that is not an `espcheck sim image` as far as the real chip would print.
+pub const FOREIGN_IMAGE: &str = "this image is not an `espcheck sim image`: the virtual board \
+     cannot execute real firmware and runs only sim images";
 
 fn boot_esp8266(flash: &[u8], cause: ResetCause) -> Boot {
     let chip = Chip::Esp8266;

@@ -41,6 +41,11 @@ fn esp8266_load_lines_match_a_real_boot_log() {
     );
     assert_eq!(b.out[0].baud, 74_880);
     assert_eq!(b.next, Next::Run(None));
+    // Then the simulator's own line, at the app's baud, saying it cannot run this image.
+    assert_eq!(b.out.len(), 2);
+    assert_eq!(b.out[1].baud, APP_BAUD);
+    assert!(b.out[1].text.starts_with("[espcheck sim device]"));
+    assert!(b.out[1].text.contains("cannot execute real firmware"));
 }
 
 #[test]

@@ -5,6 +5,9 @@ use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use super::uart::{PAGE_PROGRAM, SECTOR_ERASE};
 
 use crate::error::{Error, Result};
 use crate::rom::Chip;
@@ -23,6 +26,8 @@ pub const FLASH_ID: u32 = 0x16_40EF;
 pub struct Flash {
     data: Vec<u8>,
     file: Option<(File, PathBuf)>,
+    /// Chip time the erases and programs so far have cost and nobody has waited for yet.
+    busy: Duration,
 }
 
 impl Flash {
@@ -32,6 +37,7 @@ impl Flash {
         let mut f = Flash {
             data: vec![0xFF; FLASH_SIZE],
             file: None,
+            busy: Duration::ZERO,
         };
         f.provision(chip);
         f
@@ -63,6 +69,7 @@ impl Flash {
             return Ok(Flash {
                 data,
                 file: Some((file, path.to_path_buf())),
+                busy: Duration::ZERO,
             });
         }
         let mut f = Flash::new(chip);
@@ -112,6 +119,7 @@ impl Flash {
             return Ok(());
         }
         self.data[start..end].fill(0xFF);
+        self.busy += SECTOR_ERASE * ((end - start) / FLASH_SECTOR_SIZE as usize) as u32;
         self.persist(start, end)
     }
 
@@ -125,6 +133,7 @@ impl Flash {
         for (d, s) in self.data[start..end].iter_mut().zip(bytes) {
             *d &= s;
         }
+        self.busy += PAGE_PROGRAM * (end - start).div_ceil(256) as u32;
         self.persist(start, end)
     }
 
@@ -133,6 +142,11 @@ impl Flash {
             Some((file, _)) => file.write_all_at(&self.data[start..end], start as u64),
             None => Ok(()),
         }
+    }
+
+    /// The chip time erases and programs have cost since the last call (NOR flash timing).
+    pub fn take_busy(&mut self) -> Duration {
+        std::mem::take(&mut self.busy)
     }
 
     /// The backing file, if any.

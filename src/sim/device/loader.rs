@@ -7,7 +7,9 @@ use flate2::{Decompress, FlushDecompress, Status};
 use md5::{Digest, Md5};
 
 use super::flash::{FLASH_ID, Flash};
-use crate::rom::chip::{CHIP_DETECT_MAGIC_REG, Chip, SPI_CMD_USR, SPIFLASH_RDID};
+use crate::rom::chip::{
+    CHIP_DETECT_MAGIC_REG, Chip, FLASH_SECTOR_SIZE, SPI_CMD_USR, SPIFLASH_RDID,
+};
 use crate::rom::command::{Begin, Block, Command};
 use crate::rom::packet::{Request, Response, RomError};
 use crate::rom::slip;
@@ -21,8 +23,12 @@ pub enum Action {
     /// FLASH_END / FLASH_DEFL_END: leave the loader and boot from flash. `run_user_code` is the
     /// "soft reset" flavour (esptool `--after soft-reset`); both boot the virtual board.
     Boot { run_user_code: bool },
-    /// MEM_END with an entry point: the board would jump to RAM code it cannot run.
+    /// MEM_END with an entry point: the uploaded RAM code (a flasher stub) now runs; the loader
+    /// speaks the stub protocol from here on (see [`stub`]).
     RunRam { entry: u32 },
+    /// A stub's FLASH_END asking for a reboot: the chip resets into the ROM loader again
+    /// (esptool's `--after no-reset` leaves the stub this way).
+    ReloadRom,
     /// CHANGE_BAUDRATE: the UART switches speed after the reply.
     ChangeBaud(u32),
 }
@@ -31,6 +37,8 @@ pub enum Action {
 #[derive(Debug, Default)]
 pub struct Outcome {
     pub responses: Vec<Response>,
+    /// Bare SLIP frames sent after the responses (the stub's `OHAI`, READ_FLASH data, digest).
+    pub frames: Vec<Vec<u8>>,
     pub action: Option<Action>,
 }
 
@@ -38,7 +46,15 @@ impl Outcome {
     fn one(r: Response) -> Self {
         Outcome {
             responses: vec![r],
-            action: None,
+            ..Outcome::default()
+        }
+    }
+
+    fn with_action(r: Response, action: Option<Action>) -> Self {
+        Outcome {
+            responses: vec![r],
+            frames: Vec::new(),
+            action,
         }
     }
 }
@@ -49,6 +65,8 @@ struct Transfer {
     next_seq: u32,
     /// Deflate transfers: the inflater and how many bytes it has produced.
     inflate: Option<(Box<Decompress>, u32)>,
+    /// Stub transfers erase as they write: everything below this address is erased.
+    erased_to: Option<u32>,
 }
 
 /// The loader state of one board.
@@ -60,6 +78,8 @@ pub struct Loader {
     mem_op: Option<Transfer>,
     /// The board's MAC address (OTP / eFuse).
     mac: [u8; 6],
+    /// Set once a flasher stub has been uploaded and started.
+    stub: Option<stub::Stub>,
 }
 
 /// Register values a fresh board reads back (OTP words, eFuses, calibration).
@@ -103,6 +123,7 @@ impl Loader {
             flash_op: None,
             mem_op: None,
             mac,
+            stub: None,
         }
     }
 
@@ -116,19 +137,35 @@ impl Loader {
         self.mac
     }
 
-    /// Encode responses as the wire bytes the board sends.
+    /// Whether a flasher stub is running (it answers instead of the ROM).
+    pub fn stub_running(&self) -> bool {
+        self.stub.is_some()
+    }
+
+    /// Encode responses and frames as the wire bytes the board sends. The stubs send two status
+    /// bytes on every chip; the ESP32 ROM sends four.
     pub fn wire(&self, outcome: &Outcome) -> Vec<u8> {
-        outcome
+        let status_len = if self.stub.is_some() {
+            2
+        } else {
+            self.chip.status_len()
+        };
+        let responses = outcome
             .responses
             .iter()
-            .flat_map(|r| slip::encode(&r.encode(self.chip.status_len())))
-            .collect()
+            .flat_map(|r| slip::encode(&r.encode(status_len)));
+        let frames = outcome.frames.iter().flat_map(|f| slip::encode(f));
+        responses.chain(frames).collect()
     }
 
     fn read_reg(&self, addr: u32, host_baud: u32) -> u32 {
         let spi = self.chip.spi_regs();
+        let addr = self.chip.canonical_reg(addr);
         if addr == CHIP_DETECT_MAGIC_REG {
             return self.chip.magic();
+        }
+        if addr == self.chip.canonical_reg(self.chip.uart_date_reg()) {
+            return self.chip.uart_date();
         }
         if addr == self.chip.uart_clkdiv_reg() {
             // The tools estimate the crystal as baud × divider; answer so they find ours.
@@ -140,6 +177,7 @@ impl Loader {
     }
 
     fn write_reg(&mut self, addr: u32, value: u32, mask: u32) {
+        let addr = self.chip.canonical_reg(addr);
         let old = self.regs.get(&addr).copied().unwrap_or(0);
         let new = (old & !mask) | (value & mask);
         self.regs.insert(addr, new);
@@ -159,9 +197,26 @@ impl Loader {
         }
     }
 
+    /// READ_REG and WRITE_REG, which the ROM and the stubs answer alike: the response value.
+    fn register_access(&mut self, cmd: &Command, host_baud: u32) -> u32 {
+        match *cmd {
+            Command::ReadReg { addr } => self.read_reg(addr, host_baud),
+            Command::WriteReg {
+                addr, value, mask, ..
+            } => {
+                self.write_reg(addr, value, mask);
+                0
+            }
+            _ => 0,
+        }
+    }
+
     /// Answer one decoded SLIP frame. `host_baud` is the speed the host's UART runs at (the
     /// virtual board reads it from the pty); it only matters for UART_CLKDIV.
     pub fn handle(&mut self, frame: &[u8], flash: &mut Flash, host_baud: u32) -> Outcome {
+        if self.stub.is_some() {
+            return self.handle_stub(frame, flash, host_baud);
+        }
         let req = match Request::parse(frame) {
             Ok(r) => r,
             Err(_) => {
@@ -187,14 +242,10 @@ impl Loader {
             Command::Sync => Outcome {
                 // The ROM answers a SYNC eight times; the tools read them all.
                 responses: vec![Response::ok(op, SYNC_VALUE, Vec::new()); 8],
-                action: None,
+                ..Outcome::default()
             },
-            Command::ReadReg { addr } => ok(self.read_reg(addr, host_baud)),
-            Command::WriteReg {
-                addr, value, mask, ..
-            } => {
-                self.write_reg(addr, value, mask);
-                ok(0)
+            Command::ReadReg { .. } | Command::WriteReg { .. } => {
+                ok(self.register_access(&cmd, host_baud))
             }
             Command::FlashBegin(b) => match self.begin_flash(b, flash, false) {
                 Ok(()) => ok(0),
@@ -216,58 +267,46 @@ impl Loader {
             }
             Command::FlashEnd { reboot } => {
                 self.flash_op = None;
-                Outcome {
-                    responses: vec![Response::ok(op, 0, Vec::new())],
-                    action: Some(Action::Boot {
-                        run_user_code: !reboot,
-                    }),
-                }
+                let boot = Action::Boot {
+                    run_user_code: !reboot,
+                };
+                Outcome::with_action(Response::ok(op, 0, Vec::new()), Some(boot))
             }
             Command::FlashDeflEnd { reboot } if extended => {
                 self.flash_op = None;
-                Outcome {
-                    responses: vec![Response::ok(op, 0, Vec::new())],
-                    action: Some(Action::Boot {
-                        run_user_code: !reboot,
-                    }),
-                }
+                let boot = Action::Boot {
+                    run_user_code: !reboot,
+                };
+                Outcome::with_action(Response::ok(op, 0, Vec::new()), Some(boot))
             }
-            Command::MemBegin(b) => {
-                if b.blocks > 0 && (b.block_size == 0 || b.block_size > 0x4000) {
-                    return fail(RomError::InvalidMessage);
-                }
-                self.mem_op = Some(Transfer {
-                    begin: b,
-                    next_seq: 0,
-                    inflate: None,
-                });
-                ok(0)
-            }
-            Command::MemData(block) => match &mut self.mem_op {
-                None => fail(RomError::Failed),
-                Some(t) if block.seq != t.next_seq || block.seq >= t.begin.blocks => {
-                    fail(RomError::Failed)
-                }
-                Some(t) if block.data.len() as u32 > t.begin.block_size => {
-                    fail(RomError::InvalidMessage)
-                }
-                Some(t) => {
-                    t.next_seq += 1;
-                    ok(0)
-                }
+            Command::MemBegin(b) => match self.mem_begin(b) {
+                Ok(()) => ok(0),
+                Err(e) => fail(e),
+            },
+            Command::MemData(block) => match self.mem_block(&block) {
+                Ok(()) => ok(0),
+                Err(e) => fail(e),
             },
             Command::MemEnd { no_entry, entry } => {
                 self.mem_op = None;
+                if no_entry || entry == 0 {
+                    return ok(0);
+                }
+                // The code just uploaded starts; a flasher stub greets the host with `OHAI`.
+                // The reply still comes from the ROM (its status length), the greeting from the stub.
+                let reply = Response::ok(op, 0, Vec::new()).encode(self.chip.status_len());
+                self.stub = Some(stub::Stub::default());
                 Outcome {
-                    responses: vec![Response::ok(op, 0, Vec::new())],
-                    action: (!no_entry && entry != 0).then_some(Action::RunRam { entry }),
+                    responses: Vec::new(),
+                    frames: vec![reply, stub::GREETING.to_vec()],
+                    action: Some(Action::RunRam { entry }),
                 }
             }
             Command::SpiSetParams { .. } | Command::SpiAttach { .. } if extended => ok(0),
-            Command::ChangeBaudrate { new, .. } if extended => Outcome {
-                responses: vec![Response::ok(op, 0, Vec::new())],
-                action: Some(Action::ChangeBaud(new)),
-            },
+            Command::ChangeBaudrate { new, .. } if extended => Outcome::with_action(
+                Response::ok(op, 0, Vec::new()),
+                Some(Action::ChangeBaud(new)),
+            ),
             Command::SpiFlashMd5 { addr, size } if extended => match flash.read(addr, size) {
                 Some(region) => {
                     let hex = hex::encode(Md5::digest(region));
@@ -295,6 +334,31 @@ impl Loader {
         }
     }
 
+    fn mem_begin(&mut self, b: Begin) -> Result<(), RomError> {
+        if b.blocks > 0 && (b.block_size == 0 || b.block_size > 0x4000) {
+            return Err(RomError::InvalidMessage);
+        }
+        self.mem_op = Some(Transfer {
+            begin: b,
+            next_seq: 0,
+            inflate: None,
+            erased_to: None,
+        });
+        Ok(())
+    }
+
+    fn mem_block(&mut self, block: &Block) -> Result<(), RomError> {
+        let t = self.mem_op.as_mut().ok_or(RomError::Failed)?;
+        if block.seq != t.next_seq || block.seq >= t.begin.blocks {
+            return Err(RomError::Failed);
+        }
+        if block.data.len() as u32 > t.begin.block_size {
+            return Err(RomError::InvalidMessage);
+        }
+        t.next_seq += 1;
+        Ok(())
+    }
+
     fn begin_flash(&mut self, b: Begin, flash: &mut Flash, deflate: bool) -> Result<(), RomError> {
         if b.blocks > 0 && (b.block_size == 0 || b.block_size > 0x4000) {
             return Err(RomError::InvalidMessage);
@@ -316,6 +380,7 @@ impl Loader {
             begin: b,
             next_seq: 0,
             inflate: deflate.then(|| (Box::new(Decompress::new(true)), 0)),
+            erased_to: None,
         });
         Ok(())
     }
@@ -343,9 +408,7 @@ impl Loader {
                 let at = u64::from(t.begin.offset)
                     + u64::from(block.seq) * u64::from(t.begin.block_size);
                 let at = u32::try_from(at).map_err(|_| RomError::FlashWrite)?;
-                flash
-                    .program(at, &block.data)
-                    .map_err(|_| RomError::FlashWrite)?;
+                write(&mut t.erased_to, flash, at, &block.data)?;
             }
             Some((z, produced)) => {
                 let mut input = &block.data[..];
@@ -363,9 +426,8 @@ impl Loader {
                         if u64::from(*produced) + made as u64 > u64::from(t.begin.size) {
                             return Err(RomError::Deflate);
                         }
-                        flash
-                            .program(t.begin.offset + *produced, &buf[..made])
-                            .map_err(|_| RomError::FlashWrite)?;
+                        let at = t.begin.offset + *produced;
+                        write(&mut t.erased_to, flash, at, &buf[..made])?;
                         *produced += made as u32;
                     }
                     if status == Status::StreamEnd || (input.is_empty() && made < buf.len()) {
@@ -383,6 +445,29 @@ impl Loader {
         Ok(())
     }
 }
+
+/// Program `bytes` at `at`; a stub transfer (`erased_to` set) first erases the sectors it reaches.
+fn write(
+    erased_to: &mut Option<u32>,
+    flash: &mut Flash,
+    at: u32,
+    bytes: &[u8],
+) -> Result<(), RomError> {
+    let end = u64::from(at) + bytes.len() as u64;
+    if let Some(done) = erased_to
+        && end > u64::from(*done)
+    {
+        let from = (*done).max(at);
+        let len = u32::try_from(end - u64::from(from)).map_err(|_| RomError::FlashWrite)?;
+        flash.erase(from, len).map_err(|_| RomError::FlashWrite)?;
+        let sector = u64::from(FLASH_SECTOR_SIZE);
+        *done = u32::try_from(end.div_ceil(sector) * sector).unwrap_or(u32::MAX);
+    }
+    flash.program(at, bytes).map_err(|_| RomError::FlashWrite)
+}
+
+#[path = "stub.rs"]
+pub mod stub;
 
 #[cfg(test)]
 #[path = "loader_tests.rs"]

@@ -239,3 +239,26 @@ fn flash_data_with_the_largest_sequence_number_fails_and_the_transfer_goes_on() 
     assert_eq!(r.status, 0);
     assert_eq!(f.read(0x10000, 4), Some(&[0xAA; 4][..]));
 }
+
+#[test]
+fn uart_date_register_and_the_esp32_efuse_alias_read_as_on_the_chips() {
+    let mut f8 = Flash::new(Chip::Esp8266);
+    let mut l8 = Loader::new(Chip::Esp8266, MAC);
+    assert_eq!(read_reg(&mut l8, &mut f8, 0x6000_0078), 0x0006_2000);
+    let mac32 = [0x24, 0x0A, 0xC4, 0x5E, 0xCA, 0xF1];
+    let mut f = Flash::new(Chip::Esp32);
+    let mut l = Loader::new(Chip::Esp32, mac32);
+    assert_eq!(read_reg(&mut l, &mut f, 0x6000_0078), 0x1512_2500);
+    assert_eq!(read_reg(&mut l, &mut f, 0x3FF4_0078), 0x1512_2500);
+    for word in 0..8 {
+        let direct = read_reg(&mut l, &mut f, 0x3FF5_A000 + 4 * word);
+        assert_eq!(
+            read_reg(&mut l, &mut f, 0x6001_A000 + 4 * word),
+            direct,
+            "word {word}"
+        );
+    }
+    // The MAC words as older tools read them through the alias: word 1 holds bytes 2..6.
+    assert_eq!(read_reg(&mut l, &mut f, 0x6001_A004), 0xC45E_CAF1);
+    assert_eq!(read_reg(&mut l, &mut f, 0x6001_A008) & 0xFFFF, 0x240A);
+}

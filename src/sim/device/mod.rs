@@ -3,7 +3,9 @@
 //!
 //! Start one with [`start`]; it runs on its own thread until [`Device::shutdown`] (or drop). Tools
 //! open [`Device::path`] like any serial port: esptool and espflash flash it with
-//! `--before no-reset`, and it boots on FLASH_END (reboot or "run user code"). A pty has no
+//! `--before no-reset`, through the ROM loader or the flasher stub they upload (see
+//! [`loader::stub`]), and it boots on the ROM's FLASH_END (reboot or "run user code") or the
+//! stub's RUN_USER_CODE. A pty has no
 //! DTR/RTS lines, so a SYNC that arrives while the board runs firmware stands in for the
 //! auto-reset circuit: the board drops back into download mode and answers it.
 
@@ -13,6 +15,7 @@ pub mod flash;
 pub mod loader;
 pub mod pty;
 mod runtime;
+pub mod uart;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -21,6 +24,7 @@ use std::thread::JoinHandle;
 
 pub use boot::ResetCause;
 pub use firmware::{BoardInfo, DefaultFirmware, Firmware};
+pub use uart::Pacing;
 
 use crate::error::{Error, Result};
 use crate::rom::Chip;
@@ -35,6 +39,8 @@ pub struct DeviceConfig {
     pub flash_file: Option<PathBuf>,
     /// What runs a sim image's sketch.
     pub firmware: Arc<dyn Firmware>,
+    /// Whether the UART and the flash keep time.
+    pub pacing: Pacing,
 }
 
 impl DeviceConfig {
@@ -45,6 +51,7 @@ impl DeviceConfig {
             link: None,
             flash_file: None,
             firmware: Arc::new(DefaultFirmware),
+            pacing: Pacing::Real,
         }
     }
 }
@@ -87,6 +94,7 @@ pub fn start(config: DeviceConfig) -> Result<Device> {
         flash,
         config.firmware.clone(),
         stop.clone(),
+        config.pacing,
     );
     let thread = std::thread::Builder::new()
         .name(format!("sim-device-{}", config.chip))

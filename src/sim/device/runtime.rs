@@ -16,6 +16,7 @@ use super::firmware::{BoardInfo, Firmware};
 use super::flash::Flash;
 use super::loader::{Action, Loader};
 use super::pty::{self, Pty};
+use super::uart::{LineClock, Pacing};
 use crate::rom::Chip;
 use crate::rom::command::Command;
 use crate::rom::packet::Request;
@@ -51,6 +52,10 @@ pub(super) struct Runtime {
     board: BoardInfo,
     stop: Arc<AtomicBool>,
     noise: u64,
+    pacing: Pacing,
+    /// Board to host and host to board.
+    tx_line: LineClock,
+    rx_line: LineClock,
 }
 
 /// The reset the auto-reset circuit (or the EN button) gives: external on the ESP8266,
@@ -76,6 +81,7 @@ impl Runtime {
         flash: Flash,
         firmware: Arc<dyn Firmware>,
         stop: Arc<AtomicBool>,
+        pacing: Pacing,
     ) -> Self {
         let (tx, rx) = channel();
         let mac = super::mac(chip);
@@ -94,6 +100,9 @@ impl Runtime {
             board: BoardInfo { chip, mac },
             stop,
             noise: 0x9E37_79B9_7F4A_7C15,
+            pacing,
+            tx_line: LineClock::default(),
+            rx_line: LineClock::default(),
         }
     }
 
@@ -109,12 +118,27 @@ impl Runtime {
                     self.emit(c.baud, &c.bytes);
                 }
             }
-            self.flush();
+            let baud = self.host_baud();
+            self.flush(baud);
+            // With real pacing the board takes in only what the line has carried by now.
+            let (cap, tick) = match self.pacing {
+                Pacing::Off => (buf.len(), 10u8),
+                Pacing::Real => {
+                    let now = Instant::now();
+                    (self.rx_line.allowance(now, baud).min(buf.len()), 1u8)
+                }
+            };
+            if cap == 0 {
+                let now = Instant::now();
+                std::thread::sleep(self.rx_line.wait(now, baud).min(Duration::from_millis(2)));
+                continue;
+            }
             let mut fds = [PollFd::new(self.pty.master.as_fd(), PollFlags::POLLIN)];
-            let ready = poll(&mut fds, PollTimeout::from(10u8)).unwrap_or(0);
+            let ready = poll(&mut fds, PollTimeout::from(tick)).unwrap_or(0);
             if ready > 0 {
-                match (&self.pty.master).read(&mut buf) {
+                match (&self.pty.master).read(&mut buf[..cap]) {
                     Ok(n) if n > 0 => {
+                        self.rx_line.spend(Instant::now(), baud, n);
                         let bytes = buf[..n].to_vec();
                         self.input(&bytes);
                     }
@@ -152,15 +176,37 @@ impl Runtime {
         }
     }
 
-    fn flush(&mut self) {
+    /// Send what the line lets through now (all of it without pacing).
+    fn flush(&mut self, baud: u32) {
         while !self.pending.is_empty() {
+            let cap = match self.pacing {
+                Pacing::Off => usize::MAX,
+                Pacing::Real => self.tx_line.allowance(Instant::now(), baud),
+            };
+            if cap == 0 {
+                break;
+            }
             let (a, _) = self.pending.as_slices();
+            let a = &a[..a.len().min(cap)];
             match (&self.pty.master).write(a) {
                 Ok(n) if n > 0 => {
                     self.pending.drain(..n);
+                    if self.pacing == Pacing::Real {
+                        self.tx_line.spend(Instant::now(), baud, n);
+                    }
                 }
                 _ => break,
             }
+        }
+    }
+
+    /// Flash work just done keeps the chip from answering (or reading) until it is over.
+    fn charge_flash_time(&mut self) {
+        let busy = self.flash.take_busy();
+        if self.pacing == Pacing::Real && !busy.is_zero() {
+            let now = Instant::now();
+            self.tx_line.hold(now, busy);
+            self.rx_line.hold(now, busy);
         }
     }
 
@@ -174,21 +220,34 @@ impl Runtime {
             }
             let host = self.host_baud();
             let out = self.loader.handle(&frame, &mut self.flash, host);
+            self.charge_flash_time();
             let wire = self.loader.wire(&out);
             self.pending.extend(wire);
-            if let Some(Action::Boot { .. }) = out.action {
-                self.flush();
-                self.boot(ResetCause::Software);
+            match out.action {
+                Some(Action::Boot { .. }) => {
+                    self.flush(host);
+                    self.boot(ResetCause::Software);
+                }
+                Some(Action::ReloadRom) => {
+                    self.flush(host);
+                    self.reset_to_loader(ResetCause::Software);
+                }
+                _ => {}
             }
         }
     }
 
     /// The auto-reset into download mode: stop whatever runs, print the banner, fresh loader.
     fn enter_download(&mut self) {
+        self.reset_to_loader(pin_reset(self.chip));
+    }
+
+    /// Stop whatever runs and come up in the ROM loader with a fresh state and its banner.
+    fn reset_to_loader(&mut self, cause: ResetCause) {
         self.generation.fetch_add(1, Ordering::SeqCst);
         self.mode = Mode::Download;
         self.loader = Loader::new(self.chip, self.board.mac);
-        let banner = boot::download_banner(self.chip, pin_reset(self.chip));
+        let banner = boot::download_banner(self.chip, cause);
         self.emit(banner.baud, banner.text.as_bytes());
     }
 

@@ -25,7 +25,15 @@ impl SimDevice {
         let dir = tempfile::tempdir().unwrap();
         let link = dir.path().join("board");
         let child = bin()
-            .args(["sim", "device", "--chip", &chip.to_string(), "--link"])
+            .args([
+                "sim",
+                "device",
+                "--pacing",
+                "off",
+                "--chip",
+                &chip.to_string(),
+                "--link",
+            ])
             .arg(&link)
             .arg("--flash-file")
             .arg(dir.path().join("flash.bin"))

@@ -1,6 +1,7 @@
 //! A small lexer for C, C++ and Rust source: just enough to find string literals (plain, escaped,
 //! C++ raw `R"EOF(…)EOF"`, Rust raw `r#"…"#`), the identifiers and punctuation around them, and
-//! numbers in byte arrays. Comments are skipped, so a commented-out old fingerprint is not a pin.
+//! numbers in byte arrays. Comments and `#if 0` regions are skipped, so a commented-out old
+//! fingerprint is not a pin; the skipped text that holds a PEM block is kept to be reported.
 
 /// One token.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,17 +25,46 @@ pub struct Token {
     pub line: usize,
 }
 
+/// Source the compiler never sees: a comment or an `#if 0` region that mentions a PEM block.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skipped {
+    /// 1-based line where it starts.
+    pub line: usize,
+    /// Its text, comment markers included.
+    pub text: String,
+    /// `#if 0` rather than a comment.
+    pub if_zero: bool,
+}
+
+/// The tokens of a file and the dead text that held PEM.
+#[derive(Debug, Clone, Default)]
+pub struct Lexed {
+    /// Live tokens, in order.
+    pub tokens: Vec<Token>,
+    /// Comments and `#if 0` regions holding `BEGIN`, in order.
+    pub skipped: Vec<Skipped>,
+}
+
 /// Tokenize `text`. Never fails: an unterminated literal runs to the end of the input.
 pub fn lex(text: &str) -> Vec<Token> {
+    lex_all(text).tokens
+}
+
+/// Tokenize `text` and keep the comments and `#if 0` regions that mention a PEM `BEGIN`.
+pub fn lex_all(text: &str) -> Lexed {
     let chars: Vec<char> = text.chars().collect();
     let mut lx = Lexer {
         c: &chars,
         i: 0,
         line: 1,
         out: Vec::new(),
+        skipped: Vec::new(),
     };
     lx.run();
-    lx.out
+    Lexed {
+        tokens: lx.out,
+        skipped: lx.skipped,
+    }
 }
 
 struct Lexer<'a> {
@@ -42,6 +72,7 @@ struct Lexer<'a> {
     i: usize,
     line: usize,
     out: Vec<Token>,
+    skipped: Vec<Skipped>,
 }
 
 impl Lexer<'_> {
@@ -81,6 +112,13 @@ impl Lexer<'_> {
                 }
                 '/' if self.peek(1) == Some('/') => self.skip_line(),
                 '/' if self.peek(1) == Some('*') => self.skip_block(),
+                // A line splice outside a literal: `"MIIB…\n" \` continues the literal or macro.
+                '\\' if self.peek(1) == Some('\n')
+                    || (self.peek(1) == Some('\r') && self.peek(2) == Some('\n')) =>
+                {
+                    self.bump();
+                }
+                '#' if self.at_line_start() && self.if_zero_here() => self.skip_if_zero(),
                 '"' => {
                     self.bump();
                     let s = self.escaped('"');
@@ -110,21 +148,123 @@ impl Lexer<'_> {
         }
     }
 
+    /// A `//` comment, and the `//` lines right after it: a commented-out PEM literal spans many.
     fn skip_line(&mut self) {
-        while let Some(c) = self.peek(0) {
-            if c == '\n' {
-                break;
+        let (start, line) = (self.i, self.line);
+        loop {
+            while let Some(c) = self.peek(0) {
+                if c == '\n' {
+                    break;
+                }
+                self.bump();
             }
-            self.bump();
+            let mut j = self.i + 1;
+            while self
+                .c
+                .get(j)
+                .is_some_and(|c| *c == ' ' || *c == '\t' || *c == '\r')
+            {
+                j += 1;
+            }
+            if self.peek(0) == Some('\n')
+                && self.c.get(j) == Some(&'/')
+                && self.c.get(j + 1) == Some(&'/')
+            {
+                while self.i < j {
+                    self.bump();
+                }
+                continue;
+            }
+            break;
         }
+        self.keep_if_pem(start, line, false);
     }
 
     fn skip_block(&mut self) {
+        let (start, line) = (self.i, self.line);
         self.bump();
         self.bump();
         while let Some(c) = self.bump() {
             if c == '*' && self.peek(0) == Some('/') {
                 self.bump();
+                break;
+            }
+        }
+        self.keep_if_pem(start, line, false);
+    }
+
+    /// Remember `c[start..i]` when it holds a PEM `BEGIN` line.
+    fn keep_if_pem(&mut self, start: usize, line: usize, if_zero: bool) {
+        let text: String = self.c[start..self.i].iter().collect();
+        if text.contains("BEGIN ") && text.contains("-----") {
+            self.skipped.push(Skipped {
+                line,
+                text,
+                if_zero,
+            });
+        }
+    }
+
+    /// Only blanks between the previous newline and `i`.
+    fn at_line_start(&self) -> bool {
+        self.c[..self.i]
+            .iter()
+            .rev()
+            .take_while(|c| **c != '\n')
+            .all(|c| *c == ' ' || *c == '\t')
+    }
+
+    /// The directive word at `i` (`#` already seen) and the rest of its line.
+    fn directive_at(&self, at: usize) -> (String, String) {
+        let mut j = at + 1;
+        while self.c.get(j).is_some_and(|c| *c == ' ' || *c == '\t') {
+            j += 1;
+        }
+        let mut word = String::new();
+        while let Some(c) = self.c.get(j).filter(|c| c.is_ascii_alphabetic()) {
+            word.push(*c);
+            j += 1;
+        }
+        let rest: String = self.c[j..].iter().take_while(|c| **c != '\n').collect();
+        (word, rest)
+    }
+
+    /// `#if 0` (a comment after the 0 allowed).
+    fn if_zero_here(&self) -> bool {
+        let (word, rest) = self.directive_at(self.i);
+        let rest = rest.split("//").next().unwrap_or("");
+        let rest = rest.split("/*").next().unwrap_or("");
+        word == "if" && rest.trim() == "0"
+    }
+
+    /// Skip from `#if 0` to its `#else`, `#elif` or `#endif`, minding nested `#if`s. After
+    /// `#else`/`#elif` the live branch is lexed as usual.
+    fn skip_if_zero(&mut self) {
+        let (start, line) = (self.i, self.line);
+        self.skip_line_raw();
+        let mut depth = 0usize;
+        while self.peek(0).is_some() {
+            if self.peek(0) == Some('#') && self.at_line_start() {
+                let (word, _) = self.directive_at(self.i);
+                match word.as_str() {
+                    "if" | "ifdef" | "ifndef" => depth += 1,
+                    "endif" if depth > 0 => depth -= 1,
+                    "else" | "elif" | "endif" if depth == 0 => {
+                        self.keep_if_pem(start, line, true);
+                        self.skip_line_raw();
+                        return;
+                    }
+                    _ => {}
+                }
+            }
+            self.bump();
+        }
+        self.keep_if_pem(start, line, true);
+    }
+
+    fn skip_line_raw(&mut self) {
+        while let Some(c) = self.bump() {
+            if c == '\n' {
                 return;
             }
         }

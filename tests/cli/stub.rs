@@ -1,0 +1,211 @@
+//! esptool 5 as users run it, with its default flasher stub (no `--no-stub`), against the virtual
+//! board over a real pty: the board must answer the stub upload with `OHAI` and then speak the
+//! stub protocol. Every run is bounded so that a hang fails the test instead of the CI job.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use espcheck::rom::Chip;
+
+use super::rom::{board, esptool};
+
+/// Run esptool in its default (stub) mode with the given arguments; kill it and fail if it runs
+/// longer than `within`. Returns its output and how long it took.
+fn stub_esptool(
+    esptool: &Path,
+    chip: Chip,
+    port: &Path,
+    args: &[&str],
+    within: Duration,
+) -> (String, Duration) {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("out.txt");
+    let file = std::fs::File::create(&log).unwrap();
+    let start = Instant::now();
+    let mut child = Command::new(esptool)
+        .arg("--chip")
+        .arg(chip.to_string())
+        .arg("--port")
+        .arg(port)
+        .args(["--before", "no-reset", "--after", "no-reset"])
+        .args(args)
+        .stdout(file.try_clone().unwrap())
+        .stderr(file)
+        .stdin(Stdio::null())
+        .spawn()
+        .expect("run esptool");
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if start.elapsed() > within {
+            let _ = child.kill();
+            let _ = child.wait();
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            panic!("{chip}: esptool {args:?} still running after {within:?}:\n{text}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let took = start.elapsed();
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(status.success(), "{chip}: esptool {args:?} failed:\n{text}");
+    (text, took)
+}
+
+/// `len` incompressible bytes (xorshift), the same for the same `seed`.
+pub(super) fn noise(len: usize, seed: u64) -> Vec<u8> {
+    let mut state = seed | 1;
+    (0..len)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 24) as u8
+        })
+        .collect()
+}
+
+/// A 300 KB file that deflate shrinks to about two thirds: random bytes, then a repeating ramp.
+fn payload() -> Vec<u8> {
+    let mut data = noise(200_000, 0x2545_F491_4F6C_DD1D);
+    data.extend((0..100_000).map(|i| (i % 251) as u8));
+    data
+}
+
+#[test]
+fn esptool_default_stub_mode_flashes_reads_and_erases_both_chips() {
+    let Some(esptool) = esptool() else { return };
+    let quick = Duration::from_secs(20);
+    for chip in Chip::ALL {
+        let dir = tempfile::tempdir().unwrap();
+        let dev = board(chip, dir.path());
+        let port = dev.path().to_path_buf();
+        let run = |args: &[&str]| stub_esptool(&esptool, chip, &port, args, quick);
+
+        let (text, _) = run(&["chip-id"]);
+        assert!(text.contains("Stub flasher running."), "{chip}: {text}");
+        assert!(
+            text.contains(&format!("Connected to {}", chip.name())),
+            "{text}"
+        );
+
+        let (text, _) = run(&["read-mac"]);
+        let mac = espcheck::sim::device::mac(chip)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<Vec<_>>()
+            .join(":");
+        assert!(
+            text.contains(&format!("MAC:                {mac}")),
+            "{chip}: {text}"
+        );
+
+        let (text, _) = run(&["flash-id"]);
+        assert!(text.contains("Manufacturer: ef"), "{chip}: {text}");
+        assert!(text.contains("Detected flash size: 4MB"), "{chip}: {text}");
+
+        // A compressed write (esptool's default) through the stub, in 16 KiB blocks.
+        let data = payload();
+        let file = dir.path().join("data.bin");
+        std::fs::write(&file, &data).unwrap();
+        let file = file.to_str().unwrap();
+        let (text, _) = run(&["write-flash", "0x20000", file]);
+        assert!(text.contains("Compressed 300000 bytes"), "{chip}: {text}");
+        assert!(text.contains("Hash of data verified."), "{chip}: {text}");
+        let flash = std::fs::read(dir.path().join("flash.bin")).unwrap();
+        assert_eq!(&flash[0x20000..0x20000 + data.len()], &data[..], "{chip}");
+        // The stub erases only the sectors it writes: the rest of the last one stays erased.
+        let end = 0x20000 + data.len();
+        assert!(
+            flash[end..end.next_multiple_of(0x1000)]
+                .iter()
+                .all(|&b| b == 0xFF)
+        );
+
+        let (text, _) = run(&["verify-flash", "0x20000", file]);
+        assert!(
+            text.contains("Verification successful (digest matched)."),
+            "{chip}: {text}"
+        );
+
+        // The stub's READ_FLASH: streamed frames, acknowledgements, a closing digest.
+        let back = dir.path().join("back.bin");
+        let len = data.len().to_string();
+        run(&["read-flash", "0x20000", &len, back.to_str().unwrap()]);
+        assert_eq!(std::fs::read(&back).unwrap(), data, "{chip}: read-flash");
+
+        run(&["erase-region", "0x20000", "0x2000"]);
+        let flash = std::fs::read(dir.path().join("flash.bin")).unwrap();
+        assert!(flash[0x20000..0x22000].iter().all(|&b| b == 0xFF), "{chip}");
+        assert_eq!(
+            &flash[0x22000..end],
+            &data[0x2000..],
+            "{chip}: only the region"
+        );
+
+        // A misaligned region is the stub's "bad data length", not a hang.
+        let out = Command::new(&esptool)
+            .args(["--chip", &chip.to_string(), "--port"])
+            .arg(&port)
+            .args(["--before", "no-reset", "--after", "no-reset"])
+            .args(["erase-region", "0x20001", "0x1000"])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stderr).into_owned()
+            + &String::from_utf8_lossy(&out.stdout);
+        assert!(!out.status.success(), "{chip}: {text}");
+
+        // CHANGE_BAUDRATE through the stub, on the ESP8266 too (its ROM has no such command).
+        let (text, _) = run(&["--baud", "460800", "write-flash", "0x80000", file]);
+        assert!(
+            text.contains("Changing baud rate to 460800"),
+            "{chip}: {text}"
+        );
+        assert!(text.contains("Hash of data verified."), "{chip}: {text}");
+        let flash = std::fs::read(dir.path().join("flash.bin")).unwrap();
+        assert_eq!(&flash[0x80000..0x80000 + data.len()], &data[..], "{chip}");
+        dev.shutdown();
+    }
+}
+
+#[test]
+fn a_stub_left_running_is_found_again_by_its_sync_answer() {
+    let Some(esptool) = esptool() else { return };
+    for chip in Chip::ALL {
+        let dir = tempfile::tempdir().unwrap();
+        let dev = board(chip, dir.path());
+        let port = dev.path().to_path_buf();
+        let run =
+            |args: &[&str]| stub_esptool(&esptool, chip, &port, args, Duration::from_secs(20)).0;
+        let text = run(&["--after", "no-reset-stub", "flash-id"]);
+        assert!(text.contains("Staying in flasher stub."), "{chip}: {text}");
+        // The next run finds the stub by its SYNC value 0 and does not upload it again.
+        let text = run(&["--after", "no-reset-stub", "erase-flash"]);
+        assert!(
+            text.contains("Stub flasher is already running. No upload is necessary."),
+            "{chip}: {text}"
+        );
+        let flash = std::fs::read(dir.path().join("flash.bin")).unwrap();
+        assert!(
+            flash.iter().all(|&b| b == 0xFF),
+            "{chip}: erase-flash erases all"
+        );
+        // The UART date register older tools detect the chip by.
+        let text = run(&["--after", "no-reset-stub", "read-mem", "0x60000078"]);
+        let date = match chip {
+            Chip::Esp8266 => "0x00062000",
+            Chip::Esp32 => "0x15122500",
+        };
+        assert!(
+            text.contains(&format!("0x60000078 = {date}")),
+            "{chip}: {text}"
+        );
+        if chip == Chip::Esp32 {
+            // eFuse MAC word 1 through the 0x6001A000 alias: the last four MAC bytes.
+            let text = run(&["--after", "no-reset-stub", "read-mem", "0x6001a004"]);
+            assert!(text.contains("0x6001a004 = 0xc45ecaf1"), "{text}");
+        }
+        dev.shutdown();
+    }
+}
