@@ -44,6 +44,8 @@ pub(crate) struct Core {
     pub now: Duration,
     pub timed: bool,
     pub line: usize,
+    /// The line being graded was cut at [`super::MAX_LINE`]: this many bytes of it were dropped.
+    pub cut: usize,
     pub events: Vec<Event>,
 }
 
@@ -79,6 +81,7 @@ impl Core {
             now: Duration::ZERO,
             timed,
             line: 0,
+            cut: 0,
             events: Vec::new(),
         }
     }
@@ -161,6 +164,21 @@ impl Core {
         {
             return;
         }
+        // What was dropped from a cut line may say the opposite: no pass on its account.
+        let (verdict, reason) = if verdict == Verdict::Pass && self.cut > 0 {
+            (
+                Verdict::Fail,
+                format!(
+                    "line {} is longer than {} bytes and was cut ({} bytes not read), so it \
+                     cannot prove a pass: {reason}",
+                    self.line,
+                    super::MAX_LINE,
+                    self.cut
+                ),
+            )
+        } else {
+            (verdict, reason)
+        };
         let stage = stage.unwrap_or(self.current_name()).to_owned();
         self.outcome = Some(Outcome {
             verdict,

@@ -309,17 +309,21 @@ impl State {
         }
         let pin = match (&self.pinned, self.uses_ca) {
             (Some(fp), _) => format!(
-                "; the pinned fingerprint {fp} may be stale (`espcheck fingerprint {host}` shows \
-                 the current one)"
+                "; if it was TLS, the pinned fingerprint {fp} may be stale (`espcheck fingerprint \
+                 {host}` shows the current one)"
             ),
             (None, true) => format!(
-                "; the pinned CA may no longer be in {host}'s chain (`espcheck fingerprint {host}`)"
+                "; if it was TLS, the pinned CA may no longer be in {host}'s chain (`espcheck \
+                 fingerprint {host}`)"
             ),
             (None, false) => String::new(),
         };
+        // `connection failed` is all the sketch prints: client.connect() covers DNS, TCP and
+        // TLS, and a server that is down looks the same as a pin that no longer matches.
         format!(
-            "connection to {host} failed during the TLS connect{pin}. Build with the SSL debug \
-             level to get the BSSL: lines that say why"
+            "connection to {host} failed; the log does not say whether TCP or TLS failed (the \
+             server may be down or unreachable){pin}. Build with the SSL debug level to get the \
+             BSSL: lines that say why"
         )
     }
 }

@@ -7,9 +7,10 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Longest line kept, in bytes. GitHub's compact status JSON (the body line the sketch echoes) is a
-/// few KB; anything past this is counted and dropped.
-pub const MAX_LINE: usize = 8192;
+/// Longest line kept, in bytes: every line up to this is matched in full. GitHub's status JSON
+/// (the body line the sketch echoes) is a few KB, tens of KB with many statuses; past this a
+/// line is cut, the rest counted in [`Line::dropped`] and the cut reported (`lines cut: N`).
+pub const MAX_LINE: usize = 64 * 1024;
 
 /// One finished line of serial output.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -23,6 +24,10 @@ pub struct Line {
     pub garbled: bool,
     /// Bytes dropped because the line was longer than [`MAX_LINE`].
     pub dropped: usize,
+    /// The serial monitor's timestamp in front of the line (`11:27:39.308` from Arduino IDE's
+    /// `11:27:39.308 -> `), removed from `text` so that rules see what the board printed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stamp: Option<String>,
 }
 
 /// Splits a byte stream into [`Line`]s. Keeps at most [`MAX_LINE`] bytes of a pending line.
@@ -96,16 +101,66 @@ impl LineSplitter {
     fn take_line(&mut self) -> Line {
         self.number += 1;
         let (text, garbled) = clean(&self.buf);
+        let (stamp, text) = match split_stamp(&text) {
+            Some((stamp, rest)) => (Some(stamp.to_owned()), rest.to_owned()),
+            None => (None, text),
+        };
         let line = Line {
             number: self.number,
             text,
             garbled,
             dropped: self.dropped,
+            stamp,
         };
         self.buf.clear();
         self.dropped = 0;
         line
     }
+}
+
+/// A serial monitor's timestamp at the start of a line, and the line after it.
+///
+/// Arduino IDE `11:27:39.308 -> `, PlatformIO's `time` filter `12:00:01.123 > `, arduino-cli
+/// `--timestamp` and esp-idf-monitor `--timestamps` (`2024-05-01 12:00:01.123 `), minicom and
+/// CoolTerm (`[2024-05-01 12:00:01.123] `, `[12:00:01.123] `) and SSCOM (`[20:01:23.451]收←◆`).
+/// ESP-IDF's own `I (12:00:01.123) tag:` is part of the line, not a prefix, and stays.
+pub fn split_stamp(text: &str) -> Option<(&str, &str)> {
+    static STAMP: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(
+            r"^(\[)?((?:\d{4}-\d{2}-\d{2}[ T])?\d{1,2}:\d{2}:\d{2}(?:[.,:]\d{1,6})?)\]?(?: ?->| ?>|:)? ?(收←◆|收<-|RX: ?)?",
+        )
+        .unwrap_or_else(|_| unreachable!())
+    });
+    let c = STAMP.captures(text)?;
+    let whole = c.get(0)?;
+    let stamp = c.get(2)?;
+    let bracketed = c.get(1).is_some();
+    let rest = &text[whole.end()..];
+    // `12:00:01` alone followed by text glued to it (`12:00:01abc`) is not a prefix; a bracket
+    // must close what it opened.
+    let sep = &text[stamp.end()..whole.end()];
+    if bracketed != sep.starts_with(']') || (sep.is_empty() && !rest.is_empty()) {
+        return None;
+    }
+    Some((stamp.as_str(), rest))
+}
+
+/// The time of day a stamp from [`split_stamp`] names, in milliseconds (its date ignored).
+pub fn stamp_ms(stamp: &str) -> Option<u64> {
+    let time = stamp.rsplit([' ', 'T']).next()?;
+    let mut parts = time.split([':', '.', ',']);
+    let mut field = || parts.next().and_then(|p| p.parse::<u64>().ok());
+    let (h, m, s) = (field()?, field()?, field()?);
+    // `.3`, `.308`, `.308123`: the fraction, scaled to milliseconds.
+    let frac = match time.split([':', '.', ',']).nth(3) {
+        Some(digits) if !digits.is_empty() && digits.len() <= 6 => {
+            let v: u64 = digits.parse().ok()?;
+            v * 1000 / 10u64.pow(digits.len() as u32)
+        }
+        Some(_) => return None,
+        None => 0,
+    };
+    (h < 24 && m < 60 && s < 61).then_some(((h * 60 + m) * 60 + s) * 1000 + frac)
 }
 
 /// Turn raw line bytes into readable text, and say whether they were mostly unreadable.
@@ -227,6 +282,77 @@ mod tests {
     fn invalid_utf8_is_replaced_not_fatal() {
         let lines = split(&[b"caf\xc3 ok and more readable text\n"]);
         assert_eq!(lines[0].text, "caf\u{fffd} ok and more readable text");
+    }
+
+    #[test]
+    fn monitor_timestamps_are_split_off() {
+        let cases = [
+            (
+                "11:27:39.308 -> Exception (28):",
+                "11:27:39.308",
+                "Exception (28):",
+            ),
+            (
+                "12:00:01.123 > connecting to home",
+                "12:00:01.123",
+                "connecting to home",
+            ),
+            (
+                "2024-05-01 12:00:01.123 E (9510) esp-tls: boom",
+                "2024-05-01 12:00:01.123",
+                "E (9510) esp-tls: boom",
+            ),
+            (
+                "[2024-05-01 12:00:01.123] Guru Meditation Error",
+                "2024-05-01 12:00:01.123",
+                "Guru Meditation Error",
+            ),
+            (
+                "[20:01:23.451]收←◆W (1) esp-tls: x",
+                "20:01:23.451",
+                "W (1) esp-tls: x",
+            ),
+            ("10:10:01.923 -> ", "10:10:01.923", ""),
+            (
+                "[19:46:42:120] E (9) task_wdt: x",
+                "19:46:42:120",
+                "E (9) task_wdt: x",
+            ),
+        ];
+        for (line, stamp, rest) in cases {
+            let lines = split(&[line.as_bytes(), b"\n"]);
+            assert_eq!(lines[0].stamp.as_deref(), Some(stamp), "{line}");
+            assert_eq!(lines[0].text, rest, "{line}");
+        }
+        for plain in [
+            "I (12:00:01.123) wifi: connected",
+            "Current time: Thu Jan  1 00:00:05 1970",
+            "12:00:01abc",
+            "[12:00:01 missing bracket",
+        ] {
+            let lines = split(&[plain.as_bytes(), b"\n"]);
+            assert_eq!(lines[0].stamp, None, "{plain}");
+            assert_eq!(lines[0].text, plain);
+        }
+    }
+
+    #[test]
+    fn stamps_read_as_milliseconds_of_the_day() {
+        assert_eq!(stamp_ms("11:27:39.308"), Some(41_259_308));
+        assert_eq!(stamp_ms("2024-05-01 00:00:01.5"), Some(1_500));
+        assert_eq!(stamp_ms("19:46:42:120"), Some(71_202_120));
+        assert_eq!(stamp_ms("12:00:01"), Some(43_201_000));
+        assert_eq!(stamp_ms("1:02:03.5"), Some(3_723_500));
+        assert_eq!(stamp_ms("99:00:01"), None);
+    }
+
+    #[test]
+    fn a_line_of_twenty_kilobytes_is_kept_whole() {
+        let mut long = vec![b'x'; 20_000];
+        long.extend_from_slice(b"\"state\":\"success\"\n");
+        let lines = split(&[&long]);
+        assert_eq!(lines[0].dropped, 0);
+        assert!(lines[0].text.ends_with("\"state\":\"success\""));
     }
 
     #[test]

@@ -21,7 +21,9 @@ pub mod truth;
 
 mod core;
 mod crash;
+mod httpclient;
 mod https;
+mod libdiag;
 mod tlsdiag;
 mod unity;
 
@@ -137,6 +139,12 @@ pub struct Grader {
     garbled: usize,
     bytes: u64,
     scratch: Vec<Line>,
+    /// A profile recognised from the log itself (HTTPClient lines under the default profile).
+    detected: Option<&'static str>,
+    /// Lines cut at [`MAX_LINE`].
+    cut: usize,
+    /// Offline, a serial monitor's timestamps time the stages: (first stamp, last stamp) in ms.
+    stamp_clock: Option<Option<(u64, u64)>>,
     /// The last `ELF file SHA256:` the log printed, for checking `--elf` against it.
     elf_sha256: Option<String>,
 }
@@ -173,6 +181,9 @@ impl Grader {
             garbled: 0,
             bytes: 0,
             scratch: Vec::new(),
+            detected: None,
+            cut: 0,
+            stamp_clock: (!config.timed).then_some(None),
             elf_sha256: None,
         }
     }
@@ -253,7 +264,7 @@ impl Grader {
             truth: None,
             truth_unavailable: None,
             exit_code: verdict.exit().code(),
-            profile: self.profile.name().to_owned(),
+            profile: self.detected.unwrap_or(self.profile.name()).to_owned(),
             stages: self.core.stages.clone(),
             diagnostics: self.core.diagnostics.clone(),
             crash: self.core.crash.clone(),
@@ -263,6 +274,7 @@ impl Grader {
             tests,
             lines: self.splitter.count(),
             garbled_lines: self.garbled,
+            lines_cut: self.cut,
             bytes: self.bytes,
         }
     }
@@ -277,8 +289,15 @@ impl Grader {
 
     fn grade_line(&mut self, line: &Line) {
         self.core.line = line.number;
+        self.core.cut = line.dropped;
+        if let Some(ms) = line.stamp.as_deref().and_then(lines::stamp_ms) {
+            self.clock_from_stamp(ms);
+        }
         if line.garbled {
             self.garbled += 1;
+        }
+        if line.dropped > 0 {
+            self.cut += 1;
         }
         self.core.tick();
         if self.core.is_final {
@@ -307,7 +326,7 @@ impl Grader {
             }
             return;
         }
-        if let Some((verdict, re)) = self.rules.verdict(text) {
+        if let Some((verdict, re)) = self.rules.verdict(text, line.dropped > 0) {
             let reason = format!(
                 "line {} matched the {} rule `{re}`: {text}",
                 line.number,
@@ -350,6 +369,14 @@ impl Grader {
         if let Some(f) = tlsdiag::classify(line.number, text, &lower) {
             self.on_tls(f);
         }
+        if self.profile != Profile::Unity
+            && let Some((verdict, why)) = httpclient::classify(text)
+        {
+            self.detected = Some(httpclient::PROFILE);
+            let reason = format!("line {}: {why}", line.number);
+            self.core.propose(verdict, None, reason, Finality::Now);
+            return;
+        }
         let step = match &mut self.state {
             ProfileState::Https(s) => s.line(&mut self.core, line, &lower),
             ProfileState::Unity(u) => {
@@ -368,6 +395,26 @@ impl Grader {
                 "the sketch started over (the ROM banner at 74880 baud is unreadable at this baud rate)",
                 text,
             );
+        }
+    }
+
+    /// Time the run by the monitor's stamps (offline only: live watching has its own clock).
+    fn clock_from_stamp(&mut self, mut ms: u64) {
+        const DAY: u64 = 86_400_000;
+        let Some(clock) = self.stamp_clock.as_mut() else {
+            return;
+        };
+        let (first, last) = clock.get_or_insert((ms, ms));
+        while ms < *last {
+            ms += DAY; // past midnight
+        }
+        *last = ms;
+        self.core.now = Duration::from_millis(ms - *first);
+        if !self.core.timed {
+            self.core.timed = true;
+            if let Some(s) = self.core.stages.get_mut(self.core.current) {
+                s.at_ms.get_or_insert(0);
+            }
         }
     }
 
@@ -548,9 +595,25 @@ pub(crate) fn tls_reason(core: &Core) -> Option<String> {
              a CA instead"
         ));
     }
-    core.primary
-        .as_ref()
-        .map(|d| format!("TLS to {host} failed: {}", d.explanation))
+    core.primary.as_ref().map(|d| match library(&d.source) {
+        _ if d.source == libdiag::CONNECTION => {
+            format!("connection to {host} failed: {}", d.explanation)
+        }
+        Some(lib) => format!("TLS to {host} failed ({lib}): {}", d.explanation),
+        None => format!("TLS to {host} failed: {}", d.explanation),
+    })
+}
+
+/// The TLS library a diagnostic's source names, spelled as its authors spell it.
+fn library(source: &str) -> Option<&'static str> {
+    match source {
+        "mbedtls" => Some("mbedTLS"),
+        "esp-x509-crt-bundle" => Some("mbedTLS certificate bundle"),
+        "bearssl" => Some("BearSSL"),
+        "wolfssl" => Some("wolfSSL"),
+        "axtls" => Some("axTLS"),
+        _ => None,
+    }
 }
 
 /// Grade a whole captured log at once.
@@ -561,5 +624,7 @@ pub fn grade_bytes(config: GradeConfig, bytes: &[u8]) -> Report {
     g.finish(End::Eof, &mut events)
 }
 
+#[cfg(test)]
+mod corpus;
 #[cfg(test)]
 mod tests;

@@ -210,6 +210,9 @@ pub struct Report {
     /// Lines read, and how many of them were unreadable.
     pub lines: usize,
     pub garbled_lines: usize,
+    /// Lines longer than [`crate::grade::MAX_LINE`] bytes, matched only up to that bound.
+    #[serde(default)]
+    pub lines_cut: usize,
     pub bytes: u64,
 }
 

@@ -108,11 +108,20 @@ pub fn human(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
             writeln!(out, "  {line}")?;
         }
     }
-    writeln!(
+    write!(
         out,
         "read {} lines ({} unreadable), {} bytes",
         report.lines, report.garbled_lines, report.bytes
     )?;
+    if report.lines_cut > 0 {
+        write!(
+            out,
+            "; lines cut: {} (matched only up to {} bytes)",
+            report.lines_cut,
+            super::MAX_LINE
+        )?;
+    }
+    writeln!(out)?;
     Ok(())
 }
 

@@ -135,19 +135,34 @@ impl Rules {
 
     /// The verdict a line decides, with the rule that matched. Faults first, then failures: a
     /// line matching both a pass and a fail rule is a failure.
-    pub(crate) fn verdict(&self, text: &str) -> Option<(Verdict, &str)> {
+    ///
+    /// On a line cut at [`super::MAX_LINE`] (`cut`), a rule anchored at the end (`…$`, `…\z`)
+    /// never matches: the line's real end was not read.
+    pub(crate) fn verdict(&self, text: &str, cut: bool) -> Option<(Verdict, &str)> {
         let sets = [
             (Verdict::Fault, &self.fault),
             (Verdict::Fail, &self.fail),
             (Verdict::Pass, &self.pass),
         ];
         for (v, set) in sets {
-            if let Some(re) = set.iter().find(|re| re.is_match(text)) {
+            if let Some(re) = set
+                .iter()
+                .find(|re| !(cut && end_anchored(re.as_str())) && re.is_match(text))
+            {
                 return Some((v, re.as_str()));
             }
         }
         None
     }
+}
+
+/// Whether a pattern can only match at the end of the line (`$` or `\z` last, not escaped).
+fn end_anchored(re: &str) -> bool {
+    let escaped = |tail: &str| {
+        re.strip_suffix(tail)
+            .is_some_and(|head| head.chars().rev().take_while(|&c| c == '\\').count() % 2 == 1)
+    };
+    (re.ends_with('$') && !escaped("$")) || (re.ends_with("\\z") && !escaped("\\z"))
 }
 
 #[cfg(test)]
@@ -163,13 +178,16 @@ mod tests {
             "pass = [\"done\"]\nfail = [\"FAILED\"]\n[[stage]]\nname = \"wifi\"\nregex = \"WiFi connected\"\n",
         )
         .unwrap();
-        assert_eq!(r.verdict("all done").map(|v| v.0), Some(Verdict::Pass));
         assert_eq!(
-            r.verdict("done but FAILED").map(|v| v.0),
+            r.verdict("all done", false).map(|v| v.0),
+            Some(Verdict::Pass)
+        );
+        assert_eq!(
+            r.verdict("done but FAILED", false).map(|v| v.0),
             Some(Verdict::Fail)
         );
         assert_eq!(r.stage("WiFi connected"), Some("wifi"));
-        assert!(r.verdict("nothing").is_none());
+        assert!(r.verdict("nothing", false).is_none());
     }
 
     #[test]

@@ -372,3 +372,55 @@ fn stage_times_are_recorded_when_timed() {
     assert_eq!(wifi.at_ms, Some(1500));
     assert!(r.reason.contains("printed nothing for 30s"), "{}", r.reason);
 }
+
+/// Issue 18 item 3: a line longer than the bound is cut, and a run cannot pass on what the cut
+/// line seemed to say, nor may a `$`-anchored rule match its (unread) end.
+#[test]
+fn issue18_item3_a_cut_line_cannot_pass() {
+    let mut long = b"{\"state\":\"success\",\"statuses\":[".to_vec();
+    long.extend(std::iter::repeat_n(b'x', MAX_LINE + 500));
+    long.extend_from_slice(b"]} FAILED\r\n");
+
+    let mut config = GradeConfig::new(Profile::Custom);
+    config.rules.add_pass("state\":\"success").unwrap();
+    let r = grade_bytes(config, &long);
+    assert_eq!(r.verdict, Verdict::Fail, "{}", r.reason);
+    assert!(r.reason.contains("cut"), "{}", r.reason);
+    assert_eq!(r.lines_cut, 1);
+
+    // `x+$` matches the kept text, but the line's real end was never read.
+    let mut config = GradeConfig::new(Profile::Custom);
+    config.rules.add_pass("x+$").unwrap();
+    let r = grade_bytes(config, &long);
+    assert_ne!(r.verdict, Verdict::Pass, "{}", r.reason);
+    assert_eq!(r.lines_cut, 1);
+
+    // The same line within the bound is matched in full.
+    let mut short = b"{\"state\":\"success\",\"statuses\":[".to_vec();
+    short.extend(std::iter::repeat_n(b'x', 20_000));
+    short.extend_from_slice(b"]}\r\n");
+    let mut config = GradeConfig::new(Profile::Custom);
+    config.rules.add_pass("\\]\\}$").unwrap();
+    let r = grade_bytes(config, &short);
+    assert_eq!(r.verdict, Verdict::Pass, "{}", r.reason);
+    assert_eq!(r.lines_cut, 0);
+}
+
+/// Offline, an Arduino IDE log's timestamps time the stages (the monitor kept them; the rules
+/// never saw them).
+#[test]
+fn monitor_timestamps_time_the_stages() {
+    let log = b"23:59:59.500 -> connecting to home\r\n\
+23:59:59.900 -> ....\r\n\
+00:00:01.000 -> WiFi connected\r\n\
+00:00:01.100 -> connecting to api.github.com\r\n";
+    let r = https(log);
+    let at = |name: &str| {
+        r.stages
+            .iter()
+            .find(|s| s.name == name)
+            .and_then(|s| s.at_ms)
+    };
+    assert_eq!(at("wifi"), Some(0));
+    assert_eq!(at("tls-connect"), Some(1_600), "{:?}", r.stages);
+}

@@ -17,7 +17,7 @@ pub(crate) struct Finding {
 }
 
 impl Finding {
-    fn new(cert: bool, error: bool) -> Self {
+    pub(crate) fn new(cert: bool, error: bool) -> Self {
         Finding {
             diag: None,
             cert,
@@ -69,13 +69,22 @@ pub(crate) fn classify(number: usize, text: &str, lower: &str) -> Option<Finding
         return Some(f);
     }
     if lower.contains("failed to verify peer certificate") {
+        // esp-tls prints this for mbedTLS and wolfSSL alike.
         let mut f = Finding::new(true, true);
         f.diag = Some(diag(
-            "mbedtls",
-            "mbedTLS could not verify the server's chain against the CA you gave it".to_owned(),
+            "esp-tls",
+            "the TLS library could not verify the server's chain against the CA you gave it"
+                .to_owned(),
             None,
         ));
         return Some(f);
+    }
+    if let Some(f) = super::libdiag::classify(lower, &diag) {
+        return Some(f);
+    }
+    if lower.contains("wolfssl") {
+        // wolfSSL's debug trace (`return -188`): its codes are not mbedTLS's.
+        return None;
     }
     let tls_context = lower.contains("ssl")
         || lower.contains("tls")
@@ -219,7 +228,7 @@ fn mbedtls_code(text: &str) -> Option<i32> {
 fn explain_mbedtls(code: i32) -> (String, bool) {
     match code {
         -0x2700 => (
-            "X509_CERT_VERIFY_FAILED (-0x2700): the server's chain did not verify against the CA \
+            "X509_CERT_VERIFY_FAILED (-0x2700, -9984): the server's chain did not verify against the CA \
              set with setCACert or the bundle. Pin a certificate the server really chains to (the \
              intermediate or root; `espcheck fingerprint HOST` shows the chain), and set the clock \
              if dates are checked"
@@ -248,7 +257,12 @@ fn explain_mbedtls(code: i32) -> (String, bool) {
             "invalid record (-0x7200): the peer is not speaking TLS on that port".to_owned(),
             false,
         ),
-        -0x004C => ("connection reset by the server (-0x004C)".to_owned(), false),
+        -0x004C => (
+            "NET_RECV_FAILED (-0x004C): reading from the socket failed mid-handshake (the server \
+             or the network closed the connection)"
+                .to_owned(),
+            false,
+        ),
         c => (
             format!("mbedTLS error -0x{:04X}", c.unsigned_abs()),
             (-0x3000..=-0x2000).contains(&c),

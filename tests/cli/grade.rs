@@ -659,3 +659,56 @@ fn truth_errors_never_show_the_token_or_a_url_password() {
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains("GITHUB_TOKEN"), "{err}");
 }
+
+/// Real logs from public issues (fixtures/logs/real, provenance in its README) through the
+/// binary: a crash behind Arduino IDE timestamps, the HTTP-client profile picked from the log,
+/// an ESP-IDF connection failure graded as a fault.
+#[test]
+fn real_logs_through_the_binary() {
+    let real = |name: &str| {
+        fixture(&format!("real/{name}"))
+            .to_str()
+            .unwrap()
+            .to_owned()
+    };
+    let (code, v) = grade_json(&[&real("esp32_arduino_ide_timestamps_guru.log")]);
+    assert_eq!((code, v["verdict"].as_str()), (5, Some("fault")), "{v}");
+    assert_eq!(v["crash"]["kind"], "guru-meditation", "{v}");
+
+    let (code, v) = grade_json(&[&real("esp8266_httpclient_refused_debug.log")]);
+    assert_eq!(code, 1, "{v}");
+    assert_eq!(v["profile"], "http-client", "{v}");
+    assert!(
+        v["reason"].as_str().unwrap().contains("connection refused"),
+        "{v}"
+    );
+
+    let (code, v) = grade_json(&[&real("esp32_idf_select_timeout.log")]);
+    assert_eq!(code, 5, "{v}");
+    assert!(v["reason"].as_str().unwrap().contains("timed out"), "{v}");
+    assert_eq!(v["lines_cut"], 0);
+}
+
+/// A line past the bound is reported in the human report and the JSON, and cannot pass.
+#[test]
+fn a_cut_line_is_reported_and_cannot_pass() {
+    let mut log = b"connecting to sensor-net\r\n".to_vec();
+    log.extend(std::iter::repeat_n(b'x', 70_000));
+    log.extend_from_slice(b" All checks passed\r\n");
+    let out = espcheck()
+        .args(["grade", "-", "--pass", "x All checks passed$"])
+        .write_stdin(log.clone())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_ne!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("lines cut: 1"), "{text}");
+    let out = espcheck()
+        .args(["grade", "-", "--json", "--pass", "xxxx"])
+        .write_stdin(log)
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["lines_cut"], 1, "{v}");
+    assert_eq!(v["verdict"], "fail", "{v}");
+}

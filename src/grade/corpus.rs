@@ -1,0 +1,98 @@
+//! The real-world corpus: every serial log in `fixtures/logs/real/` (copied from public issues,
+//! provenance in its README) graded with no flags and held against `expectations.toml`.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may unwrap
+
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+use super::*;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Expectations {
+    log: Vec<Expected>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Expected {
+    file: String,
+    verdict: String,
+    exit: u8,
+    #[serde(default)]
+    words: Vec<String>,
+}
+
+fn dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/logs/real")
+}
+
+fn expectations() -> Vec<Expected> {
+    let text = std::fs::read_to_string(dir().join("expectations.toml")).unwrap();
+    toml::from_str::<Expectations>(&text).unwrap().log
+}
+
+/// What is wrong with the grade of one log, if anything.
+fn check(e: &Expected) -> Option<String> {
+    let bytes = std::fs::read(dir().join(&e.file)).unwrap();
+    let r = grade_bytes(GradeConfig::new(Profile::HttpsRequest), &bytes);
+    let lower = r.reason.to_ascii_lowercase();
+    let missing: Vec<&str> = e
+        .words
+        .iter()
+        .map(String::as_str)
+        .filter(|w| !lower.contains(&w.to_ascii_lowercase()))
+        .collect();
+    if !r.verdict.word().eq_ignore_ascii_case(&e.verdict)
+        || r.exit_code != e.exit
+        || !missing.is_empty()
+    {
+        return Some(format!(
+            "{}: got {} (exit {}) `{}`; expected {} (exit {}){}",
+            e.file,
+            r.verdict.word(),
+            r.exit_code,
+            r.reason,
+            e.verdict,
+            e.exit,
+            if missing.is_empty() {
+                String::new()
+            } else {
+                format!(", reason lacks {missing:?}")
+            }
+        ));
+    }
+    None
+}
+
+#[test]
+fn every_real_log_has_an_expectation_and_every_expectation_a_log() {
+    let listed: Vec<String> = expectations().into_iter().map(|e| e.file).collect();
+    let mut on_disk: Vec<String> = std::fs::read_dir(dir())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".log"))
+        .collect();
+    on_disk.sort();
+    let mut sorted = listed.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(sorted.len(), listed.len(), "a log is listed twice");
+    assert_eq!(sorted, on_disk);
+    let readme = std::fs::read_to_string(dir().join("README.md")).unwrap();
+    for f in &listed {
+        assert!(readme.contains(f.as_str()), "README.md does not cite {f}");
+    }
+}
+
+#[test]
+fn real_logs_are_graded_as_an_engineer_would() {
+    let wrong: Vec<String> = expectations().iter().filter_map(check).collect();
+    assert!(
+        wrong.is_empty(),
+        "{} wrong:\n{}",
+        wrong.len(),
+        wrong.join("\n")
+    );
+}

@@ -1,0 +1,104 @@
+//! The `HTTPClient` examples' lines (`BasicHttpClient`, `BasicHttpsClient`, on both cores):
+//! `[HTTPS] GET... code: 200` and `[HTTP] POST... failed, error: connection refused`, and the
+//! ESP-IDF `esp_http_client` example's `I (3730) HTTP_CLIENT: HTTP GET Status = 200, …`. An HTTP
+//! status is a verdict: 2xx passes, anything else fails; so does a request that never got one.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+use super::model::Verdict;
+
+/// The profile name a log is graded under once it shows these lines.
+pub(crate) const PROFILE: &str = "http-client";
+
+static REQUEST: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"^\[(HTTPS?)\] (GET|POST|PUT|PATCH|DELETE|HEAD)\.\.\. (?:code: (-?\d+)|failed, error: (.*))",
+    )
+    .unwrap_or_else(|_| unreachable!())
+});
+
+/// ESP-IDF's example: `HTTP GET Status = 200`, `HTTP POST status = 201`,
+/// `HTTP Absolute path redirect Status = 200` (the method word is first).
+static IDF_STATUS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^[IWE] \([\d:.]+\) [\w-]+: HTTP (GET|POST|PUT|PATCH|DELETE|HEAD)\b[^=]*[Ss]tatus = (-?\d+)")
+        .unwrap_or_else(|_| unreachable!())
+});
+
+/// The verdict a line decides, and why.
+pub(crate) fn classify(text: &str) -> Option<(Verdict, String)> {
+    if let Some(c) = IDF_STATUS.captures(text.trim()) {
+        return status(c.get(1)?.as_str(), c.get(2)?.as_str());
+    }
+    let c = REQUEST.captures(text.trim())?;
+    let method = c.get(2)?.as_str();
+    if let Some(code) = c.get(3) {
+        return status(method, code.as_str());
+    }
+    let error = c.get(4)?.as_str().trim();
+    let why = match error {
+        "connection refused" => {
+            // HTTPClient says `connection refused` for every failed connect(), DNS and TLS too.
+            "; HTTPClient says this for any failed connect (refused, unreachable, DNS, or the TLS \
+             handshake), so it is unknown whether TCP or TLS failed"
+        }
+        "read Timeout" | "read timeout" => "; the server did not answer in time",
+        _ => "",
+    };
+    Some((
+        Verdict::Fail,
+        format!("the {method} request failed before any HTTP status: {error}{why}"),
+    ))
+}
+
+fn status(method: &str, code: &str) -> Option<(Verdict, String)> {
+    {
+        let code: i32 = code.parse().ok()?;
+        let (verdict, what) = match code {
+            200..=299 => (Verdict::Pass, "success"),
+            300..=399 => (
+                Verdict::Fail,
+                "a redirect (HTTPClient does not follow it by default)",
+            ),
+            400..=499 => (Verdict::Fail, "the server refused the request"),
+            500..=599 => (Verdict::Fail, "the server failed"),
+            _ => (Verdict::Fail, "not an HTTP status"),
+        };
+        Some((
+            verdict,
+            format!("the {method} request got HTTP {code}: {what}"),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_codes_and_failures() {
+        let v = |l: &str| classify(l).map(|(v, _)| v);
+        assert_eq!(v("[HTTPS] GET... code: 200"), Some(Verdict::Pass));
+        assert_eq!(v("[HTTP] POST... code: 204"), Some(Verdict::Pass));
+        assert_eq!(v("[HTTPS] GET... code: 301"), Some(Verdict::Fail));
+        assert_eq!(v("[HTTP] GET... code: 404"), Some(Verdict::Fail));
+        assert_eq!(v("[HTTP] GET... code: 503"), Some(Verdict::Fail));
+        let (verdict, reason) = classify("[HTTP] GET... failed, error: connection refused")
+            .unwrap_or_else(|| {
+                panic!("not recognised");
+            });
+        assert_eq!(verdict, Verdict::Fail);
+        assert!(reason.contains("TCP or TLS"), "{reason}");
+        assert_eq!(
+            v("I (3730) HTTP_CLIENT: HTTP GET Status = 200, content_length = -1"),
+            Some(Verdict::Pass)
+        );
+        assert_eq!(
+            v("I (21721) HTTP_CLIENT: HTTP HEAD Status = 502, content_length = 122"),
+            Some(Verdict::Fail)
+        );
+        assert_eq!(v("[HTTP] begin..."), None);
+        assert_eq!(v("[HTTP] GET..."), None);
+    }
+}

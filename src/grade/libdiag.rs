@@ -1,0 +1,236 @@
+//! Error lines of the connection stack other than BearSSL's and mbedTLS's codes: ESP-IDF's
+//! `E (t) tag: message` family (esp-tls, transport_base, HTTP_CLIENT, esp-tls-mbedtls), wolfSSL
+//! (ESP-IDF and ESP8266_RTOS_SDK builds) and axTLS (ESP8266 Arduino core ≤ 2.4). Each finding
+//! names the library it comes from, so the report never blames mbedTLS for a wolfSSL line.
+
+use super::model::Diagnostic;
+use super::tlsdiag::Finding;
+
+/// The `source` of a finding that is about reaching the server (TCP, DNS, timeouts), not TLS.
+pub(crate) const CONNECTION: &str = "esp-tls";
+
+/// Classify one line; `None` when none of these libraries printed it.
+pub(crate) fn classify(
+    lower: &str,
+    diag: &dyn Fn(&str, String, Option<i32>) -> Diagnostic,
+) -> Option<Finding> {
+    let found = |source: &str, cert: bool, error: bool, explanation: String, code: Option<i32>| {
+        let mut f = Finding::new(cert, error);
+        f.diag = Some(diag(source, explanation, code));
+        Some(f)
+    };
+    if lower.contains("wolfssl") || lower.contains("no ca signer to verify with") {
+        return wolfssl(lower, &found);
+    }
+    if lower.starts_with("alert: handshake failure") {
+        return found(
+            "axtls",
+            false,
+            true,
+            "the server answered the handshake with a handshake_failure alert: it shares no \
+             cipher suite or TLS version with axTLS (which offers only TLS 1.2 RSA AES-CBC \
+             suites); use BearSSL (ESP8266 core 2.5 and later)"
+                .to_owned(),
+            None,
+        );
+    }
+    if let Some(i) = lower.find("error: ssl error ") {
+        let code = lower[i + 17..].trim().parse::<i32>().ok();
+        return found(
+            "axtls",
+            false,
+            false,
+            format!("axTLS reported SSL error {}", code.unwrap_or_default()),
+            code,
+        );
+    }
+    if lower.contains("no server verification option set") {
+        return found(
+            "mbedtls",
+            false,
+            true,
+            "esp-tls has no server verification option set (esp_tls_cfg_t): give it the server's \
+             CA (cacert_buf), attach the certificate bundle (crt_bundle_attach), or a PSK; no \
+             connection was attempted"
+                .to_owned(),
+            None,
+        );
+    }
+    connection(lower, &found)
+}
+
+type Found<'a> = dyn Fn(&str, bool, bool, String, Option<i32>) -> Option<Finding> + 'a;
+
+fn connection(lower: &str, found: &Found) -> Option<Finding> {
+    if lower.contains("select() timeout") || lower.contains("in specified timeout") {
+        return found(
+            CONNECTION,
+            false,
+            true,
+            "esp-tls timed out opening the connection (the server did not answer in time): is \
+             it up, and reachable from the board's network?"
+                .to_owned(),
+            None,
+        );
+    }
+    if lower.contains("couldn't get hostname") || lower.contains("getaddrinfo") {
+        return found(
+            CONNECTION,
+            false,
+            true,
+            "esp-tls could not resolve the host name (DNS): check the URL and the network's DNS"
+                .to_owned(),
+            None,
+        );
+    }
+    if let Some(i) = lower.find("failed to connect to host (errno ") {
+        let errno = lower[i + 33..]
+            .split(')')
+            .next()
+            .and_then(|n| n.trim().parse::<i32>().ok());
+        let what = match errno {
+            Some(104) => "the server reset the TCP connection",
+            Some(111) => "the server refused the TCP connection (nothing listens on that port)",
+            Some(113) => "no route to the server (host unreachable)",
+            _ => "the TCP connection failed",
+        };
+        return found(
+            CONNECTION,
+            false,
+            true,
+            format!("esp-tls: {what}"),
+            errno.map(|e| -e),
+        );
+    }
+    let generic = lower.contains("failed to open new connection")
+        || lower.contains("failed to open a new connection")
+        || lower.contains("connection failed, sock < 0")
+        || lower.contains("esp_err_http_connect")
+        || lower.contains("esp_transport_connect failed");
+    if generic {
+        return found(
+            CONNECTION,
+            false,
+            true,
+            "ESP-IDF could not open the connection; the log does not say whether TCP or TLS \
+             failed (set the log level of esp-tls to debug to see which)"
+                .to_owned(),
+            None,
+        );
+    }
+    None
+}
+
+fn wolfssl(lower: &str, found: &Found) -> Option<Finding> {
+    let code = if lower.contains("no ca signer to verify with") {
+        Some(-188)
+    } else if let Some(i) = lower.find("error occurred, error = ") {
+        lower[i + 24..]
+            .split(|c: char| !c.is_ascii_digit())
+            .next()
+            .and_then(|n| n.parse::<i32>().ok())
+            .map(|n| -n)
+    } else {
+        None
+    }?;
+    let (name, cert, why) = match code {
+        -188 => (
+            "ASN_NO_SIGNER_E",
+            true,
+            "no CA it was given signed the server's certificate: load the root (or \
+             intermediate) the server really chains to",
+        ),
+        -150 => (
+            "ASN_AFTER_DATE_E",
+            true,
+            "the certificate has expired, or the board's clock is wrong (set it with SNTP first)",
+        ),
+        -151 => (
+            "ASN_BEFORE_DATE_E",
+            true,
+            "the certificate is not yet valid: the board's clock is probably not set (SNTP)",
+        ),
+        -155 => (
+            "ASN_SIG_CONFIRM_E",
+            true,
+            "a signature in the chain did not verify",
+        ),
+        -308 => (
+            "SOCKET_ERROR_E",
+            false,
+            "the socket failed under the handshake",
+        ),
+        -313 => (
+            "FATAL_ERROR",
+            false,
+            "the server sent a fatal alert and refused the handshake",
+        ),
+        -322 => (
+            "DOMAIN_NAME_MISMATCH",
+            true,
+            "the certificate is not for the host name the firmware connected to",
+        ),
+        _ => ("error", false, "see the wolfSSL error list"),
+    };
+    found(
+        "wolfssl",
+        cert,
+        true,
+        format!("{name} ({code}): {why}"),
+        Some(code),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tlsdiag;
+
+    fn source_and_words(line: &str) -> (String, String) {
+        let f = tlsdiag::classify(1, line, &line.to_ascii_lowercase())
+            .and_then(|f| f.diag)
+            .unwrap_or_else(|| panic!("no finding for {line}"));
+        (f.source, f.explanation)
+    }
+
+    #[test]
+    fn each_line_names_its_own_library() {
+        for (line, source, word) in [
+            (
+                "E (9510) esp-tls: [sock=55] select() timeout",
+                "esp-tls",
+                "timed out",
+            ),
+            (
+                "E (9510) HTTP_CLIENT: Connection failed, sock < 0",
+                "esp-tls",
+                "TCP or TLS",
+            ),
+            (
+                "E (1) esp-tls: Failed to connect to host (errno 111)",
+                "esp-tls",
+                "refused",
+            ),
+            (
+                "wolfSSL error occurred, error = 188 line:9095 file:x",
+                "wolfssl",
+                "ASN_NO_SIGNER_E",
+            ),
+            ("Alert: handshake failure", "axtls", "cipher suite"),
+            (
+                "E (1097) esp-tls-mbedtls: No server verification option set in esp_tls_cfg_t structure.",
+                "mbedtls",
+                "verification option",
+            ),
+        ] {
+            let (s, e) = source_and_words(line);
+            assert_eq!(s, source, "{line}");
+            assert!(e.contains(word), "{line}: {e}");
+        }
+    }
+
+    #[test]
+    fn wolfssl_return_codes_are_not_read_as_mbedtls() {
+        let line = "wolfSSL Leaving ProcessPeerCerts, return -188";
+        assert_eq!(tlsdiag::classify(1, line, &line.to_ascii_lowercase()), None);
+    }
+}
