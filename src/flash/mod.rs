@@ -9,6 +9,7 @@
 mod esp32;
 mod esp8266;
 mod progress;
+pub mod project;
 pub mod rom_elf;
 
 use std::fmt;
