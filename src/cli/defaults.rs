@@ -48,6 +48,7 @@ pub fn apply(cli: &mut Cli, matches: &ArgMatches, cfg: &Config) -> Result<()> {
             if defaulted(m, "monitor_baud") {
                 a.monitor_baud = cfg.monitor_baud.unwrap_or(a.monitor_baud);
             }
+            a.chip = a.chip.or(cfg.chip);
             grade(&mut a.grade, cfg);
         }
         Command::Grade(a) => grade(&mut a.grade, cfg),

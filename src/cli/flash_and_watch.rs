@@ -12,13 +12,17 @@ use super::grade::{GradeArgs, default_elf};
 use super::parse_duration;
 use super::watch::{WatchArgs, watch_and_report};
 use crate::error::{Error, Exit, Result};
+use crate::flash::project::{self, Frameworks, Role, parse_addr, parse_firmware};
 use crate::flash::{After, Before, FlashOptions, Input, Progress, Restart};
+use crate::rom::Chip;
 use crate::serial::{SerialLink, TtyLink, resolve_port};
 
 /// Examples shown under `--help`.
 pub const EXAMPLES: &str = "Examples:
+  espcheck flash-and-watch /dev/ttyUSB0          # the build of the project here (PlatformIO, ESP-IDF, arduino-cli)
+  espcheck flash-and-watch --env esp12e --project ~/src/clock
   espcheck flash-and-watch --firmware .pio/build/esp12e/firmware.bin
-  espcheck flash-and-watch /dev/ttyUSB0 --firmware app.bin --addr 0x10000 --junit hil.xml
+  espcheck flash-and-watch /dev/ttyUSB0 --firmware 0x1000=bootloader.bin --firmware 0x8000=partitions.bin --firmware 0x10000=app.bin --junit hil.xml
   espcheck flash-and-watch /tmp/esp --firmware sim.bin --timeout 60s   # a virtual board (sim device)
 
 Exit: 0 PASS, 1 the board says no (or disagrees with --truth), 3 no verdict in time,
@@ -49,12 +53,27 @@ pub struct Args {
     /// Serial port or pty [default: $ESPCHECK_PORT, or the one attached ESP board].
     #[arg(value_name = "PORT")]
     pub port: Option<PathBuf>,
-    /// The firmware: an ELF (ESP32 family) or a .bin image.
-    #[arg(long, value_name = "FILE")]
-    pub firmware: PathBuf,
-    /// Flash offset for a .bin [default: 0x0 on ESP8266, 0x10000 on the ESP32 family].
+    /// An image to write, as esptool's `write-flash ADDR FILE` (hex or decimal ADDR); repeat for
+    /// bootloader, partition table and app. One FILE alone may be an ELF (ESP32 family).
+    /// [default: the build found in --project]
+    #[arg(long, value_name = "[ADDR=]FILE", value_parser = parse_firmware)]
+    pub firmware: Vec<(Option<u32>, PathBuf)>,
+    /// Flash offset for a single --firmware FILE [default: 0x0 on ESP8266, 0x10000 on the ESP32 family].
     #[arg(long, value_name = "ADDR", value_parser = parse_addr)]
     pub addr: Option<u32>,
+    /// Where to look for the build when no --firmware is given.
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub project: PathBuf,
+    /// The PlatformIO env to flash when several are built.
+    #[arg(long, value_name = "NAME")]
+    pub env: Option<String>,
+    /// Write images without the 0xE9 magic, or at addresses not on a 4 KiB sector.
+    #[arg(long)]
+    pub force: bool,
+    /// The chip the firmware is for [default: espcheck.toml's `chip`, else what the build says];
+    /// a board that is another chip is refused before anything is written.
+    #[arg(long, value_enum)]
+    pub chip: Option<Chip>,
     /// Baud rate for flashing.
     #[arg(long, default_value_t = 115_200)]
     pub baud: u32,
@@ -79,13 +98,35 @@ pub struct Args {
     pub grade: GradeArgs,
 }
 
-fn parse_addr(text: &str) -> std::result::Result<u32, String> {
-    let t = text.trim();
-    let parsed = match t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
-        Some(hex) => u32::from_str_radix(hex, 16),
-        None => t.parse(),
-    };
-    parsed.map_err(|_| format!("invalid address `{text}` (try 0x10000)"))
+/// Candidate `boot_app0.bin` files of the Arduino-ESP32 framework PlatformIO installed.
+fn frameworks() -> Frameworks {
+    let tail = "packages/framework-arduinoespressif32/tools/partitions/boot_app0.bin";
+    let mut homes: Vec<PathBuf> = Vec::new();
+    if let Some(d) = std::env::var_os("PLATFORMIO_CORE_DIR") {
+        homes.push(PathBuf::from(d));
+    }
+    if let Some(h) = std::env::var_os("HOME") {
+        homes.push(PathBuf::from(h).join(".platformio"));
+    }
+    Frameworks {
+        boot_app0: homes.into_iter().map(|h| h.join(tail)).collect(),
+    }
+}
+
+/// The images to write: the --firmware list, or the build found in the project.
+fn plan_images(args: &Args) -> Result<project::Plan> {
+    if args.firmware.is_empty() {
+        let plan = project::discover(&args.project, args.env.as_deref(), args.chip, &frameworks())?;
+        for line in plan.describe() {
+            super::note(line);
+        }
+        return Ok(plan);
+    }
+    let mut given = args.firmware.clone();
+    if let [(addr @ None, _)] = given.as_mut_slice() {
+        *addr = args.addr;
+    }
+    Ok(project::from_args(&given)?)
 }
 
 /// An indicatif bar on stderr; indicatif hides it when stderr is not a terminal.
@@ -157,12 +198,30 @@ pub fn run(args: Args) -> Result<Exit> {
             "baud rates must be positive, e.g. 115200".to_owned(),
         ));
     }
-    let data = crate::util::read_input_as(&args.firmware, 64 * 1024 * 1024, "a firmware image")?;
+    let images = plan_images(&args)?;
+    let mut loaded = Vec::new();
+    for i in &images.images {
+        let data = crate::util::read_input_as(&i.path, 64 * 1024 * 1024, "a firmware image")?;
+        loaded.push(data);
+    }
+    let single_elf = matches!(loaded.as_slice(), [d] if d.starts_with(b"\x7fELF"));
+    let chip = args.chip.or(images.chip);
+    if !single_elf {
+        let app_offset = chip.unwrap_or(Chip::Esp8266).app_offset();
+        let checked: Vec<(u32, &std::path::Path, Role, &[u8])> = images
+            .images
+            .iter()
+            .zip(&loaded)
+            .map(|(i, d)| (i.addr.unwrap_or(app_offset), i.path.as_path(), i.role, d.as_slice()))
+            .collect();
+        project::check(&checked, args.force)?;
+    }
     let path = resolve_port(args.port.clone())?;
     let mut opts = FlashOptions::new(&path);
     opts.baud = args.baud;
     opts.timeout = args.connect_timeout;
     opts.stub = !args.no_stub;
+    opts.chip = chip;
     opts.before = match args.before {
         BeforeArg::DefaultReset => Before::DefaultReset,
         BeforeArg::NoReset => Before::NoReset,
@@ -173,7 +232,21 @@ pub fn run(args: Args) -> Result<Exit> {
     };
     let mut bar = Bar::new();
     let flashing = interrupt_guard(&path)?;
-    let flashed = crate::flash::flash(&opts, Input::detect(&data, args.addr), &mut bar);
+    let bins: Vec<(u32, &[u8])>;
+    let input = match (images.images.as_slice(), loaded.as_slice()) {
+        // One image: an ELF, or a .bin at its address or the chip's usual app offset.
+        ([one], [data]) => Input::detect(data, one.addr),
+        _ => {
+            bins = images
+                .images
+                .iter()
+                .zip(&loaded)
+                .map(|(i, d)| (i.addr.unwrap_or(0), d.as_slice()))
+                .collect();
+            Input::Bins(&bins)
+        }
+    };
+    let flashed = crate::flash::flash(&opts, input, &mut bar);
     flashing.store(false, Ordering::SeqCst);
     let flashed = flashed?;
     bar.finish();
@@ -206,7 +279,15 @@ pub fn run(args: Args) -> Result<Exit> {
         let _ = link.set_baud(args.monitor_baud);
     }
     // Crashes decode against the ELF just flashed unless --elf names another.
-    default_elf(&mut plan, &args.firmware);
+    if let Some(app) = images
+        .images
+        .iter()
+        .rev()
+        .find(|i| matches!(i.role, Role::App | Role::Given))
+    {
+        default_elf(&mut plan, &app.path);
+        default_elf(&mut plan, &app.path.with_extension("elf"));
+    }
     watch_and_report(
         Box::new(link),
         &args.watch.plan(&path, args.monitor_baud),

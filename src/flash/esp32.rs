@@ -3,7 +3,7 @@
 
 use espflash::connection::Connection;
 use espflash::flasher::{FlashData, FlashSettings, Flasher};
-use espflash::image_format::ImageFormat;
+use espflash::image_format::{ImageFormat, Segment};
 use espflash::image_format::idf::IdfBootloaderFormat;
 use espflash::target::XtalFrequency;
 
@@ -31,6 +31,24 @@ pub(super) fn flash(
                 .write_bin_to_flash(addr, data, &mut adapter)
                 .map_err(step("writing"))?;
             data.len()
+        }
+        Input::Bins(images) => {
+            let segments: Vec<Segment<'_>> = images
+                .iter()
+                .map(|&(addr, data)| {
+                    let mut data = data.to_vec();
+                    // The loader writes whole words.
+                    data.resize(data.len().next_multiple_of(4), 0xFF);
+                    Segment {
+                        addr,
+                        data: data.into(),
+                    }
+                })
+                .collect();
+            flasher
+                .write_bins_to_flash(&segments, &mut adapter)
+                .map_err(step("writing"))?;
+            segments.iter().map(|s| s.data.len()).sum()
         }
         Input::Elf(elf) => {
             let xtal = chip

@@ -58,8 +58,13 @@ pub(super) fn flash(
     ctx: &Ctx<'_>,
     progress: &mut dyn Progress,
 ) -> Result<Flashed, FlashError> {
-    let (data, addr) = match firmware {
-        Input::Bin { data, addr } => (data, addr.unwrap_or(0)),
+    let one;
+    let images: &[(u32, &[u8])] = match firmware {
+        Input::Bin { data, addr } => {
+            one = [(addr.unwrap_or(0), data)];
+            &one
+        }
+        Input::Bins(images) => images,
         Input::Elf(_) => {
             return Err(FlashError::Input(
                 "the ESP8266 takes a .bin image (the Arduino IDE's \"Export compiled binary\"); \
@@ -68,7 +73,7 @@ pub(super) fn flash(
             ));
         }
     };
-    if data.is_empty() {
+    if images.is_empty() || images.iter().any(|(_, d)| d.is_empty()) {
         return Err(FlashError::Input("the image is empty".to_owned()));
     }
     progress.step("ESP8266: attaching SPI flash");
@@ -90,13 +95,51 @@ pub(super) fn flash(
     } else {
         4 << 20
     };
-    if u64::from(addr) + data.len() as u64 > flash_size {
-        return Err(FlashError::Input(format!(
-            "{} bytes at {addr:#x} do not fit in the board's {} KB flash",
-            data.len(),
-            flash_size / 1024
-        )));
+    for &(addr, data) in images {
+        if u64::from(addr) + data.len() as u64 > flash_size {
+            return Err(FlashError::Input(format!(
+                "{} bytes at {addr:#x} do not fit in the board's {} KB flash",
+                data.len(),
+                flash_size / 1024
+            )));
+        }
     }
+    let mut written = 0;
+    for &(addr, data) in images {
+        written += write_image(&mut conn, addr, data, progress)?;
+    }
+    progress.finish();
+    match ctx.restart {
+        Restart::RomReboot => {
+            progress.step("rebooting through the ROM (FLASH_END)");
+            conn.with_timeout(CommandType::FlashEnd.timeout(), |c| {
+                c.command(Command::FlashEnd { reboot: true })
+            })
+            .map_err(step("rebooting (FLASH_END)"))?;
+        }
+        Restart::ResetLine => {
+            progress.step("hard resetting via RTS");
+            conn.reset().map_err(step("hard reset (RTS)"))?;
+        }
+        Restart::None => {}
+    }
+    Ok(Flashed {
+        port: conn.into_serial(),
+        chip: "ESP8266".to_owned(),
+        bytes: written,
+        verified: false,
+        restart: ctx.restart,
+        no_reset_lines: ctx.no_reset_lines,
+    })
+}
+
+/// Erase and write one image at `addr` in 0x400-byte blocks; returns the bytes sent (padded).
+fn write_image(
+    conn: &mut Connection,
+    addr: u32,
+    data: &[u8],
+    progress: &mut dyn Progress,
+) -> Result<usize, FlashError> {
     let size = data.len() as u32;
     let blocks = size.div_ceil(ROM_FLASH_WRITE_SIZE);
     progress.step("erasing");
@@ -136,29 +179,7 @@ pub(super) fn flash(
         }
         progress.advance(seq + 1);
     }
-    progress.finish();
-    match ctx.restart {
-        Restart::RomReboot => {
-            progress.step("rebooting through the ROM (FLASH_END)");
-            conn.with_timeout(CommandType::FlashEnd.timeout(), |c| {
-                c.command(Command::FlashEnd { reboot: true })
-            })
-            .map_err(step("rebooting (FLASH_END)"))?;
-        }
-        Restart::ResetLine => {
-            progress.step("hard resetting via RTS");
-            conn.reset().map_err(step("hard reset (RTS)"))?;
-        }
-        Restart::None => {}
-    }
-    Ok(Flashed {
-        port: conn.into_serial(),
-        chip: "ESP8266".to_owned(),
-        bytes: (blocks * ROM_FLASH_WRITE_SIZE) as usize,
-        verified: false,
-        restart: ctx.restart,
-        no_reset_lines: ctx.no_reset_lines,
-    })
+    Ok((blocks * ROM_FLASH_WRITE_SIZE) as usize)
 }
 
 #[cfg(test)]

@@ -69,6 +69,9 @@ pub enum Input<'a> {
     Bin { data: &'a [u8], addr: Option<u32> },
     /// An ELF: turned into bootloader + partition table + app by espflash (ESP32 family only).
     Elf(&'a [u8]),
+    /// Several raw images, each at its address (bootloader, partition table, app, ...), written in
+    /// one session with one restart at the end.
+    Bins(&'a [(u32, &'a [u8])]),
 }
 
 impl<'a> Input<'a> {
@@ -95,6 +98,8 @@ pub struct FlashOptions {
     pub timeout: Duration,
     /// Use espflash's RAM stub on the ESP32 family where the board can run it (never on a pty).
     pub stub: bool,
+    /// The chip the firmware is for: a board that is another chip is refused before writing.
+    pub chip: Option<Chip>,
 }
 
 impl FlashOptions {
@@ -107,6 +112,7 @@ impl FlashOptions {
             after: After::HardReset,
             timeout: Duration::from_secs(10),
             stub: true,
+            chip: None,
         }
     }
 }
@@ -138,6 +144,8 @@ pub enum FlashError {
     Input(String),
     /// A step of the protocol failed (NAK, timeout, MD5 mismatch, ...).
     Step { step: &'static str, reason: String },
+    /// The board is not the chip the firmware is for.
+    WrongChip { want: Chip, found: String },
 }
 
 impl fmt::Display for FlashError {
@@ -151,6 +159,12 @@ impl fmt::Display for FlashError {
             ),
             FlashError::Input(m) => f.write_str(m),
             FlashError::Step { step, reason } => write!(f, "{step} failed: {reason}"),
+            FlashError::WrongChip { want, found } => write!(
+                f,
+                "the board is {found} but the firmware is for {} (--chip, espcheck.toml or the \
+                 build): nothing was written",
+                want.name()
+            ),
         }
     }
 }
@@ -259,7 +273,23 @@ pub fn flash(
         restart,
         opts,
     };
-    if Chip::from_magic(magic) == Some(Chip::Esp8266) {
+    let is_esp8266 = Chip::from_magic(magic) == Some(Chip::Esp8266);
+    if let Some(want) = opts.chip
+        && (want == Chip::Esp8266) != is_esp8266
+    {
+        return Err(FlashError::WrongChip {
+            want,
+            found: if is_esp8266 {
+                Chip::Esp8266.name().to_owned()
+            } else {
+                Chip::from_magic(magic).map_or_else(
+                    || "a chip of the ESP32 family".to_owned(),
+                    |c| c.name().to_owned(),
+                )
+            },
+        });
+    }
+    if is_esp8266 {
         esp8266::flash(conn, firmware, &ctx, progress)
     } else {
         esp32::flash(conn, firmware, &ctx, progress)
