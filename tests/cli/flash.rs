@@ -10,14 +10,14 @@ use crate::sim::Server;
 use crate::support::espcheck;
 
 /// A `sim device` subprocess on its own link; killed when dropped.
-struct Board {
+pub(crate) struct Board {
     child: Child,
-    link: PathBuf,
+    pub(crate) link: PathBuf,
     _dir: tempfile::TempDir,
 }
 
 impl Board {
-    fn start(chip: &str) -> Board {
+    pub(crate) fn start(chip: &str) -> Board {
         let dir = tempfile::tempdir().unwrap();
         let link = dir.path().join(chip);
         let child = super::support::espcheck_std()
@@ -50,7 +50,7 @@ impl Drop for Board {
     }
 }
 
-fn image(dir: &Path, name: &str, args: &[&str]) -> PathBuf {
+pub(crate) fn image(dir: &Path, name: &str, args: &[&str]) -> PathBuf {
     let out = dir.join(name);
     espcheck()
         .args(["sim", "image"])

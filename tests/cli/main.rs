@@ -14,6 +14,7 @@ mod formats;
 mod grade;
 mod pacing;
 mod probe;
+mod project;
 mod readme;
 mod rom;
 mod sim;
