@@ -212,7 +212,14 @@ pub fn run(args: Args) -> Result<Exit> {
             .images
             .iter()
             .zip(&loaded)
-            .map(|(i, d)| (i.addr.unwrap_or(app_offset), i.path.as_path(), i.role, d.as_slice()))
+            .map(|(i, d)| {
+                (
+                    i.addr.unwrap_or(app_offset),
+                    i.path.as_path(),
+                    i.role,
+                    d.as_slice(),
+                )
+            })
             .collect();
         project::check(&checked, args.force)?;
     }

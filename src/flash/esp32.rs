@@ -3,8 +3,8 @@
 
 use espflash::connection::Connection;
 use espflash::flasher::{FlashData, FlashSettings, Flasher};
-use espflash::image_format::{ImageFormat, Segment};
 use espflash::image_format::idf::IdfBootloaderFormat;
+use espflash::image_format::{ImageFormat, Segment};
 use espflash::target::XtalFrequency;
 
 use super::progress::Adapter;

@@ -69,7 +69,9 @@ impl Plan {
     pub fn describe(&self) -> Vec<String> {
         let mut lines = vec![format!("firmware from {}:", self.source)];
         for i in &self.images {
-            let at = i.addr.map_or("app offset".to_owned(), |a| format!("{a:#x}"));
+            let at = i
+                .addr
+                .map_or("app offset".to_owned(), |a| format!("{a:#x}"));
             lines.push(format!(
                 "  {at:>10}  {:<15}  {}",
                 i.role.name(),
@@ -88,11 +90,27 @@ impl Plan {
 pub enum ProjectError {
     BadArg(String),
     NotFound(PathBuf),
-    Ambiguous { what: String, candidates: Vec<String> },
-    Unreadable { path: PathBuf, reason: String },
-    NotAnImage { path: PathBuf, first: Option<u8> },
-    Unaligned { path: PathBuf, addr: u32 },
-    Overlap { a: PathBuf, b: PathBuf, at: u32 },
+    Ambiguous {
+        what: String,
+        candidates: Vec<String>,
+    },
+    Unreadable {
+        path: PathBuf,
+        reason: String,
+    },
+    NotAnImage {
+        path: PathBuf,
+        first: Option<u8>,
+    },
+    Unaligned {
+        path: PathBuf,
+        addr: u32,
+    },
+    Overlap {
+        a: PathBuf,
+        b: PathBuf,
+        at: u32,
+    },
     NeedsAddr(PathBuf),
 }
 
@@ -125,12 +143,9 @@ impl fmt::Display for ProjectError {
                 path.display(),
                 addr & !(SECTOR - 1)
             ),
-            ProjectError::Overlap { a, b, at } => write!(
-                f,
-                "{} and {} overlap at {at:#x}",
-                a.display(),
-                b.display()
-            ),
+            ProjectError::Overlap { a, b, at } => {
+                write!(f, "{} and {} overlap at {at:#x}", a.display(), b.display())
+            }
             ProjectError::NeedsAddr(p) => write!(
                 f,
                 "{}: with several --firmware images each needs its address (ADDR=FILE, e.g. \
@@ -261,10 +276,10 @@ pub fn discover(
     fw: &Frameworks,
 ) -> Result<Plan, ProjectError> {
     let mut found = Vec::new();
-    if dir.join("platformio.ini").is_file() || dir.join(".pio/build").is_dir() {
-        if let Some(p) = platformio(dir, env, chip, fw)? {
-            found.push(p);
-        }
+    if (dir.join("platformio.ini").is_file() || dir.join(".pio/build").is_dir())
+        && let Some(p) = platformio(dir, env, chip, fw)?
+    {
+        found.push(p);
     }
     if let Some(p) = esp_idf(dir)? {
         found.push(p);

@@ -1,9 +1,11 @@
+//! Build discovery and image checks on temp-dir project layouts and a real flasher_args.json.
+#![allow(clippy::unwrap_used)] // tests: a panic is the failure report
+
 use std::fs;
 
 use super::*;
 
-const REAL_FLASHER_ARGS: &str =
-    include_str!("../../fixtures/projects/esp-idf/flasher_args.json");
+const REAL_FLASHER_ARGS: &str = include_str!("../../fixtures/projects/esp-idf/flasher_args.json");
 
 fn touch(path: &Path, data: &[u8]) {
     fs::create_dir_all(path.parent().unwrap()).unwrap();
@@ -46,7 +48,10 @@ fn images_without_magic_unaligned_or_overlapping_are_refused() {
     assert!(check(&[(0x10000, p, Role::Given, &app)], false).is_ok());
     let zip = b"PK\x03\x04";
     let e = check(&[(0x10000, p, Role::Given, zip)], false).unwrap_err();
-    assert!(e.to_string().contains("not an ESP image (first byte 0x50"), "{e}");
+    assert!(
+        e.to_string().contains("not an ESP image (first byte 0x50"),
+        "{e}"
+    );
     assert!(check(&[(0x10000, p, Role::Given, zip)], true).is_ok());
     let e = check(&[(0x10100, p, Role::Given, &app)], false).unwrap_err();
     assert!(e.to_string().contains("try 0x10000"), "{e}");
@@ -139,7 +144,11 @@ fn esp_idf_reads_a_real_flasher_args_json() {
     );
     let roles: Vec<Role> = plan.images.iter().map(|i| i.role).collect();
     assert_eq!(roles, [Role::Bootloader, Role::PartitionTable, Role::App]);
-    assert!(plan.images[0].path.ends_with("build/bootloader/bootloader.bin"));
+    assert!(
+        plan.images[0]
+            .path
+            .ends_with("build/bootloader/bootloader.bin")
+    );
     assert_eq!(plan.chip, Some(Chip::Esp32));
     assert_eq!(
         plan.settings.as_deref(),
@@ -147,7 +156,10 @@ fn esp_idf_reads_a_real_flasher_args_json() {
     );
     touch(&d.path().join("build/flasher_args.json"), b"{\"flash\": 1}");
     let e = discover(d.path(), None, None, &Frameworks::default()).unwrap_err();
-    assert!(e.to_string().contains("not ESP-IDF's flasher_args.json"), "{e}");
+    assert!(
+        e.to_string().contains("not ESP-IDF's flasher_args.json"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -177,7 +189,10 @@ fn arduino_cli_finds_the_sketch_with_its_bootloader_and_partitions() {
         &[0xE9],
     );
     let e = discover(d.path(), None, None, &Frameworks::default()).unwrap_err();
-    assert!(e.to_string().starts_with("several arduino-cli builds"), "{e}");
+    assert!(
+        e.to_string().starts_with("several arduino-cli builds"),
+        "{e}"
+    );
 }
 
 #[test]

@@ -64,7 +64,10 @@ fn a_platformio_esp8266_project_is_found_flashed_and_passes() {
     let v = verdict(&stdout, &stderr);
     assert_eq!(code, Some(0), "{v}\n{stderr}");
     assert_eq!(v["verdict"], "pass");
-    assert!(stderr.contains("firmware from PlatformIO env esp12e"), "{stderr}");
+    assert!(
+        stderr.contains("firmware from PlatformIO env esp12e"),
+        "{stderr}"
+    );
     assert!(stderr.contains("0x0  app"), "{stderr}");
 }
 
