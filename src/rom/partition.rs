@@ -142,6 +142,11 @@ pub fn build(parts: &[Partition]) -> Vec<u8> {
 
 /// ESP-IDF's "single factory app, no OTA" table for a 4 MB flash.
 pub fn single_factory_app() -> Vec<Partition> {
+    single_factory_app_at(0x10000)
+}
+
+/// The same table with the factory app at `app_offset` (a custom `partitions.csv`).
+pub fn single_factory_app_at(app_offset: u32) -> Vec<Partition> {
     let p = |label: &str, ptype, subtype, offset, size| Partition {
         label: label.to_owned(),
         ptype,
@@ -153,7 +158,7 @@ pub fn single_factory_app() -> Vec<Partition> {
     vec![
         p("nvs", TYPE_DATA, 0x02, 0x9000, 0x6000),
         p("phy_init", TYPE_DATA, 0x01, 0xF000, 0x1000),
-        p("factory", TYPE_APP, 0x00, 0x10000, 0x10_0000),
+        p("factory", TYPE_APP, 0x00, app_offset, 0x10_0000),
     ]
 }
 

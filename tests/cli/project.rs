@@ -73,7 +73,7 @@ fn a_platformio_esp8266_project_is_found_flashed_and_passes() {
 
 #[test]
 fn an_esp_idf_esp32_project_writes_bootloader_table_and_app_and_boots_through_the_table() {
-    use espcheck::rom::partition::{self, Partition, TYPE_APP, TYPE_DATA};
+    use espcheck::rom::partition;
     let server = Server::start(&[]);
     let board = Board::start("esp32");
     let project = tempfile::tempdir().unwrap();
@@ -90,19 +90,7 @@ fn an_esp_idf_esp32_project_writes_bootloader_table_and_app_and_boots_through_th
         espcheck::sim::image::esp32_bootloader(),
     )
     .unwrap();
-    let p = |label: &str, ptype, subtype, offset, size| Partition {
-        label: label.to_owned(),
-        ptype,
-        subtype,
-        offset,
-        size,
-        flags: 0,
-    };
-    let table = partition::build(&[
-        p("nvs", TYPE_DATA, 0x02, 0x9000, 0x6000),
-        p("phy_init", TYPE_DATA, 0x01, 0xF000, 0x1000),
-        p("factory", TYPE_APP, 0x00, 0x20000, 0x10_0000),
-    ]);
+    let table = partition::build(&partition::single_factory_app_at(0x20000));
     std::fs::write(build.join("partition_table/partition-table.bin"), table).unwrap();
     let args = sketch_args(&server, "esp32");
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
