@@ -1,12 +1,23 @@
-//! The mock GitHub REST API (pure): combined status, check runs, the no-User-Agent 403, and a POST
-//! echo. Bodies are shaped like GitHub's and keep its field order, since the reference sketch only
+//! The mock GitHub REST API (pure): combined status, check runs (paged, see [`gate`]), GitHub's
+//! refusals (no User-Agent 403, bad token 401, unknown repository 404, unknown ref 422, rate
+//! limits 403), ETag/304, and a POST echo. Bodies are shaped like GitHub's and keep its field order, since the reference sketch only
 //! looks at whether the body *starts with* `{"state":"success"`.
 
 use serde::Serialize;
 use sha1::{Digest, Sha1};
 use time::OffsetDateTime;
 
+use super::gate::{self, Budget, Page};
 use super::http::{Request, Response};
+
+/// A rate-limit fault the mock can be asked to show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RateLimit {
+    /// The hourly budget is spent: 403, `X-RateLimit-Remaining: 0`.
+    Primary,
+    /// Too many requests too fast: 403 with `Retry-After`.
+    Secondary,
+}
 
 /// The CI state the mock reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -50,14 +61,69 @@ pub struct Api {
     pub actions_only: bool,
     /// Pretty JSON (what GitHub gives curl) instead of compact.
     pub pretty: bool,
+    /// The one repository that exists (`owner/name`, case-insensitive as on GitHub).
+    pub repo: String,
+    /// The one ref that exists (its fake commit SHA works too).
+    pub git_ref: String,
+    /// When set, every request must carry this token.
+    pub token: Option<String>,
+    /// How many check runs the commit has.
+    pub check_runs: usize,
+    /// All check runs succeed except the last, which has `state`'s conclusion.
+    pub fail_last: bool,
+    pub rate_limit: Option<RateLimit>,
+}
+
+impl Api {
+    /// Today's defaults: `esp8266/Arduino@master`, one check run, no token, no faults.
+    pub fn new(host: impl Into<String>, state: CiState) -> Self {
+        Api {
+            host: host.into(),
+            state,
+            actions_only: false,
+            pretty: false,
+            repo: "esp8266/Arduino".to_owned(),
+            git_ref: "master".to_owned(),
+            token: None,
+            check_runs: 1,
+            fail_last: false,
+            rate_limit: None,
+        }
+    }
 }
 
 const NO_UA: &str = "Request forbidden by administrative rules. Please make sure your request has a \
 User-Agent header (https://docs.github.com/en/rest/overview/resources-in-the-rest-api#user-agent-required). \
 Check https://developer.github.com for other possible causes.";
 
-/// Answer one request (pure: `now` comes in).
-pub fn respond(api: &Api, req: &Request, now: OffsetDateTime) -> Response {
+/// Answer one request (pure). `ran` is when CI ran (stable, so ETags are); `budget` is the
+/// caller's rate-limit count for this request.
+pub fn respond(api: &Api, req: &Request, ran: OffsetDateTime, budget: Budget) -> Response {
+    let budget = match api.rate_limit {
+        Some(RateLimit::Primary) => Budget {
+            used: budget.limit + 1,
+            ..budget
+        },
+        _ => budget,
+    };
+    let mut resp = route(api, req, ran, budget);
+    if resp.status == 200 && req.method != "POST" {
+        let tag = gate::etag(&resp.body);
+        if gate::not_modified(req, &tag) {
+            resp.status = 304;
+            resp.reason = "Not Modified";
+            resp.body.clear();
+            resp.headers.retain(|(n, _)| n != "Content-Type");
+        }
+        resp.headers.push(("ETag".into(), tag));
+    }
+    if req.method != "POST" {
+        resp.headers.extend(budget.headers());
+    }
+    resp
+}
+
+fn route(api: &Api, req: &Request, ran: OffsetDateTime, budget: Budget) -> Response {
     if req
         .header("user-agent")
         .is_none_or(|ua| ua.trim().is_empty())
@@ -70,20 +136,68 @@ pub fn respond(api: &Api, req: &Request, now: OffsetDateTime) -> Response {
     if req.method != "GET" && req.method != "HEAD" {
         return json(api, 404, "Not Found", &Message::not_found());
     }
+    if let Some(want) = &api.token {
+        match gate::token_of(req) {
+            Some(t) if t == want => {}
+            Some(_) => return json(api, 401, "Unauthorized", &Message::status("Bad credentials", DOCS, "401")),
+            None => {
+                return json(api, 401, "Unauthorized", &Message::status("Requires authentication", DOCS, "401"));
+            }
+        }
+    }
+    if budget.exhausted() {
+        return json(api, 403, "Forbidden", &Message::status(PRIMARY, gate::PRIMARY_DOCS, "403"));
+    }
+    if api.rate_limit == Some(RateLimit::Secondary) {
+        let mut resp = json(
+            api,
+            403,
+            "Forbidden",
+            &Message::status(gate::SECONDARY_LIMIT, gate::SECONDARY_DOCS, "403"),
+        );
+        resp.headers
+            .push(("Retry-After".into(), gate::RETRY_AFTER.to_string()));
+        return resp;
+    }
     let segments: Vec<&str> = req.path().trim_matches('/').split('/').collect();
     match segments.as_slice() {
         ["repos", owner, repo, "commits", rest @ .., last] if !rest.is_empty() => {
-            let git_ref = rest.join("/");
-            let ctx = Ctx::new(api, owner, repo, &git_ref, now);
-            match *last {
-                "status" => json(api, 200, "OK", &ctx.combined_status()),
-                "check-runs" => json(api, 200, "OK", &ctx.check_runs()),
-                _ => json(api, 404, "Not Found", &Message::not_found()),
+            if !format!("{owner}/{repo}").eq_ignore_ascii_case(&api.repo) {
+                return json(api, 404, "Not Found", &Message::not_found());
             }
+            let git_ref = rest.join("/");
+            let ctx = Ctx::new(api, ran, req);
+            if git_ref != api.git_ref && !git_ref.eq_ignore_ascii_case(&ctx.sha) {
+                let text = format!("No commit found for SHA: {git_ref}");
+                return json(api, 422, "Unprocessable Entity", &Unknown::of(text));
+            }
+            let page = Page::of(&req.target);
+            let (mut resp, url, total) = match *last {
+                "status" => {
+                    let body = ctx.combined_status(page);
+                    let total = body.total_count;
+                    (json(api, 200, "OK", &body), body.url.clone(), total)
+                }
+                "check-runs" => {
+                    let body = ctx.check_runs(page);
+                    let total = body.total_count;
+                    let url = format!("{}/commits/{git_ref}/check-runs", ctx.base_here());
+                    (json(api, 200, "OK", &body), url, total)
+                }
+                _ => return json(api, 404, "Not Found", &Message::not_found()),
+            };
+            if let Some(link) = page.link(&url, total) {
+                resp.headers.push(("Link".into(), link));
+            }
+            resp
         }
         _ => json(api, 404, "Not Found", &Message::not_found()),
     }
 }
+
+const DOCS: &str = "https://docs.github.com/rest";
+const PRIMARY: &str = "API rate limit exceeded. (But here's the good news: Authenticated \
+requests get a higher rate limit. Check out the documentation for more details.)";
 
 fn json<T: Serialize>(api: &Api, status: u16, reason: &'static str, body: &T) -> Response {
     let mut bytes = if api.pretty {
@@ -118,6 +232,8 @@ struct Message {
     message: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     documentation_url: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    status: Option<&'static str>,
 }
 
 impl Message {
@@ -125,12 +241,35 @@ impl Message {
         Message {
             message,
             documentation_url: None,
+            status: None,
         }
     }
     fn not_found() -> Self {
+        Message::status("Not Found", DOCS, "404")
+    }
+    fn status(message: &'static str, docs: &'static str, status: &'static str) -> Self {
         Message {
-            message: "Not Found",
-            documentation_url: Some("https://docs.github.com/rest"),
+            message,
+            documentation_url: Some(docs),
+            status: Some(status),
+        }
+    }
+}
+
+/// GitHub's 422 for a ref with no commit.
+#[derive(Serialize)]
+struct Unknown {
+    message: String,
+    documentation_url: &'static str,
+    status: &'static str,
+}
+
+impl Unknown {
+    fn of(message: String) -> Self {
+        Unknown {
+            message,
+            documentation_url: "https://docs.github.com/rest/commits/statuses#get-the-combined-status-for-a-specific-reference",
+            status: "422",
         }
     }
 }
@@ -174,10 +313,14 @@ struct Ctx<'a> {
     repo: String,
     sha: String,
     stamp: String,
+    /// Where the client reached us (`Host`), for the `Link` URLs it follows.
+    here: String,
 }
 
 impl<'a> Ctx<'a> {
-    fn new(api: &'a Api, owner: &str, repo: &str, git_ref: &str, now: OffsetDateTime) -> Self {
+    fn new(api: &'a Api, ran: OffsetDateTime, req: &Request) -> Self {
+        let (owner, repo) = api.repo.split_once('/').unwrap_or((&api.repo, ""));
+        let git_ref = &api.git_ref;
         let is_sha = git_ref.len() == 40 && git_ref.bytes().all(|b| b.is_ascii_hexdigit());
         // A stable fake commit per ref, so repeated requests agree.
         let sha = if is_sha {
@@ -187,15 +330,22 @@ impl<'a> Ctx<'a> {
         };
         let fmt =
             time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
-        let stamp = (now.to_offset(time::UtcOffset::UTC) - time::Duration::minutes(5))
+        let stamp = (ran.to_offset(time::UtcOffset::UTC) - time::Duration::minutes(5))
             .format(&fmt)
             .unwrap_or_default();
+        let here = req
+            .header("host")
+            .map(str::trim)
+            .filter(|h| !h.is_empty() && !h.contains(['/', ' ', '<', '>']))
+            .unwrap_or(&api.host)
+            .to_owned();
         Ctx {
             api,
             owner: owner.to_owned(),
             repo: repo.to_owned(),
             sha,
             stamp,
+            here,
         }
     }
 
@@ -206,9 +356,13 @@ impl<'a> Ctx<'a> {
         )
     }
 
-    fn combined_status(&self) -> CombinedStatus {
+    fn base_here(&self) -> String {
+        format!("https://{}/repos/{}/{}", self.here, self.owner, self.repo)
+    }
+
+    fn combined_status(&self, page: Page) -> CombinedStatus {
         let base = self.base();
-        let statuses = if self.api.actions_only {
+        let all = if self.api.actions_only {
             Vec::new()
         } else {
             let mut list = vec![self.status(
@@ -221,13 +375,15 @@ impl<'a> Ctx<'a> {
             }
             list
         };
+        let total_count = all.len();
+        let statuses = all[page.range(total_count)].to_vec();
         CombinedStatus {
             state: if self.api.actions_only {
                 "pending"
             } else {
                 self.api.state.combined()
             },
-            total_count: statuses.len(),
+            total_count,
             statuses,
             sha: self.sha.clone(),
             repository: Repository {
@@ -247,7 +403,7 @@ impl<'a> Ctx<'a> {
                 url: base.clone(),
             },
             commit_url: format!("{base}/commits/{}", self.sha),
-            url: format!("{base}/commits/{}/status", self.sha),
+            url: format!("{}/commits/{}/status", self.base_here(), self.sha),
         }
     }
 
@@ -273,23 +429,42 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    fn check_runs(&self) -> CheckRuns {
-        let (status, conclusion, completed_at) = match self.api.state {
+    fn check_runs(&self, page: Page) -> CheckRuns {
+        let total = self.api.check_runs;
+        let check_runs = page.range(total).map(|i| self.check_run(i, total)).collect();
+        CheckRuns {
+            total_count: total,
+            check_runs,
+        }
+    }
+
+    /// Run `i` (0-based) of `total`.
+    fn check_run(&self, i: usize, total: usize) -> CheckRun {
+        let state = if self.api.fail_last && i + 1 < total {
+            CiState::Success
+        } else if self.api.fail_last && self.api.state == CiState::Success {
+            CiState::Failure
+        } else {
+            self.api.state
+        };
+        let (status, conclusion, completed_at) = match state {
             CiState::Pending => ("in_progress", None, None),
             CiState::Success => ("completed", Some("success"), Some(self.stamp.clone())),
             CiState::Failure | CiState::Error => {
                 ("completed", Some("failure"), Some(self.stamp.clone()))
             }
         };
-        let run = CheckRun {
-            id: 4_000_000_001,
-            name: "build",
+        let id = 4_000_000_001 + i as u64;
+        CheckRun {
+            id,
+            name: if total == 1 {
+                "build".to_owned()
+            } else {
+                format!("build ({})", i + 1)
+            },
             head_sha: self.sha.clone(),
-            url: format!("{}/check-runs/4000000001", self.base()),
-            html_url: format!(
-                "https://github.com/{}/{}/runs/4000000001",
-                self.owner, self.repo
-            ),
+            url: format!("{}/check-runs/{id}", self.base()),
+            html_url: format!("https://github.com/{}/{}/runs/{id}", self.owner, self.repo),
             status,
             conclusion,
             started_at: self.stamp.clone(),
@@ -298,10 +473,6 @@ impl<'a> Ctx<'a> {
                 slug: "github-actions",
                 name: "GitHub Actions",
             },
-        };
-        CheckRuns {
-            total_count: 1,
-            check_runs: vec![run],
         }
     }
 }
@@ -317,7 +488,7 @@ struct CombinedStatus {
     url: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, Clone)]
 struct Status {
     url: String,
     id: u64,
@@ -360,7 +531,7 @@ struct CheckRuns {
 #[derive(Serialize)]
 struct CheckRun {
     id: u64,
-    name: &'static str,
+    name: String,
     head_sha: String,
     url: String,
     html_url: String,
@@ -388,7 +559,12 @@ mod tests {
         let Parsed::Complete(req, _) = parse_request(raw.as_bytes()).unwrap() else {
             panic!("partial")
         };
-        let resp = respond(api, &req, OffsetDateTime::UNIX_EPOCH);
+        let budget = Budget {
+            limit: 60,
+            used: 1,
+            reset: 3600,
+        };
+        let resp = respond(api, &req, OffsetDateTime::UNIX_EPOCH, budget);
         (
             resp.status,
             serde_json::from_slice(&resp.body).unwrap(),
@@ -398,10 +574,8 @@ mod tests {
 
     fn api(state: CiState, actions_only: bool) -> Api {
         Api {
-            host: "api.github.com".into(),
-            state,
             actions_only,
-            pretty: false,
+            ..Api::new("api.github.com", state)
         }
     }
 
