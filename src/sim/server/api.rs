@@ -139,14 +139,31 @@ fn route(api: &Api, req: &Request, ran: OffsetDateTime, budget: Budget) -> Respo
     if let Some(want) = &api.token {
         match gate::token_of(req) {
             Some(t) if t == want => {}
-            Some(_) => return json(api, 401, "Unauthorized", &Message::status("Bad credentials", DOCS, "401")),
+            Some(_) => {
+                return json(
+                    api,
+                    401,
+                    "Unauthorized",
+                    &Message::status("Bad credentials", DOCS, "401"),
+                );
+            }
             None => {
-                return json(api, 401, "Unauthorized", &Message::status("Requires authentication", DOCS, "401"));
+                return json(
+                    api,
+                    401,
+                    "Unauthorized",
+                    &Message::status("Requires authentication", DOCS, "401"),
+                );
             }
         }
     }
     if budget.exhausted() {
-        return json(api, 403, "Forbidden", &Message::status(PRIMARY, gate::PRIMARY_DOCS, "403"));
+        return json(
+            api,
+            403,
+            "Forbidden",
+            &Message::status(PRIMARY, gate::PRIMARY_DOCS, "403"),
+        );
     }
     if api.rate_limit == Some(RateLimit::Secondary) {
         let mut resp = json(
@@ -431,7 +448,10 @@ impl<'a> Ctx<'a> {
 
     fn check_runs(&self, page: Page) -> CheckRuns {
         let total = self.api.check_runs;
-        let check_runs = page.range(total).map(|i| self.check_run(i, total)).collect();
+        let check_runs = page
+            .range(total)
+            .map(|i| self.check_run(i, total))
+            .collect();
         CheckRuns {
             total_count: total,
             check_runs,
@@ -615,5 +635,157 @@ mod tests {
             &api(CiState::Success, false),
         );
         assert_eq!(code, 404);
+    }
+
+    fn answer(raw: &str, api: &Api) -> Response {
+        let Parsed::Complete(req, _) = parse_request(raw.as_bytes()).unwrap() else {
+            panic!("partial")
+        };
+        let budget = Budget {
+            limit: 60,
+            used: 1,
+            reset: 3600,
+        };
+        respond(api, &req, OffsetDateTime::UNIX_EPOCH, budget)
+    }
+
+    fn header<'r>(resp: &'r Response, name: &str) -> Option<&'r str> {
+        resp.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    #[test]
+    fn unknown_repository_is_404_unknown_ref_422_and_a_wrong_token_401() {
+        let a = api(CiState::Success, false);
+        let other = STATUS.replace("esp8266/Arduino", "esp8266/Nope");
+        assert_eq!(answer(&other, &a).status, 404);
+        let upper = STATUS.replace("esp8266/Arduino", "ESP8266/arduino");
+        assert_eq!(answer(&upper, &a).status, 200, "names are case-insensitive");
+        let (code, v, _) = get(&STATUS.replace("master", "no-such-branch"), &a);
+        assert_eq!(code, 422);
+        assert_eq!(v["message"], "No commit found for SHA: no-such-branch");
+        let (_, v, _) = get(STATUS, &a);
+        let by_sha = STATUS.replace("master", v["sha"].as_str().unwrap());
+        assert_eq!(
+            answer(&by_sha, &a).status,
+            200,
+            "the ref's commit SHA works"
+        );
+
+        let locked = Api {
+            token: Some("s3cret".into()),
+            ..a
+        };
+        let (code, v, _) = get(STATUS, &locked);
+        assert_eq!(
+            (code, v["message"].as_str()),
+            (401, Some("Requires authentication"))
+        );
+        let wrong = STATUS.replace(
+            "User-Agent: t",
+            "User-Agent: t\r\nAuthorization: Bearer nope",
+        );
+        let (code, v, _) = get(&wrong, &locked);
+        assert_eq!(
+            (code, v["message"].as_str()),
+            (401, Some("Bad credentials"))
+        );
+        let right = STATUS.replace(
+            "User-Agent: t",
+            "User-Agent: t\r\nAuthorization: token s3cret",
+        );
+        assert_eq!(answer(&right, &locked).status, 200);
+    }
+
+    #[test]
+    fn check_runs_page_with_a_link_to_the_host_asked_and_only_the_last_fails() {
+        let a = Api {
+            check_runs: 150,
+            fail_last: true,
+            ..api(CiState::Success, false)
+        };
+        let runs = STATUS
+            .replace("/status", "/check-runs?per_page=100")
+            .replace("Host: api.github.com", "Host: 127.0.0.1:4443");
+        let first = answer(&runs, &a);
+        let v: serde_json::Value = serde_json::from_slice(&first.body).unwrap();
+        assert_eq!(v["total_count"], 150);
+        assert_eq!(v["check_runs"].as_array().unwrap().len(), 100);
+        assert_eq!(v["check_runs"][99]["conclusion"], "success");
+        let link = header(&first, "link").unwrap();
+        assert!(
+            link.starts_with("<https://127.0.0.1:4443/repos/esp8266/Arduino/commits/master/check-runs?per_page=100&page=2>; rel=\"next\""),
+            "{link}"
+        );
+        let second = answer(&runs.replace("per_page=100", "per_page=100&page=2"), &a);
+        let v: serde_json::Value = serde_json::from_slice(&second.body).unwrap();
+        let page = v["check_runs"].as_array().unwrap();
+        assert_eq!(page.len(), 50);
+        assert_eq!(page[49]["name"], "build (150)");
+        assert_eq!(page[49]["conclusion"], "failure");
+        assert_eq!(page[48]["conclusion"], "success");
+        assert!(!header(&second, "link").unwrap().contains("next"));
+
+        let statuses = STATUS.replace("/status", "/status?per_page=1");
+        let r = answer(&statuses, &a);
+        let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+        assert_eq!(
+            (
+                v["total_count"].as_u64(),
+                v["statuses"].as_array().unwrap().len()
+            ),
+            (Some(2), 1)
+        );
+        assert!(
+            header(&r, "link")
+                .unwrap()
+                .contains("page=2>; rel=\"next\"")
+        );
+    }
+
+    #[test]
+    fn every_answer_has_rate_limit_headers_and_an_etag_gets_304() {
+        let a = api(CiState::Success, false);
+        let r = answer(STATUS, &a);
+        assert_eq!(header(&r, "x-ratelimit-limit"), Some("60"));
+        assert_eq!(header(&r, "x-ratelimit-remaining"), Some("59"));
+        assert_eq!(header(&r, "x-ratelimit-used"), Some("1"));
+        assert_eq!(header(&r, "x-ratelimit-reset"), Some("3600"));
+        let tag = header(&r, "etag").unwrap().to_owned();
+        let again = STATUS.replace(
+            "User-Agent: t",
+            &format!("User-Agent: t\r\nIf-None-Match: W/{tag}"),
+        );
+        let r = answer(&again, &a);
+        assert_eq!(r.status, 304);
+        assert!(r.body.is_empty());
+        assert_eq!(header(&r, "etag"), Some(tag.as_str()));
+        let stale = STATUS.replace("User-Agent: t", "User-Agent: t\r\nIf-None-Match: \"0\"");
+        assert_eq!(answer(&stale, &a).status, 200);
+
+        let limited = Api {
+            rate_limit: Some(RateLimit::Secondary),
+            ..a.clone()
+        };
+        let r = answer(STATUS, &limited);
+        assert_eq!((r.status, header(&r, "retry-after")), (403, Some("60")));
+        let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+        assert!(
+            v["message"]
+                .as_str()
+                .unwrap()
+                .contains("secondary rate limit")
+        );
+        let spent = Api {
+            rate_limit: Some(RateLimit::Primary),
+            ..a
+        };
+        let r = answer(STATUS, &spent);
+        assert_eq!(
+            (r.status, header(&r, "x-ratelimit-remaining")),
+            (403, Some("0"))
+        );
     }
 }

@@ -57,7 +57,10 @@ impl Budget {
             ("X-RateLimit-Limit".into(), self.limit.to_string()),
             ("X-RateLimit-Remaining".into(), self.remaining().to_string()),
             ("X-RateLimit-Reset".into(), self.reset.to_string()),
-            ("X-RateLimit-Used".into(), self.used.min(self.limit).to_string()),
+            (
+                "X-RateLimit-Used".into(),
+                self.used.min(self.limit).to_string(),
+            ),
             ("X-RateLimit-Resource".into(), "core".into()),
         ]
     }
@@ -109,7 +112,9 @@ impl Page {
         if last == 1 {
             return None;
         }
-        let at = |n: usize, rel: &str| format!("<{url}?per_page={}&page={n}>; rel=\"{rel}\"", self.per_page);
+        let at = |n: usize, rel: &str| {
+            format!("<{url}?per_page={}&page={n}>; rel=\"{rel}\"", self.per_page)
+        };
         let mut parts = Vec::new();
         if self.page > 1 {
             parts.push(at((self.page - 1).min(last), "prev"));
@@ -136,7 +141,10 @@ pub fn not_modified(req: &Request, tag: &str) -> bool {
         return false;
     };
     let bare = tag.trim_start_matches("W/");
-    value.split(',').map(str::trim).any(|t| t == "*" || t.trim_start_matches("W/") == bare)
+    value
+        .split(',')
+        .map(str::trim)
+        .any(|t| t == "*" || t.trim_start_matches("W/") == bare)
 }
 
 #[cfg(test)]
@@ -146,11 +154,23 @@ mod tests {
     #[test]
     fn pages_are_read_and_cut_as_github_does() {
         let p = Page::of("/x?per_page=100&page=2");
-        assert_eq!(p, Page { per_page: 100, page: 2 });
+        assert_eq!(
+            p,
+            Page {
+                per_page: 100,
+                page: 2
+            }
+        );
         assert_eq!(p.range(150), 100..150);
         assert_eq!(Page::of("/x").per_page, 30);
         assert_eq!(Page::of("/x?per_page=1000").per_page, 100);
-        assert_eq!(Page::of("/x?per_page=zz&page=0"), Page { per_page: 30, page: 1 });
+        assert_eq!(
+            Page::of("/x?per_page=zz&page=0"),
+            Page {
+                per_page: 30,
+                page: 1
+            }
+        );
         assert_eq!(Page::of("/x?page=9&per_page=100").range(150), 150..150);
     }
 
@@ -162,16 +182,28 @@ mod tests {
             first,
             "<https://h:1/r?per_page=100&page=2>; rel=\"next\", <https://h:1/r?per_page=100&page=2>; rel=\"last\""
         );
-        let last = Page::of("?per_page=100&page=2").link(u, 150).unwrap_or_default();
-        assert!(!last.contains("next") && last.contains("rel=\"first\""), "{last}");
+        let last = Page::of("?per_page=100&page=2")
+            .link(u, 150)
+            .unwrap_or_default();
+        assert!(
+            !last.contains("next") && last.contains("rel=\"first\""),
+            "{last}"
+        );
         assert_eq!(Page::of("?per_page=100").link(u, 100), None);
     }
 
     #[test]
     fn budget_headers_count_down_and_refuse_past_the_limit() {
-        let b = Budget { limit: 60, used: 60, reset: 7 };
+        let b = Budget {
+            limit: 60,
+            used: 60,
+            reset: 7,
+        };
         assert!(!b.exhausted());
-        assert!(b.headers().contains(&("X-RateLimit-Remaining".into(), "0".into())));
+        assert!(
+            b.headers()
+                .contains(&("X-RateLimit-Remaining".into(), "0".into()))
+        );
         assert!(Budget { used: 61, ..b }.exhausted());
     }
 }
