@@ -3,6 +3,7 @@
 //! connection dropped mid-handshake). Start it in-process with [`MockServer::start`].
 
 pub mod api;
+mod bodies;
 pub mod gate;
 pub mod http;
 
