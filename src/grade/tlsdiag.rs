@@ -1,6 +1,6 @@
 //! TLS and certificate error lines of both boards, explained: BearSSL's `BSSL:` debug lines on the
 //! ESP8266, mbedTLS error codes and the `esp-x509-crt-bundle` on the ESP32, and date checks that
-//! fail because the board's clock was never set (REFERENCE.md §1, §2, §4).
+//! fail because the board's clock was never set (the sketch skipped its NTP step).
 
 use super::model::Diagnostic;
 
