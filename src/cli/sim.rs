@@ -9,7 +9,9 @@ use std::time::Duration;
 use super::{NetArgs, parse_duration};
 use crate::error::{Error, Exit, Result};
 use crate::sim::chain::{self, ChainPaths};
-use crate::sim::server::{CiState, MockServer, RateLimit, ServerConfig, announce_rotation};
+use crate::sim::server::{
+    CiState, MockServer, RateLimit, Scenario, ServerConfig, announce_rotation,
+};
 use crate::sim::sketch::{
     self, Board, CoreVersion, RunConfig, ShownPin, SketchConfig, Trust, Variant, run::HostSerial,
 };
@@ -274,12 +276,14 @@ fn serve(args: ServeArgs) -> Result<Exit> {
         expired_leaf: args.expired_leaf,
         close_mid_handshake: args.close_mid_handshake,
         access_log: args.access_log,
-        repo: args.repo,
-        git_ref: args.git_ref,
-        token: args.token,
-        check_runs: args.check_runs,
-        fail_last: args.fail_last,
-        rate_limit: args.rate_limit.map(Into::into),
+        scenario: Scenario {
+            repo: args.repo,
+            git_ref: args.git_ref,
+            token: args.token,
+            check_runs: args.check_runs,
+            fail_last: args.fail_last,
+            rate_limit: args.rate_limit.map(Into::into),
+        },
     };
     let rt = super::runtime()?;
     rt.block_on(async move {

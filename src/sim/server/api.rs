@@ -61,6 +61,13 @@ pub struct Api {
     pub actions_only: bool,
     /// Pretty JSON (what GitHub gives curl) instead of compact.
     pub pretty: bool,
+    pub scenario: Scenario,
+}
+
+/// What exists and who may read it: the repository, ref and check runs the mock serves, the
+/// token it demands, and the rate-limit fault it shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scenario {
     /// The one repository that exists (`owner/name`, case-insensitive as on GitHub).
     pub repo: String,
     /// The one ref that exists (its fake commit SHA works too).
@@ -74,14 +81,10 @@ pub struct Api {
     pub rate_limit: Option<RateLimit>,
 }
 
-impl Api {
+impl Default for Scenario {
     /// Today's defaults: `esp8266/Arduino@master`, one check run, no token, no faults.
-    pub fn new(host: impl Into<String>, state: CiState) -> Self {
-        Api {
-            host: host.into(),
-            state,
-            actions_only: false,
-            pretty: false,
+    fn default() -> Self {
+        Scenario {
             repo: "esp8266/Arduino".to_owned(),
             git_ref: "master".to_owned(),
             token: None,
@@ -99,7 +102,7 @@ Check https://developer.github.com for other possible causes.";
 /// Answer one request (pure). `ran` is when CI ran (stable, so ETags are); `budget` is the
 /// caller's rate-limit count for this request.
 pub fn respond(api: &Api, req: &Request, ran: OffsetDateTime, budget: Budget) -> Response {
-    let budget = match api.rate_limit {
+    let budget = match api.scenario.rate_limit {
         Some(RateLimit::Primary) => Budget {
             used: budget.limit + 1,
             ..budget
@@ -136,7 +139,7 @@ fn route(api: &Api, req: &Request, ran: OffsetDateTime, budget: Budget) -> Respo
     if req.method != "GET" && req.method != "HEAD" {
         return json(api, 404, "Not Found", &Message::not_found());
     }
-    if let Some(want) = &api.token {
+    if let Some(want) = &api.scenario.token {
         match gate::token_of(req) {
             Some(t) if t == want => {}
             Some(_) => {
@@ -165,7 +168,7 @@ fn route(api: &Api, req: &Request, ran: OffsetDateTime, budget: Budget) -> Respo
             &Message::status(PRIMARY, gate::PRIMARY_DOCS, "403"),
         );
     }
-    if api.rate_limit == Some(RateLimit::Secondary) {
+    if api.scenario.rate_limit == Some(RateLimit::Secondary) {
         let mut resp = json(
             api,
             403,
@@ -179,12 +182,12 @@ fn route(api: &Api, req: &Request, ran: OffsetDateTime, budget: Budget) -> Respo
     let segments: Vec<&str> = req.path().trim_matches('/').split('/').collect();
     match segments.as_slice() {
         ["repos", owner, repo, "commits", rest @ .., last] if !rest.is_empty() => {
-            if !format!("{owner}/{repo}").eq_ignore_ascii_case(&api.repo) {
+            if !format!("{owner}/{repo}").eq_ignore_ascii_case(&api.scenario.repo) {
                 return json(api, 404, "Not Found", &Message::not_found());
             }
             let git_ref = rest.join("/");
             let ctx = Ctx::new(api, ran, req);
-            if git_ref != api.git_ref && !git_ref.eq_ignore_ascii_case(&ctx.sha) {
+            if git_ref != api.scenario.git_ref && !git_ref.eq_ignore_ascii_case(&ctx.sha) {
                 let text = format!("No commit found for SHA: {git_ref}");
                 return json(api, 422, "Unprocessable Entity", &Unknown::of(text));
             }
@@ -332,15 +335,7 @@ mod tests {
     use crate::sim::server::http::{Parsed, parse_request};
 
     fn get(raw: &str, api: &Api) -> (u16, serde_json::Value, Vec<u8>) {
-        let Parsed::Complete(req, _) = parse_request(raw.as_bytes()).unwrap() else {
-            panic!("partial")
-        };
-        let budget = Budget {
-            limit: 60,
-            used: 1,
-            reset: 3600,
-        };
-        let resp = respond(api, &req, OffsetDateTime::UNIX_EPOCH, budget);
+        let resp = answer(raw, api);
         (
             resp.status,
             serde_json::from_slice(&resp.body).unwrap(),
@@ -350,8 +345,11 @@ mod tests {
 
     fn api(state: CiState, actions_only: bool) -> Api {
         Api {
+            host: "api.github.com".into(),
+            state,
             actions_only,
-            ..Api::new("api.github.com", state)
+            pretty: false,
+            scenario: Scenario::default(),
         }
     }
 
@@ -430,10 +428,8 @@ mod tests {
             "the ref's commit SHA works"
         );
 
-        let locked = Api {
-            token: Some("s3cret".into()),
-            ..a
-        };
+        let mut locked = a;
+        locked.scenario.token = Some("s3cret".into());
         let (code, v, _) = get(STATUS, &locked);
         assert_eq!(
             (code, v["message"].as_str()),
@@ -457,11 +453,9 @@ mod tests {
 
     #[test]
     fn check_runs_page_with_a_link_to_the_host_asked_and_only_the_last_fails() {
-        let a = Api {
-            check_runs: 150,
-            fail_last: true,
-            ..api(CiState::Success, false)
-        };
+        let mut a = api(CiState::Success, false);
+        a.scenario.check_runs = 150;
+        a.scenario.fail_last = true;
         let runs = STATUS
             .replace("/status", "/check-runs?per_page=100")
             .replace("Host: api.github.com", "Host: 127.0.0.1:4443");
@@ -521,10 +515,8 @@ mod tests {
         let stale = STATUS.replace("User-Agent: t", "User-Agent: t\r\nIf-None-Match: \"0\"");
         assert_eq!(answer(&stale, &a).status, 200);
 
-        let limited = Api {
-            rate_limit: Some(RateLimit::Secondary),
-            ..a.clone()
-        };
+        let mut limited = a.clone();
+        limited.scenario.rate_limit = Some(RateLimit::Secondary);
         let r = answer(STATUS, &limited);
         assert_eq!((r.status, header(&r, "retry-after")), (403, Some("60")));
         let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
@@ -534,10 +526,8 @@ mod tests {
                 .unwrap()
                 .contains("secondary rate limit")
         );
-        let spent = Api {
-            rate_limit: Some(RateLimit::Primary),
-            ..a
-        };
+        let mut spent = a;
+        spent.scenario.rate_limit = Some(RateLimit::Primary);
         let r = answer(STATUS, &spent);
         assert_eq!(
             (r.status, header(&r, "x-ratelimit-remaining")),

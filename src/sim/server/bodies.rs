@@ -23,8 +23,12 @@ pub struct Ctx<'a> {
 
 impl<'a> Ctx<'a> {
     pub fn new(api: &'a Api, ran: OffsetDateTime, req: &Request) -> Self {
-        let (owner, repo) = api.repo.split_once('/').unwrap_or((&api.repo, ""));
-        let git_ref = &api.git_ref;
+        let (owner, repo) = api
+            .scenario
+            .repo
+            .split_once('/')
+            .unwrap_or((&api.scenario.repo, ""));
+        let git_ref = &api.scenario.git_ref;
         let is_sha = git_ref.len() == 40 && git_ref.bytes().all(|b| b.is_ascii_hexdigit());
         // A stable fake commit per ref, so repeated requests agree.
         let sha = if is_sha {
@@ -156,7 +160,7 @@ impl<'a> Ctx<'a> {
     }
 
     pub fn check_runs(&self, page: Page) -> CheckRuns {
-        let total = self.api.check_runs;
+        let total = self.api.scenario.check_runs;
         let check_runs = page
             .range(total)
             .map(|i| self.check_run(i, total))
@@ -169,9 +173,9 @@ impl<'a> Ctx<'a> {
 
     /// Run `i` (0-based) of `total`.
     fn check_run(&self, i: usize, total: usize) -> CheckRun {
-        let state = if self.api.fail_last && i + 1 < total {
+        let state = if self.api.scenario.fail_last && i + 1 < total {
             CiState::Success
-        } else if self.api.fail_last && self.api.state == CiState::Success {
+        } else if self.api.scenario.fail_last && self.api.state == CiState::Success {
             CiState::Failure
         } else {
             self.api.state

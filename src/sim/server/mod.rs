@@ -18,7 +18,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
-pub use api::{Api, CiState, RateLimit};
+pub use api::{Api, CiState, RateLimit, Scenario};
 
 use crate::error::{Error, Result};
 use crate::sim::chain::{ChainPaths, LeafSpec, MockPki};
@@ -48,16 +48,8 @@ pub struct ServerConfig {
     pub close_mid_handshake: bool,
     /// One line per request on stderr.
     pub access_log: bool,
-    /// The one repository (`owner/name`) and ref that exist.
-    pub repo: String,
-    pub git_ref: String,
-    /// When set, requests must carry this token (else 401).
-    pub token: Option<String>,
-    /// Check runs on the commit.
-    pub check_runs: usize,
-    /// Only the last check run fails.
-    pub fail_last: bool,
-    pub rate_limit: Option<RateLimit>,
+    /// The repository, ref, check runs, token and rate-limit fault.
+    pub scenario: Scenario,
 }
 
 impl ServerConfig {
@@ -76,12 +68,7 @@ impl ServerConfig {
             expired_leaf: false,
             close_mid_handshake: false,
             access_log: false,
-            repo: "esp8266/Arduino".to_owned(),
-            git_ref: "master".to_owned(),
-            token: None,
-            check_runs: 1,
-            fail_last: false,
-            rate_limit: None,
+            scenario: Scenario::default(),
         }
     }
 
@@ -98,12 +85,7 @@ impl ServerConfig {
             state: self.state,
             actions_only: self.actions_only,
             pretty: self.pretty,
-            repo: self.repo.clone(),
-            git_ref: self.git_ref.clone(),
-            token: self.token.clone(),
-            check_runs: self.check_runs,
-            fail_last: self.fail_last,
-            rate_limit: self.rate_limit,
+            scenario: self.scenario.clone(),
         }
     }
 }
