@@ -263,6 +263,7 @@ pub fn check_bind(addr: SocketAddr, public: bool) -> Result<()> {
 
 fn serve(args: ServeArgs) -> Result<Exit> {
     check_bind(args.addr, args.public)?;
+    crate::grade::truth::check_repo(&args.repo)?;
     let config = ServerConfig {
         addr: args.addr,
         host: args.host,

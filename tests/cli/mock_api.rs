@@ -290,3 +290,22 @@ fn the_checker_catches_a_missing_field_and_a_wrong_type() {
         "{errs:?}"
     );
 }
+
+#[test]
+fn a_repo_that_is_not_owner_slash_name_is_a_usage_error() {
+    let out = espcheck()
+        .args([
+            "sim",
+            "serve",
+            "--addr",
+            "127.0.0.1:0",
+            "--repo",
+            "just-a-name",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("OWNER/NAME"), "{err}");
+}
