@@ -15,6 +15,7 @@ mod grade;
 mod pacing;
 mod probe;
 mod readme;
+mod rfc2217;
 mod rom;
 mod sim;
 mod stub;

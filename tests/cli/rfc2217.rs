@@ -1,0 +1,167 @@
+//! The virtual board as an RFC 2217 COM port (`sim device --rfc2217`) against pyserial's real
+//! `rfc2217://` client: esptool 5 with its default resets (DTR/RTS through the auto-reset
+//! circuit) and its default stub flashes a sim image, then a pyserial reader pulses RTS like a
+//! monitor, reads the boot over the same port, and `espcheck grade -` grades it PASS.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use crate::sim::Server;
+use crate::support::{espcheck, espcheck_std};
+
+struct Rfc2217Board {
+    child: Child,
+    url: String,
+}
+
+impl Rfc2217Board {
+    fn start(chip: &str) -> Self {
+        let mut child = espcheck_std()
+            .args(["sim", "device", "--pacing", "off", "--chip", chip])
+            .args(["--rfc2217", "127.0.0.1:0"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let url = BufReader::new(stdout)
+            .lines()
+            .map_while(|l| l.ok())
+            .find_map(|l| {
+                l.split_whitespace()
+                    .find(|w| w.starts_with("rfc2217://"))
+                    .map(str::to_owned)
+            })
+            .expect("sim device prints its rfc2217:// address");
+        Rfc2217Board { child, url }
+    }
+}
+
+impl Drop for Rfc2217Board {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn venv_python() -> Option<PathBuf> {
+    let py = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
+    let ok = py.is_file()
+        && Command::new(&py)
+            .args(["-c", "import serial.rfc2217, esptool"])
+            .status()
+            .is_ok_and(|s| s.success());
+    if !ok {
+        eprintln!("SKIP: .venv with esptool 5 and pyserial missing (see .ci/run)");
+        return None;
+    }
+    Some(py)
+}
+
+fn esptool(py: &Path, chip: &str, url: &str, args: &[&str]) -> String {
+    let out = Command::new(py)
+        .args(["-m", "esptool", "--chip", chip, "--port", url])
+        .args(args)
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "esptool {args:?} failed:\n{text}");
+    text
+}
+
+/// Open the port with pyserial, reset the board as a monitor does (RTS pulse, DTR off), and
+/// copy what it prints for `secs` seconds to stdout.
+const MONITOR: &str = r#"
+import sys, time, serial
+p = serial.serial_for_url(sys.argv[1], baudrate=115200, timeout=0.1)
+p.dtr = False
+p.rts = True
+time.sleep(0.1)
+p.rts = False
+end = time.time() + float(sys.argv[2])
+while time.time() < end:
+    sys.stdout.buffer.write(p.read(4096))
+    sys.stdout.flush()
+"#;
+
+#[test]
+fn esptool_default_resets_flash_over_rfc2217_and_the_board_boots_to_pass() {
+    let Some(py) = venv_python() else { return };
+    let server = Server::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let chip = "esp32";
+    let fw = dir.path().join("app.bin");
+    espcheck()
+        .args(["sim", "image", "--chip", chip, "--connect", &server.connect()])
+        .arg("--ca-file")
+        .arg(server.file("root.pem"))
+        .arg("-o")
+        .arg(&fw)
+        .assert()
+        .success();
+    let board = Rfc2217Board::start(chip);
+
+    // Default --before default-reset: only DTR/RTS can bring the booted board into the loader.
+    let id = esptool(&py, chip, &board.url, &["chip-id"]);
+    assert!(id.contains("Chip type:") || id.contains("Chip is"), "{id}");
+    let w = esptool(
+        &py,
+        chip,
+        &board.url,
+        &["write-flash", "0x10000", fw.to_str().unwrap()],
+    );
+    assert!(w.contains("Hash of data verified"), "{w}");
+    assert!(w.contains("Hard resetting via RTS pin"), "{w}");
+
+    let seen = Command::new(&py)
+        .args(["-c", MONITOR, &board.url, "6"])
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&seen.stdout).into_owned();
+    let graded = espcheck()
+        .args(["grade", "-"])
+        .write_stdin(seen.stdout)
+        .output()
+        .unwrap();
+    let verdict = String::from_utf8_lossy(&graded.stdout);
+    assert_eq!(graded.status.code(), Some(0), "{verdict}\nboard said:\n{log}");
+    assert!(verdict.contains("PASS"), "{verdict}");
+}
+
+#[test]
+fn an_erased_board_on_rfc2217_powers_on_into_flash_boot_not_the_loader() {
+    let Some(py) = venv_python() else { return };
+    let board = Rfc2217Board::start("esp8266");
+    // No reset: a monitor that holds DTR/RTS released sees what the erased chip prints, again.
+    let script = r#"
+import sys, time, serial
+p = serial.serial_for_url(sys.argv[1], baudrate=74880, timeout=0.1, do_not_open=True)
+p.dtr = False
+p.rts = True
+p.open()
+time.sleep(0.1)
+p.rts = False
+end = time.time() + 1.5
+while time.time() < end:
+    sys.stdout.buffer.write(p.read(4096))
+"#;
+    let out = Command::new(&py)
+        .args(["-c", script, &board.url])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        !text.contains("waiting for download"),
+        "GPIO0 high boots from flash: {text}"
+    );
+    assert!(
+        text.matches("invalid header").count() >= 2 || text.matches("csum").count() >= 1,
+        "an erased ESP8266 repeats its complaint: {text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
