@@ -58,7 +58,18 @@ pub(super) struct Runtime {
     rx_line: LineClock,
     /// EN as the auto-reset circuit drives it (high: running).
     en: bool,
+    /// GPIO0 as the circuit drives it (low: download boot).
+    gpio0: bool,
+    /// When the chip, out of reset, samples its strapping pins.
+    strap_at: Option<Instant>,
 }
+
+/// How long after EN rises the chip latches GPIO0. On a board EN's RC network delays the
+/// release by milliseconds; over RFC 2217 each line change is a round trip (pyserial waits for
+/// every SET-CONTROL answer, polling every 50 ms), so esptool's classic reset lets GPIO0 fall
+/// about 50 ms after EN rises. Espressif's `esp_rfc2217_server` replays the sequence locally for
+/// the same reason; this board stretches the RC instead.
+const STRAP_DELAY: Duration = Duration::from_millis(120);
 
 /// The reset the auto-reset circuit (or the EN button) gives: external on the ESP8266,
 /// power-on-like on the ESP32.
@@ -106,6 +117,8 @@ impl Runtime {
             tx_line: LineClock::default(),
             rx_line: LineClock::default(),
             en: true,
+            gpio0: true,
+            strap_at: None,
         }
     }
 
@@ -150,6 +163,7 @@ impl Runtime {
                     Input::Lines(lines) => self.set_lines(lines),
                 }
             }
+            self.strap();
             if last_clear.elapsed() > Duration::from_millis(500) {
                 self.wire.upkeep();
                 last_clear = Instant::now();
@@ -246,18 +260,31 @@ impl Runtime {
     /// with GPIO0 low enters the ROM loader, with GPIO0 high boots from flash.
     fn set_lines(&mut self, lines: Lines) {
         let en = !(lines.rts && !lines.dtr);
-        let gpio0 = !(lines.dtr && !lines.rts);
+        self.gpio0 = !(lines.dtr && !lines.rts);
         match (self.en, en) {
             (true, false) => {
                 self.generation.fetch_add(1, Ordering::SeqCst);
                 self.mode = Mode::Reset;
                 self.decoder = FrameDecoder::default();
+                self.strap_at = None;
             }
-            (false, true) if gpio0 => self.boot(pin_reset(self.chip)),
-            (false, true) => self.enter_download(),
+            (false, true) => self.strap_at = Some(Instant::now() + STRAP_DELAY),
             _ => {}
         }
         self.en = en;
+    }
+
+    /// Out of reset once the strapping delay has passed: GPIO0 low enters the ROM loader, high
+    /// boots from flash.
+    fn strap(&mut self) {
+        if self.strap_at.is_some_and(|t| Instant::now() >= t) {
+            self.strap_at = None;
+            if self.gpio0 {
+                self.boot(pin_reset(self.chip));
+            } else {
+                self.enter_download();
+            }
+        }
     }
 
     /// The auto-reset into download mode: stop whatever runs, print the banner, fresh loader.
