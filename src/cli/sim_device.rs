@@ -85,7 +85,13 @@ fn parse_pacing(s: &str) -> std::result::Result<device::Pacing, String> {
 /// Run `sim device`.
 pub fn run_device(args: DeviceArgs) -> Result<Exit> {
     if let Some(addr) = args.rfc2217 {
-        super::sim::check_bind(addr, args.public)?;
+        super::sim::check_bind_for(
+            addr,
+            args.public,
+            "--rfc2217",
+            "the virtual board",
+            "they can reflash and reset it",
+        )?;
     }
     let dev = device::start(DeviceConfig {
         chip: args.chip,

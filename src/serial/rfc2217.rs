@@ -343,12 +343,18 @@ mod tests {
                     verb: WILL,
                     option: SGA
                 },
-                Event::Negotiate { verb: DO, option: SGA },
+                Event::Negotiate {
+                    verb: DO,
+                    option: SGA
+                },
                 Event::Negotiate {
                     verb: WILL,
                     option: 44
                 },
-                Event::Negotiate { verb: DO, option: 44 },
+                Event::Negotiate {
+                    verb: DO,
+                    option: 44
+                },
             ]
         );
         assert_eq!(
@@ -387,12 +393,27 @@ mod tests {
     fn set_control_drives_dtr_and_rts() {
         let mut s = ComPortServer::new(115_200);
         // esptool's classic reset: DTR off, RTS on (EN low); then DTR on, RTS off (GPIO0 low).
-        assert_eq!(s.handle(SET_CONTROL, &[control::DTR_OFF]), [IAC, SB, 44, 105, 9, IAC, SE]);
+        assert_eq!(
+            s.handle(SET_CONTROL, &[control::DTR_OFF]),
+            [IAC, SB, 44, 105, 9, IAC, SE]
+        );
         s.handle(SET_CONTROL, &[control::RTS_ON]);
-        assert_eq!(s.lines, Lines { dtr: false, rts: true });
+        assert_eq!(
+            s.lines,
+            Lines {
+                dtr: false,
+                rts: true
+            }
+        );
         s.handle(SET_CONTROL, &[control::DTR_ON]);
         s.handle(SET_CONTROL, &[control::RTS_OFF]);
-        assert_eq!(s.lines, Lines { dtr: true, rts: false });
+        assert_eq!(
+            s.lines,
+            Lines {
+                dtr: true,
+                rts: false
+            }
+        );
         assert_eq!(
             s.handle(SET_CONTROL, &[control::REQUEST_DTR]),
             [IAC, SB, 44, 105, control::DTR_ON, IAC, SE]

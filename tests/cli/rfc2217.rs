@@ -97,7 +97,14 @@ fn esptool_default_resets_flash_over_rfc2217_and_the_board_boots_to_pass() {
     let chip = "esp32";
     let fw = dir.path().join("app.bin");
     espcheck()
-        .args(["sim", "image", "--chip", chip, "--connect", &server.connect()])
+        .args([
+            "sim",
+            "image",
+            "--chip",
+            chip,
+            "--connect",
+            &server.connect(),
+        ])
         .arg("--ca-file")
         .arg(server.file("root.pem"))
         .arg("-o")
@@ -129,7 +136,11 @@ fn esptool_default_resets_flash_over_rfc2217_and_the_board_boots_to_pass() {
         .output()
         .unwrap();
     let verdict = String::from_utf8_lossy(&graded.stdout);
-    assert_eq!(graded.status.code(), Some(0), "{verdict}\nboard said:\n{log}");
+    assert_eq!(
+        graded.status.code(),
+        Some(0),
+        "{verdict}\nboard said:\n{log}"
+    );
     assert!(verdict.contains("PASS"), "{verdict}");
 }
 
@@ -165,4 +176,19 @@ while time.time() < end:
         "an erased ESP8266 boots from flash and stops: {text}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+#[test]
+fn rfc2217_off_loopback_is_refused_without_public() {
+    let out = espcheck()
+        .args(["sim", "device", "--rfc2217", "0.0.0.0:0", "--for", "1s"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--rfc2217 0.0.0.0:0 is not a loopback address") && err.contains("--public"),
+        "{err}"
+    );
+    assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
 }

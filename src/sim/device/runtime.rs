@@ -259,8 +259,9 @@ impl Runtime {
     /// asserted and DTR is not; GPIO0 is low while DTR is asserted and RTS is not. Releasing EN
     /// with GPIO0 low enters the ROM loader, with GPIO0 high boots from flash.
     fn set_lines(&mut self, lines: Lines) {
-        let en = !(lines.rts && !lines.dtr);
-        self.gpio0 = !(lines.dtr && !lines.rts);
+        // EN low only for RTS on, DTR off; GPIO0 low only for DTR on, RTS off.
+        let en = !lines.rts || lines.dtr;
+        self.gpio0 = !lines.dtr || lines.rts;
         match (self.en, en) {
             (true, false) => {
                 self.generation.fetch_add(1, Ordering::SeqCst);

@@ -72,19 +72,18 @@ impl Wire {
     pub(super) fn read(&mut self, cap: usize, tick_ms: u8, buf: &mut [u8]) -> Vec<Input> {
         let mut out = Vec::new();
         let cap = cap.min(buf.len());
-        if let Some(t) = &mut self.tcp {
-            if t.client.is_none()
-                && let Ok((stream, _)) = t.listener.accept()
-                && stream.set_nonblocking(true).is_ok()
-            {
-                let _ = stream.set_nodelay(true);
-                t.client = Some(Client {
-                    stream,
-                    decoder: Decoder::default(),
-                    server: ComPortServer::new(t.default_baud),
-                    queued: Vec::new(),
-                });
-            }
+        if let Some(t) = &mut self.tcp
+            && t.client.is_none()
+            && let Ok((stream, _)) = t.listener.accept()
+            && stream.set_nonblocking(true).is_ok()
+        {
+            let _ = stream.set_nodelay(true);
+            t.client = Some(Client {
+                stream,
+                decoder: Decoder::default(),
+                server: ComPortServer::new(t.default_baud),
+                queued: Vec::new(),
+            });
         }
         let ready = {
             let mut fds = vec![PollFd::new(self.pty.master.as_fd(), PollFlags::POLLIN)];
