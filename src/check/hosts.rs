@@ -3,8 +3,8 @@
 //! in (`client.setCACert(ca); client.connect(host, 443)`), else to the host written nearest to it.
 
 use super::context::{HOST_CALLS, URL_CALLS, context};
+use super::found::{Pin, PinSet};
 use super::lex::{Tok, Token};
-use super::pins::{Pin, PinSet};
 
 /// A pin where it was found.
 #[derive(Debug, Clone)]

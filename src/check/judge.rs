@@ -13,7 +13,7 @@
 use rustls_pki_types::TrustAnchor;
 use x509_parser::prelude::FromDer as _;
 
-use super::pins::{Pin, PinKind};
+use super::found::{Pin, PinKind};
 use crate::cert::advice::{date, short};
 use crate::cert::verify::{self, VerifyError, anchor_of};
 use crate::cert::{Certificate, Chain, Fingerprint};

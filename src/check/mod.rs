@@ -4,10 +4,10 @@
 //! and `CheckReport` renders them as text or JSON. `cli::check` does the reading and dialing.
 
 mod context;
+pub mod found;
 mod hosts;
 pub mod judge;
 pub mod offline;
-pub mod pins;
 
 /// The C/C++/Rust lexer lives with the certificate extractor; `check` reads pins through it too.
 pub use crate::cert::lex;
@@ -16,11 +16,11 @@ use std::io::Write;
 
 use crate::util::shown;
 
-pub use judge::{PinResult, Status, judge};
-pub use offline::{CommentedPin, OfflineReport};
-pub use pins::{
+pub use found::{
     Include, Pin, PinError, PinKind, PinSet, Source, identifiers, read_pins, read_source,
 };
+pub use judge::{PinResult, Status, judge};
+pub use offline::{CommentedPin, OfflineReport};
 
 use crate::cert::Chain;
 use crate::cert::advice::date;

@@ -4,7 +4,7 @@
 
 use std::io::Write;
 
-use super::pins::{Pin, PinKind, PinSet};
+use super::found::{Pin, PinKind, PinSet};
 use crate::cert::advice::{date, short};
 use crate::cert::extract::Commented;
 use crate::error::Exit;

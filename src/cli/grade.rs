@@ -22,17 +22,6 @@ pub const EXAMPLES: &str = "Examples:
 
 Exit: 0 pass, 1 fail (or --truth disagrees), 3 no verdict in the log, 5 device fault.";
 
-/// Which firmware's output to expect.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum ProfileArg {
-    /// The reference sketch (ESP8266WiFi HTTPSRequest), cores 2.0 to 3.x.
-    HttpsRequest,
-    /// Unity test output (PlatformIO `pio test`).
-    Unity,
-    /// Only --pass/--fail/--rules (and crash signatures) decide.
-    None,
-}
-
 /// `--truth` and where to ask.
 #[derive(Debug, Clone, clap::Args)]
 pub struct TruthArgs {
@@ -59,7 +48,7 @@ pub struct TruthArgs {
 pub struct GradeArgs {
     /// What the firmware prints [default: https-request; --pass/--fail/--rules alone: none].
     #[arg(long, value_enum)]
-    pub profile: Option<ProfileArg>,
+    pub profile: Option<Profile>,
     /// A line matching REGEX means PASS. Repeatable.
     #[arg(long = "pass", value_name = "REGEX")]
     pub pass: Vec<String>,
@@ -149,9 +138,7 @@ impl GradeArgs {
         }
         let custom = !self.pass.is_empty() || !self.fail.is_empty() || self.rules.is_some();
         let profile = match self.profile {
-            Some(ProfileArg::HttpsRequest) => Profile::HttpsRequest,
-            Some(ProfileArg::Unity) => Profile::Unity,
-            Some(ProfileArg::None) => Profile::Custom,
+            Some(p) => p,
             None if custom => Profile::Custom,
             None => Profile::HttpsRequest,
         };

@@ -1,7 +1,8 @@
 //! The `https-request` profile: the reference sketch (ESP8266WiFi `HTTPSRequest`) in every
-//! spelling from core 2.0 to 3.x (REFERENCE.md §4), and sketches adapted from it for another repo.
+//! spelling from core 2.0 to 3.x (each core's `HTTPSRequest.ino` prints it a little
+//! differently), and sketches adapted from it for another repo.
 
-use super::core::{Core, Finality};
+use super::engine::{Engine, Finality};
 use super::lines::Line;
 use super::model::{StageStatus, Verdict};
 
@@ -55,12 +56,12 @@ pub(crate) enum Step {
 }
 
 impl State {
-    pub(crate) fn sketch_started(&self, core: &Core) -> bool {
+    pub(crate) fn sketch_started(&self, core: &Engine) -> bool {
         core.reached("wifi")
     }
 
     /// Grade one line.
-    pub(crate) fn line(&mut self, core: &mut Core, line: &Line, lower: &str) -> Step {
+    pub(crate) fn line(&mut self, core: &mut Engine, line: &Line, lower: &str) -> Step {
         let text = line.text.trim();
         let lower = lower.trim();
         if self.in_pem {
@@ -224,13 +225,13 @@ impl State {
         Step::Nothing
     }
 
-    fn note_ip(&mut self, core: &mut Core, ip: &str) {
+    fn note_ip(&mut self, core: &mut Engine, ip: &str) {
         let ssid = self.ssid.as_deref().unwrap_or("?");
         core.set_detail("wifi", format!("SSID {ssid}, IP {ip}"));
     }
 
     /// Cores 2.5+ check the pin inside connect(): reaching the request proves it held.
-    fn settle_certificate(&mut self, core: &mut Core) {
+    fn settle_certificate(&mut self, core: &mut Engine) {
         if self.cert_checked || !core.reached("tls-connect") || core.reached("certificate") {
             return;
         }
@@ -254,7 +255,7 @@ impl State {
         core.mark("certificate", status, Some(detail));
     }
 
-    fn after_verdict(&mut self, core: &mut Core, text: &str, lower: &str) -> Step {
+    fn after_verdict(&mut self, core: &mut Engine, text: &str, lower: &str) -> Step {
         if lower.starts_with("reply was:") {
             return Step::Nothing;
         }
@@ -302,7 +303,7 @@ impl State {
         }
     }
 
-    fn connection_failed_reason(&self, core: &Core) -> String {
+    fn connection_failed_reason(&self, core: &Engine) -> String {
         let host = self.host.as_deref().unwrap_or("the server");
         if let Some(reason) = super::tls_reason(core) {
             return reason;

@@ -4,7 +4,7 @@
 //! names the library it comes from, so the report never blames mbedTLS for a wolfSSL line.
 
 use super::model::Diagnostic;
-use super::tlsdiag::Finding;
+use super::tlsdiag::{About, Finding, Weight};
 
 /// The `source` of a finding that is about reaching the server (TCP, DNS, timeouts), not TLS.
 pub(crate) const CONNECTION: &str = "esp-tls";
@@ -14,19 +14,20 @@ pub(crate) fn classify(
     lower: &str,
     diag: &dyn Fn(&str, String, Option<i32>) -> Diagnostic,
 ) -> Option<Finding> {
-    let found = |source: &str, cert: bool, error: bool, explanation: String, code: Option<i32>| {
-        let mut f = Finding::new(cert, error);
-        f.diag = Some(diag(source, explanation, code));
-        Some(f)
-    };
+    let found =
+        |source: &str, about: About, weight: Weight, explanation: String, code: Option<i32>| {
+            let mut f = Finding::new(about, weight);
+            f.diag = Some(diag(source, explanation, code));
+            Some(f)
+        };
     if lower.contains("wolfssl") || lower.contains("no ca signer to verify with") {
         return wolfssl(lower, &found);
     }
     if lower.starts_with("alert: handshake failure") {
         return found(
             "axtls",
-            false,
-            true,
+            About::Connection,
+            Weight::Fails,
             "the server answered the handshake with a handshake_failure alert: it shares no \
              cipher suite or TLS version with axTLS (which offers only TLS 1.2 RSA AES-CBC \
              suites); use BearSSL (ESP8266 core 2.5 and later)"
@@ -38,8 +39,8 @@ pub(crate) fn classify(
         let code = lower[i + 17..].trim().parse::<i32>().ok();
         return found(
             "axtls",
-            false,
-            false,
+            About::Connection,
+            Weight::Informs,
             format!("axTLS reported SSL error {}", code.unwrap_or_default()),
             code,
         );
@@ -47,8 +48,8 @@ pub(crate) fn classify(
     if lower.contains("no server verification option set") {
         return found(
             "mbedtls",
-            false,
-            true,
+            About::Connection,
+            Weight::Fails,
             "esp-tls has no server verification option set (esp_tls_cfg_t): give it the server's \
              CA (cacert_buf), attach the certificate bundle (crt_bundle_attach), or a PSK; no \
              connection was attempted"
@@ -59,14 +60,14 @@ pub(crate) fn classify(
     connection(lower, &found)
 }
 
-type Found<'a> = dyn Fn(&str, bool, bool, String, Option<i32>) -> Option<Finding> + 'a;
+type Found<'a> = dyn Fn(&str, About, Weight, String, Option<i32>) -> Option<Finding> + 'a;
 
 fn connection(lower: &str, found: &Found) -> Option<Finding> {
     if lower.contains("select() timeout") || lower.contains("in specified timeout") {
         return found(
             CONNECTION,
-            false,
-            true,
+            About::Connection,
+            Weight::Fails,
             "esp-tls timed out opening the connection (the server did not answer in time): is \
              it up, and reachable from the board's network?"
                 .to_owned(),
@@ -76,8 +77,8 @@ fn connection(lower: &str, found: &Found) -> Option<Finding> {
     if lower.contains("couldn't get hostname") || lower.contains("getaddrinfo") {
         return found(
             CONNECTION,
-            false,
-            true,
+            About::Connection,
+            Weight::Fails,
             "esp-tls could not resolve the host name (DNS): check the URL and the network's DNS"
                 .to_owned(),
             None,
@@ -96,8 +97,8 @@ fn connection(lower: &str, found: &Found) -> Option<Finding> {
         };
         return found(
             CONNECTION,
-            false,
-            true,
+            About::Connection,
+            Weight::Fails,
             format!("esp-tls: {what}"),
             errno.map(|e| -e),
         );
@@ -110,8 +111,8 @@ fn connection(lower: &str, found: &Found) -> Option<Finding> {
     if generic {
         return found(
             CONNECTION,
-            false,
-            true,
+            About::Connection,
+            Weight::Fails,
             "ESP-IDF could not open the connection; the log does not say whether TCP or TLS \
              failed (set the log level of esp-tls to debug to see which)"
                 .to_owned(),
@@ -133,49 +134,49 @@ fn wolfssl(lower: &str, found: &Found) -> Option<Finding> {
     } else {
         None
     }?;
-    let (name, cert, why) = match code {
+    let (name, about, why) = match code {
         -188 => (
             "ASN_NO_SIGNER_E",
-            true,
+            About::Certificate,
             "no CA it was given signed the server's certificate: load the root (or \
              intermediate) the server really chains to",
         ),
         -150 => (
             "ASN_AFTER_DATE_E",
-            true,
+            About::Certificate,
             "the certificate has expired, or the board's clock is wrong (set it with SNTP first)",
         ),
         -151 => (
             "ASN_BEFORE_DATE_E",
-            true,
+            About::Certificate,
             "the certificate is not yet valid: the board's clock is probably not set (SNTP)",
         ),
         -155 => (
             "ASN_SIG_CONFIRM_E",
-            true,
+            About::Certificate,
             "a signature in the chain did not verify",
         ),
         -308 => (
             "SOCKET_ERROR_E",
-            false,
+            About::Connection,
             "the socket failed under the handshake",
         ),
         -313 => (
             "FATAL_ERROR",
-            false,
+            About::Connection,
             "the server sent a fatal alert and refused the handshake",
         ),
         -322 => (
             "DOMAIN_NAME_MISMATCH",
-            true,
+            About::Certificate,
             "the certificate is not for the host name the firmware connected to",
         ),
-        _ => ("error", false, "see the wolfSSL error list"),
+        _ => ("error", About::Connection, "see the wolfSSL error list"),
     };
     found(
         "wolfssl",
-        cert,
-        true,
+        about,
+        Weight::Fails,
         format!("{name} ({code}): {why}"),
         Some(code),
     )

@@ -19,15 +19,15 @@ pub mod render;
 pub mod rules;
 pub mod truth;
 
-mod core;
 mod crash;
+mod engine;
 mod httpclient;
 mod https;
 mod libdiag;
 mod tlsdiag;
 mod unity;
 
-pub use self::core::Outcome;
+pub use self::engine::Decision;
 pub use lines::{Line, LineSplitter, MAX_LINE};
 pub use model::{
     Caller, Crash, Diagnostic, Frame, Report, StageResult, StageStatus, UnityTest, Verdict,
@@ -35,16 +35,18 @@ pub use model::{
 pub use plan::Plan;
 pub use rules::Rules;
 
-use self::core::{Core, Finality};
+use self::engine::{Engine, Finality};
 
-/// Which firmware's output to expect.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Which firmware's output to expect (`--profile`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Profile {
-    /// The reference sketch (ESP8266WiFi `HTTPSRequest`) and its adaptations.
+    /// The reference sketch (ESP8266WiFi `HTTPSRequest`) and its adaptations, cores 2.0 to 3.x.
     HttpsRequest,
     /// Unity tests (PlatformIO `pio test`).
     Unity,
-    /// Only `--pass`/`--fail`/rules decide (plus crash signatures).
+    /// Only `--pass`/`--fail`/`--rules` decide (plus crash signatures). `--profile none` on the
+    /// command line; reported as `custom`.
+    #[value(name = "none", alias = "custom")]
     Custom,
 }
 
@@ -90,7 +92,7 @@ pub enum Event {
     /// A TLS/certificate problem line, explained.
     Diagnostic(Diagnostic),
     /// The verdict is final.
-    Verdict(Outcome),
+    Verdict(Decision),
 }
 
 /// Why the input stopped, for a run that ends without a verdict.
@@ -130,7 +132,7 @@ pub struct Grader {
     profile: Profile,
     state: ProfileState,
     rules: Rules,
-    core: Core,
+    core: Engine,
     splitter: LineSplitter,
     block: Option<Block>,
     primary_is_cert: bool,
@@ -167,7 +169,7 @@ impl Grader {
                 (ProfileState::Custom, names)
             }
         };
-        let core = Core::new(&names, config.timed);
+        let core = Engine::new(&names, config.timed);
         Grader {
             profile: config.profile,
             state,
@@ -199,7 +201,7 @@ impl Grader {
     }
 
     /// The outcome so far: final, or proposed and waiting for the rest of its block.
-    pub fn outcome(&self) -> Option<&Outcome> {
+    pub fn outcome(&self) -> Option<&Decision> {
         self.core.outcome.as_ref()
     }
 
@@ -582,7 +584,7 @@ fn word(v: Verdict) -> &'static str {
 }
 
 /// Why a TLS connection failed, from the diagnostics so far.
-pub(crate) fn tls_reason(core: &Core) -> Option<String> {
+pub(crate) fn tls_reason(core: &Engine) -> Option<String> {
     let host = core.host.as_deref().unwrap_or("the server");
     if let (Some(exp), Some(got)) = (&core.expected_fingerprint, &core.suggested_fingerprint) {
         let check = match &core.host {

@@ -1,5 +1,5 @@
 //! The grader's vocabulary: verdicts, stages, diagnostics, crashes, and the report that both the
-//! human text and `--json` render (SPEC.md "grade --json": fields are added, never renamed).
+//! human text and `--json` render (`grade --json`: fields are added, never renamed, since CI scripts read them).
 
 use serde::{Deserialize, Serialize};
 
@@ -20,7 +20,7 @@ pub enum Verdict {
 }
 
 impl Verdict {
-    /// The exit code SPEC.md gives this verdict.
+    /// The exit code of this verdict (the README's exit-code table).
     pub fn exit(self) -> Exit {
         match self {
             Verdict::Pass => Exit::Ok,
@@ -170,7 +170,7 @@ pub struct UnityTest {
 }
 
 /// The report of a graded run. `verdict`, `stage`, `reason`, `ci_state`, `suggested_fingerprint`
-/// and `truth` are SPEC.md's contract; the rest are additions.
+/// and `truth` are the contract scripts rely on; the rest are additions.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Report {
     pub verdict: Verdict,

@@ -1,6 +1,6 @@
 //! TLS and certificate error lines of both boards, explained: BearSSL's `BSSL:` debug lines on the
 //! ESP8266, mbedTLS error codes and the `esp-x509-crt-bundle` on the ESP32, and date checks that
-//! fail because the board's clock was never set (REFERENCE.md §1, §2, §4).
+//! fail because the board's clock was never set (the sketch skipped its NTP step).
 
 use super::model::Diagnostic;
 
@@ -16,12 +16,30 @@ pub(crate) struct Finding {
     pub received_fp: Option<String>,
 }
 
+/// What a line's problem is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum About {
+    /// The certificate: a pin, an anchor, its dates.
+    Certificate,
+    /// Reaching the server: TCP, DNS, the handshake itself.
+    Connection,
+}
+
+/// Whether the line fails the run on its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Weight {
+    /// Serious enough to fail the run if the firmware says nothing more.
+    Fails,
+    /// Context for a later verdict.
+    Informs,
+}
+
 impl Finding {
-    pub(crate) fn new(cert: bool, error: bool) -> Self {
+    pub(crate) fn new(about: About, weight: Weight) -> Self {
         Finding {
             diag: None,
-            cert,
-            error,
+            cert: about == About::Certificate,
+            error: weight == Weight::Fails,
             expected_fp: None,
             received_fp: None,
         }
@@ -50,14 +68,14 @@ pub(crate) fn classify(number: usize, text: &str, lower: &str) -> Option<Finding
         || lower.contains("validity has expired")
         || lower.contains("validity starts in the future")
     {
-        let mut f = Finding::new(true, true);
+        let mut f = Finding::new(About::Certificate, Weight::Fails);
         f.diag = Some(diag("clock", EXPLAIN_CLOCK.to_owned(), None));
         return Some(f);
     }
     if lower.contains("esp-x509-crt-bundle")
         && (lower.contains("fail") || lower.contains("no matching") || lower.contains("error"))
     {
-        let mut f = Finding::new(true, true);
+        let mut f = Finding::new(About::Certificate, Weight::Fails);
         f.diag = Some(diag(
             "esp-x509-crt-bundle",
             "the certificate bundle holds no root for this server's chain (the lookup uses the \
@@ -70,7 +88,7 @@ pub(crate) fn classify(number: usize, text: &str, lower: &str) -> Option<Finding
     }
     if lower.contains("failed to verify peer certificate") {
         // esp-tls prints this for mbedTLS and wolfSSL alike.
-        let mut f = Finding::new(true, true);
+        let mut f = Finding::new(About::Certificate, Weight::Fails);
         f.diag = Some(diag(
             "esp-tls",
             "the TLS library could not verify the server's chain against the CA you gave it"
@@ -91,8 +109,8 @@ pub(crate) fn classify(number: usize, text: &str, lower: &str) -> Option<Finding
         || lower.contains("x509")
         || lower.contains("connect failed");
     if tls_context && let Some(code) = mbedtls_code(text) {
-        let (explanation, cert) = explain_mbedtls(code);
-        let mut f = Finding::new(cert, true);
+        let (explanation, about) = explain_mbedtls(code);
+        let mut f = Finding::new(about, Weight::Fails);
         f.diag = Some(diag("mbedtls", explanation, Some(code)));
         return Some(f);
     }
@@ -105,7 +123,7 @@ fn bearssl(rest: &str, lower: &str, diag: impl Fn(String) -> Diagnostic) -> Opti
         return None;
     }
     if lower.contains("received cert fp doesn't match") {
-        let mut f = Finding::new(true, true);
+        let mut f = Finding::new(About::Certificate, Weight::Fails);
         f.diag = Some(diag(
             "the SHA-1 of the server's leaf certificate is not the fingerprint the sketch pins \
              (setFingerprint): the server reissued its certificate"
@@ -114,20 +132,20 @@ fn bearssl(rest: &str, lower: &str, diag: impl Fn(String) -> Diagnostic) -> Opti
         return Some(f);
     }
     if let Some(i) = lower.find("insecure_end_chain: expected ") {
-        let mut f = Finding::new(true, false);
+        let mut f = Finding::new(About::Certificate, Weight::Informs);
         f.expected_fp = colon_hex(&rest[i + 29..]);
         return Some(f);
     }
     if let Some(i) = lower.find("insecure_end_chain: received ") {
-        let mut f = Finding::new(true, false);
+        let mut f = Finding::new(About::Certificate, Weight::Informs);
         f.received_fp = colon_hex(&rest[i + 29..]);
         return Some(f);
     }
     if let Some(i) = lower.find("couldn't connect. error = ") {
         let msg = rest[i + 26..].trim().trim_matches('\'').trim();
         let m = msg.to_ascii_lowercase();
-        let (explanation, cert) = if m.contains("expired or not yet valid") {
-            (EXPLAIN_CLOCK.to_owned(), true)
+        let (explanation, about) = if m.contains("expired or not yet valid") {
+            (EXPLAIN_CLOCK.to_owned(), About::Certificate)
         } else if m.contains("trust anchor") {
             (
                 "BearSSL does not trust the server: with setFingerprint, the leaf's fingerprint \
@@ -135,27 +153,30 @@ fn bearssl(rest: &str, lower: &str, diag: impl Fn(String) -> Diagnostic) -> Opti
                  site changed CA or intermediate). `espcheck fingerprint HOST` shows what it \
                  serves now"
                     .to_owned(),
-                true,
+                About::Certificate,
             )
         } else if m.contains("server name") || m.contains("name mismatch") {
             (
                 "the certificate is not for the host name the sketch connected to".to_owned(),
-                true,
+                About::Certificate,
             )
         } else if m.contains("fingerprint") || m.contains("not trusted") {
             (
                 "the server's certificate is not trusted by the pin in the sketch".to_owned(),
-                true,
+                About::Certificate,
             )
         } else {
-            (format!("BearSSL refused the connection: {msg}"), false)
+            (
+                format!("BearSSL refused the connection: {msg}"),
+                About::Connection,
+            )
         };
-        let mut f = Finding::new(cert, true);
+        let mut f = Finding::new(about, Weight::Fails);
         f.diag = Some(diag(explanation));
         return Some(f);
     }
     if lower.contains("oom") || lower.contains("out of memory") {
-        let mut f = Finding::new(false, true);
+        let mut f = Finding::new(About::Connection, Weight::Fails);
         f.diag = Some(diag(
             "BearSSL ran out of heap: a connection needs ~20-22 KB with the default buffers \
              (about 5 KB with setBufferSizes(512, 512) when the server supports MFLN)"
@@ -164,7 +185,7 @@ fn bearssl(rest: &str, lower: &str, diag: impl Fn(String) -> Diagnostic) -> Opti
         return Some(f);
     }
     if lower.contains("_wait_for_handshake: failed") {
-        let mut f = Finding::new(false, false);
+        let mut f = Finding::new(About::Connection, Weight::Informs);
         f.diag = Some(diag(
             "the TLS handshake failed (see the lines around it for why)".to_owned(),
         ));
@@ -225,7 +246,7 @@ fn mbedtls_code(text: &str) -> Option<i32> {
     None
 }
 
-fn explain_mbedtls(code: i32) -> (String, bool) {
+fn explain_mbedtls(code: i32) -> (String, About) {
     match code {
         -0x2700 => (
             "X509_CERT_VERIFY_FAILED (-0x2700, -9984): the server's chain did not verify against the CA \
@@ -233,39 +254,44 @@ fn explain_mbedtls(code: i32) -> (String, bool) {
              intermediate or root; `espcheck fingerprint HOST` shows the chain), and set the clock \
              if dates are checked"
                 .to_owned(),
-            true,
+            About::Certificate,
         ),
         -0x3000 => (
             "-0x3000: the old certificate bundle found no root for the server's chain; add the \
              server's root to the bundle"
                 .to_owned(),
-            true,
+            About::Certificate,
         ),
         -0x7F00 => (
             "SSL_ALLOC_FAILED (-0x7F00): out of heap for the TLS buffers (~42 KB with IDF \
              defaults, ~22 KB with dynamic buffers)"
                 .to_owned(),
-            false,
+            About::Connection,
         ),
         -0x7780 => (
             "fatal alert from the server (-0x7780): it refused the handshake (no common TLS \
              version or cipher suite, or a bad SNI)"
                 .to_owned(),
-            false,
+            About::Connection,
         ),
         -0x7200 => (
             "invalid record (-0x7200): the peer is not speaking TLS on that port".to_owned(),
-            false,
+            About::Connection,
         ),
         -0x004C => (
             "NET_RECV_FAILED (-0x004C): reading from the socket failed mid-handshake (the server \
              or the network closed the connection)"
                 .to_owned(),
-            false,
+            About::Connection,
         ),
         c => (
             format!("mbedTLS error -0x{:04X}", c.unsigned_abs()),
-            (-0x3000..=-0x2000).contains(&c),
+            // The X509 module's codes.
+            if (-0x3000..=-0x2000).contains(&c) {
+                About::Certificate
+            } else {
+                About::Connection
+            },
         ),
     }
 }

@@ -1,5 +1,6 @@
 //! The GitHub truth: what the combined status and the check runs of a ref say, and whether the
-//! board's verdict agrees (REFERENCE.md §5). Pure: JSON in, judgement out; `github` fetches.
+//! board's verdict agrees (an Actions-only repository reports through check runs, not statuses).
+//! Pure: JSON in, judgement out; `github` fetches.
 
 use std::path::PathBuf;
 use std::time::Duration;

@@ -1,7 +1,7 @@
 //! The `unity` profile: Unity test output as PlatformIO's `pio test` runs it on a board
 //! (`test/test_main.cpp:25:test_add:PASS`, then `3 Tests 1 Failures 0 Ignored` and `OK`/`FAIL`).
 
-use super::core::{Core, Finality};
+use super::engine::{Engine, Finality};
 use super::model::{UnityTest, Verdict};
 
 /// The stages, in order.
@@ -14,7 +14,7 @@ pub(crate) struct State {
 }
 
 impl State {
-    pub(crate) fn line(&mut self, core: &mut Core, text: &str) {
+    pub(crate) fn line(&mut self, core: &mut Engine, text: &str) {
         let text = text.trim();
         if let Some(t) = parse_test(text) {
             core.enter("tests", None);

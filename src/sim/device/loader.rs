@@ -35,23 +35,23 @@ pub enum Action {
 
 /// The answer to one frame.
 #[derive(Debug, Default)]
-pub struct Outcome {
+pub struct Reply {
     pub responses: Vec<Response>,
     /// Bare SLIP frames sent after the responses (the stub's `OHAI`, READ_FLASH data, digest).
     pub frames: Vec<Vec<u8>>,
     pub action: Option<Action>,
 }
 
-impl Outcome {
+impl Reply {
     fn one(r: Response) -> Self {
-        Outcome {
+        Reply {
             responses: vec![r],
-            ..Outcome::default()
+            ..Reply::default()
         }
     }
 
     fn with_action(r: Response, action: Option<Action>) -> Self {
-        Outcome {
+        Reply {
             responses: vec![r],
             frames: Vec::new(),
             action,
@@ -144,7 +144,7 @@ impl Loader {
 
     /// Encode responses and frames as the wire bytes the board sends. The stubs send two status
     /// bytes on every chip; the ESP32 ROM sends four.
-    pub fn wire(&self, outcome: &Outcome) -> Vec<u8> {
+    pub fn wire(&self, outcome: &Reply) -> Vec<u8> {
         let status_len = if self.stub.is_some() {
             2
         } else {
@@ -213,7 +213,7 @@ impl Loader {
 
     /// Answer one decoded SLIP frame. `host_baud` is the speed the host's UART runs at (the
     /// virtual board reads it from the pty); it only matters for UART_CLKDIV.
-    pub fn handle(&mut self, frame: &[u8], flash: &mut Flash, host_baud: u32) -> Outcome {
+    pub fn handle(&mut self, frame: &[u8], flash: &mut Flash, host_baud: u32) -> Reply {
         if self.stub.is_some() {
             return self.handle_stub(frame, flash, host_baud);
         }
@@ -224,25 +224,25 @@ impl Loader {
                 // which command it was and says the message is invalid. Anything else is noise.
                 return match frame {
                     [0, op, ..] if frame.len() >= 8 => {
-                        Outcome::one(Response::fail(*op, RomError::InvalidMessage))
+                        Reply::one(Response::fail(*op, RomError::InvalidMessage))
                     }
-                    _ => Outcome::default(),
+                    _ => Reply::default(),
                 };
             }
         };
         let op = req.op;
         let cmd = match Command::parse(&req) {
             Ok(c) => c,
-            Err(e) => return Outcome::one(Response::fail(op, e)),
+            Err(e) => return Reply::one(Response::fail(op, e)),
         };
         let extended = self.chip.rom_has_extended_commands();
-        let ok = |value: u32| Outcome::one(Response::ok(op, value, Vec::new()));
-        let fail = |e: RomError| Outcome::one(Response::fail(op, e));
+        let ok = |value: u32| Reply::one(Response::ok(op, value, Vec::new()));
+        let fail = |e: RomError| Reply::one(Response::fail(op, e));
         match cmd {
-            Command::Sync => Outcome {
+            Command::Sync => Reply {
                 // The ROM answers a SYNC eight times; the tools read them all.
                 responses: vec![Response::ok(op, SYNC_VALUE, Vec::new()); 8],
-                ..Outcome::default()
+                ..Reply::default()
             },
             Command::ReadReg { .. } | Command::WriteReg { .. } => {
                 ok(self.register_access(&cmd, host_baud))
@@ -270,14 +270,14 @@ impl Loader {
                 let boot = Action::Boot {
                     run_user_code: !reboot,
                 };
-                Outcome::with_action(Response::ok(op, 0, Vec::new()), Some(boot))
+                Reply::with_action(Response::ok(op, 0, Vec::new()), Some(boot))
             }
             Command::FlashDeflEnd { reboot } if extended => {
                 self.flash_op = None;
                 let boot = Action::Boot {
                     run_user_code: !reboot,
                 };
-                Outcome::with_action(Response::ok(op, 0, Vec::new()), Some(boot))
+                Reply::with_action(Response::ok(op, 0, Vec::new()), Some(boot))
             }
             Command::MemBegin(b) => match self.mem_begin(b) {
                 Ok(()) => ok(0),
@@ -296,21 +296,21 @@ impl Loader {
                 // The reply still comes from the ROM (its status length), the greeting from the stub.
                 let reply = Response::ok(op, 0, Vec::new()).encode(self.chip.status_len());
                 self.stub = Some(stub::Stub::default());
-                Outcome {
+                Reply {
                     responses: Vec::new(),
                     frames: vec![reply, stub::GREETING.to_vec()],
                     action: Some(Action::RunRam { entry }),
                 }
             }
             Command::SpiSetParams { .. } | Command::SpiAttach { .. } if extended => ok(0),
-            Command::ChangeBaudrate { new, .. } if extended => Outcome::with_action(
+            Command::ChangeBaudrate { new, .. } if extended => Reply::with_action(
                 Response::ok(op, 0, Vec::new()),
                 Some(Action::ChangeBaud(new)),
             ),
             Command::SpiFlashMd5 { addr, size } if extended => match flash.read(addr, size) {
                 Some(region) => {
                     let hex = hex::encode(Md5::digest(region));
-                    Outcome::one(Response::ok(op, 0, hex.into_bytes()))
+                    Reply::one(Response::ok(op, 0, hex.into_bytes()))
                 }
                 None => fail(RomError::InvalidMessage),
             },
@@ -323,7 +323,7 @@ impl Loader {
                     Some(region) => {
                         let mut data = region.to_vec();
                         data.resize(64, 0);
-                        Outcome::one(Response::ok(op, 0, data))
+                        Reply::one(Response::ok(op, 0, data))
                     }
                     None => fail(RomError::FlashRead),
                 }

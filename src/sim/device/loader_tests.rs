@@ -10,7 +10,7 @@ use crate::rom::slip::FrameDecoder;
 
 const MAC: [u8; 6] = [0x18, 0xFE, 0x34, 0x5E, 0xCA, 0xF1];
 
-fn ask(l: &mut Loader, f: &mut Flash, req: &Request) -> Outcome {
+fn ask(l: &mut Loader, f: &mut Flash, req: &Request) -> Reply {
     l.handle(&req.encode(), f, 115_200)
 }
 

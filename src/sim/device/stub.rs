@@ -41,7 +41,7 @@
 
 use md5::{Digest, Md5};
 
-use super::{Action, Block, Command, Flash, Loader, Outcome, Request, Response, RomError};
+use super::{Action, Block, Command, Flash, Loader, Reply, Request, Response, RomError};
 use super::{Begin, Decompress, Transfer};
 #[cfg(test)]
 use crate::rom::Chip;
@@ -101,12 +101,7 @@ impl Read {
 
 impl Loader {
     /// Answer one frame while a stub runs.
-    pub(super) fn handle_stub(
-        &mut self,
-        frame: &[u8],
-        flash: &mut Flash,
-        host_baud: u32,
-    ) -> Outcome {
+    pub(super) fn handle_stub(&mut self, frame: &[u8], flash: &mut Flash, host_baud: u32) -> Reply {
         if let Some(stub) = &mut self.stub
             && let Some(read) = &mut stub.read
         {
@@ -116,24 +111,24 @@ impl Loader {
                 if acked >= read.size {
                     let digest = std::mem::take(&mut read.md5).finalize().to_vec();
                     stub.read = None;
-                    return Outcome {
+                    return Reply {
                         frames: vec![digest],
-                        ..Outcome::default()
+                        ..Reply::default()
                     };
                 }
-                return Outcome {
+                return Reply {
                     frames: read.more(acked, flash),
-                    ..Outcome::default()
+                    ..Reply::default()
                 };
             }
             stub.read = None;
         }
         let Ok(req) = Request::parse(frame) else {
-            return Outcome::default();
+            return Reply::default();
         };
         let op = req.op;
-        let ok = |value: u32| Outcome::one(Response::ok(op, value, Vec::new()));
-        let fail = |e: StubError| Outcome::one(Response::stub_fail(op, e));
+        let ok = |value: u32| Reply::one(Response::ok(op, value, Vec::new()));
+        let fail = |e: StubError| Reply::one(Response::stub_fail(op, e));
         let done = |r: Result<(), StubError>| match r {
             Ok(()) => ok(0),
             Err(e) => fail(e),
@@ -143,9 +138,9 @@ impl Loader {
             Err(e) => return fail(stub_error(e)),
         };
         match cmd {
-            Command::Sync => Outcome {
+            Command::Sync => Reply {
                 responses: vec![Response::ok(op, 0, Vec::new()); 8],
-                ..Outcome::default()
+                ..Reply::default()
             },
             Command::ReadReg { .. } | Command::WriteReg { .. } => {
                 ok(self.register_access(&cmd, host_baud))
@@ -159,7 +154,7 @@ impl Loader {
                     return fail(StubError::NotInFlashMode);
                 }
                 let reset = reboot.then_some(Action::ReloadRom);
-                Outcome::with_action(Response::ok(op, 0, Vec::new()), reset)
+                Reply::with_action(Response::ok(op, 0, Vec::new()), reset)
             }
             Command::MemBegin(b) => done(self.mem_begin(b).map_err(stub_error)),
             Command::MemData(block) => done(self.mem_block(&block).map_err(stub_error)),
@@ -168,12 +163,12 @@ impl Loader {
                 ok(0)
             }
             Command::SpiSetParams { .. } | Command::SpiAttach { .. } => ok(0),
-            Command::ChangeBaudrate { new, .. } => Outcome::with_action(
+            Command::ChangeBaudrate { new, .. } => Reply::with_action(
                 Response::ok(op, 0, Vec::new()),
                 Some(Action::ChangeBaud(new)),
             ),
             Command::SpiFlashMd5 { addr, size } => match flash.read(addr, size) {
-                Some(region) => Outcome::one(Response::ok(op, 0, Md5::digest(region).to_vec())),
+                Some(region) => Reply::one(Response::ok(op, 0, Md5::digest(region).to_vec())),
                 None => fail(StubError::FailedSpiOp),
             },
             Command::EraseFlash => done(
@@ -196,7 +191,7 @@ impl Loader {
                 block_size,
                 in_flight,
             } => self.start_read(op, addr, size, block_size, in_flight, flash),
-            Command::RunUserCode => Outcome::with_action(
+            Command::RunUserCode => Reply::with_action(
                 Response::ok(op, 0, Vec::new()),
                 Some(Action::Boot {
                     run_user_code: true,
@@ -216,12 +211,12 @@ impl Loader {
         block: u32,
         in_flight: u32,
         flash: &Flash,
-    ) -> Outcome {
+    ) -> Reply {
         if block == 0 || block > MAX_BLOCK || in_flight == 0 {
-            return Outcome::one(Response::stub_fail(op, StubError::BadBlocksize));
+            return Reply::one(Response::stub_fail(op, StubError::BadBlocksize));
         }
         if u64::from(addr) + u64::from(size) > u64::from(flash.size()) {
-            return Outcome::one(Response::stub_fail(op, StubError::FailedSpiOp));
+            return Reply::one(Response::stub_fail(op, StubError::FailedSpiOp));
         }
         let mut read = Read {
             addr,
@@ -241,7 +236,7 @@ impl Loader {
         {
             stub.read = Some(read);
         }
-        Outcome {
+        Reply {
             responses: vec![Response::ok(op, 0, Vec::new())],
             frames,
             action: None,
@@ -283,7 +278,7 @@ mod tests {
     use crate::rom::packet::Op;
     use crate::rom::slip::FrameDecoder;
 
-    fn frames(l: &Loader, o: &Outcome) -> Vec<Vec<u8>> {
+    fn frames(l: &Loader, o: &Reply) -> Vec<Vec<u8>> {
         FrameDecoder::default()
             .feed(&l.wire(o))
             .into_iter()

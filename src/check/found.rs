@@ -531,5 +531,5 @@ fn parse_u8(n: &str) -> Option<u8> {
 }
 
 #[cfg(test)]
-#[path = "pins_tests.rs"]
+#[path = "found_tests.rs"]
 mod tests;

@@ -8,7 +8,7 @@ use super::model::{Crash, Diagnostic, StageResult, StageStatus, Verdict};
 
 /// A verdict with where and why, before it is wrapped into a report.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Outcome {
+pub struct Decision {
     pub verdict: Verdict,
     pub stage: String,
     pub reason: String,
@@ -25,10 +25,10 @@ pub(crate) enum Finality {
 }
 
 #[derive(Debug)]
-pub(crate) struct Core {
+pub(crate) struct Engine {
     pub stages: Vec<StageResult>,
     pub current: usize,
-    pub outcome: Option<Outcome>,
+    pub outcome: Option<Decision>,
     pub budget: Option<u32>,
     pub is_final: bool,
     pub diagnostics: Vec<Diagnostic>,
@@ -49,7 +49,7 @@ pub(crate) struct Core {
     pub events: Vec<Event>,
 }
 
-impl Core {
+impl Engine {
     pub fn new(stage_names: &[&str], timed: bool) -> Self {
         let mut stages: Vec<StageResult> = stage_names
             .iter()
@@ -65,7 +65,7 @@ impl Core {
             first.status = StageStatus::Running;
             first.at_ms = timed.then_some(0);
         }
-        Core {
+        Engine {
             stages,
             current: 0,
             outcome: None,
@@ -180,7 +180,7 @@ impl Core {
             (verdict, reason)
         };
         let stage = stage.unwrap_or(self.current_name()).to_owned();
-        self.outcome = Some(Outcome {
+        self.outcome = Some(Decision {
             verdict,
             stage,
             reason,
@@ -217,7 +217,7 @@ impl Core {
     }
 
     /// Settle the stage track for an outcome.
-    pub fn close_stages(&mut self, outcome: &Outcome) {
+    pub fn close_stages(&mut self, outcome: &Decision) {
         let idx = self.index(&outcome.stage).unwrap_or(self.current);
         if idx > self.current {
             self.enter(&outcome.stage.clone(), None);
