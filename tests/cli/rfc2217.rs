@@ -1,7 +1,8 @@
 //! The virtual board as an RFC 2217 COM port (`sim device --rfc2217`) against pyserial's real
 //! `rfc2217://` client: esptool 5 with its default resets (DTR/RTS through the auto-reset
 //! circuit) and its default stub flashes a sim image, then a pyserial reader pulses RTS like a
-//! monitor, reads the boot over the same port, and `espcheck grade -` grades it PASS.
+//! monitor, reads the boot over the same port, and `espcheck grade -` grades it PASS; then
+//! esp-idf-monitor (from PyPI) resets the board and shows the sketch's verdict line.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -142,6 +143,46 @@ fn esptool_default_resets_flash_over_rfc2217_and_the_board_boots_to_pass() {
         "{verdict}\nboard said:\n{log}"
     );
     assert!(verdict.contains("PASS"), "{verdict}");
+
+    // esp-idf-monitor resets the board on start (an RTS pulse) and shows the sketch's verdict.
+    let has_monitor = Command::new(&py)
+        .args(["-c", "import esp_idf_monitor"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !has_monitor {
+        eprintln!("SKIP: esp-idf-monitor not in .venv (.venv/bin/pip install esp-idf-monitor)");
+        return;
+    }
+    let mut monitor = Command::new(&py)
+        .args(["-m", "esp_idf_monitor", "--target", chip, "-p", &board.url])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let out = monitor.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut seen = String::new();
+        for line in BufReader::new(out).lines().map_while(|l| l.ok()) {
+            seen.push_str(&line);
+            seen.push('\n');
+            if line.contains("esp8266/Arduino CI successful!") {
+                break;
+            }
+        }
+        seen
+    });
+    let start = std::time::Instant::now();
+    while !reader.is_finished() && start.elapsed() < std::time::Duration::from_secs(30) {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let _ = monitor.kill();
+    let _ = monitor.wait();
+    let shown = reader.join().unwrap();
+    assert!(
+        shown.contains("rst:0x1 (POWERON_RESET)") && shown.contains("CI successful!"),
+        "esp-idf-monitor showed:\n{shown}"
+    );
 }
 
 #[test]
