@@ -192,7 +192,7 @@ fn an_erased_board_on_rfc2217_powers_on_into_flash_boot_not_the_loader() {
     // A monitor's RTS pulse with DTR released: the chip boots from (erased) flash.
     let script = r#"
 import sys, time, serial
-p = serial.serial_for_url(sys.argv[1], baudrate=74880, timeout=0.1, do_not_open=True)
+p = serial.serial_for_url(sys.argv[1], baudrate=int(sys.argv[2]), timeout=0.1, do_not_open=True)
 p.dtr = False
 p.rts = True
 p.open()
@@ -202,10 +202,20 @@ end = time.time() + 1.5
 while time.time() < end:
     sys.stdout.buffer.write(p.read(4096))
 "#;
-    let out = Command::new(&py)
-        .args(["-c", script, &board.url])
-        .output()
-        .unwrap();
+    let run = |baud: &str| {
+        Command::new(&py)
+            .args(["-c", script, &board.url, baud])
+            .output()
+            .unwrap()
+    };
+    // SET-BAUDRATE takes effect: at 115200 the ROM's 74880-baud text is noise.
+    let wrong = run("115200");
+    assert!(
+        !String::from_utf8_lossy(&wrong.stdout).contains("ets_main.c"),
+        "115200 cannot read 74880: {}",
+        String::from_utf8_lossy(&wrong.stdout)
+    );
+    let out = run("74880");
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
         !text.contains("waiting for download"),
