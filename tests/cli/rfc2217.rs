@@ -66,13 +66,7 @@ fn esptool(py: &Path, chip: &str, url: &str, args: &[&str]) -> String {
         .args(args)
         .output()
         .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "esptool {args:?} failed:\n{text}");
-    text
+    crate::rom::esptool_text(&out, args)
 }
 
 /// Open the port with pyserial, reset the board as a monitor does (RTS pulse, DTR off), and
