@@ -16,6 +16,7 @@
 //! A live host works the same way: `espcheck::pins::rust_module_for_host("api.github.com",
 //! &espcheck::pins::FetchOptions::default())` connects, captures the chain and renders it.
 
+use rustls_pki_types::UnixTime;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -51,7 +52,7 @@ impl Default for FetchOptions {
     }
 }
 
-fn render(source: Source, pin: PinChoice, now: i64) -> Result<String> {
+fn render(source: Source, pin: PinChoice, now: UnixTime) -> Result<String> {
     let stamp = Stamp {
         generated_at: crate::util::source_date_epoch()?,
         tool_version: env!("CARGO_PKG_VERSION").to_owned(),
@@ -67,7 +68,7 @@ pub fn rust_module_from_pem(pem: &[u8], host: &str, pin: Pin) -> Result<String> 
         store: Arc::new(TrustStore::load(&[], true)?),
         timeout: Duration::ZERO,
         jobs: 1,
-        now: crate::util::now_unix(),
+        now: crate::util::now(),
         profile: None,
     };
     let acquired = source::from_bytes(pem, host, Some(host.to_owned()), &plan)?;
@@ -83,7 +84,7 @@ pub fn rust_module_for_host(host: &str, opts: &FetchOptions) -> Result<String> {
         store: Arc::new(TrustStore::load(&opts.ca_files, true)?),
         timeout: opts.timeout,
         jobs: 1,
-        now: crate::util::now_unix(),
+        now: crate::util::now(),
         profile: None,
     };
     let acquired = source::acquire(vec![Input::Live(target)], &plan)?

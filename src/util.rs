@@ -211,12 +211,14 @@ pub fn source_date_epoch() -> Result<Option<i64>> {
     }
 }
 
-/// The wall clock as Unix seconds: what commands pass as `now` to the pure cores.
-pub fn now_unix() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
+/// The wall clock: what commands pass as `now` to the pure cores.
+pub fn now() -> rustls_pki_types::UnixTime {
+    rustls_pki_types::UnixTime::now()
+}
+
+/// `now` as signed Unix seconds, to compare with certificate dates (which may be before 1970).
+pub fn unix_secs(now: rustls_pki_types::UnixTime) -> i64 {
+    i64::try_from(now.as_secs()).unwrap_or(i64::MAX)
 }
 
 #[cfg(test)]

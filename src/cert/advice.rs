@@ -5,6 +5,7 @@
 
 use super::chain::{Chain, Entry, Role};
 use super::model::KeyKind;
+use rustls_pki_types::UnixTime;
 
 /// Leaf lifetimes at or under this many days are CDN/ACME-style short-lived certificates.
 const SHORT_LIVED_DAYS: i64 = 100;
@@ -47,7 +48,7 @@ pub struct Choice {
 }
 
 /// Weigh every pin for `chain` at `now` (Unix seconds).
-pub fn advise(chain: &Chain, now: i64) -> Advice {
+pub fn advise(chain: &Chain, now: UnixTime) -> Advice {
     let mut advice = Advice::default();
     for entry in &chain.entries {
         advice.choices.push(choice(entry, now));
@@ -82,7 +83,7 @@ pub fn advise(chain: &Chain, now: i64) -> Advice {
     advice
 }
 
-fn choice(entry: &Entry, now: i64) -> Choice {
+fn choice(entry: &Entry, now: UnixTime) -> Choice {
     let (apis, breaks_when) = match entry.role {
         Role::Leaf => (
             "setFingerprint (ESP8266, SHA-1), verify() (ESP32, SHA-256), setTrustAnchors/setCACert \
@@ -114,7 +115,7 @@ fn choice(entry: &Entry, now: i64) -> Choice {
 
 /// Prefer a root (longest-lived, breaks only on a CA change); otherwise the top intermediate, which
 /// is "the second certificate" of `s_client -showcerts`. A leaf-only chain gets no CA advice.
-fn recommend(chain: &Chain, now: i64) -> Option<Recommendation> {
+fn recommend(chain: &Chain, now: UnixTime) -> Option<Recommendation> {
     let valid_ca = |e: &&Entry| e.role != Role::Leaf && e.cert.is_valid_at(now) && !e.cross_signed;
     if let Some(root) = chain
         .entries
@@ -154,7 +155,7 @@ fn recommend(chain: &Chain, now: i64) -> Option<Recommendation> {
     })
 }
 
-fn validity_warning(entry: &Entry, now: i64, warnings: &mut Vec<String>) {
+fn validity_warning(entry: &Entry, now: UnixTime, warnings: &mut Vec<String>) {
     let c = &entry.cert;
     let what = format!(
         "certificate {} ({}, {})",
@@ -162,9 +163,9 @@ fn validity_warning(entry: &Entry, now: i64, warnings: &mut Vec<String>) {
         entry.role.as_str(),
         short(&c.subject)
     );
-    if now > c.not_after {
+    if crate::util::unix_secs(now) > c.not_after {
         warnings.push(format!("{what} expired on {}", date(c.not_after)));
-    } else if now < c.not_before {
+    } else if crate::util::unix_secs(now) < c.not_before {
         warnings.push(format!(
             "{what} is not valid until {}; a board with its clock set would reject it",
             date(c.not_before)
@@ -263,11 +264,15 @@ mod tests {
 
     const JAN_2026: i64 = 1_767_225_600;
 
+    fn at(secs: i64) -> UnixTime {
+        UnixTime::since_unix_epoch(std::time::Duration::from_secs(secs.unsigned_abs()))
+    }
+
     #[test]
     fn prefers_the_root_and_explains_leaf_rotation() {
         let mut certs = chain(90, "Test");
         let c = Chain::from_served(std::mem::take(&mut certs));
-        let advice = advise(&c, JAN_2026 + 86_400);
+        let advice = advise(&c, at(JAN_2026 + 86_400));
         let rec = advice.recommended.as_ref().map(|r| r.index);
         assert_eq!(rec, Some(2), "a served root is the longest-lived pin");
         assert!(
@@ -285,7 +290,7 @@ mod tests {
         let mut certs = chain(90, "Let's Encrypt");
         certs.truncate(2);
         let c = Chain::from_served(certs);
-        let advice = advise(&c, JAN_2026);
+        let advice = advise(&c, at(JAN_2026));
         assert_eq!(advice.recommended.as_ref().map(|r| r.index), Some(1));
         assert!(advice.warnings.iter().any(|w| w.contains("R10–R14")));
     }
@@ -293,13 +298,13 @@ mod tests {
     #[test]
     fn expired_and_not_yet_valid_are_warned() {
         let c = Chain::from_served(chain(30, "Test"));
-        let late = advise(&c, JAN_2026 + 40 * 86_400);
+        let late = advise(&c, at(JAN_2026 + 40 * 86_400));
         assert!(
             late.warnings
                 .iter()
                 .any(|w| w.contains("expired on 2026-01-31"))
         );
-        let early = advise(&c, JAN_2026 - 86_400);
+        let early = advise(&c, at(JAN_2026 - 86_400));
         assert!(
             early
                 .warnings
@@ -312,7 +317,7 @@ mod tests {
     fn out_of_order_chain_is_warned() {
         let mut certs = chain(90, "Test");
         certs.swap(1, 2);
-        let advice = advise(&Chain::from_served(certs), JAN_2026);
+        let advice = advise(&Chain::from_served(certs), at(JAN_2026));
         assert!(advice.warnings.iter().any(|w| w.contains("out of order")));
     }
 }

@@ -1,6 +1,7 @@
 //! One certificate: its DER, the facts a firmware author needs, and its fingerprints.
 
 use base64::Engine as _;
+use rustls_pki_types::UnixTime;
 use sha1::Digest as _;
 use x509_parser::prelude::*;
 
@@ -126,8 +127,8 @@ impl Certificate {
     }
 
     /// Whole days from `now` to expiry (negative once expired).
-    pub fn days_left(&self, now: i64) -> i64 {
-        (self.not_after - now).div_euclid(86_400)
+    pub fn days_left(&self, now: UnixTime) -> i64 {
+        (self.not_after - crate::util::unix_secs(now)).div_euclid(86_400)
     }
 
     /// Validity period length in days.
@@ -136,7 +137,8 @@ impl Certificate {
     }
 
     /// Valid at `now`.
-    pub fn is_valid_at(&self, now: i64) -> bool {
+    pub fn is_valid_at(&self, now: UnixTime) -> bool {
+        let now = crate::util::unix_secs(now);
         self.not_before <= now && now <= self.not_after
     }
 

@@ -1,6 +1,7 @@
 //! The `fingerprint` report: one struct, rendered as human text or as JSON (`fingerprint --json`:
 //! fields are added, never renamed, since scripts read them).
 
+use rustls_pki_types::UnixTime;
 use std::io::Write;
 
 use crate::util::shown;
@@ -81,7 +82,7 @@ pub struct ChainReport {
 
 impl ChainReport {
     /// Assemble the report from its parts.
-    pub fn new(chain: &Chain, advice: Advice, trust: Trust, now: i64) -> Self {
+    pub fn new(chain: &Chain, advice: Advice, trust: Trust, now: UnixTime) -> Self {
         let certs = chain
             .entries
             .iter()

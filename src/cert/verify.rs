@@ -111,11 +111,6 @@ pub fn sequence_contents(der: &[u8]) -> Option<&[u8]> {
     der.get(header..)
 }
 
-/// Unix seconds as webpki's time (times before 1970 clamp to the epoch).
-pub fn unix_time(now: i64) -> UnixTime {
-    UnixTime::since_unix_epoch(std::time::Duration::from_secs(now.max(0) as u64))
-}
-
 fn classify(err: &rustls::Error) -> VerifyError {
     use rustls::CertificateError as C;
     match err {
@@ -235,7 +230,11 @@ mod tests {
             name_constraints: None,
         };
         assert_eq!(
-            verify_with_anchor(anchor, &[], unix_time(0)),
+            verify_with_anchor(
+                anchor,
+                &[],
+                UnixTime::since_unix_epoch(std::time::Duration::ZERO)
+            ),
             Err(VerifyError::Empty)
         );
     }

@@ -11,6 +11,7 @@
 //!   anchors the chain, which is what `esp_crt_bundle.c` looks up.
 
 use rustls_pki_types::TrustAnchor;
+use rustls_pki_types::UnixTime;
 use x509_parser::prelude::FromDer as _;
 
 use super::found::{Pin, PinKind};
@@ -65,7 +66,7 @@ pub struct PinResult {
 }
 
 /// Judge one pin against `chain` (as served, leaf first) at `now`.
-pub fn judge(pin: &Pin, chain: &Chain, now: i64, warn_days: i64) -> PinResult {
+pub fn judge(pin: &Pin, chain: &Chain, now: UnixTime, warn_days: i64) -> PinResult {
     let mut r = match &pin.kind {
         PinKind::Sha1(fp) => fingerprint(fp, chain, now, "sha1"),
         PinKind::Sha256(fp) => fingerprint(fp, chain, now, "sha256"),
@@ -105,7 +106,7 @@ fn blank(kind: &'static str, pinned: String) -> PinResult {
     }
 }
 
-fn fingerprint(fp: &Fingerprint, chain: &Chain, now: i64, kind: &'static str) -> PinResult {
+fn fingerprint(fp: &Fingerprint, chain: &Chain, now: UnixTime, kind: &'static str) -> PinResult {
     let mut r = blank(kind, fp.colon());
     let digest = |c: &Certificate| {
         if kind == "sha1" {
@@ -129,7 +130,7 @@ fn fingerprint(fp: &Fingerprint, chain: &Chain, now: i64, kind: &'static str) ->
             short(&leaf.cert.subject),
             date(leaf.cert.not_after)
         );
-        if leaf.cert.not_after < now {
+        if leaf.cert.not_after < crate::util::unix_secs(now) {
             r.status = Status::Expired;
             r.detail = format!(
                 "matches the served leaf, but the leaf expired on {}",
@@ -157,7 +158,7 @@ fn fingerprint(fp: &Fingerprint, chain: &Chain, now: i64, kind: &'static str) ->
 
 /// A key pin holds while the served leaf carries that key. Its horizon is the leaf's expiry: the
 /// renewal is when the key usually changes (certbot makes a new one by default).
-fn public_key(spki: &[u8], chain: &Chain, now: i64) -> PinResult {
+fn public_key(spki: &[u8], chain: &Chain, now: UnixTime) -> PinResult {
     use base64::Engine as _;
     use sha2::Digest as _;
     let digest = base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(spki));
@@ -186,7 +187,7 @@ fn public_key(spki: &[u8], chain: &Chain, now: i64) -> PinResult {
     r
 }
 
-fn ca(pinned: &Certificate, chain: &Chain, now: i64) -> PinResult {
+fn ca(pinned: &Certificate, chain: &Chain, now: UnixTime) -> PinResult {
     let mut r = blank("ca", pinned.subject.clone());
     r.not_after = Some(date(pinned.not_after));
     r.days_left = Some(pinned.days_left(now));
@@ -227,7 +228,7 @@ fn ca(pinned: &Certificate, chain: &Chain, now: i64) -> PinResult {
     let verdict = verify(anchor, chain, now);
     r.anchors = Some(verdict.is_ok());
     match verdict {
-        Ok(()) if pinned.not_after < now => {
+        Ok(()) if pinned.not_after < crate::util::unix_secs(now) => {
             r.status = Status::Expired;
             r.detail = format!(
                 "anchors the served chain, but expired on {}: mbedTLS (ESP32) rejects an expired \
@@ -253,7 +254,7 @@ fn ca(pinned: &Certificate, chain: &Chain, now: i64) -> PinResult {
     r
 }
 
-fn bundle(entries: &[BundleEntry], layout: &str, chain: &Chain, now: i64) -> PinResult {
+fn bundle(entries: &[BundleEntry], layout: &str, chain: &Chain, now: UnixTime) -> PinResult {
     let mut r = blank(
         "bundle",
         format!("{} certificate(s), {layout}", entries.len()),
@@ -293,9 +294,9 @@ fn bundle(entries: &[BundleEntry], layout: &str, chain: &Chain, now: i64) -> Pin
 }
 
 /// Verify the sent chain with `anchor` as the only trust anchor, at `now`.
-fn verify(anchor: TrustAnchor<'static>, chain: &Chain, now: i64) -> Result<(), String> {
+fn verify(anchor: TrustAnchor<'static>, chain: &Chain, now: UnixTime) -> Result<(), String> {
     let sent: Vec<&[u8]> = chain.ders().collect();
-    verify::verify_with_anchor(anchor, &sent, verify::unix_time(now)).map_err(|e| match e {
+    verify::verify_with_anchor(anchor, &sent, now).map_err(|e| match e {
         VerifyError::Empty => "the server sent no certificate".to_owned(),
         VerifyError::UnknownIssuer => {
             "no path from the served chain to the pin (unknown issuer)".to_owned()

@@ -12,6 +12,7 @@ pub mod offline;
 /// The C/C++/Rust lexer lives with the certificate extractor; `check` reads pins through it too.
 pub use crate::cert::lex;
 
+use rustls_pki_types::UnixTime;
 use std::io::Write;
 
 use crate::util::shown;
@@ -162,7 +163,7 @@ pub struct CheckReport {
 
 impl CheckReport {
     /// Judge every pin of `job` against `chain` (as served) at `now`.
-    pub fn new(job: &Job, chain: &Chain, now: i64, warn_days: i64) -> Self {
+    pub fn new(job: &Job, chain: &Chain, now: UnixTime, warn_days: i64) -> Self {
         let pins: Vec<PinResult> = job
             .pins
             .iter()

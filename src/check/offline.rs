@@ -2,6 +2,7 @@
 //! `check --offline` prints, and what `check` prints for pins whose file names no host. Pure: pins
 //! and `now` in, a report out.
 
+use rustls_pki_types::UnixTime;
 use std::io::Write;
 
 use super::found::{Pin, PinKind, PinSet};
@@ -84,7 +85,7 @@ pub struct OfflineReport {
 impl OfflineReport {
     /// Report `set` from `file` at `now`. `asked` is true for `--offline`, false when the file
     /// named no host.
-    pub fn new(file: &str, set: &PinSet, now: i64, warn_days: i64, asked: bool) -> Self {
+    pub fn new(file: &str, set: &PinSet, now: UnixTime, warn_days: i64, asked: bool) -> Self {
         let pins: Vec<OfflinePin> = set
             .pins
             .iter()
@@ -177,7 +178,7 @@ impl OfflineReport {
     }
 }
 
-fn offline_pin(p: &Pin, now: i64, warn_days: i64) -> OfflinePin {
+fn offline_pin(p: &Pin, now: UnixTime, warn_days: i64) -> OfflinePin {
     let mut out = OfflinePin {
         symbol: p.symbol.clone(),
         line: p.line,

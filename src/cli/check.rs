@@ -62,7 +62,7 @@ pub fn run(args: Args) -> Result<Exit> {
         .map(check::parse_host_arg)
         .transpose()?;
     let fallback_ref = fallback.as_ref().map(|(h, p)| (h.as_str(), *p));
-    let now = crate::util::now_unix();
+    let now = crate::util::now();
     let mut exit = Exit::Ok;
     let mut out = std::io::stdout().lock();
     let mut printed = 0usize;

@@ -107,7 +107,7 @@ pub fn run(args: Args) -> Result<Exit> {
         store: Arc::new(TrustStore::load(std::slice::from_ref(&root), false)?),
         timeout: TIMEOUT,
         jobs: 1,
-        now: crate::util::now_unix(),
+        now: crate::util::now(),
         profile: None,
     };
     let now = plan.now;

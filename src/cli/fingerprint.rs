@@ -83,7 +83,7 @@ pub fn run(args: Args) -> Result<Exit> {
         store: Arc::new(TrustStore::load(&args.net.ca_file, !args.no_system_roots)?),
         timeout: args.net.timeout,
         jobs: args.jobs as usize,
-        now: crate::util::now_unix(),
+        now: crate::util::now(),
         profile: args
             .profile
             .as_deref()

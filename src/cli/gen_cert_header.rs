@@ -148,7 +148,7 @@ pub fn run(args: Args) -> Result<Exit> {
         store: Arc::new(TrustStore::load(&args.net.ca_file, !args.no_system_roots)?),
         timeout: args.net.timeout,
         jobs: DEFAULT_JOBS,
-        now: crate::util::now_unix(),
+        now: crate::util::now(),
         profile: None,
     };
     let now = plan.now;

@@ -21,6 +21,7 @@ pub use names::{c_prefix, rust_module};
 pub use select::{Pinned, select};
 
 use crate::cert::{Certificate, Chain, Role};
+use rustls_pki_types::UnixTime;
 
 /// How many days before the earliest expiry the provenance comment says to regenerate.
 pub const REGENERATE_MARGIN_DAYS: i64 = 30;
@@ -186,7 +187,7 @@ pub fn generate(
     choice: PinChoice,
     output: Output,
     stamp: &Stamp,
-    now: i64,
+    now: UnixTime,
 ) -> crate::Result<Generated> {
     generate_with(sources, choice, output, stamp, now, &Selection::default())
 }
@@ -198,7 +199,7 @@ pub fn generate_with(
     choice: PinChoice,
     output: Output,
     stamp: &Stamp,
-    now: i64,
+    now: UnixTime,
     selection: &Selection,
 ) -> crate::Result<Generated> {
     generate_inner(sources, choice, output, stamp, now, selection)
@@ -210,7 +211,7 @@ fn generate_inner(
     choice: PinChoice,
     output: Output,
     stamp: &Stamp,
-    now: i64,
+    now: UnixTime,
     selection: &Selection,
 ) -> Result<Generated, (String, CodegenError)> {
     if sources.is_empty() {
@@ -365,7 +366,7 @@ mod tests {
     use super::*;
 
     const CHAIN: &str = include_str!("../../fixtures/chains/pins/chain.pem");
-    const NOW: i64 = 1_800_000_000;
+    const NOW: UnixTime = UnixTime::since_unix_epoch(std::time::Duration::from_secs(1_800_000_000));
 
     fn source(name: &str, certs: usize) -> Source {
         let mut all = crate::cert::extract(CHAIN.as_bytes()).unwrap().certs;

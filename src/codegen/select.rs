@@ -3,6 +3,7 @@
 use super::{CodegenError, HostPins, PinChoice, Source};
 use crate::cert::advice::{self, date, short};
 use crate::cert::{Certificate, Entry, Role};
+use rustls_pki_types::UnixTime;
 
 /// One pinned certificate and where it sat in the chain.
 #[derive(Debug, Clone)]
@@ -35,7 +36,7 @@ pub fn select(
     source: Source,
     choice: PinChoice,
     bundle: bool,
-    now: i64,
+    now: UnixTime,
 ) -> Result<(HostPins, Vec<String>), CodegenError> {
     let chain = &source.chain;
     if chain.entries.is_empty() {
@@ -61,7 +62,7 @@ pub fn select(
 
 /// Warnings for pinned certificates that expire soon or have expired. Separate from [`select`]
 /// so that an anchor set warns only about what `--filter`/`--for-hosts` kept.
-pub fn expiry_warnings(h: &HostPins, now: i64) -> Vec<String> {
+pub fn expiry_warnings(h: &HostPins, now: UnixTime) -> Vec<String> {
     let mut warnings = Vec::new();
     for p in &h.pinned {
         let days = p.cert.days_left(now);
@@ -74,7 +75,7 @@ pub fn expiry_warnings(h: &HostPins, now: i64) -> Vec<String> {
                 date(p.cert.not_after)
             ));
         }
-        if p.cert.not_after < now {
+        if p.cert.not_after < crate::util::unix_secs(now) {
             warnings.push(format!(
                 "{}: the pinned certificate {} ({}) expired on {}; ESP32 setCACert rejects an expired \
                  anchor (BearSSL trust anchors and the IDF bundle keep no dates)",
@@ -116,7 +117,7 @@ fn ca_only(source: &Source, choice: PinChoice) -> Result<Vec<Pinned>, CodegenErr
 fn with_leaf(
     source: &Source,
     choice: PinChoice,
-    now: i64,
+    now: UnixTime,
     warnings: &mut Vec<String>,
 ) -> Result<Pinned, CodegenError> {
     let chain = &source.chain;

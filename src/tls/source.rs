@@ -2,6 +2,7 @@
 //! `pins` API all acquire chains here: live endpoints are captured concurrently (at most `jobs` at
 //! a time), files are read and extracted, and every chain is judged against the same trust store.
 
+use rustls_pki_types::UnixTime;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -47,7 +48,7 @@ pub struct Plan {
     /// At most this many live captures at once.
     pub jobs: usize,
     /// The time chains are judged at (Unix seconds).
-    pub now: i64,
+    pub now: UnixTime,
     /// Capture through a board's own ClientHello, so the chain is the one that board receives.
     pub profile: Option<&'static BoardProfile>,
 }
@@ -93,7 +94,7 @@ impl Acquired {
     }
 
     /// The full report `fingerprint` prints: every certificate, pin advice, trust, TLS.
-    pub fn report(&self, now: i64) -> ChainReport {
+    pub fn report(&self, now: UnixTime) -> ChainReport {
         let advice = advice::advise(&self.chain, now);
         let mut report = ChainReport::new(&self.chain, advice, self.trust.clone(), now);
         let mut warnings = self.warnings.clone();

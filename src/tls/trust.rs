@@ -1,6 +1,7 @@
 //! Judging a captured chain: does it verify to an anchor (webpki-roots, `--ca-file`, the system
 //! store), is the leaf valid for the name, and which local root completes it.
 
+use rustls_pki_types::UnixTime;
 use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
@@ -110,7 +111,7 @@ impl TrustStore {
 
     /// Judge `chain` at `now`: trust, hostname, the unsent root, cross-signed CAs. `host` is `None`
     /// when there is no name to check (a file without one).
-    pub fn judge(&self, chain: &mut Chain, host: Option<&str>, now: i64) -> Trust {
+    pub fn judge(&self, chain: &mut Chain, host: Option<&str>, now: UnixTime) -> Trust {
         self.mark_cross_signed(chain);
         let Some(leaf) = chain.entries.first() else {
             return Trust {
@@ -127,12 +128,8 @@ impl TrustStore {
             };
         }
         let intermediates: Vec<&[u8]> = chain.ders().skip(1).collect();
-        let verdict = verify::verify_chain(
-            &leaf.cert.der,
-            &intermediates,
-            &self.loaded().roots,
-            verify::unix_time(now),
-        );
+        let verdict =
+            verify::verify_chain(&leaf.cert.der, &intermediates, &self.loaded().roots, now);
         let hostname_ok = host.and_then(|h| verify::name_ok(&leaf.cert.der, h));
         if let Err(e @ VerifyError::Unparsable(_)) = &verdict {
             return Trust {
@@ -221,7 +218,7 @@ impl TrustStore {
 /// A failure that the certificates' own dates explain, named by the certificate concerned:
 /// webpki reports an expiry it cannot even encode (before 1950, after 2049 in UTCTime) as bad
 /// encoding, and names no certificate for any date failure.
-fn dated(chain: &Chain, err: &VerifyError, now: i64) -> Option<String> {
+fn dated(chain: &Chain, err: &VerifyError, now: UnixTime) -> Option<String> {
     let date_related = matches!(
         err,
         VerifyError::Expired
@@ -235,13 +232,13 @@ fn dated(chain: &Chain, err: &VerifyError, now: i64) -> Option<String> {
     let sent = chain.entries.iter().filter(|e| e.sent);
     for e in sent {
         let who = format!("the {} ({})", e.role.as_str(), e.cert.subject);
-        if e.cert.not_after < now {
+        if e.cert.not_after < crate::util::unix_secs(now) {
             return Some(format!(
                 "{who} expired on {}",
                 crate::cert::advice::date(e.cert.not_after)
             ));
         }
-        if e.cert.not_before > now {
+        if e.cert.not_before > crate::util::unix_secs(now) {
             return Some(format!(
                 "{who} is not valid until {} (or this machine's clock is behind)",
                 crate::cert::advice::date(e.cert.not_before)
