@@ -8,6 +8,11 @@
 //! stub's RUN_USER_CODE. A pty has no
 //! DTR/RTS lines, so a SYNC that arrives while the board runs firmware stands in for the
 //! auto-reset circuit: the board drops back into download mode and answers it.
+//!
+//! With [`DeviceConfig::rfc2217`] the board is also an RFC 2217 COM port (see
+//! [`crate::serial::rfc2217`]) whose DTR/RTS drive EN and GPIO0 through the two-transistor
+//! auto-reset circuit: it powers on and boots from flash, resets only through those lines, and
+//! the running app does not answer SYNC.
 
 pub mod boot;
 pub mod firmware;

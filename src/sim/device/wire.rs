@@ -98,8 +98,8 @@ impl Wire {
         if ready.first() == Some(&true) {
             match (&self.pty.master).read(&mut buf[..cap]) {
                 Ok(n) if n > 0 => out.push(Input::Data(buf[..n].to_vec())),
-                // EAGAIN, or EIO in the instant a client closes: nothing to read.
-                _ => {}
+                // EAGAIN, or EIO in the instant a client closes: nothing to read (and no spin).
+                _ => std::thread::sleep(std::time::Duration::from_millis(5)),
             }
         }
         if ready.get(1) == Some(&true)
