@@ -9,7 +9,9 @@ use std::time::Duration;
 use super::{NetArgs, parse_duration};
 use crate::error::{Error, Exit, Result};
 use crate::sim::chain::{self, ChainPaths};
-use crate::sim::server::{CiState, MockServer, ServerConfig, announce_rotation};
+use crate::sim::server::{
+    CiState, MockServer, RateLimit, Scenario, ServerConfig, announce_rotation,
+};
 use crate::sim::sketch::{
     self, Board, CoreVersion, RunConfig, ShownPin, SketchConfig, Trust, Variant, run::HostSerial,
 };
@@ -20,6 +22,8 @@ pub const SERVE_EXAMPLES: &str = "Examples:
   espcheck sim serve --addr 127.0.0.1:0 --state failure --chunked
   espcheck sim serve --actions-only --state success      # pending, 0 statuses; check runs green
   espcheck sim serve --rotate-leaf 1                     # a new leaf every connection
+  espcheck sim serve --check-runs 150 --fail-last        # two pages; run #150 failed
+  espcheck sim serve --token T --rate-limit secondary    # 401 without T; 403 + Retry-After
 
 The first stdout line is `listening on https://ADDR:PORT (HOST)`. SIGHUP re-issues the leaf;
 Ctrl-C or SIGTERM stops the server (exit 0).";
@@ -115,6 +119,40 @@ pub struct ServeArgs {
     /// Log each request on stderr.
     #[arg(long)]
     pub access_log: bool,
+    /// The one repository that exists (`owner/name`); any other is 404.
+    #[arg(long, default_value = "esp8266/Arduino", value_name = "OWNER/NAME")]
+    pub repo: String,
+    /// The one ref that exists (its commit SHA works too); any other is 422.
+    #[arg(long = "ref", default_value = "master", value_name = "REF")]
+    pub git_ref: String,
+    /// Require this token (`Authorization: Bearer T`); any other, or none, is 401.
+    #[arg(long, value_name = "T")]
+    pub token: Option<String>,
+    /// Serve N check runs, paged by `per_page`/`page` with GitHub's `Link` header.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub check_runs: usize,
+    /// All check runs succeed but the last, which has --state's conclusion (failure for success).
+    #[arg(long)]
+    pub fail_last: bool,
+    /// Answer 403 rate limited: `secondary` with Retry-After, `primary` with no budget left.
+    #[arg(long, value_enum, value_name = "KIND")]
+    pub rate_limit: Option<RateLimitArg>,
+}
+
+/// Which rate limit `sim serve --rate-limit` shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RateLimitArg {
+    Primary,
+    Secondary,
+}
+
+impl From<RateLimitArg> for RateLimit {
+    fn from(r: RateLimitArg) -> Self {
+        match r {
+            RateLimitArg::Primary => RateLimit::Primary,
+            RateLimitArg::Secondary => RateLimit::Secondary,
+        }
+    }
 }
 
 /// Which sketch `sim run` plays.
@@ -242,6 +280,7 @@ pub fn check_bind_for(
 
 fn serve(args: ServeArgs) -> Result<Exit> {
     check_bind(args.addr, args.public)?;
+    crate::grade::truth::check_repo(&args.repo)?;
     let config = ServerConfig {
         addr: args.addr,
         host: args.host,
@@ -255,6 +294,14 @@ fn serve(args: ServeArgs) -> Result<Exit> {
         expired_leaf: args.expired_leaf,
         close_mid_handshake: args.close_mid_handshake,
         access_log: args.access_log,
+        scenario: Scenario {
+            repo: args.repo,
+            git_ref: args.git_ref,
+            token: args.token,
+            check_runs: args.check_runs,
+            fail_last: args.fail_last,
+            rate_limit: args.rate_limit.map(Into::into),
+        },
     };
     let rt = super::runtime()?;
     rt.block_on(async move {

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use super::Event;
-use super::model::{Crash, Diagnostic, StageResult, StageStatus, Verdict};
+use super::model::{Crash, Diagnostic, Stage, StageResult, StageStatus, Verdict};
 
 /// A verdict with where and why, before it is wrapped into a report.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -86,7 +86,8 @@ impl Engine {
         }
     }
 
-    pub fn index(&self, name: &str) -> Option<usize> {
+    pub fn index(&self, name: impl AsRef<str>) -> Option<usize> {
+        let name = name.as_ref();
         self.stages.iter().position(|s| s.name == name)
     }
 
@@ -94,17 +95,19 @@ impl Engine {
         self.stages
             .get(self.current)
             .map(|s| s.name.as_str())
-            .unwrap_or("run")
+            .unwrap_or(Stage::Run.name())
     }
 
     /// Whether the run has got past `name`'s position (or is in it).
-    pub fn reached(&self, name: &str) -> bool {
+    pub fn reached(&self, name: impl AsRef<str>) -> bool {
+        let name = name.as_ref();
         self.index(name).is_some_and(|i| i <= self.current)
     }
 
     /// Enter a stage. Stages only move forward: the ones passed over without a word are marked
     /// skipped, the one left behind passed.
-    pub fn enter(&mut self, name: &str, detail: Option<String>) {
+    pub fn enter(&mut self, name: impl AsRef<str>, detail: Option<String>) {
+        let name = name.as_ref();
         let Some(idx) = self.index(name) else { return };
         if idx <= self.current {
             if idx == self.current && detail.is_some() && self.stages[idx].detail.is_none() {
@@ -138,7 +141,8 @@ impl Engine {
     }
 
     /// Set a stage's status and detail outright (a stage the firmware proved without naming it).
-    pub fn mark(&mut self, name: &str, status: StageStatus, detail: Option<String>) {
+    pub fn mark(&mut self, name: impl AsRef<str>, status: StageStatus, detail: Option<String>) {
+        let name = name.as_ref();
         if let Some(i) = self.index(name) {
             self.stages[i].status = status;
             if detail.is_some() {
@@ -147,7 +151,8 @@ impl Engine {
         }
     }
 
-    pub fn set_detail(&mut self, name: &str, detail: String) {
+    pub fn set_detail(&mut self, name: impl AsRef<str>, detail: String) {
+        let name = name.as_ref();
         if let Some(i) = self.index(name) {
             self.stages[i].detail = Some(detail);
         }
@@ -220,7 +225,7 @@ impl Engine {
     pub fn close_stages(&mut self, outcome: &Decision) {
         let idx = self.index(&outcome.stage).unwrap_or(self.current);
         if idx > self.current {
-            self.enter(&outcome.stage.clone(), None);
+            self.enter(outcome.stage.clone(), None);
         }
         let status = if outcome.verdict == Verdict::Pass {
             StageStatus::Passed

@@ -4,19 +4,19 @@
 
 use super::engine::{Engine, Finality};
 use super::lines::Line;
-use super::model::{StageStatus, Verdict};
+use super::model::{Stage, StageStatus, Verdict};
 
 /// The stages, in order.
-pub(crate) const STAGES: &[&str] = &[
-    "boot",
-    "wifi",
-    "time",
-    "tls-connect",
-    "certificate",
-    "request",
-    "headers",
-    "body",
-    "verdict",
+pub(crate) const STAGES: &[Stage] = &[
+    Stage::Boot,
+    Stage::Wifi,
+    Stage::Time,
+    Stage::TlsConnect,
+    Stage::Certificate,
+    Stage::Request,
+    Stage::Headers,
+    Stage::Body,
+    Stage::Verdict,
 ];
 
 /// Lines after the sketch's verdict line to wait for the body line it echoes.
@@ -57,7 +57,7 @@ pub(crate) enum Step {
 
 impl State {
     pub(crate) fn sketch_started(&self, core: &Engine) -> bool {
-        core.reached("wifi")
+        core.reached(Stage::Wifi)
     }
 
     /// Grade one line.
@@ -79,11 +79,11 @@ impl State {
             // Before `WiFi connected` the line names the SSID, after it the server. A log that
             // starts late may miss `WiFi connected`; NTP or GitHub's own name settle it.
             let is_server = self.wifi_connected
-                || core.reached("time")
+                || core.reached(Stage::Time)
                 || name.eq_ignore_ascii_case("api.github.com");
             if !is_server {
                 self.ssid = Some(name.clone());
-                core.enter("wifi", Some(format!("SSID {name}")));
+                core.enter(Stage::Wifi, Some(format!("SSID {name}")));
                 return Step::Nothing;
             }
             if self.ssid.as_deref() == Some(name.as_str()) {
@@ -92,12 +92,12 @@ impl State {
             }
             self.host = Some(name.clone());
             core.host = Some(name.clone());
-            core.enter("tls-connect", Some(name));
+            core.enter(Stage::TlsConnect, Some(name));
             return Step::Nothing;
         }
         if lower.starts_with("wifi connected") || lower.ends_with("wifi connected") {
             self.wifi_connected = true;
-            core.enter("wifi", None);
+            core.enter(Stage::Wifi, None);
             return Step::Nothing;
         }
         if lower.starts_with("ip address:") {
@@ -117,33 +117,33 @@ impl State {
             }
         }
         if lower.starts_with("waiting for ntp time sync") {
-            core.enter("time", Some("waiting for NTP".to_owned()));
+            core.enter(Stage::Time, Some("waiting for NTP".to_owned()));
             return Step::Nothing;
         }
         if lower.starts_with("current time:") {
-            core.enter("time", None);
-            core.set_detail("time", text["current time:".len()..].trim().to_owned());
+            core.enter(Stage::Time, None);
+            core.set_detail(Stage::Time, text["current time:".len()..].trim().to_owned());
             return Step::Nothing;
         }
         if let Some(rest) = strip_ci(lower, text, "using fingerprint ") {
-            core.enter("tls-connect", None);
+            core.enter(Stage::TlsConnect, None);
             let fp = rest.trim().trim_matches(['\'', '"']).to_owned();
             self.pinned = Some(super::tlsdiag::colon_hex(&fp).unwrap_or(fp));
             return Step::Nothing;
         }
         if lower.starts_with("using certificate:") {
-            core.enter("tls-connect", None);
+            core.enter(Stage::TlsConnect, None);
             self.uses_ca = true;
             self.in_pem = !lower.contains("-----end");
             return Step::Nothing;
         }
         if lower == "connection failed" || lower.ends_with(": connection failed") {
             let stage = if self.cert_problem {
-                "certificate"
+                Stage::Certificate.name()
             } else {
-                "tls-connect"
+                Stage::TlsConnect.name()
             };
-            if !core.reached("request") {
+            if !core.reached(Stage::Request) {
                 let reason = self.connection_failed_reason(core);
                 core.propose(Verdict::Fault, Some(stage), reason, Finality::Now);
             }
@@ -152,19 +152,22 @@ impl State {
         if lower == "certificate matches" {
             self.cert_checked = true;
             core.enter(
-                "certificate",
+                Stage::Certificate,
                 Some("verify() matched the fingerprint".to_owned()),
             );
             return Step::Nothing;
         }
         if lower == "certificate doesn't match" || lower == "certificate does not match" {
             self.cert_checked = true;
-            core.enter("certificate", Some("verify() did not match".to_owned()));
+            core.enter(
+                Stage::Certificate,
+                Some("verify() did not match".to_owned()),
+            );
             // Cores 2.0-2.4 carry on after this line; wait for the rest of the run so the report
             // can say what the sketch went on to read.
             core.propose(
                 Verdict::Fault,
-                Some("certificate"),
+                Some(Stage::Certificate.name()),
                 format!(
                     "certificate doesn't match: the server{} did not present the pinned \
                      fingerprint{}, so the reply cannot be trusted (cores up to 2.4 carry on \
@@ -184,24 +187,24 @@ impl State {
         }
         if let Some(rest) = strip_ci(lower, text, "requesting url: ") {
             self.settle_certificate(core);
-            core.enter("request", Some(rest.trim().to_owned()));
+            core.enter(Stage::Request, Some(rest.trim().to_owned()));
             return Step::Nothing;
         }
         if lower == "request sent" {
             self.settle_certificate(core);
-            core.enter("request", None);
+            core.enter(Stage::Request, None);
             return Step::Nothing;
         }
         if lower == "headers received" {
             self.headers_seen = true;
-            core.enter("headers", None);
+            core.enter(Stage::Headers, None);
             return Step::Nothing;
         }
         if let Some(board) = verdict_line(lower) {
             self.settle_certificate(core);
-            if !self.headers_seen && core.reached("request") {
+            if !self.headers_seen && core.reached(Stage::Request) {
                 core.mark(
-                    "headers",
+                    Stage::Headers,
                     StageStatus::Passed,
                     Some(
                         "no `Headers received` line (core 3.1+ reads headers with available())"
@@ -209,14 +212,14 @@ impl State {
                     ),
                 );
             }
-            core.enter("body", None);
-            core.enter("verdict", Some(text.to_owned()));
+            core.enter(Stage::Body, None);
+            core.enter(Stage::Verdict, Some(text.to_owned()));
             self.board = Some(board);
             self.verdict_line = Some(text.to_owned());
             let (verdict, reason) = self.conclusion();
             core.propose(
                 verdict,
-                Some("verdict"),
+                Some(Stage::Verdict.name()),
                 reason,
                 Finality::AfterLines(BODY_WAIT),
             );
@@ -227,12 +230,13 @@ impl State {
 
     fn note_ip(&mut self, core: &mut Engine, ip: &str) {
         let ssid = self.ssid.as_deref().unwrap_or("?");
-        core.set_detail("wifi", format!("SSID {ssid}, IP {ip}"));
+        core.set_detail(Stage::Wifi, format!("SSID {ssid}, IP {ip}"));
     }
 
     /// Cores 2.5+ check the pin inside connect(): reaching the request proves it held.
     fn settle_certificate(&mut self, core: &mut Engine) {
-        if self.cert_checked || !core.reached("tls-connect") || core.reached("certificate") {
+        if self.cert_checked || !core.reached(Stage::TlsConnect) || core.reached(Stage::Certificate)
+        {
             return;
         }
         self.cert_checked = true;
@@ -250,9 +254,9 @@ impl State {
                 "the sketch printed no certificate check".to_owned(),
             ),
         };
-        core.enter("certificate", None);
+        core.enter(Stage::Certificate, None);
         // Marked skipped, the next `enter` leaves it skipped rather than passed.
-        core.mark("certificate", status, Some(detail));
+        core.mark(Stage::Certificate, status, Some(detail));
     }
 
     fn after_verdict(&mut self, core: &mut Engine, text: &str, lower: &str) -> Step {
@@ -273,9 +277,9 @@ impl State {
         if self.rules_seen == 1 && self.body.is_none() {
             self.body = Some(text.to_owned());
             core.ci_state = ci_state(text);
-            core.set_detail("body", shorten(text, 120));
+            core.set_detail(Stage::Body, shorten(text, 120));
             let (verdict, reason) = self.conclusion();
-            core.propose(verdict, Some("verdict"), reason, Finality::Now);
+            core.propose(verdict, Some(Stage::Verdict.name()), reason, Finality::Now);
         }
         Step::Nothing
     }

@@ -30,7 +30,7 @@ mod unity;
 pub use self::engine::Decision;
 pub use lines::{Line, LineSplitter, MAX_LINE};
 pub use model::{
-    Caller, Crash, Diagnostic, Frame, Report, StageResult, StageStatus, UnityTest, Verdict,
+    Caller, Crash, Diagnostic, Frame, Report, Stage, StageResult, StageStatus, UnityTest, Verdict,
 };
 pub use plan::Plan;
 pub use rules::Rules;
@@ -157,14 +157,14 @@ impl Grader {
         let (state, names): (ProfileState, Vec<&str>) = match config.profile {
             Profile::HttpsRequest => (
                 ProfileState::Https(Default::default()),
-                https::STAGES.to_vec(),
+                https::STAGES.iter().map(|s| s.name()).collect(),
             ),
             Profile::Unity => (
                 ProfileState::Unity(Default::default()),
-                unity::STAGES.to_vec(),
+                unity::STAGES.iter().map(|s| s.name()).collect(),
             ),
             Profile::Custom => {
-                let mut names = vec!["boot", "run"];
+                let mut names = vec![Stage::Boot.name(), Stage::Run.name()];
                 names.extend(config.rules.stage_names());
                 (ProfileState::Custom, names)
             }
@@ -387,7 +387,7 @@ impl Grader {
             }
             ProfileState::Custom => {
                 if !line.garbled && !text.is_empty() {
-                    self.core.enter("run", None);
+                    self.core.enter(Stage::Run, None);
                 }
                 https::Step::Nothing
             }
@@ -423,8 +423,8 @@ impl Grader {
     fn sketch_started(&self) -> bool {
         match &self.state {
             ProfileState::Https(s) => s.sketch_started(&self.core),
-            ProfileState::Unity(_) => self.core.reached("tests"),
-            ProfileState::Custom => self.core.reached("run"),
+            ProfileState::Unity(_) => self.core.reached(Stage::Tests),
+            ProfileState::Custom => self.core.reached(Stage::Run),
         }
     }
 
@@ -505,8 +505,8 @@ impl Grader {
             && let ProfileState::Https(s) = &mut self.state
         {
             s.cert_problem = true;
-            if self.core.reached("tls-connect") || self.core.reached("wifi") {
-                self.core.enter("certificate", None);
+            if self.core.reached(Stage::TlsConnect) || self.core.reached(Stage::Wifi) {
+                self.core.enter(Stage::Certificate, None);
             }
         }
         if let Some(d) = f.diag {
@@ -524,8 +524,8 @@ impl Grader {
                     .as_ref()
                     .is_some_and(|o| o.verdict == Verdict::Fault))
         {
-            let stage = if f.cert && self.core.index("certificate").is_some() {
-                "certificate".to_owned()
+            let stage = if f.cert && self.core.index(Stage::Certificate).is_some() {
+                Stage::Certificate.name().to_owned()
             } else {
                 self.core.current_name().to_owned()
             };
@@ -544,18 +544,18 @@ impl Grader {
 
     fn timeout_reason(&self, end: End) -> String {
         let stage = self.core.current_name();
-        let hint = match stage {
-            "boot" => {
+        let hint = match Stage::from_name(stage) {
+            Some(Stage::Boot) => {
                 "; nothing the profile knows was printed (wrong --baud, --profile, or firmware?)"
             }
-            "wifi" => {
+            Some(Stage::Wifi) => {
                 "; the board never joined the WiFi network (SSID/password, signal, 5 GHz-only AP?)"
             }
-            "time" => "; NTP never answered (is UDP port 123 blocked?)",
-            "tls-connect" | "certificate" => "; the TLS handshake never finished",
-            "request" | "headers" => "; the server never answered the request",
-            "body" | "verdict" => "; the reply stopped mid-way",
-            "tests" => "; the test run never printed its summary",
+            Some(Stage::Time) => "; NTP never answered (is UDP port 123 blocked?)",
+            Some(Stage::TlsConnect | Stage::Certificate) => "; the TLS handshake never finished",
+            Some(Stage::Request | Stage::Headers) => "; the server never answered the request",
+            Some(Stage::Body | Stage::Verdict) => "; the reply stopped mid-way",
+            Some(Stage::Tests) => "; the test run never printed its summary",
             _ => "",
         };
         match end {

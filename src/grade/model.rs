@@ -222,3 +222,71 @@ impl Report {
         self.verdict.exit()
     }
 }
+
+/// The stages the built-in profiles know, by name. Custom rules may add stages of their own
+/// (strings from the rules file); these are the ones the grader itself enters and checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    Boot,
+    Wifi,
+    Time,
+    TlsConnect,
+    Certificate,
+    Request,
+    Headers,
+    Body,
+    Verdict,
+    /// Unity: the tests are running.
+    Tests,
+    /// Unity: the summary line.
+    Summary,
+    /// Custom rules: the firmware is running.
+    Run,
+}
+
+impl Stage {
+    /// Every built-in stage.
+    pub const ALL: [Stage; 12] = [
+        Stage::Boot,
+        Stage::Wifi,
+        Stage::Time,
+        Stage::TlsConnect,
+        Stage::Certificate,
+        Stage::Request,
+        Stage::Headers,
+        Stage::Body,
+        Stage::Verdict,
+        Stage::Tests,
+        Stage::Summary,
+        Stage::Run,
+    ];
+
+    /// The name in reports (`stage` in JSON).
+    pub const fn name(self) -> &'static str {
+        match self {
+            Stage::Boot => "boot",
+            Stage::Wifi => "wifi",
+            Stage::Time => "time",
+            Stage::TlsConnect => "tls-connect",
+            Stage::Certificate => "certificate",
+            Stage::Request => "request",
+            Stage::Headers => "headers",
+            Stage::Body => "body",
+            Stage::Verdict => "verdict",
+            Stage::Tests => "tests",
+            Stage::Summary => "summary",
+            Stage::Run => "run",
+        }
+    }
+
+    /// The built-in stage called `name`, if it is one.
+    pub fn from_name(name: &str) -> Option<Stage> {
+        Stage::ALL.into_iter().find(|s| s.name() == name)
+    }
+}
+
+impl AsRef<str> for Stage {
+    fn as_ref(&self) -> &str {
+        self.name()
+    }
+}

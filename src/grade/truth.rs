@@ -217,7 +217,8 @@ impl Facts {
 pub fn judge(report: &mut Report, facts: &Facts, repo: &str, git_ref: &str) {
     let ci = facts.ci();
     let summary = facts.summary();
-    let board = if report.profile == "https-request" && report.stage == "verdict" {
+    let board = if report.profile == "https-request" && report.stage == super::Stage::Verdict.name()
+    {
         match report.verdict {
             Verdict::Pass => Some("successful"),
             Verdict::Fail => Some("failed"),

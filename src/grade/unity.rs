@@ -2,10 +2,10 @@
 //! (`test/test_main.cpp:25:test_add:PASS`, then `3 Tests 1 Failures 0 Ignored` and `OK`/`FAIL`).
 
 use super::engine::{Engine, Finality};
-use super::model::{UnityTest, Verdict};
+use super::model::{Stage, UnityTest, Verdict};
 
 /// The stages, in order.
-pub(crate) const STAGES: &[&str] = &["boot", "tests", "summary"];
+pub(crate) const STAGES: &[Stage] = &[Stage::Boot, Stage::Tests, Stage::Summary];
 
 #[derive(Debug, Default)]
 pub(crate) struct State {
@@ -17,22 +17,27 @@ impl State {
     pub(crate) fn line(&mut self, core: &mut Engine, text: &str) {
         let text = text.trim();
         if let Some(t) = parse_test(text) {
-            core.enter("tests", None);
+            core.enter(Stage::Tests, None);
             self.tests.push(t);
-            core.set_detail("tests", format!("{} run", self.tests.len()));
+            core.set_detail(Stage::Tests, format!("{} run", self.tests.len()));
             return;
         }
         if let Some(sum) = parse_summary(text) {
             self.summary = Some(sum);
-            core.enter("summary", Some(text.to_owned()));
+            core.enter(Stage::Summary, Some(text.to_owned()));
             let (verdict, reason) = self.conclusion(None);
             // Unity prints `OK` or `FAIL` right after; wait a line or two for it.
-            core.propose(verdict, Some("summary"), reason, Finality::AfterLines(2));
+            core.propose(
+                verdict,
+                Some(Stage::Summary.name()),
+                reason,
+                Finality::AfterLines(2),
+            );
             return;
         }
         if self.summary.is_some() && (text == "OK" || text == "FAIL") {
             let (verdict, reason) = self.conclusion(Some(text == "OK"));
-            core.propose(verdict, Some("summary"), reason, Finality::Now);
+            core.propose(verdict, Some(Stage::Summary.name()), reason, Finality::Now);
         }
     }
 

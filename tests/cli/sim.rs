@@ -87,7 +87,7 @@ impl Server {
     }
 
     /// curl with the mock root as the only CA, reaching api.github.com at this server.
-    fn curl(&self, args: &[&str], path: &str) -> Option<(String, String)> {
+    pub(crate) fn curl(&self, args: &[&str], path: &str) -> Option<(String, String)> {
         if Command::new("curl").arg("--version").output().is_err() {
             eprintln!("skipping: curl is not installed");
             return None;

@@ -1,12 +1,23 @@
-//! The mock GitHub REST API (pure): combined status, check runs, the no-User-Agent 403, and a POST
-//! echo. Bodies are shaped like GitHub's and keep its field order, since the reference sketch only
+//! The mock GitHub REST API (pure): combined status, check runs (paged, see [`gate`]), GitHub's
+//! refusals (no User-Agent 403, bad token 401, unknown repository 404, unknown ref 422, rate
+//! limits 403), ETag/304, and a POST echo. Bodies are shaped like GitHub's and keep its field order, since the reference sketch only
 //! looks at whether the body *starts with* `{"state":"success"`.
 
 use serde::Serialize;
-use sha1::{Digest, Sha1};
 use time::OffsetDateTime;
 
+use super::bodies::Ctx;
+use super::gate::{self, Budget, Page};
 use super::http::{Request, Response};
+
+/// A rate-limit fault the mock can be asked to show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RateLimit {
+    /// The hourly budget is spent: 403, `X-RateLimit-Remaining: 0`.
+    Primary,
+    /// Too many requests too fast: 403 with `Retry-After`.
+    Secondary,
+}
 
 /// The CI state the mock reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -50,14 +61,72 @@ pub struct Api {
     pub actions_only: bool,
     /// Pretty JSON (what GitHub gives curl) instead of compact.
     pub pretty: bool,
+    pub scenario: Scenario,
+}
+
+/// What exists and who may read it: the repository, ref and check runs the mock serves, the
+/// token it demands, and the rate-limit fault it shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scenario {
+    /// The one repository that exists (`owner/name`, case-insensitive as on GitHub).
+    pub repo: String,
+    /// The one ref that exists (its fake commit SHA works too).
+    pub git_ref: String,
+    /// When set, every request must carry this token.
+    pub token: Option<String>,
+    /// How many check runs the commit has.
+    pub check_runs: usize,
+    /// All check runs succeed except the last, which has `state`'s conclusion.
+    pub fail_last: bool,
+    pub rate_limit: Option<RateLimit>,
+}
+
+impl Default for Scenario {
+    /// Today's defaults: `esp8266/Arduino@master`, one check run, no token, no faults.
+    fn default() -> Self {
+        Scenario {
+            repo: "esp8266/Arduino".to_owned(),
+            git_ref: "master".to_owned(),
+            token: None,
+            check_runs: 1,
+            fail_last: false,
+            rate_limit: None,
+        }
+    }
 }
 
 const NO_UA: &str = "Request forbidden by administrative rules. Please make sure your request has a \
 User-Agent header (https://docs.github.com/en/rest/overview/resources-in-the-rest-api#user-agent-required). \
 Check https://developer.github.com for other possible causes.";
 
-/// Answer one request (pure: `now` comes in).
-pub fn respond(api: &Api, req: &Request, now: OffsetDateTime) -> Response {
+/// Answer one request (pure). `ran` is when CI ran (stable, so ETags are); `budget` is the
+/// caller's rate-limit count for this request.
+pub fn respond(api: &Api, req: &Request, ran: OffsetDateTime, budget: Budget) -> Response {
+    let budget = match api.scenario.rate_limit {
+        Some(RateLimit::Primary) => Budget {
+            used: budget.limit + 1,
+            ..budget
+        },
+        _ => budget,
+    };
+    let mut resp = route(api, req, ran, budget);
+    if resp.status == 200 && req.method != "POST" {
+        let tag = gate::etag(&resp.body);
+        if gate::not_modified(req, &tag) {
+            resp.status = 304;
+            resp.reason = "Not Modified";
+            resp.body.clear();
+            resp.headers.retain(|(n, _)| n != "Content-Type");
+        }
+        resp.headers.push(("ETag".into(), tag));
+    }
+    if req.method != "POST" {
+        resp.headers.extend(budget.headers());
+    }
+    resp
+}
+
+fn route(api: &Api, req: &Request, ran: OffsetDateTime, budget: Budget) -> Response {
     if req
         .header("user-agent")
         .is_none_or(|ua| ua.trim().is_empty())
@@ -70,20 +139,85 @@ pub fn respond(api: &Api, req: &Request, now: OffsetDateTime) -> Response {
     if req.method != "GET" && req.method != "HEAD" {
         return json(api, 404, "Not Found", &Message::not_found());
     }
+    if let Some(want) = &api.scenario.token {
+        match gate::token_of(req) {
+            Some(t) if t == want => {}
+            Some(_) => {
+                return json(
+                    api,
+                    401,
+                    "Unauthorized",
+                    &Message::status("Bad credentials", DOCS, "401"),
+                );
+            }
+            None => {
+                return json(
+                    api,
+                    401,
+                    "Unauthorized",
+                    &Message::status("Requires authentication", DOCS, "401"),
+                );
+            }
+        }
+    }
+    if budget.exhausted() {
+        return json(
+            api,
+            403,
+            "Forbidden",
+            &Message::status(PRIMARY, gate::PRIMARY_DOCS, "403"),
+        );
+    }
+    if api.scenario.rate_limit == Some(RateLimit::Secondary) {
+        let mut resp = json(
+            api,
+            403,
+            "Forbidden",
+            &Message::status(gate::SECONDARY_LIMIT, gate::SECONDARY_DOCS, "403"),
+        );
+        resp.headers
+            .push(("Retry-After".into(), gate::RETRY_AFTER.to_string()));
+        return resp;
+    }
     let segments: Vec<&str> = req.path().trim_matches('/').split('/').collect();
     match segments.as_slice() {
         ["repos", owner, repo, "commits", rest @ .., last] if !rest.is_empty() => {
-            let git_ref = rest.join("/");
-            let ctx = Ctx::new(api, owner, repo, &git_ref, now);
-            match *last {
-                "status" => json(api, 200, "OK", &ctx.combined_status()),
-                "check-runs" => json(api, 200, "OK", &ctx.check_runs()),
-                _ => json(api, 404, "Not Found", &Message::not_found()),
+            if !format!("{owner}/{repo}").eq_ignore_ascii_case(&api.scenario.repo) {
+                return json(api, 404, "Not Found", &Message::not_found());
             }
+            let git_ref = rest.join("/");
+            let ctx = Ctx::new(api, ran, req);
+            if git_ref != api.scenario.git_ref && !git_ref.eq_ignore_ascii_case(&ctx.sha) {
+                let text = format!("No commit found for SHA: {git_ref}");
+                return json(api, 422, "Unprocessable Entity", &Unknown::of(text));
+            }
+            let page = Page::of(&req.target);
+            let (mut resp, url, total) = match *last {
+                "status" => {
+                    let body = ctx.combined_status(page);
+                    let total = body.total_count;
+                    (json(api, 200, "OK", &body), body.url.clone(), total)
+                }
+                "check-runs" => {
+                    let body = ctx.check_runs(page);
+                    let total = body.total_count;
+                    let url = format!("{}/commits/{git_ref}/check-runs", ctx.base_here());
+                    (json(api, 200, "OK", &body), url, total)
+                }
+                _ => return json(api, 404, "Not Found", &Message::not_found()),
+            };
+            if let Some(link) = page.link(&url, total) {
+                resp.headers.push(("Link".into(), link));
+            }
+            resp
         }
         _ => json(api, 404, "Not Found", &Message::not_found()),
     }
 }
+
+const DOCS: &str = "https://docs.github.com/rest";
+const PRIMARY: &str = "API rate limit exceeded. (But here's the good news: Authenticated \
+requests get a higher rate limit. Check out the documentation for more details.)";
 
 fn json<T: Serialize>(api: &Api, status: u16, reason: &'static str, body: &T) -> Response {
     let mut bytes = if api.pretty {
@@ -118,6 +252,8 @@ struct Message {
     message: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     documentation_url: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    status: Option<&'static str>,
 }
 
 impl Message {
@@ -125,12 +261,35 @@ impl Message {
         Message {
             message,
             documentation_url: None,
+            status: None,
         }
     }
     fn not_found() -> Self {
+        Message::status("Not Found", DOCS, "404")
+    }
+    fn status(message: &'static str, docs: &'static str, status: &'static str) -> Self {
         Message {
-            message: "Not Found",
-            documentation_url: Some("https://docs.github.com/rest"),
+            message,
+            documentation_url: Some(docs),
+            status: Some(status),
+        }
+    }
+}
+
+/// GitHub's 422 for a ref with no commit.
+#[derive(Serialize)]
+struct Unknown {
+    message: String,
+    documentation_url: &'static str,
+    status: &'static str,
+}
+
+impl Unknown {
+    fn of(message: String) -> Self {
+        Unknown {
+            message,
+            documentation_url: "https://docs.github.com/rest/commits/statuses#get-the-combined-status-for-a-specific-reference",
+            status: "422",
         }
     }
 }
@@ -168,215 +327,6 @@ impl Echo {
     }
 }
 
-struct Ctx<'a> {
-    api: &'a Api,
-    owner: String,
-    repo: String,
-    sha: String,
-    stamp: String,
-}
-
-impl<'a> Ctx<'a> {
-    fn new(api: &'a Api, owner: &str, repo: &str, git_ref: &str, now: OffsetDateTime) -> Self {
-        let is_sha = git_ref.len() == 40 && git_ref.bytes().all(|b| b.is_ascii_hexdigit());
-        // A stable fake commit per ref, so repeated requests agree.
-        let sha = if is_sha {
-            git_ref.to_ascii_lowercase()
-        } else {
-            hex::encode(Sha1::digest(format!("{owner}/{repo}@{git_ref}").as_bytes()))
-        };
-        let fmt =
-            time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
-        let stamp = (now.to_offset(time::UtcOffset::UTC) - time::Duration::minutes(5))
-            .format(&fmt)
-            .unwrap_or_default();
-        Ctx {
-            api,
-            owner: owner.to_owned(),
-            repo: repo.to_owned(),
-            sha,
-            stamp,
-        }
-    }
-
-    fn base(&self) -> String {
-        format!(
-            "https://{}/repos/{}/{}",
-            self.api.host, self.owner, self.repo
-        )
-    }
-
-    fn combined_status(&self) -> CombinedStatus {
-        let base = self.base();
-        let statuses = if self.api.actions_only {
-            Vec::new()
-        } else {
-            let mut list = vec![self.status(
-                1,
-                "continuous-integration/travis-ci/push",
-                self.api.state.as_str(),
-            )];
-            if self.api.state != CiState::Pending {
-                list.push(self.status(2, "codecov/project", "success"));
-            }
-            list
-        };
-        CombinedStatus {
-            state: if self.api.actions_only {
-                "pending"
-            } else {
-                self.api.state.combined()
-            },
-            total_count: statuses.len(),
-            statuses,
-            sha: self.sha.clone(),
-            repository: Repository {
-                id: 32969220,
-                node_id: "MDEwOlJlcG9zaXRvcnkzMjk2OTIyMA==",
-                name: self.repo.clone(),
-                full_name: format!("{}/{}", self.owner, self.repo),
-                private: false,
-                owner: Owner {
-                    login: self.owner.clone(),
-                    id: 11807367,
-                    kind: "Organization",
-                    url: format!("https://{}/users/{}", self.api.host, self.owner),
-                },
-                html_url: format!("https://github.com/{}/{}", self.owner, self.repo),
-                fork: false,
-                url: base.clone(),
-            },
-            commit_url: format!("{base}/commits/{}", self.sha),
-            url: format!("{base}/commits/{}/status", self.sha),
-        }
-    }
-
-    fn status(&self, id: u64, context: &'static str, state: &'static str) -> Status {
-        let description = match state {
-            "success" => "The build passed",
-            "pending" => "The build is in progress",
-            "error" => "The build could not complete due to an error",
-            _ => "The build failed",
-        };
-        Status {
-            url: format!("{}/statuses/{}", self.base(), self.sha),
-            id: 677326371 + id,
-            state,
-            description,
-            target_url: format!(
-                "https://ci.example.invalid/{}/{}/{id}",
-                self.owner, self.repo
-            ),
-            context,
-            created_at: self.stamp.clone(),
-            updated_at: self.stamp.clone(),
-        }
-    }
-
-    fn check_runs(&self) -> CheckRuns {
-        let (status, conclusion, completed_at) = match self.api.state {
-            CiState::Pending => ("in_progress", None, None),
-            CiState::Success => ("completed", Some("success"), Some(self.stamp.clone())),
-            CiState::Failure | CiState::Error => {
-                ("completed", Some("failure"), Some(self.stamp.clone()))
-            }
-        };
-        let run = CheckRun {
-            id: 4_000_000_001,
-            name: "build",
-            head_sha: self.sha.clone(),
-            url: format!("{}/check-runs/4000000001", self.base()),
-            html_url: format!(
-                "https://github.com/{}/{}/runs/4000000001",
-                self.owner, self.repo
-            ),
-            status,
-            conclusion,
-            started_at: self.stamp.clone(),
-            completed_at,
-            app: App {
-                slug: "github-actions",
-                name: "GitHub Actions",
-            },
-        };
-        CheckRuns {
-            total_count: 1,
-            check_runs: vec![run],
-        }
-    }
-}
-
-#[derive(Serialize)]
-struct CombinedStatus {
-    state: &'static str,
-    statuses: Vec<Status>,
-    sha: String,
-    total_count: usize,
-    repository: Repository,
-    commit_url: String,
-    url: String,
-}
-
-#[derive(Serialize)]
-struct Status {
-    url: String,
-    id: u64,
-    state: &'static str,
-    description: &'static str,
-    target_url: String,
-    context: &'static str,
-    created_at: String,
-    updated_at: String,
-}
-
-#[derive(Serialize)]
-struct Repository {
-    id: u64,
-    node_id: &'static str,
-    name: String,
-    full_name: String,
-    private: bool,
-    owner: Owner,
-    html_url: String,
-    fork: bool,
-    url: String,
-}
-
-#[derive(Serialize)]
-struct Owner {
-    login: String,
-    id: u64,
-    #[serde(rename = "type")]
-    kind: &'static str,
-    url: String,
-}
-
-#[derive(Serialize)]
-struct CheckRuns {
-    total_count: usize,
-    check_runs: Vec<CheckRun>,
-}
-
-#[derive(Serialize)]
-struct CheckRun {
-    id: u64,
-    name: &'static str,
-    head_sha: String,
-    url: String,
-    html_url: String,
-    status: &'static str,
-    conclusion: Option<&'static str>,
-    started_at: String,
-    completed_at: Option<String>,
-    app: App,
-}
-
-#[derive(Serialize)]
-struct App {
-    slug: &'static str,
-    name: &'static str,
-}
-
 #[cfg(test)]
 mod tests {
     // Test code: a panic is the failure report.
@@ -385,10 +335,7 @@ mod tests {
     use crate::sim::server::http::{Parsed, parse_request};
 
     fn get(raw: &str, api: &Api) -> (u16, serde_json::Value, Vec<u8>) {
-        let Parsed::Complete(req, _) = parse_request(raw.as_bytes()).unwrap() else {
-            panic!("partial")
-        };
-        let resp = respond(api, &req, OffsetDateTime::UNIX_EPOCH);
+        let resp = answer(raw, api);
         (
             resp.status,
             serde_json::from_slice(&resp.body).unwrap(),
@@ -402,6 +349,7 @@ mod tests {
             state,
             actions_only,
             pretty: false,
+            scenario: Scenario::default(),
         }
     }
 
@@ -441,5 +389,149 @@ mod tests {
             &api(CiState::Success, false),
         );
         assert_eq!(code, 404);
+    }
+
+    fn answer(raw: &str, api: &Api) -> Response {
+        let Parsed::Complete(req, _) = parse_request(raw.as_bytes()).unwrap() else {
+            panic!("partial")
+        };
+        let budget = Budget {
+            limit: 60,
+            used: 1,
+            reset: 3600,
+        };
+        respond(api, &req, OffsetDateTime::UNIX_EPOCH, budget)
+    }
+
+    fn header<'r>(resp: &'r Response, name: &str) -> Option<&'r str> {
+        resp.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    #[test]
+    fn unknown_repository_is_404_unknown_ref_422_and_a_wrong_token_401() {
+        let a = api(CiState::Success, false);
+        let other = STATUS.replace("esp8266/Arduino", "esp8266/Nope");
+        assert_eq!(answer(&other, &a).status, 404);
+        let upper = STATUS.replace("esp8266/Arduino", "ESP8266/arduino");
+        assert_eq!(answer(&upper, &a).status, 200, "names are case-insensitive");
+        let (code, v, _) = get(&STATUS.replace("master", "no-such-branch"), &a);
+        assert_eq!(code, 422);
+        assert_eq!(v["message"], "No commit found for SHA: no-such-branch");
+        let (_, v, _) = get(STATUS, &a);
+        let by_sha = STATUS.replace("master", v["sha"].as_str().unwrap());
+        assert_eq!(
+            answer(&by_sha, &a).status,
+            200,
+            "the ref's commit SHA works"
+        );
+
+        let mut locked = a;
+        locked.scenario.token = Some("s3cret".into());
+        let (code, v, _) = get(STATUS, &locked);
+        assert_eq!(
+            (code, v["message"].as_str()),
+            (401, Some("Requires authentication"))
+        );
+        let wrong = STATUS.replace(
+            "User-Agent: t",
+            "User-Agent: t\r\nAuthorization: Bearer nope",
+        );
+        let (code, v, _) = get(&wrong, &locked);
+        assert_eq!(
+            (code, v["message"].as_str()),
+            (401, Some("Bad credentials"))
+        );
+        let right = STATUS.replace(
+            "User-Agent: t",
+            "User-Agent: t\r\nAuthorization: token s3cret",
+        );
+        assert_eq!(answer(&right, &locked).status, 200);
+    }
+
+    #[test]
+    fn check_runs_page_with_a_link_to_the_host_asked_and_only_the_last_fails() {
+        let mut a = api(CiState::Success, false);
+        a.scenario.check_runs = 150;
+        a.scenario.fail_last = true;
+        let runs = STATUS
+            .replace("/status", "/check-runs?per_page=100")
+            .replace("Host: api.github.com", "Host: 127.0.0.1:4443");
+        let first = answer(&runs, &a);
+        let v: serde_json::Value = serde_json::from_slice(&first.body).unwrap();
+        assert_eq!(v["total_count"], 150);
+        assert_eq!(v["check_runs"].as_array().unwrap().len(), 100);
+        assert_eq!(v["check_runs"][99]["conclusion"], "success");
+        let link = header(&first, "link").unwrap();
+        assert!(
+            link.starts_with("<https://127.0.0.1:4443/repos/esp8266/Arduino/commits/master/check-runs?per_page=100&page=2>; rel=\"next\""),
+            "{link}"
+        );
+        let second = answer(&runs.replace("per_page=100", "per_page=100&page=2"), &a);
+        let v: serde_json::Value = serde_json::from_slice(&second.body).unwrap();
+        let page = v["check_runs"].as_array().unwrap();
+        assert_eq!(page.len(), 50);
+        assert_eq!(page[49]["name"], "build (150)");
+        assert_eq!(page[49]["conclusion"], "failure");
+        assert_eq!(page[48]["conclusion"], "success");
+        assert!(!header(&second, "link").unwrap().contains("next"));
+
+        let statuses = STATUS.replace("/status", "/status?per_page=1");
+        let r = answer(&statuses, &a);
+        let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+        assert_eq!(
+            (
+                v["total_count"].as_u64(),
+                v["statuses"].as_array().unwrap().len()
+            ),
+            (Some(2), 1)
+        );
+        assert!(
+            header(&r, "link")
+                .unwrap()
+                .contains("page=2>; rel=\"next\"")
+        );
+    }
+
+    #[test]
+    fn every_answer_has_rate_limit_headers_and_an_etag_gets_304() {
+        let a = api(CiState::Success, false);
+        let r = answer(STATUS, &a);
+        assert_eq!(header(&r, "x-ratelimit-limit"), Some("60"));
+        assert_eq!(header(&r, "x-ratelimit-remaining"), Some("59"));
+        assert_eq!(header(&r, "x-ratelimit-used"), Some("1"));
+        assert_eq!(header(&r, "x-ratelimit-reset"), Some("3600"));
+        let tag = header(&r, "etag").unwrap().to_owned();
+        let again = STATUS.replace(
+            "User-Agent: t",
+            &format!("User-Agent: t\r\nIf-None-Match: W/{tag}"),
+        );
+        let r = answer(&again, &a);
+        assert_eq!(r.status, 304);
+        assert!(r.body.is_empty());
+        assert_eq!(header(&r, "etag"), Some(tag.as_str()));
+        let stale = STATUS.replace("User-Agent: t", "User-Agent: t\r\nIf-None-Match: \"0\"");
+        assert_eq!(answer(&stale, &a).status, 200);
+
+        let mut limited = a.clone();
+        limited.scenario.rate_limit = Some(RateLimit::Secondary);
+        let r = answer(STATUS, &limited);
+        assert_eq!((r.status, header(&r, "retry-after")), (403, Some("60")));
+        let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+        assert!(
+            v["message"]
+                .as_str()
+                .unwrap()
+                .contains("secondary rate limit")
+        );
+        let mut spent = a;
+        spent.scenario.rate_limit = Some(RateLimit::Primary);
+        let r = answer(STATUS, &spent);
+        assert_eq!(
+            (r.status, header(&r, "x-ratelimit-remaining")),
+            (403, Some("0"))
+        );
     }
 }

@@ -3,12 +3,14 @@
 //! connection dropped mid-handshake). Start it in-process with [`MockServer::start`].
 
 pub mod api;
+mod bodies;
+pub mod gate;
 pub mod http;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -16,7 +18,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
-pub use api::{Api, CiState};
+pub use api::{Api, CiState, RateLimit, Scenario};
 
 use crate::error::{Error, Result};
 use crate::sim::chain::{ChainPaths, LeafSpec, MockPki};
@@ -46,6 +48,8 @@ pub struct ServerConfig {
     pub close_mid_handshake: bool,
     /// One line per request on stderr.
     pub access_log: bool,
+    /// The repository, ref, check runs, token and rate-limit fault.
+    pub scenario: Scenario,
 }
 
 impl ServerConfig {
@@ -64,6 +68,7 @@ impl ServerConfig {
             expired_leaf: false,
             close_mid_handshake: false,
             access_log: false,
+            scenario: Scenario::default(),
         }
     }
 
@@ -80,6 +85,7 @@ impl ServerConfig {
             state: self.state,
             actions_only: self.actions_only,
             pretty: self.pretty,
+            scenario: self.scenario.clone(),
         }
     }
 }
@@ -91,6 +97,11 @@ struct Shared {
     paths: ChainPaths,
     current: RwLock<(MockPki, Arc<rustls::ServerConfig>)>,
     connections: AtomicU64,
+    api: Api,
+    /// When "CI ran" (a fixed time, so bodies and their ETags are stable).
+    started: time::OffsetDateTime,
+    /// Requests counted against the rate limit: (window end, used without a token, used with).
+    meter: Mutex<(i64, u64, u64)>,
 }
 
 impl Shared {
@@ -105,6 +116,30 @@ impl Shared {
         match self.current.read() {
             Ok(g) => g.0.clone(),
             Err(poisoned) => poisoned.into_inner().0.clone(),
+        }
+    }
+
+    /// Count one request against the hourly budget, as GitHub does (a token has its own).
+    fn charge(&self, has_token: bool, now: time::OffsetDateTime) -> gate::Budget {
+        let ts = now.unix_timestamp();
+        let mut m = match self.meter.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if ts >= m.0 {
+            *m = (ts - ts.rem_euclid(3600) + 3600, 0, 0);
+        }
+        let (used, limit) = if has_token {
+            m.2 += 1;
+            (m.2, gate::LIMIT_TOKEN)
+        } else {
+            m.1 += 1;
+            (m.1, gate::LIMIT_ANONYMOUS)
+        };
+        gate::Budget {
+            limit,
+            used,
+            reset: m.0,
         }
     }
 
@@ -155,6 +190,9 @@ impl MockServer {
             .map_err(|e| Error::env("listening socket", crate::util::io_reason(&e)))?;
         let shared = Arc::new(Shared {
             paths: ChainPaths::in_dir(&config.chain_dir),
+            api: config.api(),
+            started: time::OffsetDateTime::now_utc(),
+            meter: Mutex::new((0, 0, 0)),
             config,
             current: RwLock::new((chain, tls)),
             connections: AtomicU64::new(0),
@@ -282,7 +320,6 @@ async fn serve_connection(
         Ok(s) => s?,
         Err(_) => return Ok(()),
     };
-    let api = shared.config.api();
     let mut buf = Vec::new();
     loop {
         let next = match tokio::time::timeout(IDLE, http::read_request(&mut stream, &mut buf)).await
@@ -293,7 +330,9 @@ async fn serve_connection(
         let Some(parsed) = next else { break };
         let (bytes, close, line) = match parsed {
             Ok(req) => {
-                let resp = api::respond(&api, &req, time::OffsetDateTime::now_utc());
+                let now = time::OffsetDateTime::now_utc();
+                let budget = shared.charge(gate::token_of(&req).is_some(), now);
+                let resp = api::respond(&shared.api, &req, shared.started, budget);
                 let framing = http::Framing {
                     minor: req.minor,
                     chunked: shared.config.chunked,
