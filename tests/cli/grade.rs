@@ -469,6 +469,19 @@ fn truth_with_an_untrusted_server_is_an_environment_error() {
     assert!(err.to_ascii_lowercase().contains("certificate"), "{err}");
 }
 
+/// The request line and headers of one plain-HTTP request, as text.
+fn request_head(tcp: &mut impl Read) -> String {
+    let mut head = Vec::new();
+    let mut b = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        match tcp.read(&mut b) {
+            Ok(1) => head.push(b[0]),
+            _ => break,
+        }
+    }
+    String::from_utf8_lossy(&head).into_owned()
+}
+
 /// A plain-HTTP GitHub stand-in on loopback that pages `total` check runs 100 at a time with
 /// `Link: rel="next"`, the last run failed; or refuses every check-runs request with 403.
 fn paging_api(total: usize, refuse_checks: bool) -> u16 {
@@ -477,15 +490,7 @@ fn paging_api(total: usize, refuse_checks: bool) -> u16 {
     std::thread::spawn(move || {
         for conn in listener.incoming().take(16) {
             let Ok(mut tcp) = conn else { continue };
-            let mut head = Vec::new();
-            let mut b = [0u8; 1];
-            while !head.ends_with(b"\r\n\r\n") {
-                match tcp.read(&mut b) {
-                    Ok(1) => head.push(b[0]),
-                    _ => break,
-                }
-            }
-            let head = String::from_utf8_lossy(&head).into_owned();
+            let head = request_head(&mut tcp);
             let path = head.split_whitespace().nth(1).unwrap_or("").to_owned();
             let (code, body, link) = if !path.contains("/check-runs") {
                 (
@@ -601,15 +606,7 @@ fn truth_errors_never_show_the_token_or_a_url_password() {
     std::thread::spawn(move || {
         for conn in listener.incoming().take(4) {
             let Ok(mut tcp) = conn else { continue };
-            let mut head = Vec::new();
-            let mut b = [0u8; 1];
-            while !head.ends_with(b"\r\n\r\n") {
-                match tcp.read(&mut b) {
-                    Ok(1) => head.push(b[0]),
-                    _ => break,
-                }
-            }
-            let echo = String::from_utf8_lossy(&head).replace(['\r', '\n', '"'], " ");
+            let echo = request_head(&mut tcp).replace(['\r', '\n', '"'], " ");
             let body = format!(r#"{{"message":"bad gateway for: {echo}"}}"#);
             let resp = format!(
                 "HTTP/1.1 502 X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
