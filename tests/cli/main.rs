@@ -16,6 +16,7 @@ mod mock_api;
 mod pacing;
 mod probe;
 mod readme;
+mod rfc2217;
 mod rom;
 mod sim;
 mod stub;
