@@ -232,23 +232,28 @@ impl Lexer<'_> {
     /// `#if 0` (a comment after the 0 allowed).
     fn if_zero_here(&self) -> bool {
         let (word, rest) = self.directive_at(self.i);
-        let rest = rest.split("//").next().unwrap_or("");
-        let rest = rest.split("/*").next().unwrap_or("");
-        word == "if" && rest.trim() == "0"
+        word == "if" && condition_is_zero(&rest)
     }
 
     /// Skip from `#if 0` to its `#else`, `#elif` or `#endif`, minding nested `#if`s. After
-    /// `#else`/`#elif` the live branch is lexed as usual.
+    /// `#else`/`#elif` the live branch is lexed as usual; an `#elif 0` branch is skipped too, as
+    /// a region of its own.
     fn skip_if_zero(&mut self) {
-        let (start, line) = (self.i, self.line);
+        let (mut start, mut line) = (self.i, self.line);
         self.skip_line_raw();
         let mut depth = 0usize;
         while self.peek(0).is_some() {
             if self.peek(0) == Some('#') && self.at_line_start() {
-                let (word, _) = self.directive_at(self.i);
+                let (word, rest) = self.directive_at(self.i);
                 match word.as_str() {
                     "if" | "ifdef" | "ifndef" => depth += 1,
                     "endif" if depth > 0 => depth -= 1,
+                    "elif" if depth == 0 && condition_is_zero(&rest) => {
+                        self.keep_if_pem(start, line, true);
+                        (start, line) = (self.i, self.line);
+                        self.skip_line_raw();
+                        continue;
+                    }
                     "else" | "elif" | "endif" if depth == 0 => {
                         self.keep_if_pem(start, line, true);
                         self.skip_line_raw();
@@ -404,6 +409,13 @@ impl Lexer<'_> {
     }
 }
 
+/// A preprocessor condition that is the literal `0` (a trailing comment allowed).
+fn condition_is_zero(rest: &str) -> bool {
+    let rest = rest.split("//").next().unwrap_or("");
+    let rest = rest.split("/*").next().unwrap_or("");
+    rest.trim() == "0"
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -427,6 +439,26 @@ mod tests {
         assert_eq!(strs("\"\\\n-----BEGIN\""), ["-----BEGIN"]);
         assert_eq!(strs("'\"' \"k\" // \"no\"\n/* \"no\" */"), ["k"]);
         assert_eq!(strs("fn f(s: &'static str) { g(\"v\") }"), ["v"]);
+    }
+
+    /// `#if 0 … #elif 0 … #endif`, as in a Beken SDK's tls_certificate.c (in the corpus): every
+    /// branch is dead, each is its own skipped region, and the live code after `#endif` is lexed.
+    #[test]
+    fn elif_zero_branches_are_skipped_too() {
+        let text = "#if 0\nA = \"-----BEGIN 1\";\n#elif 0 // old\nB = \"-----BEGIN 2\";\n\
+                    #elif 1\nC = \"c\";\n#endif\nD = \"d\";\n";
+        let got = lex_all(text);
+        let strs: Vec<&str> = got
+            .tokens
+            .iter()
+            .filter_map(|t| match &t.tok {
+                Tok::Str(s) => Some(s.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(strs, ["c", "d"]);
+        let lines: Vec<(usize, bool)> = got.skipped.iter().map(|s| (s.line, s.if_zero)).collect();
+        assert_eq!(lines, [(1, true), (3, true)]);
     }
 
     #[test]

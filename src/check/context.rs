@@ -90,6 +90,13 @@ impl Ctx {
             || matches!(&self.call, Some((c, 0)) if c == "setFingerprint" || c == "verify")
     }
 
+    /// A symbol named as a private key (`private_key_str`, `PRIV_KEY`): its hex is key material
+    /// (`openssl ec -text` prints a 32-byte P-256 key as coloned hex), never a fingerprint.
+    pub fn says_private_key(&self) -> bool {
+        let n = self.lower_name();
+        (n.contains("priv") || n.contains("secret")) && !self.says_fingerprint()
+    }
+
     /// 2 = the file's own HOST symbol, 1 = a host-like name or call, 0 = not a host.
     pub fn says_host(&self) -> u8 {
         let n = self.lower_name();

@@ -415,6 +415,9 @@ fn from_literal(toks: &[Token], i: usize, value: &str) -> Found {
         // A private key or a CSR: not a pin.
         return Found::None;
     }
+    if ctx.says_private_key() {
+        return Found::None;
+    }
     if let Some(fp) = fingerprint(value, ctx.says_fingerprint()) {
         return Found::Pins(vec![fp], Vec::new());
     }

@@ -316,6 +316,19 @@ fn subject_key_identifier_in_a_comment_is_not_a_fingerprint() {
     assert_eq!(read_pins(src.as_bytes()), Err(PinError::NoPins));
 }
 
+/// `openssl ec -text` pasted as a string: a P-256 private key is 32 bytes of coloned hex, the
+/// shape of a SHA-256 fingerprint, and must not become a pin (GoogleCloudPlatform's
+/// google-cloud-iot-arduino ESP32 example, in the corpus).
+#[test]
+fn private_key_hex_is_not_a_fingerprint() {
+    let src = "// From openssl ec -in certificate.pem -noout --text\n\
+               const char* private_key_str =\n\
+               \x20   \"e0:14:62:40:1c:d5:0b:78:cb:5e:7b:f9:ba:a7:08:\"\n\
+               \x20   \"0d:fa:41:34:48:69:56:e5:4a:d0:a3:a5:a4:c8:4b:\"\n\
+               \x20   \"ca:69\";\n";
+    assert_eq!(read_pins(src.as_bytes()), Err(PinError::NoPins));
+}
+
 #[test]
 fn hosts_from_calls_defines_and_urls() {
     let fp = format!("const char fingerprint[] = \"{FP}\";\n");

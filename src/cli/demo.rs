@@ -181,6 +181,7 @@ pub fn run(args: Args) -> Result<Exit> {
         firmware: Arc::new(SketchFirmware::default()),
         // The demo shows the loop, not line speed.
         pacing: device::Pacing::Off,
+        rfc2217: None,
     })?;
     writeln!(
         out,

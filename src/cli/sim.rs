@@ -239,12 +239,30 @@ fn default_chain_dir() -> PathBuf {
 /// The mock listens on loopback unless the user says otherwise: its leaf's private key sits
 /// beside it, and it answers whoever connects.
 pub fn check_bind(addr: SocketAddr, public: bool) -> Result<()> {
+    check_bind_for(
+        addr,
+        public,
+        "--addr",
+        "the mock",
+        "it serves a test chain whose private key is on this disk",
+    )
+}
+
+/// [`check_bind`] for any listener: `flag` names the option, `what` the service, `risk` what a
+/// stranger could do with it.
+pub fn check_bind_for(
+    addr: SocketAddr,
+    public: bool,
+    flag: &str,
+    what: &str,
+    risk: &str,
+) -> Result<()> {
     if addr.ip().is_loopback() {
         return Ok(());
     }
     if !public {
         return Err(Error::Usage(format!(
-            "--addr {addr} is not a loopback address: the mock would be reachable from the \
+            "{flag} {addr} is not a loopback address: {what} would be reachable from the \
              network; use 127.0.0.1 or [::1], or pass --public"
         )));
     }
@@ -254,8 +272,7 @@ pub fn check_bind(addr: SocketAddr, public: bool) -> Result<()> {
         format!("anyone who can reach {}", addr.ip())
     };
     super::warn(format!(
-        "--public: {who} can connect to the mock on port {}; it serves a test chain whose \
-         private key is on this disk",
+        "--public: {who} can connect to {what} on port {}; {risk}",
         addr.port()
     ));
     Ok(())

@@ -15,7 +15,14 @@ use crate::sim::reference::SketchFirmware;
 /// Examples shown under `sim device --help`.
 pub const DEVICE_EXAMPLES: &str = "Examples:
   espcheck sim device --chip esp8266 --link /tmp/esp --flash-file /tmp/esp.flash
-  esptool --chip esp8266 --port /tmp/esp --before no-reset --after no-reset write-flash 0x0 app.bin";
+  esptool --chip esp8266 --port /tmp/esp --before no-reset --after no-reset write-flash 0x0 app.bin
+  espcheck sim device --chip esp32 --rfc2217 127.0.0.1:4000
+  esptool --port 'rfc2217://127.0.0.1:4000' write-flash 0x10000 app.bin
+
+On a pty alone the board has no modem lines: it powers on waiting in the ROM loader, and a SYNC
+while the app runs stands in for the auto-reset. With --rfc2217 it has DTR/RTS wired to EN/GPIO0
+as on a USB-serial board: it powers on and boots from flash, esptool's default resets work, and
+the running app does not answer SYNC.";
 
 /// Examples shown under `sim image --help`.
 pub const IMAGE_EXAMPLES: &str = "Examples:
@@ -62,6 +69,13 @@ pub struct DeviceArgs {
     /// (45 ms a sector); off: as fast as the pty goes (quick tests).
     #[arg(long, value_name = "real|off", default_value = "real", value_parser = parse_pacing)]
     pub pacing: device::Pacing,
+    /// Also serve the board as an RFC 2217 COM port on ADDR:PORT (loopback unless --public),
+    /// with DTR/RTS driving EN/GPIO0; the board then powers on and boots from flash.
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub rfc2217: Option<std::net::SocketAddr>,
+    /// Allow --rfc2217 on a non-loopback address.
+    #[arg(long, requires = "rfc2217")]
+    pub public: bool,
 }
 
 fn parse_pacing(s: &str) -> std::result::Result<device::Pacing, String> {
@@ -70,12 +84,22 @@ fn parse_pacing(s: &str) -> std::result::Result<device::Pacing, String> {
 
 /// Run `sim device`.
 pub fn run_device(args: DeviceArgs) -> Result<Exit> {
+    if let Some(addr) = args.rfc2217 {
+        super::sim::check_bind_for(
+            addr,
+            args.public,
+            "--rfc2217",
+            "the virtual board",
+            "they can reflash and reset it",
+        )?;
+    }
     let dev = device::start(DeviceConfig {
         chip: args.chip,
         link: args.link.clone(),
         flash_file: args.flash_file.clone(),
         firmware: Arc::new(SketchFirmware::default()),
         pacing: args.pacing,
+        rfc2217: args.rfc2217,
     })?;
     let mut out = std::io::stdout().lock();
     writeln!(
@@ -92,10 +116,16 @@ pub fn run_device(args: DeviceArgs) -> Result<Exit> {
         Some(f) => writeln!(out, "flash: {}", f.display())?,
         None => writeln!(out, "flash: in memory (use --flash-file to keep it)")?,
     }
-    writeln!(
-        out,
-        "waiting for a flasher (--before no-reset); Ctrl-C stops"
-    )?;
+    match dev.rfc2217_addr() {
+        Some(a) => writeln!(
+            out,
+            "rfc2217://{a} (DTR/RTS reset the board); booting from flash; Ctrl-C stops"
+        )?,
+        None => writeln!(
+            out,
+            "waiting for a flasher (--before no-reset); Ctrl-C stops"
+        )?,
+    }
     out.flush()?;
     drop(out);
     let rt = tokio::runtime::Builder::new_current_thread()

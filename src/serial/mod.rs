@@ -8,6 +8,7 @@ use std::time::Duration;
 pub mod discover;
 pub mod log;
 pub mod port;
+pub mod rfc2217;
 pub mod session;
 pub mod watch;
 

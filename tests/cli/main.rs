@@ -17,6 +17,7 @@ mod pacing;
 mod probe;
 mod project;
 mod readme;
+mod rfc2217;
 mod rom;
 mod sim;
 mod stub;

@@ -45,6 +45,11 @@ fn run_esptool(esptool: &Path, chip: Chip, port: &Path, args: &[&str]) -> String
         .args(args)
         .output()
         .expect("run esptool");
+    esptool_text(&out, args)
+}
+
+/// esptool's stdout and stderr together, after checking it succeeded.
+pub(super) fn esptool_text(out: &std::process::Output, args: &[&str]) -> String {
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),

@@ -8,6 +8,11 @@
 //! stub's RUN_USER_CODE. A pty has no
 //! DTR/RTS lines, so a SYNC that arrives while the board runs firmware stands in for the
 //! auto-reset circuit: the board drops back into download mode and answers it.
+//!
+//! With [`DeviceConfig::rfc2217`] the board is also an RFC 2217 COM port (see
+//! [`crate::serial::rfc2217`]) whose DTR/RTS drive EN and GPIO0 through the two-transistor
+//! auto-reset circuit: it powers on and boots from flash, resets only through those lines, and
+//! the running app does not answer SYNC.
 
 pub mod boot;
 pub mod firmware;
@@ -16,6 +21,7 @@ pub mod loader;
 pub mod pty;
 mod runtime;
 pub mod uart;
+mod wire;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -41,6 +47,9 @@ pub struct DeviceConfig {
     pub firmware: Arc<dyn Firmware>,
     /// Whether the UART and the flash keep time.
     pub pacing: Pacing,
+    /// Also serve UART0 as an RFC 2217 COM port here, with DTR/RTS wired to EN/GPIO0 through
+    /// the auto-reset circuit; the board then powers on and boots from flash.
+    pub rfc2217: Option<std::net::SocketAddr>,
 }
 
 impl DeviceConfig {
@@ -52,6 +61,7 @@ impl DeviceConfig {
             flash_file: None,
             firmware: Arc::new(DefaultFirmware),
             pacing: Pacing::Real,
+            rfc2217: None,
         }
     }
 }
@@ -64,6 +74,7 @@ pub struct Device {
     link: Option<PathBuf>,
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
+    rfc2217: Option<std::net::SocketAddr>,
 }
 
 /// The MAC address of the virtual board (Espressif OUIs; the ESP8266 one is the one esptool
@@ -87,10 +98,23 @@ pub fn start(config: DeviceConfig) -> Result<Device> {
     if let Some(link) = &config.link {
         make_link(link, &slave)?;
     }
+    let (tcp, rfc2217) = match config.rfc2217 {
+        Some(addr) => {
+            let listener = std::net::TcpListener::bind(addr)
+                .map_err(|e| Error::env(format!("RFC 2217 port {addr}"), e))?;
+            let bound = listener
+                .local_addr()
+                .map_err(|e| Error::env(format!("RFC 2217 port {addr}"), e))?;
+            let port = wire::Rfc2217Port::new(listener, boot::APP_BAUD)
+                .map_err(|e| Error::env(format!("RFC 2217 port {addr}"), e))?;
+            (Some(port), Some(bound))
+        }
+        None => (None, None),
+    };
     let stop = Arc::new(AtomicBool::new(false));
     let rt = runtime::Runtime::new(
         config.chip,
-        pty,
+        wire::Wire { pty, tcp },
         flash,
         config.firmware.clone(),
         stop.clone(),
@@ -106,6 +130,7 @@ pub fn start(config: DeviceConfig) -> Result<Device> {
         link: config.link,
         stop,
         thread: Some(thread),
+        rfc2217,
     })
 }
 
@@ -134,6 +159,11 @@ impl Device {
     /// The pty (`/dev/pts/N`).
     pub fn slave_path(&self) -> &Path {
         &self.slave
+    }
+
+    /// Where the RFC 2217 port listens (the bound address, so port 0 resolves), if it has one.
+    pub fn rfc2217_addr(&self) -> Option<std::net::SocketAddr> {
+        self.rfc2217
     }
 
     /// The chip this board is.

@@ -2,25 +2,23 @@
 //! sketch).
 
 use std::collections::VecDeque;
-use std::io::{Read, Write};
-use std::os::fd::AsFd;
+use std::io::Write;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::time::{Duration, Instant};
 
-use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
-
 use super::boot::{self, APP_BAUD, Next, ResetCause};
 use super::firmware::{BoardInfo, Firmware};
 use super::flash::Flash;
 use super::loader::{Action, Loader};
-use super::pty::{self, Pty};
 use super::uart::{LineClock, Pacing};
+use super::wire::{Input, Wire};
 use crate::rom::Chip;
 use crate::rom::command::Command;
 use crate::rom::packet::Request;
 use crate::rom::slip::FrameDecoder;
+use crate::serial::rfc2217::Lines;
 use crate::sim::image::Fault;
 
 /// Output the board keeps for a host that is not reading; beyond this it is lost, as on a UART.
@@ -35,11 +33,13 @@ struct Chunk {
 enum Mode {
     Download,
     Running,
+    /// EN held low by the auto-reset circuit: the chip does nothing.
+    Reset,
 }
 
 pub(super) struct Runtime {
     chip: Chip,
-    pty: Pty,
+    wire: Wire,
     flash: Flash,
     loader: Loader,
     decoder: FrameDecoder,
@@ -56,7 +56,20 @@ pub(super) struct Runtime {
     /// Board to host and host to board.
     tx_line: LineClock,
     rx_line: LineClock,
+    /// EN as the auto-reset circuit drives it (high: running).
+    en: bool,
+    /// GPIO0 as the circuit drives it (low: download boot).
+    gpio0: bool,
+    /// When the chip, out of reset, samples its strapping pins.
+    strap_at: Option<Instant>,
 }
+
+/// How long after EN rises the chip latches GPIO0. On a board EN's RC network delays the
+/// release by milliseconds; over RFC 2217 each line change is a round trip (pyserial waits for
+/// every SET-CONTROL answer, polling every 50 ms), so esptool's classic reset lets GPIO0 fall
+/// about 50 ms after EN rises. Espressif's `esp_rfc2217_server` replays the sequence locally for
+/// the same reason; this board stretches the RC instead.
+const STRAP_DELAY: Duration = Duration::from_millis(120);
 
 /// The reset the auto-reset circuit (or the EN button) gives: external on the ESP8266,
 /// power-on-like on the ESP32.
@@ -77,7 +90,7 @@ fn is_sync(frame: &[u8]) -> bool {
 impl Runtime {
     pub(super) fn new(
         chip: Chip,
-        pty: Pty,
+        wire: Wire,
         flash: Flash,
         firmware: Arc<dyn Firmware>,
         stop: Arc<AtomicBool>,
@@ -87,7 +100,7 @@ impl Runtime {
         let mac = super::mac(chip);
         Runtime {
             chip,
-            pty,
+            wire,
             flash,
             loader: Loader::new(chip, mac),
             decoder: FrameDecoder::default(),
@@ -103,12 +116,20 @@ impl Runtime {
             pacing,
             tx_line: LineClock::default(),
             rx_line: LineClock::default(),
+            en: true,
+            gpio0: true,
+            strap_at: None,
         }
     }
 
     pub(super) fn run(mut self) {
-        let banner = boot::download_banner(self.chip, pin_reset(self.chip));
-        self.emit(banner.baud, banner.text.as_bytes());
+        if self.wire.has_lines() {
+            // With modem lines GPIO0 idles high: power-on boots from flash, as a board does.
+            self.boot(ResetCause::PowerOn);
+        } else {
+            let banner = boot::download_banner(self.chip, pin_reset(self.chip));
+            self.emit(banner.baud, banner.text.as_bytes());
+        }
         let mut last_clear = Instant::now();
         let mut buf = vec![0u8; 8192];
         while !self.stop.load(Ordering::SeqCst) {
@@ -133,21 +154,18 @@ impl Runtime {
                 std::thread::sleep(self.rx_line.wait(now, baud).min(Duration::from_millis(2)));
                 continue;
             }
-            let mut fds = [PollFd::new(self.pty.master.as_fd(), PollFlags::POLLIN)];
-            let ready = poll(&mut fds, PollTimeout::from(tick)).unwrap_or(0);
-            if ready > 0 {
-                match (&self.pty.master).read(&mut buf[..cap]) {
-                    Ok(n) if n > 0 => {
-                        self.rx_line.spend(Instant::now(), baud, n);
-                        let bytes = buf[..n].to_vec();
+            for input in self.wire.read(cap, tick, &mut buf) {
+                match input {
+                    Input::Data(bytes) => {
+                        self.rx_line.spend(Instant::now(), baud, bytes.len());
                         self.input(&bytes);
                     }
-                    // EAGAIN, or EIO in the instant a client closes: nothing to read.
-                    _ => std::thread::sleep(Duration::from_millis(5)),
+                    Input::Lines(lines) => self.set_lines(lines),
                 }
             }
+            self.strap();
             if last_clear.elapsed() > Duration::from_millis(500) {
-                pty::clear_exclusive(&self.pty.slave);
+                self.wire.upkeep();
                 last_clear = Instant::now();
             }
         }
@@ -156,7 +174,7 @@ impl Runtime {
     }
 
     fn host_baud(&self) -> u32 {
-        pty::host_baud(&self.pty.slave).unwrap_or(APP_BAUD)
+        self.wire.host_baud().unwrap_or(APP_BAUD)
     }
 
     /// Queue output sent at `baud`. When the host's UART runs at another speed, the bytes arrive
@@ -188,14 +206,13 @@ impl Runtime {
             }
             let (a, _) = self.pending.as_slices();
             let a = &a[..a.len().min(cap)];
-            match (&self.pty.master).write(a) {
-                Ok(n) if n > 0 => {
-                    self.pending.drain(..n);
-                    if self.pacing == Pacing::Real {
-                        self.tx_line.spend(Instant::now(), baud, n);
-                    }
-                }
-                _ => break,
+            let n = self.wire.write(a);
+            if n == 0 {
+                break;
+            }
+            self.pending.drain(..n);
+            if self.pacing == Pacing::Real {
+                self.tx_line.spend(Instant::now(), baud, n);
             }
         }
     }
@@ -212,11 +229,12 @@ impl Runtime {
 
     fn input(&mut self, bytes: &[u8]) {
         for frame in self.decoder.feed(bytes).into_iter().flatten() {
-            if matches!(self.mode, Mode::Running) {
-                if !is_sync(&frame) {
-                    continue;
-                }
-                self.enter_download();
+            match self.mode {
+                Mode::Reset => continue,
+                // Over RFC 2217 only the reset lines bring the loader back, as on hardware.
+                Mode::Running if self.wire.has_lines() || !is_sync(&frame) => continue,
+                Mode::Running => self.enter_download(),
+                Mode::Download => {}
             }
             let host = self.host_baud();
             let out = self.loader.handle(&frame, &mut self.flash, host);
@@ -233,6 +251,39 @@ impl Runtime {
                     self.reset_to_loader(ResetCause::Software);
                 }
                 _ => {}
+            }
+        }
+    }
+
+    /// The two-transistor auto-reset circuit of USB-serial boards: EN is low while RTS is
+    /// asserted and DTR is not; GPIO0 is low while DTR is asserted and RTS is not. Releasing EN
+    /// with GPIO0 low enters the ROM loader, with GPIO0 high boots from flash.
+    fn set_lines(&mut self, lines: Lines) {
+        // EN low only for RTS on, DTR off; GPIO0 low only for DTR on, RTS off.
+        let en = !lines.rts || lines.dtr;
+        self.gpio0 = !lines.dtr || lines.rts;
+        match (self.en, en) {
+            (true, false) => {
+                self.generation.fetch_add(1, Ordering::SeqCst);
+                self.mode = Mode::Reset;
+                self.decoder = FrameDecoder::default();
+                self.strap_at = None;
+            }
+            (false, true) => self.strap_at = Some(Instant::now() + STRAP_DELAY),
+            _ => {}
+        }
+        self.en = en;
+    }
+
+    /// Out of reset once the strapping delay has passed: GPIO0 low enters the ROM loader, high
+    /// boots from flash.
+    fn strap(&mut self) {
+        if self.strap_at.is_some_and(|t| Instant::now() >= t) {
+            self.strap_at = None;
+            if self.gpio0 {
+                self.boot(pin_reset(self.chip));
+            } else {
+                self.enter_download();
             }
         }
     }
