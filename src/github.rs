@@ -166,13 +166,14 @@ async fn get(
     if let Some(token) = &q.token {
         req = req.bearer_auth(token);
     }
-    let resp = req.send().await.map_err(|e| {
+    let failed = |e: reqwest::Error| {
         if e.is_timeout() {
             Error::timeout(url, q.timeout)
         } else {
             Error::env(url, chain(&e))
         }
-    })?;
+    };
+    let resp = req.send().await.map_err(failed)?;
     let status = resp.status();
     let header = |name: &str| {
         resp.headers()
@@ -184,13 +185,7 @@ async fn get(
     let reset = header("x-ratelimit-reset");
     let retry_after = header("retry-after").and_then(|v| v.trim().parse::<u64>().ok());
     let next = header("link").as_deref().and_then(next_link);
-    let body = resp.bytes().await.map_err(|e| {
-        if e.is_timeout() {
-            Error::timeout(url, q.timeout)
-        } else {
-            Error::env(url, chain(&e))
-        }
-    })?;
+    let body = resp.bytes().await.map_err(failed)?;
     if status.is_success() {
         return Ok((body.to_vec(), next));
     }

@@ -282,15 +282,10 @@ fn stub(
                     .ok();
                 let conn = rustls::ServerConnection::new(config).unwrap();
                 let mut tls = rustls::StreamOwned::new(conn, tcp);
-                let mut head = Vec::new();
-                let mut b = [0u8; 1];
-                while !head.ends_with(b"\r\n\r\n") {
-                    match tls.read(&mut b) {
-                        Ok(1) => head.push(b[0]),
-                        _ => return,
-                    }
+                let head = request_head(&mut tls);
+                if !head.ends_with("\r\n\r\n") {
+                    return;
                 }
-                let head = String::from_utf8_lossy(&head).into_owned();
                 let path = head.split_whitespace().nth(1).unwrap_or("").to_owned();
                 seen.lock().unwrap().push(head);
                 let (code, body) = if path.contains("/check-runs") {
