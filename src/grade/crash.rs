@@ -36,7 +36,9 @@ pub(crate) fn classify(text: &str, lower: &str) -> Option<Signal> {
         || lower.contains("abort")
         || lower.contains("panic")
         || lower.contains("brownout")
-        || lower.contains("watchdog"))
+        || lower.contains("watchdog")
+        || lower.contains("flash read err")
+        || lower.contains("invalid header"))
     {
         return None;
     }
@@ -46,10 +48,16 @@ pub(crate) fn classify(text: &str, lower: &str) -> Option<Signal> {
             end: BlockEnd::Immediate,
         });
     }
-    if lower.contains("guru meditation error") {
+    if guru_at(lower).is_some() {
         return Some(Signal::Crash {
             kind: "guru-meditation",
             end: BlockEnd::Backtrace,
+        });
+    }
+    if let Some(kind) = rom_boot_error(lower) {
+        return Some(Signal::Crash {
+            kind,
+            end: BlockEnd::Immediate,
         });
     }
     if lower.contains("soft wdt reset") {
@@ -90,6 +98,41 @@ pub(crate) fn classify(text: &str, lower: &str) -> Option<Signal> {
         return Some(Signal::Boot { cause });
     }
     None
+}
+
+/// Where `Guru Meditation Error` starts in `lower`, wherever the line has it and however many
+/// blanks a terminal's line wrap put between the words (`GP : 0x3Guru Meditation      Error:`).
+fn guru_at(lower: &str) -> Option<usize> {
+    let mut from = 0;
+    while let Some(i) = lower[from..].find("guru meditation") {
+        let at = from + i;
+        let rest = &lower[at + "guru meditation".len()..];
+        if rest.trim_start().starts_with("error") {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
+}
+
+/// The ROM bootloader could not load the second-stage bootloader from flash: ESP32
+/// `flash read err, 1000` (then `ets_main.c 371`) and `invalid header: 0xffffffff`.
+fn rom_boot_error(lower: &str) -> Option<&'static str> {
+    let t = lower.trim_start();
+    if t.starts_with("flash read err") {
+        Some("flash-read-err")
+    } else if t.starts_with("invalid header:") {
+        Some("invalid-header")
+    } else {
+        None
+    }
+}
+
+/// The tail of an ESP-IDF panic whose start the log missed: the handler's bare
+/// `ELF file SHA256: …` (the boot log prints it behind a tag, `I (…) cpu_start: ELF file …`).
+/// Its `Rebooting...` follows.
+pub(crate) fn panic_tail(text: &str) -> bool {
+    text.trim_start().starts_with("ELF file SHA256:")
 }
 
 /// The reset cause of a ROM boot banner: ESP8266 ` ets Jan  8 2013,rst cause:2, boot mode:(3,6)`,
@@ -270,10 +313,18 @@ pub(crate) fn describe(kind: &str, headline: &str, block: &[String]) -> String {
             "the ESP32 task watchdog fired: a task hogged its CPU without yielding".to_owned()
         }
         "guru-meditation" => {
+            // From `Guru` on: a wrapped line can carry a register dump's tail before it.
+            let lower = headline.to_ascii_lowercase();
+            let headline = guru_at(&lower).map_or(headline, |i| &headline[i..]);
             let why = headline.find('(').and_then(|o| {
                 headline[o + 1..]
                     .find(')')
                     .map(|c| &headline[o + 1..o + 1 + c])
+            });
+            // ESP-IDF 2.x/3.0: `Guru Meditation Error of type LoadProhibited occurred on core  0`.
+            let why = why.or_else(|| {
+                let i = headline.find(" of type ")?;
+                headline[i + 9..].split_whitespace().next()
             });
             let mut s = match why {
                 Some(w) => format!("the board crashed: Guru Meditation Error ({w})"),
@@ -294,6 +345,19 @@ pub(crate) fn describe(kind: &str, headline: &str, block: &[String]) -> String {
             "the firmware aborted: {}{HINT_ABORT_STACK}",
             headline.trim()
         ),
+        "flash-read-err" | "invalid-header" => format!(
+            "the ROM bootloader could not load the second-stage bootloader from flash (`{}`): \
+             the flash is blank or its bootloader is corrupt, the flash was not ready when the \
+             ROM read it (power-on timing), or the flash mode/frequency or the flash's supply is \
+             wrong (a strapping pin, GPIO 12 on 3.3 V flash, or a pin of the \
+             flash wired to something else); erase and reflash the bootloader, partition table \
+             and app with the right flash settings",
+            headline.trim()
+        ),
+        "panic-tail" => "the board panicked and rebooted: the log starts after the panic's \
+                         message, only its tail (`ELF file SHA256:`, `Rebooting...`) was \
+                         captured; capture from before the crash to see which panic"
+            .to_owned(),
         "brownout" => "brownout: the supply voltage sagged below the detector's threshold \
                        (weak USB port or cable, or a WiFi/TLS current peak); power the board \
                        properly"
@@ -382,5 +446,53 @@ mod tests {
         assert_eq!(name(29), Some("StoreProhibited"));
         assert_eq!(name(33), Some("Coprocessor1Disabled"));
         assert_eq!(name(40), None);
+    }
+    #[test]
+    fn guru_meditation_anywhere_in_a_wrapped_line() {
+        // A terminal's line wrap glued the previous dump's tail on and padded the words apart.
+        let line = "90648  RA      : 0x40390660  SP      : 0x3fcc3e00  GP      : 0x3Guru Meditation                                                                         Error: Core  0 panic'ed (Load access fault). Exception was unhandled.";
+        assert!(matches!(
+            cls(line),
+            Some(Signal::Crash {
+                kind: "guru-meditation",
+                ..
+            })
+        ));
+        let r = describe("guru-meditation", line, &[]);
+        assert!(r.contains("(Load access fault)"), "{r}");
+        assert!(!r.contains("RA"), "{r}");
+        assert_eq!(cls("my guru meditation retreat starts"), None);
+    }
+
+    #[test]
+    fn old_guru_wording_names_the_cause() {
+        let line = "Guru Meditation Error of type StoreProhibited occurred on core  0. Exception was unhandled.";
+        let r = describe("guru-meditation", line, &[]);
+        assert!(r.contains("Guru Meditation Error (StoreProhibited)"), "{r}");
+    }
+
+    #[test]
+    fn rom_cannot_load_the_bootloader() {
+        for line in ["flash read err, 1000", "invalid header: 0xffffffff"] {
+            let Some(Signal::Crash { kind, end }) = cls(line) else {
+                panic!("{line}: not a crash");
+            };
+            assert_eq!(end, BlockEnd::Immediate);
+            let r = describe(kind, line, &[]);
+            assert!(r.contains("second-stage bootloader"), "{r}");
+            assert!(r.contains(line), "{r}");
+        }
+        assert_eq!(cls("ets_main.c 371 "), None);
+    }
+
+    #[test]
+    fn a_bare_elf_sha_line_is_a_panic_tail_and_the_boot_logs_is_not() {
+        assert!(panic_tail("ELF file SHA256: a5191f47"));
+        assert!(!panic_tail(
+            "I (245) cpu_start: ELF file SHA256:  0123456789abcdef..."
+        ));
+        assert!(!panic_tail(
+            "I (98) app_init: ELF file SHA256:  4c9d6a1b2..."
+        ));
     }
 }

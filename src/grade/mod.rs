@@ -378,6 +378,24 @@ impl Grader {
             }
             None => {}
         }
+        if crash::panic_tail(text) && self.core.crash.is_none() {
+            // A crash headline later in the log (after the reboot) says more: wait for it.
+            self.core.crash = Some(Crash {
+                kind: "panic-tail".to_owned(),
+                line: line.number,
+                headline: text.to_owned(),
+                block: Vec::new(),
+                elf_sha256: self.elf_sha256.clone(),
+            });
+            let reason = crash::describe("panic-tail", text, &[]);
+            self.core.propose(
+                Verdict::Fault,
+                None,
+                reason,
+                Finality::AfterLines(crash::BLOCK_LIMIT as u32 + 1),
+            );
+            return;
+        }
         if let Some(f) = tlsdiag::classify(line.number, text, &lower) {
             self.on_tls(f);
         }
@@ -385,11 +403,16 @@ impl Grader {
             self.detect(text);
         }
         if !matches!(self.state, ProfileState::Unity(_))
-            && let Some((verdict, why)) = httpclient::classify(text)
+            && let Some(said) = httpclient::read(text)
         {
             self.detected = Some(httpclient::PROFILE);
+            let (verdict, why, finality) = match said {
+                httpclient::Said::Outcome(v, why) => (v, why, Finality::Now),
+                // The sketch's own `[HTTP] GET... code:` line usually follows within a few lines.
+                httpclient::Said::Status(v, why) => (v, why, Finality::AfterLines(40)),
+            };
             let reason = format!("line {}: {why}", line.number);
-            self.core.propose(verdict, None, reason, Finality::Now);
+            self.core.propose(verdict, None, reason, finality);
             return;
         }
         let step = match &mut self.state {
@@ -674,7 +697,7 @@ pub(crate) fn tls_reason(core: &Engine) -> Option<String> {
 fn library(source: &str) -> Option<&'static str> {
     match source {
         "mbedtls" => Some("mbedTLS"),
-        "esp-x509-crt-bundle" => Some("mbedTLS certificate bundle"),
+        "esp-x509-crt-bundle" => Some("mbedTLS, esp-x509-crt-bundle"),
         "bearssl" => Some("BearSSL"),
         "wolfssl" => Some("wolfSSL"),
         "axtls" => Some("axTLS"),
