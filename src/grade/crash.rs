@@ -38,7 +38,10 @@ pub(crate) fn classify(text: &str, lower: &str) -> Option<Signal> {
         || lower.contains("brownout")
         || lower.contains("watchdog")
         || lower.contains("flash read err")
-        || lower.contains("invalid header"))
+        || lower.contains("invalid header")
+        || lower.contains("corrupt heap")
+        || lower.contains("assert failed")
+        || lower.contains("stack overflow"))
     {
         return None;
     }
@@ -51,6 +54,26 @@ pub(crate) fn classify(text: &str, lower: &str) -> Option<Signal> {
     if guru_at(lower).is_some() {
         return Some(Signal::Crash {
             kind: "guru-meditation",
+            end: BlockEnd::Backtrace,
+        });
+    }
+    if lower.trim_start().starts_with("corrupt heap:") {
+        // Heap poisoning found a damaged block; its assert and abort follow, then a Backtrace.
+        return Some(Signal::Crash {
+            kind: "heap-corrupt",
+            end: BlockEnd::Backtrace,
+        });
+    }
+    if lower.trim_start().starts_with("assert failed:") {
+        // ESP-IDF 4.4 and later: `assert failed: multi_heap_free multi_heap_poisoning.c:253 (…)`.
+        return Some(Signal::Crash {
+            kind: "abort",
+            end: BlockEnd::Backtrace,
+        });
+    }
+    if lower.contains("***error*** a stack overflow in task") {
+        return Some(Signal::Crash {
+            kind: "stack-overflow",
             end: BlockEnd::Backtrace,
         });
     }
@@ -128,6 +151,24 @@ fn rom_boot_error(lower: &str) -> Option<&'static str> {
     }
 }
 
+/// What the panic handler's `Debug exception reason:` line adds to an `Unhandled debug
+/// exception`: a stack overflow caught by the canary, or the watchpoint or break that fired.
+fn debug_exception_reason(block: &[String]) -> Option<String> {
+    let line = block.iter().find_map(|l| {
+        let i = l.find("Debug exception reason:")?;
+        Some(l[i + "Debug exception reason:".len()..].trim())
+    })?;
+    if let Some(rest) = line.strip_prefix("Stack canary watchpoint triggered") {
+        let task = rest.trim().trim_matches(['(', ')']).trim();
+        let task = if task.is_empty() { "a task" } else { task };
+        return Some(format!(
+            ": {task} overflowed its stack (Stack canary watchpoint triggered), give it a bigger \
+             stack or use less of it"
+        ));
+    }
+    Some(format!(" ({line})"))
+}
+
 /// The tail of an ESP-IDF panic whose start the log missed: the handler's bare
 /// `ELF file SHA256: …` (the boot log prints it behind a tag, `I (…) cpu_start: ELF file …`).
 /// Its `Rebooting...` follows.
@@ -190,6 +231,14 @@ pub(crate) fn block_over(end: BlockEnd, text: &str, lines: &[String]) -> bool {
         && lines.iter().any(|l| is_backtrace(l))
         && (next_report
             || !(t.is_empty() || is_backtrace(t) || t.contains("task_wdt") || t.starts_with("0x")))
+}
+
+/// Whether a reset cause says a watchdog killed the firmware that ran before: ESP32 timer-group
+/// and RTC system/CPU watchdogs (`TG1WDT_SYS_RESET`, `RTCWDT_SYS_RST`, `SUPER_WDT_RST`) and the
+/// ESP8266's hardware watchdog (`rst cause:4`). Not `RTCWDT_RTC_RESET`: an ESP32 reports that at
+/// many ordinary power-ups.
+pub(crate) fn killed_by_watchdog(cause: &str) -> bool {
+    cause == "4" || (cause.contains("WDT") && !cause.contains("RTCWDT_RTC"))
 }
 
 /// What a reset cause means, in words, and whether it is a fault by itself.
@@ -330,13 +379,15 @@ pub(crate) fn describe(kind: &str, headline: &str, block: &[String]) -> String {
                 Some(w) => format!("the board crashed: Guru Meditation Error ({w})"),
                 None => format!("the board crashed: {headline}"),
             };
+            let extra = debug_exception_reason(block).unwrap_or_default();
             if let Some(pc) = field("PC      :").or_else(|| field("PC:")) {
-                s.push_str(&format!(" at PC {pc}"));
+                s.push_str(&format!(" at PC {pc}{extra}"));
                 s.push_str(HINT_BACKTRACE);
             } else if let Some(pc) = field("MEPC    :") {
-                s.push_str(&format!(" at MEPC {pc}"));
+                s.push_str(&format!(" at MEPC {pc}{extra}"));
                 s.push_str(HINT_UNWIND);
             } else {
+                s.push_str(&extra);
                 s.push_str(HINT_BACKTRACE);
             }
             s
@@ -352,6 +403,28 @@ pub(crate) fn describe(kind: &str, headline: &str, block: &[String]) -> String {
              wrong (a strapping pin, GPIO 12 on 3.3 V flash, or a pin of the \
              flash wired to something else); erase and reflash the bootloader, partition table \
              and app with the right flash settings",
+            headline.trim()
+        ),
+        "heap-corrupt" => {
+            let caught = block
+                .iter()
+                .find_map(|l| {
+                    let t = l.trim();
+                    t.strip_prefix("assert failed: ")
+                        .or_else(|| t.strip_prefix("CORRUPT HEAP: multi_heap.c"))
+                        .map(|_| t.to_owned())
+                })
+                .map(|t| format!("; it was caught at `{t}`"))
+                .unwrap_or_default();
+            format!(
+                "the heap is corrupt (`{}`): code wrote past the end of a heap block, or used or \
+                 freed memory after freeing it{caught}; the Backtrace shows where it was noticed, \
+                 not where it was damaged",
+                headline.trim()
+            )
+        }
+        "stack-overflow" => format!(
+            "a task overflowed its stack (`{}`): give it a bigger stack",
             headline.trim()
         ),
         "panic-tail" => "the board panicked and rebooted: the log starts after the panic's \
@@ -494,5 +567,62 @@ mod tests {
         assert!(!panic_tail(
             "I (98) app_init: ELF file SHA256:  4c9d6a1b2..."
         ));
+    }
+
+    #[test]
+    fn heap_corruption_asserts_and_stack_overflows() {
+        let kind = |s| match cls(s) {
+            Some(Signal::Crash { kind, .. }) => kind,
+            other => panic!("{s}: {other:?}"),
+        };
+        assert_eq!(
+            kind("CORRUPT HEAP: Bad head at 0x3ffeb398. Expected 0xabba1234 got 0x3ffe4364"),
+            "heap-corrupt"
+        );
+        assert_eq!(
+            kind("assert failed: multi_heap_free multi_heap_poisoning.c:253 (head != NULL)"),
+            "abort"
+        );
+        assert_eq!(
+            kind("***ERROR*** A stack overflow in task sys_evt has been detected."),
+            "stack-overflow"
+        );
+        let block = vec![
+            "assert failed: multi_heap_free multi_heap_poisoning.c:253 (head != NULL)".to_owned(),
+        ];
+        let r = describe(
+            "heap-corrupt",
+            "CORRUPT HEAP: Bad head at 0x3ffeb398.",
+            &block,
+        );
+        assert!(
+            r.contains("heap is corrupt") && r.contains("multi_heap_free"),
+            "{r}"
+        );
+    }
+
+    #[test]
+    fn a_stack_canary_names_the_task_that_overflowed() {
+        let block = vec![
+            "Debug exception reason: Stack canary watchpoint triggered (loopTask) ".to_owned(),
+            "PC      : 0x400d3254  PS      : 0x00060636".to_owned(),
+        ];
+        let r = describe(
+            "guru-meditation",
+            "Guru Meditation Error: Core  1 panic'ed (Unhandled debug exception)",
+            &block,
+        );
+        assert!(r.contains("loopTask overflowed its stack"), "{r}");
+        assert!(r.ends_with(HINT_BACKTRACE), "{r}");
+    }
+
+    #[test]
+    fn watchdog_reset_causes() {
+        assert!(killed_by_watchdog("TG1WDT_SYS_RESET"));
+        assert!(killed_by_watchdog("RTCWDT_SYS_RST"));
+        assert!(killed_by_watchdog("4"));
+        assert!(!killed_by_watchdog("RTCWDT_RTC_RESET"));
+        assert!(!killed_by_watchdog("POWERON_RESET"));
+        assert!(!killed_by_watchdog("SW_CPU_RESET"));
     }
 }

@@ -2,6 +2,10 @@
 //! spelling from core 2.0 to 3.x (each core's `HTTPSRequest.ino` prints it a little
 //! differently), and sketches adapted from it for another repo.
 
+use std::sync::LazyLock;
+
+use regex::Regex;
+
 use super::engine::{Engine, Finality};
 use super::lines::Line;
 use super::model::{Stage, StageStatus, Verdict};
@@ -341,6 +345,11 @@ impl State {
     }
 }
 
+static TRAILING_STATUS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\s*(\([^()]*\)|rc\s*=\s*-?\d+|error\s*[:=]?\s*-?\d+)$")
+        .unwrap_or_else(|_| unreachable!())
+});
+
 /// Lines to wait after another firmware's connection failure for a crash that says more.
 const OTHER_FAILURE_WAIT: u32 = 20;
 
@@ -351,6 +360,9 @@ const OTHER_FAILURE_WAIT: u32 = 20;
 /// the WiFi network are not about the server.
 pub(crate) fn says_connection_failed(lower: &str) -> bool {
     let t = lower.trim().trim_end_matches(['!', '.', ' ']);
+    // A status after it: `connection failed (49/0)`, `MQTT Connection Failed  rc=-2`.
+    let t = TRAILING_STATUS.replace(t, "");
+    let t = t.trim_end_matches(['!', '.', ' ', ',']);
     let wifi = t
         .split(|c: char| !c.is_ascii_alphanumeric())
         .any(|w| matches!(w, "wifi" | "wlan" | "ssid" | "ap" | "sta"));
@@ -361,6 +373,7 @@ pub(crate) fn says_connection_failed(lower: &str) -> bool {
         || t == "connect failed"
         || t.ends_with(": connection failed")
         || t.ends_with(") connection failed")
+        || (t.ends_with(" connection failed") && t.len() < 60)
         || [
             "failed to connect to ",
             "could not connect to ",
@@ -459,6 +472,8 @@ mod tests {
             "Connect to Server failed!",
             "Connection to server failed.",
             "Couldn't connect to api.github.com",
+            "1516438: MQTT : Broker C005 connection failed (49/0)",
+            "MQTT Connection Failed  rc=-2",
         ] {
             assert!(says_connection_failed(&line.to_ascii_lowercase()), "{line}");
         }

@@ -148,6 +148,8 @@ pub struct Grader {
     primary_is_cert: bool,
     boots: u32,
     start_banner: bool,
+    /// The reset cause of the boot this run started with, when a watchdog killed the run before.
+    start_watchdog: Option<String>,
     garbled: usize,
     bytes: u64,
     scratch: Vec<Line>,
@@ -190,6 +192,7 @@ impl Grader {
             primary_is_cert: false,
             boots: 0,
             start_banner: false,
+            start_watchdog: None,
             garbled: 0,
             bytes: 0,
             scratch: Vec::new(),
@@ -242,6 +245,18 @@ impl Grader {
         self.grade_lines(&mut lines, out);
         if self.block.is_some() {
             self.end_block();
+        }
+        if self.core.outcome.is_none()
+            && let Some(words) = &self.start_watchdog
+            && self.core.current_name() == Stage::Boot.name()
+        {
+            // All the log shows is a boot out of a watchdog reset: the run before it hung.
+            let reason = format!(
+                "the board came up from a watchdog reset ({words}): the firmware that ran before \
+                 this log hung or crashed, and nothing after the boot says it recovered"
+            );
+            self.core
+                .propose(Verdict::Fault, None, reason, Finality::Now);
         }
         if self.core.outcome.is_none() {
             let reason = self.timeout_reason(end);
@@ -516,6 +531,9 @@ impl Grader {
         if self.boots == 1 && !started && !fatal {
             // The banner of the boot this run started with.
             self.start_banner = true;
+            if crash::killed_by_watchdog(cause) {
+                self.start_watchdog = Some(words);
+            }
             return;
         }
         let reboots = self.boots - u32::from(self.start_banner);

@@ -479,3 +479,28 @@ fn a_crash_after_another_firmwares_connection_failure_or_a_panic_tail_says_more(
     );
     assert!(r.reason.contains("StoreProhibited"), "{}", r.reason);
 }
+
+#[test]
+fn a_log_that_only_shows_a_boot_out_of_a_watchdog_reset_is_a_fault() {
+    let auto = |log: &str| grade_bytes(GradeConfig::new(Profile::Auto), log.as_bytes());
+    let boot = |cause: &str| {
+        format!(
+            "rst:{cause},boot:0x13 (SPI_FAST_FLASH_BOOT)\nconfigsip: 0, SPIWP:0xee\n\
+             mode:DIO, clock div:1\nload:0x3fff0018,len:4\nentry 0x40080310\n"
+        )
+    };
+    let r = auto(&boot("0x8 (TG1WDT_SYS_RESET)"));
+    assert_eq!(r.verdict, Verdict::Fault);
+    assert!(r.reason.contains("TG1WDT_SYS_RESET"), "{}", r.reason);
+    // An ESP32 says RTCWDT_RTC_RESET at many plain power-ups: no verdict from that alone.
+    assert_eq!(
+        auto(&boot("0x10 (RTCWDT_RTC_RESET)")).verdict,
+        Verdict::Timeout
+    );
+    // The run after the watchdog reset passed: it is the run that counts.
+    let r = auto(&format!(
+        "{}[HTTPS] begin...\n[HTTPS] GET...\n[HTTPS] GET... code: 200\n",
+        boot("0x8 (TG1WDT_SYS_RESET)")
+    ));
+    assert_eq!(r.verdict, Verdict::Pass, "{}", r.reason);
+}
