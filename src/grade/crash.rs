@@ -224,13 +224,45 @@ fn is_backtrace(text: &str) -> bool {
 /// Whether a task-watchdog block is over before `text`: it printed a backtrace (one per CPU
 /// whose task starved: one or both, by ESP-IDF version), and `text` is none of the watchdog's
 /// lines (`E (…) task_wdt: …`, `Backtrace:`, a monitor's decoded `0x…: f at …`, blank).
+/// On a RISC-V chip each CPU's part is a register dump and its `Stack memory:` instead of a
+/// `Backtrace:` line.
 pub(crate) fn block_over(end: BlockEnd, text: &str, lines: &[String]) -> bool {
     let t = text.trim();
     let next_report = t.contains("Task watchdog got triggered");
     end == BlockEnd::Backtraces
-        && lines.iter().any(|l| is_backtrace(l))
+        && lines
+            .iter()
+            .any(|l| is_backtrace(l) || l.trim_start().starts_with("Stack memory:"))
         && (next_report
-            || !(t.is_empty() || is_backtrace(t) || t.contains("task_wdt") || t.starts_with("0x")))
+            || !(t.is_empty()
+                || is_backtrace(t)
+                || t.contains("task_wdt")
+                || t.starts_with("0x")
+                || riscv_dump_line(t)))
+}
+
+/// A line of a RISC-V register dump or of the stack memory printed with it.
+fn riscv_dump_line(t: &str) -> bool {
+    let register = |s: &str| {
+        s.split_once(':').is_some_and(|(name, value)| {
+            let name = name.trim();
+            !name.is_empty()
+                && name.len() <= 8
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '/')
+                && value.trim_start().starts_with("0x")
+        })
+    };
+    let memory_row = t.split_once(':').is_some_and(|(at, rest)| {
+        at.len() == 8
+            && at.chars().all(|c| c.is_ascii_hexdigit())
+            && rest.trim_start().starts_with("0x")
+    });
+    (t.starts_with("Core ") && t.contains("register dump"))
+        || t.starts_with("Stack memory:")
+        || memory_row
+        || register(t)
 }
 
 /// Whether a reset cause says a watchdog killed the firmware that ran before: ESP32 timer-group
