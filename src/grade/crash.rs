@@ -64,6 +64,14 @@ pub(crate) fn classify(text: &str, lower: &str) -> Option<Signal> {
             end: BlockEnd::Backtrace,
         });
     }
+    if lower.trim_end().ends_with("- assert failed!") {
+        // FreeRTOS's configASSERT in ESP-IDF 1.x/2.x: `…/tasks.c:601 (xTaskGenericCreate)- assert
+        // failed!`; the panic follows.
+        return Some(Signal::Crash {
+            kind: "abort",
+            end: BlockEnd::Backtrace,
+        });
+    }
     if lower.trim_start().starts_with("assert failed:") {
         // ESP-IDF 4.4 and later: `assert failed: multi_heap_free multi_heap_poisoning.c:253 (…)`.
         return Some(Signal::Crash {
@@ -618,6 +626,10 @@ mod tests {
         assert_eq!(
             kind("***ERROR*** A stack overflow in task sys_evt has been detected."),
             "stack-overflow"
+        );
+        assert_eq!(
+            kind("/esp-idf/components/freertos/./tasks.c:601 (xTaskGenericCreate)- assert failed!"),
+            "abort"
         );
         let block = vec![
             "assert failed: multi_heap_free multi_heap_poisoning.c:253 (head != NULL)".to_owned(),

@@ -60,6 +60,11 @@ pub(crate) enum Step {
 }
 
 impl State {
+    /// Whether the firmware said it joined the WiFi network.
+    pub(crate) fn wifi_connected(&self) -> bool {
+        self.wifi_connected
+    }
+
     pub(crate) fn sketch_started(&self, core: &Engine) -> bool {
         core.reached(Stage::Wifi)
     }

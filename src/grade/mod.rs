@@ -653,6 +653,10 @@ impl Grader {
             Some(Stage::Boot) => {
                 "; nothing the profile knows was printed (wrong --baud, --profile, or firmware?)"
             }
+            Some(Stage::Wifi) if matches!(&self.state, ProfileState::Https(s) if s.wifi_connected()) => {
+                "; the board joined the WiFi network, then printed nothing the profile knows (it \
+                 hung, or it is not the reference sketch: give --pass/--fail for its lines)"
+            }
             Some(Stage::Wifi) => {
                 "; the board never joined the WiFi network (SSID/password, signal, 5 GHz-only AP?)"
             }

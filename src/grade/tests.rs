@@ -504,3 +504,18 @@ fn a_log_that_only_shows_a_boot_out_of_a_watchdog_reset_is_a_fault() {
     ));
     assert_eq!(r.verdict, Verdict::Pass, "{}", r.reason);
 }
+
+#[test]
+fn a_log_that_ends_after_wifi_connected_does_not_say_wifi_never_joined() {
+    let r = grade_bytes(
+        GradeConfig::new(Profile::Auto),
+        b"Connecting to ****\n...\nWiFi connected\nIP address: \n10.10.10.106\nConnected\nWaiting...\n",
+    );
+    assert_eq!(r.verdict, Verdict::Timeout);
+    assert!(
+        r.reason.contains("joined the WiFi network, then"),
+        "{}",
+        r.reason
+    );
+    assert!(!r.reason.contains("never joined"), "{}", r.reason);
+}
