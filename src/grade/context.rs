@@ -116,14 +116,41 @@ pub(crate) fn host_named(text: &str, lower: &str) -> Option<String> {
         "host:",
         "host=",
     ];
-    let (key, at) = keys
+    let url = ["connect", "url", "uri", "begin"]
         .iter()
-        .find_map(|k| lower.find(k).map(|i| (*k, i + k.len())))?;
-    if key == "host:" && !(lower.trim_start().starts_with("host:") || lower.contains("esp-tls")) {
-        return None;
-    }
-    let word: String = text[at..]
-        .trim_start()
+        .any(|k| lower.contains(k))
+        .then(|| {
+            [
+                "wss://", "ws://", "https://", "http://", "mqtts://", "mqtt://",
+            ]
+            .iter()
+            .find_map(|scheme| lower.find(scheme).map(|i| i + scheme.len()))
+        })
+        .flatten();
+    let at = match url {
+        Some(at) => at,
+        None => {
+            let (key, at) = keys
+                .iter()
+                .find_map(|k| lower.find(k).map(|i| (*k, i + k.len())))?;
+            if key == "host:"
+                && !(lower.trim_start().starts_with("host:") || lower.contains("esp-tls"))
+            {
+                return None;
+            }
+            at
+        }
+    };
+    let rest = text[at..].trim_start();
+    // `user:password@host` in a URL.
+    let rest = match (
+        url,
+        rest.split(['/', ' ']).next().and_then(|a| a.rfind('@')),
+    ) {
+        (Some(_), Some(i)) => &rest[i + 1..],
+        _ => rest,
+    };
+    let word: String = rest
         .chars()
         .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-'))
         .collect();
@@ -185,6 +212,14 @@ mod tests {
                 Some("149.129.44.205"),
             ),
             ("Host: echo.websocket.org:80", Some("echo.websocket.org")),
+            (
+                "Connecting to ws://192.168.31.99:8090/",
+                Some("192.168.31.99"),
+            ),
+            (
+                "I (5) HTTP_CLIENT: url=https://api.example.com/v1/x begin",
+                Some("api.example.com"),
+            ),
             ("Connecting to homeNet", None),
             ("Connecting to Wifi ...", None),
             ("[hostByName] Host: homecontrol IP: 192.168.178.50", None),

@@ -349,7 +349,14 @@ impl State {
         format!(
             "connection to {host} failed; the log does not say whether TCP or TLS failed (the \
              server may be down or unreachable){pin}. {}",
-            super::context::Family::debug_advice(core.family)
+            // The reference sketch is the ESP8266 core's example: unless the log shows another
+            // chip, its `connecting to HOST` says ESP8266.
+            super::context::Family::debug_advice(
+                core.family.or(self
+                    .host
+                    .is_some()
+                    .then_some(super::context::Family::Esp8266))
+            )
         )
     }
 }
