@@ -469,3 +469,30 @@ fn a_merged_esp32_image_at_the_app_offset_is_refused_by_the_bootloader() {
     assert_eq!(out.status.code(), Some(5), "{stdout}");
     assert!(stdout.contains("reset loop"), "{stdout}");
 }
+
+/// Issue 18, item 11: the ESP8266 has no brownout message; its brownout image power-cycles
+/// after Wi-Fi comes up, and the sketch starting over again and again is a FAULT (reset loop),
+/// not a TIMEOUT blaming the baud rate.
+#[test]
+fn esp8266_brownout_image_is_graded_fault_not_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let board = Board::start("esp8266");
+    let fw = image(
+        dir.path(),
+        "brownout.bin",
+        &[
+            "--chip",
+            "esp8266",
+            "--connect",
+            "127.0.0.1:9",
+            "--fault",
+            "brownout",
+        ],
+    );
+    let start = Instant::now();
+    let (code, verdict, stderr) = flash_and_watch(&board, &fw);
+    assert_eq!(code, Some(5), "{verdict} {stderr}");
+    assert_eq!(verdict["verdict"], "fault", "{verdict}");
+    assert_eq!(verdict["crash"]["kind"], "reset-loop", "{verdict}");
+    assert!(start.elapsed() < Duration::from_secs(20), "{verdict}");
+}

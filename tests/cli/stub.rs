@@ -209,3 +209,75 @@ fn a_stub_left_running_is_found_again_by_its_sync_answer() {
         dev.shutdown();
     }
 }
+
+/// Sync with the board at `baud` through esptool's library and say whether a flasher stub
+/// answered (its SYNC reply value is 0), or that nothing did.
+const SYNC_AT: &str = r#"
+import sys
+from esptool.cmds import detect_chip
+try:
+    esp = detect_chip(sys.argv[1], int(sys.argv[2]), "no-reset", connect_attempts=1)
+    print("stub" if esp.sync_stub_detected else "rom")
+    if sys.argv[3:] == ["reset"]:
+        # What esptool 5's `--after no-reset` does to a running stub: FLASH_END with reboot.
+        esp.STUB_CLASS(esp).soft_reset(True)
+except Exception as e:
+    print("no answer:", str(e).splitlines()[0])
+"#;
+
+#[test]
+fn the_baud_a_stub_sets_stays_until_reset_and_other_speeds_are_garbage() {
+    let Some(esptool) = esptool() else { return };
+    let py = esptool.with_file_name("python");
+    for chip in Chip::ALL {
+        let dir = tempfile::tempdir().unwrap();
+        let dev = board(chip, dir.path());
+        let port = dev.path().to_path_buf();
+        let within = Duration::from_secs(20);
+        let (text, _) = stub_esptool(
+            &esptool,
+            chip,
+            &port,
+            &["--baud", "460800", "--after", "no-reset-stub", "flash-id"],
+            within,
+        );
+        assert!(text.contains("Changing baud rate to 460800"), "{text}");
+        assert!(text.contains("Staying in flasher stub."), "{text}");
+        // esptool comes back at 115200 (it always syncs there first) to a stub left running:
+        // the stub's UART still runs at 460800, so neither side reads the other.
+        let out = Command::new(&esptool)
+            .args(["--chip", &chip.to_string(), "--port"])
+            .arg(&port)
+            .args(["--before", "no-reset", "--after", "no-reset"])
+            .args(["--connect-attempts", "1", "flash-id"])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !out.status.success(),
+            "{chip}: 115200 must not connect: {text}"
+        );
+        assert!(text.contains("Failed to connect"), "{chip}: {text}");
+        // At 460800 the same stub answers at once: the speed stayed, the stub kept running.
+        let sync_then = |baud: &str, then: &str| {
+            let out = Command::new(&py)
+                .args(["-c", SYNC_AT])
+                .arg(&port)
+                .args([baud, then])
+                .output()
+                .unwrap();
+            let text = String::from_utf8_lossy(&out.stdout).into_owned();
+            text.trim().lines().last().unwrap_or_default().to_owned()
+        };
+        let sync = |baud: &str| sync_then(baud, "");
+        assert_eq!(sync("460800"), "stub", "{chip}");
+        let slow = sync("115200");
+        assert!(slow.starts_with("no answer"), "{chip}: {slow}");
+        // `--after no-reset` in esptool 5 reboots the stub into the ROM loader (FLASH_END with
+        // reboot): a reset, so the ROM's autobaud syncs at 115200 again, as on the chip.
+        assert_eq!(sync_then("460800", "reset"), "stub", "{chip}");
+        assert_eq!(sync("115200"), "rom", "{chip}");
+        dev.shutdown();
+    }
+}

@@ -296,8 +296,14 @@ pub fn fault(chip: Chip, fault: Fault, cycle: u32) -> Option<(Text, ResetCause)>
                 .to_owned(),
             ResetCause::Software,
         ),
-        // The ESP8266 has no brownout detector message: it simply power-cycles.
-        (Chip::Esp8266, Fault::Brownout) => (String::new(), ResetCause::PowerOn),
+        // The ESP8266 has no brownout detector message: the sketch gets as far as the radio's
+        // first transmit bursts (Wi-Fi associated) and the sagging supply power-cycles it, over
+        // and over, each start visible only as the sketch's first lines again.
+        (Chip::Esp8266, Fault::Brownout) => (
+            "\r\nconnecting to espcheck-sim\r\n.....\r\nWiFi connected\r\nIP address: \r\n10.0.2.15\r\n"
+                .to_owned(),
+            ResetCause::PowerOn,
+        ),
         (Chip::Esp32, Fault::Crash) => (
             "Guru Meditation Error: Core  1 panic'ed (LoadProhibited). Exception was unhandled.\r\n\r\n\
              Core  1 register dump:\r\n\
