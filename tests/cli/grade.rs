@@ -759,3 +759,29 @@ fn no_output_carries_the_token_an_authorization_header_or_a_url_password() {
         "{human}"
     );
 }
+
+/// Issue 18 (3), found again by the adversarial re-run: a `--fail` match past the cut of a 1 MiB
+/// line, then a pass line, must not PASS: the unread bytes could hold the failure.
+#[test]
+fn a_failure_past_the_cut_of_an_earlier_line_keeps_the_run_from_passing() {
+    let mut log = vec![b'y'; 1 << 20];
+    log.extend_from_slice(b" FATAL\r\nPASS_OK\r\n");
+    let out = espcheck()
+        .args([
+            "grade", "-", "--json", "--fail", "FATAL", "--pass", "PASS_OK",
+        ])
+        .write_stdin(log)
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["verdict"], "fail", "{v}");
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(v["lines_cut"], 1, "{v}");
+    assert!(
+        v["reason"]
+            .as_str()
+            .unwrap()
+            .contains("line 1 is longer than 65536 bytes"),
+        "{v}"
+    );
+}
