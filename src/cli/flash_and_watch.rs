@@ -24,6 +24,7 @@ pub const EXAMPLES: &str = "Examples:
   espcheck flash-and-watch --firmware .pio/build/esp12e/firmware.bin
   espcheck flash-and-watch /dev/ttyUSB0 --firmware 0x1000=bootloader.bin --firmware 0x8000=partitions.bin --firmware 0x10000=app.bin --junit hil.xml
   espcheck flash-and-watch /tmp/esp --firmware sim.bin --timeout 60s   # a virtual board (sim device)
+  espcheck flash-and-watch rfc2217://exporter:4001 --firmware app.bin --junit hil.xml   # a farm board over ser2net
 
 Exit: 0 PASS, 1 the board says no (or disagrees with --truth), 3 no verdict in time,
 4 port or flashing failed (the message names the step), 5 the board faulted.";
@@ -50,7 +51,8 @@ pub enum AfterArg {
 /// Arguments of `flash-and-watch`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Serial port or pty [default: $ESPCHECK_PORT, or the one attached ESP board].
+    /// Serial port, pty, or `rfc2217://HOST:PORT[?ign_set_control]` (ser2net, a labgrid
+    /// exporter) [default: $ESPCHECK_PORT, or the one attached ESP board].
     #[arg(value_name = "PORT")]
     pub port: Option<PathBuf>,
     /// An image to write, as esptool's `write-flash ADDR FILE` (hex or decimal ADDR); repeat for

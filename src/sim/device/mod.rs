@@ -18,7 +18,7 @@ pub mod boot;
 pub mod firmware;
 pub mod flash;
 pub mod loader;
-pub mod pty;
+pub use crate::serial::pty;
 mod runtime;
 pub mod uart;
 mod wire;
