@@ -42,8 +42,11 @@ pub enum BeforeArg {
 /// `--after`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum AfterArg {
-    /// Restart into the new firmware: RTS on bridges, a ROM reboot on a pty.
+    /// Restart into the new firmware: RTS on bridges (and over RFC 2217), a ROM reboot on a pty.
     HardReset,
+    /// Restart through the loader, not RTS: for reset lines that do not reach the chip (TX/RX-only
+    /// wiring, a pty exported by ser2net). The ESP32 family is written through the ROM then.
+    SoftReset,
     /// Leave the board in its loader (nothing to watch then).
     NoReset,
 }
@@ -238,6 +241,7 @@ pub fn run(args: Args) -> Result<Exit> {
     opts.after = match args.after {
         AfterArg::HardReset => After::HardReset,
         AfterArg::NoReset => After::NoReset,
+        AfterArg::SoftReset => After::SoftReset,
     };
     let mut bar = Bar::new();
     let flashing = interrupt_guard(&path)?;
@@ -268,6 +272,9 @@ pub fn run(args: Args) -> Result<Exit> {
         Restart::ResetLine => "restarted through the reset line",
         Restart::RomReboot if flashed.no_reset_lines => {
             "restarted through the ROM (the port has no reset lines)"
+        }
+        Restart::RomReboot if args.after == AfterArg::SoftReset => {
+            "restarted through the loader (--after soft-reset)"
         }
         Restart::RomReboot => "restarted through the ROM",
         Restart::None => "left in the loader (--after no-reset)",

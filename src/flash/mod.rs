@@ -52,6 +52,10 @@ pub enum Before {
 pub enum After {
     /// Restart the board into the new firmware.
     HardReset,
+    /// Restart it through the loader (FLASH_END "run user code"), not the reset line: for boards
+    /// whose DTR/RTS do not reach EN/GPIO0 (TX/RX-only wiring, a pty behind ser2net). The ESP32
+    /// family is then written through the ROM, as on a pty.
+    SoftReset,
     /// Leave the board in its loader.
     NoReset,
 }
@@ -270,6 +274,9 @@ pub fn flash(
             manufacturer: None,
             product: None,
         });
+    // Without reset lines to restart it, the board is flashed as on a pty (ROM only, rebooted by
+    // FLASH_END).
+    let rom_restart = no_reset_lines || opts.after == After::SoftReset;
     let after_op = match (opts.after, no_reset_lines) {
         (After::HardReset, false) if client.is_none() => ResetAfterOperation::HardReset,
         // Over RFC 2217 espcheck resets through RTS afterwards; a soft reset into the ROM first
@@ -279,7 +286,7 @@ pub fn flash(
     };
     let restart = match (opts.after, no_reset_lines) {
         (After::NoReset, _) => Restart::None,
-        (After::HardReset, true) => Restart::RomReboot,
+        (After::SoftReset, _) | (After::HardReset, true) => Restart::RomReboot,
         // Over RFC 2217 the plans leave the board in its loader and the reset is done below.
         (After::HardReset, false) if client.is_some() => Restart::None,
         (After::HardReset, false) => Restart::ResetLine,
@@ -319,7 +326,7 @@ pub fn flash(
         .read_reg(CHIP_DETECT_MAGIC_REG)
         .map_err(step("reading the chip magic"))?;
     let ctx = Ctx {
-        no_reset_lines,
+        no_reset_lines: rom_restart,
         restart,
         opts,
     };
@@ -344,6 +351,7 @@ pub fn flash(
     } else {
         esp32::flash(conn, firmware, &ctx, progress)
     }?;
+    flashed.no_reset_lines = no_reset_lines;
     if let Some(c) = &client
         && opts.after == After::HardReset
     {
