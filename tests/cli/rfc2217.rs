@@ -3,6 +3,9 @@
 //! circuit) and its default stub flashes a sim image, then a pyserial reader pulses RTS like a
 //! monitor, reads the boot over the same port, and `espcheck grade -` grades it PASS; then
 //! esp-idf-monitor (from PyPI) resets the board and shows the sketch's verdict line.
+//!
+//! Then espcheck's own RFC 2217 client: `flash-and-watch rfc2217://…` against the board's endpoint
+//! (resets through DTR/RTS) and through Debian's ser2net exporting a pty-linked board.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -236,4 +239,217 @@ fn rfc2217_off_loopback_is_refused_without_public() {
         "{err}"
     );
     assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+}
+
+/// `flash-and-watch PORT --firmware FW --json` plus `extra`: exit code, JSON verdict, stderr.
+fn flash_and_watch(
+    port: &str,
+    fw: &Path,
+    extra: &[&str],
+) -> (Option<i32>, serde_json::Value, String) {
+    let out = espcheck()
+        .args(["flash-and-watch", port, "--firmware"])
+        .arg(fw)
+        .args(["--timeout", "30s", "--json"])
+        .args(extra)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let json = stdout
+        .lines()
+        .last()
+        .and_then(|l| serde_json::from_str(l).ok())
+        .unwrap_or_else(|| panic!("no JSON verdict from {port}: {stdout}\n{stderr}"));
+    (out.status.code(), json, stderr)
+}
+
+fn sim_image(server: &Server, dir: &Path, chip: &str) -> PathBuf {
+    crate::flash::image(
+        dir,
+        &format!("{chip}.bin"),
+        &[
+            "--chip",
+            chip,
+            "--connect",
+            &server.connect(),
+            "--ca-file",
+            server.file("root.pem").to_str().unwrap(),
+        ],
+    )
+}
+
+#[test]
+fn flash_and_watch_over_rfc2217_resets_flashes_and_passes_on_the_boards_own_endpoint() {
+    let server = Server::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    for chip in ["esp8266", "esp32"] {
+        let fw = sim_image(&server, dir.path(), chip);
+        // The board boots from (erased) flash on power-on: only DTR/RTS over RFC 2217 bring it
+        // into the loader, and only RTS restarts it into the new app.
+        let board = Rfc2217Board::start(chip);
+        let (code, verdict, stderr) = flash_and_watch(&board.url, &fw, &[]);
+        assert_eq!(code, Some(0), "{chip}: {verdict}\n{stderr}");
+        assert_eq!(verdict["verdict"], "pass", "{chip}");
+        assert!(
+            stderr.contains(&format!("on {}", board.url))
+                && stderr.contains("restarted through the reset line"),
+            "{chip}: {stderr}"
+        );
+        // A reset loop would show a second boot: one power-on reset after the flash.
+        assert!(verdict["crash"].is_null(), "{chip}: {verdict}");
+    }
+    // The ESP32 stub at 921600: the bridge mirrors espflash's baud change to SET-BAUDRATE (the
+    // board's UART follows it, so a missed change is noise and no answer), then 115200 to watch.
+    let fw = sim_image(&server, dir.path(), "esp32");
+    let board = Rfc2217Board::start("esp32");
+    let (code, verdict, stderr) = flash_and_watch(&board.url, &fw, &["--baud", "921600"]);
+    assert_eq!(code, Some(0), "921600: {verdict}\n{stderr}");
+}
+
+#[test]
+fn a_remote_port_that_refuses_or_is_malformed_is_one_line_with_its_exit_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let fw = dir.path().join("fw.bin");
+    std::fs::write(&fw, [0xE9u8; 64]).unwrap();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("rfc2217://{}", closed.local_addr().unwrap());
+    drop(closed);
+    for args in [
+        vec![
+            "flash-and-watch",
+            url.as_str(),
+            "--firmware",
+            fw.to_str().unwrap(),
+            "--force",
+        ],
+        vec!["watch", url.as_str()],
+    ] {
+        let out = espcheck().args(&args).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(4), "{args:?}: {err}");
+        assert!(
+            err.contains(&url) && err.contains("connection refused"),
+            "{err}"
+        );
+        assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+    }
+    let out = espcheck()
+        .args(["watch", "rfc2217://127.0.0.1:4000?baudrate=9600"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("unknown option `baudrate`"), "{err}");
+}
+
+/// Debian's ser2net exporting a pty over RFC 2217, as a labgrid exporter does; killed when
+/// dropped. `None` (and a loud SKIP) when ser2net is not installed.
+pub(crate) struct Ser2net {
+    child: Child,
+    pub(crate) port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Ser2net {
+    pub(crate) fn start(device: &Path) -> Option<Ser2net> {
+        if Command::new("ser2net").arg("-v").output().is_err() {
+            eprintln!("SKIP: ser2net is not installed (apt-get install ser2net; .ci/run does)");
+            return None;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let config = dir.path().join("ser2net.yaml");
+        std::fs::write(
+            &config,
+            format!(
+                "connection: &board\n  accepter: telnet(rfc2217),tcp,127.0.0.1,{port}\n  \
+                 connector: serialdev,{},115200n81,local\n  options:\n    kickolduser: true\n",
+                device.display()
+            ),
+        )
+        .unwrap();
+        // -n: stay in the foreground; -d: log to stderr, not syslog; -P: a pid file of its own.
+        let child = Command::new("ser2net")
+            .arg("-n")
+            .arg("-d")
+            .arg("-c")
+            .arg(&config)
+            .arg("-P")
+            .arg(dir.path().join("ser2net.pid"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let start = std::time::Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                start.elapsed() < std::time::Duration::from_secs(10),
+                "ser2net did not listen on {port}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        Some(Ser2net {
+            child,
+            port,
+            _dir: dir,
+        })
+    }
+}
+
+impl Drop for Ser2net {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn flash_and_watch_through_ser2net_to_a_pty_linked_board_reaches_pass() {
+    let server = Server::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    for chip in ["esp8266", "esp32"] {
+        let fw = sim_image(&server, dir.path(), chip);
+        let board = crate::flash::Board::start(chip);
+        let Some(ser2net) = Ser2net::start(&board.link) else {
+            return;
+        };
+        // A pty has no modem lines, so ser2net cannot apply (or confirm) SET-CONTROL: the
+        // board is reached without a reset and restarted through its loader.
+        let url = format!("rfc2217://127.0.0.1:{}", ser2net.port);
+        for _ in 0..2 {
+            let (code, verdict, stderr) = flash_and_watch(
+                &url,
+                &fw,
+                &["--before", "no-reset", "--after", "soft-reset"],
+            );
+            assert_eq!(code, Some(0), "{chip} via ser2net: {verdict}\n{stderr}");
+            assert!(
+                stderr.contains("restarted through the loader (--after soft-reset)"),
+                "{stderr}"
+            );
+        }
+        // ?ign_set_control: the default reset's SET-CONTROL is sent without waiting for answers.
+        let (code, verdict, stderr) = flash_and_watch(
+            &format!("{url}?ign_set_control"),
+            &fw,
+            &["--after", "soft-reset"],
+        );
+        assert_eq!(code, Some(0), "{chip} ign_set_control: {verdict}\n{stderr}");
+        // Without it the missing answer is named, with the fix.
+        let out = espcheck()
+            .args(["flash-and-watch", &url, "--firmware"])
+            .arg(&fw)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(4), "{err}");
+        assert!(
+            err.contains("did not confirm SET-CONTROL") && err.contains("?ign_set_control"),
+            "{err}"
+        );
+    }
 }
