@@ -3,7 +3,8 @@
 //! RFC 2217), `labgrid-client` creating and acquiring the place, and pytest with labgrid's plugin
 //! running docs/examples/farm/test_board.py: integrations/labgrid's strategy and driver flash a sim
 //! image with `espcheck flash-and-watch rfc2217://…` and grade it PASS. Then a crashing image is a
-//! FAILED test (the firmware's verdict), not an ERROR (the farm's).
+//! FAILED test (the firmware's verdict), not an ERROR (the farm's), and the example's JUnit join
+//! adds them up.
 //!
 //! Needs labgrid and pytest in the repository's `.venv` and ser2net on PATH (`.ci/run` installs
 //! all three); without them it says which part is missing and why it cannot run, and passes.
@@ -175,7 +176,28 @@ fn labgrid_coordinator_exporter_client_and_pytest_flash_the_virtual_board_to_pas
     let place = "esp32-sim";
     ok(&client(&["-p", place, "create"]), "create");
     ok(&client(&["-p", place, "add-match", resource]), "add-match");
-    ok(&client(&["-p", place, "acquire"]), "acquire");
+    // As the CI example does: reserve the place by name, then acquire it with the token.
+    let reserved = ok(
+        &client(&["reserve", "--wait", "--shell", &format!("name={place}")]),
+        "reserve",
+    );
+    let token = reserved
+        .lines()
+        .find_map(|l| l.strip_prefix("export LG_TOKEN="))
+        .unwrap_or_else(|| panic!("no token: {reserved}"))
+        .trim()
+        .to_owned();
+    let with_token = |args: &[&str]| {
+        lg(&bin, "labgrid-client", &coordinator, work.path())
+            .env("LG_TOKEN", &token)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    ok(
+        &with_token(&["-p", "+", "acquire"]),
+        "acquire by reservation",
+    );
     let shown = ok(&client(&["-p", place, "show"]), "show");
     assert!(shown.contains("'host': '127.0.0.1'"), "{shown}");
 
@@ -235,5 +257,27 @@ fn labgrid_coordinator_exporter_client_and_pytest_flash_the_virtual_board_to_pas
         "espcheck's reason reaches pytest: {junit}"
     );
 
-    ok(&client(&["-p", place, "release"]), "release");
+    // The CI example's last job: one JUnit for the whole matrix.
+    let joined = work.path().join("hil.xml");
+    let out = Command::new(bin.join("python"))
+        .arg(repo().join("docs/examples/farm/join_junit.py"))
+        .arg(&joined)
+        .arg(work.path().join("pytest.xml"))
+        .arg(work.path().join("crash.xml"))
+        .arg(reports.join("flash-and-watch-1.xml"))
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "a failure in, exit 1 out");
+    let hil = std::fs::read_to_string(&joined).unwrap();
+    assert!(
+        hil.contains(r#"<testsuites name="hil" tests="11" failures="1" errors="0""#),
+        "{hil}"
+    );
+
+    ok(&with_token(&["-p", "+", "release"]), "release");
+    ok(
+        &client(&["cancel-reservation", &token]),
+        "cancel-reservation",
+    );
 }

@@ -157,9 +157,12 @@ class EspcheckDriver(Driver):
             or tempfile.mkdtemp(prefix="espcheck-")
         )
         os.makedirs(base, exist_ok=True)
-        self._runs += 1
-        stem = os.path.join(base, f"{name}-{self._runs}")
-        return f"{stem}.xml", f"{stem}.json"
+        # Never overwrite an earlier run's reports (another job, or another pytest session).
+        while True:
+            self._runs += 1
+            stem = os.path.join(base, f"{name}-{self._runs}")
+            if not any(os.path.exists(stem + ext) for ext in (".xml", ".json")):
+                return f"{stem}.xml", f"{stem}.json"
 
     def _run(self, argv, name):
         junit, json_path = self._reports(name)
