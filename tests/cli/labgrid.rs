@@ -4,7 +4,8 @@
 //! running docs/examples/farm/test_board.py: integrations/labgrid's strategy and driver flash a sim
 //! image with `espcheck flash-and-watch rfc2217://…` and grade it PASS. Then a crashing image is a
 //! FAILED test (the firmware's verdict), not an ERROR (the farm's), and the example's JUnit join
-//! adds them up.
+//! adds them up. A second place, the virtual board's own RFC 2217 endpoint (DTR/RTS wired to
+//! EN/GPIO0), takes the strategy through `running` with the default resets and into `loader`.
 //!
 //! Needs labgrid and pytest in the repository's `.venv` and ser2net on PATH (`.ci/run` installs
 //! all three); without them it says which part is missing and why it cannot run, and passes.
@@ -127,6 +128,10 @@ fn labgrid_coordinator_exporter_client_and_pytest_flash_the_virtual_board_to_pas
     let board = crate::flash::Board::start(chip);
     // The exporter takes a /dev path: the pty itself, not the board's link to it.
     let pty = std::fs::canonicalize(&board.link).unwrap();
+    // A second board with reset lines: the virtual board's own RFC 2217 endpoint, published by
+    // the exporter as a NetworkSerialPort.
+    let lines = crate::rfc2217::Rfc2217Board::start(chip);
+    let lines_port = lines.url.rsplit(':').next().unwrap().to_owned();
 
     let coordinator = format!("127.0.0.1:{}", free_port());
     let _coordinator = Group::spawn(
@@ -147,6 +152,7 @@ fn labgrid_coordinator_exporter_client_and_pytest_flash_the_virtual_board_to_pas
     let _exporter = Group::spawn(
         lg(&bin, "labgrid-exporter", &coordinator, work.path())
             .env("LG_SIM_PTY", &pty)
+            .env("LG_SIM_RFC2217_PORT", &lines_port)
             .args(["-c", &coordinator, "--name", "espcheck-ci", "--hostname"])
             .arg("127.0.0.1")
             .arg(repo().join("docs/examples/farm/exporter.yaml"))
@@ -160,10 +166,12 @@ fn labgrid_coordinator_exporter_client_and_pytest_flash_the_virtual_board_to_pas
             .unwrap()
     };
     let resource = "espcheck-ci/esp-sim/NetworkSerialPort";
+    let lines_resource = "espcheck-ci/esp-sim-lines/NetworkSerialPort";
     let start = Instant::now();
     loop {
         let out = client(&["resources"]);
-        if String::from_utf8_lossy(&out.stdout).contains(resource) {
+        let listed = String::from_utf8_lossy(&out.stdout);
+        if listed.contains(resource) && listed.contains(lines_resource) {
             break;
         }
         assert!(
@@ -256,6 +264,64 @@ fn labgrid_coordinator_exporter_client_and_pytest_flash_the_virtual_board_to_pas
         junit.contains("fault"),
         "espcheck's reason reaches pytest: {junit}"
     );
+
+    // The board with reset lines, through labgrid's Python API: the strategy's `running` (the
+    // default DTR/RTS resets over RFC 2217, then RTS into the app) and `loader` (ClassicReset from
+    // the driver): afterwards a flash with --before no-reset finds the ROM loader, which the
+    // running app never answers as.
+    let lines_place = "esp32-lines";
+    ok(&client(&["-p", lines_place, "create"]), "create");
+    ok(
+        &client(&["-p", lines_place, "add-match", lines_resource]),
+        "add-match",
+    );
+    ok(&client(&["-p", lines_place, "acquire"]), "acquire");
+    let script = r#"
+import sys
+from labgrid import Environment
+import labgrid_espcheck
+
+target = Environment(sys.argv[1]).get_target("main")
+strategy = target.get_driver("EspcheckStrategy")
+strategy.transition("running")
+print("running:", strategy.result.summary)
+assert strategy.result.passed, strategy.result.stderr
+assert "restarted through the reset line" in strategy.result.stderr, strategy.result.stderr
+driver = target.get_driver("EspcheckDriver")
+driver.args = ["--timeout", "30s", "--connect-timeout", "2s"]
+# The app runs: without a reset into the loader, SYNC goes unanswered (exit 4, the farm's error).
+stuck = driver.flash_and_watch(sys.argv[2], extra_args=["--before", "no-reset"])
+print("no reset:", stuck.summary)
+assert stuck.outcome == "environment" and "no answer to SYNC" in stuck.summary, stuck.summary
+try:
+    stuck.raise_for_outcome()
+    raise SystemExit("raise_for_outcome let exit 4 pass")
+except labgrid_espcheck.EspcheckError:
+    pass
+strategy.transition("loader")
+loaded = driver.flash_and_watch(sys.argv[2], extra_args=["--before", "no-reset"])
+print("after loader:", loaded.summary)
+assert loaded.raise_for_outcome().verdict["verdict"] == "pass"
+strategy.status = labgrid_espcheck.Status.unknown
+"#;
+    let out = lg(&bin, "python", &coordinator, work.path())
+        .args(["-c", script])
+        .arg(repo().join("docs/examples/farm/env.yaml"))
+        .arg(&good)
+        .env("PYTHONPATH", repo().join("integrations/labgrid/src"))
+        .env("ESPCHECK", env!("CARGO_BIN_EXE_espcheck"))
+        .env("LG_PLACE", lines_place)
+        .env("LG_FIRMWARE", &good)
+        .env("LG_REPORT_DIR", work.path().join("lines"))
+        .output()
+        .unwrap();
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "strategy over reset lines: {said}");
+    ok(&client(&["-p", lines_place, "release"]), "release");
 
     // The CI example's last job: one JUnit for the whole matrix.
     let joined = work.path().join("hil.xml");

@@ -14,13 +14,13 @@ use std::process::{Child, Command, Stdio};
 use crate::sim::Server;
 use crate::support::{espcheck, espcheck_std};
 
-struct Rfc2217Board {
+pub(crate) struct Rfc2217Board {
     child: Child,
-    url: String,
+    pub(crate) url: String,
 }
 
 impl Rfc2217Board {
-    fn start(chip: &str) -> Self {
+    pub(crate) fn start(chip: &str) -> Self {
         let mut child = espcheck_std()
             .args(["sim", "device", "--pacing", "off", "--chip", chip])
             .args(["--rfc2217", "127.0.0.1:0"])
