@@ -453,3 +453,99 @@ fn flash_and_watch_through_ser2net_to_a_pty_linked_board_reaches_pass() {
         );
     }
 }
+
+/// A one-client RFC 2217 server on loopback built on espcheck's own codec that, once the client
+/// has set its line, plays `log` as board output (0xFF doubled) and closes.
+fn replaying_server(log: Vec<u8>) -> u16 {
+    use espcheck::serial::rfc2217::{ComPortServer, Decoder, Event, encode_data, server_answer};
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let Ok((mut s, _)) = listener.accept() else {
+            return;
+        };
+        let mut d = Decoder::default();
+        let mut com = ComPortServer::new(115_200);
+        let mut buf = [0u8; 1024];
+        let mut configured = false;
+        while !configured {
+            let Ok(n) = s.read(&mut buf) else { return };
+            if n == 0 {
+                return;
+            }
+            for e in d.feed(&buf[..n]) {
+                let out = match e {
+                    Event::Negotiate { verb, option } => server_answer(verb, option)
+                        .map(Vec::from)
+                        .unwrap_or_default(),
+                    Event::ComPort { command, value } => {
+                        // SET-CONTROL (no flow control) is the last of the client's settings.
+                        configured |= command == 5;
+                        com.handle(command, &value)
+                    }
+                    _ => Vec::new(),
+                };
+                let _ = s.write_all(&out);
+            }
+        }
+        let mut wire = Vec::new();
+        encode_data(&log, &mut wire);
+        for chunk in wire.chunks(512) {
+            let _ = s.write_all(chunk);
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+    });
+    port
+}
+
+#[test]
+fn watch_grades_what_a_remote_port_delivers_and_names_it_when_it_goes_away() {
+    let log = std::fs::read(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/logs/core3x_pass.log"),
+    )
+    .unwrap();
+    let port = replaying_server(log.clone());
+    let url = format!("rfc2217://127.0.0.1:{port}");
+    let out = espcheck()
+        .args(["watch", &url, "--timeout", "20s", "--json"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains(r#""verdict":"pass""#), "{stdout}");
+
+    // The same log cut before the verdict, then the server hangs up: no reconnect within the
+    // grace (the one connection was used), so exit 4 naming the port and what was read.
+    let cut = log.len() / 2;
+    let port = replaying_server(log[..cut].to_vec());
+    let url = format!("rfc2217://127.0.0.1:{port}");
+    let dir = tempfile::tempdir().unwrap();
+    let raw = dir.path().join("serial.log");
+    let out = espcheck()
+        .args([
+            "watch",
+            &url,
+            "--timeout",
+            "20s",
+            "--reopen-grace",
+            "1s",
+            "--log",
+        ])
+        .arg(&raw)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{err}");
+    assert!(
+        err.contains(&url) && err.contains("went away") && err.contains(&format!("{cut} bytes")),
+        "{err}"
+    );
+    // Every byte that arrived is in the log.
+    assert_eq!(std::fs::read(&raw).unwrap(), log[..cut]);
+}
