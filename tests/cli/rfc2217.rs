@@ -439,16 +439,21 @@ fn flash_and_watch_through_ser2net_to_a_pty_linked_board_reaches_pass() {
             &["--after", "soft-reset"],
         );
         assert_eq!(code, Some(0), "{chip} ign_set_control: {verdict}\n{stderr}");
-        // Without it the missing answer is named, with the fix.
+        // Without it the missing answer is named, with the fix (after ?timeout=, not 3 s).
         let out = espcheck()
-            .args(["flash-and-watch", &url, "--firmware"])
+            .args([
+                "flash-and-watch",
+                &format!("{url}?timeout=0.5"),
+                "--firmware",
+            ])
             .arg(&fw)
             .output()
             .unwrap();
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(4), "{err}");
         assert!(
-            err.contains("did not confirm SET-CONTROL") && err.contains("?ign_set_control"),
+            err.contains("did not confirm SET-CONTROL within 500ms")
+                && err.contains("?ign_set_control"),
             "{err}"
         );
     }
