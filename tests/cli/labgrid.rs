@@ -39,7 +39,7 @@ fn labgrid_bin() -> Option<PathBuf> {
         );
         return None;
     }
-    if Command::new("ser2net").arg("-v").output().is_err() {
+    if crate::rfc2217::ser2net_bin().is_none() {
         eprintln!(
             "SKIP labgrid chain: ser2net is not installed (apt-get install ser2net); \
              labgrid-exporter needs it to export the board's serial port"

@@ -351,12 +351,20 @@ pub(crate) struct Ser2net {
     _dir: tempfile::TempDir,
 }
 
+/// ser2net on PATH, else where Debian puts it (/usr/sbin is not on every user's PATH).
+pub(crate) fn ser2net_bin() -> Option<PathBuf> {
+    ["ser2net", "/usr/sbin/ser2net"]
+        .into_iter()
+        .map(PathBuf::from)
+        .find(|p| Command::new(p).arg("-v").output().is_ok())
+}
+
 impl Ser2net {
     pub(crate) fn start(device: &Path) -> Option<Ser2net> {
-        if Command::new("ser2net").arg("-v").output().is_err() {
+        let Some(bin) = ser2net_bin() else {
             eprintln!("SKIP: ser2net is not installed (apt-get install ser2net; .ci/run does)");
             return None;
-        }
+        };
         let dir = tempfile::tempdir().unwrap();
         let port = {
             let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -373,7 +381,7 @@ impl Ser2net {
         )
         .unwrap();
         // -n: stay in the foreground; -d: log to stderr, not syslog; -P: a pid file of its own.
-        let child = Command::new("ser2net")
+        let child = Command::new(bin)
             .arg("-n")
             .arg("-d")
             .arg("-c")
