@@ -5,11 +5,10 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::grade::{Echo, GradeArgs, Outputs, finish};
+use super::grade::{Echo, GradeArgs, Outputs, finish_stopped};
 use super::parse_duration;
 use crate::error::{Error, Exit, Result};
 use crate::grade::Plan;
-use crate::grade::Verdict;
 use crate::serial::session::{self, WatchPlan};
 use crate::serial::watch::{Notice, WatchEnd, WatchOptions};
 use crate::serial::{SerialLink, open_link, resolve_port};
@@ -159,16 +158,6 @@ pub fn watch_and_report(
         // Set the report apart from the echoed lines above it.
         writeln!(std::io::stdout().lock())?;
     }
-    // Stopped by a signal before any verdict: its own exit code, not a timeout's.
-    let interrupted =
-        outcome.end == WatchEnd::Interrupted && outcome.report.verdict == Verdict::Timeout;
-    if interrupted {
-        outcome.report.exit_code = Exit::Interrupted.code();
-    }
-    let exit = finish(&grade, outputs, &mut outcome.report)?;
-    Ok(if interrupted && exit == Exit::Timeout {
-        Exit::Interrupted
-    } else {
-        exit
-    })
+    let interrupted = outcome.end == WatchEnd::Interrupted;
+    finish_stopped(&grade, outputs, &mut outcome.report, interrupted)
 }
