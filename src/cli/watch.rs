@@ -11,13 +11,14 @@ use crate::error::{Error, Exit, Result};
 use crate::grade::Plan;
 use crate::serial::session::{self, WatchPlan};
 use crate::serial::watch::{Notice, WatchEnd, WatchOptions};
-use crate::serial::{SerialLink, TtyLink, resolve_port};
+use crate::serial::{SerialLink, open_link, resolve_port};
 
 /// Examples shown under `--help`.
 pub const EXAMPLES: &str = "Examples:
   espcheck watch                       # the one attached ESP board (or $ESPCHECK_PORT)
   espcheck watch /dev/ttyUSB0 --log run.log --timestamps
   espcheck watch /dev/pts/5 --json --timeout 60s
+  espcheck watch rfc2217://farm-exporter:4001 --timeout 5m   # a board exported by ser2net
   espcheck watch --profile unity --junit tests.xml
   espcheck watch --truth               # and check the board's answer against GitHub
   espcheck watch --elf build/app.elf   # a crash is decoded to function and source line
@@ -50,7 +51,8 @@ pub struct WatchArgs {
 /// Arguments.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Serial port or pty [default: $ESPCHECK_PORT, or the one attached ESP board].
+    /// Serial port, pty, or `rfc2217://HOST:PORT` (ser2net, a labgrid exporter) [default:
+    /// $ESPCHECK_PORT, or the one attached ESP board].
     #[arg(value_name = "PORT")]
     pub port: Option<PathBuf>,
     /// Baud rate.
@@ -71,7 +73,7 @@ pub fn run(args: Args) -> Result<Exit> {
         ));
     }
     let path = resolve_port(args.port.clone())?;
-    let link: Box<dyn SerialLink> = Box::new(TtyLink::open(&path, args.baud)?);
+    let link = open_link(&path, args.baud)?;
     let session = args.watch.plan(&path, args.baud);
     watch_and_report(
         link,
