@@ -404,3 +404,91 @@ fn binary_garbage_is_refused() {
     ));
     assert_eq!(read_pins(b"  \n"), Err(PinError::Empty));
 }
+
+/// A DER certificate written as a C byte array: axTLS `caCert[] PROGMEM = {0x30, 0x82, …}` and
+/// Blynk's `_der.h`, a bare `{…}` initializer `#include`d after `X[] PROGMEM =`.
+#[test]
+fn der_byte_arrays_yield_the_certificate() {
+    let certs = crate::cert::testutil::chain(90, "Test");
+    let bytes: Vec<String> = certs[1].der.iter().map(|b| format!("0x{b:02x}")).collect();
+    let list = bytes.join(", ");
+    let forms = [
+        format!(
+            "const unsigned char caCert[] PROGMEM = {{\n  {list}\n}};\nconst unsigned int caCertLen = 3;"
+        ),
+        format!("{{\n  {list}\n}}\n"),
+        format!("static const uint8_t ca[] {{ {list} }};"),
+    ];
+    for src in forms {
+        let got = read_source(src.as_bytes(), &no_include).unwrap();
+        assert_eq!(cert_sha1s(&got), [certs[1].sha1.colon()], "{src}");
+    }
+    // A cut array is reported, not dropped or mistaken for something else.
+    let cut = bytes[..bytes.len() - 10].join(", ");
+    let err = read_source(
+        format!("const uint8_t ca[] = {{ {cut} }};").as_bytes(),
+        &no_include,
+    );
+    assert!(
+        matches!(&err, Err(PinError::Bad { reason, .. }) if reason.contains("DER byte array")),
+        "{err:?}"
+    );
+    // A DER private key array is not a pin.
+    let key = format!("const uint8_t server_key[] = {{ {list} }};");
+    assert!(read_source(key.as_bytes(), &no_include).is_err());
+}
+
+/// Macro bodies: `#define MQTT_PORT 8883`, `#define FP {0x7e, …}`, `IPAddress(…)` as the host.
+#[test]
+fn macros_name_ports_fingerprint_bytes_and_ip_hosts() {
+    let src = "#define MQTT_HOST IPAddress(192, 168, 1, 10)\n\
+        #if ASYNC_TCP_SSL_ENABLED\n\
+        #define MQTT_SERVER_FINGERPRINT {0x7e, 0x36, 0x22, 0x01, 0xf9, 0x7e, 0x99, 0x2f, 0xc5, 0xdb, 0x3d, 0xbe, 0xac, 0x48, 0x67, 0x5b, 0x5d, 0x47, 0x94, 0xd2}\n\
+        #define MQTT_PORT 8883\n#else\n#define MQTT_PORT 1883\n#endif\n\
+        #define D1 5\n\
+        void setup() { mqttClient.setServer(MQTT_HOST, MQTT_PORT); }\n";
+    let sets = read_pins(src.as_bytes()).unwrap();
+    assert_eq!(sets.len(), 1, "{sets:?}");
+    assert_eq!(sets[0].host.as_deref(), Some("192.168.1.10"));
+    assert_eq!(sets[0].port, Some(8883));
+    assert_eq!(
+        sha1s(&sets[0]),
+        ["MQTT_SERVER_FINGERPRINT=7E:36:22:01:F9:7E:99:2F:C5:DB:3D:BE:AC:48:67:5B:5D:47:94:D2"]
+    );
+    let src = format!(
+        "#define AIO_SERVER \"io.adafruit.com\"\n#define AIO_SERVERPORT  8883\nstatic const char *fingerprint PROGMEM = \"{FP}\";\n"
+    );
+    let sets = read_pins(src.as_bytes()).unwrap();
+    assert_eq!(
+        (sets[0].host.as_deref(), sets[0].port),
+        (Some("io.adafruit.com"), Some(8883))
+    );
+}
+
+/// The port written after the host in a call, and `wss://` URIs.
+#[test]
+fn call_ports_and_websocket_uris() {
+    let ca = crate::cert::testutil::chain(90, "Test")[1].pem();
+    let src = format!(
+        "const char CA[] PROGMEM = R\"EOF(\n{ca})EOF\";\n\
+         void setup() {{ webSocket.beginSslWithCA(\"echo.websocket.org\", 443, \"/\", CA); }}\n"
+    );
+    let got = read_source(src.as_bytes(), &no_include).unwrap();
+    assert_eq!(
+        (got.sets[0].host.as_deref(), got.sets[0].port),
+        (Some("echo.websocket.org"), Some(443))
+    );
+    let src = format!(
+        "const CA_CERT: &str = \"{ca}\\0\";\nfn main() {{ tls.connect(\"example.com\", 1234, &cfg)?; }}\n"
+    );
+    let got = read_source(src.as_bytes(), &no_include).unwrap();
+    assert_eq!(
+        (got.sets[0].host.as_deref(), got.sets[0].port),
+        (Some("example.com"), Some(1234))
+    );
+    let src = format!(
+        "const ECHO_SERVER_URI: &str = \"wss://echo.websocket.org\";\nconst ROOT: &[u8] = b\"{ca}\\0\";\n"
+    );
+    let got = read_source(src.as_bytes(), &no_include).unwrap();
+    assert_eq!(got.sets[0].host.as_deref(), Some("echo.websocket.org"));
+}
