@@ -113,12 +113,59 @@ pub fn extract(input: &[u8]) -> Result<Extracted, ExtractError> {
         if input.first() == Some(&0x30) {
             return extract_der(input);
         }
-        return Err(ExtractError::NoCertificate);
+        let certs = der_arrays(&text);
+        if certs.is_empty() {
+            return Err(ExtractError::NoCertificate);
+        }
+        return Ok(Extracted {
+            certs,
+            warnings: Vec::new(),
+            kind: InputKind::Source,
+            commented: Vec::new(),
+            broken: Vec::new(),
+        });
     }
     match sniff(&text) {
         InputKind::Source => extract_source(&text),
         _ => extract_text(&text),
     }
+}
+
+/// DER certificates written as C byte arrays (`caCert[] PROGMEM = {0x30, 0x82, …}`): every
+/// brace list of byte literals that parses as a certificate.
+fn der_arrays(text: &str) -> Vec<Certificate> {
+    let toks = lex_all(text).tokens;
+    let byte = |t: &Tok| match t {
+        Tok::Num(n) => {
+            let n = n.trim_end_matches(['u', 'U']);
+            match n.strip_prefix("0x").or_else(|| n.strip_prefix("0X")) {
+                Some(h) => u8::from_str_radix(h, 16).ok(),
+                None => n.parse().ok(),
+            }
+        }
+        _ => None,
+    };
+    let mut certs = Vec::new();
+    for (i, t) in toks.iter().enumerate() {
+        if t.tok != Tok::Punct('{') || toks.get(i + 1).and_then(|t| byte(&t.tok)) != Some(0x30) {
+            continue;
+        }
+        let mut bytes = Vec::new();
+        for t in &toks[i + 1..] {
+            match &t.tok {
+                Tok::Punct(',') => {}
+                Tok::Punct('}') => break,
+                other => match byte(other) {
+                    Some(b) => bytes.push(b),
+                    None => break,
+                },
+            }
+        }
+        if let Ok(c) = Certificate::from_der(&bytes) {
+            certs.push(c);
+        }
+    }
+    certs
 }
 
 fn extract_der(input: &[u8]) -> Result<Extracted, ExtractError> {
@@ -615,5 +662,20 @@ mod tests {
         let got = extract(input.as_bytes()).unwrap();
         assert_eq!(got.certs.len(), 1);
         assert!(got.warnings[0].contains("private key"));
+    }
+
+    #[test]
+    fn der_byte_arrays_in_a_source_are_read() {
+        let certs = crate::cert::testutil::chain(90, "Test");
+        let list: Vec<String> = certs[1].der.iter().map(|b| format!("0x{b:02X}")).collect();
+        let src = format!(
+            "const unsigned char caCert[] PROGMEM = {{\n  {}\n}};\n",
+            list.join(", ")
+        );
+        let got = extract(src.as_bytes()).unwrap();
+        assert_eq!(got.certs.len(), 1);
+        assert_eq!(got.certs[0].sha1, certs[1].sha1);
+        // Byte arrays that are no certificate are not one.
+        assert!(extract(b"const uint8_t fp[] = {0x30, 0x01, 0x02};").is_err());
     }
 }
