@@ -204,3 +204,234 @@ fn without_a_compiler_one_line_says_what_to_install() {
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.contains("g++") && err.contains("install"), "{err}");
 }
+
+/// `esp32-wificlientsecure` keeps its CA as one C string per PEM line.
+fn c_string_lines(pem: &str) -> String {
+    pem.lines()
+        .map(|l| format!("\"{l}\\n\""))
+        .collect::<Vec<_>>()
+        .join("\n                           ")
+}
+
+const C_PLACEHOLDER: &str = "\"-----BEGIN CERTIFICATE-----\\n\"\n                           \"PLACEHOLDER\\n\"\n                           \"-----END CERTIFICATE-----\\n\"";
+
+#[test]
+fn esp32_raw_post_with_the_second_certificate_and_a_wrong_ca() {
+    if !can_build("esp32") {
+        return;
+    }
+    let server = Server::start(&[]);
+    let ca = with_ca(&server.file("intermediate.pem"));
+    let (_tmp, dir) = sketch("esp32-raw-post", &[(&ca.0, &ca.1)]);
+    let out = run(&dir, &["--connect", &server.connect()]);
+    let (serial, err) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{serial}\n{err}");
+    assert!(
+        serial.contains("Connected!\n-------\nReading response ...\r\n"),
+        "{serial}"
+    );
+    assert!(serial.contains("HTTP/1.0 200 OK\r\n"), "{serial}");
+    // The mock echoes the request as it arrived: the hand-written Content-Length is right.
+    assert!(
+        serial.contains(r#"["Content-Length","55"]"#)
+            && serial.contains(r#""json":{"client_id":"esp32","grant_type":"client_credentials"}"#),
+        "{serial}"
+    );
+    assert!(
+        serial.ends_with("Finished reading\r\n\nDone!\n-------\n\n"),
+        "{serial}"
+    );
+    let graded = espcheck()
+        .args(["grade", "-", "--pass", "^HTTP/1.0 200 OK"])
+        .write_stdin(out.stdout.clone())
+        .output()
+        .unwrap();
+    assert_eq!(graded.status.code(), Some(0), "{}", text(&graded.stdout));
+
+    // A CA that did not issue this chain: mbedTLS refuses, the sketch retries and gives up.
+    let other = super::support::TestChain::new(super::support::Alg::P256, &["api.github.com"]);
+    let (_tmp2, dir) = sketch("esp32-raw-post", &[(&ca.0, &other.intermediate_pem)]);
+    let out = run(&dir, &["--connect", &server.connect()]);
+    let (serial, err) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(5), "{serial}\n{err}");
+    assert!(serial.contains("*** Can't connect. ***"), "{serial}");
+    assert!(!serial.contains("Connected!"), "{serial}");
+    assert!(
+        err.contains("mbedTLS certificate verification failed"),
+        "{err}"
+    );
+}
+
+#[test]
+fn esp32_https_examples_through_httpclient_and_by_hand() {
+    if !can_build("esp32") {
+        return;
+    }
+    let server = Server::start(&["--state", "failure"]);
+    let ca = with_ca(&server.file("root.pem"));
+    let (_tmp, dir) = sketch("esp32-basic-https-client", &[(&ca.0, &ca.1)]);
+    let out = run(&dir, &["--connect", &server.connect()]);
+    let (serial, err) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{serial}\n{err}");
+    assert!(serial.contains("[HTTPS] GET... code: 200\n"), "{serial}");
+    assert!(serial.contains(r#"{"state":"failure""#), "{serial}");
+
+    let root = std::fs::read_to_string(server.file("root.pem")).unwrap();
+    let (_tmp2, dir) = sketch(
+        "esp32-wificlientsecure",
+        &[(C_PLACEHOLDER, &c_string_lines(&root))],
+    );
+    let out = run(
+        &dir,
+        &["--connect", &format!("api.github.com={}", server.connect())],
+    );
+    let (serial, err) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{serial}\n{err}");
+    assert!(
+        serial.contains("Connected to server!\r\nheaders received\r\n{\"state\":\"failure\""),
+        "{serial}"
+    );
+}
+
+#[test]
+fn esp8266_basic_https_client_with_a_byte_array_fingerprint() {
+    if !can_build("esp8266") {
+        return;
+    }
+    let server = Server::start(&[]);
+    let pin = server.leaf_pin();
+    let array = |pin: &str| {
+        let bytes: Vec<String> = pin
+            .split(':')
+            .map(|b| format!("0x{}", b.to_lowercase()))
+            .collect();
+        format!("{{{}}}", bytes.join(", "))
+    };
+    let placeholder = "{0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99,\n                                 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff, 0x00, 0x11, 0x22, 0x33}";
+    let (_tmp, dir) = sketch("esp8266-basic-https-client", &[(placeholder, &array(&pin))]);
+    let out = run(&dir, &["--connect", &server.connect()]);
+    let (serial, err) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{serial}\n{err}");
+    assert!(
+        serial.contains("[HTTPS] GET... code: 200\n{\"state\":\"success\""),
+        "{serial}"
+    );
+    // A wrong pin: HTTPClient reports the refused connection in the core's words.
+    let stale = super::sim::sha1_colon(&server.file("root.pem"));
+    let (_tmp2, dir) = sketch(
+        "esp8266-basic-https-client",
+        &[(placeholder, &array(&stale))],
+    );
+    let out = run(&dir, &["--connect", &server.connect()]);
+    let serial = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(5), "{serial}");
+    assert!(
+        serial.contains("[HTTPS] GET... failed, error: connection failed\n"),
+        "{serial}"
+    );
+}
+
+/// `openssl s_server -WWW` serving the combined status as a file, from a directory of its own.
+struct FileServer {
+    child: std::process::Child,
+    port: u16,
+    _root: tempfile::TempDir,
+}
+
+impl FileServer {
+    fn start(chain: &super::support::TestChain, extra: &[&str]) -> FileServer {
+        let root = tempfile::tempdir().unwrap();
+        let status = root.path().join("repos/esp8266/Arduino/commits/master");
+        std::fs::create_dir_all(&status).unwrap();
+        std::fs::write(
+            status.join("status"),
+            "{\"state\":\"success\",\"statuses\":[]}\n",
+        )
+        .unwrap();
+        for _ in 0..5 {
+            let port = super::support::free_port();
+            let mut child = std::process::Command::new("openssl")
+                .arg("s_server")
+                .arg("-accept")
+                .arg(format!("127.0.0.1:{port}"))
+                .arg("-cert")
+                .arg(chain.path("leaf.pem"))
+                .arg("-key")
+                .arg(chain.path("leaf.key"))
+                .arg("-cert_chain")
+                .arg(chain.path("intermediate.pem"))
+                .args(["-WWW", "-quiet"])
+                .args(extra)
+                .current_dir(root.path())
+                .stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap();
+            if super::support::wait_port(port, std::time::Duration::from_secs(5)) {
+                return FileServer {
+                    child,
+                    port,
+                    _root: root,
+                };
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        panic!("openssl s_server did not start");
+    }
+}
+
+impl Drop for FileServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn small_buffers_need_a_server_with_max_fragment_length_as_on_the_board() {
+    if !can_build("esp8266") {
+        return;
+    }
+    let small = (
+        "  client.setFingerprint(fingerprint);\n",
+        "  client.setFingerprint(fingerprint);\n  bool mfln = client.probeMaxFragmentLength(host, httpsPort, 512);\n  Serial.printf(\"MFLN %s\\n\", mfln ? \"yes\" : \"no\");\n  client.setBufferSizes(512, 512);\n",
+    );
+    // openssl s_server honours the extension: the 512-byte board gets its records.
+    let chain = super::support::TestChain::new(super::support::Alg::P256, &["api.github.com"]);
+    let openssl = FileServer::start(&chain, &[]);
+    let pin = super::sim::sha1_colon(&chain.path("leaf.pem"));
+    let (_tmp, dir) = sketch("esp8266-fingerprint", &[(PLACEHOLDER_PIN, &pin), small]);
+    let connect = format!("127.0.0.1:{}", openssl.port);
+    let out = run(&dir, &["--connect", &connect]);
+    let (serial, err) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{serial}\n{err}");
+    assert!(serial.contains("MFLN yes\n"), "{serial}");
+    assert!(
+        serial.contains("esp8266/Arduino CI successfull!\r\n"),
+        "{serial}"
+    );
+    assert!(err.contains("MFLN negotiated"), "{err}");
+    let (code, report) = grade(&out.stdout);
+    assert_eq!(code, Some(0), "{report}");
+
+    // The mock (rustls) ignores it: the handshake fits, but the response comes in a record larger
+    // than the 512-byte buffer, and the session dies where the board's does, after the request.
+    let server = Server::start(&[]);
+    let (_tmp2, dir) = sketch(
+        "esp8266-fingerprint",
+        &[(PLACEHOLDER_PIN, &server.leaf_pin()), small],
+    );
+    let out = run(&dir, &["--connect", &server.connect()]);
+    let (serial, err) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(5), "{serial}\n{err}");
+    assert!(serial.contains("MFLN no\n"), "{serial}");
+    assert!(
+        serial.contains("request sent\r\nesp8266/Arduino CI has failed\r\n"),
+        "{serial}"
+    );
+    assert!(err.contains("Incoming record is too large"), "{err}");
+    let (code, report) = grade(&out.stdout);
+    assert_ne!(code, Some(0), "{report}");
+}

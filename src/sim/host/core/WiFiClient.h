@@ -61,5 +61,7 @@ bool espcheck_resolve(const char *host, uint16_t &port, struct sockaddr_storage 
 void espcheck_diag(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 // Record how a TLS session went, for the exit status.
 void espcheck_tls_result(bool ok);
+// A session that was up failed (a TLS error while reading or writing).
+void espcheck_tls_lost();
 // The run's deadline passed: flush Serial and end the run.
 void espcheck_check_deadline();

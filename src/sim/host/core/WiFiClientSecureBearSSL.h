@@ -123,8 +123,8 @@ private:
   uint8_t fp_[20] = {0};
   const PublicKey *known_ = nullptr;
   const X509List *anchors_ = nullptr;
-  bool handshake_done_ = false;
-  std::vector<unsigned char> ibuf_, obuf_;
+  bool handshake_done_ = false, lost_ = false;
+  std::vector<unsigned char> ibuf_, obuf_, hello_;
 };
 
 } // namespace BearSSL

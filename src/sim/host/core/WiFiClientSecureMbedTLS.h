@@ -5,6 +5,7 @@
 #pragma once
 #include <string>
 #include <vector>
+#include "WiFi.h"
 #include "WiFiClient.h"
 
 class WiFiClientSecure : public WiFiClient {

@@ -1,4 +1,4 @@
 // espcheck host core: <WiFiMulti.h> (ESP32).
 #pragma once
 #include "WiFi.h"
-typedef WiFiMultiHost WiFiMulti;
+class WiFiMulti : public WiFiMultiHost {};

@@ -289,6 +289,9 @@ static const br_x509_pkey *pin_get_pkey(const br_x509_class *const *ctx, unsigne
 static const br_x509_class PIN_X509 = {sizeof(PinX509), pin_start_chain, pin_start_cert, pin_append,
                                        pin_end_cert,    pin_end_chain,   pin_get_pkey};
 
+// A probeMaxFragmentLength handshake is no connection of the sketch's: it is not counted.
+static bool s_probing = false;
+
 struct WiFiClientSecure::Engine {
   br_ssl_client_context sc;
   br_x509_minimal_context xm;
@@ -365,10 +368,28 @@ bool WiFiClientSecure::setSSLVersion(uint32_t min, uint32_t max) {
   return true;
 }
 
+// Whether the first record from the server, a ServerHello, carries max_fragment_length (type 1).
+static bool serverHelloHasMfln(const std::vector<unsigned char> &b) {
+  // record header (5), handshake header (4), version (2), random (32)
+  size_t i = 5 + 4 + 2 + 32;
+  if (b.size() < i + 1 || b[0] != 22 || b[5] != 2) return false;
+  i += 1 + b[i]; // session id
+  i += 2 + 1;    // cipher suite, compression
+  if (b.size() < i + 2) return false;
+  size_t end = i + 2 + ((size_t)b[i] << 8 | b[i + 1]);
+  i += 2;
+  while (i + 4 <= end && i + 4 <= b.size()) {
+    unsigned type = (unsigned)b[i] << 8 | b[i + 1];
+    size_t len = (size_t)b[i + 2] << 8 | b[i + 3];
+    if (type == 1) return true;
+    i += 4 + len;
+  }
+  return false;
+}
+
 bool WiFiClientSecure::getMFLNStatus() {
-  // Debian's BearSSL 0.6 has no accessor: the server echoed our max fragment length.
-  return e_ && handshake_done_ && e_->sc.eng.log_max_frag_len < 14 &&
-         e_->sc.eng.peer_log_max_frag_len == e_->sc.eng.log_max_frag_len;
+  // Debian's BearSSL 0.6 keeps no record of it: read the server's (plaintext) ServerHello.
+  return e_ && handshake_done_ && e_->sc.eng.log_max_frag_len < 14 && serverHelloHasMfln(hello_);
 }
 
 static const char *bearssl_error_name(int err) {
@@ -456,7 +477,13 @@ int WiFiClientSecure::runUntil(unsigned target, bool block) {
   for (;;) {
     unsigned st = br_ssl_engine_current_state(eng);
     if (st & BR_SSL_CLOSED) {
-      lastError_ = br_ssl_engine_last_error(eng);
+      int err = br_ssl_engine_last_error(eng);
+      if (handshake_done_ && err != BR_ERR_OK && !lost_) {
+        lost_ = true;
+        espcheck_diag("BearSSL: the session failed: error %d, %s", err, bearssl_error_name(err));
+        espcheck_tls_lost();
+      }
+      lastError_ = err;
       return -1;
     }
     if (st & BR_SSL_SENDREC) {
@@ -488,6 +515,7 @@ int WiFiClientSecure::runUntil(unsigned target, bool block) {
       }
       ssize_t n = recv(fd_, buf, len, MSG_DONTWAIT);
       if (n > 0) {
+        if (!handshake_done_ && hello_.size() < 4096) hello_.insert(hello_.end(), buf, buf + n);
         br_ssl_engine_recvrec_ack(eng, (size_t)n);
         continue;
       }
@@ -528,6 +556,8 @@ bool WiFiClientSecure::handshake(const char *host) {
     e_->pin.known = known_ ? known_->pkey() : nullptr;
     br_ssl_engine_set_x509(&sc->eng, &e_->pin.vtable);
   }
+  hello_.clear();
+  lost_ = false;
   ibuf_.assign((size_t)rx_, 0);
   obuf_.assign((size_t)tx_, 0);
   br_ssl_engine_set_buffers_bidi(&sc->eng, ibuf_.data(), ibuf_.size(), obuf_.data(), obuf_.size());
@@ -574,15 +604,15 @@ int WiFiClientSecure::connect(const char *host, uint16_t port) {
   }
   if (!tcpConnect(host, port)) return 0;
   bool ok = handshake(host);
-  espcheck_tls_result(ok);
+  if (!s_probing) espcheck_tls_result(ok);
   if (!ok) {
     espcheck_diag("BearSSL handshake with %s failed (%s): error %d, %s", host, mode_name(mode_), lastError_,
                   bearssl_error_name(lastError_));
     tcpClose();
     return 0;
   }
-  espcheck_diag("BearSSL handshake with %s done (%s, buffers %d/%d, MFLN %s)", host, mode_name(mode_), rx_,
-                tx_, getMFLNStatus() ? "negotiated" : "not negotiated");
+  espcheck_diag("BearSSL handshake with %s done (%s, buffers %d/%d, MFLN %s)", host, mode_name(mode_), rx_, tx_,
+                getMFLNStatus() ? "negotiated" : "not negotiated");
   return 1;
 }
 
@@ -596,7 +626,7 @@ int WiFiClientSecure::connect(IPAddress ip, uint16_t port) {
   String host = ip.toString();
   if (!tcpConnect(host.c_str(), port)) return 0;
   bool ok = handshake(nullptr);
-  espcheck_tls_result(ok);
+  if (!s_probing) espcheck_tls_result(ok);
   if (!ok) {
     espcheck_diag("BearSSL handshake with %s failed: error %d, %s", host.c_str(), lastError_,
                   bearssl_error_name(lastError_));
@@ -734,8 +764,10 @@ static bool probe(const char *host, uint16_t port, uint16_t len) {
   WiFiClientSecure c;
   c.setInsecure();
   c.setBufferSizes(len + 325, len + 85);
+  s_probing = true;
   bool ok = c.connect(host, port) && c.getMFLNStatus();
   c.stop();
+  s_probing = false;
   espcheck_diag("probeMaxFragmentLength(%s, %u, %u): %s", host, port, len, ok ? "supported" : "not supported");
   return ok;
 }

@@ -61,6 +61,11 @@ void espcheck_tls_result(bool ok) {
     g_tls_failed++;
 }
 
+void espcheck_tls_lost() {
+  if (g_tls_ok) g_tls_ok--;
+  g_tls_failed++;
+}
+
 // Exit status read by espcheck: 0 the sketch ran, 5 every TLS session it tried failed.
 [[noreturn]] static void finish() {
   fflush(stdout);
