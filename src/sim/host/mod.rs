@@ -338,7 +338,7 @@ pub fn build(opts: &SketchOptions) -> Result<Built> {
     for inc in &includes {
         flags.push(format!("-I{}", inc.display()));
     }
-    compile_all(&jobs, &flags, &cxx, &cc)?;
+    compile_all(&jobs, &flags, &cxx, &cc).map_err(|e| tls_missing(board, e))?;
     let mut link = Command::new(&cxx);
     link.arg("-o").arg(work.path().join("sketch"));
     for (_, o) in &jobs {
@@ -348,7 +348,7 @@ pub fn build(opts: &SketchOptions) -> Result<Built> {
         link.arg(o);
     }
     link.args(tls_libs(board));
-    run_compiler(link, &cxx)?;
+    run_compiler(link, &cxx).map_err(|e| tls_missing(board, e))?;
     let staged = work.keep();
     match std::fs::rename(&staged, &dir) {
         Ok(()) => {}
@@ -439,6 +439,20 @@ fn tls_package(board: Board) -> &'static str {
     match board {
         Board::Esp8266 => "BearSSL (Debian/Ubuntu: apt-get install libbearssl-dev)",
         Board::Esp32 => "mbedTLS (Debian/Ubuntu: apt-get install libmbedtls-dev)",
+    }
+}
+
+/// A compile error that is the missing TLS library, as the environment failure it is (exit 4).
+fn tls_missing(board: Board, e: Error) -> Error {
+    match e {
+        Error::Input { message, .. } if message.starts_with("missing TLS library") => Error::env(
+            board.as_str(),
+            format!(
+                "the board's TLS library is missing: install {}",
+                tls_package(board)
+            ),
+        ),
+        other => other,
     }
 }
 
@@ -780,6 +794,11 @@ pub enum Ending {
 
 /// Run a built sketch; Serial goes straight to our stdout, diagnostics to stderr.
 pub fn run(opts: &SketchOptions, built: &Built) -> Result<Ending> {
+    run_to(opts, built, Stdio::inherit())
+}
+
+/// [`run`] with Serial going to `serial` (a file, or nowhere).
+pub fn run_to(opts: &SketchOptions, built: &Built, serial: Stdio) -> Result<Ending> {
     let connect = connect_spec(&opts.connect)?;
     let mut cmd = Command::new(&built.program);
     cmd.env("ESPCHECK_SIM_CONNECT", &connect)
@@ -789,7 +808,7 @@ pub fn run(opts: &SketchOptions, built: &Built) -> Result<Ending> {
             opts.timeout.as_millis().to_string(),
         )
         .stdin(Stdio::null())
-        .stdout(Stdio::inherit())
+        .stdout(serial)
         .stderr(Stdio::inherit());
     if let Some(ca) = &opts.ca_file {
         cmd.env("ESPCHECK_SIM_BUNDLE", write_bundle(opts, ca)?);
