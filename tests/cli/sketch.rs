@@ -435,3 +435,87 @@ fn small_buffers_need_a_server_with_max_fragment_length_as_on_the_board() {
     let (code, report) = grade(&out.stdout);
     assert_ne!(code, Some(0), "{report}");
 }
+
+#[test]
+fn esp32_cert_bundle_from_ca_file_in_both_idf_layouts() {
+    if !can_build("esp32") {
+        return;
+    }
+    let server = Server::start(&[]);
+    let (_tmp, dir3) = sketch("esp32-cert-bundle", &[]);
+    // Core 2.0 has the one-argument setCACertBundle and no NetworkClientSecure.
+    let (_tmp2, dir2) = sketch(
+        "esp32-cert-bundle",
+        &[
+            (
+                "#include <NetworkClientSecure.h>",
+                "#include <WiFiClientSecure.h>",
+            ),
+            ("NetworkClientSecure client;", "WiFiClientSecure client;"),
+            (
+                "client.setCACertBundle(rootca_crt_bundle_start, rootca_crt_bundle_end - rootca_crt_bundle_start);",
+                "client.setCACertBundle(rootca_crt_bundle_start);",
+            ),
+        ],
+    );
+    let root = server.file("root.pem");
+    for (core, dir) in [("3.1.1", &dir3), ("2.0.17", &dir2)] {
+        let out = espcheck()
+            .args(["sim", "sketch"])
+            .arg(dir)
+            .args([
+                "--timeout",
+                "3s",
+                "--connect",
+                &server.connect(),
+                "--core",
+                core,
+                "--ca-file",
+            ])
+            .arg(&root)
+            .output()
+            .unwrap();
+        let (serial, err) = (text(&out.stdout), text(&out.stderr));
+        assert_eq!(out.status.code(), Some(0), "{core}: {serial}\n{err}");
+        assert!(
+            serial.contains("Connected to server!\r\n{\"state\":\"success\""),
+            "{core}: {serial}"
+        );
+    }
+    // The two-argument form came with core 3.1: on 2.0 the call does not compile.
+    let out = espcheck()
+        .args(["sim", "sketch"])
+        .arg(&dir3)
+        .args(["--core", "2.0.17", "--ca-file"])
+        .arg(&root)
+        .output()
+        .unwrap();
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.lines()
+            .last()
+            .unwrap_or("")
+            .contains("`WiFiClientSecure::setCACertBundle("),
+        "{err}"
+    );
+
+    // A bundle without the mock's root: the board cannot link the chain.
+    let other = super::support::TestChain::new(super::support::Alg::P256, &["x"]);
+    let out = espcheck()
+        .args(["sim", "sketch"])
+        .arg(&dir3)
+        .args([
+            "--timeout",
+            "3s",
+            "--connect",
+            &server.connect(),
+            "--ca-file",
+        ])
+        .arg(other.path("root.pem"))
+        .output()
+        .unwrap();
+    let (serial, err) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(5), "{serial}\n{err}");
+    assert!(serial.ends_with("Connection failed!\r\n"), "{serial}");
+}

@@ -309,6 +309,31 @@ pub fn build(opts: &SketchOptions) -> Result<Built> {
         h.update(b"\0");
         h.update(&bytes);
     }
+    // --ca-file: the bundle the firmware embeds, under the names ESP-IDF's build and the ESP32
+    // examples give it.
+    let bundle = match &opts.ca_file {
+        Some(pem) if board == Board::Esp32 => {
+            let bytes = crate::util::read_input(pem, crate::util::MAX_INPUT_BYTES)?;
+            let offsets = core
+                >= CoreVersion {
+                    major: 3,
+                    minor: 1,
+                    patch: 0,
+                };
+            let b = idf_bundle(&bytes, offsets)
+                .map_err(|e| Error::input(crate::error::show_path(pem), e))?;
+            h.update(b"bundle\0");
+            h.update(&b);
+            Some(b)
+        }
+        Some(_) => {
+            return Err(Error::Usage(
+                "--ca-file is the ESP32's certificate bundle (setCACertBundle); the ESP8266 has none"
+                    .to_owned(),
+            ));
+        }
+        None => None,
+    };
     let dir = opts.cache.join(format!("sketch-{}", hex16(h)));
     let program = dir.join("sketch");
     if program.is_file() {
@@ -327,6 +352,13 @@ pub fn build(opts: &SketchOptions) -> Result<Built> {
     let main_cpp = work.path().join("sketch.ino.cpp");
     std::fs::write(&main_cpp, &unit).map_err(|e| io_err(&main_cpp, &e))?;
     let mut jobs = vec![(main_cpp, work.path().join("sketch.ino.o"))];
+    if let Some(b) = &bundle {
+        let bin = work.path().join("x509_crt_bundle.bin");
+        std::fs::write(&bin, b).map_err(|e| io_err(&bin, &e))?;
+        let src = work.path().join("x509_crt_bundle.cpp");
+        std::fs::write(&src, bundle_source(&bin)).map_err(|e| io_err(&src, &e))?;
+        jobs.push((src, work.path().join("x509_crt_bundle.o")));
+    }
     for (i, src) in sources.iter().enumerate() {
         let stem = src
             .file_name()
@@ -734,24 +766,11 @@ pub fn explain(text: &str) -> (String, String) {
     (at, format!("does not compile: {msg}"))
 }
 
-/// Write the bundle `setCACertBundle` finds from `--ca-file`, in the ESP-IDF layout.
-fn write_bundle(opts: &SketchOptions, pem_path: &Path) -> Result<PathBuf> {
-    let bytes = crate::util::read_input(pem_path, crate::util::MAX_INPUT_BYTES)?;
-    let shown = crate::error::show_path(pem_path);
-    let bundle = crate::sim::host::idf_bundle(&bytes).map_err(|e| Error::input(&shown, e))?;
-    let mut h = Sha256::new();
-    h.update(&bundle);
-    let path = opts.cache.join(format!("bundle-{}.bin", hex16(h)));
-    if !path.is_file() {
-        crate::util::write_atomic(&path, &bundle)?;
-    }
-    Ok(path)
-}
-
-/// PEM certificates as an ESP-IDF certificate bundle: a 2-byte big-endian count, then for each
-/// certificate its subject name and public key, each with a 2-byte length (the layout of
-/// esp_crt_bundle.c's `gen_crt_bundle.py` output).
-pub fn idf_bundle(pem: &[u8]) -> std::result::Result<Vec<u8>, String> {
+/// PEM certificates as an ESP-IDF certificate bundle, sorted by subject name. Each entry is the
+/// subject's length and the public key's length (2 bytes each, big-endian), then the two. Before
+/// ESP-IDF 5.3 (arduino-esp32 before 3.1) the bundle starts with a 2-byte big-endian count; from
+/// then on with one 4-byte little-endian offset per entry.
+pub fn idf_bundle(pem: &[u8], offsets: bool) -> std::result::Result<Vec<u8>, String> {
     use rustls_pki_types::CertificateDer;
     use rustls_pki_types::pem::PemObject;
     let certs = CertificateDer::pem_slice_iter(pem)
@@ -771,16 +790,53 @@ pub fn idf_bundle(pem: &[u8]) -> std::result::Result<Vec<u8>, String> {
     // The bundle is searched by subject name, so it is sorted by it.
     entries.sort();
     let count = u16::try_from(entries.len()).map_err(|_| "too many certificates".to_owned())?;
-    let mut out = count.to_be_bytes().to_vec();
+    let mut body = Vec::new();
+    let mut starts = Vec::new();
     for (name, key) in entries {
         let nl = u16::try_from(name.len()).map_err(|_| "a subject name too long".to_owned())?;
         let kl = u16::try_from(key.len()).map_err(|_| "a public key too long".to_owned())?;
-        out.extend_from_slice(&nl.to_be_bytes());
-        out.extend_from_slice(&kl.to_be_bytes());
-        out.extend_from_slice(&name);
-        out.extend_from_slice(&key);
+        starts.push(body.len());
+        body.extend_from_slice(&nl.to_be_bytes());
+        body.extend_from_slice(&kl.to_be_bytes());
+        body.extend_from_slice(&name);
+        body.extend_from_slice(&key);
     }
+    let mut out = Vec::new();
+    if offsets {
+        let head = starts.len() * 4;
+        for start in starts {
+            let at =
+                u32::try_from(head + start).map_err(|_| "the bundle is too large".to_owned())?;
+            out.extend_from_slice(&at.to_le_bytes());
+        }
+    } else {
+        out.extend_from_slice(&count.to_be_bytes());
+    }
+    out.extend_from_slice(&body);
     Ok(out)
+}
+
+/// A C++ file that embeds the bundle at `bin` under the symbols a sketch declares for it.
+fn bundle_source(bin: &Path) -> String {
+    let path = bin
+        .display()
+        .to_string()
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"");
+    let mut src = String::from("// The --ca-file bundle, as the ESP32 build embeds it.\n");
+    for name in [
+        "x509_crt_bundle",
+        "data_cert_x509_crt_bundle_bin",
+        "x509_crt_bundle_bin",
+    ] {
+        let _ = writeln!(
+            src,
+            "__asm__(\".section .rodata\\n.global _binary_{name}_start\\n.global _binary_{name}_end\\n\
+             .balign 4\\n_binary_{name}_start:\\n.incbin \\\"{path}\\\"\\n_binary_{name}_end:\\n.byte 0\\n\
+             .previous\\n\");"
+        );
+    }
+    src
 }
 
 /// How the run ended.
@@ -810,9 +866,6 @@ pub fn run_to(opts: &SketchOptions, built: &Built, serial: Stdio) -> Result<Endi
         .stdin(Stdio::null())
         .stdout(serial)
         .stderr(Stdio::inherit());
-    if let Some(ca) = &opts.ca_file {
-        cmd.env("ESPCHECK_SIM_BUNDLE", write_bundle(opts, ca)?);
-    }
     let mut child = cmd.spawn().map_err(|e| {
         Error::env(
             crate::error::show_path(&built.program),

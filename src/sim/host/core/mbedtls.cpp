@@ -86,26 +86,45 @@ WiFiClientSecure::~WiFiClientSecure() {
   stop();
 }
 
+// The ESP-IDF bundle layouts: entries of (2-byte name length, 2-byte key length, name, key),
+// big-endian, after a 2-byte big-endian count (before ESP-IDF 5.3, arduino-esp32 before 3.1) or
+// after one 4-byte little-endian offset per entry (from then on). `size` 0 means "as far as the
+// entries go".
+static std::vector<unsigned char> read_bundle(const uint8_t *b, size_t size) {
+  std::vector<unsigned char> out; // normalised: 2-byte count, then the entries
+  if (!b) return out;
+  size_t n, at;
+  const bool offsets = ESPCHECK_CORE_VERSION >= 30100;
+  if (offsets) {
+    uint32_t first = b[0] | b[1] << 8 | b[2] << 16 | (uint32_t)b[3] << 24;
+    n = first / 4;
+    at = first;
+  } else {
+    n = (size_t)b[0] << 8 | b[1];
+    at = 2;
+  }
+  out.push_back((unsigned char)(n >> 8));
+  out.push_back((unsigned char)n);
+  for (size_t i = 0; i < n; i++) {
+    if (size && at + 4 > size) break;
+    size_t nl = (size_t)b[at] << 8 | b[at + 1];
+    size_t kl = (size_t)b[at + 2] << 8 | b[at + 3];
+    if (size && at + 4 + nl + kl > size) break;
+    out.insert(out.end(), b + at, b + at + 4 + nl + kl);
+    at += 4 + nl + kl;
+  }
+  return out;
+}
+
 void WiFiClientSecure::setCACertBundle(const uint8_t *bundle) {
   use_bundle_ = bundle != nullptr;
-  bundle_.clear();
-  if (bundle) {
-    // The ESP-IDF layout: a 2-byte count, then per certificate 2-byte name and key lengths and
-    // the bytes. Its size follows from the entries.
-    size_t n = (size_t)bundle[0] << 8 | bundle[1], at = 2;
-    for (size_t i = 0; i < n; i++) {
-      size_t nl = (size_t)bundle[at] << 8 | bundle[at + 1];
-      size_t kl = (size_t)bundle[at + 2] << 8 | bundle[at + 3];
-      at += 4 + nl + kl;
-    }
-    bundle_.assign(bundle, bundle + at);
-  }
+  bundle_ = read_bundle(bundle, 0);
 }
 
 #if ESPCHECK_CORE_VERSION >= 30100
 void WiFiClientSecure::setCACertBundle(const uint8_t *bundle, size_t size) {
   use_bundle_ = bundle != nullptr;
-  bundle_.assign(bundle, bundle + (bundle ? size : 0));
+  bundle_ = read_bundle(bundle, size);
 }
 #endif
 
@@ -176,7 +195,8 @@ bool WiFiClientSecure::handshake(const char *host) {
     mbedtls_ssl_conf_authmode(&t->conf, MBEDTLS_SSL_VERIFY_REQUIRED);
     mbedtls_ssl_conf_verify(&t->conf, verify_cb, nullptr);
   } else if (use_bundle_) {
-    mbedtls_ssl_conf_authmode(&t->conf, MBEDTLS_SSL_VERIFY_REQUIRED);
+    // No CA chain: the bundle check in the callback decides, and the result is checked below.
+    mbedtls_ssl_conf_authmode(&t->conf, MBEDTLS_SSL_VERIFY_OPTIONAL);
     mbedtls_ssl_conf_verify(&t->conf, bundle_verify, &bundle_);
   } else if (insecure_) {
     mbedtls_ssl_conf_authmode(&t->conf, MBEDTLS_SSL_VERIFY_NONE);
@@ -208,6 +228,18 @@ bool WiFiClientSecure::handshake(const char *host) {
           if (*p == '\n') *p = ' ';
         espcheck_diag("mbedTLS certificate verification failed: %s", vbuf);
       }
+      return false;
+    }
+  }
+  if (use_bundle_ && !has_ca_) {
+    uint32_t flags = mbedtls_ssl_get_verify_result(&t->ssl);
+    if (flags != 0) {
+      char vbuf[512];
+      mbedtls_x509_crt_verify_info(vbuf, sizeof vbuf, "", flags);
+      for (char *p = vbuf; *p; p++)
+        if (*p == '\n') *p = ' ';
+      espcheck_diag("mbedTLS certificate verification failed (bundle): %s", vbuf);
+      last_err_ = MBEDTLS_ERR_X509_CERT_VERIFY_FAILED;
       return false;
     }
   }
