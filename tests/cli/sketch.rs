@@ -53,11 +53,17 @@ fn with_ca(pem: &Path) -> (String, String) {
     (placeholder, std::fs::read_to_string(pem).unwrap())
 }
 
+/// `sim sketch DIR ARGS`, for 3 seconds unless ARGS say otherwise.
 fn run(dir: &Path, args: &[&str]) -> Output {
+    let timeout: &[&str] = if args.contains(&"--timeout") {
+        &[]
+    } else {
+        &["--timeout", "3s"]
+    };
     espcheck()
         .args(["sim", "sketch"])
         .arg(dir)
-        .args(["--timeout", "3s"])
+        .args(timeout)
         .args(args)
         .timeout(std::time::Duration::from_secs(60))
         .output()
@@ -518,4 +524,197 @@ fn esp32_cert_bundle_from_ca_file_in_both_idf_layouts() {
     let (serial, err) = (text(&out.stdout), text(&out.stderr));
     assert_eq!(out.status.code(), Some(5), "{serial}\n{err}");
     assert!(serial.ends_with("Connection failed!\r\n"), "{serial}");
+}
+
+/// A sketch in two tabs, a `.cpp` beside them and a library from `--lib`, built as the Arduino
+/// builder builds it: tabs concatenated, prototypes added for functions used before their
+/// definition.
+fn multi_file_sketch(root: &Path) -> (PathBuf, PathBuf) {
+    let dir = root.join("Station");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("Station.ino"),
+        "#include <ESP8266WiFi.h>\n#include <Greeter.h>\n#include \"helpers.h\"\n\nvoid setup() {\n  Serial.begin(115200);\n  Serial.println(greeting(\"station\"));\n  joinWifi();\n  Serial.printf(\"twice 21 = %d\\n\", twice(21));\n}\n\nvoid loop() { delay(1000); }\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("wifi.ino"),
+        "void joinWifi() {\n  WiFi.begin(\"sensor-net\", \"pw\");\n  while (WiFi.status() != WL_CONNECTED) {\n    delay(500);\n    Serial.print(\".\");\n  }\n  Serial.println();\n  Serial.print(\"joined, IP \");\n  Serial.println(WiFi.localIP());\n}\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("helpers.h"), "int twice(int v);\n").unwrap();
+    std::fs::write(
+        dir.join("helpers.cpp"),
+        "#include \"helpers.h\"\nint twice(int v) { return 2 * v; }\n",
+    )
+    .unwrap();
+    let lib = root.join("libraries/Greeter");
+    std::fs::create_dir_all(lib.join("src")).unwrap();
+    std::fs::create_dir_all(lib.join("examples/Hello")).unwrap();
+    std::fs::write(
+        lib.join("src/Greeter.h"),
+        "#pragma once\n#include <Arduino.h>\nString greeting(const char *who);\n",
+    )
+    .unwrap();
+    std::fs::write(lib.join("src/Greeter.cpp"), "#include \"Greeter.h\"\nString greeting(const char *who) { return String(\"hello, \") + who; }\n").unwrap();
+    // Examples are not compiled into the sketch.
+    std::fs::write(
+        lib.join("examples/Hello/Hello.ino"),
+        "void setup() {} void loop() {}\n",
+    )
+    .unwrap();
+    (dir, lib)
+}
+
+#[test]
+fn tabs_a_cpp_file_and_a_library_build_with_the_sketch_and_wifi_follows_the_flag() {
+    if !can_build("esp8266") {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let (dir, lib) = multi_file_sketch(tmp.path());
+    let lib = lib.to_str().unwrap();
+    let out = run(&dir, &["--lib", lib, "--timeout", "2s"]);
+    let (serial, err) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{serial}\n{err}");
+    assert_eq!(
+        serial,
+        "hello, station\r\n\r\njoined, IP 192.168.1.104\r\ntwice 21 = 42\n"
+    );
+    // Without the library the include names what to do.
+    let out = run(&dir, &[]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.lines().last().unwrap_or("").contains("<Greeter.h>") && err.contains("--lib DIR"),
+        "{err}"
+    );
+
+    // --wifi fail: the join never happens; the sketch waits as the board does, until the timeout.
+    let out = run(&dir, &["--lib", lib, "--wifi", "fail", "--timeout", "2s"]);
+    let serial = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{serial}");
+    assert!(
+        serial.starts_with("hello, station\r\n...") && !serial.contains("joined"),
+        "{serial}"
+    );
+    // --wifi slow: joined after five seconds of dots.
+    let out = run(&dir, &["--lib", lib, "--wifi", "slow", "--timeout", "7s"]);
+    let serial = text(&out.stdout);
+    assert!(
+        serial.contains(".........\r\njoined, IP 192.168.1.104\r\n"),
+        "{serial}"
+    );
+}
+
+#[test]
+fn core_versions_offer_their_own_api() {
+    if !can_build("esp8266") {
+        return;
+    }
+    let server = Server::start(&[]);
+    let pin = server.leaf_pin();
+    // Core 2.4: axTLS connect() accepts the server, verify() checks the pin afterwards.
+    let verify = (
+        "  Serial.printf(\"Using fingerprint '%s'\\n\", fingerprint);\n  client.setFingerprint(fingerprint);\n\n  if (!client.connect(host, httpsPort)) {\n    Serial.println(\"connection failed\");\n    return;\n  }\n",
+        "  if (!client.connect(host, httpsPort)) {\n    Serial.println(\"connection failed\");\n    return;\n  }\n  if (client.verify(fingerprint, host)) {\n    Serial.println(\"certificate matches\");\n  } else {\n    Serial.println(\"certificate doesn't match\");\n  }\n",
+    );
+    let (_t1, dir) = sketch("esp8266-fingerprint", &[(PLACEHOLDER_PIN, &pin), verify]);
+    let out = run(&dir, &["--connect", &server.connect(), "--core", "2.4.2"]);
+    let (serial, err) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{serial}\n{err}");
+    assert!(
+        serial.contains("connecting to api.github.com\r\ncertificate matches\r\nrequesting URL"),
+        "{serial}"
+    );
+    let (code, report) = grade(&out.stdout);
+    assert_eq!(code, Some(0), "{report}");
+    // A stale pin: connected, but verify() says no, and the sketch goes on as written.
+    let stale = super::sim::sha1_colon(&server.file("root.pem"));
+    let (_t2, dir2) = sketch("esp8266-fingerprint", &[(PLACEHOLDER_PIN, &stale), verify]);
+    let out = run(&dir2, &["--connect", &server.connect(), "--core", "2.4.2"]);
+    let serial = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(5), "{serial}");
+    assert!(serial.contains("certificate doesn't match\r\n"), "{serial}");
+    // From 2.5 BearSSL's client has no verify(): the call is named.
+    let out = run(&dir, &["--core", "3.1.2"]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.lines()
+            .last()
+            .unwrap_or("")
+            .contains("`BearSSL::WiFiClientSecure::verify`"),
+        "{err}"
+    );
+    // A core that never existed is a usage error.
+    let out = run(&dir, &["--core", "2.9"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn set_known_key_pins_the_server_key() {
+    if !can_build("esp8266") {
+        return;
+    }
+    let server = Server::start(&[]);
+    let key = std::process::Command::new("openssl")
+        .args(["x509", "-pubkey", "-noout", "-in"])
+        .arg(server.file("leaf.pem"))
+        .output()
+        .unwrap();
+    let key = text(&key.stdout);
+    let edit = (
+        "  client.setFingerprint(fingerprint);\n",
+        &*format!(
+            "  static const char pubkey[] PROGMEM = R\"KEY({key})KEY\";\n  static BearSSL::PublicKey pk(pubkey);\n  client.setKnownKey(&pk);\n"
+        ),
+    );
+    let (_t, dir) = sketch("esp8266-fingerprint", &[edit]);
+    let out = run(&dir, &["--connect", &server.connect()]);
+    let (serial, err) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{serial}\n{err}");
+    assert!(
+        serial.contains("esp8266/Arduino CI successfull!"),
+        "{serial}"
+    );
+    // Another key: the handshake's signature check fails.
+    let other = super::support::TestChain::new(super::support::Alg::P256, &["x"]);
+    let key2 = std::process::Command::new("openssl")
+        .args(["x509", "-pubkey", "-noout", "-in"])
+        .arg(other.path("leaf.pem"))
+        .output()
+        .unwrap();
+    let edit2 = (edit.0, &*edit.1.replace(&key, &text(&key2.stdout)));
+    let (_t2, dir) = sketch("esp8266-fingerprint", &[edit2]);
+    let out = run(&dir, &["--connect", &server.connect()]);
+    let serial = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(5), "{serial}");
+    assert!(serial.ends_with("connection failed\r\n"), "{serial}");
+}
+
+#[test]
+fn a_missing_tls_library_is_one_line_naming_the_package() {
+    // A compiler that lacks BearSSL's headers, as on a machine without libbearssl-dev.
+    let tmp = tempfile::tempdir().unwrap();
+    let fake = tmp.path().join("g++");
+    std::fs::write(
+        &fake,
+        "#!/bin/sh\nif [ \"$1\" = --version ]; then echo 'g++ (fake) 1.0'; exit 0; fi\nfor a; do case $a in *bearssl.cpp) echo \"$a:9:10: fatal error: bearssl.h: No such file or directory\" >&2; exit 1;; esac; done\nexit 0\n",
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let (_t, dir) = sketch("esp8266-fingerprint", &[]);
+    let out = espcheck()
+        .args(["sim", "sketch"])
+        .arg(&dir)
+        .env("CXX", &fake)
+        .env("XDG_CACHE_HOME", tmp.path().join("cache"))
+        .output()
+        .unwrap();
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{err}");
+    let last = err.lines().last().unwrap_or("");
+    assert!(last.contains("libbearssl-dev"), "{err}");
 }

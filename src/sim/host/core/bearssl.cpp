@@ -753,7 +753,7 @@ bool WiFiClientSecure::verify(const char *fingerprint, const char *domain_name) 
   if (idx != 20) return false;
   bool ok = memcmp(want, e_->pin.leaf_sha1, 20) == 0;
   espcheck_diag("verify(): the leaf's SHA-1 %s the fingerprint", ok ? "matches" : "does not match");
-  if (!ok) espcheck_tls_result(false);
+  if (!ok) espcheck_tls_lost();
   return ok;
 }
 #endif
