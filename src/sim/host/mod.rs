@@ -932,3 +932,81 @@ pub fn build_and_run(opts: &SketchOptions) -> Result<Exit> {
         )),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    // Test code: a panic is the failure report.
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn compiler_messages_become_one_line_about_the_sketch() {
+        let (at, what) = explain(
+            "a.ino: In function 'void setup()':\n\
+             a.ino:40:10: error: 'class BearSSL::WiFiClientSecure' has no member named 'setCiphers'\n",
+        );
+        assert_eq!(at, "a.ino:40");
+        assert!(what.contains("`BearSSL::WiFiClientSecure::setCiphers`") && what.contains(DOC));
+        let (_, what) =
+            explain("a.ino:2:10: fatal error: ESP8266mDNS.h: No such file or directory\n");
+        assert!(
+            what.contains("<ESP8266mDNS.h>") && what.contains("--lib DIR"),
+            "{what}"
+        );
+        let (_, what) =
+            explain("core.cpp:9:10: fatal error: bearssl.h: No such file or directory\n");
+        assert!(what.starts_with("missing TLS library"), "{what}");
+        let (_, what) = explain("/usr/bin/ld: cannot find -lmbedtls: No such file or directory\n");
+        assert!(what.starts_with("missing TLS library"), "{what}");
+        let e = tls_missing(Board::Esp32, Error::input("x", what));
+        assert_eq!(e.exit(), Exit::Environment);
+        assert!(e.to_string().contains("libmbedtls-dev"), "{e}");
+    }
+
+    #[test]
+    fn core_versions_are_the_cores_releases() {
+        let v: CoreVersion = "2.7.4".parse().unwrap();
+        assert_eq!(v.number(), 20704);
+        assert!(v.check(Board::Esp8266).is_ok());
+        assert!(v.check(Board::Esp32).is_err());
+        assert!(
+            "3.1"
+                .parse::<CoreVersion>()
+                .unwrap()
+                .check(Board::Esp32)
+                .is_ok()
+        );
+        assert!("3".parse::<CoreVersion>().is_err());
+        assert!("3.x".parse::<CoreVersion>().is_err());
+    }
+
+    #[test]
+    fn bundles_in_both_layouts() {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = rcgen::CertificateParams::new(vec!["a.example".to_owned()])
+            .unwrap()
+            .self_signed(&key)
+            .unwrap();
+        let pem = cert.pem();
+        let old = idf_bundle(pem.as_bytes(), false).unwrap();
+        let new = idf_bundle(pem.as_bytes(), true).unwrap();
+        // The same entry after a 2-byte count or a 4-byte offset.
+        assert_eq!(&old[..2], &[0, 1]);
+        assert_eq!(&new[..4], &[4, 0, 0, 0]);
+        assert_eq!(old[2..], new[4..]);
+        let nl = usize::from(u16::from_be_bytes([old[2], old[3]]));
+        let kl = usize::from(u16::from_be_bytes([old[4], old[5]]));
+        assert_eq!(old.len(), 2 + 4 + nl + kl);
+        assert!(idf_bundle(b"no pem here", false).is_err());
+    }
+
+    #[test]
+    fn connect_values_are_checked() {
+        assert_eq!(
+            connect_spec(&["127.0.0.1:8443".into(), "a.example=[::1]:443".into()]).unwrap(),
+            "*=127.0.0.1:8443;a.example=[::1]:443"
+        );
+        assert!(connect_spec(&["localhost:8443".into()]).is_err());
+        assert!(connect_spec(&["=127.0.0.1:1".into()]).is_err());
+    }
+}

@@ -48,6 +48,20 @@ using std::min;
 #define bitWrite(v, b, x) ((x) ? bitSet(v, b) : bitClear(v, b))
 #define bit(b) (1UL << (b))
 
+// The cores' non-ISO conversions (stdlib_noniso).
+char *dtostrf(double value, signed char width, unsigned char prec, char *out);
+char *itoa(int value, char *out, int base);
+char *ltoa(long value, char *out, int base);
+char *utoa(unsigned value, char *out, int base);
+char *ultoa(unsigned long value, char *out, int base);
+
+// Attributes that place code in RAM or flash on the chip; nothing on the host.
+#define IRAM_ATTR
+#define ICACHE_RAM_ATTR
+#define ICACHE_FLASH_ATTR
+#define interrupts()
+#define noInterrupts()
+
 unsigned long millis();
 unsigned long micros();
 void delay(unsigned long ms);

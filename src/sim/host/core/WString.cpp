@@ -1,4 +1,5 @@
 // espcheck host core: `String`.
+#include "Arduino.h"
 #include "WString.h"
 #include <ctype.h>
 #include <stdio.h>
@@ -169,3 +170,22 @@ String operator+(char a, const String &b) { String r(a); r.concat(b); return r; 
 // Arduino's "no address" (kept out of core.cpp, where the C library's INADDR_NONE macro lives).
 #include "IPAddress.h"
 const IPAddress INADDR_NONE(0, 0, 0, 0);
+
+char *dtostrf(double value, signed char width, unsigned char prec, char *out) {
+  sprintf(out, "%*.*f", (int)width, (int)prec, value);
+  return out;
+}
+
+static char *to_base(unsigned long long v, bool neg, char *out, int base) {
+  std::string s = (neg ? "-" : "") + utoa_base(v, (unsigned)base);
+  memcpy(out, s.c_str(), s.size() + 1);
+  return out;
+}
+
+char *ltoa(long value, char *out, int base) {
+  if (base == 10 && value < 0) return to_base(0ULL - (unsigned long long)value, true, out, base);
+  return to_base((unsigned long)value, false, out, base);
+}
+char *itoa(int value, char *out, int base) { return ltoa(value, out, base); }
+char *utoa(unsigned value, char *out, int base) { return to_base(value, false, out, base); }
+char *ultoa(unsigned long value, char *out, int base) { return to_base(value, false, out, base); }
