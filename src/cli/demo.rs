@@ -278,7 +278,7 @@ fn own_sketch(dir: &Path, addr: &str, pin: &str, quiet: bool) -> Result<bool> {
         core: None,
         connect: vec![addr.to_owned()],
         ca_file: None,
-        timeout: Duration::from_secs(3),
+        timeout: Duration::from_secs(2),
         wifi: Wifi::Ok,
         libs: Vec::new(),
         cache: host::default_cache(),
