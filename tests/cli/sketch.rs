@@ -322,6 +322,20 @@ fn esp8266_basic_https_client_with_a_byte_array_fingerprint() {
         serial.contains("[HTTPS] GET... code: 200\n{\"state\":\"success\""),
         "{serial}"
     );
+    // Core 2.x's deprecated begin(url, fingerprint): the same request, the pin as text.
+    let (_tmp3, dir) = sketch(
+        "esp8266-basic-https-client",
+        &[(
+            "https.begin(*client, \"https://api.github.com/repos/esp8266/Arduino/commits/master/status\")",
+            &format!(
+                "https.begin(\"https://api.github.com/repos/esp8266/Arduino/commits/master/status\", \"{pin}\")"
+            ),
+        )],
+    );
+    let out = run(&dir, &["--connect", &server.connect(), "--core", "2.7.4"]);
+    let (serial, err) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{serial}\n{err}");
+    assert!(serial.contains("[HTTPS] GET... code: 200\n"), "{serial}");
     // A wrong pin: HTTPClient reports the refused connection in the core's words.
     let stale = super::sim::sha1_colon(&server.file("root.pem"));
     let (_tmp2, dir) = sketch(

@@ -117,6 +117,15 @@ public:
   uint32_t getCpuFreqMHz() { return 80; }
   String getResetReason() { return "External System"; }
   uint32_t getCycleCount() { return (uint32_t)micros() * 80; }
+  void wdtFeed() {}
+  void wdtEnable(uint32_t = 0) {}
+  void wdtDisable() {}
+  uint32_t getFlashChipSize() { return 4 * 1024 * 1024; }
+  uint32_t getFlashChipRealSize() { return 4 * 1024 * 1024; }
+  uint16_t getVcc() { return 3300; }
+  uint32_t getMaxFreeBlockSize() { return 30000; }
+  uint8_t getHeapFragmentation() { return 5; }
+  String getFullVersion() { return "espcheck host core"; }
 };
 extern EspClass ESP;
 

@@ -47,6 +47,10 @@ public:
   ~HTTPClient();
   bool begin(WiFiClient &client, const String &url);
   bool begin(WiFiClient &client, const String &host, uint16_t port, const String &uri = "/", bool https = false);
+#if defined(ESP8266) && ESPCHECK_CORE_VERSION < 30000
+  bool begin(const String &url);
+  bool begin(const String &url, const String &fingerprint);
+#endif
 #if defined(ESP32)
   bool begin(const String &url);
   bool begin(const String &url, const char *CAcert);

@@ -6,6 +6,8 @@
 #include <time.h>
 #include <vector>
 #include "WiFiClient.h"
+#include "WiFiHost.h"
+extern WiFiHostClass WiFi;
 
 namespace BearSSL {
 

@@ -1,9 +1,7 @@
 // espcheck host core: HTTPClient.
 #include "Arduino.h"
 #include "HTTPClient.h"
-#if defined(ESP32)
 #include "WiFiClientSecure.h"
-#endif
 #include <strings.h>
 
 HTTPClient::~HTTPClient() { end(); }
@@ -57,8 +55,10 @@ bool HTTPClient::begin(const String &url) {
   end();
   if (!parseUrl(url)) return false;
   if (https_) {
-    // Without a CA the ESP32 core has nothing to check the server with and refuses.
+    // No CA given: the ESP32 core's HTTPClient makes its own client, without a server check.
     auto *c = new WiFiClientSecure();
+    c->setInsecure();
+    espcheck_diag("HTTPClient::begin(\"%s\") without a CA: the server is not checked", url.c_str());
     owned_.reset(c);
   } else {
     owned_.reset(new WiFiClient());
@@ -83,6 +83,39 @@ bool HTTPClient::begin(const String &host, uint16_t port, const String &uri) {
   port_ = port;
   uri_ = uri;
   owned_.reset(new WiFiClient());
+  client_ = owned_.get();
+  return true;
+}
+#endif
+
+#if defined(ESP8266) && ESPCHECK_CORE_VERSION < 30000
+// The ESP8266 core's forms before 3.0 (deprecated from 2.5): a plain URL, or HTTPS with the
+// fingerprint as text.
+bool HTTPClient::begin(const String &url) {
+  end();
+  if (!parseUrl(url)) return false;
+  if (https_) {
+    espcheck_diag("HTTPClient::begin(\"%s\"): HTTPS without a fingerprint is refused", url.c_str());
+    return false;
+  }
+  owned_.reset(new WiFiClient());
+  client_ = owned_.get();
+  return true;
+}
+
+bool HTTPClient::begin(const String &url, const String &fingerprint) {
+  end();
+  if (!parseUrl(url)) return false;
+  if (!https_) {
+    owned_.reset(new WiFiClient());
+  } else {
+    auto *c = new BearSSL::WiFiClientSecure();
+    if (!c->setFingerprint(fingerprint.c_str())) {
+      delete c;
+      return false;
+    }
+    owned_.reset(c);
+  }
   client_ = owned_.get();
   return true;
 }
