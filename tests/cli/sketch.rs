@@ -732,3 +732,75 @@ fn a_missing_tls_library_is_one_line_naming_the_package() {
     let last = err.lines().last().unwrap_or("");
     assert!(last.contains("libbearssl-dev"), "{err}");
 }
+
+#[test]
+fn bad_input_is_one_line_and_a_crash_is_a_device_fault() {
+    let (_t, dir) = sketch("esp8266-fingerprint", &[]);
+    let empty = tempfile::tempdir().unwrap();
+    let missing = empty.path().join("nope");
+    let lib = empty.path().join("nolib");
+    let ca = empty.path().join("ca.pem");
+    std::fs::write(&ca, "not a certificate\n").unwrap();
+    let cases: Vec<(Vec<&std::ffi::OsStr>, &str)> = vec![
+        (vec![missing.as_os_str()], "no such file or directory"),
+        (vec![empty.path().as_os_str()], "no .ino file"),
+        (
+            vec![
+                dir.as_os_str(),
+                "--connect".as_ref(),
+                "localhost:1".as_ref(),
+            ],
+            "is not ADDR:PORT",
+        ),
+        (
+            vec![dir.as_os_str(), "--ca-file".as_ref(), ca.as_os_str()],
+            "the ESP8266 has none",
+        ),
+        (
+            vec![dir.as_os_str(), "--lib".as_ref(), lib.as_os_str()],
+            "--lib needs a library directory",
+        ),
+        (
+            vec![dir.as_os_str(), "--core".as_ref(), "2.9".as_ref()],
+            "no such release",
+        ),
+        (
+            vec![dir.as_os_str(), "--wifi".as_ref(), "maybe".as_ref()],
+            "invalid value",
+        ),
+    ];
+    for (args, want) in cases {
+        let out = espcheck()
+            .args(["sim", "sketch"])
+            .args(&args)
+            .output()
+            .unwrap();
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(want), "{args:?}: {err}");
+        if want != "invalid value" {
+            assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        }
+        assert!(out.stdout.is_empty());
+    }
+    if !can_build("esp8266") {
+        return;
+    }
+    // A sketch that dereferences a null pointer crashes, as the board would (an exception and a
+    // reset): exit 5, and what it printed before is all there.
+    let (_t2, crash) = sketch(
+        "esp8266-fingerprint",
+        &[(
+            "  WiFiClientSecure client;\n",
+            "  Serial.println(\"about to crash\");\n  volatile int *p = nullptr;\n  *p = 1;\n  WiFiClientSecure client;\n",
+        )],
+    );
+    let out = run(&crash, &[]);
+    let (serial, err) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(5), "{serial}\n{err}");
+    assert!(
+        serial.ends_with("192.168.1.104\r\nabout to crash\r\n"),
+        "{serial}"
+    );
+    assert!(err.contains("crashed (SIGSEGV)"), "{err}");
+}

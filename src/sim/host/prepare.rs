@@ -287,6 +287,9 @@ pub struct SketchFiles {
 
 /// Find the files of the sketch at `path` (a directory or one of its `.ino` files).
 pub fn find_files(path: &Path) -> Result<SketchFiles, String> {
+    if !path.exists() {
+        return Err("no such file or directory".to_owned());
+    }
     let (dir, main) = if path.is_dir() {
         let name = path
             .canonicalize()
