@@ -804,3 +804,54 @@ fn bad_input_is_one_line_and_a_crash_is_a_device_fault() {
     );
     assert!(err.contains("crashed (SIGSEGV)"), "{err}");
 }
+
+#[test]
+fn examples_against_openssl_s_server() {
+    if !can_build("esp8266") || !can_build("esp32") {
+        return;
+    }
+    let chain = super::support::TestChain::new(super::support::Alg::Rsa2048, &["api.github.com"]);
+    let openssl = FileServer::start(&chain, &[]);
+    let connect = format!("127.0.0.1:{}", openssl.port);
+    // ESP8266, BearSSL with the root as trust anchor and the clock set.
+    let ca = with_ca(&chain.path("root.pem"));
+    let (_t1, dir) = sketch("esp8266-trust-anchors", &[(&ca.0, &ca.1)]);
+    let out = run(&dir, &["--connect", &connect]);
+    let (serial, err) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{serial}\n{err}");
+    assert!(
+        serial.contains("esp8266/Arduino CI successful!\r\n"),
+        "{serial}"
+    );
+    let (code, report) = grade(&out.stdout);
+    assert_eq!(code, Some(0), "{report}");
+    // ESP32, mbedTLS with the intermediate (the second certificate the server sends).
+    let pem = std::fs::read_to_string(chain.path("intermediate.pem")).unwrap();
+    let (_t2, dir) = sketch(
+        "esp32-wificlientsecure",
+        &[(C_PLACEHOLDER, &c_string_lines(&pem))],
+    );
+    let out = run(&dir, &["--connect", &connect]);
+    let (serial, err) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{serial}\n{err}");
+    assert!(
+        serial.contains("Connected to server!\r\nheaders received\r\n{\"state\":\"success\""),
+        "{serial}"
+    );
+    // A leaf for another name: mbedTLS checks the host name, as the ESP32 core does.
+    let other = super::support::TestChain::new(super::support::Alg::P256, &["other.example"]);
+    let wrong_name = FileServer::start(&other, &[]);
+    let pem = std::fs::read_to_string(other.path("intermediate.pem")).unwrap();
+    let (_t3, dir) = sketch(
+        "esp32-wificlientsecure",
+        &[(C_PLACEHOLDER, &c_string_lines(&pem))],
+    );
+    let out = run(
+        &dir,
+        &["--connect", &format!("127.0.0.1:{}", wrong_name.port)],
+    );
+    let (serial, err) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(5), "{serial}\n{err}");
+    assert!(serial.ends_with("Connection failed!\r\n"), "{serial}");
+    assert!(err.contains("Common Name (CN) does not match"), "{err}");
+}
