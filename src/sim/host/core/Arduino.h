@@ -38,6 +38,8 @@ typedef unsigned int word;
 
 using std::max;
 using std::min;
+#define _min(a, b) ((a) < (b) ? (a) : (b))
+#define _max(a, b) ((a) > (b) ? (a) : (b))
 #define constrain(x, lo, hi) ((x) < (lo) ? (lo) : ((x) > (hi) ? (hi) : (x)))
 #define sq(x) ((x) * (x))
 #define lowByte(w) ((uint8_t)((w)&0xff))

@@ -65,6 +65,7 @@ public:
   void setTimeout(uint16_t timeout) { timeout_ = timeout; }
   void setConnectTimeout(int32_t) {}
   void setFollowRedirects(followRedirects_t f) { follow_ = f; }
+  void setRedirectLimit(uint16_t limit) { (void)limit; }
   void useHTTP10(bool v = true) { http10_ = v; }
   void addHeader(const String &name, const String &value, bool first = false, bool replace = true);
   void collectHeaders(const char *headerKeys[], const size_t headerKeysCount);

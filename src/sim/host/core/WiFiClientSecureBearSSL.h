@@ -103,6 +103,11 @@ public:
   static bool probeMaxFragmentLength(const String &host, uint16_t port, uint16_t len) {
     return probeMaxFragmentLength(host.c_str(), port, len);
   }
+#if ESPCHECK_CORE_VERSION < 30000
+  // The axTLS-compatible calls of cores before 3.0: a DER CA certificate as the trust anchor.
+  bool setCACert(const uint8_t *cert, size_t size);
+  bool setCACert_P(PGM_VOID_P cert, size_t size) { return setCACert((const uint8_t *)cert, size); }
+#endif
 #if ESPCHECK_CORE_VERSION < 20500
   // axTLS's check after connect() (cores before 2.5): the leaf's SHA-1, and the host name.
   bool verify(const char *fingerprint, const char *domain_name);
@@ -125,6 +130,7 @@ private:
   uint8_t fp_[20] = {0};
   const PublicKey *known_ = nullptr;
   const X509List *anchors_ = nullptr;
+  X509List owned_anchors_;
   bool handshake_done_ = false, lost_ = false;
   std::vector<unsigned char> ibuf_, obuf_, hello_;
 };

@@ -60,6 +60,17 @@ public:
   String psk() { return pass_; }
   int32_t RSSI() { return status() == WL_CONNECTED ? -52 : 0; }
   int32_t channel() { return 6; }
+  // Radio settings the host has no radio for: accepted, no effect.
+  bool setOutputPower(float) { return true; }
+  bool setPhyMode(int) { return true; }
+  bool forceSleepWake() { return true; }
+  bool forceSleepBegin(uint32_t = 0) { return true; }
+  bool softAPdisconnect(bool = false) { return true; }
+  bool setSleepMode(int, uint8_t = 0) { return true; }
+  bool enableInsecureWEP(bool = true) { return true; }
+  bool setTxPower(int) { return true; }
+  int8_t scanNetworks(bool = false, bool = false) { return 0; }
+  void printDiag(Print &p);
   int hostByName(const char *host, IPAddress &result);
   int hostByName(const char *host, IPAddress &result, uint32_t) { return hostByName(host, result); }
 

@@ -354,6 +354,14 @@ void WiFiClientSecure::setTrustAnchors(const X509List *ta) {
   mode_ = ANCHORS;
 }
 
+#if ESPCHECK_CORE_VERSION < 30000
+bool WiFiClientSecure::setCACert(const uint8_t *cert, size_t size) {
+  if (!cert || !owned_anchors_.append(cert, size)) return false;
+  setTrustAnchors(&owned_anchors_);
+  return true;
+}
+#endif
+
 void WiFiClientSecure::setBufferSizes(int recv, int xmit) {
   // The core's bounds: at least 512 bytes, at most 16 kB plus record overhead.
   auto clamp = [](int v, int lo, int hi) { return v < lo ? lo : (v > hi ? hi : v); };

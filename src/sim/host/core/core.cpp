@@ -428,6 +428,14 @@ IPAddress WiFiHostClass::localIP() {
   return status() == WL_CONNECTED ? IPAddress(192, 168, 1, 104) : IPAddress();
 }
 
+void WiFiHostClass::printDiag(Print &p) {
+  p.print("Mode: STA\r\nSSID (");
+  p.print(ssid_.length());
+  p.print("): ");
+  p.print(ssid_);
+  p.print("\r\n");
+}
+
 uint8_t *WiFiHostClass::macAddress(uint8_t *mac) {
   const uint8_t m[6] = {0x5c, 0xcf, 0x7f, 0xc0, 0xff, 0xee};
   memcpy(mac, m, 6);
