@@ -257,7 +257,16 @@ pub fn build(opts: &SketchOptions) -> Result<Built> {
         });
     }
     let board = opts.board.unwrap_or_else(|| guess_board(&inos));
-    let core = opts.core.unwrap_or_else(|| CoreVersion::latest(board));
+    let core = match opts.core {
+        Some(core) => core,
+        None => {
+            let (core, why) = guess_core(board, &inos);
+            if let Some(why) = why {
+                eprintln!("espcheck sim: {why}: core {core} (--core chooses another)");
+            }
+            core
+        }
+    };
     core.check(board).map_err(Error::Usage)?;
     for lib in &opts.libs {
         if !lib.is_dir() {
@@ -281,7 +290,6 @@ pub fn build(opts: &SketchOptions) -> Result<Built> {
     std::fs::create_dir_all(&opts.cache).map_err(|e| io_err(&opts.cache, &e))?;
     let core_dir = write_core(&opts.cache)?;
     let defines = defines(board, core);
-    let objs = build_core(opts, &core_dir, board, &defines, &cxx, &compiler)?;
 
     // The sketch: everything that goes into the program decides its cache entry.
     let unit = prepare::prepare(&inos);
@@ -371,6 +379,8 @@ pub fn build(opts: &SketchOptions) -> Result<Built> {
         flags.push(format!("-I{}", inc.display()));
     }
     compile_all(&jobs, &flags, &cxx, &cc).map_err(|e| tls_missing(board, e))?;
+    // The core after the sketch: a sketch that does not compile costs no core build.
+    let objs = build_core(opts, &core_dir, board, &defines, &cxx, &compiler)?;
     let mut link = Command::new(&cxx);
     link.arg("-o").arg(work.path().join("sketch"));
     for (_, o) in &jobs {
@@ -424,6 +434,51 @@ fn guess_board(inos: &[prepare::InoFile]) -> Board {
     } else {
         Board::Esp8266
     }
+}
+
+/// The newest core, unless the sketch calls what only older ESP8266 cores have: axTLS's
+/// `verify(fp, host)` (before 2.5) or the DER `setCACert` (before 3.0). A sketch that compiles
+/// only there was built there.
+fn guess_core(board: Board, inos: &[prepare::InoFile]) -> (CoreVersion, Option<&'static str>) {
+    let latest = CoreVersion::latest(board);
+    if board != Board::Esp8266 {
+        return (latest, None);
+    }
+    let all: String = inos.iter().map(|i| i.text.as_str()).collect();
+    let bearssl_only = [
+        "setFingerprint",
+        "setTrustAnchors",
+        "setInsecure",
+        "setKnownKey",
+        "X509List",
+    ];
+    if all.contains(".verify(") && !bearssl_only.iter().any(|m| all.contains(m)) {
+        let v = CoreVersion {
+            major: 2,
+            minor: 4,
+            patch: 2,
+        };
+        return (
+            v,
+            Some(
+                "the sketch calls verify(fingerprint, host), which only the axTLS client of cores before 2.5 has",
+            ),
+        );
+    }
+    if (all.contains(".setCACert(") || all.contains("->setCACert(") || all.contains("setCACert_P("))
+        && !all.contains("X509List")
+    {
+        let v = CoreVersion {
+            major: 2,
+            minor: 7,
+            patch: 4,
+        };
+        return (
+            v,
+            Some("the sketch calls setCACert(), which the ESP8266 client has only before core 3.0"),
+        );
+    }
+    (latest, None)
 }
 
 fn defines(board: Board, core: CoreVersion) -> Vec<String> {
