@@ -47,7 +47,7 @@ pub const SKETCH_EXAMPLES: &str = "Examples:
 
 PATH is the sketch directory or its .ino. Serial goes to stdout, diagnostics to stderr. Without
 --connect, host names resolve through real DNS. docs/SIM_SKETCH.md lists the API implemented.
-Exit codes: 0 the sketch ran until the timeout, 5 every TLS connection it made failed or it
+Exit codes: 0 the sketch ran until the timeout, 5 every secure connection it tried failed (TCP, TLS or the pin) or it
 crashed, 2 it does not compile (the call the host core lacks is named), 4 g++ or the board's TLS
 library is missing.";
 

@@ -134,6 +134,16 @@ fn esp8266_fingerprint_sketch_passes_with_the_leaf_pin_and_fails_with_a_stale_on
     );
     let (code, report) = grade(&out.stdout);
     assert_ne!(code, Some(0), "{report}");
+
+    // Nothing listening: connect() fails before any TLS, as on the board; still exit 5.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = closed.local_addr().unwrap().to_string();
+    drop(closed);
+    let out = run(&dir, &["--connect", &addr]);
+    let (serial, err) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(5), "{serial}\n{err}");
+    assert!(serial.ends_with("connection failed\r\n"), "{serial}");
+    assert!(err.contains("Connection refused"), "{err}");
 }
 
 #[test]

@@ -899,7 +899,7 @@ fn bundle_source(bin: &Path) -> String {
 pub enum Ending {
     /// Ran until the timeout (or the sketch ended it: `ESP.restart()`, `deepSleep`).
     Ran,
-    /// Every TLS connection the sketch tried failed.
+    /// Every secure connection the sketch tried failed (TCP, TLS or the pin).
     TlsFailed,
 }
 
@@ -983,7 +983,7 @@ pub fn build_and_run(opts: &SketchOptions) -> Result<Exit> {
         Ending::Ran => Ok(Exit::Ok),
         Ending::TlsFailed => Err(Error::device(
             format!("sketch ({})", built.board.as_str()),
-            "every TLS connection the sketch made failed (the reasons are above)",
+            "every secure connection the sketch tried failed: TCP, TLS or the pin (the reasons are above)",
         )),
     }
 }

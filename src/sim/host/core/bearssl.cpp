@@ -610,7 +610,10 @@ int WiFiClientSecure::connect(const char *host, uint16_t port) {
     espcheck_tls_result(false);
     return 0;
   }
-  if (!tcpConnect(host, port)) return 0;
+  if (!tcpConnect(host, port)) {
+    if (!s_probing) espcheck_tls_result(false);
+    return 0;
+  }
   bool ok = handshake(host);
   if (!s_probing) espcheck_tls_result(ok);
   if (!ok) {
@@ -632,7 +635,10 @@ int WiFiClientSecure::connect(IPAddress ip, uint16_t port) {
     return 0;
   }
   String host = ip.toString();
-  if (!tcpConnect(host.c_str(), port)) return 0;
+  if (!tcpConnect(host.c_str(), port)) {
+    if (!s_probing) espcheck_tls_result(false);
+    return 0;
+  }
   bool ok = handshake(nullptr);
   if (!s_probing) espcheck_tls_result(ok);
   if (!ok) {

@@ -252,7 +252,10 @@ bool WiFiClientSecure::handshake(const char *host) {
 int WiFiClientSecure::connect(const char *host, uint16_t port) {
   stop();
   last_err_ = 0;
-  if (!tcpConnect(host, port)) return 0;
+  if (!tcpConnect(host, port)) {
+    espcheck_tls_result(false);
+    return 0;
+  }
   bool ok = handshake(host);
   espcheck_tls_result(ok);
   if (!ok) {
