@@ -325,6 +325,9 @@ impl Grader {
         }
         if line.dropped > 0 {
             self.cut += 1;
+            self.core
+                .first_cut
+                .get_or_insert((line.number, line.dropped));
         }
         self.core.tick();
         if self.core.is_final {
