@@ -12,6 +12,7 @@ mod fingerprint;
 mod flash;
 mod formats;
 mod grade;
+mod labgrid;
 mod mock_api;
 mod pacing;
 mod probe;
