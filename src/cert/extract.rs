@@ -46,6 +46,9 @@ pub struct Commented {
     pub line: usize,
     /// The certificate, when the commented text still parses.
     pub cert: Option<Certificate>,
+    /// A fingerprint literal set aside instead (`// const char* fp = "AA BB …";`); only `check`
+    /// looks for these, `fingerprint --from` wants certificates.
+    pub fingerprint: Option<crate::cert::Fingerprint>,
     /// `#if 0` rather than a comment.
     pub if_zero: bool,
 }
@@ -363,6 +366,10 @@ impl Scan {
 
 /// The certificate blocks in a comment or `#if 0` region, read as well as they still can be.
 pub fn commented_blocks(skipped: &Skipped) -> Vec<Commented> {
+    if !(skipped.text.contains("BEGIN ") && skipped.text.contains("-----")) {
+        // Kept for a string literal in it (a commented-out fingerprint), not for a PEM block.
+        return Vec::new();
+    }
     let text = if skipped.if_zero {
         skipped.text.clone()
     } else {
@@ -386,18 +393,21 @@ pub fn commented_blocks(skipped: &Skipped) -> Vec<Commented> {
         .map(|c| Commented {
             line: skipped.line,
             cert: Some(c),
+            fingerprint: None,
             if_zero: skipped.if_zero,
         })
         .collect();
     out.extend(scan.broken.into_iter().map(|b| Commented {
         line: b.line,
         cert: None,
+        fingerprint: None,
         if_zero: skipped.if_zero,
     }));
     if out.is_empty() && BEGIN_CERT.is_match(&text) {
         out.push(Commented {
             line: skipped.line,
             cert: None,
+            fingerprint: None,
             if_zero: skipped.if_zero,
         });
     }
@@ -405,7 +415,7 @@ pub fn commented_blocks(skipped: &Skipped) -> Vec<Commented> {
 }
 
 /// Comment text without its markers: `// `, `/*`, `*/` and the ` * ` of block comments.
-fn uncomment(text: &str) -> String {
+pub fn uncomment(text: &str) -> String {
     text.lines()
         .map(|l| {
             let t = l.trim_start();

@@ -8,8 +8,8 @@ use regex::Regex;
 
 use super::context::{context, module_of_each, name_before};
 use super::hosts::{HostSeen, Placed, bind};
-use super::lex::{Tok, Token, lex_all};
-use crate::cert::extract::{Commented, commented_blocks, extract_at, scan_literal};
+use super::lex::{Skipped, Tok, Token, lex_all};
+use crate::cert::extract::{Commented, commented_blocks, extract_at, scan_literal, uncomment};
 use crate::cert::{Certificate, Fingerprint};
 use crate::codegen::idf_bundle::{self, BundleEntry, Layout};
 
@@ -82,7 +82,7 @@ pub enum PinError {
     #[error("is empty")]
     Empty,
     /// Every pin sits in a comment or `#if 0`.
-    #[error("no live pins: every certificate block is commented out (line {0})")]
+    #[error("no live pins: every pin is commented out (line {0})")]
     OnlyCommented(String),
 }
 
@@ -311,7 +311,9 @@ fn read_text(text: &str, include: Include) -> Result<Source, PinError> {
             h.group.clear();
         }
     }
-    let commented: Vec<Commented> = lexed.skipped.iter().flat_map(commented_blocks).collect();
+    let mut commented: Vec<Commented> = lexed.skipped.iter().flat_map(commented_blocks).collect();
+    commented.extend(lexed.skipped.iter().flat_map(commented_fingerprints));
+    commented.sort_by_key(|c| c.line);
     let mut sets = bind(toks, placed, &hosts, &ports);
     sets.retain(|s| !s.pins.is_empty() || s.host.is_some());
     if sets.iter().any(|s| !s.pins.is_empty()) {
@@ -458,6 +460,37 @@ fn from_literal(toks: &[Token], i: usize, value: &str) -> Found {
         return Found::Host(host, port, strength == 2);
     }
     Found::None
+}
+
+/// Fingerprint literals in a comment or `#if 0` (`//#define FP "FD C0 …"`): listed, never judged.
+fn commented_fingerprints(skipped: &Skipped) -> Vec<Commented> {
+    let text = if skipped.if_zero {
+        // Blank out the `#if 0` / `#elif 0` line itself, or lexing would skip the region again.
+        let body = skipped.text.split_once('\n').map_or("", |(_, b)| b);
+        format!("\n{body}")
+    } else {
+        uncomment(&skipped.text)
+    };
+    let toks = lex_all(&text).tokens;
+    toks.iter()
+        .enumerate()
+        .filter_map(|(i, t)| {
+            let Tok::Str(value) = &t.tok else {
+                return None;
+            };
+            let (PinKind::Sha1(fp) | PinKind::Sha256(fp)) =
+                fingerprint(value, context(&toks, i).says_fingerprint())?
+            else {
+                return None;
+            };
+            Some(Commented {
+                line: skipped.line + t.line - 1,
+                cert: None,
+                fingerprint: Some(fp),
+                if_zero: skipped.if_zero,
+            })
+        })
+        .collect()
 }
 
 /// The token right after `#define NAME`.

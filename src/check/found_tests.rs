@@ -498,3 +498,41 @@ fn call_ports_and_websocket_uris() {
     let got = read_source(src.as_bytes(), &no_include).unwrap();
     assert_eq!(got.sets[0].host.as_deref(), Some("echo.websocket.org"));
 }
+
+/// Fingerprints in comments are listed as commented out, never judged; prose in the same comment
+/// (a `---BEGIN CERTIFICATE---` recipe, an `openssl -text` hex dump) is neither pin nor block.
+#[test]
+fn commented_out_fingerprints_are_listed() {
+    let src = format!(
+        "// Fingerprint is not used by default\n\
+         //#define BLYNK_DEFAULT_FINGERPRINT \"FD C0 7D 8D 47 97 F7 E3 07 05 D3 4E E3 BB 8E 3D C0 EA BE 1C\"\n\
+         // Copy the lines between ---BEGIN CERTIFICATE--- and --END-- to a.cert\n\
+         /*\n    Signature Algorithm: sha256WithRSAEncryption\n\
+         9b:e4:32:a3:ed:38:e8:d8:64:f3:2c:7e:14:fc:02:ea:9f:cd:ff:07:68:17\n*/\n\
+         #if 0\nconst char* fp = \"{FP}\";\n#endif\n"
+    );
+    let err = read_source(src.as_bytes(), &no_include);
+    assert!(
+        matches!(&err, Err(PinError::OnlyCommented(lines)) if lines == "2, 9"),
+        "{err:?}"
+    );
+    // Beside a live pin they are reported with their value.
+    let src = format!("{src}const char* fingerprint = \"{FP_COLON}\";\n");
+    let got = read_source(src.as_bytes(), &no_include).unwrap();
+    let fps: Vec<(usize, String, bool)> = got
+        .commented
+        .iter()
+        .map(|c| (c.line, c.fingerprint.as_ref().unwrap().colon(), c.if_zero))
+        .collect();
+    assert_eq!(
+        fps,
+        [
+            (
+                2,
+                "FD:C0:7D:8D:47:97:F7:E3:07:05:D3:4E:E3:BB:8E:3D:C0:EA:BE:1C".to_owned(),
+                false
+            ),
+            (9, FP_COLON.to_owned(), true)
+        ]
+    );
+}
