@@ -414,6 +414,22 @@ fn from_literal(toks: &[Token], i: usize, value: &str) -> Found {
         };
     }
     if CERT_BEGIN.is_match(value) {
+        // `"-----BEGIN CERTIFICATE-----\n" CONFIG_BROKER_CERTIFICATE_OVERRIDE "\n-----END…"`
+        // (esp-mqtt's examples): the body is a macro set at build time, not a cut paste.
+        if !value.contains("-----END")
+            && let (Some(Tok::Ident(m)), Some(Tok::Str(end))) = (
+                toks.get(i + 1).map(|t| &t.tok),
+                toks.get(i + 2).map(|t| &t.tok),
+            )
+            && end.contains("-----END")
+        {
+            return Found::Broken(
+                line,
+                format!(
+                    "the certificate body is the macro {m}, set at build time; pin the PEM file it comes from"
+                ),
+            );
+        }
         let (certs, broken) = scan_literal(value, line);
         if certs.is_empty()
             && let Some(b) = broken.first()

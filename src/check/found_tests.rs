@@ -536,3 +536,16 @@ fn commented_out_fingerprints_are_listed() {
         ]
     );
 }
+
+/// esp-mqtt's examples splice a Kconfig macro between BEGIN and END: said so, not "cut paste".
+#[test]
+fn a_macro_between_begin_and_end_is_named() {
+    let src = "static const uint8_t pem[] = \"-----BEGIN CERTIFICATE-----\\n\"\n    \
+               CONFIG_BROKER_CERTIFICATE_OVERRIDE \"\\n-----END CERTIFICATE-----\";\n";
+    let err = read_source(src.as_bytes(), &no_include);
+    assert!(
+        matches!(&err, Err(PinError::Bad { line: 1, reason, .. })
+            if reason.contains("macro CONFIG_BROKER_CERTIFICATE_OVERRIDE")),
+        "{err:?}"
+    );
+}
