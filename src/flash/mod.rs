@@ -6,11 +6,13 @@
 //! MD5, restarts the board, and hands the *same open port* back, so the caller reads the first
 //! boot line the board prints.
 
+pub mod baud;
 mod esp32;
 mod esp8266;
 mod progress;
 pub mod project;
 pub mod rom_elf;
+pub mod stub;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -90,24 +92,32 @@ impl<'a> Input<'a> {
 #[derive(Debug, Clone)]
 pub struct FlashOptions {
     pub port: PathBuf,
-    /// Baud rate for flashing (the loader is reached at 115200 first).
+    /// Baud rate for flashing (the loader is reached at 115200 first, then moved here; a rate
+    /// the line cannot carry steps down, see [`baud::raise`]).
     pub baud: u32,
+    /// The rate the port is set to before the board restarts, so its first line is legible.
+    pub monitor_baud: u32,
     pub before: Before,
     pub after: After,
     /// Bound on reaching the loader (reset + SYNC); each later step has the ROM's own timeouts.
     pub timeout: Duration,
-    /// Use espflash's RAM stub on the ESP32 family where the board can run it (never on a pty).
+    /// Use a RAM stub: espflash's on the ESP32 family, esp-flasher-stub's on the ESP8266.
     pub stub: bool,
+    /// Where the ESP8266 stub comes from (espcheck ships none; see [`stub`]).
+    pub esp8266_stub: stub::StubSearch,
     /// The chip the firmware is for: a board that is another chip is refused before writing.
     pub chip: Option<Chip>,
 }
 
 impl FlashOptions {
-    /// Defaults for `port`: 115200, default reset before, hard reset after, 10 s to connect.
+    /// Defaults for `port`: flash at 460800 (esptool's default) through a stub, watch at 115200,
+    /// default reset before, hard reset after, 10 s to connect.
     pub fn new(port: impl Into<PathBuf>) -> Self {
         FlashOptions {
             port: port.into(),
-            baud: 115_200,
+            baud: baud::DEFAULT_FLASH_BAUD,
+            monitor_baud: baud::ROM_BAUD,
+            esp8266_stub: stub::StubSearch::Installed,
             before: Before::DefaultReset,
             after: After::HardReset,
             timeout: Duration::from_secs(10),
@@ -126,8 +136,16 @@ pub struct Flashed {
     pub chip: String,
     /// Bytes written (after padding).
     pub bytes: usize,
-    /// Whether the written data was checked with the ROM's MD5.
+    /// Whether the written data was checked with the loader's MD5.
     pub verified: bool,
+    /// The loader that wrote, for people: "the ROM", or the stub (with its file for the ESP8266's).
+    pub loader: String,
+    /// Whether a RAM stub wrote (and, on a port without reset lines, started the app).
+    pub on_stub: bool,
+    /// The baud rate the data crossed at.
+    pub baud: u32,
+    /// Bytes that crossed the line for the data (after compression).
+    pub sent: usize,
     pub restart: Restart,
     /// The port has no modem lines (a pty): resets were done through the ROM.
     pub no_reset_lines: bool,
@@ -237,6 +255,8 @@ pub fn flash(
     });
     let after_op = match (opts.after, no_reset_lines) {
         (After::HardReset, false) => ResetAfterOperation::HardReset,
+        // The ESP32 plan starts the app through the stub itself.
+        (After::HardReset, true) if opts.stub => ResetAfterOperation::NoResetNoStub,
         _ => ResetAfterOperation::NoReset,
     };
     let restart = match (opts.after, no_reset_lines) {

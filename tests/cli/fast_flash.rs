@@ -1,0 +1,201 @@
+//! `flash-and-watch` at esptool's speed: the ESP8266 stub (esp-flasher-stub, from the esptool 5
+//! that CI installs in `.venv`, never from this repository) found at run time, the default
+//! 460800 baud, compressed writes with MD5 verification, espflash's stub on the ESP32, and the
+//! ROM fallback that says once what it costs. Against `sim device --pacing off`, to PASS against
+//! the mock API.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::flash::{Board, image};
+use crate::rom::esptool;
+use crate::sim::Server;
+use crate::support::espcheck;
+
+/// A reference-sketch image of 256 KiB for `chip` that talks to `server`.
+fn sketch(dir: &Path, server: &Server, chip: &str) -> PathBuf {
+    let ca = server.file("root.pem");
+    image(
+        dir,
+        &format!("{chip}.bin"),
+        &[
+            "--chip",
+            chip,
+            "--size",
+            "256K",
+            "--connect",
+            &server.connect(),
+            "--ca-file",
+            ca.to_str().unwrap(),
+        ],
+    )
+}
+
+/// PATH with esptool's directory first (`Some`), or with no esptool at all (`None`).
+fn path_with(esptool: Option<&Path>) -> OsString {
+    let mut dirs: Vec<PathBuf> = vec![PathBuf::from("/usr/bin"), PathBuf::from("/bin")];
+    if let Some(e) = esptool {
+        dirs.insert(0, e.parent().unwrap().to_owned());
+    }
+    std::env::join_paths(dirs).unwrap()
+}
+
+/// Run flash-and-watch on `board` with `fw`, extra args and PATH; exit code and stderr.
+fn run(board: &Board, fw: &Path, args: &[&str], path: &OsString) -> (Option<i32>, String) {
+    let out = espcheck()
+        .env("PATH", path)
+        .arg("flash-and-watch")
+        .arg(&board.link)
+        .arg("--firmware")
+        .arg(fw)
+        .args(["--timeout", "40s"])
+        .args(args)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    (out.status.code(), format!("{stderr}\n{stdout}"))
+}
+
+/// The esp-flasher-stub file of the esptool at `esptool`, asked of its own Python.
+fn stub_file(esptool: &Path) -> PathBuf {
+    let python = esptool.parent().unwrap().join("python3");
+    let out = Command::new(python)
+        .args([
+            "-c",
+            "import esptool, os; print(os.path.dirname(esptool.__file__))",
+        ])
+        .output()
+        .unwrap();
+    let pkg = String::from_utf8(out.stdout).unwrap();
+    let file = Path::new(pkg.trim()).join("targets/stub_flasher/2/esp8266.json");
+    assert!(file.is_file(), "esptool 5 installs {}", file.display());
+    file
+}
+
+#[test]
+fn esp8266_flashes_through_esptools_stub_at_460800_compressed_and_verified() {
+    let Some(esptool) = esptool() else { return };
+    let server = Server::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let fw = sketch(dir.path(), &server, "esp8266");
+    let board = Board::start("esp8266");
+    // Found through the esptool on PATH: its interpreter says where the package lives.
+    let (code, out) = run(&board, &fw, &[], &path_with(Some(&esptool)));
+    assert_eq!(code, Some(0), "{out}");
+    let stub = stub_file(&esptool);
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("flashed 262144 bytes to ESP8266"))
+        .unwrap_or_else(|| panic!("no flashed line:\n{out}"));
+    let used = line
+        .split("through the stub ")
+        .nth(1)
+        .and_then(|t| t.split(' ').next())
+        .unwrap_or_else(|| panic!("not through the stub: {line}"));
+    assert_eq!(
+        std::fs::canonicalize(used).unwrap(),
+        std::fs::canonicalize(&stub).unwrap(),
+        "{line}"
+    );
+    assert!(line.contains("at 460800 baud"), "{line}");
+    assert!(line.contains("verified (MD5)"), "{line}");
+    // The sim image is half code-like noise, half padding: deflate must have shrunk it.
+    let packed: usize = line
+        .split("compressed to ")
+        .nth(1)
+        .and_then(|t| t.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("not compressed: {line}"));
+    assert!(packed < 262_144, "{line}");
+    assert!(out.contains("PASS"), "{out}");
+    assert!(!out.contains("no ESP8266 flasher stub found"), "{out}");
+
+    // Reflash the same board naming the stub in ESPCHECK_STUB, with no esptool on PATH.
+    let out = espcheck()
+        .env("PATH", path_with(None))
+        .env("ESPCHECK_STUB", &stub)
+        .arg("flash-and-watch")
+        .arg(&board.link)
+        .arg("--firmware")
+        .arg(&fw)
+        .args(["--timeout", "40s", "--baud", "921600"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(err.contains("through the stub"), "{err}");
+    assert!(err.contains("at 921600 baud"), "{err}");
+}
+
+#[test]
+fn esp8266_without_a_stub_uses_the_rom_and_says_once_what_a_stub_would_save() {
+    let server = Server::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let fw = sketch(dir.path(), &server, "esp8266");
+    let board = Board::start("esp8266");
+    let (code, out) = run(&board, &fw, &[], &path_with(None));
+    assert_eq!(code, Some(0), "{out}");
+    assert_eq!(
+        out.matches("no ESP8266 flasher stub found").count(),
+        1,
+        "{out}"
+    );
+    let advice = out
+        .lines()
+        .find(|l| l.starts_with("no ESP8266 flasher stub found"))
+        .unwrap();
+    assert!(advice.contains("× faster"), "{advice}");
+    assert!(advice.contains("pip install esptool"), "{advice}");
+    assert!(
+        out.contains("through the ROM at 115200 baud, not verified"),
+        "{out}"
+    );
+    assert!(out.contains("PASS"), "{out}");
+
+    // --no-stub is a choice, not a missing install: no advice then.
+    let (code, out) = run(&board, &fw, &["--no-stub"], &path_with(None));
+    assert_eq!(code, Some(0), "{out}");
+    assert!(!out.contains("no ESP8266 flasher stub found"), "{out}");
+}
+
+#[test]
+fn a_stub_file_that_is_not_one_is_refused_in_one_line_before_anything_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let bogus = dir.path().join("stub.json");
+    std::fs::write(&bogus, "{\"text\": 1}").unwrap();
+    let fw = image(dir.path(), "fw.bin", &["--chip", "esp8266"]);
+    let board = Board::start("esp8266");
+    let out = espcheck()
+        .arg("flash-and-watch")
+        .arg(&board.link)
+        .arg("--firmware")
+        .arg(&fw)
+        .arg("--stub")
+        .arg(&bogus)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("not an esptool stub JSON"), "{err}");
+    assert!(!err.contains("flashed"), "{err}");
+}
+
+#[test]
+fn esp32_flashes_through_espflashs_stub_at_460800_and_boots_through_it() {
+    let server = Server::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let fw = sketch(dir.path(), &server, "esp32");
+    let board = Board::start("esp32");
+    let (code, out) = run(&board, &fw, &[], &path_with(None));
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.contains("through espflash's stub at 460800 baud"),
+        "{out}"
+    );
+    assert!(out.contains("compressed to"), "{out}");
+    assert!(out.contains("restarted through the stub"), "{out}");
+    assert!(out.contains("PASS"), "{out}");
+}
