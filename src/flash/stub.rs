@@ -311,8 +311,8 @@ mod tests {
         let s = parse(json, Path::new("x.json")).unwrap();
         assert_eq!(s.text, [1, 2, 3]);
         assert_eq!(s.data, [4, 5]);
-        assert_eq!(s.entry, 0x4010_1004);
-        assert_eq!(s.data_start, 0x3FFE_AEA8);
+        assert_eq!(s.entry, 0x4010_D004);
+        assert_eq!(s.data_start, 0x3FFF_ACA8);
         let e = parse(
             b"{\"text\": \"!!\", \"text_start\": 0, \"entry\": 0}",
             Path::new("x"),
