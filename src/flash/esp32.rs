@@ -11,16 +11,40 @@ use espflash::image_format::{ImageFormat, Segment};
 use espflash::target::XtalFrequency;
 
 use super::progress::Adapter;
-use espflash::command::Command;
+use espflash::command::{Command, CommandType};
+
+use crate::rom::chip::ROM_FLASH_WRITE_SIZE;
 
 use super::{Ctx, FlashError, Flashed, Input, Progress, Restart, baud, step, stub};
 
 pub(super) fn flash(
-    conn: Connection,
+    mut conn: Connection,
     firmware: Input<'_>,
     ctx: &Ctx<'_>,
     progress: &mut dyn Progress,
 ) -> Result<Flashed, FlashError> {
+    if ctx.stub_running {
+        // espflash always uploads its stub: send the one an earlier flash left running back to
+        // the ROM loader first (esptool's soft reset that stays in the loader).
+        progress.step("returning the running stub to the ROM loader");
+        conn.with_timeout(CommandType::FlashBegin.timeout(), |c| {
+            c.command(Command::FlashBegin {
+                size: 0,
+                blocks: 0,
+                block_size: ROM_FLASH_WRITE_SIZE,
+                offset: 0,
+                supports_encryption: true,
+            })
+        })
+        .map_err(step("leaving the running stub (FLASH_BEGIN 0,0)"))?;
+        conn.with_timeout(CommandType::FlashEnd.timeout(), |c| {
+            c.command(Command::FlashEnd { reboot: true })
+        })
+        .map_err(step("leaving the running stub (FLASH_END)"))?;
+        let _ = conn.set_baud(baud::ROM_BAUD);
+        let name = ctx.opts.port.display().to_string();
+        super::sync(&mut conn, super::Before::NoReset, ctx.opts.timeout, &name)?;
+    }
     progress.step("detecting the chip and its flash");
     let use_stub = ctx.opts.stub;
     let mut flasher = Flasher::connect(conn, use_stub, true, false, None, None)

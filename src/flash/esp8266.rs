@@ -95,11 +95,19 @@ pub(super) fn flash(
     } else {
         &StubSearch::Never
     };
-    let stub = stub::find(search)?;
+    // A stub an earlier flash left running (its SYNC said so) is used as it is.
+    let stub = if ctx.stub_running {
+        None
+    } else {
+        stub::find(search)?
+    };
+    let on_stub = ctx.stub_running || stub.is_some();
     let mut at = ROM_BAUD;
-    if let Some(stub) = &stub {
-        progress.step("ESP8266: uploading the flasher stub");
-        stub::run(&mut conn, stub)?;
+    if on_stub {
+        if let Some(stub) = &stub {
+            progress.step("ESP8266: uploading the flasher stub");
+            stub::run(&mut conn, stub)?;
+        }
         at = baud::raise(&mut conn, true, ctx.opts.baud, progress).map_err(|reason| {
             FlashError::Step {
                 step: "changing the baud rate",
@@ -141,7 +149,7 @@ pub(super) fn flash(
     }
     let (mut written, mut sent) = (0, 0);
     for &(addr, data) in images {
-        let (w, s) = if stub.is_some() {
+        let (w, s) = if on_stub {
             write_image_stub(&mut conn, addr, data, progress)?
         } else {
             let w = write_image(&mut conn, addr, data, progress)?;
@@ -153,7 +161,7 @@ pub(super) fn flash(
     progress.finish();
     // The board's first line comes at its own rate: the port is there by the time it restarts.
     let monitor = ctx.opts.monitor_baud;
-    match (ctx.restart, stub.is_some()) {
+    match (ctx.restart, on_stub) {
         (Restart::RomReboot, false) => {
             progress.step("rebooting through the ROM (FLASH_END)");
             conn.with_timeout(CommandType::FlashEnd.timeout(), |c| {
@@ -181,12 +189,13 @@ pub(super) fn flash(
         port: conn.into_serial(),
         chip: "ESP8266".to_owned(),
         bytes: written,
-        verified: stub.is_some(),
+        verified: on_stub,
         loader: match &stub {
             Some(s) => format!("the stub {}", s.path.display()),
+            None if on_stub => "the stub already running".to_owned(),
             None => "the ROM".to_owned(),
         },
-        on_stub: stub.is_some(),
+        on_stub,
         baud: at,
         sent,
         restart: ctx.restart,

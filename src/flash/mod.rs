@@ -284,11 +284,12 @@ pub fn flash(
     } else {
         "connecting (no reset)"
     });
-    sync(&mut conn, before, opts.timeout, &name)?;
+    let stub_running = sync(&mut conn, before, opts.timeout, &name)?;
     let magic = conn
         .read_reg(CHIP_DETECT_MAGIC_REG)
         .map_err(step("reading the chip magic"))?;
     let ctx = Ctx {
+        stub_running,
         no_reset_lines,
         restart,
         opts,
@@ -318,18 +319,21 @@ pub fn flash(
 
 /// What the chip-specific plans need to know.
 struct Ctx<'a> {
+    /// SYNC was answered by a flasher stub an earlier flash left running, not by the ROM.
+    stub_running: bool,
     no_reset_lines: bool,
     restart: Restart,
     opts: &'a FlashOptions,
 }
 
-/// Reset (if asked) and SYNC until the loader answers or `deadline` passes.
+/// Reset (if asked) and SYNC until the loader answers or `deadline` passes. Returns whether a
+/// flasher stub answered (its SYNC value is 0, as esptool checks; the ROMs' is not).
 fn sync(
     conn: &mut Connection,
     before: Before,
     within: Duration,
     name: &str,
-) -> Result<(), FlashError> {
+) -> Result<bool, FlashError> {
     let start = Instant::now();
     let mut attempt = 0u32;
     loop {
@@ -340,7 +344,8 @@ fn sync(
         }
         attempt += 1;
         let reply = conn.with_timeout(CommandType::Sync.timeout(), |c| c.command(Command::Sync));
-        if reply.is_ok() {
+        if let Ok(value) = reply {
+            let stub = matches!(value, espflash::command::CommandResponseValue::ValueU32(0));
             // The ROM answers eight times; let the rest arrive, then drop them.
             std::thread::sleep(Duration::from_millis(20));
             let _ = conn.with_timeout(Duration::from_millis(50), |c| {
@@ -348,7 +353,7 @@ fn sync(
                     address: CHIP_DETECT_MAGIC_REG,
                 })
             });
-            return Ok(());
+            return Ok(stub);
         }
         if start.elapsed() >= within {
             return Err(FlashError::NoSync {

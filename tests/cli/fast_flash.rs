@@ -199,3 +199,36 @@ fn esp32_flashes_through_espflashs_stub_at_460800_and_boots_through_it() {
     assert!(out.contains("restarted through the stub"), "{out}");
     assert!(out.contains("PASS"), "{out}");
 }
+
+#[test]
+fn a_stub_esptool_left_running_is_used_on_the_esp8266_and_sent_back_to_the_rom_on_the_esp32() {
+    let Some(esptool) = esptool() else { return };
+    let server = Server::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    for chip in ["esp8266", "esp32"] {
+        let fw = sketch(dir.path(), &server, chip);
+        let board = Board::start(chip);
+        // esptool's default stub flow, leaving its stub running (a pty has no reset lines).
+        let out = Command::new(&esptool)
+            .args(["--chip", chip, "--port"])
+            .arg(&board.link)
+            .args([
+                "--before",
+                "no-reset",
+                "--after",
+                "no-reset-stub",
+                "chip-id",
+            ])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        let (code, out) = run(&board, &fw, &[], &path_with(Some(&esptool)));
+        assert_eq!(code, Some(0), "{chip}: {out}");
+        assert!(out.contains("PASS"), "{chip}: {out}");
+        if chip == "esp8266" {
+            assert!(out.contains("through the stub already running"), "{out}");
+        } else {
+            assert!(out.contains("through espflash's stub"), "{out}");
+        }
+    }
+}
