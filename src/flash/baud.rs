@@ -30,6 +30,16 @@ pub fn ladder(asked: u32) -> Vec<u32> {
     rates
 }
 
+/// One register read within [`PROBE`] (espflash's `read_reg` would wait its own 3 s).
+fn probe(conn: &mut Connection) -> Result<(), espflash::Error> {
+    conn.with_timeout(PROBE, |c| {
+        c.command(Command::ReadReg {
+            address: CHIP_DETECT_MAGIC_REG,
+        })
+    })
+    .map(|_| ())
+}
+
 /// Ask the loader for `rate`, follow on the host side, and check the line with a register read.
 fn try_rate(conn: &mut Connection, stub: bool, from: u32, rate: u32) -> Result<(), String> {
     // The stubs take (new, old); the ROMs take (new, 0).
@@ -45,9 +55,7 @@ fn try_rate(conn: &mut Connection, stub: bool, from: u32, rate: u32) -> Result<(
     // The loader switches after its reply; let it, and drop what crossed meanwhile.
     std::thread::sleep(Duration::from_millis(50));
     let _ = conn.flush();
-    conn.with_timeout(PROBE, |c| c.read_reg(CHIP_DETECT_MAGIC_REG))
-        .map(|_| ())
-        .map_err(|e| one_line(&e.to_string()))
+    probe(conn).map_err(|_| format!("no answer at the new rate within {} ms", PROBE.as_millis()))
 }
 
 /// Move the loader (ROM or stub) from `ROM_BAUD` to `asked`, or to the fastest step below it that
@@ -87,9 +95,7 @@ fn back(conn: &mut Connection, stub: bool, host: u32) -> bool {
     }
     let _ = conn.flush();
     if host == ROM_BAUD {
-        return conn
-            .with_timeout(PROBE, |c| c.read_reg(CHIP_DETECT_MAGIC_REG))
-            .is_ok();
+        return probe(conn).is_ok();
     }
     try_rate(conn, stub, host, ROM_BAUD).is_ok()
 }

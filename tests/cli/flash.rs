@@ -18,11 +18,17 @@ pub(crate) struct Board {
 
 impl Board {
     pub(crate) fn start(chip: &str) -> Board {
+        Board::start_with(chip, &[])
+    }
+
+    /// A board with more `sim device` arguments.
+    pub(crate) fn start_with(chip: &str, extra: &[&str]) -> Board {
         let dir = tempfile::tempdir().unwrap();
         let link = dir.path().join(chip);
         let child = super::support::espcheck_std()
             .args(["sim", "device", "--pacing", "off", "--chip", chip, "--link"])
             .arg(&link)
+            .args(extra)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
