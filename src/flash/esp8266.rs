@@ -15,6 +15,7 @@ use espflash::connection::Connection;
 use md5::{Digest, Md5};
 
 use super::baud::{self, ROM_BAUD};
+use super::esp8266_image;
 use super::stub::{self, StubSearch, deflate};
 use super::{Ctx, FlashError, Flashed, Input, Progress, Restart, step};
 use crate::rom::Chip;
@@ -73,18 +74,28 @@ pub(super) fn flash(
     progress: &mut dyn Progress,
 ) -> Result<Flashed, FlashError> {
     let one;
+    let converted: Vec<(u32, Vec<u8>)>;
+    let refs: Vec<(u32, &[u8])>;
     let images: &[(u32, &[u8])] = match firmware {
         Input::Bin { data, addr } => {
             one = [(addr.unwrap_or(0), data)];
             &one
         }
         Input::Bins(images) => images,
-        Input::Elf(_) => {
-            return Err(FlashError::Input(
-                "the ESP8266 takes a .bin image (the Arduino IDE's \"Export compiled binary\"); \
-                 ELF conversion is only done for the ESP32 family"
-                    .to_owned(),
+        Input::Elf(elf) => {
+            // As esptool's `elf2image --chip esp8266` makes it.
+            converted = esp8266_image::from_elf(elf)
+                .map_err(|reason| FlashError::Input(format!("ESP8266 ELF: {reason}")))?;
+            refs = converted.iter().map(|(a, d)| (*a, d.as_slice())).collect();
+            let parts: Vec<String> = refs
+                .iter()
+                .map(|(a, d)| format!("{} bytes at {a:#x}", d.len()))
+                .collect();
+            progress.note(&format!(
+                "ESP8266 ELF converted as esptool's elf2image does: {}",
+                parts.join(", ")
             ));
+            &refs
         }
     };
     if images.is_empty() || images.iter().any(|(_, d)| d.is_empty()) {

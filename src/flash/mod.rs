@@ -9,6 +9,7 @@
 pub mod baud;
 mod esp32;
 mod esp8266;
+pub mod esp8266_image;
 mod progress;
 pub mod project;
 pub mod rom_elf;
@@ -69,7 +70,8 @@ pub enum Restart {
 pub enum Input<'a> {
     /// A raw image written at `addr`, or at the chip's usual app offset when `None`.
     Bin { data: &'a [u8], addr: Option<u32> },
-    /// An ELF: turned into bootloader + partition table + app by espflash (ESP32 family only).
+    /// An ELF: turned into bootloader + partition table + app by espflash on the ESP32 family,
+    /// into esptool's `elf2image` images on the ESP8266 ([`esp8266_image`]).
     Elf(&'a [u8]),
     /// Several raw images, each at its address (bootloader, partition table, app, ...), written in
     /// one session with one restart at the end.

@@ -263,3 +263,147 @@ fn a_rate_the_board_cannot_carry_steps_down_and_says_so() {
         assert!(out.contains("PASS"), "{chip}: {out}");
     }
 }
+
+/// A minimal Xtensa ELF (ELF32 LE, EM_XTENSA) with these sections: (name, type, addr, data).
+fn xtensa_elf(entry: u32, sections: &[(&str, u32, u32, Vec<u8>)]) -> Vec<u8> {
+    let mut names = vec![0u8];
+    let mut body = Vec::new();
+    let mut headers = vec![[0u32; 10]];
+    for (name, ty, addr, data) in sections {
+        let name_off = names.len() as u32;
+        names.extend_from_slice(name.as_bytes());
+        names.push(0);
+        let offset = 52 + body.len() as u32;
+        if *ty != 8 {
+            body.extend_from_slice(data);
+        }
+        headers.push([
+            name_off,
+            *ty,
+            6,
+            *addr,
+            offset,
+            data.len() as u32,
+            0,
+            0,
+            4,
+            0,
+        ]);
+    }
+    let shstr_name = names.len() as u32;
+    names.extend_from_slice(b".shstrtab\0");
+    headers.push([
+        shstr_name,
+        3,
+        0,
+        0,
+        52 + body.len() as u32,
+        names.len() as u32,
+        0,
+        0,
+        1,
+        0,
+    ]);
+    body.extend_from_slice(&names);
+    while body.len() % 4 != 0 {
+        body.push(0);
+    }
+    let shoff = 52 + body.len() as u32;
+    let mut elf = vec![0x7F, b'E', b'L', b'F', 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+    elf.extend_from_slice(&2u16.to_le_bytes()); // ET_EXEC
+    elf.extend_from_slice(&94u16.to_le_bytes()); // EM_XTENSA
+    elf.extend_from_slice(&1u32.to_le_bytes());
+    elf.extend_from_slice(&entry.to_le_bytes());
+    elf.extend_from_slice(&0u32.to_le_bytes()); // no program headers
+    elf.extend_from_slice(&shoff.to_le_bytes());
+    elf.extend_from_slice(&0u32.to_le_bytes());
+    for v in [
+        52u16,
+        32,
+        0,
+        40,
+        headers.len() as u16,
+        headers.len() as u16 - 1,
+    ] {
+        elf.extend_from_slice(&v.to_le_bytes());
+    }
+    elf.extend_from_slice(&body);
+    for h in headers {
+        for w in h {
+            elf.extend_from_slice(&w.to_le_bytes());
+        }
+    }
+    elf
+}
+
+#[test]
+fn an_esp8266_elf_is_flashed_as_esptools_elf2image_makes_it() {
+    let Some(esptool) = esptool() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    // DRAM data and rodata that touch (merged), IRAM code, a .bss, an unplaced .comment, and
+    // irom0 code in the flash window at offset 0x10000 (the NONOS SDK layout).
+    let elf = xtensa_elf(
+        0x4010_0004,
+        &[
+            (".data", 1, 0x3FFE_8000, (1..=6).collect()),
+            (".rodata", 1, 0x3FFE_8008, super::stub::noise(300, 7)),
+            (".bss", 8, 0x3FFE_9000, vec![0; 64]),
+            (".text", 1, 0x4010_0000, super::stub::noise(1234, 9)),
+            (".comment", 1, 0, b"GCC".to_vec()),
+            (
+                ".irom0.text",
+                1,
+                0x4021_0000,
+                super::stub::noise(20_000, 11),
+            ),
+        ],
+    );
+    let path = dir.path().join("firmware.elf");
+    std::fs::write(&path, &elf).unwrap();
+    let prefix = dir.path().join("ref-");
+    let out = Command::new(&esptool)
+        .args(["--chip", "esp8266", "elf2image", "--output"])
+        .arg(&prefix)
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let boot = std::fs::read(dir.path().join("ref-0x00000.bin")).unwrap();
+    let irom = std::fs::read(dir.path().join("ref-0x10000.bin")).unwrap();
+
+    let flash = dir.path().join("flash.bin");
+    let board = Board::start_with("esp8266", &["--flash-file", flash.to_str().unwrap()]);
+    let (code, out) = run(&board, &path, &["--after", "no-reset"], &path_with(None));
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.contains(&format!(
+            "converted as esptool's elf2image does: {} bytes at 0x0, {} bytes at 0x10000",
+            boot.len(),
+            irom.len()
+        )),
+        "{out}"
+    );
+    drop(board);
+    let written = std::fs::read(&flash).unwrap();
+    assert_eq!(&written[..boot.len()], &boot[..], "the boot image at 0x0");
+    assert_eq!(
+        &written[0x10000..0x10000 + irom.len()],
+        &irom[..],
+        "irom0 at 0x10000"
+    );
+
+    // An Arduino-core ELF links irom0 right behind its eboot (0x40201010): refused, nothing written.
+    let arduino = xtensa_elf(
+        0x4010_0004,
+        &[
+            (".text", 1, 0x4010_0000, super::stub::noise(8000, 3)),
+            (".irom0.text", 1, 0x4020_1010, super::stub::noise(4000, 5)),
+        ],
+    );
+    std::fs::write(&path, &arduino).unwrap();
+    let board = Board::start("esp8266");
+    let (code, out) = run(&board, &path, &[], &path_with(None));
+    assert_eq!(code, Some(2), "{out}");
+    assert!(out.contains("eboot"), "{out}");
+    assert!(!out.contains("flashed"), "{out}");
+}
