@@ -23,9 +23,11 @@ static RULES: LazyLock<Rules> = LazyLock::new(|| {
 });
 
 fn config(pick: u8) -> GradeConfig {
-    let profile = match pick % 3 {
+    let profile = match pick % 5 {
         0 => Profile::HttpsRequest,
         1 => Profile::Unity,
+        2 => Profile::Auto,
+        3 => Profile::EspIdf,
         _ => Profile::Custom,
     };
     let mut c = GradeConfig::new(profile);

@@ -46,7 +46,7 @@ pub struct TruthArgs {
 /// Grading flags shared by `grade`, `watch` and `flash-and-watch`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct GradeArgs {
-    /// What the firmware prints [default: https-request; --pass/--fail/--rules alone: none].
+    /// What the firmware prints [default: auto, picked from the log; --pass/--fail/--rules alone: none].
     #[arg(long, value_enum)]
     pub profile: Option<Profile>,
     /// A line matching REGEX means PASS. Repeatable.
@@ -140,7 +140,7 @@ impl GradeArgs {
         let profile = match self.profile {
             Some(p) => p,
             None if custom => Profile::Custom,
-            None => Profile::HttpsRequest,
+            None => Profile::Auto,
         };
         let truth = if self.truth.truth {
             crate::grade::truth::check_repo(&self.truth.repo)?;

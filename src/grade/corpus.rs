@@ -22,6 +22,8 @@ struct Expected {
     exit: u8,
     #[serde(default)]
     words: Vec<String>,
+    /// The profile `auto` must pick, when the log shows one.
+    profile: Option<String>,
 }
 
 fn dir() -> PathBuf {
@@ -36,7 +38,7 @@ fn expectations() -> Vec<Expected> {
 /// What is wrong with the grade of one log, if anything.
 fn check(e: &Expected) -> Option<String> {
     let bytes = std::fs::read(dir().join(&e.file)).unwrap();
-    let r = grade_bytes(GradeConfig::new(Profile::HttpsRequest), &bytes);
+    let r = grade_bytes(GradeConfig::new(Profile::Auto), &bytes);
     let lower = r.reason.to_ascii_lowercase();
     let missing: Vec<&str> = e
         .words
@@ -46,16 +48,19 @@ fn check(e: &Expected) -> Option<String> {
         .collect();
     if !r.verdict.word().eq_ignore_ascii_case(&e.verdict)
         || r.exit_code != e.exit
+        || e.profile.as_ref().is_some_and(|p| *p != r.profile)
         || !missing.is_empty()
     {
         return Some(format!(
-            "{}: got {} (exit {}) `{}`; expected {} (exit {}){}",
+            "{}: got {} (exit {}, profile {}) `{}`; expected {} (exit {}, profile {}){}",
             e.file,
             r.verdict.word(),
             r.exit_code,
+            r.profile,
             r.reason,
             e.verdict,
             e.exit,
+            e.profile.as_deref().unwrap_or("any"),
             if missing.is_empty() {
                 String::new()
             } else {

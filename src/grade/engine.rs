@@ -86,6 +86,28 @@ impl Engine {
         }
     }
 
+    /// Take over what an engine of another profile learnt before the switch: the boot stage,
+    /// the outcome proposed, diagnostics, the crash, the clock, and the events not yet sent.
+    pub fn carry_over(&mut self, old: Engine) {
+        if let (Some(new), Some(boot)) = (self.stages.first_mut(), old.stages.into_iter().next()) {
+            *new = boot;
+        }
+        self.outcome = old.outcome;
+        self.budget = old.budget;
+        self.diagnostics = old.diagnostics;
+        self.crash = old.crash;
+        self.ci_state = old.ci_state;
+        self.suggested_fingerprint = old.suggested_fingerprint;
+        self.expected_fingerprint = old.expected_fingerprint;
+        self.host = old.host;
+        self.primary = old.primary;
+        self.now = old.now;
+        self.timed = old.timed;
+        self.line = old.line;
+        self.cut = old.cut;
+        self.events = old.events;
+    }
+
     pub fn index(&self, name: impl AsRef<str>) -> Option<usize> {
         let name = name.as_ref();
         self.stages.iter().position(|s| s.name == name)

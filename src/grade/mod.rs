@@ -23,6 +23,7 @@ mod crash;
 mod engine;
 mod httpclient;
 mod https;
+mod idf;
 mod libdiag;
 mod tlsdiag;
 mod unity;
@@ -40,10 +41,16 @@ use self::engine::{Engine, Finality};
 /// Which firmware's output to expect (`--profile`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Profile {
+    /// Pick from what the log shows: the reference sketch, HTTPClient / `esp_http_client` status
+    /// lines, Unity test output, or a plain ESP-IDF app; the report names the one picked.
+    Auto,
     /// The reference sketch (ESP8266WiFi `HTTPSRequest`) and its adaptations, cores 2.0 to 3.x.
     HttpsRequest,
-    /// Unity tests (PlatformIO `pio test`).
+    /// Unity tests (PlatformIO `pio test`, ESP-IDF's unity component).
     Unity,
+    /// A plain ESP-IDF app: boot, `app_main`, then its components' errors, crashes and HTTP
+    /// statuses; a clean run passes only by `--pass`.
+    EspIdf,
     /// Only `--pass`/`--fail`/`--rules` decide (plus crash signatures). `--profile none` on the
     /// command line; reported as `custom`.
     #[value(name = "none", alias = "custom")]
@@ -54,8 +61,10 @@ impl Profile {
     /// The name used in reports and on the command line.
     pub fn name(self) -> &'static str {
         match self {
+            Profile::Auto => "auto",
             Profile::HttpsRequest => "https-request",
             Profile::Unity => "unity",
+            Profile::EspIdf => "esp-idf",
             Profile::Custom => "custom",
         }
     }
@@ -114,6 +123,7 @@ pub enum End {
 enum ProfileState {
     Https(https::State),
     Unity(unity::State),
+    Idf(idf::State),
     Custom,
 }
 
@@ -155,7 +165,7 @@ impl Grader {
     /// A grader at the start of a run.
     pub fn new(config: GradeConfig) -> Self {
         let (state, names): (ProfileState, Vec<&str>) = match config.profile {
-            Profile::HttpsRequest => (
+            Profile::HttpsRequest | Profile::Auto => (
                 ProfileState::Https(Default::default()),
                 https::STAGES.iter().map(|s| s.name()).collect(),
             ),
@@ -163,11 +173,11 @@ impl Grader {
                 ProfileState::Unity(Default::default()),
                 unity::STAGES.iter().map(|s| s.name()).collect(),
             ),
-            Profile::Custom => {
-                let mut names = vec![Stage::Boot.name(), Stage::Run.name()];
-                names.extend(config.rules.stage_names());
-                (ProfileState::Custom, names)
-            }
+            Profile::EspIdf => (
+                ProfileState::Idf(idf::State),
+                idf::STAGES.iter().map(|s| s.name()).collect(),
+            ),
+            Profile::Custom => (ProfileState::Custom, custom_stages(&config.rules)),
         };
         let core = Engine::new(&names, config.timed);
         Grader {
@@ -266,7 +276,7 @@ impl Grader {
             truth: None,
             truth_unavailable: None,
             exit_code: verdict.exit().code(),
-            profile: self.detected.unwrap_or(self.profile.name()).to_owned(),
+            profile: self.profile_name().to_owned(),
             stages: self.core.stages.clone(),
             diagnostics: self.core.diagnostics.clone(),
             crash: self.core.crash.clone(),
@@ -371,7 +381,10 @@ impl Grader {
         if let Some(f) = tlsdiag::classify(line.number, text, &lower) {
             self.on_tls(f);
         }
-        if self.profile != Profile::Unity
+        if self.profile == Profile::Auto && matches!(self.detected, None | Some("esp-idf")) {
+            self.detect(text);
+        }
+        if !matches!(self.state, ProfileState::Unity(_))
             && let Some((verdict, why)) = httpclient::classify(text)
         {
             self.detected = Some(httpclient::PROFILE);
@@ -383,6 +396,10 @@ impl Grader {
             ProfileState::Https(s) => s.line(&mut self.core, line, &lower),
             ProfileState::Unity(u) => {
                 u.line(&mut self.core, text);
+                https::Step::Nothing
+            }
+            ProfileState::Idf(s) => {
+                s.line(&mut self.core, text);
                 https::Step::Nothing
             }
             ProfileState::Custom => {
@@ -398,6 +415,47 @@ impl Grader {
                 text,
             );
         }
+    }
+
+    /// The profile the report names: what `--profile auto` recognised, else the one asked for.
+    fn profile_name(&self) -> &'static str {
+        if let Some(d) = self.detected {
+            return d;
+        }
+        match (self.profile, &self.state) {
+            (Profile::Auto, ProfileState::Https(s)) if s.sketch_started(&self.core) => {
+                Profile::HttpsRequest.name()
+            }
+            (p, _) => p.name(),
+        }
+    }
+
+    /// `--profile auto`: before the reference sketch has started, a Unity result or an ESP-IDF
+    /// app start switches to that profile. What the log said so far (boot, diagnostics, a crash
+    /// already proposed) carries over.
+    /// An ESP-IDF app that turns out to be a Unity test app switches once more, to `unity`.
+    fn detect(&mut self, text: &str) {
+        if let ProfileState::Https(s) = &self.state
+            && s.sketch_started(&self.core)
+        {
+            return;
+        }
+        let to = if unity::recognises(text) {
+            Profile::Unity
+        } else if self.detected.is_none() && idf::app_started(text) {
+            Profile::EspIdf
+        } else {
+            return;
+        };
+        let mut next = Grader::new(GradeConfig {
+            profile: to,
+            rules: Rules::default(),
+            timed: self.core.timed,
+        });
+        std::mem::swap(&mut self.state, &mut next.state);
+        let old = std::mem::replace(&mut self.core, next.core);
+        self.core.carry_over(old);
+        self.detected = Some(to.name());
     }
 
     /// Time the run by the monitor's stamps (offline only: live watching has its own clock).
@@ -424,7 +482,7 @@ impl Grader {
         match &self.state {
             ProfileState::Https(s) => s.sketch_started(&self.core),
             ProfileState::Unity(_) => self.core.reached(Stage::Tests),
-            ProfileState::Custom => self.core.reached(Stage::Run),
+            ProfileState::Idf(_) | ProfileState::Custom => self.core.reached(Stage::Run),
         }
     }
 
@@ -544,7 +602,13 @@ impl Grader {
 
     fn timeout_reason(&self, end: End) -> String {
         let stage = self.core.current_name();
+        let idf = self.profile_name() == Profile::EspIdf.name();
         let hint = match Stage::from_name(stage) {
+            Some(Stage::Boot) if idf => "; the app never started (no `app_main`, no app log line)",
+            Some(Stage::Run) if idf => {
+                "; the app ran with no error, crash or HTTP status, and nothing generic says an \
+                 ESP-IDF app succeeded: give --pass REGEX for the line that means success"
+            }
             Some(Stage::Boot) => {
                 "; nothing the profile knows was printed (wrong --baud, --profile, or firmware?)"
             }
@@ -616,6 +680,13 @@ fn library(source: &str) -> Option<&'static str> {
         "axtls" => Some("axTLS"),
         _ => None,
     }
+}
+
+/// The stages of `--profile none`: boot, run, and the rules' own.
+fn custom_stages(rules: &Rules) -> Vec<&str> {
+    let mut names = vec![Stage::Boot.name(), Stage::Run.name()];
+    names.extend(rules.stage_names());
+    names
 }
 
 /// Grade a whole captured log at once.

@@ -396,3 +396,58 @@ fn monitor_timestamps_time_the_stages() {
     assert_eq!(at("wifi"), Some(0));
     assert_eq!(at("tls-connect"), Some(1_600), "{:?}", r.stages);
 }
+
+#[test]
+fn auto_picks_unity_from_the_log_and_says_so() {
+    let r = grade_bytes(GradeConfig::new(Profile::Auto), fixture!("unity_fail.log"));
+    assert_eq!((r.verdict, r.profile.as_str()), (Verdict::Fail, "unity"));
+    assert!(r.reason.contains("test_division"), "{}", r.reason);
+    let r = grade_bytes(GradeConfig::new(Profile::Auto), fixture!("unity_pass.log"));
+    assert_eq!((r.verdict, r.profile.as_str()), (Verdict::Pass, "unity"));
+}
+
+#[test]
+fn auto_follows_an_idf_app_into_its_unity_tests() {
+    let r = grade_bytes(
+        GradeConfig::new(Profile::Auto),
+        fixture!("idf_unity_app.log"),
+    );
+    assert_eq!(
+        (r.verdict, r.profile.as_str(), r.stage.as_str()),
+        (Verdict::Fail, "unity", "summary"),
+        "{}",
+        r.reason
+    );
+    assert!(r.reason.contains("test_base64_roundtrip"), "{}", r.reason);
+    assert_eq!(r.stages[0].status, StageStatus::Passed, "boot carried over");
+}
+
+#[test]
+fn auto_keeps_the_reference_sketch_and_names_it() {
+    let r = grade_bytes(GradeConfig::new(Profile::Auto), fixture!("core24_pass.log"));
+    assert_eq!(
+        (r.verdict, r.profile.as_str()),
+        (Verdict::Pass, "https-request")
+    );
+    let r = grade_bytes(
+        GradeConfig::new(Profile::Auto),
+        fixture!("esp8266_exception.log"),
+    );
+    assert_eq!(r.verdict, Verdict::Fault, "{}", r.reason);
+}
+
+#[test]
+fn a_plain_idf_app_that_runs_clean_is_no_verdict_with_a_way_out() {
+    let log = b"I (29) boot: ESP-IDF v5.1.2 2nd stage bootloader\n\
+                I (318) main_task: Calling app_main()\n\
+                I (400) app: sensor read 21.5 C\n";
+    let r = grade_bytes(GradeConfig::new(Profile::Auto), log);
+    assert_eq!(
+        (r.verdict, r.profile.as_str(), r.stage.as_str()),
+        (Verdict::Timeout, "esp-idf", "run")
+    );
+    assert!(r.reason.contains("--pass"), "{}", r.reason);
+    let mut config = GradeConfig::new(Profile::Auto);
+    config.rules.add_pass("sensor read").unwrap();
+    assert_eq!(grade_bytes(config, log).verdict, Verdict::Pass);
+}

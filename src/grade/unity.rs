@@ -75,6 +75,12 @@ impl State {
     }
 }
 
+/// Whether a line is Unity's own: a test result or the summary.
+pub(crate) fn recognises(text: &str) -> bool {
+    let text = text.trim();
+    parse_test(text).is_some() || parse_summary(text).is_some()
+}
+
 /// `file:line:name:PASS`, `file:line:name:FAIL: message`, `file:line:name:IGNORE`.
 fn parse_test(text: &str) -> Option<UnityTest> {
     if !(text.contains(":PASS") || text.contains(":FAIL") || text.contains(":IGNORE")) {

@@ -1,0 +1,106 @@
+//! The `esp-idf` profile: a plain ESP-IDF app (no Arduino sketch). Its log says when the app
+//! starts (`main_task: Calling app_main()` from IDF 5.0, `cpu_start: Starting scheduler` before):
+//! `auto` picks this profile on that line only. Arduino-ESP32 builds print the bootloader's lines
+//! and the odd component error too, but their start-up code logs nothing at the info level.
+//! After it only the app's components speak: errors, crashes and resets decide, as under every
+//! profile, and HTTP statuses from `esp_http_client` are verdicts. Nothing generic says an IDF
+//! app *succeeded*, so a clean run ends without a verdict unless `--pass` says what success prints.
+
+use super::engine::Engine;
+use super::model::Stage;
+
+/// The stages, in order.
+pub(crate) const STAGES: &[Stage] = &[Stage::Boot, Stage::Run];
+
+/// The line an ESP-IDF app prints as its own code starts: IDF 5.x's `main_task`, and the
+/// scheduler start of IDF 3/4 (`cpu_start`) and of IDF 5 on single-core chips (`app_start`).
+pub(crate) fn app_started(text: &str) -> bool {
+    let Some(rest) = log_body(text) else {
+        return false;
+    };
+    rest.starts_with("main_task: Calling app_main()")
+        || rest.starts_with("cpu_start: Starting scheduler")
+        || rest.starts_with("app_start: Starting scheduler")
+}
+
+/// `I (1234) tag: message` → `tag: message` (the `(t)` may be a tick count or a wall time).
+fn log_body(text: &str) -> Option<&str> {
+    let text = text.trim();
+    let rest = text
+        .strip_prefix(['I', 'W', 'E', 'D', 'V'])?
+        .strip_prefix(" (")?;
+    let (time, rest) = rest.split_once(") ")?;
+    time.chars()
+        .all(|c| c.is_ascii_digit() || c == ':' || c == '.')
+        .then_some(rest)
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct State;
+
+impl State {
+    pub(crate) fn line(&mut self, core: &mut Engine, text: &str) {
+        if app_started(text) || app_speaks(text) {
+            core.enter(Stage::Run, Some(text.trim().to_owned()));
+        }
+    }
+}
+
+/// The tags of the bootloader and of the start-up code that runs before `app_main`.
+const STARTUP_TAGS: &[&str] = &[
+    "boot",
+    "boot_comm",
+    "bootloader_flash",
+    "qio_mode",
+    "esp_image",
+    "flash_encrypt",
+    "secure_boot",
+    "cpu_start",
+    "app_start",
+    "app_init",
+    "heap_init",
+    "spi_flash",
+    "efuse_init",
+    "clk",
+    "sleep",
+    "intr_alloc",
+    "system_api",
+    "esp_psram",
+    "quad_psram",
+    "octal_psram",
+    "spiram",
+    "esp_core_dump_flash",
+    "main_task",
+];
+
+/// A log line from a component that is not start-up code: the app is running (the ESP8266
+/// RTOS SDK prints no `app_main` line; its app's first tag is the first sign).
+fn app_speaks(text: &str) -> bool {
+    log_body(text)
+        .and_then(|rest| rest.split_once(':'))
+        .is_some_and(|(tag, _)| !tag.contains(' ') && !STARTUP_TAGS.contains(&tag))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn app_start_lines_of_every_idf_generation() {
+        assert!(app_started("I (318) main_task: Calling app_main()"));
+        assert!(app_started(
+            "I (527) cpu_start: Starting scheduler on PRO CPU."
+        ));
+        assert!(app_started(
+            "I (12:00:01.123) app_start: Starting scheduler on CPU0"
+        ));
+        assert!(!app_started(
+            "I (29) boot: ESP-IDF v4.4.4 2nd stage bootloader"
+        ));
+        assert!(!app_started("main_task: Calling app_main()"));
+        assert!(app_speaks("I (389) MQTT_EXAMPLE: [APP] Startup.."));
+        assert!(!app_speaks(
+            "I (369) boot: Loaded app from partition at offset 0x10000"
+        ));
+    }
+}
