@@ -392,6 +392,37 @@ fn an_esp8266_elf_is_flashed_as_esptools_elf2image_makes_it() {
         "irom0 at 0x10000"
     );
 
+    // The same ELF as cargo leaves it (esp-hal style): found with no --firmware.
+    let project = dir.path().join("clock");
+    let release = project.join("target/xtensa-esp8266-none-elf/release");
+    std::fs::create_dir_all(&release).unwrap();
+    std::fs::write(
+        project.join("Cargo.toml"),
+        "[package]\nname = \"clock\"\nversion = \"0.1.0\"\n",
+    )
+    .unwrap();
+    std::fs::write(release.join("clock"), &elf).unwrap();
+    let flash = dir.path().join("flash2.bin");
+    let board = Board::start_with("esp8266", &["--flash-file", flash.to_str().unwrap()]);
+    let out = espcheck()
+        .env("PATH", path_with(None))
+        .arg("flash-and-watch")
+        .arg(&board.link)
+        .arg("--project")
+        .arg(&project)
+        .args(["--after", "no-reset"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("firmware from cargo xtensa-esp8266-none-elf"),
+        "{err}"
+    );
+    drop(board);
+    let written = std::fs::read(&flash).unwrap();
+    assert_eq!(&written[..boot.len()], &boot[..], "cargo's ELF, converted");
+
     // An Arduino-core ELF links irom0 right behind its eboot (0x40201010): refused, nothing written.
     let arduino = xtensa_elf(
         0x4010_0004,
