@@ -58,35 +58,19 @@ pub fn token_from_env() -> Result<Option<String>> {
                 .to_owned(),
         ));
     }
+    // From here on no output of this process carries it.
+    crate::util::keep_secret(&token);
     Ok(Some(token))
 }
 
-/// Blank out what must never reach a terminal or a CI log: the token's value and any
-/// `user:password@` in a URL.
+/// Blank out what must never reach a terminal or a CI log: the token's value, `Authorization`
+/// header values and any `user:password@` in a URL ([`crate::util::redacted`], plus `token`).
 pub fn redact(text: &str, token: Option<&str>) -> String {
     let mut out = text.to_owned();
     if let Some(t) = token.filter(|t| t.len() >= 4) {
         out = out.replace(t, "***");
     }
-    // `scheme://userinfo@host`: keep the scheme and host, drop the userinfo.
-    let mut clean = String::with_capacity(out.len());
-    let mut rest = out.as_str();
-    while let Some(i) = rest.find("://") {
-        let (head, tail) = rest.split_at(i + 3);
-        clean.push_str(head);
-        let end = tail
-            .find(|c: char| c == '/' || c.is_whitespace() || c == '`' || c == '\'' || c == '"')
-            .unwrap_or(tail.len());
-        match tail[..end].rfind('@') {
-            Some(at) => {
-                clean.push_str("***@");
-                rest = &tail[at + 1..];
-            }
-            None => rest = tail,
-        }
-    }
-    clean.push_str(rest);
-    clean
+    crate::util::redacted(&out).into_owned()
 }
 
 /// Fetch both answers and parse them. Network, TLS, rate-limit and 403 failures are

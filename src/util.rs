@@ -67,12 +67,151 @@ pub fn io_reason(err: &std::io::Error) -> String {
     }
 }
 
+/// Secret values this process holds (the `GITHUB_TOKEN` value) that no output may carry.
+static SECRETS: std::sync::RwLock<Vec<String>> = std::sync::RwLock::new(Vec::new());
+
+/// Name `secret` as one that [`redacted`] blanks wherever it appears, from now on, in every
+/// output of this process. Values under 4 characters are too short to blank safely.
+pub fn keep_secret(secret: &str) {
+    if secret.len() < 4 {
+        return;
+    }
+    if let Ok(mut s) = SECRETS.write()
+        && !s.iter().any(|k| k == secret)
+    {
+        s.push(secret.to_owned());
+    }
+}
+
+/// The one redaction layer: what must never reach a terminal, a report file or a CI log is
+/// blanked as `***`: every value given to [`keep_secret`], the credential of an `Authorization`
+/// header (`Authorization: Bearer ***`, or `"authorization":"token ***"` as an API echoes it), and
+/// the `user:password@` of a URL (the scheme and host stay). Every printed or written output
+/// goes through it: [`shown`] for the terminal, the JSON and JUnit writers, the log of
+/// `--verbose`.
+pub fn redacted(text: &str) -> std::borrow::Cow<'_, str> {
+    let mut out = std::borrow::Cow::Borrowed(text);
+    if let Ok(secrets) = SECRETS.read() {
+        for k in secrets.iter() {
+            if out.contains(k.as_str()) {
+                out = std::borrow::Cow::Owned(out.replace(k.as_str(), "***"));
+            }
+        }
+    }
+    if out.to_ascii_lowercase().contains("authorization") {
+        out = std::borrow::Cow::Owned(blank_authorization(&out));
+    }
+    if out.contains("://") && out.contains('@') {
+        out = std::borrow::Cow::Owned(blank_userinfo(&out));
+    }
+    out
+}
+
+/// The credential of every `Authorization` header or field, blanked.
+fn blank_authorization(text: &str) -> String {
+    const KEY: &str = "authorization";
+    let lower = text.to_ascii_lowercase();
+    let mut out = String::with_capacity(text.len());
+    let mut at = 0;
+    while let Some(i) = lower[at..].find(KEY) {
+        let key_end = at + i + KEY.len();
+        out.push_str(&text[at..key_end]);
+        // The separator: `: `, `=`, or `":"` of a JSON echo.
+        let sep = text[key_end..]
+            .find(|c: char| !matches!(c, '"' | '\'' | ':' | '=' | ' ' | '\t'))
+            .map_or(text.len(), |n| key_end + n);
+        let seps = &text[key_end..sep];
+        out.push_str(seps);
+        if !seps.contains(':') && !seps.contains('=') {
+            // "authorization" as a word, not a header.
+            at = sep;
+            continue;
+        }
+        // The value: a scheme (`Bearer`, `token`, `Basic`) and the credential after it, or a
+        // bare credential. The scheme stays; the credential goes.
+        let word_end = |from: usize| {
+            text[from..]
+                .find(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | ',' | '}'))
+                .map_or(text.len(), |n| from + n)
+        };
+        let first = word_end(sep);
+        let is_scheme = first > sep
+            && text[sep..first].chars().all(|c| c.is_ascii_alphabetic())
+            && text[first..].starts_with(' ');
+        let cred = if is_scheme {
+            let from = first + 1;
+            out.push_str(&text[sep..from]);
+            from
+        } else {
+            sep
+        };
+        let end = word_end(cred);
+        if end > cred {
+            out.push_str("***");
+        }
+        at = end;
+    }
+    out.push_str(&text[at..]);
+    out
+}
+
+/// `scheme://userinfo@host` → `scheme://***@host`.
+fn blank_userinfo(text: &str) -> String {
+    let mut clean = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find("://") {
+        let (head, tail) = rest.split_at(i + 3);
+        clean.push_str(head);
+        let end = tail
+            .find(|c: char| {
+                c == '/' || c.is_whitespace() || matches!(c, '`' | '\'' | '"' | '<' | '>')
+            })
+            .unwrap_or(tail.len());
+        match tail[..end].rfind('@') {
+            Some(at) => {
+                clean.push_str("***@");
+                rest = &tail[at + 1..];
+            }
+            None => rest = tail,
+        }
+    }
+    clean.push_str(rest);
+    clean
+}
+
+/// A writer that passes everything through [`redacted`] (whole writes at a time: the tracing
+/// log writes one event per call).
+#[derive(Debug)]
+pub struct Redacting<W: Write>(pub W);
+
+impl<W: Write> Write for Redacting<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match std::str::from_utf8(buf) {
+            Ok(text) => self.0.write_all(redacted(text).as_bytes())?,
+            Err(_) => self.0.write_all(buf)?,
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush()
+    }
+}
+
 /// Text from outside the process (a certificate's subject, a host argument, an error that quotes
-/// either) as it may reach a terminal: control characters, and the bidirectional and invisible
-/// format characters that reorder or hide text, are shown as escapes (`\n`, `\u{202e}`), so no
-/// input can start a line of its own or forge "trusted; hostname ok". JSON needs none of this:
-/// serde escapes its strings.
+/// either, a serial line quoted in a report) as it may reach a terminal: first [`redacted`], then
+/// control characters, and the bidirectional and invisible format characters that reorder or
+/// hide text, are shown as escapes (`\n`, `\u{202e}`), so no input can start a line of its own
+/// or forge "trusted; hostname ok". JSON needs no escaping (serde escapes its strings), only
+/// [`redacted`].
 pub fn shown(text: &str) -> std::borrow::Cow<'_, str> {
+    match redacted(text) {
+        std::borrow::Cow::Borrowed(t) => escaped(t),
+        std::borrow::Cow::Owned(t) => std::borrow::Cow::Owned(escaped(&t).into_owned()),
+    }
+}
+
+fn escaped(text: &str) -> std::borrow::Cow<'_, str> {
     fn hidden(c: char) -> bool {
         c.is_control()
             || matches!(c,
@@ -223,7 +362,38 @@ pub fn unix_secs(now: rustls_pki_types::UnixTime) -> i64 {
 
 #[cfg(test)]
 mod tests {
-    use super::shown;
+    use super::{keep_secret, redacted, shown};
+
+    #[test]
+    fn one_redaction_layer_blanks_secrets_headers_and_url_passwords() {
+        keep_secret("tok_UNITUNITUNIT0042");
+        let all = "GET https://bob:hunter2@api.example/x?t=1\r\n\
+                   Authorization: Bearer abc.def\r\n\
+                   {\"authorization\":\"token ghp_x\",\"ok\":1} \
+                   and tok_UNITUNITUNIT0042 in a serial line";
+        let clean = redacted(all);
+        for leak in ["hunter2", "bob:", "abc.def", "ghp_x", "tok_UNIT"] {
+            assert!(!clean.contains(leak), "{leak}: {clean}");
+        }
+        assert!(clean.contains("https://***@api.example/x?t=1"), "{clean}");
+        assert!(clean.contains("Authorization: Bearer ***\r\n"), "{clean}");
+        assert!(
+            clean.contains("\"authorization\":\"token ***\",\"ok\":1"),
+            "{clean}"
+        );
+        // Words, plain URLs and short values stay.
+        for same in [
+            "no authorization needed",
+            "https://api.github.com/repos/o/r",
+            "user@example.com wrote",
+        ] {
+            assert_eq!(redacted(same), same);
+        }
+        keep_secret("ab");
+        assert_eq!(redacted("ab cd"), "ab cd");
+        // The terminal path redacts before it escapes.
+        assert_eq!(shown("tok_UNITUNITUNIT0042\u{202e}"), "***\\u{202e}");
+    }
 
     #[test]
     fn outside_text_cannot_start_a_line_or_reorder_one() {

@@ -197,8 +197,7 @@ fn emit<R: serde::Serialize>(
     text: impl Fn(&R, &mut dyn Write) -> std::io::Result<()>,
 ) -> Result<()> {
     if json {
-        serde_json::to_writer(&mut *out, report).map_err(std::io::Error::from)?;
-        writeln!(out)?;
+        super::json_line(&mut *out, report)?;
     } else {
         if *printed > 0 {
             writeln!(out)?;

@@ -102,8 +102,7 @@ pub fn run(args: Args) -> Result<Exit> {
         match result {
             Ok(report) => {
                 if args.json {
-                    serde_json::to_writer(&mut out, report).map_err(std::io::Error::from)?;
-                    writeln!(out)?;
+                    super::json_line(&mut out, report)?;
                 } else {
                     if i > 0 {
                         writeln!(out)?;

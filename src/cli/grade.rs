@@ -362,10 +362,12 @@ impl Echo {
                 writeln!(
                     self.out,
                     "{stamp}{} <… {} more bytes>",
-                    line.text, line.dropped
+                    crate::util::redacted(&line.text),
+                    line.dropped
                 )?;
             } else {
-                writeln!(self.out, "{}", format!("{stamp}{}", line.text).trim_end())?;
+                let text = crate::util::redacted(&line.text);
+                writeln!(self.out, "{}", format!("{stamp}{text}").trim_end())?;
             }
         }
         Ok(())
@@ -373,7 +375,11 @@ impl Echo {
 
     pub(crate) fn note(&mut self, text: &str) -> Result<()> {
         self.out.flush()?;
-        let _ = writeln!(std::io::stderr().lock(), "espcheck: {text}");
+        let _ = writeln!(
+            std::io::stderr().lock(),
+            "espcheck: {}",
+            crate::util::redacted(text)
+        );
         Ok(())
     }
 

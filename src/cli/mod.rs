@@ -152,6 +152,10 @@ pub fn run_from_env() -> Exit {
 
 /// Run a parsed command line.
 pub fn run(cli: Cli) -> Exit {
+    // The token is a secret whether or not this command uses it: no output may carry it.
+    if let Some(t) = std::env::var_os("GITHUB_TOKEN") {
+        crate::util::keep_secret(t.to_string_lossy().trim());
+    }
     setup_output(&cli);
     let result = match cli.command {
         Command::Fingerprint(args) => fingerprint::run(args),
@@ -201,7 +205,7 @@ fn setup_output(cli: &Cli) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("espcheck={level}")));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(|| crate::util::Redacting(std::io::stderr()))
         .with_ansi(anstream::AutoStream::choice(&std::io::stderr()) != anstream::ColorChoice::Never)
         .without_time()
         .with_target(false)
@@ -228,6 +232,12 @@ fn man() -> Result<Exit> {
     Ok(Exit::Ok)
 }
 
+/// Write `value` as one line of JSON, through the redaction layer ([`crate::util::redacted`]).
+pub(crate) fn json_line(out: &mut dyn Write, value: &impl serde::Serialize) -> std::io::Result<()> {
+    let text = serde_json::to_string(value).map_err(std::io::Error::other)?;
+    writeln!(out, "{}", crate::util::redacted(&text))
+}
+
 /// Print an error as one line (plus a hint line where one helps).
 pub fn report_error(err: &Error) {
     let style = anstyle::AnsiColor::Red.on_default().bold();
@@ -238,7 +248,7 @@ pub fn report_error(err: &Error) {
         crate::util::shown(&err.to_string())
     );
     if let Some(hint) = err.hint() {
-        let _ = writeln!(stderr, "hint: {hint}");
+        let _ = writeln!(stderr, "hint: {}", crate::util::shown(hint));
     }
 }
 
@@ -246,7 +256,11 @@ pub fn report_error(err: &Error) {
 pub fn note(message: impl std::fmt::Display) {
     tracing::info!("{message}");
     if !tracing::enabled!(tracing::Level::INFO) && tracing::enabled!(tracing::Level::WARN) {
-        let _ = writeln!(anstream::stderr().lock(), "{message}");
+        let _ = writeln!(
+            anstream::stderr().lock(),
+            "{}",
+            crate::util::redacted(&message.to_string())
+        );
     }
 }
 

@@ -32,8 +32,7 @@ pub fn run(args: Args) -> Result<Exit> {
 pub fn render(ports: &[PortInfo], json: bool, out: &mut dyn Write) -> Result<()> {
     if json {
         for p in ports {
-            serde_json::to_writer(&mut *out, p).map_err(std::io::Error::other)?;
-            writeln!(out)?;
+            super::json_line(&mut *out, p)?;
         }
         return Ok(());
     }

@@ -41,8 +41,7 @@ pub fn run(args: Args) -> Result<Exit> {
     let report = super::runtime()?.block_on(crate::tls::probe::probe(&target, timeout))?;
     let mut out = std::io::stdout().lock();
     if args.json {
-        serde_json::to_writer(&mut out, &report).map_err(std::io::Error::from)?;
-        writeln!(out)?;
+        super::json_line(&mut out, &report)?;
     } else {
         report.render_text(&mut out)?;
     }

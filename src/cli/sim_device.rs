@@ -297,8 +297,7 @@ pub fn run_image(args: ImageArgs) -> Result<Exit> {
     }
     let mut out = std::io::stdout().lock();
     if args.json {
-        serde_json::to_writer(&mut out, &report).map_err(std::io::Error::from)?;
-        writeln!(out)?;
+        super::json_line(&mut out, &report)?;
     } else {
         writeln!(
             out,

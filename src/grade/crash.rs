@@ -36,7 +36,12 @@ pub(crate) fn classify(text: &str, lower: &str) -> Option<Signal> {
         || lower.contains("abort")
         || lower.contains("panic")
         || lower.contains("brownout")
-        || lower.contains("watchdog"))
+        || lower.contains("watchdog")
+        || lower.contains("flash read err")
+        || lower.contains("invalid header")
+        || lower.contains("corrupt heap")
+        || lower.contains("assert failed")
+        || lower.contains("stack overflow"))
     {
         return None;
     }
@@ -46,10 +51,44 @@ pub(crate) fn classify(text: &str, lower: &str) -> Option<Signal> {
             end: BlockEnd::Immediate,
         });
     }
-    if lower.contains("guru meditation error") {
+    if guru_at(lower).is_some() {
         return Some(Signal::Crash {
             kind: "guru-meditation",
             end: BlockEnd::Backtrace,
+        });
+    }
+    if lower.trim_start().starts_with("corrupt heap:") {
+        // Heap poisoning found a damaged block; its assert and abort follow, then a Backtrace.
+        return Some(Signal::Crash {
+            kind: "heap-corrupt",
+            end: BlockEnd::Backtrace,
+        });
+    }
+    if lower.trim_end().ends_with("- assert failed!") {
+        // FreeRTOS's configASSERT in ESP-IDF 1.x/2.x: `…/tasks.c:601 (xTaskGenericCreate)- assert
+        // failed!`; the panic follows.
+        return Some(Signal::Crash {
+            kind: "abort",
+            end: BlockEnd::Backtrace,
+        });
+    }
+    if lower.trim_start().starts_with("assert failed:") {
+        // ESP-IDF 4.4 and later: `assert failed: multi_heap_free multi_heap_poisoning.c:253 (…)`.
+        return Some(Signal::Crash {
+            kind: "abort",
+            end: BlockEnd::Backtrace,
+        });
+    }
+    if lower.contains("***error*** a stack overflow in task") {
+        return Some(Signal::Crash {
+            kind: "stack-overflow",
+            end: BlockEnd::Backtrace,
+        });
+    }
+    if let Some(kind) = rom_boot_error(lower) {
+        return Some(Signal::Crash {
+            kind,
+            end: BlockEnd::Immediate,
         });
     }
     if lower.contains("soft wdt reset") {
@@ -90,6 +129,59 @@ pub(crate) fn classify(text: &str, lower: &str) -> Option<Signal> {
         return Some(Signal::Boot { cause });
     }
     None
+}
+
+/// Where `Guru Meditation Error` starts in `lower`, wherever the line has it and however many
+/// blanks a terminal's line wrap put between the words (`GP : 0x3Guru Meditation      Error:`).
+fn guru_at(lower: &str) -> Option<usize> {
+    let mut from = 0;
+    while let Some(i) = lower[from..].find("guru meditation") {
+        let at = from + i;
+        let rest = &lower[at + "guru meditation".len()..];
+        if rest.trim_start().starts_with("error") {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
+}
+
+/// The ROM bootloader could not load the second-stage bootloader from flash: ESP32
+/// `flash read err, 1000` (then `ets_main.c 371`) and `invalid header: 0xffffffff`.
+fn rom_boot_error(lower: &str) -> Option<&'static str> {
+    let t = lower.trim_start();
+    if t.starts_with("flash read err") {
+        Some("flash-read-err")
+    } else if t.starts_with("invalid header:") {
+        Some("invalid-header")
+    } else {
+        None
+    }
+}
+
+/// What the panic handler's `Debug exception reason:` line adds to an `Unhandled debug
+/// exception`: a stack overflow caught by the canary, or the watchpoint or break that fired.
+fn debug_exception_reason(block: &[String]) -> Option<String> {
+    let line = block.iter().find_map(|l| {
+        let i = l.find("Debug exception reason:")?;
+        Some(l[i + "Debug exception reason:".len()..].trim())
+    })?;
+    if let Some(rest) = line.strip_prefix("Stack canary watchpoint triggered") {
+        let task = rest.trim().trim_matches(['(', ')']).trim();
+        let task = if task.is_empty() { "a task" } else { task };
+        return Some(format!(
+            ": {task} overflowed its stack (Stack canary watchpoint triggered), give it a bigger \
+             stack or use less of it"
+        ));
+    }
+    Some(format!(" ({line})"))
+}
+
+/// The tail of an ESP-IDF panic whose start the log missed: the handler's bare
+/// `ELF file SHA256: …` (the boot log prints it behind a tag, `I (…) cpu_start: ELF file …`).
+/// Its `Rebooting...` follows.
+pub(crate) fn panic_tail(text: &str) -> bool {
+    text.trim_start().starts_with("ELF file SHA256:")
 }
 
 /// The reset cause of a ROM boot banner: ESP8266 ` ets Jan  8 2013,rst cause:2, boot mode:(3,6)`,
@@ -140,13 +232,53 @@ fn is_backtrace(text: &str) -> bool {
 /// Whether a task-watchdog block is over before `text`: it printed a backtrace (one per CPU
 /// whose task starved: one or both, by ESP-IDF version), and `text` is none of the watchdog's
 /// lines (`E (…) task_wdt: …`, `Backtrace:`, a monitor's decoded `0x…: f at …`, blank).
+/// On a RISC-V chip each CPU's part is a register dump and its `Stack memory:` instead of a
+/// `Backtrace:` line.
 pub(crate) fn block_over(end: BlockEnd, text: &str, lines: &[String]) -> bool {
     let t = text.trim();
     let next_report = t.contains("Task watchdog got triggered");
     end == BlockEnd::Backtraces
-        && lines.iter().any(|l| is_backtrace(l))
+        && lines
+            .iter()
+            .any(|l| is_backtrace(l) || l.trim_start().starts_with("Stack memory:"))
         && (next_report
-            || !(t.is_empty() || is_backtrace(t) || t.contains("task_wdt") || t.starts_with("0x")))
+            || !(t.is_empty()
+                || is_backtrace(t)
+                || t.contains("task_wdt")
+                || t.starts_with("0x")
+                || riscv_dump_line(t)))
+}
+
+/// A line of a RISC-V register dump or of the stack memory printed with it.
+fn riscv_dump_line(t: &str) -> bool {
+    let register = |s: &str| {
+        s.split_once(':').is_some_and(|(name, value)| {
+            let name = name.trim();
+            !name.is_empty()
+                && name.len() <= 8
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '/')
+                && value.trim_start().starts_with("0x")
+        })
+    };
+    let memory_row = t.split_once(':').is_some_and(|(at, rest)| {
+        at.len() == 8
+            && at.chars().all(|c| c.is_ascii_hexdigit())
+            && rest.trim_start().starts_with("0x")
+    });
+    (t.starts_with("Core ") && t.contains("register dump"))
+        || t.starts_with("Stack memory:")
+        || memory_row
+        || register(t)
+}
+
+/// Whether a reset cause says a watchdog killed the firmware that ran before: ESP32 timer-group
+/// and RTC system/CPU watchdogs (`TG1WDT_SYS_RESET`, `RTCWDT_SYS_RST`, `SUPER_WDT_RST`) and the
+/// ESP8266's hardware watchdog (`rst cause:4`). Not `RTCWDT_RTC_RESET`: an ESP32 reports that at
+/// many ordinary power-ups.
+pub(crate) fn killed_by_watchdog(cause: &str) -> bool {
+    cause == "4" || (cause.contains("WDT") && !cause.contains("RTCWDT_RTC"))
 }
 
 /// What a reset cause means, in words, and whether it is a fault by itself.
@@ -270,22 +402,32 @@ pub(crate) fn describe(kind: &str, headline: &str, block: &[String]) -> String {
             "the ESP32 task watchdog fired: a task hogged its CPU without yielding".to_owned()
         }
         "guru-meditation" => {
+            // From `Guru` on: a wrapped line can carry a register dump's tail before it.
+            let lower = headline.to_ascii_lowercase();
+            let headline = guru_at(&lower).map_or(headline, |i| &headline[i..]);
             let why = headline.find('(').and_then(|o| {
                 headline[o + 1..]
                     .find(')')
                     .map(|c| &headline[o + 1..o + 1 + c])
             });
+            // ESP-IDF 2.x/3.0: `Guru Meditation Error of type LoadProhibited occurred on core  0`.
+            let why = why.or_else(|| {
+                let i = headline.find(" of type ")?;
+                headline[i + 9..].split_whitespace().next()
+            });
             let mut s = match why {
                 Some(w) => format!("the board crashed: Guru Meditation Error ({w})"),
                 None => format!("the board crashed: {headline}"),
             };
+            let extra = debug_exception_reason(block).unwrap_or_default();
             if let Some(pc) = field("PC      :").or_else(|| field("PC:")) {
-                s.push_str(&format!(" at PC {pc}"));
+                s.push_str(&format!(" at PC {pc}{extra}"));
                 s.push_str(HINT_BACKTRACE);
             } else if let Some(pc) = field("MEPC    :") {
-                s.push_str(&format!(" at MEPC {pc}"));
+                s.push_str(&format!(" at MEPC {pc}{extra}"));
                 s.push_str(HINT_UNWIND);
             } else {
+                s.push_str(&extra);
                 s.push_str(HINT_BACKTRACE);
             }
             s
@@ -294,6 +436,41 @@ pub(crate) fn describe(kind: &str, headline: &str, block: &[String]) -> String {
             "the firmware aborted: {}{HINT_ABORT_STACK}",
             headline.trim()
         ),
+        "flash-read-err" | "invalid-header" => format!(
+            "the ROM bootloader could not load the second-stage bootloader from flash (`{}`): \
+             the flash is blank or its bootloader is corrupt, the flash was not ready when the \
+             ROM read it (power-on timing), or the flash mode/frequency or the flash's supply is \
+             wrong (a strapping pin, GPIO 12 on 3.3 V flash, or a pin of the \
+             flash wired to something else); erase and reflash the bootloader, partition table \
+             and app with the right flash settings",
+            headline.trim()
+        ),
+        "heap-corrupt" => {
+            let caught = block
+                .iter()
+                .find_map(|l| {
+                    let t = l.trim();
+                    t.strip_prefix("assert failed: ")
+                        .or_else(|| t.strip_prefix("CORRUPT HEAP: multi_heap.c"))
+                        .map(|_| t.to_owned())
+                })
+                .map(|t| format!("; it was caught at `{t}`"))
+                .unwrap_or_default();
+            format!(
+                "the heap is corrupt (`{}`): code wrote past the end of a heap block, or used or \
+                 freed memory after freeing it{caught}; the Backtrace shows where it was noticed, \
+                 not where it was damaged",
+                headline.trim()
+            )
+        }
+        "stack-overflow" => format!(
+            "a task overflowed its stack (`{}`): give it a bigger stack",
+            headline.trim()
+        ),
+        "panic-tail" => "the board panicked and rebooted: the log starts after the panic's \
+                         message, only its tail (`ELF file SHA256:`, `Rebooting...`) was \
+                         captured; capture from before the crash to see which panic"
+            .to_owned(),
         "brownout" => "brownout: the supply voltage sagged below the detector's threshold \
                        (weak USB port or cable, or a WiFi/TLS current peak); power the board \
                        properly"
@@ -382,5 +559,114 @@ mod tests {
         assert_eq!(name(29), Some("StoreProhibited"));
         assert_eq!(name(33), Some("Coprocessor1Disabled"));
         assert_eq!(name(40), None);
+    }
+    #[test]
+    fn guru_meditation_anywhere_in_a_wrapped_line() {
+        // A terminal's line wrap glued the previous dump's tail on and padded the words apart.
+        let line = "90648  RA      : 0x40390660  SP      : 0x3fcc3e00  GP      : 0x3Guru Meditation                                                                         Error: Core  0 panic'ed (Load access fault). Exception was unhandled.";
+        assert!(matches!(
+            cls(line),
+            Some(Signal::Crash {
+                kind: "guru-meditation",
+                ..
+            })
+        ));
+        let r = describe("guru-meditation", line, &[]);
+        assert!(r.contains("(Load access fault)"), "{r}");
+        assert!(!r.contains("RA"), "{r}");
+        assert_eq!(cls("my guru meditation retreat starts"), None);
+    }
+
+    #[test]
+    fn old_guru_wording_names_the_cause() {
+        let line = "Guru Meditation Error of type StoreProhibited occurred on core  0. Exception was unhandled.";
+        let r = describe("guru-meditation", line, &[]);
+        assert!(r.contains("Guru Meditation Error (StoreProhibited)"), "{r}");
+    }
+
+    #[test]
+    fn rom_cannot_load_the_bootloader() {
+        for line in ["flash read err, 1000", "invalid header: 0xffffffff"] {
+            let Some(Signal::Crash { kind, end }) = cls(line) else {
+                panic!("{line}: not a crash");
+            };
+            assert_eq!(end, BlockEnd::Immediate);
+            let r = describe(kind, line, &[]);
+            assert!(r.contains("second-stage bootloader"), "{r}");
+            assert!(r.contains(line), "{r}");
+        }
+        assert_eq!(cls("ets_main.c 371 "), None);
+    }
+
+    #[test]
+    fn a_bare_elf_sha_line_is_a_panic_tail_and_the_boot_logs_is_not() {
+        assert!(panic_tail("ELF file SHA256: a5191f47"));
+        assert!(!panic_tail(
+            "I (245) cpu_start: ELF file SHA256:  0123456789abcdef..."
+        ));
+        assert!(!panic_tail(
+            "I (98) app_init: ELF file SHA256:  4c9d6a1b2..."
+        ));
+    }
+
+    #[test]
+    fn heap_corruption_asserts_and_stack_overflows() {
+        let kind = |s| match cls(s) {
+            Some(Signal::Crash { kind, .. }) => kind,
+            other => panic!("{s}: {other:?}"),
+        };
+        assert_eq!(
+            kind("CORRUPT HEAP: Bad head at 0x3ffeb398. Expected 0xabba1234 got 0x3ffe4364"),
+            "heap-corrupt"
+        );
+        assert_eq!(
+            kind("assert failed: multi_heap_free multi_heap_poisoning.c:253 (head != NULL)"),
+            "abort"
+        );
+        assert_eq!(
+            kind("***ERROR*** A stack overflow in task sys_evt has been detected."),
+            "stack-overflow"
+        );
+        assert_eq!(
+            kind("/esp-idf/components/freertos/./tasks.c:601 (xTaskGenericCreate)- assert failed!"),
+            "abort"
+        );
+        let block = vec![
+            "assert failed: multi_heap_free multi_heap_poisoning.c:253 (head != NULL)".to_owned(),
+        ];
+        let r = describe(
+            "heap-corrupt",
+            "CORRUPT HEAP: Bad head at 0x3ffeb398.",
+            &block,
+        );
+        assert!(
+            r.contains("heap is corrupt") && r.contains("multi_heap_free"),
+            "{r}"
+        );
+    }
+
+    #[test]
+    fn a_stack_canary_names_the_task_that_overflowed() {
+        let block = vec![
+            "Debug exception reason: Stack canary watchpoint triggered (loopTask) ".to_owned(),
+            "PC      : 0x400d3254  PS      : 0x00060636".to_owned(),
+        ];
+        let r = describe(
+            "guru-meditation",
+            "Guru Meditation Error: Core  1 panic'ed (Unhandled debug exception)",
+            &block,
+        );
+        assert!(r.contains("loopTask overflowed its stack"), "{r}");
+        assert!(r.ends_with(HINT_BACKTRACE), "{r}");
+    }
+
+    #[test]
+    fn watchdog_reset_causes() {
+        assert!(killed_by_watchdog("TG1WDT_SYS_RESET"));
+        assert!(killed_by_watchdog("RTCWDT_SYS_RST"));
+        assert!(killed_by_watchdog("4"));
+        assert!(!killed_by_watchdog("RTCWDT_RTC_RESET"));
+        assert!(!killed_by_watchdog("POWERON_RESET"));
+        assert!(!killed_by_watchdog("SW_CPU_RESET"));
     }
 }

@@ -46,6 +46,9 @@ pub(crate) struct Engine {
     pub line: usize,
     /// The line being graded was cut at [`super::MAX_LINE`]: this many bytes of it were dropped.
     pub cut: usize,
+    /// The first line of the run that was cut, and how many bytes of it were dropped: what was
+    /// dropped may have matched a failure, so no later line can prove a pass either.
+    pub first_cut: Option<(usize, usize)>,
     pub events: Vec<Event>,
 }
 
@@ -82,6 +85,7 @@ impl Engine {
             timed,
             line: 0,
             cut: 0,
+            first_cut: None,
             events: Vec::new(),
         }
     }
@@ -201,6 +205,18 @@ impl Engine {
                     self.line,
                     super::MAX_LINE,
                     self.cut
+                ),
+            )
+        } else if verdict == Verdict::Pass
+            && let Some((line, dropped)) = self.first_cut
+        {
+            // The unread part of an earlier line may have held a failure the rules would match.
+            (
+                Verdict::Fail,
+                format!(
+                    "line {line} is longer than {} bytes and was cut ({dropped} bytes not read): \
+                     a failure there would go unseen, so the run cannot pass: {reason}",
+                    super::MAX_LINE,
                 ),
             )
         } else {

@@ -12,12 +12,49 @@ use super::model::Verdict;
 /// The profile name a log is graded under once it shows these lines.
 pub(crate) const PROFILE: &str = "http-client";
 
+/// The examples' `[HTTPS] GET... code: 200`, `[HTTP] POST... failed, error: …`, and the
+/// adaptations sketches make of them: `[HTTP] Failed, error: …` (no method), `[HTTP] GET Failed,
+/// error: …`, `[HTTP] GET...code: 200`.
 static REQUEST: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"^\[(HTTPS?)\] (GET|POST|PUT|PATCH|DELETE|HEAD)\.\.\. (?:code: (-?\d+)|failed, error: (.*))",
+        r"(?i)^\[(HTTPS?)\]\s*(?:(GET|POST|PUT|PATCH|DELETE|HEAD)\b\.*\s*)?(?:code:\s*(-?\d+)|failed,?\s*error:\s*(.*))",
     )
     .unwrap_or_else(|_| unreachable!())
 });
+
+/// HTTPClient's own debug output (`DEBUG_HTTPCLIENT` on the ESP8266, core debug level on the
+/// ESP32): the status line it parsed, before the sketch prints anything.
+static DEBUG_STATUS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"handleHeaderResponse(?:\]|\(\):)\s*code:\s*(-?\d+)\s*$")
+        .unwrap_or_else(|_| unreachable!())
+});
+
+/// What a line says about the request, and how sure that is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Said {
+    /// The sketch (or the IDF example) printed the outcome: a verdict.
+    Outcome(Verdict, String),
+    /// HTTPClient's debug output saw the server's status: the sketch's own line, which follows,
+    /// says it better (a redirect is only an outcome if HTTPClient does not follow it).
+    Status(Verdict, String),
+}
+
+/// What a line says, if it is one of these.
+pub(crate) fn read(text: &str) -> Option<Said> {
+    if let Some((v, why)) = classify(text) {
+        return Some(Said::Outcome(v, why));
+    }
+    let c = DEBUG_STATUS.captures(text.trim())?;
+    let code = c.get(1)?.as_str();
+    if code.starts_with('3') {
+        return None;
+    }
+    let (v, why) = status("HTTP", code)?;
+    Some(Said::Status(
+        v,
+        format!("{why} (HTTPClient's own debug line)"),
+    ))
+}
 
 /// ESP-IDF's example: `HTTP GET Status = 200`, `HTTP POST status = 201`,
 /// `HTTP Absolute path redirect Status = 200` (the method word is first).
@@ -32,18 +69,21 @@ pub(crate) fn classify(text: &str) -> Option<(Verdict, String)> {
         return status(c.get(1)?.as_str(), c.get(2)?.as_str());
     }
     let c = REQUEST.captures(text.trim())?;
-    let method = c.get(2)?.as_str();
+    let method = c.get(2).map_or(c.get(1)?.as_str().to_owned(), |m| {
+        m.as_str().to_ascii_uppercase()
+    });
+    let method = method.as_str();
     if let Some(code) = c.get(3) {
         return status(method, code.as_str());
     }
     let error = c.get(4)?.as_str().trim();
-    let why = match error {
+    let why = match error.to_ascii_lowercase().as_str() {
         "connection refused" => {
             // HTTPClient says `connection refused` for every failed connect(), DNS and TLS too.
             "; HTTPClient says this for any failed connect (refused, unreachable, DNS, or the TLS \
              handshake), so it is unknown whether TCP or TLS failed"
         }
-        "read Timeout" | "read timeout" => "; the server did not answer in time",
+        "read timeout" => "; the server did not answer in time",
         _ => "",
     };
     Some((
@@ -100,5 +140,36 @@ mod tests {
         );
         assert_eq!(v("[HTTP] begin..."), None);
         assert_eq!(v("[HTTP] GET..."), None);
+    }
+    #[test]
+    fn adapted_examples_and_httpclients_own_debug_line() {
+        let v = |l: &str| classify(l).map(|(v, _)| v);
+        assert_eq!(
+            v("[HTTP] Failed, error: connection refused"),
+            Some(Verdict::Fail)
+        );
+        assert_eq!(
+            v("[HTTP] GET Failed, error: connection refused"),
+            Some(Verdict::Fail)
+        );
+        assert_eq!(v("[HTTPS] GET...code: 200"), Some(Verdict::Pass));
+        let status = |l: &str| match read(l) {
+            Some(Said::Status(v, why)) => Some((v, why)),
+            _ => None,
+        };
+        let (verdict, why) = status("[HTTP-Client][handleHeaderResponse] code: 200")
+            .unwrap_or_else(|| panic!("ESP8266 debug line not read"));
+        assert_eq!(verdict, Verdict::Pass);
+        assert!(why.contains("HTTP 200"), "{why}");
+        assert_eq!(
+            status("[D][HTTPClient.cpp:1252] handleHeaderResponse(): code: 404").map(|s| s.0),
+            Some(Verdict::Fail)
+        );
+        // HTTPClient may follow a redirect itself: the sketch's own line decides.
+        assert_eq!(
+            status("[HTTP-Client][handleHeaderResponse] code: 301"),
+            None
+        );
+        assert_eq!(read("[HTTP-Client][handleHeaderResponse] size: 34"), None);
     }
 }

@@ -2,6 +2,10 @@
 //! spelling from core 2.0 to 3.x (each core's `HTTPSRequest.ino` prints it a little
 //! differently), and sketches adapted from it for another repo.
 
+use std::sync::LazyLock;
+
+use regex::Regex;
+
 use super::engine::{Engine, Finality};
 use super::lines::Line;
 use super::model::{Stage, StageStatus, Verdict};
@@ -56,6 +60,11 @@ pub(crate) enum Step {
 }
 
 impl State {
+    /// Whether the firmware said it joined the WiFi network.
+    pub(crate) fn wifi_connected(&self) -> bool {
+        self.wifi_connected
+    }
+
     pub(crate) fn sketch_started(&self, core: &Engine) -> bool {
         core.reached(Stage::Wifi)
     }
@@ -137,7 +146,7 @@ impl State {
             self.in_pem = !lower.contains("-----end");
             return Step::Nothing;
         }
-        if lower == "connection failed" || lower.ends_with(": connection failed") {
+        if says_connection_failed(lower) {
             let stage = if self.cert_problem {
                 Stage::Certificate.name()
             } else {
@@ -145,7 +154,15 @@ impl State {
             };
             if !core.reached(Stage::Request) {
                 let reason = self.connection_failed_reason(core);
-                core.propose(Verdict::Fault, Some(stage), reason, Finality::Now);
+                // The reference sketch stops after its `connection failed`; other firmware goes
+                // on, and what it prints next (a crash, a reboot) may say more.
+                let finality =
+                    if lower == "connection failed" || lower.ends_with(": connection failed") {
+                        Finality::Now
+                    } else {
+                        Finality::AfterLines(OTHER_FAILURE_WAIT)
+                    };
+                core.propose(Verdict::Fault, Some(stage), reason, finality);
             }
             return Step::Nothing;
         }
@@ -333,6 +350,48 @@ impl State {
     }
 }
 
+static TRAILING_STATUS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\s*(\([^()]*\)|rc\s*=\s*-?\d+|error\s*[:=]?\s*-?\d+)$")
+        .unwrap_or_else(|_| unreachable!())
+});
+
+/// Lines to wait after another firmware's connection failure for a crash that says more.
+const OTHER_FAILURE_WAIT: u32 = 20;
+
+/// A line in which firmware says it could not connect to its server, as the reference sketch
+/// (`connection failed`) and the many sketches and libraries built on it word it:
+/// `Connection failed!`, `Request failed. Reason: (0) connection failed`, `failed to connect to
+/// mail server`, `Connect to Server failed!`, `Connection to server failed`. Lines about joining
+/// the WiFi network are not about the server.
+pub(crate) fn says_connection_failed(lower: &str) -> bool {
+    let t = lower.trim().trim_end_matches(['!', '.', ' ']);
+    // A status after it: `connection failed (49/0)`, `MQTT Connection Failed  rc=-2`.
+    let t = TRAILING_STATUS.replace(t, "");
+    let t = t.trim_end_matches(['!', '.', ' ', ',']);
+    let wifi = t
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .any(|w| matches!(w, "wifi" | "wlan" | "ssid" | "ap" | "sta"));
+    if wifi || t.contains("access point") {
+        return false;
+    }
+    t == "connection failed"
+        || t == "connect failed"
+        || t.ends_with(": connection failed")
+        || t.ends_with(") connection failed")
+        || (t.ends_with(" connection failed") && t.len() < 60)
+        || [
+            "failed to connect to ",
+            "could not connect to ",
+            "couldn't connect to ",
+            "unable to connect to ",
+        ]
+        .iter()
+        .any(|p| t.starts_with(p))
+        || ((t.starts_with("connect to ") || t.starts_with("connection to "))
+            && t.ends_with(" failed")
+            && t.len() < 60)
+}
+
 fn failed_reason(line: &str, body: &str) -> String {
     let short = shorten(body, 80);
     match ci_state(body).as_deref() {
@@ -407,6 +466,34 @@ fn shorten(s: &str, n: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn other_firmwares_words_for_a_failed_connection() {
+        for line in [
+            "connection failed",
+            "Connection failed!",
+            "Request failed. Reason: (0) connection failed",
+            "failed to connect to mail server",
+            "Connect to Server failed!",
+            "Connection to server failed.",
+            "Couldn't connect to api.github.com",
+            "1516438: MQTT : Broker C005 connection failed (49/0)",
+            "MQTT Connection Failed  rc=-2",
+        ] {
+            assert!(says_connection_failed(&line.to_ascii_lowercase()), "{line}");
+        }
+        for line in [
+            "Failed to connect to WiFi",
+            "connection to AP failed",
+            "connecting to api.github.com",
+            "connection failed counter: 3 of 5 allowed, retrying the whole setup again",
+        ] {
+            assert!(
+                !says_connection_failed(&line.to_ascii_lowercase()),
+                "{line}"
+            );
+        }
+    }
 
     #[test]
     fn ci_state_from_the_first_body_line() {

@@ -89,17 +89,58 @@ fn connection(lower: &str, found: &Found) -> Option<Finding> {
             .split(')')
             .next()
             .and_then(|n| n.trim().parse::<i32>().ok());
-        let what = match errno {
-            Some(104) => "the server reset the TCP connection",
-            Some(111) => "the server refused the TCP connection (nothing listens on that port)",
-            Some(113) => "no route to the server (host unreachable)",
-            _ => "the TCP connection failed",
+        return found(
+            CONNECTION,
+            About::Connection,
+            Weight::Fails,
+            format!("esp-tls: {}", tcp_errno(errno)),
+            errno.map(|e| -e),
+        );
+    }
+    // arduino-esp32's WiFiClient: `connect(): lwip_connect_r: 113` (1.0.x) and
+    // `connect on fd 54, errno: 113, "Software caused connection abort"` (2.x, 3.x).
+    let wifi_client = lower.find("lwip_connect_r: ").map(|i| i + 16).or_else(|| {
+        let i = lower.find("connect on fd ")?;
+        lower[i..].find("errno: ").map(|j| i + j + 7)
+    });
+    if let Some(at) = wifi_client {
+        let errno = lower[at..]
+            .split(|c: char| !c.is_ascii_digit())
+            .next()
+            .and_then(|n| n.parse::<i32>().ok());
+        return found(
+            CONNECTION,
+            About::Connection,
+            Weight::Fails,
+            format!("WiFiClient: {}", tcp_errno(errno)),
+            errno.map(|e| -e),
+        );
+    }
+    // ESP-IDF's MQTT client (esp-mqtt): it could not reach or talk to the broker. The transport
+    // lines before it (esp-tls) say why when they are there.
+    if lower.contains("mqtt_client:")
+        && (lower.contains("error transport connect")
+            || lower.contains("mqtt connect failed")
+            || lower.contains("transport_read() error"))
+    {
+        let errno = lower.find("errno=").and_then(|i| {
+            lower[i + 6..]
+                .split(|c: char| !c.is_ascii_digit())
+                .next()
+                .and_then(|n| n.parse::<i32>().ok())
+        });
+        let why = match errno {
+            Some(e) => format!(": {}", tcp_errno(Some(e))),
+            None => String::new(),
         };
         return found(
             CONNECTION,
             About::Connection,
             Weight::Fails,
-            format!("esp-tls: {what}"),
+            format!(
+                "the MQTT client could not connect to the broker{why}; the log does not say \
+                 whether TCP, TLS or the MQTT CONNECT itself failed"
+            ),
             errno.map(|e| -e),
         );
     }
@@ -120,6 +161,27 @@ fn connection(lower: &str, found: &Found) -> Option<Finding> {
         );
     }
     None
+}
+
+/// What an lwIP errno means for a TCP connection.
+fn tcp_errno(errno: Option<i32>) -> String {
+    match errno {
+        Some(104) => "the server reset the TCP connection (errno 104)".to_owned(),
+        Some(111) => {
+            "the server refused the TCP connection, nothing listens on that port (errno 111)"
+                .to_owned()
+        }
+        Some(113) => "no route to the server: host unreachable (errno 113)".to_owned(),
+        Some(118) => "the host is down or unreachable (errno 118)".to_owned(),
+        Some(119) => {
+            "the operation was still in progress when it gave up (errno 119, EINPROGRESS: \
+             usually a timeout)"
+                .to_owned()
+        }
+        Some(128) => "the socket was not connected (errno 128)".to_owned(),
+        Some(e) => format!("the TCP connection failed (errno {e})"),
+        None => "the TCP connection failed".to_owned(),
+    }
 }
 
 fn wolfssl(lower: &str, found: &Found) -> Option<Finding> {
@@ -233,5 +295,29 @@ mod tests {
     fn wolfssl_return_codes_are_not_read_as_mbedtls() {
         let line = "wolfSSL Leaving ProcessPeerCerts, return -188";
         assert_eq!(tlsdiag::classify(1, line, &line.to_ascii_lowercase()), None);
+    }
+
+    #[test]
+    fn wifi_client_and_mqtt_client_connection_errors() {
+        for (line, word) in [
+            (
+                "[E][WiFiClient.cpp:98] connect(): lwip_connect_r: 113",
+                "unreachable",
+            ),
+            (
+                "[  5001][E][WiFiClient.cpp:275] connect(): connect on fd 54, errno: 104, \"Connection reset by peer\"",
+                "reset",
+            ),
+            (
+                "E (302794) MQTT_CLIENT: mqtt_message_receive: transport_read() error: errno=119",
+                "MQTT",
+            ),
+            ("E (391663) MQTT_CLIENT: Error transport connect", "broker"),
+        ] {
+            let l = line.to_ascii_lowercase();
+            let f = tlsdiag::classify(1, line, &l).and_then(|f| f.diag);
+            let e = f.map(|d| d.explanation).unwrap_or_default();
+            assert!(e.contains(word), "{line}: {e}");
+        }
     }
 }

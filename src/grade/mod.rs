@@ -148,6 +148,8 @@ pub struct Grader {
     primary_is_cert: bool,
     boots: u32,
     start_banner: bool,
+    /// The reset cause of the boot this run started with, when a watchdog killed the run before.
+    start_watchdog: Option<String>,
     garbled: usize,
     bytes: u64,
     scratch: Vec<Line>,
@@ -190,6 +192,7 @@ impl Grader {
             primary_is_cert: false,
             boots: 0,
             start_banner: false,
+            start_watchdog: None,
             garbled: 0,
             bytes: 0,
             scratch: Vec::new(),
@@ -242,6 +245,18 @@ impl Grader {
         self.grade_lines(&mut lines, out);
         if self.block.is_some() {
             self.end_block();
+        }
+        if self.core.outcome.is_none()
+            && let Some(words) = &self.start_watchdog
+            && self.core.current_name() == Stage::Boot.name()
+        {
+            // All the log shows is a boot out of a watchdog reset: the run before it hung.
+            let reason = format!(
+                "the board came up from a watchdog reset ({words}): the firmware that ran before \
+                 this log hung or crashed, and nothing after the boot says it recovered"
+            );
+            self.core
+                .propose(Verdict::Fault, None, reason, Finality::Now);
         }
         if self.core.outcome.is_none() {
             let reason = self.timeout_reason(end);
@@ -310,6 +325,9 @@ impl Grader {
         }
         if line.dropped > 0 {
             self.cut += 1;
+            self.core
+                .first_cut
+                .get_or_insert((line.number, line.dropped));
         }
         self.core.tick();
         if self.core.is_final {
@@ -378,6 +396,24 @@ impl Grader {
             }
             None => {}
         }
+        if crash::panic_tail(text) && self.core.crash.is_none() {
+            // A crash headline later in the log (after the reboot) says more: wait for it.
+            self.core.crash = Some(Crash {
+                kind: "panic-tail".to_owned(),
+                line: line.number,
+                headline: text.to_owned(),
+                block: Vec::new(),
+                elf_sha256: self.elf_sha256.clone(),
+            });
+            let reason = crash::describe("panic-tail", text, &[]);
+            self.core.propose(
+                Verdict::Fault,
+                None,
+                reason,
+                Finality::AfterLines(crash::BLOCK_LIMIT as u32 + 1),
+            );
+            return;
+        }
         if let Some(f) = tlsdiag::classify(line.number, text, &lower) {
             self.on_tls(f);
         }
@@ -385,11 +421,16 @@ impl Grader {
             self.detect(text);
         }
         if !matches!(self.state, ProfileState::Unity(_))
-            && let Some((verdict, why)) = httpclient::classify(text)
+            && let Some(said) = httpclient::read(text)
         {
             self.detected = Some(httpclient::PROFILE);
+            let (verdict, why, finality) = match said {
+                httpclient::Said::Outcome(v, why) => (v, why, Finality::Now),
+                // The sketch's own `[HTTP] GET... code:` line usually follows within a few lines.
+                httpclient::Said::Status(v, why) => (v, why, Finality::AfterLines(40)),
+            };
             let reason = format!("line {}: {why}", line.number);
-            self.core.propose(verdict, None, reason, Finality::Now);
+            self.core.propose(verdict, None, reason, finality);
             return;
         }
         let step = match &mut self.state {
@@ -493,6 +534,9 @@ impl Grader {
         if self.boots == 1 && !started && !fatal {
             // The banner of the boot this run started with.
             self.start_banner = true;
+            if crash::killed_by_watchdog(cause) {
+                self.start_watchdog = Some(words);
+            }
             return;
         }
         let reboots = self.boots - u32::from(self.start_banner);
@@ -612,6 +656,10 @@ impl Grader {
             Some(Stage::Boot) => {
                 "; nothing the profile knows was printed (wrong --baud, --profile, or firmware?)"
             }
+            Some(Stage::Wifi) if matches!(&self.state, ProfileState::Https(s) if s.wifi_connected()) => {
+                "; the board joined the WiFi network, then printed nothing the profile knows (it \
+                 hung, or it is not the reference sketch: give --pass/--fail for its lines)"
+            }
             Some(Stage::Wifi) => {
                 "; the board never joined the WiFi network (SSID/password, signal, 5 GHz-only AP?)"
             }
@@ -674,7 +722,7 @@ pub(crate) fn tls_reason(core: &Engine) -> Option<String> {
 fn library(source: &str) -> Option<&'static str> {
     match source {
         "mbedtls" => Some("mbedTLS"),
-        "esp-x509-crt-bundle" => Some("mbedTLS certificate bundle"),
+        "esp-x509-crt-bundle" => Some("mbedTLS, esp-x509-crt-bundle"),
         "bearssl" => Some("BearSSL"),
         "wolfssl" => Some("wolfSSL"),
         "axtls" => Some("axTLS"),

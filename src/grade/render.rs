@@ -7,9 +7,17 @@ use quick_junit::{NonSuccessKind, TestCase, TestCaseStatus, TestSuite};
 
 use super::decode;
 use super::model::{Report, StageStatus, Verdict};
+use crate::util::shown;
 
-/// The human report.
+/// The human report, through the redaction layer; every string that came from the serial line
+/// or another outside source is escaped ([`shown`]).
 pub fn human(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
+    let mut buf = Vec::new();
+    human_raw(report, &mut buf)?;
+    out.write_all(crate::util::redacted(&String::from_utf8_lossy(&buf)).as_bytes())
+}
+
+fn human_raw(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
     writeln!(
         out,
         "{}  (exit {}, stage {}, profile {})",
@@ -18,9 +26,9 @@ pub fn human(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
         report.stage,
         report.profile
     )?;
-    writeln!(out, "  {}", report.reason)?;
+    writeln!(out, "  {}", shown(&report.reason))?;
     if let Some(state) = &report.ci_state {
-        writeln!(out, "  CI state read by the board: {state}")?;
+        writeln!(out, "  CI state read by the board: {}", shown(state))?;
     }
     if let Some(fp) = &report.suggested_fingerprint {
         writeln!(out, "  suggested fingerprint: {fp}")?;
@@ -28,7 +36,8 @@ pub fn human(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
     if let Some(why) = &report.truth_unavailable {
         writeln!(
             out,
-            "  truth: unavailable ({why}); the board's verdict stands alone"
+            "  truth: unavailable ({}); the board's verdict stands alone",
+            shown(why)
         )?;
     }
     if let Some(t) = &report.truth {
@@ -43,7 +52,7 @@ pub fn human(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
             t.repo, t.git_ref, t.ci
         )?;
         if t.agrees != Some(false) {
-            writeln!(out, "    {}", t.explanation)?;
+            writeln!(out, "    {}", shown(&t.explanation))?;
         }
     }
     if report.tests.is_empty() {
@@ -57,7 +66,7 @@ pub fn human(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
                 StageStatus::Running => "... ",
             };
             let line = s.line.map(|l| format!("line {l}")).unwrap_or_default();
-            let detail = s.detail.as_deref().unwrap_or("");
+            let detail = shown(s.detail.as_deref().unwrap_or(""));
             let row = format!("  {mark} {:<12} {:<10} {detail}", s.name, line);
             writeln!(out, "{}", row.trim_end())?;
         }
@@ -72,29 +81,41 @@ pub fn human(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
             let msg = t
                 .message
                 .as_deref()
-                .map(|m| format!(": {m}"))
+                .map(|m| format!(": {}", shown(m)))
                 .unwrap_or_default();
-            writeln!(out, "  {mark} {} ({}:{}){msg}", t.name, t.file, t.line)?;
+            writeln!(
+                out,
+                "  {mark} {} ({}:{}){msg}",
+                shown(&t.name),
+                shown(&t.file),
+                t.line
+            )?;
         }
     }
     if !report.diagnostics.is_empty() {
         writeln!(out, "diagnostics:")?;
         for d in &report.diagnostics {
-            writeln!(out, "  line {} [{}] {}", d.line, d.source, d.text)?;
-            writeln!(out, "    -> {}", d.explanation)?;
+            writeln!(out, "  line {} [{}] {}", d.line, d.source, shown(&d.text))?;
+            writeln!(out, "    -> {}", shown(&d.explanation))?;
         }
     }
     if let Some(c) = &report.crash {
-        writeln!(out, "crash: {} at line {}: {}", c.kind, c.line, c.headline)?;
+        writeln!(
+            out,
+            "crash: {} at line {}: {}",
+            c.kind,
+            c.line,
+            shown(&c.headline)
+        )?;
         for l in c.block.iter().take(12) {
-            writeln!(out, "{}", format!("  | {l}").trim_end())?;
+            writeln!(out, "{}", format!("  | {}", shown(l)).trim_end())?;
         }
         if c.block.len() > 12 {
             writeln!(out, "  | … {} more lines (see --json)", c.block.len() - 12)?;
         }
     }
     for w in &report.decode_warnings {
-        writeln!(out, "WARNING: {w}")?;
+        writeln!(out, "WARNING: {}", shown(w))?;
     }
     if !report.backtrace.is_empty() {
         writeln!(out, "decoded with the ELF:")?;
@@ -165,10 +186,10 @@ fn decoded_lines(frames: &[crate::grade::model::Frame]) -> Vec<String> {
     lines
 }
 
-/// The report as one line of JSON.
+/// The report as one line of JSON, through the redaction layer.
 pub fn json(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
-    serde_json::to_writer(&mut *out, report).map_err(std::io::Error::other)?;
-    writeln!(out)
+    let text = serde_json::to_string(report).map_err(std::io::Error::other)?;
+    writeln!(out, "{}", crate::util::redacted(&text))
 }
 
 /// A JUnit XML report: one testcase per stage (per test for Unity), so a CI server shows where
@@ -242,5 +263,7 @@ pub fn junit(report: &Report, name: &str) -> Result<String, String> {
     }
     let mut r = quick_junit::Report::new(name.to_owned());
     r.add_test_suite(suite);
-    r.to_string().map_err(|e| e.to_string())
+    r.to_string()
+        .map(|xml| crate::util::redacted(&xml).into_owned())
+        .map_err(|e| e.to_string())
 }

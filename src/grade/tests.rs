@@ -451,3 +451,71 @@ fn a_plain_idf_app_that_runs_clean_is_no_verdict_with_a_way_out() {
     config.rules.add_pass("sensor read").unwrap();
     assert_eq!(grade_bytes(config, log).verdict, Verdict::Pass);
 }
+
+#[test]
+fn a_crash_after_another_firmwares_connection_failure_or_a_panic_tail_says_more() {
+    let auto = |log: &str| grade_bytes(GradeConfig::new(Profile::Auto), log.as_bytes());
+    let r = auto(
+        "Connect to Server failed!\nCleaning SSL connection.\n\
+         Guru Meditation Error: Core  1 panic'ed (LoadProhibited). Exception was unhandled.\n\
+         Backtrace: 0x400f4514:0x3ffdd350\n",
+    );
+    assert_eq!(r.verdict, Verdict::Fault);
+    assert!(r.reason.contains("LoadProhibited"), "{}", r.reason);
+    let r = auto("failed to connect to mail server\nssl_error: Unknown error code.\n");
+    assert_eq!(r.verdict, Verdict::Fault);
+    assert!(r.reason.contains("TCP or TLS"), "{}", r.reason);
+    // Only a panic's tail was captured; it is a fault, and a crash after the reboot says more.
+    let r = auto(
+        "ELF file SHA256: a5191f47\n\nRebooting...\nrst:0xc (SW_CPU),boot:0x6e (SPI_FAST_FLASH_BOOT)\n",
+    );
+    assert_eq!(r.verdict, Verdict::Fault);
+    assert!(r.reason.contains("panicked"), "{}", r.reason);
+    let r = auto(
+        "ELF file SHA256: b8b886e3804b1cdc\n\nRebooting...\n\
+         rst:0xc (SW_CPU_RESET),boot:0x12 (SPI_FAST_FLASH_BOOT)\n\
+         Guru Meditation Error: Core  0 panic'ed (StoreProhibited). Exception was unhandled.\n\
+         Backtrace:0x40145fbf:0x3ffcee70\n",
+    );
+    assert!(r.reason.contains("StoreProhibited"), "{}", r.reason);
+}
+
+#[test]
+fn a_log_that_only_shows_a_boot_out_of_a_watchdog_reset_is_a_fault() {
+    let auto = |log: &str| grade_bytes(GradeConfig::new(Profile::Auto), log.as_bytes());
+    let boot = |cause: &str| {
+        format!(
+            "rst:{cause},boot:0x13 (SPI_FAST_FLASH_BOOT)\nconfigsip: 0, SPIWP:0xee\n\
+             mode:DIO, clock div:1\nload:0x3fff0018,len:4\nentry 0x40080310\n"
+        )
+    };
+    let r = auto(&boot("0x8 (TG1WDT_SYS_RESET)"));
+    assert_eq!(r.verdict, Verdict::Fault);
+    assert!(r.reason.contains("TG1WDT_SYS_RESET"), "{}", r.reason);
+    // An ESP32 says RTCWDT_RTC_RESET at many plain power-ups: no verdict from that alone.
+    assert_eq!(
+        auto(&boot("0x10 (RTCWDT_RTC_RESET)")).verdict,
+        Verdict::Timeout
+    );
+    // The run after the watchdog reset passed: it is the run that counts.
+    let r = auto(&format!(
+        "{}[HTTPS] begin...\n[HTTPS] GET...\n[HTTPS] GET... code: 200\n",
+        boot("0x8 (TG1WDT_SYS_RESET)")
+    ));
+    assert_eq!(r.verdict, Verdict::Pass, "{}", r.reason);
+}
+
+#[test]
+fn a_log_that_ends_after_wifi_connected_does_not_say_wifi_never_joined() {
+    let r = grade_bytes(
+        GradeConfig::new(Profile::Auto),
+        b"Connecting to ****\n...\nWiFi connected\nIP address: \n10.10.10.106\nConnected\nWaiting...\n",
+    );
+    assert_eq!(r.verdict, Verdict::Timeout);
+    assert!(
+        r.reason.contains("joined the WiFi network, then"),
+        "{}",
+        r.reason
+    );
+    assert!(!r.reason.contains("never joined"), "{}", r.reason);
+}

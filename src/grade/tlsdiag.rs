@@ -2,6 +2,10 @@
 //! ESP8266, mbedTLS error codes and the `esp-x509-crt-bundle` on the ESP32, and date checks that
 //! fail because the board's clock was never set (the sketch skipped its NTP step).
 
+use std::sync::LazyLock;
+
+use regex::Regex;
+
 use super::model::Diagnostic;
 
 /// What one line told us.
@@ -49,6 +53,12 @@ impl Finding {
 const EXPLAIN_CLOCK: &str = "the certificate's dates did not check out; the board's clock is \
     probably not set (time() starts at 1970 until NTP syncs: call configTime() and wait for it, or \
     setX509Time()). If the clock is right, the certificate really has expired";
+
+/// `connect(): start_ssl_client: -1`, `start_ssl_client failed: 0`: the TLS client's connect
+/// failed (not its `start_ssl_client(): Performing the SSL/TLS handshake...` progress lines).
+static START_SSL_CLIENT_FAILED: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"start_ssl_client(?: failed)?:\s*-?\d").unwrap_or_else(|_| unreachable!())
+});
 
 /// Classify one line. `lower` is `text` in ASCII lower case; `number` its line number.
 pub(crate) fn classify(number: usize, text: &str, lower: &str) -> Option<Finding> {
@@ -108,6 +118,31 @@ pub(crate) fn classify(number: usize, text: &str, lower: &str) -> Option<Finding
         || lower.contains("tls")
         || lower.contains("x509")
         || lower.contains("connect failed");
+    if tls_context && lower.contains("(-1) error - generic error") {
+        // mbedTLS's strerror of -0x0001, as arduino-esp32's ssl_client prints it.
+        let mut f = Finding::new(About::Connection, Weight::Fails);
+        f.diag = Some(diag(
+            "mbedtls",
+            "ERROR_GENERIC_ERROR (-0x0001): the TLS connection failed and mbedTLS gives no reason \
+             (often the TCP connect under it failed or timed out)"
+                .to_owned(),
+            Some(-1),
+        ));
+        return Some(f);
+    }
+    if tls_context && START_SSL_CLIENT_FAILED.is_match(lower) && mbedtls_code(text).is_none() {
+        // `connect(): start_ssl_client: -1` (ssl_client's own -1: the socket or its TCP connect
+        // failed) or `start_ssl_client failed: 0`: no mbedTLS code on the line.
+        let mut f = Finding::new(About::Connection, Weight::Fails);
+        f.diag = Some(diag(
+            "esp-tls",
+            "the TLS client could not connect (start_ssl_client failed with no mbedTLS code: the \
+             socket, the TCP connect or a handshake timeout; the log does not say which)"
+                .to_owned(),
+            None,
+        ));
+        return Some(f);
+    }
     if tls_context && let Some(code) = mbedtls_code(text) {
         let (explanation, about) = explain_mbedtls(code);
         let mut f = Finding::new(about, Weight::Fails);
@@ -215,8 +250,21 @@ pub(crate) fn colon_hex(s: &str) -> Option<String> {
     )
 }
 
-/// An mbedTLS error code on the line: `-0x2700`, `(-9984)`, `connect failed: -9984`.
+/// An mbedTLS error code on the line: `-0x2700`, `(-9984)`, `connect failed: -9984`. Only
+/// numbers mbedTLS can return count: a low-level module's (`-0x0002`…`-0x007F`), a high-level
+/// module's (`-0x1080`…`-0x7F80`, multiples of 0x80), or the two added; another library's code
+/// (ESPEasy's `TLS error code: -1002`) is not read as mbedTLS's.
 fn mbedtls_code(text: &str) -> Option<i32> {
+    raw_mbedtls_code(text).filter(|&c| is_mbedtls_code(c))
+}
+
+fn is_mbedtls_code(code: i32) -> bool {
+    let v = code.unsigned_abs();
+    let (high, low) = (v & !0x7F, v & 0x7F);
+    code < 0 && ((high == 0 && low >= 2) || (0x1000..=0x7F80).contains(&high))
+}
+
+fn raw_mbedtls_code(text: &str) -> Option<i32> {
     if let Some(i) = text.find("-0x") {
         let hex: String = text[i + 3..]
             .chars()
@@ -284,6 +332,34 @@ fn explain_mbedtls(code: i32) -> (String, About) {
                 .to_owned(),
             About::Connection,
         ),
+        -0x0050 => (
+            "NET_CONN_RESET (-0x0050, -80): the server or the network reset the TCP connection"
+                .to_owned(),
+            About::Connection,
+        ),
+        -0x0052 => (
+            "NET_UNKNOWN_HOST (-0x0052): the host name did not resolve (DNS)".to_owned(),
+            About::Connection,
+        ),
+        -0x0044 => (
+            "NET_CONNECT_FAILED (-0x0044): the TCP connect failed".to_owned(),
+            About::Connection,
+        ),
+        -0x7280 => (
+            "SSL_CONN_EOF (-0x7280): the server closed the connection during the handshake (it \
+             rejected the client's hello: TLS version, cipher suites, SNI, or a client \
+             certificate it wanted)"
+                .to_owned(),
+            About::Connection,
+        ),
+        -0x6800 => (
+            "SSL_TIMEOUT (-0x6800): the handshake timed out".to_owned(),
+            About::Connection,
+        ),
+        -0x4D80 => (
+            "ECP_ALLOC_FAILED (-0x4D80): out of heap for the elliptic-curve key exchange".to_owned(),
+            About::Connection,
+        ),
         c => (
             format!("mbedTLS error -0x{:04X}", c.unsigned_abs()),
             // The X509 module's codes.
@@ -347,5 +423,46 @@ mod tests {
         );
         assert_eq!(cls("temperature -12 C"), None);
         assert_eq!(cls("BSSL:CERT: 30 82 05 0b"), None);
+    }
+
+    #[test]
+    fn arduino_tls_client_failures_without_an_mbedtls_code() {
+        for line in [
+            "[265461][E][SSLClient.cpp:110] connect(): start_ssl_client: -1",
+            "[ 62515][E][SSLClient.cpp:242] connect(): start_ssl_client failed: 0",
+        ] {
+            let f = cls(line).and_then(|f| f.diag);
+            assert_eq!(f.map(|d| d.source), Some("esp-tls".to_owned()), "{line}");
+        }
+        // Its progress lines are not failures.
+        assert_eq!(
+            cls("[V][ssl_client.cpp:56] start_ssl_client(): Free internal heap before TLS 264652"),
+            None
+        );
+        let f = cls("[ 62514][E][ssl__client.cpp:42] _handle_error(): [start_ssl_client():367]: (-1) ERROR - Generic error")
+            .and_then(|f| f.diag);
+        assert_eq!(f.and_then(|d| d.code), Some(-1));
+    }
+
+    #[test]
+    fn only_numbers_mbedtls_can_return_are_read_as_its_codes() {
+        // ESPEasy's own TLS error code is not mbedTLS's -0x03EA.
+        assert_eq!(cls("1516439: MQTT : TLS error code: -1002"), None);
+        let code = |l: &str| cls(l).and_then(|f| f.diag).and_then(|d| d.code);
+        assert_eq!(
+            code(
+                "[E][ssl_client.cpp:33] _handle_error(): [send_ssl_data():284]: (-80) UNKNOWN ERROR CODE (0050)"
+            ),
+            Some(-0x50)
+        );
+        assert_eq!(
+            code("E (271678) esp-tls: mbedtls_ssl_handshake returned -0x4d80"),
+            Some(-0x4D80)
+        );
+        let why = |l: &str| cls(l).and_then(|f| f.diag).map(|d| d.explanation);
+        assert!(
+            why("E (22929) esp-tls: mbedtls_ssl_handshake returned -0x7280")
+                .is_some_and(|e| e.contains("SSL_CONN_EOF"))
+        );
     }
 }

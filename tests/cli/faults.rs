@@ -477,3 +477,88 @@ fn rules_and_elf_size_errors_say_what_the_file_should_be() {
         "refused without reading it: {took:?}"
     );
 }
+
+/// Issue 18, re-run with new adversarial inputs: each must give one clear line and the contract's
+/// exit code. Items 1 (addresses that are not loopback, in every spelling), 5 (control and bidi
+/// characters in a host argument are escaped in the echo, never printed raw or dropped),
+/// 9 (a `GITHUB_TOKEN` with a tab or that is not UTF-8 names the variable; a full disk on stdout
+/// is exit 4) and 10 (`/dev/zero` as `--rules` or `--elf`).
+#[test]
+fn issue_18_adversarial_rerun_gives_one_line_and_the_contract_exit_code() {
+    let mut tried = 0;
+    for addr in [
+        "[::]:0",
+        "0.0.0.0:0",
+        "192.168.1.10:0",
+        "[::ffff:10.0.0.1]:0",
+        "[::ffff:0.0.0.0]:0",
+    ] {
+        for args in [
+            vec!["sim", "serve", "--addr", addr],
+            vec!["sim", "device", "--rfc2217", addr, "--for", "1s"],
+        ] {
+            let (out, took) = timed(&args);
+            let err = stderr(&out);
+            assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+            assert!(error_line(&err).contains("not a loopback address"), "{err}");
+            assert!(took < Duration::from_secs(5), "{args:?} refused at once");
+            tried += 1;
+        }
+    }
+    for (host, shown) in [
+        (
+            "evil.example\ntrusted; hostname ok",
+            "evil.example\\ntrusted; hostname ok",
+        ),
+        ("a\u{202e}b.example:443", "a\\u{202e}b.example:443"),
+        ("x\u{1b}[2Jy:443", "x\\u{1b}[2Jy:443"),
+    ] {
+        let (out, _) = timed(&["probe", host, "--timeout", "2s"]);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(error_line(&err).contains(shown), "{err}");
+        assert!(
+            !err.contains('\u{202e}') && !err.contains('\u{1b}'),
+            "{err}"
+        );
+        tried += 1;
+    }
+    let log = env!("CARGO_MANIFEST_DIR").to_owned() + "/fixtures/logs/core3x_pass.log";
+    for token in [
+        std::ffi::OsString::from("ghp_ab\tcd"),
+        std::os::unix::ffi::OsStringExt::from_vec(vec![0x67, 0xFF, 0xFE]),
+    ] {
+        let out = super::support::espcheck_std()
+            .args(["grade", &log, "--truth", "--api-base", "http://127.0.0.1:9"])
+            .env("GITHUB_TOKEN", token)
+            .output()
+            .unwrap();
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(error_line(&err).contains("GITHUB_TOKEN"), "{err}");
+        tried += 1;
+    }
+    for json in [true, false] {
+        let full = std::fs::File::options()
+            .write(true)
+            .open("/dev/full")
+            .unwrap();
+        let mut cmd = super::support::espcheck_std();
+        cmd.args(["grade", &log]);
+        if json {
+            cmd.arg("--json");
+        }
+        let out = cmd.stdout(full).output().unwrap();
+        assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+        tried += 1;
+    }
+    for flag in ["--rules", "--elf"] {
+        let (out, took) = timed(&["grade", &log, flag, "/dev/zero"]);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(!error_line(&err).contains("certificate"), "{err}");
+        assert!(took < Duration::from_secs(5), "{flag}: {took:?}");
+        tried += 1;
+    }
+    assert_eq!(tried, 19);
+}

@@ -383,63 +383,122 @@ fn a_flash_interrupted_by_sigint_releases_the_port() {
     assert_eq!(code, Some(5), "{verdict}");
 }
 
-/// A non-sim firmware image with the segment layout of a real build (not a real MicroPython
-/// binary: none could be fetched offline; the layout follows what esptool `image-info` shows for
-/// MicroPython/Arduino builds: IRAM, DRAM and rodata on the ESP8266; DROM, DRAM, IRAM and IROM
-/// for an ESP32 app).
-fn foreign_image(dir: &Path, chip: espcheck::rom::Chip) -> PathBuf {
+/// A real MicroPython build from `fixtures/firmware/` (gzipped there), written to `dir`, with the
+/// flash offset it is meant for: the ESP8266 one is a combined image for 0x0, the ESP32 one
+/// holds its bootloader, partition table and app for 0x1000.
+pub(crate) fn micropython(dir: &Path, chip: espcheck::rom::Chip) -> (u32, PathBuf) {
     use espcheck::rom::Chip;
-    use espcheck::rom::image::ImageSpec;
-    let fill = |n: usize| (0..n).map(|i| (i * 7 % 251) as u8).collect::<Vec<u8>>();
-    let (entry, segments) = match chip {
-        Chip::Esp8266 => (
-            0x4010_0004,
-            vec![
-                (0x4010_0000, fill(0x7000)),
-                (0x3FFE_8000, fill(0x900)),
-                (0x3FFE_8900, fill(0x1500)),
-            ],
-        ),
-        Chip::Esp32 => (
-            0x4008_1000,
-            vec![
-                (0x3F40_0020, fill(0x6000)),
-                (0x3FFB_0000, fill(0x2000)),
-                (0x4008_0000, fill(0x4000)),
-                (0x400D_0020, fill(0x10000)),
-            ],
-        ),
+    use std::io::Read;
+    let (at, name) = match chip {
+        Chip::Esp8266 => (0x0, "micropython-v1.8.6-esp8266-combined.bin"),
+        Chip::Esp32 => (0x1000, "micropython-v1.15-etboard-esp32-at-0x1000.bin"),
     };
-    let path = dir.join(format!("foreign-{chip}.bin"));
-    std::fs::write(&path, ImageSpec::new(chip, entry, segments).build()).unwrap();
-    path
+    let gz = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/firmware")
+        .join(format!("{name}.gz"));
+    let mut bytes = Vec::new();
+    flate2::read::GzDecoder::new(std::fs::File::open(&gz).unwrap())
+        .read_to_end(&mut bytes)
+        .unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).unwrap();
+    (at, path)
 }
 
 #[test]
-fn real_firmware_ends_at_once_in_exit_4_naming_the_simulators_limit() {
+fn real_micropython_ends_at_once_in_exit_4_naming_the_simulators_limit() {
     use espcheck::rom::Chip;
     let dir = tempfile::tempdir().unwrap();
     for chip in Chip::ALL {
         let board = Board::start(&chip.to_string());
-        let fw = foreign_image(dir.path(), chip);
+        let (at, fw) = micropython(dir.path(), chip);
         let start = Instant::now();
         let out = espcheck()
             .arg("flash-and-watch")
             .arg(&board.link)
             .arg("--firmware")
-            .arg(&fw)
+            .arg(format!("{at:#x}={}", fw.display()))
             .args(["--timeout", "40s"])
             .output()
             .unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
+        let stdout = String::from_utf8_lossy(&out.stdout);
         assert_eq!(out.status.code(), Some(4), "{chip}: {stderr}");
         assert!(
             stderr.contains("cannot execute real firmware and runs only sim images"),
             "{chip}: {stderr}"
         );
+        if chip == Chip::Esp32 {
+            // It got as far as a real chip would print: MicroPython's own partition table and
+            // its app's segment map.
+            assert!(
+                stdout
+                    .contains("boot:  3 vfs              Unknown data     01 81 00200000 00200000"),
+                "{stdout}"
+            );
+            assert!(
+                stdout.contains(
+                    "esp_image: segment 4: paddr=00060018 vaddr=400d0018 size=fcd08h (1035528) map"
+                ),
+                "{stdout}"
+            );
+        }
         assert!(
             start.elapsed() < Duration::from_secs(20),
             "{chip}: not at once"
         );
     }
+}
+
+#[test]
+fn a_merged_esp32_image_at_the_app_offset_is_refused_by_the_bootloader() {
+    let dir = tempfile::tempdir().unwrap();
+    let board = Board::start("esp32");
+    let (_, fw) = micropython(dir.path(), espcheck::rom::Chip::Esp32);
+    let out = espcheck()
+        .arg("flash-and-watch")
+        .arg(&board.link)
+        .arg("--firmware")
+        .arg(format!("0x10000={}", fw.display()))
+        .args(["--timeout", "20s"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    // The app slot starts with the bootloader's own segments: the real bootloader refuses to
+    // load them over itself and resets, again and again.
+    assert!(
+        stdout.contains("esp_image: Segment 0 end address 0x3fff001c too high"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("boot: No bootable app partitions in the partition table"));
+    assert!(!stdout.contains("Loaded app from partition"), "{stdout}");
+    assert_eq!(out.status.code(), Some(5), "{stdout}");
+    assert!(stdout.contains("reset loop"), "{stdout}");
+}
+
+/// Issue 18, item 11: the ESP8266 has no brownout message; its brownout image power-cycles
+/// after Wi-Fi comes up, and the sketch starting over again and again is a FAULT (reset loop),
+/// not a TIMEOUT blaming the baud rate.
+#[test]
+fn esp8266_brownout_image_is_graded_fault_not_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let board = Board::start("esp8266");
+    let fw = image(
+        dir.path(),
+        "brownout.bin",
+        &[
+            "--chip",
+            "esp8266",
+            "--connect",
+            "127.0.0.1:9",
+            "--fault",
+            "brownout",
+        ],
+    );
+    let start = Instant::now();
+    let (code, verdict, stderr) = flash_and_watch(&board, &fw);
+    assert_eq!(code, Some(5), "{verdict} {stderr}");
+    assert_eq!(verdict["verdict"], "fault", "{verdict}");
+    assert_eq!(verdict["crash"]["kind"], "reset-loop", "{verdict}");
+    assert!(start.elapsed() < Duration::from_secs(20), "{verdict}");
 }

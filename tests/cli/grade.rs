@@ -704,3 +704,84 @@ fn a_cut_line_is_reported_and_cannot_pass() {
     assert_eq!(v["lines_cut"], 1, "{v}");
     assert_eq!(v["verdict"], "fail", "{v}");
 }
+
+/// Issue 18: one redaction layer for every output. Serial lines that carry the `GITHUB_TOKEN`
+/// value, an `Authorization` header or a URL password reach neither the human report, the JSON,
+/// the JUnit file nor the `-vv` log; and the serial text a report quotes is escaped, so a bidi
+/// override in it cannot reorder the line.
+#[test]
+fn no_output_carries_the_token_an_authorization_header_or_a_url_password() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("leak.log");
+    std::fs::write(
+        &log,
+        "boot\r\nGET https://bob:hunter2@api.example/x\r\n\
+         > Authorization: Bearer tok_LEAKLEAKLEAK0001\r\n\
+         FAILED with ghp_TOKENTOKENTOKEN0001 \u{202e}deliaf\r\n",
+    )
+    .unwrap();
+    let junit = dir.path().join("report.xml");
+    let run = |fail: &str, extra: &[&str]| {
+        let out = espcheck()
+            .arg("grade")
+            .arg(&log)
+            .args(["--fail", fail])
+            .args(extra)
+            .arg("--junit")
+            .arg(&junit)
+            .env("GITHUB_TOKEN", "ghp_TOKENTOKENTOKEN0001")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        let xml = std::fs::read_to_string(&junit).unwrap();
+        format!(
+            "{}\n{}\n{xml}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    };
+    // Each rule stops the run at a different line, so each secret is the one quoted.
+    for fail in ["api.example", "Authorization", "FAILED"] {
+        for extra in [&["-vv"][..], &["--json"][..], &[][..]] {
+            let all = run(fail, extra);
+            for leak in ["TOKENTOKEN", "tok_LEAK", "hunter2", "bob:"] {
+                assert!(!all.contains(leak), "{extra:?} leaked {leak}: {all}");
+            }
+            assert!(all.contains("***"), "{fail} {extra:?}: {all}");
+        }
+    }
+    assert!(run("api", &[]).contains("https://***@api.example/x"));
+    // The terminal report, not the JUnit file (XML keeps the text as it was).
+    let all = run("FAILED", &[]);
+    let human = all.split("<?xml").next().unwrap_or_default();
+    assert!(
+        human.contains("\\u{202e}") && !human.contains('\u{202e}'),
+        "{human}"
+    );
+}
+
+/// Issue 18 (3), found again by the adversarial re-run: a `--fail` match past the cut of a 1 MiB
+/// line, then a pass line, must not PASS: the unread bytes could hold the failure.
+#[test]
+fn a_failure_past_the_cut_of_an_earlier_line_keeps_the_run_from_passing() {
+    let mut log = vec![b'y'; 1 << 20];
+    log.extend_from_slice(b" FATAL\r\nPASS_OK\r\n");
+    let out = espcheck()
+        .args([
+            "grade", "-", "--json", "--fail", "FATAL", "--pass", "PASS_OK",
+        ])
+        .write_stdin(log)
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["verdict"], "fail", "{v}");
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(v["lines_cut"], 1, "{v}");
+    assert!(
+        v["reason"]
+            .as_str()
+            .unwrap()
+            .contains("line 1 is longer than 65536 bytes"),
+        "{v}"
+    );
+}

@@ -237,3 +237,33 @@ fn rfc2217_off_loopback_is_refused_without_public() {
     );
     assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
 }
+
+#[test]
+fn over_rfc2217_the_running_chip_ignores_sync_until_the_reset_lines_enter_the_loader() {
+    let Some(py) = venv_python() else { return };
+    // Modem lines: the board powers on and boots from flash (erased: the ROM stops there).
+    let board = Rfc2217Board::start("esp8266");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    // Without a reset nothing answers SYNC: a running chip's UART belongs to its program.
+    let out = Command::new(&py)
+        .args(["-m", "esptool", "--chip", "esp8266", "--port", &board.url])
+        .args(["--before", "no-reset", "--after", "no-reset"])
+        .args(["--connect-attempts", "1", "chip-id"])
+        .output()
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success(),
+        "a running chip answered SYNC: {text}"
+    );
+    assert!(text.contains("Failed to connect"), "{text}");
+    // esptool's default reset through DTR/RTS puts it in the loader, and then it answers.
+    let text = esptool(
+        &py,
+        "esp8266",
+        &board.url,
+        &["--after", "no-reset", "chip-id"],
+    );
+    assert!(text.contains("Connected to ESP8266"), "{text}");
+}

@@ -209,3 +209,139 @@ fn a_stub_left_running_is_found_again_by_its_sync_answer() {
         dev.shutdown();
     }
 }
+
+/// Sync with the board at `baud` through esptool's library and say whether a flasher stub
+/// answered (its SYNC reply value is 0), or that nothing did.
+const SYNC_AT: &str = r#"
+import sys
+from esptool.cmds import detect_chip
+try:
+    esp = detect_chip(sys.argv[1], int(sys.argv[2]), "no-reset", connect_attempts=1)
+    print("stub" if esp.sync_stub_detected else "rom")
+    if sys.argv[3:] == ["reset"]:
+        # What esptool 5's `--after no-reset` does to a running stub: FLASH_END with reboot.
+        esp.STUB_CLASS(esp).soft_reset(True)
+except Exception as e:
+    print("no answer:", str(e).splitlines()[0])
+"#;
+
+#[test]
+fn the_baud_a_stub_sets_stays_until_reset_and_other_speeds_are_garbage() {
+    let Some(esptool) = esptool() else { return };
+    let py = esptool.with_file_name("python");
+    for chip in Chip::ALL {
+        let dir = tempfile::tempdir().unwrap();
+        let dev = board(chip, dir.path());
+        let port = dev.path().to_path_buf();
+        let within = Duration::from_secs(20);
+        let (text, _) = stub_esptool(
+            &esptool,
+            chip,
+            &port,
+            &["--baud", "460800", "--after", "no-reset-stub", "flash-id"],
+            within,
+        );
+        assert!(text.contains("Changing baud rate to 460800"), "{text}");
+        assert!(text.contains("Staying in flasher stub."), "{text}");
+        // esptool comes back at 115200 (it always syncs there first) to a stub left running:
+        // the stub's UART still runs at 460800, so neither side reads the other.
+        let out = Command::new(&esptool)
+            .args(["--chip", &chip.to_string(), "--port"])
+            .arg(&port)
+            .args(["--before", "no-reset", "--after", "no-reset"])
+            .args(["--connect-attempts", "1", "flash-id"])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !out.status.success(),
+            "{chip}: 115200 must not connect: {text}"
+        );
+        assert!(text.contains("Failed to connect"), "{chip}: {text}");
+        // At 460800 the same stub answers at once: the speed stayed, the stub kept running.
+        let sync_then = |baud: &str, then: &str| {
+            let out = Command::new(&py)
+                .args(["-c", SYNC_AT])
+                .arg(&port)
+                .args([baud, then])
+                .output()
+                .unwrap();
+            let text = String::from_utf8_lossy(&out.stdout).into_owned();
+            text.trim().lines().last().unwrap_or_default().to_owned()
+        };
+        let sync = |baud: &str| sync_then(baud, "");
+        assert_eq!(sync("460800"), "stub", "{chip}");
+        let slow = sync("115200");
+        assert!(slow.starts_with("no answer"), "{chip}: {slow}");
+        // `--after no-reset` in esptool 5 reboots the stub into the ROM loader (FLASH_END with
+        // reboot): a reset, so the ROM's autobaud syncs at 115200 again, as on the chip.
+        assert_eq!(sync_then("460800", "reset"), "stub", "{chip}");
+        assert_eq!(sync("115200"), "rom", "{chip}");
+        dev.shutdown();
+    }
+}
+
+/// espflash (the crate, as cargo-espflash uses it) with its own flasher stub against the virtual
+/// ESP32 over the pty: connect uploads the stub and waits for `OHAI`, then a compressed write in
+/// the stub's blocks, the stub's MD5, and a streamed read-back, all byte-exact. (espflash 4 has
+/// no ESP8266 support.)
+#[test]
+fn espflash_with_its_stub_writes_verifies_and_reads_back_byte_exact() {
+    use espflash::connection::{Connection, ResetAfterOperation, ResetBeforeOperation};
+    use espflash::flasher::Flasher;
+    use espflash::target::DefaultProgressCallback;
+    use md5::Digest as _;
+
+    let dir = tempfile::tempdir().unwrap();
+    let dev = board(Chip::Esp32, dir.path());
+    let port = serialport::new(dev.path().to_string_lossy(), 115_200)
+        .timeout(Duration::from_secs(3))
+        .open_native()
+        .unwrap();
+    let usb = serialport::UsbPortInfo {
+        vid: 0,
+        pid: 0,
+        serial_number: None,
+        manufacturer: None,
+        product: None,
+    };
+    let conn = Connection::new(
+        port,
+        usb,
+        // Stay in the stub after the write (`NoReset` would reboot it into the ROM loader, as
+        // esptool's `--after no-reset` does).
+        ResetAfterOperation::NoResetNoStub,
+        ResetBeforeOperation::NoReset,
+        115_200,
+    );
+    let start = Instant::now();
+    let mut flasher = Flasher::connect(conn, true, true, false, None, None).unwrap();
+    assert_eq!(flasher.chip(), espflash::target::Chip::Esp32);
+    let data = payload();
+    flasher
+        .write_bin_to_flash(0x30000, &data, &mut DefaultProgressCallback)
+        .unwrap();
+    let flash = std::fs::read(dir.path().join("flash.bin")).unwrap();
+    assert_eq!(&flash[0x30000..0x30000 + data.len()], &data[..]);
+    let md5 = flasher.checksum_md5(0x30000, data.len() as u32).unwrap();
+    assert_eq!(
+        md5.to_be_bytes(),
+        <[u8; 16]>::from(md5::Md5::digest(&data)),
+        "the stub's SPI_FLASH_MD5"
+    );
+    let back = dir.path().join("back.bin");
+    // One block in flight (`espflash read-flash --max-in-flight 1`): espflash clears its input
+    // before each acknowledgement, so blocks the stub sent ahead would be thrown away.
+    flasher
+        .read_flash(0x30000, data.len() as u32, 0x1000, 1, back.clone())
+        .unwrap();
+    assert_eq!(
+        std::fs::read(&back).unwrap(),
+        data,
+        "read back through the stub"
+    );
+    assert!(start.elapsed() < Duration::from_secs(30));
+    drop(flasher);
+    dev.shutdown();
+}

@@ -502,7 +502,9 @@ pub fn decode(crash: &Crash, set: &[Symbols<'_>]) -> Decoded {
         .unwrap_or_default();
     let is_code = |addr| set.iter().any(|s| s.is_code(addr));
     let raws = addresses(crash);
-    let riscv = RiscvDump::parse(crash.block.iter().map(String::as_str));
+    let dumps = RiscvDump::parse_all(
+        std::iter::once(crash.headline.as_str()).chain(crash.block.iter().map(String::as_str)),
+    );
     let cfis: Vec<&Cfi<'_>> = set.iter().filter_map(|s| s.cfi.as_ref()).collect();
     let mut frames = Vec::new();
     let mut faults = Vec::new();
@@ -512,29 +514,36 @@ pub fn decode(crash: &Crash, set: &[Symbols<'_>]) -> Decoded {
     {
         faults.extend(frame_in(set, r.addr, r.from).map(|f| Frame { core: r.core, ..f }));
     }
-    match &riscv {
-        Some(dump) if !cfis.is_empty() => {
-            let core = raws.iter().find(|r| r.from == "mepc").and_then(|r| r.core);
+    match dumps.as_slice() {
+        [_, ..] if !cfis.is_empty() => {
+            let first_core = raws.iter().find(|r| r.from == "mepc").and_then(|r| r.core);
             // `abort() was called at PC …` comes before the registers: keep it first.
             for r in raws.iter().filter(|r| r.from == "pc") {
-                frames.extend(frame_in(set, r.addr, r.from));
+                frames.extend(frame_in(set, r.addr, r.from).map(|f| Frame {
+                    core: first_core,
+                    ..f
+                }));
             }
-            let pcs = unwind::unwind(&cfis, dump);
-            frames.extend(frame_in(set, dump.mepc, "mepc"));
-            for &pc in &pcs[1..] {
-                frames.extend(return_frame_in(set, pc, "cfi"));
-            }
-            // MEPC outside the CFI (ROM code without its ELF, or a jump to a bad pointer): RA is
-            // all there is, and no CFI vouches for it.
-            if pcs.len() == 1
-                && !unwind::covers(&cfis, dump.mepc)
-                && let Some(ra) = dump.regs[1]
-                && is_code(ra)
-            {
-                frames.extend(return_frame_in(set, ra, "ra").map(|f| Frame { guess: true, ..f }));
-            }
-            for f in &mut frames {
-                f.core = core;
+            // Each core's dump on its own: its registers start its unwind, its stack memory
+            // feeds it.
+            for (core, dump) in &dumps {
+                let core = core.or(first_core);
+                let mut own = Vec::new();
+                let pcs = unwind::unwind(&cfis, dump);
+                own.extend(frame_in(set, dump.mepc, "mepc"));
+                for &pc in &pcs[1..] {
+                    own.extend(return_frame_in(set, pc, "cfi"));
+                }
+                // MEPC outside the CFI (ROM code without its ELF, or a jump to a bad pointer):
+                // RA is all there is, and no CFI vouches for it.
+                if pcs.len() == 1
+                    && !unwind::covers(&cfis, dump.mepc)
+                    && let Some(ra) = dump.regs[1]
+                    && is_code(ra)
+                {
+                    own.extend(return_frame_in(set, ra, "ra").map(|f| Frame { guess: true, ..f }));
+                }
+                frames.extend(own.into_iter().map(|f| Frame { core, ..f }));
             }
         }
         _ => {

@@ -690,3 +690,56 @@ fn a_real_esp32_rom_elf_names_rom_frames_as_addr2line_does() {
     };
     assert_eq!(ours.as_deref(), out.lines().next());
 }
+
+#[test]
+fn a_dual_core_riscv_task_watchdog_unwinds_each_cores_dump() {
+    // ESP32-P4 (two RISC-V cores): the task watchdog prints each CPU's register dump and stack
+    // memory, not a Backtrace line. Here both CPUs carry the rv32 fixture's recorded state, so
+    // each CPU's frames must be gdb's backtrace of that state, tagged with its CPU.
+    let (elf, dump, bt) = rv32();
+    let syms = Symbols::parse(&elf).unwrap();
+    let regs_and_stack = |cpu: u32| {
+        let from = dump.find("Core  0 register dump:").unwrap();
+        dump[from..].replace(
+            "Core  0 register dump:",
+            &format!("Core  {cpu} register dump:"),
+        )
+    };
+    let log = format!(
+        "E (10305) task_wdt: Task watchdog got triggered. The following tasks/users did not reset the watchdog in time:\n\
+         E (10305) task_wdt:  - IDLE0 (CPU 0)\n\
+         E (10305) task_wdt: Tasks currently running:\n\
+         E (10305) task_wdt: CPU 0: main\n\
+         E (10305) task_wdt: CPU 1: IDLE1\n\
+         E (10305) task_wdt: Print CPU 0 (current core) registers\n{}\n\
+         E (10305) task_wdt: Print CPU 1 backtrace\n{}\n\
+         I (10315) app: still running\n",
+        regs_and_stack(0),
+        regs_and_stack(1)
+    );
+    let mut report = rv32_report(&log);
+    assert_eq!(report.crash.as_ref().unwrap().kind, "task-wdt");
+    annotate(&mut report, std::slice::from_ref(&syms));
+    let of = |cpu| -> Vec<Frame> {
+        report
+            .backtrace
+            .iter()
+            .filter(|f| f.core == Some(cpu))
+            .cloned()
+            .collect()
+    };
+    assert_eq!(our_frames(&of(0)), gdb_frames(&bt));
+    assert_eq!(our_frames(&of(1)), gdb_frames(&bt));
+    assert_eq!(report.backtrace.len(), of(0).len() + of(1).len());
+    assert!(report.backtrace.iter().all(|f| !f.guess));
+    // The app's next line ended the watchdog's block: it is not part of the crash.
+    assert!(
+        !report
+            .crash
+            .as_ref()
+            .unwrap()
+            .block
+            .iter()
+            .any(|l| l.contains("still running"))
+    );
+}

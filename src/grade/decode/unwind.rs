@@ -29,6 +29,10 @@ static MEMORY_ROW: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^\s*([0-9a-fA-F]{8}):((?:\s+0x[0-9a-fA-F]{8})+)\s*$").expect("static regex")
 });
 
+/// `Core  1 register dump:`: where one core's dump starts.
+static CORE_DUMP: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^\s*Core\s+(\d+)\s+register dump:").expect("static regex"));
+
 /// The DWARF number of a RISC-V integer register by the panic handler's name (x0..x31).
 fn dwarf_number(name: &str) -> Option<u16> {
     const NAMES: [&str; 32] = [
@@ -97,6 +101,26 @@ impl RiscvDump {
         }
         dump.mepc = mepc?;
         Some(dump)
+    }
+
+    /// Every core's dump in a crash block, with the core it belongs to: a task watchdog on a
+    /// dual-core RISC-V chip (ESP32-P4) prints `Core  0 register dump:` and its stack memory for
+    /// the current core, then the same for the other. One dump with no `Core N` line is core
+    /// `None`.
+    pub fn parse_all<'l>(lines: impl IntoIterator<Item = &'l str>) -> Vec<(Option<u32>, Self)> {
+        let mut parts: Vec<(Option<u32>, Vec<&str>)> = vec![(None, Vec::new())];
+        for line in lines {
+            if let Some(c) = CORE_DUMP.captures(line) {
+                parts.push((c[1].parse().ok(), Vec::new()));
+            }
+            if let Some((_, part)) = parts.last_mut() {
+                part.push(line);
+            }
+        }
+        parts
+            .into_iter()
+            .filter_map(|(core, part)| Some((core, RiscvDump::parse(part)?)))
+            .collect()
     }
 
     fn read(&self, addr: u64) -> Option<u64> {

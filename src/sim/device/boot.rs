@@ -3,9 +3,9 @@
 
 use std::fmt::Write as _;
 
+use super::bootloader::{self, Clock};
 use crate::rom::Chip;
 use crate::rom::image::{self, Image, ImageError};
-use crate::rom::partition;
 use crate::serial::watch::SIMULATOR_TAG;
 use crate::sim::image::{Fault, ImageSettings, settings_of};
 
@@ -179,16 +179,6 @@ fn boot_esp8266(flash: &[u8], cause: ResetCause) -> Boot {
     }
 }
 
-/// ESP-IDF log timestamps, advancing per line like a real boot.
-struct Clock(u32);
-
-impl Clock {
-    fn line(&mut self, level: char, tag: &str, msg: &str) -> String {
-        self.0 += 5;
-        format!("{level} ({}) {tag}: {msg}\r\n", self.0)
-    }
-}
-
 fn spi_mode(mode: u8) -> &'static str {
     match mode {
         0 => "QIO",
@@ -256,9 +246,9 @@ fn boot_esp32(flash: &[u8], cause: ResetCause) -> Boot {
     }
 }
 
-/// The ESP-IDF second-stage bootloader: partition table, app image checks, hand-over.
+/// The ESP-IDF second-stage bootloader: its banner, then partition table, app selection, app
+/// checks and hand-over (see [`super::bootloader`]).
 fn second_stage(flash: &[u8], boot_img: &Image) -> (String, Next) {
-    let chip = Chip::Esp32;
     let mut c = Clock(24);
     let mut t = String::new();
     t += &c.line('I', "boot", "ESP-IDF v4.4.7 2nd stage bootloader");
@@ -269,102 +259,11 @@ fn second_stage(flash: &[u8], boot_img: &Image) -> (String, Next) {
     t += &c.line('I', "boot.esp32", &mode);
     t += &c.line('I', "boot.esp32", "SPI Flash Size : 4MB");
     t += &c.line('I', "boot", "Enabling RNG early entropy source...");
-    let reboot = Next::Reboot(ResetCause::Software);
-    let pt_at = chip.partition_table_offset().unwrap_or(0x8000) as usize;
-    let table = flash
-        .get(pt_at..pt_at + partition::TABLE_SIZE)
-        .unwrap_or(&[]);
-    let parts = match partition::parse(table) {
-        Ok(p) => p,
-        Err(e) => {
-            t += &c.line('E', "flash_parts", &e.to_string());
-            t += &c.line('E', "boot", "Failed to verify partition table");
-            t += &c.line('E', "boot", "load partition table error!");
-            return (t, reboot);
-        }
+    let next = match bootloader::run(flash, &mut c, &mut t) {
+        bootloader::Outcome::Run(app) => Next::Run(app),
+        bootloader::Outcome::Reset => Next::Reboot(ResetCause::Software),
     };
-    t += &c.line('I', "boot", "Partition Table:");
-    t += &c.line(
-        'I',
-        "boot",
-        "## Label            Usage          Type ST Offset   Length",
-    );
-    for (i, p) in parts.iter().enumerate() {
-        let row = format!(
-            "{i:2} {:<16} {:<16} {:02x} {:02x} {:08x} {:08x}",
-            p.label,
-            p.usage(),
-            p.ptype,
-            p.subtype,
-            p.offset,
-            p.size
-        );
-        t += &c.line('I', "boot", &row);
-    }
-    t += &c.line('I', "boot", "End of partition table");
-    let Some(app) = parts.iter().find(|p| p.is_app()) else {
-        t += &c.line(
-            'E',
-            "boot",
-            "No bootable app partitions in the partition table",
-        );
-        return (t, reboot);
-    };
-    let at = app.offset as usize;
-    let fail = |t: &mut String, c: &mut Clock, why: String| {
-        *t += &c.line('E', "esp_image", &why);
-        *t += &c.line('E', "boot", "Factory app partition is not bootable");
-        *t += &c.line(
-            'E',
-            "boot",
-            "No bootable app partitions in the partition table",
-        );
-    };
-    let img = match image::parse(flash.get(at..).unwrap_or(&[]), chip) {
-        Ok(img) => img,
-        Err(ImageError::BadMagic(_)) | Err(ImageError::Empty) => {
-            let why = format!("image at 0x{at:x} has invalid magic byte (nothing flashed here?)");
-            fail(&mut t, &mut c, why);
-            return (t, reboot);
-        }
-        Err(e) => {
-            fail(&mut t, &mut c, format!("image at 0x{at:x} is corrupt: {e}"));
-            return (t, reboot);
-        }
-    };
-    for (i, seg) in img.segments.iter().enumerate() {
-        let row = format!(
-            "segment {i}: paddr={:08x} vaddr={:08x} size={:05x}h ({:6}) load",
-            at + seg.file_offset + 8,
-            seg.addr,
-            seg.data.len(),
-            seg.data.len()
-        );
-        t += &c.line('I', "esp_image", &row);
-    }
-    if !img.checksum_ok() {
-        let why = format!(
-            "Checksum failed. Calculated 0x{:x} read 0x{:x}",
-            img.checksum_calc, img.checksum_stored
-        );
-        fail(&mut t, &mut c, why);
-        return (t, reboot);
-    }
-    if !img.digest_ok() {
-        fail(
-            &mut t,
-            &mut c,
-            "Image hash failed - image is corrupt".to_owned(),
-        );
-        return (t, reboot);
-    }
-    t += &c.line(
-        'I',
-        "boot",
-        &format!("Loaded app from partition at offset 0x{at:x}"),
-    );
-    t += &c.line('I', "boot", "Disabling RNG early entropy source...");
-    (t, Next::Run(settings_of(&img).ok()))
+    (t, next)
 }
 
 /// The dump a board-level fault prints, and the reset that follows it. `cycle` counts the
@@ -397,8 +296,14 @@ pub fn fault(chip: Chip, fault: Fault, cycle: u32) -> Option<(Text, ResetCause)>
                 .to_owned(),
             ResetCause::Software,
         ),
-        // The ESP8266 has no brownout detector message: it simply power-cycles.
-        (Chip::Esp8266, Fault::Brownout) => (String::new(), ResetCause::PowerOn),
+        // The ESP8266 has no brownout detector message: the sketch gets as far as the radio's
+        // first transmit bursts (Wi-Fi associated) and the sagging supply power-cycles it, over
+        // and over, each start visible only as the sketch's first lines again.
+        (Chip::Esp8266, Fault::Brownout) => (
+            "\r\nconnecting to espcheck-sim\r\n.....\r\nWiFi connected\r\nIP address: \r\n10.0.2.15\r\n"
+                .to_owned(),
+            ResetCause::PowerOn,
+        ),
         (Chip::Esp32, Fault::Crash) => (
             "Guru Meditation Error: Core  1 panic'ed (LoadProhibited). Exception was unhandled.\r\n\r\n\
              Core  1 register dump:\r\n\

@@ -15,6 +15,7 @@
 //! the running app does not answer SYNC.
 
 pub mod boot;
+mod bootloader;
 pub mod firmware;
 pub mod flash;
 pub mod loader;

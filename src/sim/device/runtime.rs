@@ -64,6 +64,9 @@ pub(super) struct Runtime {
     gpio0: bool,
     /// When the chip, out of reset, samples its strapping pins.
     strap_at: Option<Instant>,
+    /// The UART speed a CHANGE_BAUDRATE (ROM or stub) set; it holds until the chip resets.
+    /// `None`: the ROM's autobaud, which locks onto whatever speed the host syncs at.
+    board_baud: Option<u32>,
 }
 
 /// How long after EN rises the chip latches GPIO0. On a board EN's RC network delays the
@@ -122,6 +125,7 @@ impl Runtime {
             en: true,
             gpio0: true,
             strap_at: None,
+            board_baud: None,
         }
     }
 
@@ -148,7 +152,7 @@ impl Runtime {
                     self.emit(c.baud, &c.bytes);
                 }
             }
-            let baud = self.host_baud();
+            let baud = self.line_baud();
             self.flush(baud);
             // With real pacing the board takes in only what the line has carried by now.
             let (cap, tick) = match self.pacing {
@@ -190,20 +194,31 @@ impl Runtime {
         self.wire.host_baud().unwrap_or(APP_BAUD)
     }
 
+    /// The speed the board's UART runs at now: the one a CHANGE_BAUDRATE set, else the host's
+    /// (autobaud).
+    fn line_baud(&self) -> u32 {
+        self.board_baud.unwrap_or_else(|| self.host_baud())
+    }
+
     /// Queue output sent at `baud`. When the host's UART runs at another speed, the bytes arrive
     /// as noise, as the ESP8266's 74880-baud boot messages do on a 115200-baud terminal.
     fn emit(&mut self, baud: u32, bytes: &[u8]) {
+        self.queue(baud, bytes);
+        if self.pending.len() > MAX_PENDING {
+            let drop = self.pending.len() - MAX_PENDING;
+            self.pending.drain(..drop);
+        }
+    }
+
+    /// Queue bytes sent at `baud` as the host's UART hears them, keeping all of them (the loader
+    /// and the stub send only as fast as the host takes their replies).
+    fn queue(&mut self, baud: u32, bytes: &[u8]) {
         let host = self.host_baud();
-        let off = (f64::from(host) - f64::from(baud)).abs() / f64::from(baud);
-        if off > 0.05 {
+        if mismatched(host, baud) {
             let noisy = garble(bytes, &mut self.noise, host, baud);
             self.pending.extend(noisy);
         } else {
             self.pending.extend(bytes);
-        }
-        if self.pending.len() > MAX_PENDING {
-            let drop = self.pending.len() - MAX_PENDING;
-            self.pending.drain(..drop);
         }
     }
 
@@ -241,6 +256,16 @@ impl Runtime {
     }
 
     fn input(&mut self, bytes: &[u8]) {
+        // Sent at another speed than the board's UART runs at, bytes arrive as framing noise.
+        let garbled;
+        let host = self.host_baud();
+        let bytes = match self.board_baud {
+            Some(baud) if mismatched(host, baud) => {
+                garbled = garble(bytes, &mut self.noise, baud, host);
+                &garbled[..]
+            }
+            _ => bytes,
+        };
         for frame in self.decoder.feed(bytes).into_iter().flatten() {
             match self.mode {
                 Mode::Reset => continue,
@@ -253,7 +278,8 @@ impl Runtime {
             let out = self.loader.handle(&frame, &mut self.flash, host);
             self.charge_flash_time();
             let wire = self.loader.wire(&out);
-            self.pending.extend(wire);
+            let baud = self.line_baud();
+            self.queue(baud, &wire);
             match out.action {
                 Some(Action::Boot { .. }) => {
                     self.flush(host);
@@ -263,6 +289,9 @@ impl Runtime {
                     self.flush(host);
                     self.reset_to_loader(ResetCause::Software);
                 }
+                // The answer goes out at the old speed; from then on the UART runs at the new
+                // one, whatever the host does, until the chip resets.
+                Some(Action::ChangeBaud(new)) => self.board_baud = Some(new),
                 _ => {}
             }
         }
@@ -279,6 +308,7 @@ impl Runtime {
             (true, false) => {
                 self.generation.fetch_add(1, Ordering::SeqCst);
                 self.mode = Mode::Reset;
+                self.board_baud = None;
                 self.decoder = FrameDecoder::default();
                 self.strap_at = None;
             }
@@ -310,6 +340,7 @@ impl Runtime {
     fn reset_to_loader(&mut self, cause: ResetCause) {
         self.generation.fetch_add(1, Ordering::SeqCst);
         self.mode = Mode::Download;
+        self.board_baud = None;
         self.loader = Loader::new(self.chip, self.board.mac);
         let banner = boot::download_banner(self.chip, cause);
         self.emit(banner.baud, banner.text.as_bytes());
@@ -318,6 +349,7 @@ impl Runtime {
     fn boot(&mut self, cause: ResetCause) {
         let generation = self.generation.fetch_add(1, Ordering::SeqCst) + 1;
         self.mode = Mode::Running;
+        self.board_baud = None;
         let cpu = Cpu {
             chip: self.chip,
             flash: self.flash.bytes().to_vec(),
@@ -336,6 +368,11 @@ impl Runtime {
             self.mode = Mode::Running;
         }
     }
+}
+
+/// Whether a UART at `a` baud cannot read one at `b` (more than 5% apart).
+fn mismatched(a: u32, b: u32) -> bool {
+    (f64::from(a) - f64::from(b)).abs() / f64::from(b.max(1)) > 0.05
 }
 
 /// Bytes sent at `baud` as a UART at `host` baud decodes them: a different number of bytes, none
