@@ -182,7 +182,6 @@ pub fn run(args: Args) -> Result<Exit> {
         // The demo shows the loop, not line speed.
         pacing: device::Pacing::Off,
         rfc2217: None,
-        max_baud: None,
     })?;
     writeln!(
         out,

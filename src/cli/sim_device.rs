@@ -73,10 +73,6 @@ pub struct DeviceArgs {
     /// with DTR/RTS driving EN/GPIO0; the board then powers on and boots from flash.
     #[arg(long, value_name = "ADDR:PORT")]
     pub rfc2217: Option<std::net::SocketAddr>,
-    /// The fastest baud the board's USB-serial bridge carries: what the host sends faster is lost,
-    /// as with a bridge or cable that cannot keep up (a flasher must step down).
-    #[arg(long, value_name = "BAUD")]
-    pub max_baud: Option<u32>,
     /// Allow --rfc2217 on a non-loopback address.
     #[arg(long, requires = "rfc2217")]
     pub public: bool,
@@ -104,7 +100,6 @@ pub fn run_device(args: DeviceArgs) -> Result<Exit> {
         firmware: Arc::new(SketchFirmware::default()),
         pacing: args.pacing,
         rfc2217: args.rfc2217,
-        max_baud: args.max_baud,
     })?;
     let mut out = std::io::stdout().lock();
     writeln!(

@@ -42,6 +42,15 @@ fn probe(conn: &mut Connection) -> Result<(), espflash::Error> {
 
 /// Ask the loader for `rate`, follow on the host side, and check the line with a register read.
 fn try_rate(conn: &mut Connection, stub: bool, from: u32, rate: u32) -> Result<(), String> {
+    // A host UART that cannot run at `rate` says so before the board is asked to switch.
+    conn.set_baud(rate)
+        .and_then(|()| conn.set_baud(from))
+        .map_err(|e| {
+            format!(
+                "this port cannot run at {rate} baud ({})",
+                one_line(&e.to_string())
+            )
+        })?;
     // The stubs take (new, old); the ROMs take (new, 0).
     let prior = if stub { from } else { 0 };
     conn.with_timeout(CommandType::ChangeBaudrate.timeout(), |c| {
@@ -86,6 +95,15 @@ pub fn raise(
         }
     }
     Ok(ROM_BAUD)
+}
+
+/// Move a running stub from `from` to `to` (the monitor rate, before it starts the app), so the
+/// command that starts the app crosses at the speed the port then listens at.
+pub fn lower(conn: &mut Connection, from: u32, to: u32) -> Result<(), String> {
+    if from == to {
+        return Ok(());
+    }
+    try_rate(conn, true, from, to)
 }
 
 /// With the host at `host`, bring the loader to `ROM_BAUD` and check it answers there.

@@ -114,10 +114,14 @@ pub(super) fn flash(
     };
     let mut conn = flasher.into_connection();
     if ctx.restart == Restart::RomReboot && use_stub {
-        // espflash left the stub running (no reset lines): start the app through it, sent at
-        // the stub's rate, and wait for the first line at the monitor rate. No reply is awaited:
-        // what follows is the board's boot output, for the watch.
+        // espflash left the stub running (no reset lines): move it to the monitor rate, so the
+        // port already listens there, and start the app through it. No reply is awaited: what
+        // follows is the board's boot output, for the watch.
         progress.step("starting the app through the stub (RUN_USER_CODE)");
+        baud::lower(&mut conn, at, ctx.opts.monitor_baud).map_err(|reason| FlashError::Step {
+            step: "returning to the monitor baud",
+            reason,
+        })?;
         conn.write_command(Command::RunUserCode)
             .map_err(step("starting the app (RUN_USER_CODE)"))?;
     }

@@ -183,11 +183,14 @@ pub(super) fn flash(
         }
         (Restart::RomReboot, true) => {
             progress.step("starting the app through the stub (RUN_USER_CODE)");
-            // Sent at the stub's rate (and drained); no reply is awaited: whatever follows is
-            // the board's boot output, for the watch.
+            // The stub goes to the monitor rate first, so the port already listens there when
+            // the app starts. No reply is awaited: whatever follows is the boot output.
+            baud::lower(&mut conn, at, monitor).map_err(|reason| FlashError::Step {
+                step: "returning to the monitor baud",
+                reason,
+            })?;
             conn.write_command(Command::RunUserCode)
                 .map_err(step("starting the app (RUN_USER_CODE)"))?;
-            let _ = conn.set_baud(monitor);
         }
         (Restart::ResetLine, _) => {
             progress.step("hard resetting via RTS");

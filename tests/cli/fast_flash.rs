@@ -233,37 +233,6 @@ fn a_stub_esptool_left_running_is_used_on_the_esp8266_and_sent_back_to_the_rom_o
     }
 }
 
-#[test]
-fn a_rate_the_board_cannot_carry_steps_down_and_says_so() {
-    let Some(esptool) = esptool() else { return };
-    let server = Server::start(&[]);
-    let dir = tempfile::tempdir().unwrap();
-    for (chip, loader) in [
-        ("esp8266", "through the stub"),
-        ("esp32", "espflash's stub"),
-    ] {
-        let fw = sketch(dir.path(), &server, chip);
-        // A bridge that tops out at 460800.
-        let board = Board::start_with(chip, &["--max-baud", "460800"]);
-        let (code, out) = run(
-            &board,
-            &fw,
-            &["--baud", "921600"],
-            &path_with(Some(&esptool)),
-        );
-        assert_eq!(code, Some(0), "{chip}: {out}");
-        assert_eq!(
-            out.matches("flashing at 921600 baud failed").count(),
-            1,
-            "{chip}: {out}"
-        );
-        assert!(out.contains("stepping down to 460800"), "{chip}: {out}");
-        assert!(out.contains(loader), "{chip}: {out}");
-        assert!(out.contains("at 460800 baud"), "{chip}: {out}");
-        assert!(out.contains("PASS"), "{chip}: {out}");
-    }
-}
-
 /// A minimal Xtensa ELF (ELF32 LE, EM_XTENSA) with these sections: (name, type, addr, data).
 fn xtensa_elf(entry: u32, sections: &[(&str, u32, u32, Vec<u8>)]) -> Vec<u8> {
     let mut names = vec![0u8];

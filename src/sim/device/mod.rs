@@ -51,9 +51,6 @@ pub struct DeviceConfig {
     /// Also serve UART0 as an RFC 2217 COM port here, with DTR/RTS wired to EN/GPIO0 through
     /// the auto-reset circuit; the board then powers on and boots from flash.
     pub rfc2217: Option<std::net::SocketAddr>,
-    /// The fastest rate the board's USB-serial bridge carries: bytes the host sends faster are
-    /// lost (a flasher must step down).
-    pub max_baud: Option<u32>,
 }
 
 impl DeviceConfig {
@@ -66,7 +63,6 @@ impl DeviceConfig {
             firmware: Arc::new(DefaultFirmware),
             pacing: Pacing::Real,
             rfc2217: None,
-            max_baud: None,
         }
     }
 }
@@ -124,8 +120,7 @@ pub fn start(config: DeviceConfig) -> Result<Device> {
         config.firmware.clone(),
         stop.clone(),
         config.pacing,
-    )
-    .with_max_baud(config.max_baud);
+    );
     let thread = std::thread::Builder::new()
         .name(format!("sim-device-{}", config.chip))
         .spawn(move || rt.run())

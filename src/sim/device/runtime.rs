@@ -53,8 +53,6 @@ pub(super) struct Runtime {
     stop: Arc<AtomicBool>,
     noise: u64,
     pacing: Pacing,
-    /// Above this host baud the bridge loses what the host sends.
-    max_baud: Option<u32>,
     /// Board to host and host to board.
     tx_line: LineClock,
     rx_line: LineClock,
@@ -119,7 +117,6 @@ impl Runtime {
             stop,
             noise: 0x9E37_79B9_7F4A_7C15,
             pacing,
-            max_baud: None,
             tx_line: LineClock::default(),
             rx_line: LineClock::default(),
             en: true,
@@ -127,12 +124,6 @@ impl Runtime {
             strap_at: None,
             board_baud: None,
         }
-    }
-
-    /// Lose what the host sends above `max` baud.
-    pub(super) fn with_max_baud(mut self, max: Option<u32>) -> Self {
-        self.max_baud = max;
-        self
     }
 
     pub(super) fn run(mut self) {
@@ -171,10 +162,6 @@ impl Runtime {
                 match input {
                     Input::Data(bytes) => {
                         self.rx_line.spend(Instant::now(), baud, bytes.len());
-                        if self.max_baud.is_some_and(|max| baud > max) {
-                            // The bridge cannot carry this rate: nothing arrives intact.
-                            continue;
-                        }
                         self.input(&bytes);
                     }
                     Input::Lines(lines) => self.set_lines(lines),
