@@ -25,6 +25,7 @@ pub const EXAMPLES: &str = "Examples:
   espcheck flash-and-watch --firmware .pio/build/esp12e/firmware.bin
   espcheck flash-and-watch /dev/ttyUSB0 --firmware 0x1000=bootloader.bin --firmware 0x8000=partitions.bin --firmware 0x10000=app.bin --junit hil.xml
   espcheck flash-and-watch /tmp/esp --firmware sim.bin --timeout 60s   # a virtual board (sim device)
+  espcheck flash-and-watch rfc2217://exporter:4001 --firmware app.bin --junit hil.xml   # a farm board over ser2net
 
 Exit: 0 PASS, 1 the board says no (or disagrees with --truth), 3 no verdict in time,
 4 port or flashing failed (the message names the step), 5 the board faulted.";
@@ -42,8 +43,11 @@ pub enum BeforeArg {
 /// `--after`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum AfterArg {
-    /// Restart into the new firmware: RTS on bridges, a ROM reboot on a pty.
+    /// Restart into the new firmware: RTS on bridges (and over RFC 2217), a ROM reboot on a pty.
     HardReset,
+    /// Restart through the loader, not RTS: for reset lines that do not reach the chip (TX/RX-only
+    /// wiring, a pty exported by ser2net). The ESP32 family is written through the ROM then.
+    SoftReset,
     /// Leave the board in its loader (nothing to watch then).
     NoReset,
 }
@@ -51,7 +55,8 @@ pub enum AfterArg {
 /// Arguments of `flash-and-watch`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Serial port or pty [default: $ESPCHECK_PORT, or the one attached ESP board].
+    /// Serial port, pty, or `rfc2217://HOST:PORT[?ign_set_control]` (ser2net, a labgrid
+    /// exporter) [default: $ESPCHECK_PORT, or the one attached ESP board].
     #[arg(value_name = "PORT")]
     pub port: Option<PathBuf>,
     /// An image to write, as esptool's `write-flash ADDR FILE` (hex or decimal ADDR); repeat for
@@ -252,6 +257,7 @@ pub fn run(args: Args) -> Result<Exit> {
     opts.after = match args.after {
         AfterArg::HardReset => After::HardReset,
         AfterArg::NoReset => After::NoReset,
+        AfterArg::SoftReset => After::SoftReset,
     };
     let mut bar = Bar::new();
     let flashing = interrupt_guard(&path)?;
@@ -290,6 +296,9 @@ pub fn run(args: Args) -> Result<Exit> {
         }
         Restart::RomReboot if flashed.no_reset_lines => {
             "restarted through the ROM (the port has no reset lines)"
+        }
+        Restart::RomReboot if args.after == AfterArg::SoftReset => {
+            "restarted through the loader (--after soft-reset)"
         }
         Restart::RomReboot => "restarted through the ROM",
         Restart::None => "left in the loader (--after no-reset)",

@@ -9,7 +9,9 @@ use std::time::Duration;
 use crate::error::{Error, Exit, Result, is_stdin, show_path};
 use crate::grade::plan::Elf;
 use crate::grade::truth::TruthQuery;
-use crate::grade::{End, Event, GradeConfig, Plan, Profile, Report, Rules, decode, render};
+use crate::grade::{
+    End, Event, GradeConfig, Plan, Profile, Report, Rules, Verdict, decode, render,
+};
 
 /// Examples shown under `--help`.
 pub const EXAMPLES: &str = "Examples:
@@ -281,15 +283,37 @@ pub struct Args {
 pub fn run(args: Args) -> Result<Exit> {
     let plan = args.grade.plan()?;
     let outputs = args.grade.outputs();
-    let mut report = grade_reader(&args.log, &plan, args.echo.then_some(outputs.json))?;
-    finish(&plan, &outputs, &mut report)
+    let (mut report, end) = grade_reader(&args.log, &plan, args.echo.then_some(outputs.json))?;
+    finish_stopped(&plan, &outputs, &mut report, end == End::Interrupted)
+}
+
+/// [`finish`], for a run a signal may have stopped: stopped before any verdict, the report and
+/// the exit code say "interrupted" (130), not timeout.
+pub fn finish_stopped(
+    plan: &Plan,
+    outputs: &Outputs,
+    report: &mut Report,
+    interrupted: bool,
+) -> Result<Exit> {
+    let interrupted = interrupted && report.verdict == Verdict::Timeout;
+    if interrupted {
+        report.exit_code = Exit::Interrupted.code();
+    }
+    let exit = finish(plan, outputs, report)?;
+    Ok(if interrupted && exit == Exit::Timeout {
+        Exit::Interrupted
+    } else {
+        exit
+    })
 }
 
 /// Grade a log file or stdin, streaming it through the grader. `echo`: `Some(to_stderr)`.
-fn grade_reader(path: &Path, plan: &Plan, echo: Option<bool>) -> Result<Report> {
+/// A reader thread feeds the grader, so a signal (SIGINT, SIGTERM, SIGHUP, SIGQUIT) stops a
+/// pipe that is still open with the report of what arrived.
+fn grade_reader(path: &Path, plan: &Plan, echo: Option<bool>) -> Result<(Report, End)> {
     let name = show_path(path);
-    let mut input: Box<dyn Read> = if is_stdin(path) {
-        Box::new(std::io::stdin().lock())
+    let mut input: Box<dyn Read + Send> = if is_stdin(path) {
+        Box::new(std::io::stdin())
     } else {
         let meta = std::fs::metadata(path).map_err(|e| Error::file(path, &e))?;
         if meta.is_dir() {
@@ -297,33 +321,55 @@ fn grade_reader(path: &Path, plan: &Plan, echo: Option<bool>) -> Result<Report> 
         }
         Box::new(std::fs::File::open(path).map_err(|e| Error::file(path, &e))?)
     };
+    let stop = crate::serial::watch::stop_on_signals()?;
+    let (tx, rx) = std::sync::mpsc::sync_channel::<std::io::Result<Vec<u8>>>(4);
+    std::thread::Builder::new()
+        .name("espcheck-grade-input".to_owned())
+        .spawn(move || {
+            let mut buf = vec![0u8; 64 * 1024];
+            loop {
+                let chunk = match input.read(&mut buf) {
+                    Ok(0) => return,
+                    Ok(n) => Ok(buf[..n].to_vec()),
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                    Err(e) => Err(e),
+                };
+                let failed = chunk.is_err();
+                if tx.send(chunk).is_err() || failed {
+                    return;
+                }
+            }
+        })
+        .map_err(|e| Error::env("input reader", e))?;
     let mut grader = plan.grader();
     let mut events = Vec::new();
-    let mut buf = vec![0u8; 64 * 1024];
     let mut sink = echo.map(Echo::new);
-    loop {
-        let n = match input.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(Error::input(&name, crate::util::io_reason(&e))),
+    let end = loop {
+        if stop.load(std::sync::atomic::Ordering::Relaxed) {
+            break End::Interrupted;
+        }
+        let chunk = match rx.recv_timeout(Duration::from_millis(50)) {
+            Ok(Ok(chunk)) => chunk,
+            Ok(Err(e)) => return Err(Error::input(&name, crate::util::io_reason(&e))),
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => continue,
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break End::Eof,
         };
-        grader.feed(&buf[..n], Duration::ZERO, &mut events);
+        grader.feed(&chunk, Duration::ZERO, &mut events);
         if let Some(s) = sink.as_mut() {
             for e in events.drain(..) {
                 s.event(&e, None)?;
             }
         }
         events.clear();
-    }
-    let report = grader.finish(End::Eof, &mut events);
+    };
+    let report = grader.finish(end, &mut events);
     if let Some(s) = sink.as_mut() {
         for e in events.drain(..) {
             s.event(&e, None)?;
         }
         s.flush()?;
     }
-    Ok(report)
+    Ok((report, end))
 }
 
 /// Live echo of serial lines: stdout for humans, stderr when stdout carries JSON.

@@ -5,20 +5,20 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::grade::{Echo, GradeArgs, Outputs, finish};
+use super::grade::{Echo, GradeArgs, Outputs, finish_stopped};
 use super::parse_duration;
 use crate::error::{Error, Exit, Result};
 use crate::grade::Plan;
-use crate::grade::Verdict;
 use crate::serial::session::{self, WatchPlan};
 use crate::serial::watch::{Notice, WatchEnd, WatchOptions};
-use crate::serial::{SerialLink, TtyLink, resolve_port};
+use crate::serial::{SerialLink, open_link, resolve_port};
 
 /// Examples shown under `--help`.
 pub const EXAMPLES: &str = "Examples:
   espcheck watch                       # the one attached ESP board (or $ESPCHECK_PORT)
   espcheck watch /dev/ttyUSB0 --log run.log --timestamps
   espcheck watch /dev/pts/5 --json --timeout 60s
+  espcheck watch rfc2217://farm-exporter:4001 --timeout 5m   # a board exported by ser2net
   espcheck watch --profile unity --junit tests.xml
   espcheck watch --truth               # and check the board's answer against GitHub
   espcheck watch --elf build/app.elf   # a crash is decoded to function and source line
@@ -51,7 +51,8 @@ pub struct WatchArgs {
 /// Arguments.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Serial port or pty [default: $ESPCHECK_PORT, or the one attached ESP board].
+    /// Serial port, pty, or `rfc2217://HOST:PORT` (ser2net, a labgrid exporter) [default:
+    /// $ESPCHECK_PORT, or the one attached ESP board].
     #[arg(value_name = "PORT")]
     pub port: Option<PathBuf>,
     /// Baud rate.
@@ -72,7 +73,7 @@ pub fn run(args: Args) -> Result<Exit> {
         ));
     }
     let path = resolve_port(args.port.clone())?;
-    let link: Box<dyn SerialLink> = Box::new(TtyLink::open(&path, args.baud)?);
+    let link = open_link(&path, args.baud)?;
     let session = args.watch.plan(&path, args.baud);
     watch_and_report(
         link,
@@ -157,16 +158,6 @@ pub fn watch_and_report(
         // Set the report apart from the echoed lines above it.
         writeln!(std::io::stdout().lock())?;
     }
-    // Stopped by a signal before any verdict: its own exit code, not a timeout's.
-    let interrupted =
-        outcome.end == WatchEnd::Interrupted && outcome.report.verdict == Verdict::Timeout;
-    if interrupted {
-        outcome.report.exit_code = Exit::Interrupted.code();
-    }
-    let exit = finish(&grade, outputs, &mut outcome.report)?;
-    Ok(if interrupted && exit == Exit::Timeout {
-        Exit::Interrupted
-    } else {
-        exit
-    })
+    let interrupted = outcome.end == WatchEnd::Interrupted;
+    finish_stopped(&grade, outputs, &mut outcome.report, interrupted)
 }

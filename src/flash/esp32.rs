@@ -43,7 +43,14 @@ pub(super) fn flash(
         .map_err(step("leaving the running stub (FLASH_END)"))?;
         let _ = conn.set_baud(baud::ROM_BAUD);
         let name = ctx.opts.port.display().to_string();
-        super::sync(&mut conn, super::Before::NoReset, ctx.opts.timeout, &name)?;
+        // No reset is sent (NoReset), so the local kind stands for either port.
+        super::sync(
+            &mut conn,
+            super::Before::NoReset,
+            super::Reset::Local,
+            ctx.opts.timeout,
+            &name,
+        )?;
     }
     progress.step("detecting the chip and its flash");
     let use_stub = ctx.opts.stub;

@@ -5,6 +5,10 @@
 //! relies on it already being there), syncs within a deadline, writes, verifies where the ROM has
 //! MD5, restarts the board, and hands the *same open port* back, so the caller reads the first
 //! boot line the board prints.
+//!
+//! An `rfc2217://` port is flashed through [`remote::bridge`]: espflash drives a local pty that
+//! is pumped to the socket (its baud mirrored to SET-BAUDRATE), and the resets before and after
+//! are esptool's sequences sent as SET-CONTROL by espcheck.
 
 pub mod baud;
 mod esp32;
@@ -27,6 +31,8 @@ pub use progress::{NoProgress, Progress};
 
 use crate::rom::Chip;
 use crate::rom::chip::CHIP_DETECT_MAGIC_REG;
+use crate::serial::RemoteUrl;
+use crate::serial::remote;
 
 /// Espressif's USB vendor id; PID 0x1001 is the USB-Serial-JTAG of the C3/S3/C6/H2 family.
 pub const ESPRESSIF_VID: u16 = 0x303A;
@@ -49,6 +55,10 @@ pub enum Before {
 pub enum After {
     /// Restart the board into the new firmware.
     HardReset,
+    /// Restart it through the loader (FLASH_END "run user code"), not the reset line: for boards
+    /// whose DTR/RTS do not reach EN/GPIO0 (TX/RX-only wiring, a pty behind ser2net). The ESP32
+    /// family is then written through the ROM, as on a pty.
+    SoftReset,
     /// Leave the board in its loader.
     NoReset,
 }
@@ -207,6 +217,14 @@ fn step(step: &'static str) -> impl Fn(espflash::Error) -> FlashError {
     }
 }
 
+/// An error's message without the name it carries (the flash error names the port itself).
+fn reason_of(e: &crate::Error) -> String {
+    match e {
+        crate::Error::Environment { message, .. } => one_line(message),
+        other => one_line(&other.to_string()),
+    }
+}
+
 fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
@@ -234,41 +252,78 @@ pub fn flash(
 ) -> Result<Flashed, FlashError> {
     let name = opts.port.display().to_string();
     progress.step(&format!("opening {name}"));
-    let mut port = serialport::new(name.clone(), 115_200)
+    let remote = RemoteUrl::of(&opts.port).map_err(|e| FlashError::Input(e.to_string()))?;
+    let bridge = match &remote {
+        Some(url) => Some(remote::bridge(url, 115_200).map_err(|e| FlashError::Open {
+            port: name.clone(),
+            reason: reason_of(&e),
+        })?),
+        None => None,
+    };
+    let local = bridge
+        .as_ref()
+        .map_or_else(|| name.clone(), |b| b.path.display().to_string());
+    let mut port = serialport::new(local, 115_200)
         .timeout(Duration::from_millis(100))
         .open_native()
         .map_err(|e| FlashError::Open {
             port: name.clone(),
             reason: one_line(&e.description),
         })?;
+    // Over RFC 2217, espcheck drives DTR/RTS itself through the connection; espflash sees a pty.
+    let client = match bridge {
+        Some(b) => Some(b.start().map_err(|e| FlashError::Open {
+            port: name.clone(),
+            reason: reason_of(&e),
+        })?),
+        None => None,
+    };
     // A pty has no modem lines: TIOCMGET fails (ENOTTY). Reset through the ROM there.
-    let no_reset_lines = port.read_clear_to_send().is_err();
+    let no_reset_lines = client.is_none() && port.read_clear_to_send().is_err();
     let before = if no_reset_lines {
         Before::NoReset
     } else {
         opts.before
     };
-    let usb = usb_info(&opts.port).unwrap_or(UsbPortInfo {
-        vid: 0,
-        pid: 0,
-        serial_number: None,
-        manufacturer: None,
-        product: None,
-    });
+    let usb = usb_info(&opts.port)
+        .filter(|_| client.is_none())
+        .unwrap_or(UsbPortInfo {
+            vid: 0,
+            pid: 0,
+            serial_number: None,
+            manufacturer: None,
+            product: None,
+        });
+    // Without reset lines to restart it, the board is restarted as on a pty: through its loader
+    // (FLASH_END on a ROM, RUN_USER_CODE on a stub).
+    let rom_restart = no_reset_lines || opts.after == After::SoftReset;
     let after_op = match (opts.after, no_reset_lines) {
-        (After::HardReset, false) => ResetAfterOperation::HardReset,
-        // The ESP32 plan starts the app through the stub itself.
-        (After::HardReset, true) if opts.stub => ResetAfterOperation::NoResetNoStub,
+        (After::HardReset, false) if client.is_none() => ResetAfterOperation::HardReset,
+        // Over RFC 2217 espcheck resets through RTS afterwards; a soft reset into the ROM first
+        // would print a second boot banner.
+        (After::HardReset, false) => ResetAfterOperation::NoResetNoStub,
+        // The ESP32 plan starts the app through the stub itself (RUN_USER_CODE).
+        (After::HardReset, true) | (After::SoftReset, _) if opts.stub => {
+            ResetAfterOperation::NoResetNoStub
+        }
         _ => ResetAfterOperation::NoReset,
     };
     let restart = match (opts.after, no_reset_lines) {
         (After::NoReset, _) => Restart::None,
-        (After::HardReset, true) => Restart::RomReboot,
+        (After::SoftReset, _) | (After::HardReset, true) => Restart::RomReboot,
+        // Over RFC 2217 the plans leave the board in its loader and the reset is done below.
+        (After::HardReset, false) if client.is_some() => Restart::None,
         (After::HardReset, false) => Restart::ResetLine,
     };
     let usb_jtag = usb.vid == ESPRESSIF_VID && usb.pid == USB_JTAG_PID;
     // Start from a clean line: whatever the board printed before is not a reply.
     let _ = port.clear(serialport::ClearBuffer::All);
+    if let Some(c) = &client {
+        c.purge().map_err(|e| FlashError::Step {
+            step: "purging the remote port (PURGE-DATA)",
+            reason: e.to_string(),
+        })?;
+    }
     let mut conn = Connection::new(
         port,
         usb,
@@ -286,13 +341,17 @@ pub fn flash(
     } else {
         "connecting (no reset)"
     });
-    let stub_running = sync(&mut conn, before, opts.timeout, &name)?;
+    let reset = match &client {
+        Some(c) => Reset::Remote(c),
+        None => Reset::Local,
+    };
+    let stub_running = sync(&mut conn, before, reset, opts.timeout, &name)?;
     let magic = conn
         .read_reg(CHIP_DETECT_MAGIC_REG)
         .map_err(step("reading the chip magic"))?;
     let ctx = Ctx {
         stub_running,
-        no_reset_lines,
+        no_reset_lines: rom_restart,
         restart,
         opts,
     };
@@ -312,11 +371,45 @@ pub fn flash(
             },
         });
     }
-    if is_esp8266 {
+    let mut flashed = if is_esp8266 {
         esp8266::flash(conn, firmware, &ctx, progress)
     } else {
         esp32::flash(conn, firmware, &ctx, progress)
+    }?;
+    flashed.no_reset_lines = no_reset_lines;
+    if let Some(c) = &client
+        && opts.after == After::HardReset
+    {
+        // espflash's ROM path (an ESP32 without the stub) ends in FLASH_END with reboot, which
+        // already started the app; a second reset would show as a reset loop. Everything else
+        // is still in a loader: reset it through RTS, as on a local bridge.
+        let rom_rebooted = !is_esp8266 && !opts.stub;
+        // The app's first line comes at the monitor rate (the plans left the loader's).
+        let _ = flashed.port.set_baud_rate(opts.monitor_baud);
+        flashed.restart = if rom_rebooted {
+            Restart::RomReboot
+        } else {
+            progress.step("hard resetting via RTS (RFC 2217)");
+            // The bridge mirrors the monitor baud set above within its 20 ms poll: let it go out
+            // before the reset.
+            std::thread::sleep(Duration::from_millis(40));
+            c.hard_reset().map_err(|e| FlashError::Step {
+                step: "hard reset (RTS over RFC 2217)",
+                reason: e.to_string(),
+            })?;
+            Restart::ResetLine
+        };
     }
+    Ok(flashed)
+}
+
+/// How the board is reset into its loader.
+#[derive(Clone, Copy)]
+enum Reset<'a> {
+    /// espflash's sequences on the local port's DTR/RTS.
+    Local,
+    /// esptool's ClassicReset through RFC 2217 SET-CONTROL.
+    Remote(&'a remote::Client),
 }
 
 /// What the chip-specific plans need to know.
@@ -333,6 +426,7 @@ struct Ctx<'a> {
 fn sync(
     conn: &mut Connection,
     before: Before,
+    reset: Reset<'_>,
     within: Duration,
     name: &str,
 ) -> Result<bool, FlashError> {
@@ -341,8 +435,16 @@ fn sync(
     loop {
         if before == Before::DefaultReset && attempt.is_multiple_of(5) {
             // Alternate the normal and the long boot-pin delay, as esptool does.
-            conn.reset_to_flash(attempt % 10 == 5)
-                .map_err(step("resetting into download mode"))?;
+            let long = attempt % 10 == 5;
+            match reset {
+                Reset::Local => conn
+                    .reset_to_flash(long)
+                    .map_err(step("resetting into download mode"))?,
+                Reset::Remote(c) => c.classic_reset(long).map_err(|e| FlashError::Step {
+                    step: "resetting into download mode (DTR/RTS over RFC 2217)",
+                    reason: e.to_string(),
+                })?,
+            }
         }
         attempt += 1;
         let reply = conn.with_timeout(CommandType::Sync.timeout(), |c| c.command(Command::Sync));

@@ -1,5 +1,6 @@
 //! Serial ports: the [`SerialLink`] trait the watch loop (and flashing) works over, real ports and
-//! ptys through `serialport`, port discovery from sysfs, and the watch loop itself.
+//! ptys through `serialport`, remote ports over RFC 2217 (`rfc2217://HOST:PORT`), port discovery
+//! from sysfs, and the watch loop itself.
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -8,12 +9,15 @@ use std::time::Duration;
 pub mod discover;
 pub mod log;
 pub mod port;
+pub mod pty;
+pub mod remote;
 pub mod rfc2217;
 pub mod session;
 pub mod watch;
 
 pub use discover::{PortInfo, list_ports};
 pub use port::TtyLink;
+pub use remote::{RemoteUrl, Rfc2217Link};
 pub use watch::{WatchEnd, WatchOptions, WatchOutcome, watch};
 
 use crate::error::{Error, Result};
@@ -90,6 +94,15 @@ impl<R: std::io::Read + Send> SerialLink for ReaderLink<R> {
     }
     fn set_rts(&mut self, _level: bool) -> Result<(), LinkError> {
         Err(LinkError::Unsupported("RTS"))
+    }
+}
+
+/// Open `port` at `baud`: a local serial port or pty, or an `rfc2217://HOST:PORT` URL. Neither
+/// touches DTR/RTS.
+pub fn open_link(port: &std::path::Path, baud: u32) -> Result<Box<dyn SerialLink>> {
+    match RemoteUrl::of(port)? {
+        Some(url) => Ok(Box::new(Rfc2217Link::open(&url, baud)?)),
+        None => Ok(Box::new(TtyLink::open(port, baud)?)),
     }
 }
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use super::log::RawLog;
 use super::watch::{Notice, WatchEnd, WatchOptions, WatchOutcome, stop_on_signals, watch};
-use super::{SerialLink, TtyLink};
+use super::{SerialLink, open_link};
 use crate::error::{Error, Result};
 use crate::grade::{Grader, Verdict};
 
@@ -53,9 +53,10 @@ pub fn run(
     // the kernel hands out may take the same number, and it belongs to someone else. A symlink
     // to a pty (`sim device --link`) may be pointed at a new one, so it is reopened.
     let raw_pty = plan.port.starts_with("/dev/pts/");
-    let mut reopen = plan.reopen_baud.filter(|_| !raw_pty).map(|baud| {
-        move || -> Result<Box<dyn SerialLink>> { Ok(Box::new(TtyLink::open(&reopen_path, baud)?)) }
-    });
+    let mut reopen = plan
+        .reopen_baud
+        .filter(|_| !raw_pty)
+        .map(|baud| move || -> Result<Box<dyn SerialLink>> { open_link(&reopen_path, baud) });
     let outcome = watch(
         &mut link,
         grader,

@@ -785,3 +785,49 @@ fn a_failure_past_the_cut_of_an_earlier_line_keeps_the_run_from_passing() {
         "{v}"
     );
 }
+
+/// `pio device monitor | espcheck grade -`: a signal while the pipe is still open ends the grade
+/// with the report of what arrived, "interrupted", exit 130 (not killed with no report).
+#[test]
+fn a_signal_stops_grading_an_open_pipe_with_the_report_and_exit_130() {
+    use nix::sys::signal::Signal;
+    let log = std::fs::read(fixture("no_wifi.log")).unwrap();
+    for signal in [Signal::SIGTERM, Signal::SIGINT, Signal::SIGHUP] {
+        let mut child = super::support::espcheck_std()
+            .args(["grade", "-", "--json"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(&log[..200]).unwrap();
+        stdin.flush().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(400));
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), signal).unwrap();
+        let code = super::watch::wait_exit(&mut child, std::time::Duration::from_secs(10));
+        drop(stdin);
+        assert_eq!(code, 130, "{signal}");
+        let mut out = String::new();
+        child
+            .stdout
+            .take()
+            .unwrap()
+            .read_to_string(&mut out)
+            .unwrap();
+        let v: Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(
+            (
+                v["verdict"].as_str(),
+                v["stage"].as_str(),
+                v["exit_code"].as_i64()
+            ),
+            (Some("timeout"), Some("wifi"), Some(130)),
+            "{signal}: {v}"
+        );
+        assert!(
+            v["reason"].as_str().unwrap().starts_with("interrupted"),
+            "{v}"
+        );
+    }
+}

@@ -13,6 +13,7 @@ mod fingerprint;
 mod flash;
 mod formats;
 mod grade;
+mod labgrid;
 mod mock_api;
 mod pacing;
 mod probe;

@@ -3,6 +3,9 @@
 //! circuit) and its default stub flashes a sim image, then a pyserial reader pulses RTS like a
 //! monitor, reads the boot over the same port, and `espcheck grade -` grades it PASS; then
 //! esp-idf-monitor (from PyPI) resets the board and shows the sketch's verdict line.
+//!
+//! Then espcheck's own RFC 2217 client: `flash-and-watch rfc2217://…` against the board's endpoint
+//! (resets through DTR/RTS) and through Debian's ser2net exporting a pty-linked board.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -11,13 +14,13 @@ use std::process::{Child, Command, Stdio};
 use crate::sim::Server;
 use crate::support::{espcheck, espcheck_std};
 
-struct Rfc2217Board {
+pub(crate) struct Rfc2217Board {
     child: Child,
-    url: String,
+    pub(crate) url: String,
 }
 
 impl Rfc2217Board {
-    fn start(chip: &str) -> Self {
+    pub(crate) fn start(chip: &str) -> Self {
         let mut child = espcheck_std()
             .args(["sim", "device", "--pacing", "off", "--chip", chip])
             .args(["--rfc2217", "127.0.0.1:0"])
@@ -236,6 +239,328 @@ fn rfc2217_off_loopback_is_refused_without_public() {
         "{err}"
     );
     assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+}
+
+/// `flash-and-watch PORT --firmware FW --json` plus `extra`: exit code, JSON verdict, stderr.
+fn flash_and_watch(
+    port: &str,
+    fw: &Path,
+    extra: &[&str],
+) -> (Option<i32>, serde_json::Value, String) {
+    let out = espcheck()
+        .args(["flash-and-watch", port, "--firmware"])
+        .arg(fw)
+        .args(["--timeout", "30s", "--json"])
+        .args(extra)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let json = stdout
+        .lines()
+        .last()
+        .and_then(|l| serde_json::from_str(l).ok())
+        .unwrap_or_else(|| panic!("no JSON verdict from {port}: {stdout}\n{stderr}"));
+    (out.status.code(), json, stderr)
+}
+
+fn sim_image(server: &Server, dir: &Path, chip: &str) -> PathBuf {
+    crate::flash::image(
+        dir,
+        &format!("{chip}.bin"),
+        &[
+            "--chip",
+            chip,
+            "--connect",
+            &server.connect(),
+            "--ca-file",
+            server.file("root.pem").to_str().unwrap(),
+        ],
+    )
+}
+
+#[test]
+fn flash_and_watch_over_rfc2217_resets_flashes_and_passes_on_the_boards_own_endpoint() {
+    let server = Server::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    for chip in ["esp8266", "esp32"] {
+        let fw = sim_image(&server, dir.path(), chip);
+        // The board boots from (erased) flash on power-on: only DTR/RTS over RFC 2217 bring it
+        // into the loader, and only RTS restarts it into the new app.
+        let board = Rfc2217Board::start(chip);
+        let (code, verdict, stderr) = flash_and_watch(&board.url, &fw, &[]);
+        assert_eq!(code, Some(0), "{chip}: {verdict}\n{stderr}");
+        assert_eq!(verdict["verdict"], "pass", "{chip}");
+        assert!(
+            stderr.contains(&format!("on {}", board.url))
+                && stderr.contains("restarted through the reset line"),
+            "{chip}: {stderr}"
+        );
+        // A reset loop would show a second boot: one power-on reset after the flash.
+        assert!(verdict["crash"].is_null(), "{chip}: {verdict}");
+    }
+    // The ESP32 stub at 921600: the bridge mirrors espflash's baud change to SET-BAUDRATE (the
+    // board's UART follows it, so a missed change is noise and no answer), then 115200 to watch.
+    let fw = sim_image(&server, dir.path(), "esp32");
+    let board = Rfc2217Board::start("esp32");
+    let (code, verdict, stderr) = flash_and_watch(&board.url, &fw, &["--baud", "921600"]);
+    assert_eq!(code, Some(0), "921600: {verdict}\n{stderr}");
+}
+
+#[test]
+fn a_remote_port_that_refuses_or_is_malformed_is_one_line_with_its_exit_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let fw = dir.path().join("fw.bin");
+    std::fs::write(&fw, [0xE9u8; 64]).unwrap();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("rfc2217://{}", closed.local_addr().unwrap());
+    drop(closed);
+    for args in [
+        vec![
+            "flash-and-watch",
+            url.as_str(),
+            "--firmware",
+            fw.to_str().unwrap(),
+            "--force",
+        ],
+        vec!["watch", url.as_str()],
+    ] {
+        let out = espcheck().args(&args).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(4), "{args:?}: {err}");
+        assert!(
+            err.contains(&url) && err.contains("connection refused"),
+            "{err}"
+        );
+        assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+    }
+    let out = espcheck()
+        .args(["watch", "rfc2217://127.0.0.1:4000?baudrate=9600"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("unknown option `baudrate`"), "{err}");
+}
+
+/// Debian's ser2net exporting a pty over RFC 2217, as a labgrid exporter does; killed when
+/// dropped. `None` (and a loud SKIP) when ser2net is not installed.
+pub(crate) struct Ser2net {
+    child: Child,
+    pub(crate) port: u16,
+    _dir: tempfile::TempDir,
+}
+
+/// ser2net on PATH, else where Debian puts it (/usr/sbin is not on every user's PATH).
+pub(crate) fn ser2net_bin() -> Option<PathBuf> {
+    ["ser2net", "/usr/sbin/ser2net"]
+        .into_iter()
+        .map(PathBuf::from)
+        .find(|p| Command::new(p).arg("-v").output().is_ok())
+}
+
+impl Ser2net {
+    pub(crate) fn start(device: &Path) -> Option<Ser2net> {
+        let Some(bin) = ser2net_bin() else {
+            eprintln!("SKIP: ser2net is not installed (apt-get install ser2net; .ci/run does)");
+            return None;
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let config = dir.path().join("ser2net.yaml");
+        std::fs::write(
+            &config,
+            format!(
+                "connection: &board\n  accepter: telnet(rfc2217),tcp,127.0.0.1,{port}\n  \
+                 connector: serialdev,{},115200n81,local\n  options:\n    kickolduser: true\n",
+                device.display()
+            ),
+        )
+        .unwrap();
+        // -n: stay in the foreground; -d: log to stderr, not syslog; -P: a pid file of its own.
+        let child = Command::new(bin)
+            .arg("-n")
+            .arg("-d")
+            .arg("-c")
+            .arg(&config)
+            .arg("-P")
+            .arg(dir.path().join("ser2net.pid"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let start = std::time::Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                start.elapsed() < std::time::Duration::from_secs(10),
+                "ser2net did not listen on {port}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        Some(Ser2net {
+            child,
+            port,
+            _dir: dir,
+        })
+    }
+}
+
+impl Drop for Ser2net {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn flash_and_watch_through_ser2net_to_a_pty_linked_board_reaches_pass() {
+    let server = Server::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    for chip in ["esp8266", "esp32"] {
+        let fw = sim_image(&server, dir.path(), chip);
+        let board = crate::flash::Board::start(chip);
+        let Some(ser2net) = Ser2net::start(&board.link) else {
+            return;
+        };
+        // A pty has no modem lines, so ser2net cannot apply (or confirm) SET-CONTROL: the
+        // board is reached without a reset and restarted through its loader.
+        let url = format!("rfc2217://127.0.0.1:{}", ser2net.port);
+        for _ in 0..2 {
+            let (code, verdict, stderr) = flash_and_watch(
+                &url,
+                &fw,
+                &["--before", "no-reset", "--after", "soft-reset"],
+            );
+            assert_eq!(code, Some(0), "{chip} via ser2net: {verdict}\n{stderr}");
+            assert!(
+                stderr.contains("restarted through the loader (--after soft-reset)"),
+                "{stderr}"
+            );
+        }
+        // ?ign_set_control: the default reset's SET-CONTROL is sent without waiting for answers.
+        let (code, verdict, stderr) = flash_and_watch(
+            &format!("{url}?ign_set_control"),
+            &fw,
+            &["--after", "soft-reset"],
+        );
+        assert_eq!(code, Some(0), "{chip} ign_set_control: {verdict}\n{stderr}");
+        // Without it the missing answer is named, with the fix (after ?timeout=, not 3 s).
+        let out = espcheck()
+            .args([
+                "flash-and-watch",
+                &format!("{url}?timeout=0.5"),
+                "--firmware",
+            ])
+            .arg(&fw)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(4), "{err}");
+        assert!(
+            err.contains("did not confirm SET-CONTROL within 500ms")
+                && err.contains("?ign_set_control"),
+            "{err}"
+        );
+    }
+}
+
+/// A one-client RFC 2217 server on loopback built on espcheck's own codec that, once the client
+/// has set its line, plays `log` as board output (0xFF doubled) and closes.
+fn replaying_server(log: Vec<u8>) -> u16 {
+    use espcheck::serial::rfc2217::{ComPortServer, Decoder, Event, encode_data, server_answer};
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let Ok((mut s, _)) = listener.accept() else {
+            return;
+        };
+        let mut d = Decoder::default();
+        let mut com = ComPortServer::new(115_200);
+        let mut buf = [0u8; 1024];
+        let mut configured = false;
+        while !configured {
+            let Ok(n) = s.read(&mut buf) else { return };
+            if n == 0 {
+                return;
+            }
+            for e in d.feed(&buf[..n]) {
+                let out = match e {
+                    Event::Negotiate { verb, option } => server_answer(verb, option)
+                        .map(Vec::from)
+                        .unwrap_or_default(),
+                    Event::ComPort { command, value } => {
+                        // SET-CONTROL (no flow control) is the last of the client's settings.
+                        configured |= command == 5;
+                        com.handle(command, &value)
+                    }
+                    _ => Vec::new(),
+                };
+                let _ = s.write_all(&out);
+            }
+        }
+        let mut wire = Vec::new();
+        encode_data(&log, &mut wire);
+        for chunk in wire.chunks(512) {
+            let _ = s.write_all(chunk);
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+    });
+    port
+}
+
+#[test]
+fn watch_grades_what_a_remote_port_delivers_and_names_it_when_it_goes_away() {
+    let log = std::fs::read(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/logs/core3x_pass.log"),
+    )
+    .unwrap();
+    let port = replaying_server(log.clone());
+    let url = format!("rfc2217://127.0.0.1:{port}");
+    let out = espcheck()
+        .args(["watch", &url, "--timeout", "20s", "--json"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains(r#""verdict":"pass""#), "{stdout}");
+
+    // The same log cut before the verdict, then the server hangs up: no reconnect within the
+    // grace (the one connection was used), so exit 4 naming the port and what was read.
+    let cut = log.len() / 2;
+    let port = replaying_server(log[..cut].to_vec());
+    let url = format!("rfc2217://127.0.0.1:{port}");
+    let dir = tempfile::tempdir().unwrap();
+    let raw = dir.path().join("serial.log");
+    let out = espcheck()
+        .args([
+            "watch",
+            &url,
+            "--timeout",
+            "20s",
+            "--reopen-grace",
+            "1s",
+            "--log",
+        ])
+        .arg(&raw)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{err}");
+    assert!(
+        err.contains(&url) && err.contains("went away") && err.contains(&format!("{cut} bytes")),
+        "{err}"
+    );
+    // Every byte that arrived is in the log.
+    assert_eq!(std::fs::read(&raw).unwrap(), log[..cut]);
 }
 
 #[test]

@@ -19,7 +19,7 @@ mod bootloader;
 pub mod firmware;
 pub mod flash;
 pub mod loader;
-pub mod pty;
+pub use crate::serial::pty;
 mod runtime;
 pub mod uart;
 mod wire;

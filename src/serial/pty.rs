@@ -1,5 +1,6 @@
-//! The pseudo-terminal the virtual board sits on: a non-blocking master for the board, and a slave
-//! fd the board keeps open itself so the master never sees EIO between clients.
+//! Pseudo-terminals: the one the virtual board sits on (a non-blocking master for the board, and a
+//! slave fd the board keeps open itself so the master never sees EIO between clients), and the
+//! local end of an RFC 2217 bridge ([`super::remote`]), whose baud the bridge reads off the master.
 
 use std::fs::{File, OpenOptions};
 use std::os::fd::{AsFd, AsRawFd};
@@ -58,12 +59,13 @@ pub fn clear_exclusive(slave: &File) {
 }
 
 /// The baud rate the host has set on its end, as the board's UART "sees" it (custom rates such
-/// as 74880 included, which plain termios cannot report).
+/// as 74880 included, which plain termios cannot report). `fd` is the slave, or the master: on
+/// Linux a pty master's termios requests act on its slave.
 #[allow(unsafe_code)] // See `clear_exclusive`.
-pub fn host_baud(slave: &File) -> Option<u32> {
+pub fn host_baud(fd: &impl AsRawFd) -> Option<u32> {
     let mut t = std::mem::MaybeUninit::<nix::libc::termios2>::zeroed();
-    // SAFETY: TCGETS2 fills a `termios2`, which `t` is; the fd is open for the lifetime of `slave`.
-    let r = unsafe { sys::tcgets2(slave.as_raw_fd(), t.as_mut_ptr()) };
+    // SAFETY: TCGETS2 fills a `termios2`, which `t` is; the caller holds `fd` open.
+    let r = unsafe { sys::tcgets2(fd.as_raw_fd(), t.as_mut_ptr()) };
     // SAFETY: zero-initialised plain-old-data, filled in by the kernel on success.
     let t = unsafe { t.assume_init() };
     r.ok().map(|_| t.c_ospeed).filter(|&s| s > 0)
