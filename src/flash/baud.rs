@@ -76,6 +76,16 @@ pub fn raise(
     asked: u32,
     progress: &mut dyn Progress,
 ) -> Result<u32, String> {
+    // A stub an interrupted flash left running may already be at the rate (see `sync`).
+    let now = conn.baud().unwrap_or(ROM_BAUD);
+    if now == asked {
+        return Ok(now);
+    }
+    if now != ROM_BAUD && lower(conn, now, ROM_BAUD).is_err() {
+        return Err(format!(
+            "the stub at {now} baud did not come back to {ROM_BAUD}"
+        ));
+    }
     let rates = ladder(asked);
     for (i, &rate) in rates.iter().enumerate() {
         let reason = match try_rate(conn, stub, ROM_BAUD, rate) {

@@ -50,6 +50,7 @@ pub(super) fn flash(
             super::Reset::Local,
             ctx.opts.timeout,
             &name,
+            baud::ROM_BAUD,
         )?;
     }
     progress.step("detecting the chip and its flash");

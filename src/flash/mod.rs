@@ -345,7 +345,7 @@ pub fn flash(
         Some(c) => Reset::Remote(c),
         None => Reset::Local,
     };
-    let stub_running = sync(&mut conn, before, reset, opts.timeout, &name)?;
+    let stub_running = sync(&mut conn, before, reset, opts.timeout, &name, opts.baud)?;
     let magic = conn
         .read_reg(CHIP_DETECT_MAGIC_REG)
         .map_err(step("reading the chip magic"))?;
@@ -423,16 +423,29 @@ struct Ctx<'a> {
 
 /// Reset (if asked) and SYNC until the loader answers or `deadline` passes. Returns whether a
 /// flasher stub answered (its SYNC value is 0, as esptool checks; the ROMs' is not).
+///
+/// Without a reset, every other SYNC goes at `also` (the flashing baud): a stub an interrupted
+/// flash left running listens there, and on a port without reset lines nothing else brings it
+/// back. The connection stays at the rate that answered.
 fn sync(
     conn: &mut Connection,
     before: Before,
     reset: Reset<'_>,
     within: Duration,
     name: &str,
+    also: u32,
 ) -> Result<bool, FlashError> {
     let start = Instant::now();
     let mut attempt = 0u32;
     loop {
+        if before == Before::NoReset && also != baud::ROM_BAUD {
+            let rate = if attempt.is_multiple_of(2) {
+                baud::ROM_BAUD
+            } else {
+                also
+            };
+            let _ = conn.set_baud(rate);
+        }
         if before == Before::DefaultReset && attempt.is_multiple_of(5) {
             // Alternate the normal and the long boot-pin delay, as esptool does.
             let long = attempt % 10 == 5;
