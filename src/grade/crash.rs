@@ -41,7 +41,11 @@ pub(crate) fn classify(text: &str, lower: &str) -> Option<Signal> {
         || lower.contains("invalid header")
         || lower.contains("corrupt heap")
         || lower.contains("assert failed")
-        || lower.contains("stack overflow"))
+        || lower.contains("stack overflow")
+        || lower.contains("register dump")
+        || lower.contains("backtrace:")
+        || lower.contains("ctx: ")
+        || lower.contains(">>>stack>>>"))
     {
         return None;
     }
@@ -125,10 +129,63 @@ pub(crate) fn classify(text: &str, lower: &str) -> Option<Signal> {
             end: BlockEnd::StackEnd,
         });
     }
+    if let Some(kind) = headless(text) {
+        return Some(Signal::Crash {
+            kind,
+            end: match kind {
+                "register-dump" => BlockEnd::Backtrace,
+                "stack-dump" => BlockEnd::StackEnd,
+                _ => BlockEnd::Immediate,
+            },
+        });
+    }
     if let Some(cause) = boot_cause(text) {
         return Some(Signal::Boot { cause });
     }
     None
+}
+
+/// A crash's body whose headline the log does not show (it starts after it, or the headline
+/// was lost): an ESP32 `Core  0 register dump:`, a bare `Backtrace: 0x…:0x…`, an ESP8266
+/// postmortem's `ctx: cont` or `>>>stack>>>`. Only a crash when no crash came before: after a
+/// headline these lines are its block (or the second core's part of it).
+fn headless(text: &str) -> Option<&'static str> {
+    let t = text.trim_start();
+    if t.starts_with("Core ") && t.trim_end().ends_with("register dump:") {
+        return Some("register-dump");
+    }
+    if is_backtrace(t) && t.contains(":0x") {
+        return Some("backtrace-only");
+    }
+    let ctx = t
+        .strip_prefix("ctx: ")
+        .is_some_and(|c| matches!(c.trim(), "cont" | "sys" | "bearssl"));
+    if ctx || t.starts_with(">>>stack>>>") {
+        return Some("stack-dump");
+    }
+    None
+}
+
+/// Whether `kind` is one of [`headless`]'s: a crash only if none was seen before it.
+pub(crate) fn is_headless(kind: &str) -> bool {
+    matches!(kind, "register-dump" | "backtrace-only" | "stack-dump")
+}
+
+/// RISC-V `mcause` exception codes (the privileged ISA's table, as ESP-IDF's panic handler
+/// names them).
+fn mcause_name(code: u32) -> Option<&'static str> {
+    Some(match code {
+        0 => "Instruction address misaligned",
+        1 => "Instruction access fault",
+        2 => "Illegal instruction",
+        3 => "Breakpoint",
+        4 => "Load address misaligned",
+        5 => "Load access fault",
+        6 => "Store address misaligned",
+        7 => "Store access fault",
+        8 | 11 => "Environment call",
+        _ => return None,
+    })
 }
 
 /// Where `Guru Meditation Error` starts in `lower`, wherever the line has it and however many
@@ -465,6 +522,38 @@ pub(crate) fn describe(kind: &str, headline: &str, block: &[String]) -> String {
         }
         "stack-overflow" => format!(
             "a task overflowed its stack (`{}`): give it a bigger stack",
+            headline.trim()
+        ),
+        "register-dump" => {
+            let hex = |v: &str| u32::from_str_radix(v.trim_start_matches("0x"), 16).ok();
+            let cause = field("MCAUSE  :")
+                .and_then(|v| hex(&v))
+                .and_then(mcause_name)
+                .or_else(|| {
+                    field("EXCCAUSE:")
+                        .and_then(|v| hex(&v))
+                        .and_then(exception_name)
+                });
+            let mut s = "the board crashed: the log shows its register dump but not the panic's \
+                         message before it"
+                .to_owned();
+            if let Some(c) = cause {
+                s.push_str(&format!(" (the cause register says {c})"));
+            }
+            if let Some(pc) = field("MEPC    :") {
+                s.push_str(&format!(" at MEPC {pc}{HINT_UNWIND}"));
+            } else if let Some(pc) = field("PC      :") {
+                s.push_str(&format!(" at PC {pc}{HINT_BACKTRACE}"));
+            }
+            s
+        }
+        "backtrace-only" => format!(
+            "the board crashed: the log shows a panic's Backtrace but not the message before it \
+             (capture from before the crash to see which panic){HINT_BACKTRACE}"
+        ),
+        "stack-dump" => format!(
+            "the board crashed or a watchdog reset it: the log shows the core's postmortem stack \
+             dump (`{}`) but not its first line (Exception, Soft WDT or abort){HINT_DECODER}",
             headline.trim()
         ),
         "panic-tail" => "the board panicked and rebooted: the log starts after the panic's \

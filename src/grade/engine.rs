@@ -39,6 +39,8 @@ pub(crate) struct Engine {
     pub expected_fingerprint: Option<String>,
     /// The server the firmware connects to, once it says.
     pub host: Option<String>,
+    /// The chip and framework the log shows, once it shows them.
+    pub family: Option<super::context::Family>,
     /// The TLS diagnostic that best explains a failure (certificate problems first).
     pub primary: Option<Diagnostic>,
     pub now: Duration,
@@ -81,6 +83,7 @@ impl Engine {
             expected_fingerprint: None,
             primary: None,
             host: None,
+            family: None,
             now: Duration::ZERO,
             timed,
             line: 0,
@@ -104,6 +107,7 @@ impl Engine {
         self.suggested_fingerprint = old.suggested_fingerprint;
         self.expected_fingerprint = old.expected_fingerprint;
         self.host = old.host;
+        self.family = old.family;
         self.primary = old.primary;
         self.now = old.now;
         self.timed = old.timed;

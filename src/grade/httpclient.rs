@@ -29,6 +29,22 @@ static DEBUG_STATUS: LazyLock<Regex> = LazyLock::new(|| {
         .unwrap_or_else(|_| unreachable!())
 });
 
+/// A response's status line as firmware that reads the socket itself prints it:
+/// `HTTP/1.1 400 Bad Request`.
+static STATUS_LINE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^HTTP/1\.[01] (\d{3})\b").unwrap_or_else(|_| unreachable!()));
+
+/// The verdict a printed status line gives, and why.
+pub(crate) fn status_line(text: &str) -> Option<(Verdict, String)> {
+    let t = text.trim();
+    let code = STATUS_LINE.captures(t)?.get(1)?.as_str();
+    let (verdict, why) = status("HTTP", code)?;
+    Some((
+        verdict,
+        format!("the firmware printed the server's `{t}`: {why}"),
+    ))
+}
+
 /// What a line says about the request, and how sure that is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Said {
@@ -138,6 +154,15 @@ mod tests {
             v("I (21721) HTTP_CLIENT: HTTP HEAD Status = 502, content_length = 122"),
             Some(Verdict::Fail)
         );
+        assert_eq!(
+            status_line("HTTP/1.1 400 Bad Request").map(|s| s.0),
+            Some(Verdict::Fail)
+        );
+        assert_eq!(
+            status_line("HTTP/1.0 200 OK").map(|s| s.0),
+            Some(Verdict::Pass)
+        );
+        assert_eq!(status_line("HTTP/1.1 is a protocol"), None);
         assert_eq!(v("[HTTP] begin..."), None);
         assert_eq!(v("[HTTP] GET..."), None);
     }

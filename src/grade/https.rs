@@ -325,7 +325,11 @@ impl State {
     }
 
     fn connection_failed_reason(&self, core: &Engine) -> String {
-        let host = self.host.as_deref().unwrap_or("the server");
+        let host = self
+            .host
+            .as_deref()
+            .or(core.host.as_deref())
+            .unwrap_or("the server");
         if let Some(reason) = super::tls_reason(core) {
             return reason;
         }
@@ -344,8 +348,15 @@ impl State {
         // TLS, and a server that is down looks the same as a pin that no longer matches.
         format!(
             "connection to {host} failed; the log does not say whether TCP or TLS failed (the \
-             server may be down or unreachable){pin}. Build with the SSL debug level to get the \
-             BSSL: lines that say why"
+             server may be down or unreachable){pin}. {}",
+            // The reference sketch is the ESP8266 core's example: unless the log shows another
+            // chip, its `connecting to HOST` says ESP8266.
+            super::context::Family::debug_advice(
+                core.family.or(self
+                    .host
+                    .is_some()
+                    .then_some(super::context::Family::Esp8266))
+            )
         )
     }
 }

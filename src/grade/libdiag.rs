@@ -116,6 +116,12 @@ fn connection(lower: &str, found: &Found) -> Option<Finding> {
             errno.map(|e| -e),
         );
     }
+    if let Some(f) = websocket(lower, found) {
+        return Some(f);
+    }
+    if let Some(f) = pubsubclient(lower, found) {
+        return Some(f);
+    }
     // ESP-IDF's MQTT client (esp-mqtt): it could not reach or talk to the broker. The transport
     // lines before it (esp-tls) say why when they are there.
     if lower.contains("mqtt_client:")
@@ -144,6 +150,21 @@ fn connection(lower: &str, found: &Found) -> Option<Finding> {
             errno.map(|e| -e),
         );
     }
+    if matches!(
+        lower.trim().trim_end_matches(['.', '!']),
+        "handshake failed" | "handshake failed with server"
+    ) {
+        return found(
+            CONNECTION,
+            About::Connection,
+            Weight::Fails,
+            "the firmware printed `handshake failed`: the server did not complete the \
+             handshake; the line does not say whether it was the TLS handshake or the \
+             application's own (a WebSocket upgrade)"
+                .to_owned(),
+            None,
+        );
+    }
     let generic = lower.contains("failed to open new connection")
         || lower.contains("failed to open a new connection")
         || lower.contains("connection failed, sock < 0")
@@ -161,6 +182,95 @@ fn connection(lower: &str, found: &Found) -> Option<Finding> {
         );
     }
     None
+}
+
+/// The number after `key` in `lower` (`errno=119`, `error 104`).
+fn number_after(lower: &str, key: &str) -> Option<i32> {
+    let i = lower.find(key)?;
+    lower[i + key.len()..]
+        .trim_start()
+        .split(|c: char| !c.is_ascii_digit() && c != '-')
+        .next()
+        .and_then(|n| n.parse::<i32>().ok())
+}
+
+/// ESP-IDF's WebSocket transport (`transport_ws`, esp_websocket_client): TCP (and TLS) worked
+/// or not, and then the HTTP upgrade to WebSocket.
+fn websocket(lower: &str, found: &Found) -> Option<Finding> {
+    let ws = |explanation: String, errno: Option<i32>| {
+        found(
+            CONNECTION,
+            About::Connection,
+            Weight::Fails,
+            explanation,
+            errno.map(|e| -e),
+        )
+    };
+    if lower.contains("transport_ws:") && lower.contains("sec-websocket-accept not found") {
+        return ws(
+            "the server's answer to the WebSocket upgrade had no Sec-WebSocket-Accept header: \
+             the connection itself worked, but the server (or a proxy in front of it) did not \
+             accept the upgrade (wrong path or port, or not a WebSocket endpoint)"
+                .to_owned(),
+            None,
+        );
+    }
+    if lower.contains("transport_ws:") && lower.contains("error read response for upgrade") {
+        return ws(
+            "the server sent no answer to the WebSocket upgrade request (it closed or reset \
+             the connection, or timed out)"
+                .to_owned(),
+            None,
+        );
+    }
+    if lower.contains("websocket_client:") && lower.contains("esp_transport_connect() failed") {
+        let errno = number_after(lower, "errno=").filter(|e| *e != 0);
+        return ws(
+            format!(
+                "the WebSocket client could not connect: {}",
+                tcp_errno(errno)
+            ),
+            errno,
+        );
+    }
+    if lower.contains("transport_base:") && lower.contains("poll_read select error") {
+        let errno = number_after(lower, "poll_read select error");
+        return ws(tcp_errno(errno), errno);
+    }
+    None
+}
+
+/// PubSubClient's examples: `Attempting MQTT connection...failed, rc=-2 try again in 5 seconds`.
+/// `rc` is `state()`: negative, the client's own (no TCP connection, or it was lost); positive,
+/// the broker's CONNACK refusal.
+fn pubsubclient(lower: &str, found: &Found) -> Option<Finding> {
+    let at = lower.find("failed, rc=")?;
+    if !(lower.contains("mqtt") || lower[at..].contains("try again")) {
+        return None;
+    }
+    let rc = number_after(&lower[at..], "rc=")?;
+    let what = match rc {
+        -4 => "MQTT_CONNECTION_TIMEOUT: the broker did not answer the CONNECT in time",
+        -3 => "MQTT_CONNECTION_LOST: the connection to the broker broke",
+        -2 => {
+            "MQTT_CONNECT_FAILED: the network connection to the broker failed (DNS, TCP, or TLS \
+             with a secure client: the log does not say which)"
+        }
+        -1 => "MQTT_DISCONNECTED: the client was disconnected",
+        1 => "MQTT_CONNECT_BAD_PROTOCOL: the broker does not speak this MQTT version",
+        2 => "MQTT_CONNECT_BAD_CLIENT_ID: the broker rejected the client ID",
+        3 => "MQTT_CONNECT_UNAVAILABLE: the broker is unavailable",
+        4 => "MQTT_CONNECT_BAD_CREDENTIALS: wrong user name or password",
+        5 => "MQTT_CONNECT_UNAUTHORIZED: the client is not authorised to connect",
+        _ => "an unknown state",
+    };
+    found(
+        CONNECTION,
+        About::Connection,
+        Weight::Fails,
+        format!("the MQTT client (PubSubClient) could not connect to the broker: rc={rc}, {what}"),
+        Some(rc),
+    )
 }
 
 /// What an lwIP errno means for a TCP connection.

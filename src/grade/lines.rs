@@ -101,6 +101,7 @@ impl LineSplitter {
     fn take_line(&mut self) -> Line {
         self.number += 1;
         let (text, garbled) = clean(&self.buf);
+        let text = strip_line_end_glyphs(text);
         let (stamp, text) = match split_stamp(&text) {
             Some((stamp, rest)) => (Some(stamp.to_owned()), rest.to_owned()),
             None => (None, text),
@@ -127,7 +128,7 @@ impl LineSplitter {
 pub fn split_stamp(text: &str) -> Option<(&str, &str)> {
     static STAMP: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
         regex::Regex::new(
-            r"^(\[)?((?:\d{4}-\d{2}-\d{2}[ T])?\d{1,2}:\d{2}:\d{2}(?:[.,:]\d{1,6})?)\]?(?: ?->| ?>|:)? ?(收←◆|收<-|RX: ?)?",
+            r"^(\[)?(\d{2}:\d{2}:\d{3}\b|(?:\d{4}-\d{2}-\d{2}[ T])?\d{1,2}:\d{2}:\d{2}(?:[.,:]\d{1,6})?)\]?(?: ?->| ?>|:)? ?(收←◆|收<-|RX: ?)?",
         )
         .unwrap_or_else(|_| unreachable!())
     });
@@ -143,6 +144,34 @@ pub fn split_stamp(text: &str) -> Option<(&str, &str)> {
         return None;
     }
     Some((stamp.as_str(), rest))
+}
+
+/// A terminal that shows control characters writes the line end out as text: `<CR><LF>`
+/// (Docklight, Hercules), `␍␊` (Unicode control pictures). Those are the line's end, not its text.
+fn strip_line_end_glyphs(text: String) -> String {
+    const GLYPHS: [&str; 6] = [
+        "<CR><LF>",
+        "<LF>",
+        "<CR>",
+        "\u{240d}\u{240a}",
+        "\u{240a}",
+        "\u{240d}",
+    ];
+    let mut t = text.as_str();
+    loop {
+        let before = t.len();
+        for g in GLYPHS {
+            t = t.trim_end().strip_suffix(g).unwrap_or(t);
+        }
+        if t.len() == before {
+            break;
+        }
+    }
+    if t.len() == text.len() {
+        text
+    } else {
+        t.trim_end().to_owned()
+    }
 }
 
 /// The time of day a stamp from [`split_stamp`] names, in milliseconds (its date ignored).
@@ -313,6 +342,12 @@ mod tests {
                 "W (1) esp-tls: x",
             ),
             ("10:10:01.923 -> ", "10:10:01.923", ""),
+            // A sketch's own uptime, minutes:seconds:milliseconds.
+            (
+                "00:01:376 connecting to api.example.com",
+                "00:01:376",
+                "connecting to api.example.com",
+            ),
             (
                 "[19:46:42:120] E (9) task_wdt: x",
                 "19:46:42:120",
@@ -324,6 +359,10 @@ mod tests {
             assert_eq!(lines[0].stamp.as_deref(), Some(stamp), "{line}");
             assert_eq!(lines[0].text, rest, "{line}");
         }
+        let glyphs =
+            split(&[b"flash read err, 1000<CR><LF>\n<CR><LF>\nets \xe2\x90\x8d\xe2\x90\x8a\n"]);
+        let texts: Vec<&str> = glyphs.iter().map(|l| l.text.as_str()).collect();
+        assert_eq!(texts, ["flash read err, 1000", "", "ets"]);
         for plain in [
             "I (12:00:01.123) wifi: connected",
             "Current time: Thu Jan  1 00:00:05 1970",

@@ -19,6 +19,7 @@ pub mod render;
 pub mod rules;
 pub mod truth;
 
+mod context;
 mod crash;
 mod engine;
 mod httpclient;
@@ -338,6 +339,12 @@ impl Grader {
             self.elf_sha256 = Some(sha);
         }
         let lower = text.to_ascii_lowercase();
+        if let Some(f) = context::Family::hint(text) {
+            self.core.family = Some(context::Family::refine(self.core.family, f));
+        }
+        if self.core.host.is_none() {
+            self.core.host = context::host_named(text, &lower);
+        }
         if let Some(block) = self.block.as_mut() {
             let boot = matches!(
                 crash::classify(text, &lower),
@@ -369,7 +376,11 @@ impl Grader {
             let stage = stage.to_owned();
             self.core.enter(&stage, Some(text.to_owned()));
         }
-        match crash::classify(text, &lower) {
+        let signal = crash::classify(text, &lower).filter(|s| {
+            !matches!(s, crash::Signal::Crash { kind, .. }
+                if crash::is_headless(kind) && self.core.crash.is_some())
+        });
+        match signal {
             Some(crash::Signal::Crash { kind, end }) => {
                 let reason = crash::describe(kind, text, &[]);
                 self.core.propose(
@@ -431,6 +442,19 @@ impl Grader {
             };
             let reason = format!("line {}: {why}", line.number);
             self.core.propose(verdict, None, reason, finality);
+            return;
+        }
+        // Firmware that reads the socket itself and prints the response's status line: the
+        // server's answer, unless a profile's own lines (the reference sketch echoes the body
+        // after its request) or an earlier finding already decide.
+        if !matches!(self.state, ProfileState::Unity(_))
+            && self.core.outcome.is_none()
+            && !self.core.reached(Stage::Request)
+            && let Some((verdict, why)) = httpclient::status_line(text)
+        {
+            let reason = format!("line {}: {why}", line.number);
+            self.core
+                .propose(verdict, None, reason, Finality::AfterLines(40));
             return;
         }
         let step = match &mut self.state {

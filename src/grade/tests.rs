@@ -519,3 +519,107 @@ fn a_log_that_ends_after_wifi_connected_does_not_say_wifi_never_joined() {
     );
     assert!(!r.reason.contains("never joined"), "{}", r.reason);
 }
+
+fn auto(log: &str) -> Report {
+    grade_bytes(GradeConfig::new(Profile::Auto), log.as_bytes())
+}
+
+#[test]
+fn a_crash_whose_headline_the_log_lacks_is_still_a_crash() {
+    // A RISC-V register dump is named by its MCAUSE; a bare Backtrace and an ESP8266 stack
+    // dump are crashes too, and win over a connection failure printed before them.
+    let r = auto(
+        "Core  0 register dump:\nMEPC    : 0x421d736c  RA      : 0x421d7736\n\
+         MSTATUS : 0x00001881  MTVEC   : 0x40800001  MCAUSE  : 0x00000007  MTVAL   : 0x00000152\n",
+    );
+    assert_eq!(
+        (r.verdict, r.exit_code),
+        (Verdict::Fault, 5),
+        "{}",
+        r.reason
+    );
+    assert!(r.reason.contains("Store access fault"), "{}", r.reason);
+    let r = auto("15:15:56.412 > Backtrace: 0x400e943f:0x3ffb1f00 0x400d1379:0x3ffb1f20\n");
+    assert_eq!(r.verdict, Verdict::Fault, "{}", r.reason);
+    assert!(r.reason.contains("Backtrace"), "{}", r.reason);
+    let r = auto(
+        "WiFi connected\nConnection failed.\n\nctx: cont\nsp: 3ffea780 end: 3ffea960 offset: \
+         01b0\n\n>>>stack>>>\n3ffea930:  3ffe8f88 1600a8c0 00000000 00000000\n",
+    );
+    assert_eq!(r.verdict, Verdict::Fault, "{}", r.reason);
+    assert!(r.reason.contains("stack dump"), "{}", r.reason);
+}
+
+#[test]
+fn a_second_cores_register_dump_is_part_of_the_crash_not_a_new_one() {
+    let r = auto(
+        "Guru Meditation Error: Core  1 panic'ed (Interrupt wdt timeout on CPU1).\n\
+         Core  1 register dump:\nPC      : 0x4037d1b2  PS      : 0x00060034\n\
+         Backtrace: 0x4037d1af:0x3fcebd20 0x42008d3d:0x3fcebd40\n\
+         Core  0 register dump:\nPC      : 0x40377ae2  PS      : 0x00060434\n",
+    );
+    assert!(r.reason.contains("Interrupt wdt timeout"), "{}", r.reason);
+}
+
+#[test]
+fn connection_advice_fits_the_chip_and_names_the_host() {
+    let esp32 = auto(
+        "ets Jun  8 2016 00:22:57\nrst:0x1 (POWERON_RESET),boot:0x13 (SPI_FAST_FLASH_BOOT)\n\
+         [   812][I][app.cpp:20] setup(): start\nConnecting to MyWifi\nWiFi connected\n\
+         connecting to api.example.com\nconnection failed\n",
+    );
+    assert_eq!(esp32.verdict, Verdict::Fault, "{}", esp32.reason);
+    assert!(esp32.reason.contains("api.example.com"), "{}", esp32.reason);
+    assert!(!esp32.reason.contains("BSSL"), "{}", esp32.reason);
+    assert!(
+        esp32.reason.contains("CORE_DEBUG_LEVEL"),
+        "{}",
+        esp32.reason
+    );
+    let esp8266 = auto(
+        "SDK:2.2.1(cfd48f3)/Core:2.4.1\nConnecting to MyWifi\nWiFi connected\n\
+         connecting to api.example.com\nconnection failed\n",
+    );
+    assert!(esp8266.reason.contains("BSSL:"), "{}", esp8266.reason);
+    // A name other firmware prints before its own failure line.
+    let other = auto(
+        "00:01:376 connecting to api.monitec.systems\n00:01:973 Request failed. Reason: (0) connection failed\n",
+    );
+    assert!(
+        other.reason.contains("api.monitec.systems"),
+        "{}",
+        other.reason
+    );
+}
+
+#[test]
+fn websocket_mqtt_and_plain_http_answers_of_other_firmware() {
+    let r = auto(
+        "TRANSPORT_WS: Sec-WebSocket-Accept not found\nMQTT_CLIENT: Error transport connect\n",
+    );
+    assert_eq!(
+        (r.verdict, r.exit_code),
+        (Verdict::Fault, 5),
+        "{}",
+        r.reason
+    );
+    assert!(r.reason.contains("WebSocket upgrade"), "{}", r.reason);
+    let r =
+        auto("WiFi connected\nAttempting MQTT connection...failed, rc=-2 try again in 5 seconds\n");
+    assert_eq!(
+        (r.verdict, r.exit_code),
+        (Verdict::Fault, 5),
+        "{}",
+        r.reason
+    );
+    assert!(r.reason.contains("MQTT_CONNECT_FAILED"), "{}", r.reason);
+    let r =
+        auto("connecting to server...\nConected\nHTTP/1.1 400 Bad Request\nServer: cloudflare\n");
+    assert_eq!((r.verdict, r.exit_code), (Verdict::Fail, 1), "{}", r.reason);
+    assert!(r.reason.contains("400"), "{}", r.reason);
+    let r = auto(
+        ":ref 1\nBSSL:_connectSSL: start connection\nBSSL:Connection *will* fail, no authentication method is setup\n",
+    );
+    assert_eq!(r.verdict, Verdict::Fault, "{}", r.reason);
+    assert!(r.reason.contains("setInsecure"), "{}", r.reason);
+}

@@ -210,6 +210,18 @@ fn bearssl(rest: &str, lower: &str, diag: impl Fn(String) -> Diagnostic) -> Opti
         f.diag = Some(diag(explanation));
         return Some(f);
     }
+    if lower.contains("no authentication method is setup") {
+        // `BSSL:Connection *will* fail, no authentication method is setup`: BearSSL was given
+        // no trust anchor, fingerprint or setInsecure(), so it refuses every server.
+        let mut f = Finding::new(About::Certificate, Weight::Fails);
+        f.diag = Some(diag(
+            "BearSSL had no authentication method set up (no setTrustAnchors, setFingerprint or \
+             setInsecure before connect), so it rejects every server's certificate; give it the \
+             server's CA or fingerprint (`espcheck fingerprint HOST`)"
+                .to_owned(),
+        ));
+        return Some(f);
+    }
     if lower.contains("oom") || lower.contains("out of memory") {
         let mut f = Finding::new(About::Connection, Weight::Fails);
         f.diag = Some(diag(

@@ -22,6 +22,7 @@ mod readme;
 mod rfc2217;
 mod rom;
 mod sim;
+mod sketch;
 mod stub;
 mod support;
 mod watch;
