@@ -92,7 +92,7 @@ fn explain_bearssl(code: i32) -> (String, About) {
         54 => ("X509_EXPIRED", EXPLAIN_CLOCK, About::Certificate),
         56 => (
             "X509_BAD_SERVER_NAME",
-            "the certificate is not for the name the sketch connected to (connecting by IP \
+            "the certificate is not for the server name the sketch connected to (connecting by IP \
              address, or to another host name): connect by the name the certificate is for",
             About::Certificate,
         ),
@@ -558,7 +558,12 @@ mod tests {
                 "clock",
                 true,
             ),
-            ("[18310] SSL error: 56  ", 56, "not for the name", true),
+            (
+                "[18310] SSL error: 56  ",
+                56,
+                "not for the server name",
+                true,
+            ),
             ("getLastSSLError(): 62", 62, "trust anchor", true),
             (
                 "SSL error: 296",
