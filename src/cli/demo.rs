@@ -202,6 +202,14 @@ pub fn run(args: Args) -> Result<Exit> {
     let first = flash_and_watch(board.path(), &ca_image, args.quiet_board)?;
     let mut ok = first == Exit::Ok;
     let mut out = anstream::stdout().lock();
+    step(
+        &mut out,
+        "sketch",
+        "espcheck sim sketch HTTPSRequest/ --connect ADDR (a sketch's own code, built with g++)",
+    )?;
+    drop(out);
+    ok &= own_sketch(&dir, &addr, &leaf_pin, args.quiet_board)?;
+    let mut out = anstream::stdout().lock();
     if args.rotate {
         step(
             &mut out,
@@ -250,6 +258,58 @@ pub fn run(args: Args) -> Result<Exit> {
     board.shutdown();
     rt.block_on(server.shutdown());
     Ok(if ok { Exit::Ok } else { Exit::No })
+}
+
+/// The reference sketch as a user would write it, pinned to the leaf, compiled for the host and
+/// run against the mock. On a machine without g++ or BearSSL the step is skipped, saying why.
+fn own_sketch(dir: &Path, addr: &str, pin: &str, quiet: bool) -> Result<bool> {
+    use crate::sim::host::{self, SketchOptions, Wifi};
+    let sketch_dir = dir.join("HTTPSRequest");
+    std::fs::create_dir_all(&sketch_dir).map_err(|e| Error::file(&sketch_dir, &e))?;
+    let text = include_str!("../../fixtures/sketches/esp8266-fingerprint/esp8266-fingerprint.ino")
+        .replace(
+            "00 11 22 33 44 55 66 77 88 99 AA BB CC DD EE FF 00 11 22 33",
+            pin,
+        );
+    crate::util::write_atomic(&sketch_dir.join("HTTPSRequest.ino"), text.as_bytes())?;
+    let opts = SketchOptions {
+        path: sketch_dir,
+        board: Some(crate::sim::sketch::Board::Esp8266),
+        core: None,
+        connect: vec![addr.to_owned()],
+        ca_file: None,
+        timeout: Duration::from_secs(2),
+        wifi: Wifi::Ok,
+        libs: Vec::new(),
+        cache: host::default_cache(),
+    };
+    let built = match host::build(&opts) {
+        Ok(built) => built,
+        Err(e @ Error::Environment { .. }) => {
+            writeln!(anstream::stdout(), "skipped: {e}")?;
+            return Ok(true);
+        }
+        Err(e) => return Err(e),
+    };
+    let log = dir.join("sketch-serial.txt");
+    let file = std::fs::File::create(&log).map_err(|e| Error::file(&log, &e))?;
+    host::run_to(&opts, &built, file.into())?;
+    let serial = std::fs::read(&log).map_err(|e| Error::file(&log, &e))?;
+    let mut out = anstream::stdout().lock();
+    if !quiet {
+        out.write_all(&serial)?;
+    }
+    let passed = String::from_utf8_lossy(&serial).contains("CI successfull!");
+    writeln!(
+        out,
+        "{}",
+        if passed {
+            "the sketch's own BearSSL handshake accepted the pin and read the CI state"
+        } else {
+            "the sketch did not reach its verdict"
+        }
+    )?;
+    Ok(passed)
 }
 
 fn describe(exit: Exit) -> &'static str {

@@ -38,6 +38,19 @@ pub const RUN_EXAMPLES: &str = "Examples:
 Exit codes: 0 the sketch reached its verdict (either CI verdict), 5 the board's connection, TLS
 or pin failed, 2 bad arguments or an unreadable --ca-file.";
 
+/// Examples for `sim sketch --help`.
+pub const SKETCH_EXAMPLES: &str = "Examples:
+  espcheck sim sketch ./MySketch --connect 127.0.0.1:8443 --timeout 5s | espcheck grade -
+  espcheck sim sketch MySketch/MySketch.ino --board esp32 --connect api.example.com=127.0.0.1:8443
+  espcheck sim sketch ./MySketch --core 2.7.4 --lib ~/Arduino/libraries/ArduinoJson
+  espcheck sim sketch ./MySketch --wifi fail --timeout 3s
+
+PATH is the sketch directory or its .ino. Serial goes to stdout, diagnostics to stderr. Without
+--connect, host names resolve through real DNS. docs/SIM_SKETCH.md lists the API implemented.
+Exit codes: 0 the sketch ran until the timeout, 5 every secure connection it tried failed (TCP, TLS or the pin) or it
+crashed, 2 it does not compile (the call the host core lacks is named), 4 g++ or the board's TLS
+library is missing.";
+
 /// The simulator subcommands.
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
@@ -47,6 +60,9 @@ pub enum Command {
     /// Run the reference sketch's logic on the host and print what the board would print.
     #[command(after_help = RUN_EXAMPLES)]
     Run(RunArgs),
+    /// Compile your own Arduino sketch for the host and run it with the board's TLS library.
+    #[command(after_help = SKETCH_EXAMPLES)]
+    Sketch(SketchArgs),
     /// A virtual ESP8266/ESP32 on a pseudo-terminal that esptool and espflash can flash.
     #[command(after_help = super::sim_device::DEVICE_EXAMPLES)]
     Device(super::sim_device::DeviceArgs),
@@ -214,6 +230,74 @@ pub struct RunArgs {
     pub ssid: String,
 }
 
+/// `sim sketch --wifi`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum WifiArg {
+    /// Joins at once.
+    Ok,
+    /// Never joins (WL_NO_SSID_AVAIL).
+    Fail,
+    /// Joins after 5 seconds.
+    Slow,
+}
+
+/// `sim sketch` arguments.
+#[derive(Debug, clap::Args)]
+pub struct SketchArgs {
+    /// The sketch directory, or its .ino file.
+    pub path: PathBuf,
+    /// The board whose core and TLS library to build with (default: from the sketch's includes).
+    #[arg(long, value_enum)]
+    pub board: Option<BoardArg>,
+    /// The core release whose API to offer (default: esp8266 3.1.2, esp32 3.1.1).
+    #[arg(long, value_name = "VERSION", value_parser = parse_host_core)]
+    pub core: Option<crate::sim::host::CoreVersion>,
+    /// Every host name resolves to ADDR:PORT, or only HOST with HOST=ADDR:PORT. Repeatable.
+    #[arg(long, value_name = "[HOST=]ADDR:PORT")]
+    pub connect: Vec<String>,
+    /// The certificate bundle (PEM) the board carries for setCACertBundle.
+    #[arg(long = "ca-file", value_name = "PEM")]
+    pub ca_file: Option<PathBuf>,
+    /// How long setup() and loop() run (10s, 500ms, 2m).
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    pub timeout: Duration,
+    /// How the Wi-Fi join goes.
+    #[arg(long, value_enum, default_value = "ok")]
+    pub wifi: WifiArg,
+    /// An Arduino library to compile with the sketch (its src/ or top directory). Repeatable.
+    #[arg(long, value_name = "DIR")]
+    pub lib: Vec<PathBuf>,
+}
+
+fn parse_host_core(text: &str) -> std::result::Result<crate::sim::host::CoreVersion, String> {
+    text.parse()
+}
+
+fn sketch(args: SketchArgs) -> Result<Exit> {
+    use crate::sim::host::{self, SketchOptions, Wifi};
+    // Checked before anything is built, so a typo costs no compile.
+    host::connect_spec(&args.connect)?;
+    let opts = SketchOptions {
+        path: args.path,
+        board: args.board.map(|b| match b {
+            BoardArg::Esp8266 => Board::Esp8266,
+            BoardArg::Esp32 => Board::Esp32,
+        }),
+        core: args.core,
+        connect: args.connect,
+        ca_file: args.ca_file,
+        timeout: args.timeout,
+        wifi: match args.wifi {
+            WifiArg::Ok => Wifi::Ok,
+            WifiArg::Fail => Wifi::Fail,
+            WifiArg::Slow => Wifi::Slow,
+        },
+        libs: args.lib,
+        cache: host::default_cache(),
+    };
+    host::build_and_run(&opts)
+}
+
 fn parse_core(text: &str) -> std::result::Result<CoreVersion, String> {
     text.parse()
 }
@@ -223,6 +307,7 @@ pub fn run(cmd: Command) -> Result<Exit> {
     match cmd {
         Command::Serve(args) => serve(args),
         Command::Run(args) => run_sketch(args),
+        Command::Sketch(args) => sketch(args),
         Command::Device(args) => super::sim_device::run_device(args),
         Command::Image(args) => super::sim_device::run_image(args),
     }

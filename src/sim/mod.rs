@@ -1,10 +1,12 @@
 //! Simulators: the mock GitHub API over real TLS (`server`, with its certificate chain in
-//! `chain`), the reference sketch run on the host (`sketch`), and a virtual board on a pty
+//! `chain`), the reference sketch run on the host (`sketch`), the user's own sketch compiled for
+//! the host (`host`), and a virtual board on a pty
 //! (`device`) that boots firmware images (`image`). They meet the rest of espcheck only over real
 //! sockets and ptys.
 
 pub mod chain;
 pub mod device;
+pub mod host;
 pub mod image;
 pub mod reference;
 pub mod server;

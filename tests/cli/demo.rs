@@ -29,6 +29,13 @@ fn demo_ends_in_pass_and_rotate_shows_why_leaf_pins_break() {
             "{stdout}"
         );
         assert!(stdout.contains("CA pin after rotation:   PASS"), "{stdout}");
+        // The sketch step: built with g++ and BearSSL where they are installed (CI installs
+        // them), skipped with the reason where they are not.
+        assert!(
+            stdout.contains("the sketch's own BearSSL handshake accepted the pin")
+                || stdout.contains("skipped: "),
+            "{stdout}"
+        );
         for file in [
             "api_github_com.h",
             "firmware-ca.bin",
@@ -43,4 +50,25 @@ fn demo_ends_in_pass_and_rotate_shows_why_leaf_pins_break() {
         let header = std::fs::read_to_string(dir.path().join("api_github_com.h")).unwrap();
         assert!(header.contains("API_GITHUB_COM_CA_PEM"));
     }
+}
+
+/// On a machine with only Rust, the sketch step is skipped, says why, and the demo still passes.
+#[test]
+fn demo_without_a_compiler_skips_the_sketch_step_and_passes() {
+    let empty = tempfile::tempdir().unwrap();
+    let out = espcheck()
+        .args(["demo", "--quiet-board"])
+        .env("PATH", empty.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains("skipped: g++: not found") && stdout.contains("install g++"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("demo: every board ended as expected"),
+        "{stdout}"
+    );
 }

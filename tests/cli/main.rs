@@ -21,6 +21,7 @@ mod readme;
 mod rfc2217;
 mod rom;
 mod sim;
+mod sketch;
 mod stub;
 mod support;
 mod watch;

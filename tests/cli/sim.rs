@@ -119,7 +119,7 @@ impl Drop for Server {
     }
 }
 
-fn sha1_colon(pem: &Path) -> String {
+pub(crate) fn sha1_colon(pem: &Path) -> String {
     let der = CertificateDer::from_pem_file(pem).unwrap();
     Sha1::digest(der.as_ref())
         .iter()

@@ -1,0 +1,3 @@
+// espcheck host core: <NetworkClientSecure.h> (ESP32 core 3.x).
+#pragma once
+#include "WiFiClientSecure.h"
