@@ -173,6 +173,20 @@ else
   rows+=("| flashing | not run: esptool missing | | | | |")
 fi
 
+echo "== flash 256 KiB to PASS on a paced virtual board at 460800"
+if [ -x "$ESPTOOL" ]; then
+  for chip in esp8266 esp32; do
+    out=$(RUNS=3 CHIP=$chip bash bench/paced.sh)
+    get() { echo "$out" | awk -v k="$1" '$1 == k {print $2}'; }
+    row "\`flash-and-watch\` 256 KiB sim image to PASS, paced virtual $chip, 460800 baud (stub, compressed, MD5)" \
+      "$(get espcheck)s" "\`esptool --baud 460800 write-flash\` (stub, compressed, MD5; no boot, no watch) $(get esptool)s" \
+      "$(get ratio)× esptool's time (goal ≤ 1.0, never > 1.2)" \
+      "$(get compressed) compressed bytes at 460800: $(get line)s on the line + $(get flash)s flash erase/program" "n/a"
+  done
+else
+  rows+=("| paced flashing | not run: esptool missing | | | | |")
+fi
+
 {
   echo "# Benchmarks"
   echo

@@ -13,9 +13,10 @@ use super::parse_duration;
 use super::watch::{WatchArgs, watch_and_report};
 use crate::error::{Error, Exit, Result};
 use crate::flash::project::{self, Frameworks, Role, parse_addr, parse_firmware};
+use crate::flash::stub::StubSearch;
 use crate::flash::{After, Before, FlashOptions, Input, Progress, Restart};
 use crate::rom::Chip;
-use crate::serial::{SerialLink, TtyLink, resolve_port};
+use crate::serial::{TtyLink, resolve_port};
 
 /// Examples shown under `--help`.
 pub const EXAMPLES: &str = "Examples:
@@ -79,8 +80,9 @@ pub struct Args {
     /// a board that is another chip is refused before anything is written.
     #[arg(long, value_enum)]
     pub chip: Option<Chip>,
-    /// Baud rate for flashing.
-    #[arg(long, default_value_t = 115_200)]
+    /// Baud rate for flashing (esptool's default). The loader is reached at 115200 and moved
+    /// here; a rate the line cannot carry steps down (921600 → 460800 → 115200), with a note.
+    #[arg(long, default_value_t = crate::flash::baud::DEFAULT_FLASH_BAUD)]
     pub baud: u32,
     /// Baud rate for watching.
     #[arg(long, default_value_t = 115_200)]
@@ -94,9 +96,15 @@ pub struct Args {
     /// Bound on reaching the loader (reset and SYNC).
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
     pub connect_timeout: Duration,
-    /// Do not upload espflash's RAM stub (ESP32 family); the ROM loader is slower but always there.
+    /// Stay on the ROM loader: no RAM stub on either chip (slower, but always there); wins over
+    /// --stub and ESPCHECK_STUB.
     #[arg(long)]
     pub no_stub: bool,
+    /// The ESP8266 flasher stub to upload: esptool's `targets/stub_flasher/2/esp8266.json`
+    /// (esp-flasher-stub) [default: $ESPCHECK_STUB, else the installed esptool's, PlatformIO's
+    /// or the Arduino core's].
+    #[arg(long, value_name = "FILE", env = "ESPCHECK_STUB")]
+    pub stub: Option<PathBuf>,
     #[command(flatten)]
     pub watch: WatchArgs,
     #[command(flatten)]
@@ -169,6 +177,9 @@ impl Progress for Bar {
     fn finish(&mut self) {
         self.bar.finish_and_clear();
     }
+    fn note(&mut self, line: &str) {
+        self.bar.suspend(|| super::note(line));
+    }
 }
 
 /// Ctrl-C while flashing: espflash's calls cannot be cancelled half-way, so say what happened and
@@ -231,8 +242,13 @@ pub fn run(args: Args) -> Result<Exit> {
     let path = resolve_port(args.port.clone())?;
     let mut opts = FlashOptions::new(&path);
     opts.baud = args.baud;
+    opts.monitor_baud = args.monitor_baud;
     opts.timeout = args.connect_timeout;
     opts.stub = !args.no_stub;
+    opts.esp8266_stub = match &args.stub {
+        Some(file) => StubSearch::Given(file.clone()),
+        None => StubSearch::Installed,
+    };
     opts.chip = chip;
     opts.before = match args.before {
         BeforeArg::DefaultReset => Before::DefaultReset,
@@ -268,8 +284,16 @@ pub fn run(args: Args) -> Result<Exit> {
     } else {
         "not verified (no MD5 in this ROM)"
     };
+    let compressed = if flashed.sent < flashed.bytes {
+        format!(" compressed to {} bytes,", flashed.sent)
+    } else {
+        String::new()
+    };
     let restart = match flashed.restart {
         Restart::ResetLine => "restarted through the reset line",
+        Restart::RomReboot if flashed.no_reset_lines && flashed.on_stub => {
+            "restarted through the stub (the port has no reset lines)"
+        }
         Restart::RomReboot if flashed.no_reset_lines => {
             "restarted through the ROM (the port has no reset lines)"
         }
@@ -280,20 +304,19 @@ pub fn run(args: Args) -> Result<Exit> {
         Restart::None => "left in the loader (--after no-reset)",
     };
     super::note(format!(
-        "flashed {} bytes to {} on {}; {verified}; {restart}",
+        "flashed {} bytes to {} on {} through {} at {} baud,{compressed} {verified}; {restart}",
         flashed.bytes,
         flashed.chip,
-        path.display()
+        path.display(),
+        flashed.loader,
+        flashed.baud
     ));
     if flashed.restart == Restart::None {
         return Ok(Exit::Ok);
     }
     let name = path.display().to_string();
-    let mut link = TtyLink::from_port(flashed.port, &name);
-    if args.monitor_baud != args.baud {
-        // A pty has no baud rate to set; the board side decides.
-        let _ = link.set_baud(args.monitor_baud);
-    }
+    // The flasher left the port at --monitor-baud before restarting the board.
+    let link = TtyLink::from_port(flashed.port, &name);
     // Crashes decode against the ELF just flashed unless --elf names another.
     if let Some(app) = images
         .images

@@ -1,5 +1,8 @@
-//! The ESP32-family plan, through espflash's `Flasher`: chip detection, SPI attach and flash-size
-//! detection, 0x400-byte blocks (or the stub's compressed ones), MD5 verification, FLASH_END.
+//! The ESP32-family plan, through espflash's `Flasher`: its RAM stub (unless `--no-stub`), chip
+//! detection, SPI attach and flash-size detection, the flashing baud ([`super::baud::raise`]),
+//! the stub's compressed 16 KiB blocks (plain ones when deflate does not shrink a segment; the
+//! ROM's 0x400-byte blocks with `--no-stub`), MD5 verification, and the restart: the reset line,
+//! or on a port without one RUN_USER_CODE through the stub (FLASH_END through the ROM).
 
 use espflash::connection::Connection;
 use espflash::flasher::{FlashData, FlashSettings, Flasher};
@@ -8,28 +11,77 @@ use espflash::image_format::{ImageFormat, Segment};
 use espflash::target::XtalFrequency;
 
 use super::progress::Adapter;
-use super::{Ctx, FlashError, Flashed, Input, Progress, step};
+use espflash::command::{Command, CommandType};
+
+use crate::rom::chip::ROM_FLASH_WRITE_SIZE;
+
+use super::{Ctx, FlashError, Flashed, Input, Progress, Restart, baud, step, stub};
 
 pub(super) fn flash(
-    conn: Connection,
+    mut conn: Connection,
     firmware: Input<'_>,
     ctx: &Ctx<'_>,
     progress: &mut dyn Progress,
 ) -> Result<Flashed, FlashError> {
+    if ctx.stub_running {
+        // espflash always uploads its stub: send the one an earlier flash left running back to
+        // the ROM loader first (esptool's soft reset that stays in the loader).
+        progress.step("returning the running stub to the ROM loader");
+        conn.with_timeout(CommandType::FlashBegin.timeout(), |c| {
+            c.command(Command::FlashBegin {
+                size: 0,
+                blocks: 0,
+                block_size: ROM_FLASH_WRITE_SIZE,
+                offset: 0,
+                supports_encryption: true,
+            })
+        })
+        .map_err(step("leaving the running stub (FLASH_BEGIN 0,0)"))?;
+        conn.with_timeout(CommandType::FlashEnd.timeout(), |c| {
+            c.command(Command::FlashEnd { reboot: true })
+        })
+        .map_err(step("leaving the running stub (FLASH_END)"))?;
+        let _ = conn.set_baud(baud::ROM_BAUD);
+        let name = ctx.opts.port.display().to_string();
+        // No reset is sent (NoReset), so the local kind stands for either port.
+        super::sync(
+            &mut conn,
+            super::Before::NoReset,
+            super::Reset::Local,
+            ctx.opts.timeout,
+            &name,
+            baud::ROM_BAUD,
+        )?;
+    }
     progress.step("detecting the chip and its flash");
-    // The virtual board (and any board behind a pty) cannot run the RAM stub: stay on the ROM.
-    let use_stub = ctx.opts.stub && !ctx.no_reset_lines;
-    let baud = (ctx.opts.baud > 115_200).then_some(ctx.opts.baud);
-    let mut flasher = Flasher::connect(conn, use_stub, true, false, None, baud)
+    let use_stub = ctx.opts.stub;
+    let mut flasher = Flasher::connect(conn, use_stub, true, false, None, None)
         .map_err(step("connecting to the loader"))?;
+    let at =
+        baud::raise(flasher.connection(), use_stub, ctx.opts.baud, progress).map_err(|reason| {
+            FlashError::Step {
+                step: "changing the baud rate",
+                reason,
+            }
+        })?;
     let chip = flasher.chip();
     let mut adapter = Adapter(progress);
+    // What crosses the line: espflash's stub sends a segment deflated when that shrinks it.
+    let on_line = |data: &[u8]| {
+        if use_stub {
+            stub::deflate(data).len().min(data.len())
+        } else {
+            data.len()
+        }
+    };
+    let sent;
     let bytes = match firmware {
         Input::Bin { data, addr } => {
             let addr = addr.unwrap_or(0x10000);
             flasher
                 .write_bin_to_flash(addr, data, &mut adapter)
                 .map_err(step("writing"))?;
+            sent = on_line(data);
             data.len()
         }
         Input::Bins(images) => {
@@ -48,6 +100,7 @@ pub(super) fn flash(
             flasher
                 .write_bins_to_flash(&segments, &mut adapter)
                 .map_err(step("writing"))?;
+            sent = segments.iter().map(|s| on_line(&s.data)).sum();
             segments.iter().map(|s| s.data.len()).sum()
         }
         Input::Elf(elf) => {
@@ -58,23 +111,44 @@ pub(super) fn flash(
             let image = IdfBootloaderFormat::new(elf, &fd, None, None, None, None)
                 .map_err(step("building the image from the ELF"))?;
             let image = ImageFormat::EspIdf(image);
-            let total = image
-                .clone()
-                .flash_segments()
-                .iter()
-                .map(|s| s.data().len())
-                .sum();
+            let segments = image.clone().flash_segments();
+            let total = segments.iter().map(|s| s.data().len()).sum();
+            sent = segments.iter().map(|s| on_line(s.data())).sum();
             flasher
                 .load_image_to_flash(&mut adapter, image)
                 .map_err(step("writing"))?;
             total
         }
     };
+    let mut conn = flasher.into_connection();
+    if ctx.restart == Restart::RomReboot && use_stub {
+        // espflash left the stub running (no reset lines): move it to the monitor rate, so the
+        // port already listens there, and start the app through it. No reply is awaited: what
+        // follows is the board's boot output, for the watch.
+        progress.step("starting the app through the stub (RUN_USER_CODE)");
+        baud::lower(&mut conn, at, ctx.opts.monitor_baud).map_err(|reason| FlashError::Step {
+            step: "returning to the monitor baud",
+            reason,
+        })?;
+        conn.write_command(Command::RunUserCode)
+            .map_err(step("starting the app (RUN_USER_CODE)"))?;
+    }
+    if ctx.restart != Restart::None {
+        let _ = conn.set_baud(ctx.opts.monitor_baud);
+    }
     Ok(Flashed {
-        port: flasher.into_connection().into_serial(),
+        port: conn.into_serial(),
         chip: chip.to_string(),
         bytes,
         verified: true,
+        loader: if use_stub {
+            "espflash's stub".to_owned()
+        } else {
+            "the ROM".to_owned()
+        },
+        on_stub: use_stub,
+        baud: at,
+        sent,
         restart: ctx.restart,
         no_reset_lines: ctx.no_reset_lines,
     })

@@ -10,11 +10,14 @@
 //! is pumped to the socket (its baud mirrored to SET-BAUDRATE), and the resets before and after
 //! are esptool's sequences sent as SET-CONTROL by espcheck.
 
+pub mod baud;
 mod esp32;
 mod esp8266;
+pub mod esp8266_image;
 mod progress;
 pub mod project;
 pub mod rom_elf;
+pub mod stub;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -77,7 +80,8 @@ pub enum Restart {
 pub enum Input<'a> {
     /// A raw image written at `addr`, or at the chip's usual app offset when `None`.
     Bin { data: &'a [u8], addr: Option<u32> },
-    /// An ELF: turned into bootloader + partition table + app by espflash (ESP32 family only).
+    /// An ELF: turned into bootloader + partition table + app by espflash on the ESP32 family,
+    /// into esptool's `elf2image` images on the ESP8266 ([`esp8266_image`]).
     Elf(&'a [u8]),
     /// Several raw images, each at its address (bootloader, partition table, app, ...), written in
     /// one session with one restart at the end.
@@ -100,24 +104,32 @@ impl<'a> Input<'a> {
 #[derive(Debug, Clone)]
 pub struct FlashOptions {
     pub port: PathBuf,
-    /// Baud rate for flashing (the loader is reached at 115200 first).
+    /// Baud rate for flashing (the loader is reached at 115200 first, then moved here; a rate
+    /// the line cannot carry steps down, see [`baud::raise`]).
     pub baud: u32,
+    /// The rate the port is set to before the board restarts, so its first line is legible.
+    pub monitor_baud: u32,
     pub before: Before,
     pub after: After,
     /// Bound on reaching the loader (reset + SYNC); each later step has the ROM's own timeouts.
     pub timeout: Duration,
-    /// Use espflash's RAM stub on the ESP32 family where the board can run it (never on a pty).
+    /// Use a RAM stub: espflash's on the ESP32 family, esp-flasher-stub's on the ESP8266.
     pub stub: bool,
+    /// Where the ESP8266 stub comes from (espcheck ships none; see [`stub`]).
+    pub esp8266_stub: stub::StubSearch,
     /// The chip the firmware is for: a board that is another chip is refused before writing.
     pub chip: Option<Chip>,
 }
 
 impl FlashOptions {
-    /// Defaults for `port`: 115200, default reset before, hard reset after, 10 s to connect.
+    /// Defaults for `port`: flash at 460800 (esptool's default) through a stub, watch at 115200,
+    /// default reset before, hard reset after, 10 s to connect.
     pub fn new(port: impl Into<PathBuf>) -> Self {
         FlashOptions {
             port: port.into(),
-            baud: 115_200,
+            baud: baud::DEFAULT_FLASH_BAUD,
+            monitor_baud: baud::ROM_BAUD,
+            esp8266_stub: stub::StubSearch::Installed,
             before: Before::DefaultReset,
             after: After::HardReset,
             timeout: Duration::from_secs(10),
@@ -136,8 +148,16 @@ pub struct Flashed {
     pub chip: String,
     /// Bytes written (after padding).
     pub bytes: usize,
-    /// Whether the written data was checked with the ROM's MD5.
+    /// Whether the written data was checked with the loader's MD5.
     pub verified: bool,
+    /// The loader that wrote, for people: "the ROM", or the stub (with its file for the ESP8266's).
+    pub loader: String,
+    /// Whether a RAM stub wrote (and, on a port without reset lines, started the app).
+    pub on_stub: bool,
+    /// The baud rate the data crossed at.
+    pub baud: u32,
+    /// Bytes that crossed the line for the data (after compression).
+    pub sent: usize,
     pub restart: Restart,
     /// The port has no modem lines (a pty): resets were done through the ROM.
     pub no_reset_lines: bool,
@@ -274,14 +294,18 @@ pub fn flash(
             manufacturer: None,
             product: None,
         });
-    // Without reset lines to restart it, the board is flashed as on a pty (ROM only, rebooted by
-    // FLASH_END).
+    // Without reset lines to restart it, the board is restarted as on a pty: through its loader
+    // (FLASH_END on a ROM, RUN_USER_CODE on a stub).
     let rom_restart = no_reset_lines || opts.after == After::SoftReset;
     let after_op = match (opts.after, no_reset_lines) {
         (After::HardReset, false) if client.is_none() => ResetAfterOperation::HardReset,
         // Over RFC 2217 espcheck resets through RTS afterwards; a soft reset into the ROM first
         // would print a second boot banner.
         (After::HardReset, false) => ResetAfterOperation::NoResetNoStub,
+        // The ESP32 plan starts the app through the stub itself (RUN_USER_CODE).
+        (After::HardReset, true) | (After::SoftReset, _) if opts.stub => {
+            ResetAfterOperation::NoResetNoStub
+        }
         _ => ResetAfterOperation::NoReset,
     };
     let restart = match (opts.after, no_reset_lines) {
@@ -321,11 +345,12 @@ pub fn flash(
         Some(c) => Reset::Remote(c),
         None => Reset::Local,
     };
-    sync(&mut conn, before, reset, opts.timeout, &name)?;
+    let stub_running = sync(&mut conn, before, reset, opts.timeout, &name, opts.baud)?;
     let magic = conn
         .read_reg(CHIP_DETECT_MAGIC_REG)
         .map_err(step("reading the chip magic"))?;
     let ctx = Ctx {
+        stub_running,
         no_reset_lines: rom_restart,
         restart,
         opts,
@@ -359,10 +384,15 @@ pub fn flash(
         // already started the app; a second reset would show as a reset loop. Everything else
         // is still in a loader: reset it through RTS, as on a local bridge.
         let rom_rebooted = !is_esp8266 && !opts.stub;
+        // The app's first line comes at the monitor rate (the plans left the loader's).
+        let _ = flashed.port.set_baud_rate(opts.monitor_baud);
         flashed.restart = if rom_rebooted {
             Restart::RomReboot
         } else {
             progress.step("hard resetting via RTS (RFC 2217)");
+            // The bridge mirrors the monitor baud set above within its 20 ms poll: let it go out
+            // before the reset.
+            std::thread::sleep(Duration::from_millis(40));
             c.hard_reset().map_err(|e| FlashError::Step {
                 step: "hard reset (RTS over RFC 2217)",
                 reason: e.to_string(),
@@ -384,22 +414,38 @@ enum Reset<'a> {
 
 /// What the chip-specific plans need to know.
 struct Ctx<'a> {
+    /// SYNC was answered by a flasher stub an earlier flash left running, not by the ROM.
+    stub_running: bool,
     no_reset_lines: bool,
     restart: Restart,
     opts: &'a FlashOptions,
 }
 
-/// Reset (if asked) and SYNC until the loader answers or `deadline` passes.
+/// Reset (if asked) and SYNC until the loader answers or `deadline` passes. Returns whether a
+/// flasher stub answered (its SYNC value is 0, as esptool checks; the ROMs' is not).
+///
+/// Without a reset, every other SYNC goes at `also` (the flashing baud): a stub an interrupted
+/// flash left running listens there, and on a port without reset lines nothing else brings it
+/// back. The connection stays at the rate that answered.
 fn sync(
     conn: &mut Connection,
     before: Before,
     reset: Reset<'_>,
     within: Duration,
     name: &str,
-) -> Result<(), FlashError> {
+    also: u32,
+) -> Result<bool, FlashError> {
     let start = Instant::now();
     let mut attempt = 0u32;
     loop {
+        if before == Before::NoReset && also != baud::ROM_BAUD {
+            let rate = if attempt.is_multiple_of(2) {
+                baud::ROM_BAUD
+            } else {
+                also
+            };
+            let _ = conn.set_baud(rate);
+        }
         if before == Before::DefaultReset && attempt.is_multiple_of(5) {
             // Alternate the normal and the long boot-pin delay, as esptool does.
             let long = attempt % 10 == 5;
@@ -415,7 +461,8 @@ fn sync(
         }
         attempt += 1;
         let reply = conn.with_timeout(CommandType::Sync.timeout(), |c| c.command(Command::Sync));
-        if reply.is_ok() {
+        if let Ok(value) = reply {
+            let stub = matches!(value, espflash::command::CommandResponseValue::ValueU32(0));
             // The ROM answers eight times; let the rest arrive, then drop them.
             std::thread::sleep(Duration::from_millis(20));
             let _ = conn.with_timeout(Duration::from_millis(50), |c| {
@@ -423,7 +470,7 @@ fn sync(
                     address: CHIP_DETECT_MAGIC_REG,
                 })
             });
-            return Ok(());
+            return Ok(stub);
         }
         if start.elapsed() >= within {
             return Err(FlashError::NoSync {

@@ -13,6 +13,8 @@ pub trait Progress {
     fn verifying(&mut self);
     /// The region is done.
     fn finish(&mut self);
+    /// A line for the user (a slower path taken, a rate stepped down), said once.
+    fn note(&mut self, _line: &str) {}
 }
 
 /// Reports nothing.

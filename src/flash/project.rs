@@ -120,8 +120,9 @@ impl fmt::Display for ProjectError {
             ProjectError::BadArg(m) => f.write_str(m),
             ProjectError::NotFound(dir) => write!(
                 f,
-                "no build found in {}: no .pio/build/*/firmware.bin, build/flasher_args.json or \
-                 build/<fqbn>/*.ino.bin; build first or give --firmware [ADDR=]FILE",
+                "no build found in {}: no .pio/build/*/firmware.bin, build/flasher_args.json, \
+                 build/<fqbn>/*.ino.bin or target/<esp triple>/{{debug,release}}/<bin>; build \
+                 first or give --firmware [ADDR=]FILE",
                 dir.display()
             ),
             ProjectError::Ambiguous { what, candidates } => {
@@ -285,6 +286,11 @@ pub fn discover(
         found.push(p);
     }
     if let Some(p) = arduino_cli(dir, chip)? {
+        found.push(p);
+    }
+    if dir.join("Cargo.toml").is_file()
+        && let Some(p) = cargo(dir, chip)?
+    {
         found.push(p);
     }
     match found.len() {
@@ -506,6 +512,99 @@ fn arduino_cli(dir: &Path, chip: Option<Chip>) -> Result<Option<Plan>, ProjectEr
         source: format!("arduino-cli {fqbn}"),
         images,
         chip: Some(chip),
+        settings: None,
+    }))
+}
+
+/// The binaries a cargo project builds: `[package] name` and every `[[bin]] name`.
+fn cargo_bins(dir: &Path) -> Result<Vec<String>, ProjectError> {
+    let path = dir.join("Cargo.toml");
+    let text = std::fs::read_to_string(&path).map_err(|e| ProjectError::Unreadable {
+        path: path.clone(),
+        reason: crate::util::io_reason(&e),
+    })?;
+    let doc: toml::Table = toml::from_str(&text).map_err(|e| ProjectError::Unreadable {
+        path: path.clone(),
+        reason: format!("not TOML ({})", e.message()),
+    })?;
+    let mut names = Vec::new();
+    if let Some(bins) = doc.get("bin").and_then(|b| b.as_array()) {
+        names.extend(
+            bins.iter()
+                .filter_map(|b| b.get("name").and_then(|n| n.as_str()).map(str::to_owned)),
+        );
+    }
+    if let Some(n) = doc
+        .get("package")
+        .and_then(|p| p.get("name"))
+        .and_then(|n| n.as_str())
+    {
+        names.push(n.to_owned());
+    }
+    Ok(names)
+}
+
+/// The chip a target triple builds for: Espressif's Xtensa and RISC-V triples (esp-hal's
+/// `xtensa-esp32-none-elf`, `riscv32imc-unknown-none-elf`, esp-idf-svc's `*-espidf`).
+fn triple_chip(triple: &str) -> Option<Chip> {
+    if triple.starts_with("xtensa-esp8266") {
+        Some(Chip::Esp8266)
+    } else if triple.starts_with("xtensa-esp32")
+        || (triple.starts_with("riscv32")
+            && (triple.contains("esp") || triple.ends_with("-none-elf")))
+    {
+        Some(Chip::Esp32)
+    } else {
+        None
+    }
+}
+
+/// cargo (esp-hal, esp-idf-svc): the ELF of the package's binary under
+/// `target/<triple>/{debug,release}/`. espflash (ESP32 family) or [`super::esp8266_image`]
+/// (ESP8266) turns it into images.
+fn cargo(dir: &Path, chip: Option<Chip>) -> Result<Option<Plan>, ProjectError> {
+    let bins = cargo_bins(dir)?;
+    let mut found = Vec::new();
+    for triple_dir in sorted_dirs(&dir.join("target")) {
+        let triple = file_name(&triple_dir);
+        let Some(build_chip) = triple_chip(&triple) else {
+            continue;
+        };
+        for profile in ["debug", "release"] {
+            for bin in &bins {
+                let elf = triple_dir.join(profile).join(bin);
+                let is_elf = std::fs::File::open(&elf).ok().and_then(|mut f| {
+                    use std::io::Read;
+                    let mut magic = [0u8; 4];
+                    f.read_exact(&mut magic).ok().map(|()| magic == *b"\x7fELF")
+                });
+                if is_elf == Some(true) {
+                    found.push((triple.clone(), build_chip, elf));
+                }
+            }
+        }
+    }
+    let (triple, build_chip, elf) = match found.len() {
+        0 => return Ok(None),
+        1 => found.remove(0),
+        _ => {
+            return Err(ProjectError::Ambiguous {
+                what: "several cargo builds; pick one with --firmware".to_owned(),
+                candidates: found
+                    .iter()
+                    .map(|(_, _, p)| p.strip_prefix(dir).unwrap_or(p).display().to_string())
+                    .collect(),
+            });
+        }
+    };
+    Ok(Some(Plan {
+        source: format!("cargo {triple}"),
+        images: vec![Planned {
+            addr: None,
+            path: elf,
+            role: Role::App,
+        }],
+        chip: Some(chip.unwrap_or(build_chip)),
         settings: None,
     }))
 }

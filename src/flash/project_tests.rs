@@ -213,3 +213,43 @@ fn no_build_or_two_kinds_of_build_are_one_line_errors() {
         "{e}"
     );
 }
+
+#[test]
+fn cargo_builds_are_the_packages_elf_under_an_espressif_triple() {
+    let d = tempfile::tempdir().unwrap();
+    let root = d.path();
+    touch(
+        &root.join("Cargo.toml"),
+        b"[package]\nname = \"blinky\"\nversion = \"0.1.0\"\n",
+    );
+    // Host builds and build scripts' leftovers are not firmware.
+    touch(&root.join("target/debug/blinky"), b"\x7fELF host");
+    touch(
+        &root.join("target/xtensa-esp32-none-elf/release/blinky.d"),
+        b"deps",
+    );
+    touch(
+        &root.join("target/xtensa-esp32-none-elf/release/blinky"),
+        b"\x7fELF....",
+    );
+    let fw = Frameworks { boot_app0: vec![] };
+    let plan = discover(root, None, None, &fw).unwrap();
+    assert_eq!(plan.source, "cargo xtensa-esp32-none-elf");
+    assert_eq!(plan.chip, Some(Chip::Esp32));
+    assert_eq!(plan.images.len(), 1);
+    assert_eq!(plan.images[0].addr, None, "an ELF carries its own layout");
+    assert!(plan.images[0].path.ends_with("release/blinky"));
+
+    // A debug build beside it: refused with both listed.
+    touch(
+        &root.join("target/riscv32imc-unknown-none-elf/debug/blinky"),
+        b"\x7fELF....",
+    );
+    match discover(root, None, None, &fw).unwrap_err() {
+        ProjectError::Ambiguous { candidates, .. } => assert_eq!(candidates.len(), 2),
+        e => panic!("{e}"),
+    }
+    assert_eq!(triple_chip("xtensa-esp8266-none-elf"), Some(Chip::Esp8266));
+    assert_eq!(triple_chip("riscv32imc-esp-espidf"), Some(Chip::Esp32));
+    assert_eq!(triple_chip("x86_64-unknown-linux-gnu"), None);
+}

@@ -29,6 +29,12 @@ static DEBUG_STATUS: LazyLock<Regex> = LazyLock::new(|| {
         .unwrap_or_else(|_| unreachable!())
 });
 
+/// esp_http_client's debug output: `D (6366) HTTP_CLIENT: http_on_headers_complete, status=200,
+/// offset=243, nread=243`, the status it parsed, before the app logs its own line.
+static IDF_DEBUG_STATUS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"http_on_headers_complete, status=(\d{3})\b").unwrap_or_else(|_| unreachable!())
+});
+
 /// A response's status line as firmware that reads the socket itself prints it:
 /// `HTTP/1.1 400 Bad Request`.
 static STATUS_LINE: LazyLock<Regex> =
@@ -60,16 +66,19 @@ pub(crate) fn read(text: &str) -> Option<Said> {
     if let Some((v, why)) = classify(text) {
         return Some(Said::Outcome(v, why));
     }
-    let c = DEBUG_STATUS.captures(text.trim())?;
+    let (c, whose) = match DEBUG_STATUS.captures(text.trim()) {
+        Some(c) => (c, "HTTPClient's own debug line"),
+        None => (
+            IDF_DEBUG_STATUS.captures(text)?,
+            "esp_http_client's debug line",
+        ),
+    };
     let code = c.get(1)?.as_str();
     if code.starts_with('3') {
         return None;
     }
     let (v, why) = status("HTTP", code)?;
-    Some(Said::Status(
-        v,
-        format!("{why} (HTTPClient's own debug line)"),
-    ))
+    Some(Said::Status(v, format!("{why} ({whose})")))
 }
 
 /// ESP-IDF's example: `HTTP GET Status = 200`, `HTTP POST status = 201`,
@@ -196,5 +205,21 @@ mod tests {
             None
         );
         assert_eq!(read("[HTTP-Client][handleHeaderResponse] size: 34"), None);
+        // esp_http_client's debug line, as ESP-IDF 3 to 5 print it.
+        let (verdict, why) = status(
+            "D (6366) HTTP_CLIENT: http_on_headers_complete, status=200, offset=243, nread=243",
+        )
+        .unwrap_or_else(|| panic!("esp_http_client debug line not read"));
+        assert_eq!(verdict, Verdict::Pass);
+        assert!(why.contains("esp_http_client"), "{why}");
+        assert_eq!(
+            status("D (1) HTTP_CLIENT: http_on_headers_complete, status=503, offset=1")
+                .map(|s| s.0),
+            Some(Verdict::Fail)
+        );
+        assert_eq!(
+            status("D (1) HTTP_CLIENT: http_on_headers_complete, status=302, offset=1"),
+            None
+        );
     }
 }

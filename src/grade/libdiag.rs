@@ -74,6 +74,18 @@ fn connection(lower: &str, found: &Found) -> Option<Finding> {
             None,
         );
     }
+    if let Some(host) = dns_failure(lower) {
+        return found(
+            CONNECTION,
+            About::Connection,
+            Weight::Fails,
+            format!(
+                "the DNS lookup of {host} failed: the board could not resolve the host name \
+                 (check the name in the URL, and the DNS server the network gives the board)"
+            ),
+            None,
+        );
+    }
     if lower.contains("couldn't get hostname") || lower.contains("getaddrinfo") {
         return found(
             CONNECTION,
@@ -182,6 +194,37 @@ fn connection(lower: &str, found: &Found) -> Option<Finding> {
         );
     }
     None
+}
+
+/// The host of a failed DNS lookup as arduino-esp32 (`hostByName(): DNS Failed for HOST`, 3.x:
+/// `DNS Failed for 'HOST' with error '-54'`) and the ESP8266 core (`[hostByName] Host: HOST
+/// lookup error: -5!`) print it; `a host name` when the line names none.
+fn dns_failure(lower: &str) -> Option<String> {
+    let name = |rest: &str| {
+        let rest = rest.trim_start();
+        let host = match rest.strip_prefix('\'') {
+            Some(quoted) => quoted.split('\'').next().unwrap_or(""),
+            None => rest.split_whitespace().next().unwrap_or(""),
+        };
+        if host.is_empty() {
+            "a host name".to_owned()
+        } else {
+            host.to_owned()
+        }
+    };
+    if let Some(i) = lower.find("dns failed for ") {
+        return Some(name(&lower[i + 15..]));
+    }
+    if lower.contains("lookup error") && lower.contains("hostbyname") {
+        let host = lower
+            .find("host: ")
+            .map(|i| &lower[i + 6..])
+            .and_then(|r| r.split(" lookup error").next())
+            .map(name);
+        return Some(host.unwrap_or_else(|| "a host name".to_owned()));
+    }
+    (lower.contains("dns lookup failed") || lower.contains("dns failed"))
+        .then(|| "a host name".to_owned())
 }
 
 /// The number after `key` in `lower` (`errno=119`, `error 104`).
@@ -398,6 +441,43 @@ mod tests {
             let (s, e) = source_and_words(line);
             assert_eq!(s, source, "{line}");
             assert!(e.contains(word), "{line}: {e}");
+        }
+    }
+
+    #[test]
+    fn dns_failures_of_both_cores_name_the_host() {
+        for (line, host) in [
+            (
+                "[E][WiFiGeneric.cpp:652] hostByName(): DNS Failed for www.example.org",
+                "www.example.org",
+            ),
+            (
+                "[130777][E][NetworkManager.cpp:131] hostByName(): DNS Failed for 'ocpp.example.net' \
+                 with error '-54'",
+                "ocpp.example.net",
+            ),
+            (
+                "[hostByName] Host: example.com lookup error: -5!",
+                "example.com",
+            ),
+        ] {
+            let (s, e) = source_and_words(line);
+            assert_eq!(s, super::CONNECTION, "{line}");
+            assert!(
+                e.contains(&format!("DNS lookup of {host} failed")),
+                "{line}: {e}"
+            );
+        }
+        // Resolving, and clearing the cache, are not failures.
+        for line in [
+            "[  6246][E][NetworkManager.cpp:83] hostByName(): Clearing DNS cache",
+            "[hostByName] Host: example.com IP: 93.184.216.34",
+        ] {
+            assert_eq!(
+                tlsdiag::classify(1, line, &line.to_ascii_lowercase()),
+                None,
+                "{line}"
+            );
         }
     }
 

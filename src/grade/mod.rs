@@ -28,6 +28,7 @@ mod idf;
 mod libdiag;
 mod tlsdiag;
 mod unity;
+mod wifi;
 
 pub use self::engine::Decision;
 pub use lines::{Line, LineSplitter, MAX_LINE};
@@ -162,6 +163,9 @@ pub struct Grader {
     stamp_clock: Option<Option<(u64, u64)>>,
     /// The last `ELF file SHA256:` the log printed, for checking `--elf` against it.
     elf_sha256: Option<String>,
+    /// The last Wi-Fi disconnect the log printed (line, reason), while no line since said the
+    /// board got on the network.
+    wifi_down: Option<(usize, wifi::Disconnect)>,
 }
 
 impl Grader {
@@ -201,6 +205,7 @@ impl Grader {
             cut: 0,
             stamp_clock: (!config.timed).then_some(None),
             elf_sha256: None,
+            wifi_down: None,
         }
     }
 
@@ -425,6 +430,12 @@ impl Grader {
             );
             return;
         }
+        if let Some(d) = wifi::disconnect(&lower) {
+            self.wifi_down = Some((line.number, d));
+            self.core.enter(Stage::Wifi, None);
+        } else if self.wifi_down.is_some() && wifi::connected(&lower) {
+            self.wifi_down = None;
+        }
         if let Some(f) = tlsdiag::classify(line.number, text, &lower) {
             self.on_tls(f);
         }
@@ -636,7 +647,15 @@ impl Grader {
             }
         }
         if let Some(d) = f.diag {
-            if f.error && (self.core.primary.is_none() || (f.cert && !self.primary_is_cert)) {
+            let sharper = tlsdiag::blames_clock(&d)
+                && !self
+                    .core
+                    .primary
+                    .as_ref()
+                    .is_some_and(tlsdiag::blames_clock);
+            if f.error
+                && (self.core.primary.is_none() || (f.cert && !self.primary_is_cert) || sharper)
+            {
                 self.core.primary = Some(d.clone());
                 self.primary_is_cert = f.cert;
             }
@@ -694,6 +713,24 @@ impl Grader {
             Some(Stage::Tests) => "; the test run never printed its summary",
             _ => "",
         };
+        // A Wi-Fi stack that said why it could not join explains a run that got no further.
+        let wifi = self
+            .wifi_down
+            .as_ref()
+            .filter(|_| {
+                matches!(
+                    Stage::from_name(stage),
+                    Some(Stage::Boot | Stage::Wifi | Stage::Run)
+                )
+            })
+            .map(|(n, d)| {
+                format!(
+                    "; the board never joined the Wi-Fi network: line {n} says disconnect reason \
+                     {}, {}",
+                    d.code, d.meaning
+                )
+            });
+        let hint = wifi.as_deref().unwrap_or(hint);
         match end {
             End::Eof => format!("the log ended during {stage} before a verdict{hint}"),
             End::Deadline(d) => format!(

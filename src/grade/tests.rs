@@ -258,6 +258,54 @@ fn clock_not_set_is_explained() {
 }
 
 #[test]
+fn the_clock_line_outranks_the_generic_verify_failure_before_it() {
+    let log = b"E (13560) esp-tls: mbedtls_ssl_handshake returned -0x2700\n\
+I (13560) esp-tls: Failed to verify peer certificate!\n\
+I (13561) esp-tls: verification info:   ! The certificate validity starts in the future\n\
+E (13570) esp-tls: Failed to open new connection\n";
+    let r = grade_bytes(GradeConfig::new(Profile::Auto), log);
+    assert_eq!(r.verdict, Verdict::Fault);
+    assert!(r.reason.contains("mbedTLS"), "{}", r.reason);
+    assert!(r.reason.contains("clock"), "{}", r.reason);
+    assert!(!r.reason.contains("chain did not verify"), "{}", r.reason);
+}
+
+#[test]
+fn a_board_that_never_joins_wifi_says_why() {
+    let log = b"[D][WiFiGeneric.cpp:342] _eventCallback(): Event: 5 - STA_DISCONNECTED\n\
+[W][WiFiGeneric.cpp:357] _eventCallback(): Reason: 201 - NO_AP_FOUND\n\
+[D][WiFiGeneric.cpp:342] _eventCallback(): Event: 2 - STA_START\n";
+    let r = grade_bytes(GradeConfig::new(Profile::Auto), log);
+    assert_eq!(r.verdict, Verdict::Timeout);
+    assert!(
+        r.reason.contains("never joined the Wi-Fi network"),
+        "{}",
+        r.reason
+    );
+    assert!(r.reason.contains("NO_AP_FOUND"), "{}", r.reason);
+    // Once the board is on the network, an old disconnect explains nothing.
+    let log = b"[W][WiFiGeneric.cpp:357] _eventCallback(): Reason: 201 - NO_AP_FOUND\n\
+[D][WiFiGeneric.cpp:374] _eventCallback(): Event: 7 - STA_GOT_IP\n";
+    let r = grade_bytes(GradeConfig::new(Profile::Auto), log);
+    assert!(!r.reason.contains("never joined the Wi-Fi"), "{}", r.reason);
+}
+
+#[test]
+fn a_dns_failure_is_the_reason_not_the_connection_refused_after_it() {
+    let log = b"[HTTP] GET...\n\
+[E][WiFiGeneric.cpp:652] hostByName(): DNS Failed for www.example.org\n\
+[E][WiFiClientSecure.cpp:132] connect(): start_ssl_client: -1\n\
+[HTTP] GET... failed, error: connection refused\n";
+    let r = grade_bytes(GradeConfig::new(Profile::Auto), log);
+    assert_eq!(r.verdict, Verdict::Fault);
+    assert!(
+        r.reason.contains("DNS lookup of www.example.org failed"),
+        "{}",
+        r.reason
+    );
+}
+
+#[test]
 fn unity_profile() {
     let r = grade_bytes(GradeConfig::new(Profile::Unity), fixture!("unity_fail.log"));
     assert_eq!(

@@ -54,6 +54,106 @@ const EXPLAIN_CLOCK: &str = "the certificate's dates did not check out; the boar
     probably not set (time() starts at 1970 until NTP syncs: call configTime() and wait for it, or \
     setX509Time()). If the clock is right, the certificate really has expired";
 
+const EXPLAIN_NOT_YET: &str = "the certificate is not valid yet by the board's clock: the \
+    clock is not set (time() starts at 1970 until NTP syncs: call configTime() or start SNTP and \
+    wait for the time before connecting)";
+
+/// Whether a diagnostic blames the board's clock: more specific than the generic verify
+/// failure (mbedTLS's -0x2700) that comes with it.
+pub(crate) fn blames_clock(d: &Diagnostic) -> bool {
+    d.explanation == EXPLAIN_CLOCK || d.explanation == EXPLAIN_NOT_YET
+}
+
+/// A BearSSL error number as the ESP8266 core's `getLastSSLError()` returns it and sketches
+/// print it (`getLastSSLError = 54`, Blynk's `SSL error: 56`). mbedTLS's codes are negative,
+/// and axTLS's `Error: SSL error 40` has no colon.
+static BEARSSL_CODE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?:getlastsslerror(?:\(\))?\s*(?:[=:]|returned|is)?|\bssl error:)\s*(\d{1,3})\b")
+        .unwrap_or_else(|_| unreachable!())
+});
+
+fn bearssl_code(lower: &str) -> Option<i32> {
+    let code = BEARSSL_CODE
+        .captures(lower)?
+        .get(1)?
+        .as_str()
+        .parse::<i32>()
+        .ok()?;
+    (code > 0).then_some(code)
+}
+
+/// BearSSL's `BR_ERR_*` numbers (bearssl_ssl.h, bearssl_x509.h), explained.
+fn explain_bearssl(code: i32) -> (String, About) {
+    let trust = "BearSSL does not trust the server's chain: it does not lead to the trust anchor \
+        the sketch set (the site changed CA or intermediate), or the pinned fingerprint does not \
+        match. `espcheck fingerprint HOST` shows what it serves now";
+    let (name, text, about) = match code {
+        53 => ("X509_TIME_UNKNOWN", EXPLAIN_CLOCK, About::Certificate),
+        54 => ("X509_EXPIRED", EXPLAIN_CLOCK, About::Certificate),
+        56 => (
+            "X509_BAD_SERVER_NAME",
+            "the certificate is not for the server name the sketch connected to (connecting by IP \
+             address, or to another host name): connect by the name the certificate is for",
+            About::Certificate,
+        ),
+        55 => ("X509_DN_MISMATCH", trust, About::Certificate),
+        58 => ("X509_NOT_CA", trust, About::Certificate),
+        62 => ("X509_NOT_TRUSTED", trust, About::Certificate),
+        52 => (
+            "X509_BAD_SIGNATURE",
+            "a signature in the server's chain did not verify",
+            About::Certificate,
+        ),
+        51 | 60 => (
+            "X509_WRONG_KEY_TYPE",
+            "the server's key is of a type or size BearSSL was not set up for",
+            About::Certificate,
+        ),
+        6 | 18 | 23 => (
+            "TOO_LARGE",
+            "a TLS record was larger than BearSSL's receive buffer: the server ignored the \
+             maximum fragment length (MFLN) the sketch asked for; give setBufferSizes() a larger \
+             receive buffer (16384 when the server does not support MFLN)",
+            About::Connection,
+        ),
+        3 | 4 | 16 => (
+            "UNSUPPORTED_VERSION",
+            "the server and BearSSL share no TLS version or cipher suite",
+            About::Connection,
+        ),
+        31 => (
+            "IO",
+            "the connection dropped during the TLS handshake (the server closed it, or the \
+             network did)",
+            About::Connection,
+        ),
+        257..=511 => (
+            "RECV_FATAL_ALERT",
+            "the server sent a fatal TLS alert and closed the handshake (the alert number is \
+             the code minus 256)",
+            About::Connection,
+        ),
+        512..=767 => (
+            "SEND_FATAL_ALERT",
+            "BearSSL sent a fatal TLS alert and closed the handshake (the alert number is the \
+             code minus 512)",
+            About::Connection,
+        ),
+        32..=62 => (
+            "X509",
+            "the server's certificate chain could not be decoded or checked",
+            About::Certificate,
+        ),
+        _ => ("", "the TLS handshake failed", About::Connection),
+    };
+    let label = if name.is_empty() {
+        format!("error {code}")
+    } else {
+        format!("BR_ERR_{name} ({code})")
+    };
+    (format!("{label}: {text}"), about)
+}
+
 /// `connect(): start_ssl_client: -1`, `start_ssl_client failed: 0`: the TLS client's connect
 /// failed (not its `start_ssl_client(): Performing the SSL/TLS handshake...` progress lines).
 static START_SSL_CLIENT_FAILED: LazyLock<Regex> = LazyLock::new(|| {
@@ -78,8 +178,30 @@ pub(crate) fn classify(number: usize, text: &str, lower: &str) -> Option<Finding
         || lower.contains("validity has expired")
         || lower.contains("validity starts in the future")
     {
+        // OPEnSLab's SSLClient prints BearSSL's own words; `verification info: ! The
+        // certificate validity …` is mbedTLS's x509 verify string (esp-tls prints it).
+        let source = if lower.contains("(sslclient)") {
+            "bearssl"
+        } else if lower.contains("validity starts in the future")
+            || lower.contains("validity has expired")
+        {
+            "mbedtls"
+        } else {
+            "clock"
+        };
+        let explanation = if lower.contains("starts in the future") {
+            EXPLAIN_NOT_YET
+        } else {
+            EXPLAIN_CLOCK
+        };
         let mut f = Finding::new(About::Certificate, Weight::Fails);
-        f.diag = Some(diag("clock", EXPLAIN_CLOCK.to_owned(), None));
+        f.diag = Some(diag(source, explanation.to_owned(), None));
+        return Some(f);
+    }
+    if let Some(code) = bearssl_code(lower) {
+        let (explanation, about) = explain_bearssl(code);
+        let mut f = Finding::new(about, Weight::Fails);
+        f.diag = Some(diag("bearssl", explanation, Some(code)));
         return Some(f);
     }
     if lower.contains("esp-x509-crt-bundle")
@@ -425,6 +547,66 @@ mod tests {
             cls("BSSL:Couldn't connect. Error = 'Server certificate is expired or not yet valid.'");
         let d = f.and_then(|f| f.diag).unwrap_or_else(|| panic!("no diag"));
         assert!(d.explanation.contains("clock"), "{}", d.explanation);
+    }
+
+    #[test]
+    fn bearssl_error_numbers_as_sketches_print_them() {
+        for (line, code, word, cert) in [
+            (
+                "client getLastSSLError = 54 // BR_ERR_X509_EXPIRED",
+                54,
+                "clock",
+                true,
+            ),
+            (
+                "[18310] SSL error: 56  ",
+                56,
+                "not for the server name",
+                true,
+            ),
+            ("getLastSSLError(): 62", 62, "trust anchor", true),
+            (
+                "SSL error: 296",
+                296,
+                "server sent a fatal TLS alert",
+                false,
+            ),
+            ("getLastSSLError = 23", 23, "setBufferSizes", false),
+        ] {
+            let f = cls(line).unwrap_or_else(|| panic!("no finding for {line}"));
+            assert_eq!(f.cert, cert, "{line}");
+            let d = f.diag.unwrap_or_else(|| panic!("no diag for {line}"));
+            assert_eq!(
+                (d.source.as_str(), d.code),
+                ("bearssl", Some(code)),
+                "{line}"
+            );
+            assert!(d.explanation.contains(word), "{line}: {}", d.explanation);
+        }
+        // No error, mbedTLS's negative codes and axTLS's own wording are not BearSSL's.
+        assert_eq!(cls("client getLastSSLError = 0"), None);
+        assert!(
+            cls("SSL error: -9984").is_none_or(|f| f.diag.is_none_or(|d| d.source != "bearssl"))
+        );
+        let axtls = cls("Error: SSL error 40").and_then(|f| f.diag);
+        assert_eq!(axtls.map(|d| d.source), Some("axtls".to_owned()));
+    }
+
+    #[test]
+    fn a_certificate_not_yet_valid_names_its_library_and_the_clock() {
+        let f = cls(
+            "I (13561) esp-tls: verification info:   ! The certificate validity starts in the future",
+        );
+        let d = f.and_then(|f| f.diag).unwrap_or_else(|| panic!("no diag"));
+        assert_eq!(d.source, "mbedtls");
+        assert!(d.explanation.contains("not valid yet"), "{}", d.explanation);
+        assert!(blames_clock(&d));
+        let f = cls(
+            "(SSLClient)(SSL_ERROR)(m_print_br_error): Certificate is expired or not yet valid.",
+        );
+        let d = f.and_then(|f| f.diag).unwrap_or_else(|| panic!("no diag"));
+        assert_eq!(d.source, "bearssl");
+        assert!(blames_clock(&d));
     }
 
     #[test]

@@ -7,6 +7,7 @@ mod corpus;
 mod crash;
 mod demo;
 mod ecosystem;
+mod fast_flash;
 mod faults;
 mod fingerprint;
 mod flash;

@@ -588,19 +588,26 @@ fn write_core(cache: &Path) -> Result<PathBuf> {
         let p = tmp.path().join(name);
         std::fs::write(&p, text).map_err(|e| io_err(&p, &e))?;
     }
+    publish(tmp, &dir, "the host core")?;
+    Ok(dir)
+}
+
+/// Move a fully written cache entry into place, marked complete. Another espcheck that got there
+/// first wins; its entry is as good as this one.
+fn publish(tmp: tempfile::TempDir, dir: &Path, what: &str) -> Result<()> {
     let done = tmp.path().join(".complete");
     std::fs::write(&done, b"").map_err(|e| io_err(&done, &e))?;
     let staged = tmp.keep();
-    if std::fs::rename(&staged, &dir).is_err() {
+    if std::fs::rename(&staged, dir).is_err() {
         let _ = std::fs::remove_dir_all(&staged);
         if !dir.join(".complete").is_file() {
             return Err(Error::env(
-                crate::error::show_path(&dir),
-                "could not write the host core there",
+                crate::error::show_path(dir),
+                format!("could not write {what} there"),
             ));
         }
     }
-    Ok(dir)
+    Ok(())
 }
 
 /// The core's objects for this board, core version and compiler, built once.
@@ -650,18 +657,7 @@ fn build_core(
         }
         other => other,
     })?;
-    let done = tmp.path().join(".complete");
-    std::fs::write(&done, b"").map_err(|e| io_err(&done, &e))?;
-    let staged = tmp.keep();
-    if std::fs::rename(&staged, &dir).is_err() {
-        let _ = std::fs::remove_dir_all(&staged);
-        if !dir.join(".complete").is_file() {
-            return Err(Error::env(
-                crate::error::show_path(&dir),
-                "could not write the core's objects there",
-            ));
-        }
-    }
+    publish(tmp, &dir, "the core's objects")?;
     Ok(objs)
 }
 

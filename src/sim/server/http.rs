@@ -117,7 +117,7 @@ pub fn parse_request(buf: &[u8]) -> Result<Parsed, BadRequest> {
         return Err(BadRequest::HeadTooLarge);
     }
     let method = req.method.unwrap_or_default().to_owned();
-    let target = req.path.unwrap_or_default().to_owned();
+    let target = origin_form(req.path.unwrap_or_default()).to_owned();
     let minor = req.version.unwrap_or(1);
     let headers: Vec<(String, String)> = req
         .headers
@@ -170,6 +170,22 @@ pub fn parse_request(buf: &[u8]) -> Result<Parsed, BadRequest> {
         },
         used,
     ))
+}
+
+/// A request target in absolute form (`GET https://host/path HTTP/1.0`, as the ESP32
+/// `WiFiClientSecure` example sends) as its path: servers must accept it (RFC 9112 §3.2.2).
+fn origin_form(target: &str) -> &str {
+    let lower = target.get(..8).unwrap_or(target).to_ascii_lowercase();
+    let Some(rest) = ["https://", "http://"]
+        .iter()
+        .find_map(|scheme| lower.starts_with(scheme).then(|| &target[scheme.len()..]))
+    else {
+        return target;
+    };
+    match rest.find(['/', '?']) {
+        Some(i) if rest.as_bytes()[i] == b'/' => &rest[i..],
+        _ => "/",
+    }
 }
 
 /// Decode a chunked body from the front of `buf`: the body and the bytes it used, or `None` when
@@ -338,6 +354,25 @@ mod tests {
     // Test code: a panic is the failure report.
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn an_absolute_form_target_is_read_as_its_path() {
+        for (line, want) in [
+            ("GET https://www.howsmyssl.com/a/check HTTP/1.0", "/a/check"),
+            (
+                "GET HTTPS://api.github.com/repos/a/b?x=1 HTTP/1.1",
+                "/repos/a/b?x=1",
+            ),
+            ("GET http://host HTTP/1.1", "/"),
+            ("GET /plain HTTP/1.1", "/plain"),
+        ] {
+            let raw = format!("{line}\r\nHost: h\r\n\r\n");
+            let Parsed::Complete(req, _) = parse_request(raw.as_bytes()).unwrap() else {
+                panic!("partial")
+            };
+            assert_eq!(req.target, want, "{line}");
+        }
+    }
 
     #[test]
     fn keeps_header_case_order_and_raw_bytes() {

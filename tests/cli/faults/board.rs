@@ -22,6 +22,16 @@ struct SimDevice {
 
 impl SimDevice {
     fn start(chip: Chip) -> Self {
+        Self::start_with(chip, "off")
+    }
+
+    /// A board whose UART keeps real time (`--pacing real`): a transfer takes its line time, so
+    /// a signal sent mid-transfer lands mid-transfer however loaded the machine is.
+    fn start_paced(chip: Chip) -> Self {
+        Self::start_with(chip, "real")
+    }
+
+    fn start_with(chip: Chip, pacing: &str) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let link = dir.path().join("board");
         let child = bin()
@@ -29,7 +39,7 @@ impl SimDevice {
                 "sim",
                 "device",
                 "--pacing",
-                "off",
+                pacing,
                 "--chip",
                 &chip.to_string(),
                 "--link",
@@ -382,7 +392,7 @@ fn a_flash_interrupted_by_sigint_releases_the_port_and_the_board_still_serves() 
     // espcheck's own flash-and-watch is not on this branch yet: esptool is the interrupted flasher.
     let Some(esptool) = esptool() else { return };
     let chip = Chip::Esp32;
-    let board = SimDevice::start(chip);
+    let board = SimDevice::start_paced(chip);
     let big = board.dir.path().join("big.bin");
     std::fs::write(&big, noise(1024 * 1024)).unwrap();
     let mut child = Command::new(&esptool)

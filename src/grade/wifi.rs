@@ -1,0 +1,136 @@
+//! Why a board could not join the Wi-Fi network, from the disconnect reasons its Wi-Fi stack
+//! prints: arduino-esp32's `Reason: 201 - NO_AP_FOUND` and `STA Disconnected: … Reason: 15`
+//! (cores 1.x to 3.x), ESPEasy's `Disconnected! Reason: '(201) No AP found'`, and ESP-IDF's
+//! `… STA_DISCONNECTED … reason: 201`. A disconnect is no verdict on its own (the stack
+//! reconnects); it explains a log that ends before the firmware got anywhere.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+/// `reason: 201 - no_ap_found` (the code and ESP-IDF's name for it).
+static NAMED: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"reason:\s*(\d{1,3})\s*-\s*[a-z0-9_]+").unwrap_or_else(|_| unreachable!())
+});
+
+/// `reason: 15`, `reason='(201)`, `reason=8` on a line about a disconnect.
+static BARE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"reason\s*[:=]\s*'?\(?(\d{1,3})\b").unwrap_or_else(|_| unreachable!())
+});
+
+/// One disconnect the log printed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Disconnect {
+    /// ESP-IDF's `wifi_err_reason_t`.
+    pub code: u16,
+    /// What the code means for someone trying to get the board online.
+    pub meaning: &'static str,
+}
+
+/// The disconnect `lower` (a line in ASCII lower case) reports, if it reports one.
+pub(crate) fn disconnect(lower: &str) -> Option<Disconnect> {
+    let caps = NAMED.captures(lower).or_else(|| {
+        lower
+            .contains("disconnect")
+            .then(|| BARE.captures(lower))
+            .flatten()
+    })?;
+    let code = caps.get(1)?.as_str().parse::<u16>().ok()?;
+    Some(Disconnect {
+        code,
+        meaning: meaning(code)?,
+    })
+}
+
+/// A line that says the board is on the network after all.
+pub(crate) fn connected(lower: &str) -> bool {
+    lower.contains("got ip")
+        || lower.contains("sta_got_ip")
+        || lower.contains("wifi connected")
+        || lower.contains("connected to wifi")
+        || lower.contains("ip address:")
+        || lower.contains("ip:") && lower.contains("mask:") && lower.contains("gw:")
+}
+
+fn meaning(code: u16) -> Option<&'static str> {
+    Some(match code {
+        2 => "AUTH_EXPIRE: the access point did not answer the authentication in time (signal?)",
+        3 | 8 => "the station left the network (the firmware disconnected)",
+        4 => "ASSOC_EXPIRE: the access point did not answer the association in time (signal?)",
+        15 | 204 => {
+            "4WAY_HANDSHAKE_TIMEOUT: the WPA handshake never finished, most often a wrong \
+             password (or a weak signal, or an AP that insists on WPA3/PMF)"
+        }
+        200 => "BEACON_TIMEOUT: the board lost the access point's beacons (signal, power save)",
+        201 => {
+            "NO_AP_FOUND: no access point with that SSID was in range (the name misspelt, out \
+             of range, or a 5 GHz-only network; the ESP32 and ESP8266 see only 2.4 GHz)"
+        }
+        202 => "AUTH_FAIL: the access point refused the authentication (wrong password or mode)",
+        203 => "ASSOC_FAIL: the access point refused the association",
+        205 => "CONNECTION_FAIL: the connection to the access point failed",
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn code(line: &str) -> Option<u16> {
+        disconnect(&line.to_ascii_lowercase()).map(|d| d.code)
+    }
+
+    #[test]
+    fn disconnect_reasons_as_each_stack_prints_them() {
+        for (line, want) in [
+            (
+                "[W][WiFiGeneric.cpp:357] _eventCallback(): Reason: 201 - NO_AP_FOUND",
+                Some(201),
+            ),
+            (
+                "[ 80972][W][STA.cpp:137] _onStaArduinoEvent(): Reason: 15 - 4WAY_HANDSHAKE_TIMEOUT",
+                Some(15),
+            ),
+            (
+                "[ 43774][V][WiFiGeneric.cpp:362] _arduino_event_cb(): STA Disconnected: SSID: x, \
+                 BSSID: 00:00:00:00:00:00, Reason: 201",
+                Some(201),
+            ),
+            (
+                "17368 : WIFI : Disconnected! Reason: '(201) No AP found' Connected for 2859 ms",
+                Some(201),
+            ),
+            (
+                "D (153894) event: SYSTEM_EVENT_STA_DISCONNECTED, ssid:x, reason:202,wifi reason",
+                Some(202),
+            ),
+            // Not a disconnect, or a code nobody documents.
+            (
+                "[  6246][E][NetworkManager.cpp:83] hostByName(): Clearing DNS cache",
+                None,
+            ),
+            ("reason: 15 seconds to go", None),
+            ("Disconnected, reason: 99", None),
+            ("Reboot reason: 4", None),
+        ] {
+            assert_eq!(code(line), want, "{line}");
+        }
+        let d = disconnect("reason: 201 - no_ap_found").unwrap_or_else(|| unreachable!());
+        assert!(d.meaning.contains("SSID"), "{}", d.meaning);
+        let d = disconnect("reason: 15 - 4way_handshake_timeout").unwrap_or_else(|| unreachable!());
+        assert!(d.meaning.contains("password"), "{}", d.meaning);
+    }
+
+    #[test]
+    fn lines_that_say_the_board_is_online() {
+        assert!(connected(
+            "ip:192.168.1.132,mask:255.255.255.0,gw:192.168.1.1"
+        ));
+        assert!(connected(
+            "[d][wifigeneric.cpp:374] _eventcallback(): event: 7 - sta_got_ip"
+        ));
+        assert!(connected("wifi connected"));
+        assert!(!connected("connecting to wi-fi..."));
+    }
+}
