@@ -138,19 +138,9 @@ pub fn extract(input: &[u8]) -> Result<Extracted, ExtractError> {
 /// brace list of byte literals that parses as a certificate.
 fn der_arrays(text: &str) -> Vec<Certificate> {
     let toks = lex_all(text).tokens;
-    let byte = |t: &Tok| match t {
-        Tok::Num(n) => {
-            let n = n.trim_end_matches(['u', 'U']);
-            match n.strip_prefix("0x").or_else(|| n.strip_prefix("0X")) {
-                Some(h) => u8::from_str_radix(h, 16).ok(),
-                None => n.parse().ok(),
-            }
-        }
-        _ => None,
-    };
     let mut certs = Vec::new();
     for (i, t) in toks.iter().enumerate() {
-        if t.tok != Tok::Punct('{') || toks.get(i + 1).and_then(|t| byte(&t.tok)) != Some(0x30) {
+        if t.tok != Tok::Punct('{') || toks.get(i + 1).and_then(|t| t.tok.byte()) != Some(0x30) {
             continue;
         }
         let mut bytes = Vec::new();
@@ -158,7 +148,7 @@ fn der_arrays(text: &str) -> Vec<Certificate> {
             match &t.tok {
                 Tok::Punct(',') => {}
                 Tok::Punct('}') => break,
-                other => match byte(other) {
+                other => match other.byte() {
                     Some(b) => bytes.push(b),
                     None => break,
                 },

@@ -16,6 +16,18 @@ pub enum Tok {
     Punct(char),
 }
 
+impl Tok {
+    /// The byte a number token writes (`0x5F`, `0x5Fu`, `0x5Fu8`, `95`), if it fits in one.
+    pub fn byte(&self) -> Option<u8> {
+        let Tok::Num(n) = self else { return None };
+        let n = n.trim_end_matches("u8").trim_end_matches(['u', 'U']);
+        match n.strip_prefix("0x").or_else(|| n.strip_prefix("0X")) {
+            Some(h) => u8::from_str_radix(h, 16).ok(),
+            None => n.parse().ok(),
+        }
+    }
+}
+
 /// A token and the 1-based line it starts on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Token {

@@ -522,10 +522,7 @@ fn follows(toks: &[Token], i: usize, puncts: &[char]) -> bool {
 
 /// `{ 0x30, 0x82, …`: the SEQUENCE header every DER certificate over 255 bytes starts with.
 fn starts_der(toks: &[Token], i: usize) -> bool {
-    let byte = |k: usize| match toks.get(k).map(|t| &t.tok) {
-        Some(Tok::Num(n)) => parse_u8(n),
-        _ => None,
-    };
+    let byte = |k: usize| toks.get(k).and_then(|t| t.tok.byte());
     byte(i + 1) == Some(0x30) && byte(i + 3) == Some(0x82)
 }
 
@@ -620,7 +617,7 @@ fn from_array_or_port(toks: &[Token], eq: usize, open_at: usize) -> Found {
         match &t.tok {
             Tok::Punct(c) if *c == close => break,
             Tok::Punct(',') => {}
-            Tok::Num(n) => match parse_u8(n) {
+            num @ Tok::Num(_) => match num.byte() {
                 Some(b) => bytes.push(b),
                 None => return Found::None,
             },
@@ -653,14 +650,6 @@ fn from_array_or_port(toks: &[Token], eq: usize, open_at: usize) -> Found {
         };
     }
     Found::None
-}
-
-fn parse_u8(n: &str) -> Option<u8> {
-    let n = n.trim_end_matches(['u', 'U']);
-    match n.strip_prefix("0x").or_else(|| n.strip_prefix("0X")) {
-        Some(h) => u8::from_str_radix(h.trim_end_matches("u8"), 16).ok(),
-        None => n.trim_end_matches("u8").parse().ok(),
-    }
 }
 
 #[cfg(test)]
