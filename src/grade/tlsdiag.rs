@@ -358,8 +358,7 @@ fn bearssl(rest: &str, lower: &str, diag: impl Fn(String) -> Diagnostic) -> Opti
         let mut f = Finding::new(About::Connection, Weight::Fails);
         f.diag = Some(diag(
             "the TLS handshake failed: BearSSL's `_wait_for_handshake: failed` (the server \
-             closed the connection or sent an alert; turn on the core's SSL debug level to see \
-             BearSSL's error number)"
+             closed the connection or sent an alert; the BSSL lines before it say which)"
                 .to_owned(),
         ));
         return Some(f);
