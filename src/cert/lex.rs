@@ -41,7 +41,7 @@ pub struct Skipped {
 pub struct Lexed {
     /// Live tokens, in order.
     pub tokens: Vec<Token>,
-    /// Comments and `#if 0` regions holding `BEGIN`, in order.
+    /// Comments and `#if 0` regions holding `BEGIN` or a string literal, in order.
     pub skipped: Vec<Skipped>,
 }
 
@@ -50,7 +50,8 @@ pub fn lex(text: &str) -> Vec<Token> {
     lex_all(text).tokens
 }
 
-/// Tokenize `text` and keep the comments and `#if 0` regions that mention a PEM `BEGIN`.
+/// Tokenize `text` and keep the comments and `#if 0` regions that mention a PEM `BEGIN` or hold
+/// a string literal.
 pub fn lex_all(text: &str) -> Lexed {
     let chars: Vec<char> = text.chars().collect();
     let mut lx = Lexer {
@@ -193,10 +194,11 @@ impl Lexer<'_> {
         self.keep_if_pem(start, line, false);
     }
 
-    /// Remember `c[start..i]` when it holds a PEM `BEGIN` line.
+    /// Remember `c[start..i]` when it holds a PEM `BEGIN` line, or a string literal (a
+    /// commented-out fingerprint, `//#define FP "FD C0 …"`).
     fn keep_if_pem(&mut self, start: usize, line: usize, if_zero: bool) {
         let text: String = self.c[start..self.i].iter().collect();
-        if text.contains("BEGIN ") && text.contains("-----") {
+        if text.contains("BEGIN ") && text.contains("-----") || text.contains('"') {
             self.skipped.push(Skipped {
                 line,
                 text,
