@@ -38,6 +38,8 @@ pub(crate) fn classify(text: &str, lower: &str) -> Option<Signal> {
         || lower.contains("brownout")
         || lower.contains("watchdog")
         || lower.contains("flash read err")
+        || lower.contains("load:0xffffffff")
+        || lower.contains("assert_")
         || lower.contains("invalid header")
         || lower.contains("corrupt heap")
         || lower.contains("assert failed")
@@ -94,6 +96,14 @@ pub(crate) fn classify(text: &str, lower: &str) -> Option<Signal> {
     if lower.contains("***error*** a stack overflow in task") {
         return Some(Signal::Crash {
             kind: "stack-overflow",
+            end: BlockEnd::Backtrace,
+        });
+    }
+    if bt_controller_assert(text) {
+        // The Bluetooth controller's own check failed (`ASSERT_PARAM(576 0), in rwble.c at line
+        // 390`); it stops the CPU on purpose, and the panic handler's Guru Meditation follows.
+        return Some(Signal::Crash {
+            kind: "bt-assert",
             end: BlockEnd::Backtrace,
         });
     }
@@ -211,14 +221,25 @@ fn guru_at(lower: &str) -> Option<usize> {
     None
 }
 
+/// The ESP32 Bluetooth controller's fatal asserts, `ASSERT_ERR(…), in ke_mem.c at line 1011`
+/// and `ASSERT_PARAM(576 0), in rwble.c at line 390` (not `ASSERT_WARN`, which goes on).
+fn bt_controller_assert(text: &str) -> bool {
+    // Wherever the line has it: a log collector's or a monitor's prefix may come first.
+    (text.contains("ASSERT_ERR(") || text.contains("ASSERT_PARAM(")) && text.contains(" at line ")
+}
+
 /// The ROM bootloader could not load the second-stage bootloader from flash: ESP32
-/// `flash read err, 1000` (then `ets_main.c 371`) and `invalid header: 0xffffffff`.
+/// `flash read err, 1000` (then `ets_main.c 371`), `invalid header: 0xffffffff`, and the
+/// segment header read as all ones, `load:0xffffffff,len:-1` (blank flash, or read in the wrong
+/// flash mode).
 fn rom_boot_error(lower: &str) -> Option<&'static str> {
     let t = lower.trim_start();
     if t.starts_with("flash read err") {
         Some("flash-read-err")
     } else if t.starts_with("invalid header:") {
         Some("invalid-header")
+    } else if t.starts_with("load:0xffffffff,len:-1") {
+        Some("load-blank")
     } else {
         None
     }
@@ -284,6 +305,28 @@ fn boot_cause(text: &str) -> Option<String> {
         return Some(code);
     }
     None
+}
+
+/// Whether a ROM boot banner's line has an ESP-IDF log line before the banner (`I (437)
+/// cpu_start: Multicore app␛[0m ESP-ROM:esp32s3-20210327 … rst:0x10 …`, a log whose line
+/// breaks were lost): the app was running when the chip reset, even at the log's first banner.
+pub(crate) fn app_output_before_banner(text: &str) -> bool {
+    let Some(at) = ["ESP-ROM:", "ets ", "rst:0x"]
+        .iter()
+        .filter_map(|m| text.find(m))
+        .min()
+    else {
+        return false;
+    };
+    let before = &text[..at];
+    ["I (", "W (", "E (", "D ("].iter().any(|tag| {
+        before.match_indices(tag).any(|(i, _)| {
+            before[i + tag.len()..]
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_digit())
+        })
+    })
 }
 
 /// Whether `text`, the last of the block's `lines` so far, ends a block that ends with `end`.
@@ -519,7 +562,32 @@ pub(crate) fn describe(kind: &str, headline: &str, block: &[String]) -> String {
                 .unwrap_or_default()
         ),
 
-        "flash-read-err" | "invalid-header" => format!(
+        "bt-assert" => {
+            let guru = block.iter().find_map(|l| {
+                let lower = l.to_ascii_lowercase();
+                guru_at(&lower).map(|i| &l[i..])
+            });
+            let after = guru
+                .map(|g| describe("guru-meditation", g, block))
+                .map(|d| {
+                    let d = d
+                        .strip_prefix("the board crashed: ")
+                        .unwrap_or(&d)
+                        .to_owned();
+                    format!("; it stopped the CPU on purpose, hence the {d}")
+                })
+                .unwrap_or_else(|| HINT_BACKTRACE.to_owned());
+            format!(
+                "the board crashed: the Bluetooth controller's assert failed (`{}`), a state the \
+                 controller (libbtdm_app) does not expect, often from BLE calls on several tasks \
+                 at once or heap running out{after}",
+                headline
+                    .find("ASSERT_")
+                    .map_or(headline, |i| &headline[i..])
+                    .trim()
+            )
+        }
+        "flash-read-err" | "invalid-header" | "load-blank" => format!(
             "the ROM bootloader could not load the second-stage bootloader from flash (`{}`): \
              the flash is blank or its bootloader is corrupt, the flash was not ready when the \
              ROM read it (power-on timing), or the flash mode/frequency or the flash's supply is \
@@ -641,6 +709,26 @@ mod tests {
             "guru-meditation"
         );
         assert_eq!(kind("Brownout detector was triggered"), "brownout");
+        assert!(app_output_before_banner(
+            "I (437) cpu_start: Multicore app\u{1b}[0m ESP-ROM:esp32s3-20210327 Build:Mar 27 2021 \
+             rst:0x10 (RTCWDT_RTC_RST),boot:0x2b (SPI_FAST_FLASH_BOOT)"
+        ));
+        assert!(!app_output_before_banner(
+            "rst:0x10 (RTCWDT_RTC_RESET),boot:0x13 (SPI_FAST_FLASH_BOOT)"
+        ));
+        assert!(!app_output_before_banner(
+            "19:50:30.071 -> ESP-ROM:esp32s3-20210327"
+        ));
+        assert_eq!(kind("load:0xffffffff,len:-1"), "load-blank");
+        assert_eq!(kind("\tload:0xffffffff,len:-1"), "load-blank");
+        assert_eq!(
+            kind("ASSERT_PARAM(576 0), in rwble.c at line 390"),
+            "bt-assert"
+        );
+        assert_eq!(
+            kind("ASSERT_ERR(KE_LIST_PATTERN), in ke_mem.c at line 1011"),
+            "bt-assert"
+        );
         assert_eq!(
             kind("abort() was called at PC 0x400d2b4f on core 1"),
             "abort"

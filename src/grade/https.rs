@@ -385,8 +385,12 @@ pub(crate) fn says_connection_failed(lower: &str) -> bool {
     if wifi || t.contains("access point") {
         return false;
     }
+    // A library's own tag before it: UniversalTelegramBot's `[BOT Client]Conection error`
+    // (its spelling).
+    let untagged = t.rsplit(']').next().unwrap_or(t).trim();
     t == "connection failed"
         || t == "connect failed"
+        || matches!(untagged, "connection error" | "conection error")
         || t.ends_with(": connection failed")
         || t.ends_with(") connection failed")
         || (t.ends_with(" connection failed") && t.len() < 60)
@@ -483,6 +487,7 @@ mod tests {
         for line in [
             "connection failed",
             "Connection failed!",
+            "[BOT Client]Conection error",
             "Request failed. Reason: (0) connection failed",
             "failed to connect to mail server",
             "Connect to Server failed!",

@@ -86,7 +86,9 @@ fn connection(lower: &str, found: &Found) -> Option<Finding> {
             None,
         );
     }
-    if lower.contains("couldn't get hostname") || lower.contains("getaddrinfo") {
+    // Not MicroPython's REPL echoing the user's `>>> ai = usocket.getaddrinfo(host, 443)`.
+    let repl_echo = lower.trim_start().starts_with(">>>");
+    if lower.contains("couldn't get hostname") || (lower.contains("getaddrinfo") && !repl_echo) {
         return found(
             CONNECTION,
             About::Connection,

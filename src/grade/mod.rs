@@ -26,6 +26,7 @@ mod httpclient;
 mod https;
 mod idf;
 mod libdiag;
+mod stops;
 mod tlsdiag;
 mod unity;
 mod wifi;
@@ -169,6 +170,13 @@ pub struct Grader {
     /// Whether a line since the last disconnect said the board got on the network
     /// (`STA_GOT_IP`, `got ip`, `WiFi connected`).
     wifi_up: bool,
+    /// A fault the run stopped at if nothing follows it (a PSRAM chip that did not answer, a
+    /// reported earlier crash): the verdict when the log ends without another.
+    ended_fault: Option<String>,
+    /// A MicroPython traceback being read: its last frame so far.
+    py_trace: Option<Option<String>>,
+    /// The MicroPython REPL statement on the line before, if that line was one.
+    repl_last: Option<String>,
 }
 
 impl Grader {
@@ -210,6 +218,9 @@ impl Grader {
             elf_sha256: None,
             wifi_down: None,
             wifi_up: false,
+            ended_fault: None,
+            py_trace: None,
+            repl_last: None,
         }
     }
 
@@ -265,6 +276,12 @@ impl Grader {
                 "the board came up from a watchdog reset ({words}): the firmware that ran before \
                  this log hung or crashed, and nothing after the boot says it recovered"
             );
+            self.core
+                .propose(Verdict::Fault, None, reason, Finality::Now);
+        }
+        if self.core.outcome.is_none()
+            && let Some(reason) = self.ended_fault.clone()
+        {
             self.core
                 .propose(Verdict::Fault, None, reason, Finality::Now);
         }
@@ -416,6 +433,12 @@ impl Grader {
             }
             None => {}
         }
+        if self.python_traceback(line.number, text) {
+            return;
+        }
+        if let Some(reason) = stops::psram_missing(text).or_else(|| stops::reported_crash(text)) {
+            self.ended_fault.get_or_insert(reason);
+        }
         if crash::panic_tail(text) && self.core.crash.is_none() {
             // A crash headline later in the log (after the reboot) says more: wait for it.
             self.core.crash = Some(Crash {
@@ -499,6 +522,41 @@ impl Grader {
         }
     }
 
+    /// Read a MicroPython traceback: its frames, then the exception line, which is a fault
+    /// unless something else already decided (a TLS error the program then raised). Whether
+    /// the line was the traceback's.
+    fn python_traceback(&mut self, number: usize, text: &str) -> bool {
+        if let Some(frame) = self.py_trace.as_mut() {
+            if stops::traceback_frame(text) {
+                *frame = Some(text.trim().to_owned());
+                return true;
+            }
+            let frame = self.py_trace.take().flatten();
+            if self.core.outcome.is_none() && !text.trim().is_empty() {
+                let reason = stops::traceback_reason(
+                    number,
+                    text,
+                    frame.as_deref(),
+                    self.repl_last.as_deref(),
+                );
+                self.core.propose(
+                    Verdict::Fault,
+                    None,
+                    reason,
+                    Finality::AfterLines(crash::BLOCK_LIMIT as u32 + 1),
+                );
+            }
+            self.repl_last = None;
+            return true;
+        }
+        if stops::traceback_start(text) {
+            self.py_trace = Some(None);
+            return true;
+        }
+        self.repl_last = stops::repl_statement(text).map(str::to_owned);
+        false
+    }
+
     /// The profile the report names: what `--profile auto` recognised, else the one asked for.
     fn profile_name(&self) -> &'static str {
         if let Some(d) = self.detected {
@@ -571,7 +629,7 @@ impl Grader {
     fn on_boot(&mut self, cause: &str, text: &str) {
         self.boots += 1;
         let (words, fatal) = crash::explain_cause(cause);
-        let started = self.sketch_started();
+        let started = self.sketch_started() || crash::app_output_before_banner(text);
         if self.boots == 1 && !started && !fatal {
             // The banner of the boot this run started with.
             self.start_banner = true;
@@ -692,7 +750,7 @@ impl Grader {
                     Verdict::Fault,
                     Some(&stage),
                     reason,
-                    Finality::AfterLines(12),
+                    Finality::AfterLines(TLS_WAIT),
                 );
             }
         }
@@ -760,6 +818,11 @@ impl Grader {
         }
     }
 }
+
+/// Lines to wait after a TLS failure for the sketch's `connection failed`, the rest of BearSSL's
+/// lines (the received fingerprint comes after the mismatch line), or a crash that follows it
+/// (MicroPython's modussl aborting on the next attempt).
+const TLS_WAIT: u32 = 20;
 
 fn word(v: Verdict) -> &'static str {
     match v {

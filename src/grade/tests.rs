@@ -765,3 +765,76 @@ fn stack_smashing_and_an_unsaved_core_dump_name_what_happened() {
     );
     assert!(r.reason.contains("do_core_init"), "{}", r.reason);
 }
+
+#[test]
+fn a_micropython_traceback_is_a_fault_that_names_the_exception_and_the_call() {
+    let r = auto(
+        ">>> s.connect(addr)\n>>> s = ssl.wrap_socket(s)\nTraceback (most recent call last):\n  \
+         File \"<stdin>\", line 1, in <module>\nOSError: -40\n",
+    );
+    assert_eq!(
+        (r.verdict, r.exit_code),
+        (Verdict::Fault, 5),
+        "{}",
+        r.reason
+    );
+    assert!(r.reason.contains("`OSError: -40`"), "{}", r.reason);
+    assert!(r.reason.contains("ssl.wrap_socket"), "{}", r.reason);
+    // The REPL's echo of `getaddrinfo(…)` is the user's input, not esp-tls failing DNS.
+    let r = auto(">>> ai = usocket.getaddrinfo(hostname, 443)\n>>> print(ai)\n");
+    assert_eq!(r.verdict, Verdict::Timeout, "{}", r.reason);
+    // A crash after a TLS failure and the program's traceback is the headline.
+    let r = auto(
+        "Socket Open\nmbedtls_ssl_handshake error: -7280\nSocket has timed out: [Errno 5] EIO\n\
+         Traceback (most recent call last):\n  File \"main.py\", line 548, in <module>\n\
+         OSError: [Errno 22] EINVAL\n\nSending to server /update\nSocket Open\n\n\
+         abort() was called at PC 0x40131a87 on core 0\n\nBacktrace: 0x400873fb:0x3ffce020\n",
+    );
+    assert!(r.reason.contains("abort() was called"), "{}", r.reason);
+}
+
+#[test]
+fn a_missing_psram_chip_is_a_fault_only_when_the_log_stops_there() {
+    let r = auto("entry 0x400805f8\nE (151) psram: PSRAM ID read error: 0xffffffff\n");
+    assert_eq!(
+        (r.verdict, r.exit_code),
+        (Verdict::Fault, 5),
+        "{}",
+        r.reason
+    );
+    assert!(r.reason.contains("PSRAM ID read error"), "{}", r.reason);
+    // Arduino-ESP32 ignores a missing PSRAM and runs the sketch: its crash is the verdict.
+    let r = auto(
+        "E (151) psram: PSRAM ID read error: 0xffffffff\n\
+         Guru Meditation Error: Core  1 panic'ed (StoreProhibited). Exception was unhandled.\n",
+    );
+    assert!(r.reason.contains("StoreProhibited"), "{}", r.reason);
+}
+
+#[test]
+fn boot_failures_asserts_and_reports_of_an_earlier_crash_are_faults() {
+    let r = auto(
+        "rst:0x10 (RTCWDT_RTC_RESET),boot:0x12 (SPI_FAST_FLASH_BOOT)\nload:0x3fff0018,len:4\n\
+         load:0xffffffff,len:-1\nets Jun  8 2016 00:22:57\n",
+    );
+    assert_eq!(r.verdict, Verdict::Fault, "{}", r.reason);
+    assert!(r.reason.contains("load:0xffffffff,len:-1"), "{}", r.reason);
+    let r = auto(
+        "x |ASSERT_PARAM(576 0), in rwble.c at line 390\n\
+         x |Guru Meditation Error: Core  0 panic'ed (IllegalInstruction). Exception was unhandled.\n\
+         x |PC      : 0x4008d9e3  PS      : 0x00060e34\n",
+    );
+    assert!(r.reason.contains("ASSERT_PARAM(576 0)"), "{}", r.reason);
+    assert!(r.reason.contains("IllegalInstruction"), "{}", r.reason);
+    let r = auto(
+        "03:58:08 MQT: tele/Tasmota/INFO3 = {\"RestartReason\":{\"Exception\":29,\"Reason\":\"Exception\"}}\n",
+    );
+    assert!(r.reason.contains("Exception (29)"), "{}", r.reason);
+    // A ROM banner after app output on the same line: the running app was reset.
+    let r = auto(
+        "I (437) cpu_start: Multicore app ESP-ROM:esp32s3-20210327 Build:Mar 27 2021 \
+         rst:0x10 (RTCWDT_RTC_RST),boot:0x2b (SPI_FAST_FLASH_BOOT) entry 0x403c891c\n",
+    );
+    assert_eq!(r.verdict, Verdict::Fault, "{}", r.reason);
+    assert!(r.reason.contains("RTCWDT_RTC_RST"), "{}", r.reason);
+}

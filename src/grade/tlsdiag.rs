@@ -402,6 +402,17 @@ fn is_mbedtls_code(code: i32) -> bool {
 }
 
 fn raw_mbedtls_code(text: &str) -> Option<i32> {
+    // MicroPython's modussl_mbedtls prints the code in hex without `0x`: `printf("mbedtls_ssl_
+    // handshake error: -%x\n", -ret)`, so `-7280` is -0x7280.
+    if let Some(i) = text.find("mbedtls_ssl_handshake error: -") {
+        let hex: String = text[i + 30..]
+            .chars()
+            .take_while(|c| c.is_ascii_hexdigit())
+            .collect();
+        if let Ok(v) = i32::from_str_radix(&hex, 16) {
+            return Some(-v);
+        }
+    }
     if let Some(i) = text.find("-0x") {
         let hex: String = text[i + 3..]
             .chars()
@@ -660,6 +671,11 @@ mod tests {
         assert!(
             why("E (22929) esp-tls: mbedtls_ssl_handshake returned -0x7280")
                 .is_some_and(|e| e.contains("SSL_CONN_EOF"))
+        );
+        // MicroPython's modussl_mbedtls: hex without `0x`.
+        assert_eq!(code("mbedtls_ssl_handshake error: -7280"), Some(-0x7280));
+        assert!(
+            why("mbedtls_ssl_handshake error: -7280").is_some_and(|e| e.contains("SSL_CONN_EOF"))
         );
     }
 }

@@ -1,0 +1,110 @@
+//! Lines after which firmware may stop without a crash: a MicroPython program's uncaught
+//! exception, an ESP-IDF PSRAM chip that did not answer, and a restart reason that a running
+//! board reports about the crash before it (Tasmota's `RestartReason`).
+
+/// The start of a MicroPython (CPython-style) traceback.
+pub(crate) fn traceback_start(text: &str) -> bool {
+    text.trim() == "Traceback (most recent call last):"
+}
+
+/// A frame of a traceback: `  File "main.py", line 368, in <module>` (some consoles drop the
+/// indent).
+pub(crate) fn traceback_frame(text: &str) -> bool {
+    let t = text.trim_start();
+    t.starts_with("File \"") || (text.starts_with(' ') && !t.is_empty())
+}
+
+/// The reason for a traceback that ended with `exception` (`OSError: [Errno 113] ECONNABORTED`),
+/// its last frame `frame` and the last REPL statement `statement` before it.
+pub(crate) fn traceback_reason(
+    line: usize,
+    exception: &str,
+    frame: Option<&str>,
+    statement: Option<&str>,
+) -> String {
+    let mut s = format!(
+        "the MicroPython program stopped on an uncaught exception at line {line}: `{}`",
+        exception.trim()
+    );
+    if let Some(f) = frame {
+        s.push_str(&format!(" ({})", f.trim()));
+    }
+    if let Some(st) = statement {
+        s.push_str(&format!(", raised by `{}`", st.trim()));
+    }
+    let lower = exception.to_ascii_lowercase();
+    if lower.starts_with("oserror") {
+        s.push_str(
+            "; an OSError is the network or TLS call failing (a negative number is the TLS \
+             library's code, an Errno the socket's)",
+        );
+    }
+    s
+}
+
+/// A MicroPython REPL statement the user typed: `>>> s = ssl.wrap_socket(s)`.
+pub(crate) fn repl_statement(text: &str) -> Option<&str> {
+    let t = text.trim_start();
+    let s = t.strip_prefix(">>> ").or_else(|| t.strip_prefix(">> "))?;
+    (!s.trim().is_empty()).then_some(s)
+}
+
+/// ESP-IDF found no PSRAM chip where the build expects one: `E (151) psram: PSRAM ID read
+/// error: 0xffffffff`, `E (299) quad_psram: PSRAM ID read error: 0x00ffffff, …`.
+pub(crate) fn psram_missing(text: &str) -> Option<String> {
+    let i = text.find("PSRAM ID read error")?;
+    let said = text[i..].split(',').next().unwrap_or(&text[i..]).trim();
+    Some(format!(
+        "the PSRAM chip did not answer (`{said}`): the module has no PSRAM, or the build's \
+         PSRAM mode (quad/octal) or pins are not the module's; turn PSRAM off for this module or \
+         pick its mode, and the log stops after it (an ESP-IDF build aborts here unless told to \
+         ignore a missing PSRAM)"
+    ))
+}
+
+/// A board that reports its last restart was a crash: Tasmota's `INFO3` or `STATUS1`
+/// `{"RestartReason":{"Exception":29,"Reason":"Exception",…}}`.
+pub(crate) fn reported_crash(text: &str) -> Option<String> {
+    let i = text.find("\"RestartReason\":{\"Exception\":")?;
+    let rest = &text[i + 29..];
+    let n: String = rest.chars().take_while(|c| c.is_ascii_digit()).collect();
+    let n: u32 = n.parse().ok()?;
+    let name = super::crash::exception_name(n)
+        .map(|w| format!(" {w}"))
+        .unwrap_or_default();
+    Some(format!(
+        "the board reports that it restarted after a crash: Exception ({n}){name} (Tasmota's \
+         RestartReason; its EPC says where), so it crashed before this log"
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_tracebacks_psram_and_restart_reasons() {
+        assert!(traceback_start("Traceback (most recent call last):"));
+        assert!(traceback_frame("  File \"main.py\", line 368, in <module>"));
+        assert!(traceback_frame("File \"<stdin>\", line 1, in <module>"));
+        assert!(!traceback_frame("OSError: -40"));
+        assert_eq!(
+            repl_statement(">>> s = ssl.wrap_socket(s)"),
+            Some("s = ssl.wrap_socket(s)")
+        );
+        assert_eq!(repl_statement(">>> "), None);
+        let r = psram_missing("E (151) psram: PSRAM ID read error: 0xffffffff").unwrap_or_default();
+        assert!(r.contains("`PSRAM ID read error: 0xffffffff`"), "{r}");
+        let r = psram_missing(
+            "E (299) quad_psram: PSRAM ID read error: 0x00ffffff, PSRAM chip not found",
+        )
+        .unwrap_or_default();
+        assert!(r.contains("0x00ffffff`"), "{r}");
+        let r = reported_crash(
+            "03:58:08 MQT: tele/Tasmota/INFO3 = {\"RestartReason\":{\"Exception\":29,\"Reason\":\"Exception\"}}",
+        )
+        .unwrap_or_default();
+        assert!(r.contains("Exception (29) StoreProhibited"), "{r}");
+        assert_eq!(reported_crash("{\"RestartReason\":\"Power On\"}"), None);
+    }
+}
