@@ -553,6 +553,7 @@ bool WiFiClientSecure::handshake(const char *host) {
   }
   br_ssl_client_init_full(sc, &e_->xm, tas, nta);
   br_ssl_engine_set_versions(&sc->eng, tls_min_, tls_max_);
+  if (!ciphers_.empty()) br_ssl_engine_set_suites(&sc->eng, ciphers_.data(), ciphers_.size());
   if (mode_ == ANCHORS) {
     time_t now = now_ ? now_ : time(nullptr);
     br_x509_minimal_set_time(&e_->xm, (uint32_t)(now / 86400 + 719528), (uint32_t)(now % 86400));
