@@ -867,3 +867,39 @@ fn examples_against_openssl_s_server() {
     assert!(serial.ends_with("Connection failed!\r\n"), "{serial}");
     assert!(err.contains("Common Name (CN) does not match"), "{err}");
 }
+
+#[test]
+fn core_calls_published_esp8266_sketches_use_build_and_set_ciphers_reaches_the_handshake() {
+    if !can_build("esp8266") {
+        return;
+    }
+    let server = Server::start(&[]);
+    let (_t, dir) = sketch("esp8266-board-apis", &[]);
+    let out = run(&dir, &["--connect", &server.connect()]);
+    let (serial, err) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{serial}\n{err}");
+    // The NodeMCU names are the board's GPIO numbers; the LED pin reads back what was written.
+    assert!(
+        serial.starts_with("LED on GPIO2, D4 is GPIO2, D3 is GPIO0, A0 is 17, LED reads 0\n"),
+        "{serial}"
+    );
+    // polledTimeout counts the sketch's own clock.
+    assert!(
+        serial.contains("one-shot expired at once: 0\none-shot expired after 350 ms: 1\n"),
+        "{serial}"
+    );
+    // setCiphers is what BearSSL offers: a server without those suites refuses the handshake.
+    assert!(
+        serial.contains("CBC suites only: refused\nGCM suites: connected\n"),
+        "{serial}"
+    );
+    assert!(
+        err.contains("We received a fatal alert from the server"),
+        "{err}"
+    );
+    // No interrupt fires without hardware; the stack figures are the board's shape.
+    assert!(
+        serial.contains("free stack 3840, BearSSL stack used 0, presses 0\n"),
+        "{serial}"
+    );
+}
