@@ -903,3 +903,95 @@ fn core_calls_published_esp8266_sketches_use_build_and_set_ciphers_reaches_the_h
         "{serial}"
     );
 }
+
+/// A plain-HTTP server on loopback for redirect tests: `/start` answers 302 to an absolute
+/// `/final`, `/keep` answers 307 to a relative `/final`, and `/final` echoes the method and body.
+fn redirecting_server() -> String {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { continue };
+            let mut reader = BufReader::new(stream);
+            let mut first = String::new();
+            if reader.read_line(&mut first).is_err() {
+                continue;
+            }
+            let mut length = 0usize;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap_or(0);
+                }
+            }
+            let mut body = vec![0u8; length];
+            let _ = reader.read_exact(&mut body);
+            let mut parts = first.split_whitespace();
+            let (method, path) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+            let reply = match path {
+                "/start" => "HTTP/1.1 302 Found\r\nLocation: http://files.example.com/final\r\nContent-Length: 5\r\nConnection: close\r\n\r\nmoved".to_owned(),
+                "/keep" => "HTTP/1.1 307 Temporary Redirect\r\nLocation: /final\r\nContent-Length: 4\r\nConnection: close\r\n\r\nkept".to_owned(),
+                _ => {
+                    let text = format!("{method} final {}", String::from_utf8_lossy(&body));
+                    format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}", text.len())
+                }
+            };
+            let _ = reader.get_mut().write_all(reply.as_bytes());
+        }
+    });
+    addr
+}
+
+#[test]
+fn http_client_follows_redirects_as_the_core_documents() {
+    if !can_build("esp8266") {
+        return;
+    }
+    let addr = redirecting_server();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("Redirects");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::write(
+        dir.join("Redirects.ino"),
+        r#"#include <ESP8266WiFi.h>
+#include <ESP8266HTTPClient.h>
+
+void fetch(const char *label, const char *path, followRedirects_t mode, bool post) {
+  WiFiClient client;
+  HTTPClient http;
+  http.begin(client, String("http://files.example.com") + path);
+  http.setFollowRedirects(mode);
+  int code = post ? http.POST("v=1") : http.GET();
+  Serial.printf("%s: %d %s\n", label, code, http.getString().c_str());
+  http.end();
+}
+
+void setup() {
+  Serial.begin(115200);
+  WiFi.begin("net", "pw");
+  while (WiFi.status() != WL_CONNECTED) delay(100);
+  fetch("off", "/start", HTTPC_DISABLE_FOLLOW_REDIRECTS, false);
+  fetch("strict GET", "/start", HTTPC_STRICT_FOLLOW_REDIRECTS, false);
+  fetch("strict POST", "/start", HTTPC_STRICT_FOLLOW_REDIRECTS, true);
+  fetch("force POST 302", "/start", HTTPC_FORCE_FOLLOW_REDIRECTS, true);
+  fetch("force POST 307", "/keep", HTTPC_FORCE_FOLLOW_REDIRECTS, true);
+}
+
+void loop() { delay(1000); }
+"#,
+    )
+    .unwrap();
+    let out = run(&dir, &["--connect", &addr]);
+    let (serial, err) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{serial}\n{err}");
+    assert_eq!(
+        serial,
+        "off: 302 moved\nstrict GET: 200 GET final \nstrict POST: 302 moved\n\
+         force POST 302: 200 GET final \nforce POST 307: 200 POST final v=1\n",
+        "{err}"
+    );
+}
