@@ -31,7 +31,7 @@ impl Target {
     pub fn parse_parts(text: &str) -> Result<(String, Option<u16>)> {
         let bad = |why: &str| Error::Usage(format!("invalid target `{text}`: {why}"));
         let mut t = text.trim();
-        for scheme in ["https://", "http://"] {
+        for scheme in ["https://", "http://", "wss://"] {
             if let Some(rest) = t.strip_prefix(scheme) {
                 t = rest;
             }

@@ -46,6 +46,9 @@ pub struct Commented {
     pub line: usize,
     /// The certificate, when the commented text still parses.
     pub cert: Option<Certificate>,
+    /// A fingerprint literal set aside instead (`// const char* fp = "AA BB …";`); only `check`
+    /// looks for these, `fingerprint --from` wants certificates.
+    pub fingerprint: Option<crate::cert::Fingerprint>,
     /// `#if 0` rather than a comment.
     pub if_zero: bool,
 }
@@ -113,12 +116,49 @@ pub fn extract(input: &[u8]) -> Result<Extracted, ExtractError> {
         if input.first() == Some(&0x30) {
             return extract_der(input);
         }
-        return Err(ExtractError::NoCertificate);
+        let certs = der_arrays(&text);
+        if certs.is_empty() {
+            return Err(ExtractError::NoCertificate);
+        }
+        return Ok(Extracted {
+            certs,
+            warnings: Vec::new(),
+            kind: InputKind::Source,
+            commented: Vec::new(),
+            broken: Vec::new(),
+        });
     }
     match sniff(&text) {
         InputKind::Source => extract_source(&text),
         _ => extract_text(&text),
     }
+}
+
+/// DER certificates written as C byte arrays (`caCert[] PROGMEM = {0x30, 0x82, …}`): every
+/// brace list of byte literals that parses as a certificate.
+fn der_arrays(text: &str) -> Vec<Certificate> {
+    let toks = lex_all(text).tokens;
+    let mut certs = Vec::new();
+    for (i, t) in toks.iter().enumerate() {
+        if t.tok != Tok::Punct('{') || toks.get(i + 1).and_then(|t| t.tok.byte()) != Some(0x30) {
+            continue;
+        }
+        let mut bytes = Vec::new();
+        for t in &toks[i + 1..] {
+            match &t.tok {
+                Tok::Punct(',') => {}
+                Tok::Punct('}') => break,
+                other => match other.byte() {
+                    Some(b) => bytes.push(b),
+                    None => break,
+                },
+            }
+        }
+        if let Ok(c) = Certificate::from_der(&bytes) {
+            certs.push(c);
+        }
+    }
+    certs
 }
 
 fn extract_der(input: &[u8]) -> Result<Extracted, ExtractError> {
@@ -316,6 +356,10 @@ impl Scan {
 
 /// The certificate blocks in a comment or `#if 0` region, read as well as they still can be.
 pub fn commented_blocks(skipped: &Skipped) -> Vec<Commented> {
+    if !(skipped.text.contains("BEGIN ") && skipped.text.contains("-----")) {
+        // Kept for a string literal in it (a commented-out fingerprint), not for a PEM block.
+        return Vec::new();
+    }
     let text = if skipped.if_zero {
         skipped.text.clone()
     } else {
@@ -339,18 +383,21 @@ pub fn commented_blocks(skipped: &Skipped) -> Vec<Commented> {
         .map(|c| Commented {
             line: skipped.line,
             cert: Some(c),
+            fingerprint: None,
             if_zero: skipped.if_zero,
         })
         .collect();
     out.extend(scan.broken.into_iter().map(|b| Commented {
         line: b.line,
         cert: None,
+        fingerprint: None,
         if_zero: skipped.if_zero,
     }));
     if out.is_empty() && BEGIN_CERT.is_match(&text) {
         out.push(Commented {
             line: skipped.line,
             cert: None,
+            fingerprint: None,
             if_zero: skipped.if_zero,
         });
     }
@@ -358,7 +405,7 @@ pub fn commented_blocks(skipped: &Skipped) -> Vec<Commented> {
 }
 
 /// Comment text without its markers: `// `, `/*`, `*/` and the ` * ` of block comments.
-fn uncomment(text: &str) -> String {
+pub fn uncomment(text: &str) -> String {
     text.lines()
         .map(|l| {
             let t = l.trim_start();
@@ -615,5 +662,20 @@ mod tests {
         let got = extract(input.as_bytes()).unwrap();
         assert_eq!(got.certs.len(), 1);
         assert!(got.warnings[0].contains("private key"));
+    }
+
+    #[test]
+    fn der_byte_arrays_in_a_source_are_read() {
+        let certs = crate::cert::testutil::chain(90, "Test");
+        let list: Vec<String> = certs[1].der.iter().map(|b| format!("0x{b:02X}")).collect();
+        let src = format!(
+            "const unsigned char caCert[] PROGMEM = {{\n  {}\n}};\n",
+            list.join(", ")
+        );
+        let got = extract(src.as_bytes()).unwrap();
+        assert_eq!(got.certs.len(), 1);
+        assert_eq!(got.certs[0].sha1, certs[1].sha1);
+        // Byte arrays that are no certificate are not one.
+        assert!(extract(b"const uint8_t fp[] = {0x30, 0x01, 0x02};").is_err());
     }
 }

@@ -16,6 +16,18 @@ pub enum Tok {
     Punct(char),
 }
 
+impl Tok {
+    /// The byte a number token writes (`0x5F`, `0x5Fu`, `0x5Fu8`, `95`), if it fits in one.
+    pub fn byte(&self) -> Option<u8> {
+        let Tok::Num(n) = self else { return None };
+        let n = n.trim_end_matches("u8").trim_end_matches(['u', 'U']);
+        match n.strip_prefix("0x").or_else(|| n.strip_prefix("0X")) {
+            Some(h) => u8::from_str_radix(h, 16).ok(),
+            None => n.parse().ok(),
+        }
+    }
+}
+
 /// A token and the 1-based line it starts on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Token {
@@ -41,7 +53,7 @@ pub struct Skipped {
 pub struct Lexed {
     /// Live tokens, in order.
     pub tokens: Vec<Token>,
-    /// Comments and `#if 0` regions holding `BEGIN`, in order.
+    /// Comments and `#if 0` regions holding `BEGIN` or a string literal, in order.
     pub skipped: Vec<Skipped>,
 }
 
@@ -50,7 +62,8 @@ pub fn lex(text: &str) -> Vec<Token> {
     lex_all(text).tokens
 }
 
-/// Tokenize `text` and keep the comments and `#if 0` regions that mention a PEM `BEGIN`.
+/// Tokenize `text` and keep the comments and `#if 0` regions that mention a PEM `BEGIN` or hold
+/// a string literal.
 pub fn lex_all(text: &str) -> Lexed {
     let chars: Vec<char> = text.chars().collect();
     let mut lx = Lexer {
@@ -193,10 +206,11 @@ impl Lexer<'_> {
         self.keep_if_pem(start, line, false);
     }
 
-    /// Remember `c[start..i]` when it holds a PEM `BEGIN` line.
+    /// Remember `c[start..i]` when it holds a PEM `BEGIN` line, or a string literal (a
+    /// commented-out fingerprint, `//#define FP "FD C0 …"`).
     fn keep_if_pem(&mut self, start: usize, line: usize, if_zero: bool) {
         let text: String = self.c[start..self.i].iter().collect();
-        if text.contains("BEGIN ") && text.contains("-----") {
+        if text.contains("BEGIN ") && text.contains("-----") || text.contains('"') {
             self.skipped.push(Skipped {
                 line,
                 text,

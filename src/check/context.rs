@@ -57,7 +57,16 @@ const WRAPPERS: &[&str] = &[
 
 /// Calls whose first argument is the host dialed: `client.connect("HOST", 443)`,
 /// `mqtt.setServer(HOST, 8883)`.
-pub const HOST_CALLS: &[&str] = &["connect", "setServer", "beginGet", "beginPost"];
+pub const HOST_CALLS: &[&str] = &[
+    "connect",
+    "setServer",
+    "beginGet",
+    "beginPost",
+    // arduinoWebSockets: `beginSSL("host", 443, "/")`, `beginSslWithCA("host", 443, "/", CA)`.
+    "beginSSL",
+    "beginSslWithCA",
+    "beginSslWithBundle",
+];
 
 /// Calls that take a URL: `http.begin(client, "https://…")`, `fetch("https://…")`.
 pub const URL_CALLS: &[&str] = &["begin", "GET", "fetch", "POST"];
@@ -125,7 +134,9 @@ impl Ctx {
 
     /// A name or call that takes a URL (`*_URL`, `http.begin(…)`, `fetch(…)`, `GET`).
     pub fn says_url(&self) -> bool {
-        self.lower_name().contains("url")
+        let n = self.lower_name();
+        n.contains("url")
+            || n.ends_with("uri")
             || matches!(&self.call, Some((c, _)) if URL_CALLS.contains(&c.as_str()))
     }
 }

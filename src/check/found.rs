@@ -8,8 +8,8 @@ use regex::Regex;
 
 use super::context::{context, module_of_each, name_before};
 use super::hosts::{HostSeen, Placed, bind};
-use super::lex::{Tok, Token, lex_all};
-use crate::cert::extract::{Commented, commented_blocks, extract_at, scan_literal};
+use super::lex::{Skipped, Tok, Token, lex_all};
+use crate::cert::extract::{Commented, commented_blocks, extract_at, scan_literal, uncomment};
 use crate::cert::{Certificate, Fingerprint};
 use crate::codegen::idf_bundle::{self, BundleEntry, Layout};
 
@@ -82,7 +82,7 @@ pub enum PinError {
     #[error("is empty")]
     Empty,
     /// Every pin sits in a comment or `#if 0`.
-    #[error("no live pins: every certificate block is commented out (line {0})")]
+    #[error("no live pins: every pin is commented out (line {0})")]
     OnlyCommented(String),
 }
 
@@ -239,13 +239,23 @@ fn read_text(text: &str, include: Include) -> Result<Source, PinError> {
                 (from_array_or_port(toks, i - 1, i), i)
             }
             Tok::Ident(w) if w == "include_str" => (from_include(toks, i, include), i + 3),
+            // `#define MQTT_PORT 8883`, `#define FP {0x7e, …}`: a macro body has no `=`.
+            Tok::Num(_) | Tok::Punct('{') if after_define(toks, i) => {
+                (from_array_or_port(toks, i, i), i)
+            }
+            // A DER certificate as a bare initializer (`#include`d into `X[] PROGMEM =`).
+            Tok::Punct('{') if starts_der(toks, i) && !follows(toks, i, &['=', ']']) => {
+                (from_array_or_port(toks, i, i), i)
+            }
+            // `#define MQTT_HOST IPAddress(192, 168, 1, 10)`.
+            Tok::Ident(w) if w == "IPAddress" => (from_ip_address(toks, i), i),
             _ => continue,
         };
         if matches!(found, Found::None) {
             continue;
         }
         let mut ctx = context(toks, at);
-        if toks.get(at).is_some_and(|t| t.tok == Tok::Punct('{')) {
+        if toks.get(at).is_some_and(|t| t.tok == Tok::Punct('{')) && !after_define(toks, at) {
             ctx.name = name_before(toks, at);
         }
         let symbol = ctx.symbol();
@@ -293,7 +303,17 @@ fn read_text(text: &str, include: Include) -> Result<Source, PinError> {
             Found::None => {}
         }
     }
-    let commented: Vec<Commented> = lexed.skipped.iter().flat_map(commented_blocks).collect();
+    // `MQTT_HOST` looks like an espcheck `PREFIX_HOST`, but a prefix no pin shares is no group:
+    // the host belongs with the sketch's pins (`MQTT_SERVER_FINGERPRINT`).
+    let pin_groups: Vec<String> = placed.iter().map(|p| p.group.clone()).collect();
+    for h in &mut hosts {
+        if modules[h.index].is_none() && !pin_groups.contains(&h.group) {
+            h.group.clear();
+        }
+    }
+    let mut commented: Vec<Commented> = lexed.skipped.iter().flat_map(commented_blocks).collect();
+    commented.extend(lexed.skipped.iter().flat_map(commented_fingerprints));
+    commented.sort_by_key(|c| c.line);
     let mut sets = bind(toks, placed, &hosts, &ports);
     sets.retain(|s| !s.pins.is_empty() || s.host.is_some());
     if sets.iter().any(|s| !s.pins.is_empty()) {
@@ -394,6 +414,22 @@ fn from_literal(toks: &[Token], i: usize, value: &str) -> Found {
         };
     }
     if CERT_BEGIN.is_match(value) {
+        // `"-----BEGIN CERTIFICATE-----\n" CONFIG_BROKER_CERTIFICATE_OVERRIDE "\n-----END…"`
+        // (esp-mqtt's examples): the body is a macro set at build time, not a cut paste.
+        if !value.contains("-----END")
+            && let (Some(Tok::Ident(m)), Some(Tok::Str(end))) = (
+                toks.get(i + 1).map(|t| &t.tok),
+                toks.get(i + 2).map(|t| &t.tok),
+            )
+            && end.contains("-----END")
+        {
+            return Found::Broken(
+                line,
+                format!(
+                    "the certificate body is the macro {m}, set at build time; pin the PEM file it comes from"
+                ),
+            );
+        }
         let (certs, broken) = scan_literal(value, line);
         if certs.is_empty()
             && let Some(b) = broken.first()
@@ -422,15 +458,98 @@ fn from_literal(toks: &[Token], i: usize, value: &str) -> Found {
         return Found::Pins(vec![fp], Vec::new());
     }
     let strength = ctx.says_host();
-    let url = ctx.says_url() && (value.starts_with("https://") || !value.contains('/'));
+    let url = ctx.says_url()
+        && (value.starts_with("https://") || value.starts_with("wss://") || !value.contains('/'));
     if (strength > 0 || url)
         && !value.contains(char::is_whitespace)
         && let Ok((host, port)) = crate::target::Target::parse_parts(value)
         && plausible_host(&host)
     {
+        // `connect("example.com", 1234, …)`, `beginSslWithCA("echo.websocket.org", 443, …)`.
+        let port = port.or_else(|| match (&ctx.call, toks.get(i + 1), toks.get(i + 2)) {
+            (Some((_, 0)), Some(c), Some(n)) if c.tok == Tok::Punct(',') => match &n.tok {
+                Tok::Num(n) => n.parse::<u16>().ok().filter(|p| *p > 0),
+                _ => None,
+            },
+            _ => None,
+        });
         return Found::Host(host, port, strength == 2);
     }
     Found::None
+}
+
+/// Fingerprint literals in a comment or `#if 0` (`//#define FP "FD C0 …"`): listed, never judged.
+fn commented_fingerprints(skipped: &Skipped) -> Vec<Commented> {
+    let text = if skipped.if_zero {
+        // Blank out the `#if 0` / `#elif 0` line itself, or lexing would skip the region again.
+        let body = skipped.text.split_once('\n').map_or("", |(_, b)| b);
+        format!("\n{body}")
+    } else {
+        uncomment(&skipped.text)
+    };
+    let toks = lex_all(&text).tokens;
+    toks.iter()
+        .enumerate()
+        .filter_map(|(i, t)| {
+            let Tok::Str(value) = &t.tok else {
+                return None;
+            };
+            let (PinKind::Sha1(fp) | PinKind::Sha256(fp)) =
+                fingerprint(value, context(&toks, i).says_fingerprint())?
+            else {
+                return None;
+            };
+            Some(Commented {
+                line: skipped.line + t.line - 1,
+                cert: None,
+                fingerprint: Some(fp),
+                if_zero: skipped.if_zero,
+            })
+        })
+        .collect()
+}
+
+/// The token right after `#define NAME`.
+fn after_define(toks: &[Token], i: usize) -> bool {
+    i >= 2
+        && toks[i - 2].tok == Tok::Ident("define".to_owned())
+        && matches!(toks[i - 1].tok, Tok::Ident(_))
+}
+
+fn follows(toks: &[Token], i: usize, puncts: &[char]) -> bool {
+    i > 0 && matches!(toks[i - 1].tok, Tok::Punct(c) if puncts.contains(&c))
+}
+
+/// `{ 0x30, 0x82, …`: the SEQUENCE header every DER certificate over 255 bytes starts with.
+fn starts_der(toks: &[Token], i: usize) -> bool {
+    let byte = |k: usize| toks.get(k).and_then(|t| t.tok.byte());
+    byte(i + 1) == Some(0x30) && byte(i + 3) == Some(0x82)
+}
+
+/// `IPAddress(192, 168, 1, 10)` named as a host (`#define MQTT_HOST IPAddress(…)`).
+fn from_ip_address(toks: &[Token], i: usize) -> Found {
+    let ctx = context(toks, i);
+    if ctx.says_host() == 0 {
+        return Found::None;
+    }
+    let tok = |k: usize| toks.get(i + k).map(|t| &t.tok);
+    if tok(1) != Some(&Tok::Punct('(')) || tok(9) != Some(&Tok::Punct(')')) {
+        return Found::None;
+    }
+    let mut octets = Vec::with_capacity(4);
+    for k in [2, 4, 6, 8] {
+        match tok(k) {
+            Some(Tok::Num(n)) => match n.parse::<u8>() {
+                Ok(o) => octets.push(o.to_string()),
+                Err(_) => return Found::None,
+            },
+            _ => return Found::None,
+        }
+    }
+    if [3, 5, 7].iter().any(|&k| tok(k) != Some(&Tok::Punct(','))) {
+        return Found::None;
+    }
+    Found::Host(octets.join("."), None, ctx.says_host() == 2)
 }
 
 /// A real host name or IP, not a placeholder (`HUE_BRIDGE_HOST`, `<https-host>.com`, `xxx`).
@@ -498,7 +617,7 @@ fn from_array_or_port(toks: &[Token], eq: usize, open_at: usize) -> Found {
         match &t.tok {
             Tok::Punct(c) if *c == close => break,
             Tok::Punct(',') => {}
-            Tok::Num(n) => match parse_u8(n) {
+            num @ Tok::Num(_) => match num.byte() {
                 Some(b) => bytes.push(b),
                 None => return Found::None,
             },
@@ -522,15 +641,15 @@ fn from_array_or_port(toks: &[Token], eq: usize, open_at: usize) -> Found {
     {
         return Found::Pins(vec![PinKind::Bundle { layout, entries }], Vec::new());
     }
-    Found::None
-}
-
-fn parse_u8(n: &str) -> Option<u8> {
-    let n = n.trim_end_matches(['u', 'U']);
-    match n.strip_prefix("0x").or_else(|| n.strip_prefix("0X")) {
-        Some(h) => u8::from_str_radix(h.trim_end_matches("u8"), 16).ok(),
-        None => n.trim_end_matches("u8").parse().ok(),
+    // A DER certificate as a C array (axTLS `setCACert_P(caCert, caCertLen)`, Blynk `_der.h`).
+    if bytes.starts_with(&[0x30, 0x82]) && !ctx.lower_name().contains("key") {
+        let line = toks[open_at].line;
+        return match Certificate::from_der(&bytes) {
+            Ok(c) => Found::Pins(vec![PinKind::Cert(Box::new(c))], Vec::new()),
+            Err(e) => Found::Broken(line, format!("DER byte array: {e}")),
+        };
     }
+    Found::None
 }
 
 #[cfg(test)]

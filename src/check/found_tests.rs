@@ -404,3 +404,148 @@ fn binary_garbage_is_refused() {
     ));
     assert_eq!(read_pins(b"  \n"), Err(PinError::Empty));
 }
+
+/// A DER certificate written as a C byte array: axTLS `caCert[] PROGMEM = {0x30, 0x82, …}` and
+/// Blynk's `_der.h`, a bare `{…}` initializer `#include`d after `X[] PROGMEM =`.
+#[test]
+fn der_byte_arrays_yield_the_certificate() {
+    let certs = crate::cert::testutil::chain(90, "Test");
+    let bytes: Vec<String> = certs[1].der.iter().map(|b| format!("0x{b:02x}")).collect();
+    let list = bytes.join(", ");
+    let forms = [
+        format!(
+            "const unsigned char caCert[] PROGMEM = {{\n  {list}\n}};\nconst unsigned int caCertLen = 3;"
+        ),
+        format!("{{\n  {list}\n}}\n"),
+        format!("static const uint8_t ca[] {{ {list} }};"),
+    ];
+    for src in forms {
+        let got = read_source(src.as_bytes(), &no_include).unwrap();
+        assert_eq!(cert_sha1s(&got), [certs[1].sha1.colon()], "{src}");
+    }
+    // A cut array is reported, not dropped or mistaken for something else.
+    let cut = bytes[..bytes.len() - 10].join(", ");
+    let err = read_source(
+        format!("const uint8_t ca[] = {{ {cut} }};").as_bytes(),
+        &no_include,
+    );
+    assert!(
+        matches!(&err, Err(PinError::Bad { reason, .. }) if reason.contains("DER byte array")),
+        "{err:?}"
+    );
+    // A DER private key array (a SEQUENCE too, but no certificate) is no pin and no error.
+    let key: Vec<String> = [0x30, 0x82, 0x01, 0x02, 0x02, 0x01, 0x00]
+        .iter()
+        .chain(&[0x42; 20])
+        .map(|b| format!("0x{b:02x}"))
+        .collect();
+    let key = format!("const uint8_t server_key[] = {{ {} }};", key.join(", "));
+    let got = read_source(key.as_bytes(), &no_include);
+    assert!(matches!(got, Err(PinError::NoPins)), "{got:?}");
+}
+
+/// Macro bodies: `#define MQTT_PORT 8883`, `#define FP {0x7e, …}`, `IPAddress(…)` as the host.
+#[test]
+fn macros_name_ports_fingerprint_bytes_and_ip_hosts() {
+    let src = "#define MQTT_HOST IPAddress(192, 168, 1, 10)\n\
+        #if ASYNC_TCP_SSL_ENABLED\n\
+        #define MQTT_SERVER_FINGERPRINT {0x7e, 0x36, 0x22, 0x01, 0xf9, 0x7e, 0x99, 0x2f, 0xc5, 0xdb, 0x3d, 0xbe, 0xac, 0x48, 0x67, 0x5b, 0x5d, 0x47, 0x94, 0xd2}\n\
+        #define MQTT_PORT 8883\n#else\n#define MQTT_PORT 1883\n#endif\n\
+        #define D1 5\n\
+        void setup() { mqttClient.setServer(MQTT_HOST, MQTT_PORT); }\n";
+    let sets = read_pins(src.as_bytes()).unwrap();
+    assert_eq!(sets.len(), 1, "{sets:?}");
+    assert_eq!(sets[0].host.as_deref(), Some("192.168.1.10"));
+    assert_eq!(sets[0].port, Some(8883));
+    assert_eq!(
+        sha1s(&sets[0]),
+        ["MQTT_SERVER_FINGERPRINT=7E:36:22:01:F9:7E:99:2F:C5:DB:3D:BE:AC:48:67:5B:5D:47:94:D2"]
+    );
+    let src = format!(
+        "#define AIO_SERVER \"io.adafruit.com\"\n#define AIO_SERVERPORT  8883\nstatic const char *fingerprint PROGMEM = \"{FP}\";\n"
+    );
+    let sets = read_pins(src.as_bytes()).unwrap();
+    assert_eq!(
+        (sets[0].host.as_deref(), sets[0].port),
+        (Some("io.adafruit.com"), Some(8883))
+    );
+}
+
+/// The port written after the host in a call, and `wss://` URIs.
+#[test]
+fn call_ports_and_websocket_uris() {
+    let ca = crate::cert::testutil::chain(90, "Test")[1].pem();
+    let src = format!(
+        "const char CA[] PROGMEM = R\"EOF(\n{ca})EOF\";\n\
+         void setup() {{ webSocket.beginSslWithCA(\"echo.websocket.org\", 443, \"/\", CA); }}\n"
+    );
+    let got = read_source(src.as_bytes(), &no_include).unwrap();
+    assert_eq!(
+        (got.sets[0].host.as_deref(), got.sets[0].port),
+        (Some("echo.websocket.org"), Some(443))
+    );
+    let src = format!(
+        "const CA_CERT: &str = \"{ca}\\0\";\nfn main() {{ tls.connect(\"example.com\", 1234, &cfg)?; }}\n"
+    );
+    let got = read_source(src.as_bytes(), &no_include).unwrap();
+    assert_eq!(
+        (got.sets[0].host.as_deref(), got.sets[0].port),
+        (Some("example.com"), Some(1234))
+    );
+    let src = format!(
+        "const ECHO_SERVER_URI: &str = \"wss://echo.websocket.org\";\nconst ROOT: &[u8] = b\"{ca}\\0\";\n"
+    );
+    let got = read_source(src.as_bytes(), &no_include).unwrap();
+    assert_eq!(got.sets[0].host.as_deref(), Some("echo.websocket.org"));
+}
+
+/// Fingerprints in comments are listed as commented out, never judged; prose in the same comment
+/// (a `---BEGIN CERTIFICATE---` recipe, an `openssl -text` hex dump) is neither pin nor block.
+#[test]
+fn commented_out_fingerprints_are_listed() {
+    let src = format!(
+        "// Fingerprint is not used by default\n\
+         //#define BLYNK_DEFAULT_FINGERPRINT \"FD C0 7D 8D 47 97 F7 E3 07 05 D3 4E E3 BB 8E 3D C0 EA BE 1C\"\n\
+         // Copy the lines between ---BEGIN CERTIFICATE--- and --END-- to a.cert\n\
+         /*\n    Signature Algorithm: sha256WithRSAEncryption\n\
+         9b:e4:32:a3:ed:38:e8:d8:64:f3:2c:7e:14:fc:02:ea:9f:cd:ff:07:68:17\n*/\n\
+         #if 0\nconst char* fp = \"{FP}\";\n#endif\n"
+    );
+    let err = read_source(src.as_bytes(), &no_include);
+    assert!(
+        matches!(&err, Err(PinError::OnlyCommented(lines)) if lines == "2, 9"),
+        "{err:?}"
+    );
+    // Beside a live pin they are reported with their value.
+    let src = format!("{src}const char* fingerprint = \"{FP_COLON}\";\n");
+    let got = read_source(src.as_bytes(), &no_include).unwrap();
+    let fps: Vec<(usize, String, bool)> = got
+        .commented
+        .iter()
+        .map(|c| (c.line, c.fingerprint.as_ref().unwrap().colon(), c.if_zero))
+        .collect();
+    assert_eq!(
+        fps,
+        [
+            (
+                2,
+                "FD:C0:7D:8D:47:97:F7:E3:07:05:D3:4E:E3:BB:8E:3D:C0:EA:BE:1C".to_owned(),
+                false
+            ),
+            (9, FP_COLON.to_owned(), true)
+        ]
+    );
+}
+
+/// esp-mqtt's examples splice a Kconfig macro between BEGIN and END: said so, not "cut paste".
+#[test]
+fn a_macro_between_begin_and_end_is_named() {
+    let src = "static const uint8_t pem[] = \"-----BEGIN CERTIFICATE-----\\n\"\n    \
+               CONFIG_BROKER_CERTIFICATE_OVERRIDE \"\\n-----END CERTIFICATE-----\";\n";
+    let err = read_source(src.as_bytes(), &no_include);
+    assert!(
+        matches!(&err, Err(PinError::Bad { line: 1, reason, .. })
+            if reason.contains("macro CONFIG_BROKER_CERTIFICATE_OVERRIDE")),
+        "{err:?}"
+    );
+}

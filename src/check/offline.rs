@@ -43,6 +43,8 @@ pub struct CommentedPin {
     pub sha1: Option<String>,
     /// Its subject, likewise.
     pub subject: Option<String>,
+    /// A commented-out fingerprint (colon hex) rather than a certificate.
+    pub fingerprint: Option<String>,
 }
 
 impl CommentedPin {
@@ -53,6 +55,7 @@ impl CommentedPin {
             inside: if c.if_zero { "if0" } else { "comment" },
             sha1: c.cert.as_ref().map(|c| c.sha1.colon()),
             subject: c.cert.as_ref().map(|c| c.subject.clone()),
+            fingerprint: c.fingerprint.as_ref().map(|f| f.colon()),
         }
     }
 }
@@ -232,7 +235,11 @@ pub fn render_extras(
     warnings: &[String],
 ) -> std::io::Result<()> {
     for c in commented {
-        let what = c.subject.as_deref().map_or("a certificate", short);
+        let what = match (&c.subject, &c.fingerprint) {
+            (Some(s), _) => short(s).to_owned(),
+            (None, Some(f)) => format!("fingerprint {f}"),
+            (None, None) => "a certificate".to_owned(),
+        };
         let inside = if c.inside == "if0" {
             "inside #if 0"
         } else {

@@ -42,6 +42,7 @@ pub(crate) fn classify(text: &str, lower: &str) -> Option<Signal> {
         || lower.contains("corrupt heap")
         || lower.contains("assert failed")
         || lower.contains("stack overflow")
+        || lower.contains("stack smashing")
         || lower.contains("register dump")
         || lower.contains("backtrace:")
         || lower.contains("ctx: ")
@@ -80,6 +81,13 @@ pub(crate) fn classify(text: &str, lower: &str) -> Option<Signal> {
         // ESP-IDF 4.4 and later: `assert failed: multi_heap_free multi_heap_poisoning.c:253 (…)`.
         return Some(Signal::Crash {
             kind: "abort",
+            end: BlockEnd::Backtrace,
+        });
+    }
+    if lower.contains("stack smashing protect failure") {
+        // The stack protector's canary was overwritten; `abort()` and a Backtrace follow.
+        return Some(Signal::Crash {
+            kind: "stack-smashing",
             end: BlockEnd::Backtrace,
         });
     }
@@ -238,7 +246,14 @@ fn debug_exception_reason(block: &[String]) -> Option<String> {
 /// `ELF file SHA256: …` (the boot log prints it behind a tag, `I (…) cpu_start: ELF file …`).
 /// Its `Rebooting...` follows.
 pub(crate) fn panic_tail(text: &str) -> bool {
-    text.trim_start().starts_with("ELF file SHA256:")
+    text.trim_start().starts_with("ELF file SHA256:") || core_dump_unsaved(text)
+}
+
+/// The panic handler's `E (638) esp_core_dump_flash: Core dump flash config is corrupted!`: it
+/// tried to save a core dump after a panic (no valid coredump partition).
+fn core_dump_unsaved(text: &str) -> bool {
+    text.to_ascii_lowercase()
+        .contains("esp_core_dump_flash: core dump flash config is corrupted")
 }
 
 /// The reset cause of a ROM boot banner: ESP8266 ` ets Jan  8 2013,rst cause:2, boot mode:(3,6)`,
@@ -493,6 +508,17 @@ pub(crate) fn describe(kind: &str, headline: &str, block: &[String]) -> String {
             "the firmware aborted: {}{HINT_ABORT_STACK}",
             headline.trim()
         ),
+        "stack-smashing" => format!(
+            "the stack protector caught a buffer overflow on the stack (`Stack smashing protect \
+             failure!`): a function wrote past the end of a local array, and the check failed \
+             when it returned; the Backtrace's frame after abort() is that function{}",
+            block
+                .iter()
+                .find_map(|l| l.trim().starts_with("abort() was called").then(|| l.trim()))
+                .map(|l| format!(" ({l})"))
+                .unwrap_or_default()
+        ),
+
         "flash-read-err" | "invalid-header" => format!(
             "the ROM bootloader could not load the second-stage bootloader from flash (`{}`): \
              the flash is blank or its bootloader is corrupt, the flash was not ready when the \
@@ -556,12 +582,17 @@ pub(crate) fn describe(kind: &str, headline: &str, block: &[String]) -> String {
              dump (`{}`) but not its first line (Exception, Soft WDT or abort){HINT_DECODER}",
             headline.trim()
         ),
+        "panic-tail" if core_dump_unsaved(headline) => "the board panicked and rebooted: the log \
+             starts after the panic's message, only its tail was captured (the panic handler \
+             tried to save a core dump: `Core dump flash config is corrupted`, there is no valid \
+             coredump partition); capture from before the crash to see which panic"
+            .to_owned(),
         "panic-tail" => "the board panicked and rebooted: the log starts after the panic's \
                          message, only its tail (`ELF file SHA256:`, `Rebooting...`) was \
                          captured; capture from before the crash to see which panic"
             .to_owned(),
         "brownout" => "brownout: the supply voltage sagged below the detector's threshold \
-                       (weak USB port or cable, or a WiFi/TLS current peak); power the board \
+                       (weak USB port or cable, or a Wi-Fi/TLS current peak); power the board \
                        properly"
             .to_owned(),
         _ => headline.to_owned(),

@@ -96,8 +96,9 @@ fn connection(lower: &str, found: &Found) -> Option<Finding> {
             None,
         );
     }
-    if let Some(i) = lower.find("failed to connect to host (errno ") {
-        let errno = lower[i + 33..]
+    // `Failed to connect to host (errno 104)`; ESP-IDF 4.0 spelled it `connnect`.
+    if let Some(i) = lower.find(" to host (errno ") {
+        let errno = lower[i + 16..]
             .split(')')
             .next()
             .and_then(|n| n.trim().parse::<i32>().ok());
@@ -177,6 +178,9 @@ fn connection(lower: &str, found: &Found) -> Option<Finding> {
             None,
         );
     }
+    if let Some(f) = ota_and_cloud(lower, found) {
+        return Some(f);
+    }
     let generic = lower.contains("failed to open new connection")
         || lower.contains("failed to open a new connection")
         || lower.contains("connection failed, sock < 0")
@@ -191,6 +195,91 @@ fn connection(lower: &str, found: &Found) -> Option<Finding> {
              failed (set the log level of esp-tls to debug to see which)"
                 .to_owned(),
             None,
+        );
+    }
+    None
+}
+
+/// OTA and cloud libraries that say in one line that they could not reach their server:
+/// HTTPUpdate (`HTTP_UPDATE_FAILD Error (-1): HTTP error: connection refused`, both cores, both
+/// spellings), esp_https_ota (`Failed to open HTTP connection: 28675`) and the Firebase
+/// libraries (`Token error: code: -1, message: connection refused`).
+fn ota_and_cloud(lower: &str, found: &Found) -> Option<Finding> {
+    let update = lower
+        .find("http_update_faild error (")
+        .map(|i| i + 25)
+        .or_else(|| lower.find("http_update_failed error (").map(|i| i + 26));
+    if let Some(at) = update {
+        let code = lower[at..]
+            .split(')')
+            .next()
+            .and_then(|n| n.trim().parse::<i32>().ok());
+        let msg = lower[at..]
+            .split_once("):")
+            .map(|(_, m)| m.trim().trim_end_matches('.').trim())
+            .filter(|m| !m.is_empty())
+            .unwrap_or("no reason given");
+        let hint = if msg.contains("connection refused") {
+            ": the server refused the connection (nothing listens on that port, or an https URL \
+             was fetched with a plain WiFiClient or the other way round)"
+        } else if msg.contains("connection failed") {
+            ": the board could not connect to the update server; the line does not say whether \
+             TCP or TLS failed"
+        } else {
+            ""
+        };
+        return found(
+            CONNECTION,
+            About::Connection,
+            Weight::Fails,
+            format!(
+                "the HTTP update (OTA) failed with HTTPUpdate error {}, `{msg}`{hint}",
+                code.unwrap_or_default()
+            ),
+            code,
+        );
+    }
+    if let Some(i) = lower.find("failed to open http connection") {
+        let what = lower[i + 30..].trim_start_matches(':').trim();
+        let name = match what {
+            "28675" | "0x7003" | "esp_err_http_connect" => "ESP_ERR_HTTP_CONNECT".to_owned(),
+            "" => "no error code".to_owned(),
+            other => other.to_owned(),
+        };
+        return found(
+            CONNECTION,
+            About::Connection,
+            Weight::Fails,
+            format!(
+                "esp_https_ota could not open the HTTP connection to the update server \
+                 ({name}); the log does not say whether TCP or TLS failed (set esp-tls's log \
+                 level to debug to see which)"
+            ),
+            None,
+        );
+    }
+    if let Some(i) = lower.find("token error: code: ") {
+        let rest = &lower[i + 19..];
+        let code = rest
+            .split(',')
+            .next()
+            .and_then(|n| n.trim().parse::<i32>().ok());
+        let msg = rest
+            .split_once("message:")
+            .map(|(_, m)| m.trim())
+            .filter(|m| !m.is_empty())
+            .unwrap_or("no message");
+        return found(
+            CONNECTION,
+            About::Connection,
+            Weight::Fails,
+            format!(
+                "the Firebase library could not get its auth token: {msg} (code {}); the board \
+                 did not reach Google's token server (its network, DNS, or a TLS failure: turn \
+                 on the core's debug output to see which)",
+                code.unwrap_or_default()
+            ),
+            code,
         );
     }
     None

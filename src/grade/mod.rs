@@ -166,6 +166,9 @@ pub struct Grader {
     /// The last Wi-Fi disconnect the log printed (line, reason), while no line since said the
     /// board got on the network.
     wifi_down: Option<(usize, wifi::Disconnect)>,
+    /// Whether a line since the last disconnect said the board got on the network
+    /// (`STA_GOT_IP`, `got ip`, `WiFi connected`).
+    wifi_up: bool,
 }
 
 impl Grader {
@@ -206,6 +209,7 @@ impl Grader {
             stamp_clock: (!config.timed).then_some(None),
             elf_sha256: None,
             wifi_down: None,
+            wifi_up: false,
         }
     }
 
@@ -432,9 +436,11 @@ impl Grader {
         }
         if let Some(d) = wifi::disconnect(&lower) {
             self.wifi_down = Some((line.number, d));
+            self.wifi_up = false;
             self.core.enter(Stage::Wifi, None);
-        } else if self.wifi_down.is_some() && wifi::connected(&lower) {
+        } else if wifi::connected(&lower) {
             self.wifi_down = None;
+            self.wifi_up = true;
         }
         if let Some(f) = tlsdiag::classify(line.number, text, &lower) {
             self.on_tls(f);
@@ -669,6 +675,11 @@ impl Grader {
                     .as_ref()
                     .is_some_and(|o| o.verdict == Verdict::Fault))
         {
+            if f.error && !f.cert {
+                // A failed connection (DNS, TCP, TLS) means the firmware got as far as
+                // connecting: the stages before it were passed over, not where it failed.
+                self.core.enter(Stage::TlsConnect, None);
+            }
             let stage = if f.cert && self.core.index(Stage::Certificate).is_some() {
                 Stage::Certificate.name().to_owned()
             } else {
@@ -699,12 +710,15 @@ impl Grader {
             Some(Stage::Boot) => {
                 "; nothing the profile knows was printed (wrong --baud, --profile, or firmware?)"
             }
-            Some(Stage::Wifi) if matches!(&self.state, ProfileState::Https(s) if s.wifi_connected()) => {
-                "; the board joined the WiFi network, then printed nothing the profile knows (it \
+            Some(Stage::Wifi)
+                if self.wifi_up
+                    || matches!(&self.state, ProfileState::Https(s) if s.wifi_connected()) =>
+            {
+                "; the board joined the Wi-Fi network, then printed nothing the profile knows (it \
                  hung, or it is not the reference sketch: give --pass/--fail for its lines)"
             }
             Some(Stage::Wifi) => {
-                "; the board never joined the WiFi network (SSID/password, signal, 5 GHz-only AP?)"
+                "; the board never joined the Wi-Fi network (SSID/password, signal, 5 GHz-only AP?)"
             }
             Some(Stage::Time) => "; NTP never answered (is UDP port 123 blocked?)",
             Some(Stage::TlsConnect | Stage::Certificate) => "; the TLS handshake never finished",
@@ -771,6 +785,11 @@ pub(crate) fn tls_reason(core: &Engine) -> Option<String> {
         ));
     }
     core.primary.as_ref().map(|d| match library(&d.source) {
+        // A failed DNS lookup names its host already: `connection to X failed: the DNS lookup
+        // of X failed` says it twice.
+        _ if d.source == libdiag::CONNECTION && d.explanation.starts_with("the DNS lookup of ") => {
+            d.explanation.clone()
+        }
         _ if d.source == libdiag::CONNECTION => {
             format!("connection to {host} failed: {}", d.explanation)
         }

@@ -354,9 +354,12 @@ fn bearssl(rest: &str, lower: &str, diag: impl Fn(String) -> Diagnostic) -> Opti
         return Some(f);
     }
     if lower.contains("_wait_for_handshake: failed") {
-        let mut f = Finding::new(About::Connection, Weight::Informs);
+        // Fails unless the firmware goes on to say it connected (a retry that worked).
+        let mut f = Finding::new(About::Connection, Weight::Fails);
         f.diag = Some(diag(
-            "the TLS handshake failed (see the lines around it for why)".to_owned(),
+            "the TLS handshake failed: BearSSL's `_wait_for_handshake: failed` (the server \
+             closed the connection or sent an alert; the BSSL lines before it say which)"
+                .to_owned(),
         ));
         return Some(f);
     }
