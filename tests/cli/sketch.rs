@@ -189,7 +189,7 @@ fn a_call_the_host_core_lacks_is_named_with_the_table() {
         "esp8266-fingerprint",
         &[(
             "  client.setFingerprint(fingerprint);\n",
-            "  client.setFingerprint(fingerprint);\n  client.setCiphers(nullptr, 0);\n",
+            "  client.setFingerprint(fingerprint);\n  client.setClientRSACert(nullptr, nullptr);\n",
         )],
     );
     let out = run(&dir, &[]);
@@ -198,7 +198,7 @@ fn a_call_the_host_core_lacks_is_named_with_the_table() {
     let last = err.lines().last().unwrap_or("");
     assert!(
         last.contains("esp8266-fingerprint.ino:")
-            && last.contains("`BearSSL::WiFiClientSecure::setCiphers`")
+            && last.contains("`BearSSL::WiFiClientSecure::setClientRSACert`")
             && last.contains("docs/SIM_SKETCH.md"),
         "{err}"
     );
