@@ -995,3 +995,76 @@ void loop() { delay(1000); }
         "{err}"
     );
 }
+
+#[test]
+fn allow_self_signed_certs_accepts_a_self_signed_server_and_no_other() {
+    if !can_build("esp8266") {
+        return;
+    }
+    // A self-signed server: openssl's own certificate and key, served by openssl s_server.
+    let tmp = tempfile::tempdir().unwrap();
+    let (cert, key) = (tmp.path().join("self.pem"), tmp.path().join("self.key"));
+    let made = std::process::Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+        ])
+        .args([
+            "-nodes",
+            "-subj",
+            "/CN=printer.local",
+            "-days",
+            "2",
+            "-keyout",
+        ])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{}", text(&made.stderr));
+    let port = super::support::free_port();
+    let mut s_server = std::process::Command::new("openssl")
+        .args(["s_server", "-accept", &format!("127.0.0.1:{port}"), "-cert"])
+        .arg(&cert)
+        .arg("-key")
+        .arg(&key)
+        .args(["-WWW", "-quiet"])
+        .current_dir(tmp.path())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    assert!(super::support::wait_port(
+        port,
+        std::time::Duration::from_secs(5)
+    ));
+    let dir = tmp.path().join("SelfSigned");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::write(
+        dir.join("SelfSigned.ino"),
+        "#include <ESP8266WiFi.h>\n\nvoid setup() {\n  Serial.begin(115200);\n  WiFi.begin(\"net\", \"pw\");\n  while (WiFi.status() != WL_CONNECTED) delay(100);\n  BearSSL::WiFiClientSecure client;\n  client.allowSelfSignedCerts();\n  Serial.println(client.connect(\"printer.local\", 443) ? \"connected\" : \"refused\");\n}\n\nvoid loop() { delay(1000); }\n",
+    )
+    .unwrap();
+    let out = run(&dir, &["--connect", &format!("127.0.0.1:{port}")]);
+    let _ = s_server.kill();
+    let _ = s_server.wait();
+    let (serial, err) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{serial}\n{err}");
+    assert_eq!(serial, "connected\r\n", "{err}");
+    // A certificate a CA issued is not self-signed: refused, as BearSSL's chain check says.
+    let server = Server::start(&[]);
+    let out = run(&dir, &["--connect", &server.connect()]);
+    let (serial, err) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(5), "{serial}\n{err}");
+    assert_eq!(serial, "refused\r\n", "{err}");
+    assert!(
+        err.contains("(allowSelfSignedCerts): error 62, Chain could not be linked"),
+        "{err}"
+    );
+}
