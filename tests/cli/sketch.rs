@@ -189,7 +189,7 @@ fn a_call_the_host_core_lacks_is_named_with_the_table() {
         "esp8266-fingerprint",
         &[(
             "  client.setFingerprint(fingerprint);\n",
-            "  client.setFingerprint(fingerprint);\n  client.setCiphers(nullptr, 0);\n",
+            "  client.setFingerprint(fingerprint);\n  client.setClientRSACert(nullptr, nullptr);\n",
         )],
     );
     let out = run(&dir, &[]);
@@ -198,7 +198,7 @@ fn a_call_the_host_core_lacks_is_named_with_the_table() {
     let last = err.lines().last().unwrap_or("");
     assert!(
         last.contains("esp8266-fingerprint.ino:")
-            && last.contains("`BearSSL::WiFiClientSecure::setCiphers`")
+            && last.contains("`BearSSL::WiFiClientSecure::setClientRSACert`")
             && last.contains("docs/SIM_SKETCH.md"),
         "{err}"
     );
@@ -866,4 +866,205 @@ fn examples_against_openssl_s_server() {
     assert_eq!(out.status.code(), Some(5), "{serial}\n{err}");
     assert!(serial.ends_with("Connection failed!\r\n"), "{serial}");
     assert!(err.contains("Common Name (CN) does not match"), "{err}");
+}
+
+#[test]
+fn core_calls_published_esp8266_sketches_use_build_and_set_ciphers_reaches_the_handshake() {
+    if !can_build("esp8266") {
+        return;
+    }
+    let server = Server::start(&[]);
+    let (_t, dir) = sketch("esp8266-board-apis", &[]);
+    let out = run(&dir, &["--connect", &server.connect()]);
+    let (serial, err) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{serial}\n{err}");
+    // The NodeMCU names are the board's GPIO numbers; the LED pin reads back what was written.
+    assert!(
+        serial.starts_with("LED on GPIO2, D4 is GPIO2, D3 is GPIO0, A0 is 17, LED reads 0\n"),
+        "{serial}"
+    );
+    // polledTimeout counts the sketch's own clock.
+    assert!(
+        serial.contains("one-shot expired at once: 0\none-shot expired after 350 ms: 1\n"),
+        "{serial}"
+    );
+    // setCiphers is what BearSSL offers: a server without those suites refuses the handshake.
+    assert!(
+        serial.contains("CBC suites only: refused\nGCM suites: connected\n"),
+        "{serial}"
+    );
+    assert!(
+        err.contains("We received a fatal alert from the server"),
+        "{err}"
+    );
+    // No interrupt fires without hardware; the stack figures are the board's shape.
+    assert!(
+        serial.contains("free stack 3840, BearSSL stack used 0, presses 0\n"),
+        "{serial}"
+    );
+}
+
+/// A plain-HTTP server on loopback for redirect tests: `/start` answers 302 to an absolute
+/// `/final`, `/keep` answers 307 to a relative `/final`, and `/final` echoes the method and body.
+fn redirecting_server() -> String {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { continue };
+            let mut reader = BufReader::new(stream);
+            let mut first = String::new();
+            if reader.read_line(&mut first).is_err() {
+                continue;
+            }
+            let mut length = 0usize;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap_or(0);
+                }
+            }
+            let mut body = vec![0u8; length];
+            let _ = reader.read_exact(&mut body);
+            let mut parts = first.split_whitespace();
+            let (method, path) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+            let reply = match path {
+                "/start" => "HTTP/1.1 302 Found\r\nLocation: http://files.example.com/final\r\nContent-Length: 5\r\nConnection: close\r\n\r\nmoved".to_owned(),
+                "/keep" => "HTTP/1.1 307 Temporary Redirect\r\nLocation: /final\r\nContent-Length: 4\r\nConnection: close\r\n\r\nkept".to_owned(),
+                _ => {
+                    let text = format!("{method} final {}", String::from_utf8_lossy(&body));
+                    format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}", text.len())
+                }
+            };
+            let _ = reader.get_mut().write_all(reply.as_bytes());
+        }
+    });
+    addr
+}
+
+#[test]
+fn http_client_follows_redirects_as_the_core_documents() {
+    if !can_build("esp8266") {
+        return;
+    }
+    let addr = redirecting_server();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("Redirects");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::write(
+        dir.join("Redirects.ino"),
+        r#"#include <ESP8266WiFi.h>
+#include <ESP8266HTTPClient.h>
+
+void fetch(const char *label, const char *path, followRedirects_t mode, bool post) {
+  WiFiClient client;
+  HTTPClient http;
+  http.begin(client, String("http://files.example.com") + path);
+  http.setFollowRedirects(mode);
+  int code = post ? http.POST("v=1") : http.GET();
+  Serial.printf("%s: %d %s\n", label, code, http.getString().c_str());
+  http.end();
+}
+
+void setup() {
+  Serial.begin(115200);
+  WiFi.begin("net", "pw");
+  while (WiFi.status() != WL_CONNECTED) delay(100);
+  fetch("off", "/start", HTTPC_DISABLE_FOLLOW_REDIRECTS, false);
+  fetch("strict GET", "/start", HTTPC_STRICT_FOLLOW_REDIRECTS, false);
+  fetch("strict POST", "/start", HTTPC_STRICT_FOLLOW_REDIRECTS, true);
+  fetch("force POST 302", "/start", HTTPC_FORCE_FOLLOW_REDIRECTS, true);
+  fetch("force POST 307", "/keep", HTTPC_FORCE_FOLLOW_REDIRECTS, true);
+}
+
+void loop() { delay(1000); }
+"#,
+    )
+    .unwrap();
+    let out = run(&dir, &["--connect", &addr]);
+    let (serial, err) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{serial}\n{err}");
+    assert_eq!(
+        serial,
+        "off: 302 moved\nstrict GET: 200 GET final \nstrict POST: 302 moved\n\
+         force POST 302: 200 GET final \nforce POST 307: 200 POST final v=1\n",
+        "{err}"
+    );
+}
+
+#[test]
+fn allow_self_signed_certs_accepts_a_self_signed_server_and_no_other() {
+    if !can_build("esp8266") {
+        return;
+    }
+    // A self-signed server: openssl's own certificate and key, served by openssl s_server.
+    let tmp = tempfile::tempdir().unwrap();
+    let (cert, key) = (tmp.path().join("self.pem"), tmp.path().join("self.key"));
+    let made = std::process::Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+        ])
+        .args([
+            "-nodes",
+            "-subj",
+            "/CN=printer.local",
+            "-days",
+            "2",
+            "-keyout",
+        ])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{}", text(&made.stderr));
+    let port = super::support::free_port();
+    let mut s_server = std::process::Command::new("openssl")
+        .args(["s_server", "-accept", &format!("127.0.0.1:{port}"), "-cert"])
+        .arg(&cert)
+        .arg("-key")
+        .arg(&key)
+        .args(["-WWW", "-quiet"])
+        .current_dir(tmp.path())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    assert!(super::support::wait_port(
+        port,
+        std::time::Duration::from_secs(5)
+    ));
+    let dir = tmp.path().join("SelfSigned");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::write(
+        dir.join("SelfSigned.ino"),
+        "#include <ESP8266WiFi.h>\n\nvoid setup() {\n  Serial.begin(115200);\n  WiFi.begin(\"net\", \"pw\");\n  while (WiFi.status() != WL_CONNECTED) delay(100);\n  BearSSL::WiFiClientSecure client;\n  client.allowSelfSignedCerts();\n  Serial.println(client.connect(\"printer.local\", 443) ? \"connected\" : \"refused\");\n}\n\nvoid loop() { delay(1000); }\n",
+    )
+    .unwrap();
+    let out = run(&dir, &["--connect", &format!("127.0.0.1:{port}")]);
+    let _ = s_server.kill();
+    let _ = s_server.wait();
+    let (serial, err) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{serial}\n{err}");
+    assert_eq!(serial, "connected\r\n", "{err}");
+    // A certificate a CA issued is not self-signed: refused, as BearSSL's chain check says.
+    let server = Server::start(&[]);
+    let out = run(&dir, &["--connect", &server.connect()]);
+    let (serial, err) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(5), "{serial}\n{err}");
+    assert_eq!(serial, "refused\r\n", "{err}");
+    assert!(
+        err.contains("(allowSelfSignedCerts): error 62, Chain could not be linked"),
+        "{err}"
+    );
 }

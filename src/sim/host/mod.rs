@@ -40,8 +40,10 @@ const CORE_FILES: &[(&str, &str)] = &[
         "NetworkClientSecure.h",
         include_str!("core/NetworkClientSecure.h"),
     ),
+    ("PolledTimeout.h", include_str!("core/PolledTimeout.h")),
     ("Print.h", include_str!("core/Print.h")),
     ("Printable.h", include_str!("core/Printable.h")),
+    ("StackThunk.h", include_str!("core/StackThunk.h")),
     ("Stream.h", include_str!("core/Stream.h")),
     ("WString.h", include_str!("core/WString.h")),
     ("WiFi.h", include_str!("core/WiFi.h")),
@@ -994,10 +996,12 @@ mod tests {
     fn compiler_messages_become_one_line_about_the_sketch() {
         let (at, what) = explain(
             "a.ino: In function 'void setup()':\n\
-             a.ino:40:10: error: 'class BearSSL::WiFiClientSecure' has no member named 'setCiphers'\n",
+             a.ino:40:10: error: 'class BearSSL::WiFiClientSecure' has no member named 'setClientRSACert'\n",
         );
         assert_eq!(at, "a.ino:40");
-        assert!(what.contains("`BearSSL::WiFiClientSecure::setCiphers`") && what.contains(DOC));
+        assert!(
+            what.contains("`BearSSL::WiFiClientSecure::setClientRSACert`") && what.contains(DOC)
+        );
         let (_, what) =
             explain("a.ino:2:10: fatal error: ESP8266mDNS.h: No such file or directory\n");
         assert!(

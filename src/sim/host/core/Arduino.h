@@ -30,6 +30,15 @@ typedef unsigned int word;
 #ifndef LED_BUILTIN
 #define LED_BUILTIN 2
 #endif
+#ifndef BUILTIN_LED
+#define BUILTIN_LED LED_BUILTIN  // the old name the ESP8266 core still accepts
+#endif
+#if defined(ESP8266)
+// The pin names printed on NodeMCU and Wemos D1 mini boards (their variants' GPIO numbers).
+static const uint8_t D0 = 16, D1 = 5, D2 = 4, D3 = 0, D4 = 2, D5 = 14, D6 = 12, D7 = 13,
+                     D8 = 15, D9 = 3, D10 = 1;
+static const uint8_t SDA = 4, SCL = 5, RX = 3, TX = 1, A0 = 17;
+#endif
 #define PI 3.1415926535897932384626433832795
 #define HALF_PI 1.5707963267948966192313216916398
 #define TWO_PI 6.283185307179586476925286766559
@@ -80,6 +89,13 @@ void digitalWrite(uint8_t pin, uint8_t val);
 int digitalRead(uint8_t pin);
 int analogRead(uint8_t pin);
 void analogWrite(uint8_t pin, int val);
+// Interrupts: accepted; with no hardware, a pin never changes on its own, so none fires.
+#define CHANGE 1
+#define FALLING 2
+#define RISING 3
+#define digitalPinToInterrupt(p) ((int)(p))
+void attachInterrupt(uint8_t interruptNum, void (*handler)(void), int mode);
+void detachInterrupt(uint8_t interruptNum);
 
 // configTime(tz offset, dst offset, servers...): the host clock is already set, so time(nullptr)
 // is the real time at once, as after a successful SNTP sync.
@@ -128,6 +144,24 @@ public:
   uint32_t getMaxFreeBlockSize() { return 30000; }
   uint8_t getHeapFragmentation() { return 5; }
   String getFullVersion() { return "espcheck host core"; }
+  // ESP8266: the continuation stack (4 KiB on the chip; the host reports it as unused).
+  uint32_t getFreeContStack() { return 4096 - 256; }
+  void resetFreeContStack() {}
+  uint32_t getSketchSize() { return 400000; }
+  uint32_t getFreeSketchSpace() { return 1600000; }
+  uint32_t getFlashChipId() { return 0x1640e0; }
+  uint32_t getFlashChipSpeed() { return 40000000; }
+  uint8_t getBootVersion() { return 31; }
+  String getResetInfo() { return "Fatal exception:0 flag:6 (EXT_SYS_RST)"; }
+  // ESP32: heap and chip figures.
+  uint32_t getHeapSize() { return 320000; }
+  uint32_t getMinFreeHeap() { return 35000; }
+  uint32_t getMaxAllocHeap() { return 30000; }
+  uint32_t getPsramSize() { return 0; }
+  uint32_t getFreePsram() { return 0; }
+  const char *getChipModel() { return "ESP32-D0WD-V3"; }
+  uint8_t getChipRevision() { return 3; }
+  uint8_t getChipCores() { return 2; }
 };
 extern EspClass ESP;
 

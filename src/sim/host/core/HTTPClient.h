@@ -65,7 +65,7 @@ public:
   void setTimeout(uint16_t timeout) { timeout_ = timeout; }
   void setConnectTimeout(int32_t) {}
   void setFollowRedirects(followRedirects_t f) { follow_ = f; }
-  void setRedirectLimit(uint16_t limit) { (void)limit; }
+  void setRedirectLimit(uint16_t limit) { redirect_limit_ = limit; }
   void useHTTP10(bool v = true) { http10_ = v; }
   void addHeader(const String &name, const String &value, bool first = false, bool replace = true);
   void collectHeaders(const char *headerKeys[], const size_t headerKeysCount);
@@ -89,6 +89,8 @@ public:
 
 private:
   bool parseUrl(const String &url);
+  bool setURL(const String &url);
+  int sendOnce(const char *type, const uint8_t *payload, size_t size);
   int handleHeaders();
   bool readLine(std::string &line);
   WiFiClient *client_ = nullptr;
@@ -98,6 +100,7 @@ private:
   bool https_ = false, reuse_ = true, http10_ = false;
   uint16_t timeout_ = 5000;
   followRedirects_t follow_ = HTTPC_DISABLE_FOLLOW_REDIRECTS;
+  uint16_t redirect_limit_ = 10;
   int code_ = 0, size_ = -1;
   bool chunked_ = false;
   std::vector<std::pair<std::string, std::string>> want_, got_;

@@ -97,6 +97,15 @@ public:
   int getLastSSLError(char *dest = nullptr, size_t len = 0);
   void setSession(Session *s) { session_ = s; }
   bool setCiphersLessSecure() { return true; }
+  // The cipher suites offered, as BearSSL's BR_TLS_* numbers.
+  bool setCiphers(const uint16_t *cipherAry, int cipherCount) {
+    if (!cipherAry || cipherCount <= 0) return false;
+    ciphers_.assign(cipherAry, cipherAry + cipherCount);
+    return true;
+  }
+  bool setCiphers(const std::vector<uint16_t> &list) {
+    return setCiphers(list.data(), (int)list.size());
+  }
   bool setSSLVersion(uint32_t min = BR_TLS10, uint32_t max = BR_TLS12);
   static bool probeMaxFragmentLength(IPAddress ip, uint16_t port, uint16_t len);
   static bool probeMaxFragmentLength(const char *hostname, uint16_t port, uint16_t len);
@@ -133,6 +142,7 @@ private:
   X509List owned_anchors_;
   bool handshake_done_ = false, lost_ = false;
   std::vector<unsigned char> ibuf_, obuf_, hello_;
+  std::vector<uint16_t> ciphers_;
 };
 
 } // namespace BearSSL

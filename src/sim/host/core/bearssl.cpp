@@ -234,14 +234,60 @@ bool X509List::append(const char *pem) {
 
 struct PinX509 {
   const br_x509_class *vtable;
-  int mode; // 0 fingerprint, 1 insecure, 2 known key
+  int mode; // 0 fingerprint, 1 insecure, 2 known key, 3 self-signed only
+  bool self_signed; // allowSelfSignedCerts: a self-signed leaf passes too
   uint8_t want[20];
   const br_x509_pkey *known;
   unsigned cert;
   br_sha1_context sha;
   br_x509_decoder_context dec;
   uint8_t leaf_sha1[20];
+  uint8_t leaf[8192]; // the leaf's DER, for the self-signed check
+  size_t leaf_len;
+  bool leaf_over;
 };
+
+// One DER TLV at p (n bytes available): its header and content lengths.
+static bool der_tlv(const uint8_t *p, size_t n, size_t &hdr, size_t &len) {
+  if (n < 2) return false;
+  size_t l = p[1];
+  hdr = 2;
+  if (l & 0x80) {
+    size_t k = l & 0x7f;
+    if (k == 0 || k > 3 || n < 2 + k) return false;
+    l = 0;
+    for (size_t i = 0; i < k; i++) l = (l << 8) | p[2 + i];
+    hdr = 2 + k;
+  }
+  if (hdr + l > n) return false;
+  len = l;
+  return true;
+}
+
+// Whether a certificate names itself as its issuer (issuer and subject Names byte for byte).
+static bool der_self_signed(const uint8_t *c, size_t n) {
+  size_t h, l;
+  if (!der_tlv(c, n, h, l) || c[0] != 0x30) return false;
+  const uint8_t *p = c + h;
+  if (!der_tlv(p, l, h, l) || p[0] != 0x30) return false;
+  p += h;
+  size_t rest = l;
+  const uint8_t *field[6];
+  size_t flen[6];
+  int i = 0;
+  while (rest > 0 && i < 6) {
+    if (!der_tlv(p, rest, h, l)) return false;
+    field[i] = p;
+    flen[i] = h + l;
+    i++;
+    p += h + l;
+    rest -= h + l;
+  }
+  int o = (i > 0 && field[0][0] == 0xa0) ? 1 : 0; // [0] version
+  // serial, signature, issuer, validity, subject
+  if (i < o + 5) return false;
+  return flen[o + 2] == flen[o + 4] && memcmp(field[o + 2], field[o + 4], flen[o + 2]) == 0;
+}
 
 static void pin_start_chain(const br_x509_class **ctx, const char *) {
   PinX509 *x = reinterpret_cast<PinX509 *>(ctx);
@@ -253,6 +299,8 @@ static void pin_start_cert(const br_x509_class **ctx, uint32_t) {
   if (x->cert == 0) {
     br_sha1_init(&x->sha);
     br_x509_decoder_init(&x->dec, nullptr, nullptr);
+    x->leaf_len = 0;
+    x->leaf_over = false;
   }
 }
 
@@ -261,6 +309,12 @@ static void pin_append(const br_x509_class **ctx, const unsigned char *buf, size
   if (x->cert == 0) {
     br_sha1_update(&x->sha, buf, len);
     br_x509_decoder_push(&x->dec, buf, len);
+    if (x->leaf_len + len <= sizeof x->leaf) {
+      memcpy(x->leaf + x->leaf_len, buf, len);
+      x->leaf_len += len;
+    } else {
+      x->leaf_over = true;
+    }
   }
 }
 
@@ -275,7 +329,9 @@ static unsigned pin_end_chain(const br_x509_class **ctx) {
   if (x->mode == 2) return 0;
   if (x->cert == 0) return BR_ERR_X509_EMPTY_CHAIN;
   if (!br_x509_decoder_get_pkey(&x->dec)) return br_x509_decoder_last_error(&x->dec);
-  if (x->mode == 0 && memcmp(x->leaf_sha1, x->want, 20) != 0) return BR_ERR_X509_NOT_TRUSTED;
+  bool self = x->self_signed && !x->leaf_over && der_self_signed(x->leaf, x->leaf_len);
+  if (x->mode == 0 && memcmp(x->leaf_sha1, x->want, 20) != 0 && !self) return BR_ERR_X509_NOT_TRUSTED;
+  if (x->mode == 3 && !self) return BR_ERR_X509_NOT_TRUSTED;
   return 0;
 }
 
@@ -553,13 +609,15 @@ bool WiFiClientSecure::handshake(const char *host) {
   }
   br_ssl_client_init_full(sc, &e_->xm, tas, nta);
   br_ssl_engine_set_versions(&sc->eng, tls_min_, tls_max_);
+  if (!ciphers_.empty()) br_ssl_engine_set_suites(&sc->eng, ciphers_.data(), ciphers_.size());
   if (mode_ == ANCHORS) {
     time_t now = now_ ? now_ : time(nullptr);
     br_x509_minimal_set_time(&e_->xm, (uint32_t)(now / 86400 + 719528), (uint32_t)(now % 86400));
   } else {
     memset(&e_->pin, 0, sizeof e_->pin);
     e_->pin.vtable = &PIN_X509;
-    e_->pin.mode = mode_ == FINGERPRINT ? 0 : (mode_ == KNOWN_KEY ? 2 : 1);
+    e_->pin.mode = mode_ == FINGERPRINT ? 0 : (mode_ == KNOWN_KEY ? 2 : (mode_ == NONE ? 3 : 1));
+    e_->pin.self_signed = self_signed_;
     memcpy(e_->pin.want, fp_, 20);
     e_->pin.known = known_ ? known_->pkey() : nullptr;
     br_ssl_engine_set_x509(&sc->eng, &e_->pin.vtable);
@@ -603,7 +661,7 @@ static const char *mode_name(int m) {
 int WiFiClientSecure::connect(const char *host, uint16_t port) {
   stop();
   lastError_ = 0;
-  if (mode_ == NONE) {
+  if (mode_ == NONE && !self_signed_) {
     espcheck_diag("BearSSL connect(%s): no trust mode set (setFingerprint, setTrustAnchors, "
                   "setKnownKey or setInsecure); the core refuses to connect",
                   host);
@@ -617,12 +675,12 @@ int WiFiClientSecure::connect(const char *host, uint16_t port) {
   bool ok = handshake(host);
   if (!s_probing) espcheck_tls_result(ok);
   if (!ok) {
-    espcheck_diag("BearSSL handshake with %s failed (%s): error %d, %s", host, mode_name(mode_), lastError_,
+    espcheck_diag("BearSSL handshake with %s failed (%s): error %d, %s", host, (mode_ == NONE ? "allowSelfSignedCerts" : mode_name(mode_)), lastError_,
                   bearssl_error_name(lastError_));
     tcpClose();
     return 0;
   }
-  espcheck_diag("BearSSL handshake with %s done (%s, buffers %d/%d, MFLN %s)", host, mode_name(mode_), rx_, tx_,
+  espcheck_diag("BearSSL handshake with %s done (%s, buffers %d/%d, MFLN %s)", host, (mode_ == NONE ? "allowSelfSignedCerts" : mode_name(mode_)), rx_, tx_,
                 getMFLNStatus() ? "negotiated" : "not negotiated");
   return 1;
 }
@@ -630,7 +688,7 @@ int WiFiClientSecure::connect(const char *host, uint16_t port) {
 int WiFiClientSecure::connect(IPAddress ip, uint16_t port) {
   stop();
   lastError_ = 0;
-  if (mode_ == NONE) {
+  if (mode_ == NONE && !self_signed_) {
     espcheck_tls_result(false);
     return 0;
   }

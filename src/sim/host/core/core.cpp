@@ -8,6 +8,7 @@
 #include "Arduino.h"
 #include "WiFiHost.h"
 #include "WiFiClient.h"
+#include "StackThunk.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -134,6 +135,8 @@ void digitalWrite(uint8_t pin, uint8_t val) { g_pins[pin & 63] = val; }
 int digitalRead(uint8_t pin) { return g_pins[pin & 63]; }
 int analogRead(uint8_t) { return 512; }
 void analogWrite(uint8_t, int) {}
+void attachInterrupt(uint8_t, void (*)(void), int) {}
+void detachInterrupt(uint8_t) {}
 
 #if defined(ESP8266)
 // The ESP8266's clock counts from 0 at boot until SNTP sets it (configTime), and BearSSL's X.509
@@ -726,3 +729,17 @@ void WiFiClient::waitReadable(unsigned long ms) {
   // Closed: nothing will come; wait as the board does, a little at a time.
   delay(ms < 10 ? ms : 10);
 }
+
+// StackThunk: BearSSL runs on the host's own stack, so there is no second stack to report on.
+static uint32_t stack_thunk_refs = 0;
+extern "C" void stack_thunk_add_ref() { stack_thunk_refs++; }
+extern "C" void stack_thunk_del_ref() {
+    if (stack_thunk_refs > 0) stack_thunk_refs--;
+}
+extern "C" void stack_thunk_repaint() {}
+extern "C" uint32_t stack_thunk_get_refcnt() { return stack_thunk_refs; }
+extern "C" uint32_t stack_thunk_get_stack_top() { return 0; }
+extern "C" uint32_t stack_thunk_get_stack_bot() { return 0; }
+extern "C" uint32_t stack_thunk_get_cont_sp() { return 0; }
+extern "C" uint32_t stack_thunk_get_max_usage() { return 0; }
+extern "C" void stack_thunk_dump_stack() {}

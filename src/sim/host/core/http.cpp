@@ -192,8 +192,47 @@ int HTTPClient::sendRequest(const char *type, const String &payload) {
   return sendRequest(type, reinterpret_cast<const uint8_t *>(payload.c_str()), payload.length());
 }
 
+// Redirects, as the cores document setFollowRedirects: STRICT follows a GET or HEAD with the same
+// method; FORCE follows every request, as a GET without the payload after 301/302/303 and with the
+// same method and payload after 307/308. A Location on another scheme is not followed (the client
+// is fixed), and the response that asked for it is what the sketch gets.
 int HTTPClient::sendRequest(const char *type, const uint8_t *payload, size_t size) {
+  uint16_t left = redirect_limit_;
+  for (;;) {
+    int code = sendOnce(type, payload, size);
+    if (follow_ == HTTPC_DISABLE_FOLLOW_REDIRECTS || left == 0 || location_.length() == 0) return code;
+    if (code != 301 && code != 302 && code != 303 && code != 307 && code != 308) return code;
+    bool get_or_head = !strcmp(type, "GET") || !strcmp(type, "HEAD");
+    if (follow_ == HTTPC_STRICT_FOLLOW_REDIRECTS && !get_or_head) return code;
+    if (follow_ == HTTPC_FORCE_FOLLOW_REDIRECTS && code < 307 && !get_or_head) {
+      type = "GET";
+      payload = nullptr;
+      size = 0;
+    }
+    String next = location_;
+    client_->stop();
+    if (!setURL(next)) return code;
+    left--;
+  }
+}
+
+bool HTTPClient::setURL(const String &url) {
+  if (url.startsWith("/")) {
+    uri_ = url;
+    return true;
+  }
+  String scheme = https_ ? "https:" : "http:";
+  if (!url.startsWith(scheme)) return false;
+  String auth = auth_;
+  bool ok = parseUrl(url);
+  if (!auth_.length()) auth_ = auth;
+  return ok;
+}
+
+int HTTPClient::sendOnce(const char *type, const uint8_t *payload, size_t size) {
   if (!client_) return HTTPC_ERROR_NOT_CONNECTED;
+  location_ = String();
+  code_ = 0;
   got_.clear();
   size_ = -1;
   chunked_ = false;
