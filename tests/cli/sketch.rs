@@ -70,6 +70,14 @@ fn run(dir: &Path, args: &[&str]) -> Output {
         .unwrap()
 }
 
+/// [`run`], asserting the exit code: the sketch's Serial output and the diagnostics.
+fn run_expect(dir: &Path, args: &[&str], code: i32) -> (String, String) {
+    let out = run(dir, args);
+    let (serial, err) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(code), "{serial}\n{err}");
+    (serial, err)
+}
+
 /// `espcheck grade -` over a run's stdout: its exit code and report.
 fn grade(serial: &[u8]) -> (Option<i32>, String) {
     let out = espcheck()
@@ -139,9 +147,7 @@ fn esp8266_fingerprint_sketch_passes_with_the_leaf_pin_and_fails_with_a_stale_on
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = closed.local_addr().unwrap().to_string();
     drop(closed);
-    let out = run(&dir, &["--connect", &addr]);
-    let (serial, err) = (text(&out.stdout), text(&out.stderr));
-    assert_eq!(out.status.code(), Some(5), "{serial}\n{err}");
+    let (serial, err) = run_expect(&dir, &["--connect", &addr], 5);
     assert!(serial.ends_with("connection failed\r\n"), "{serial}");
     assert!(err.contains("Connection refused"), "{err}");
 }
@@ -170,9 +176,7 @@ fn esp8266_trust_anchors_sketch_needs_the_clock_as_the_board_does() {
         "esp8266-trust-anchors",
         &[(&ca.0, &ca.1), ("  setClock();\n", "")],
     );
-    let out = run(&dir, &["--connect", &server.connect()]);
-    let (serial, err) = (text(&out.stdout), text(&out.stderr));
-    assert_eq!(out.status.code(), Some(5), "{serial}\n{err}");
+    let (serial, err) = run_expect(&dir, &["--connect", &server.connect()], 5);
     assert!(serial.ends_with("Connection failed\r\n"), "{serial}");
     assert!(
         err.contains("Certificate is expired or not yet valid"),
@@ -267,9 +271,7 @@ fn esp32_raw_post_with_the_second_certificate_and_a_wrong_ca() {
     // A CA that did not issue this chain: mbedTLS refuses, the sketch retries and gives up.
     let other = super::support::TestChain::new(super::support::Alg::P256, &["api.github.com"]);
     let (_tmp2, dir) = sketch("esp32-raw-post", &[(&ca.0, &other.intermediate_pem)]);
-    let out = run(&dir, &["--connect", &server.connect()]);
-    let (serial, err) = (text(&out.stdout), text(&out.stderr));
-    assert_eq!(out.status.code(), Some(5), "{serial}\n{err}");
+    let (serial, err) = run_expect(&dir, &["--connect", &server.connect()], 5);
     assert!(serial.contains("*** Can't connect. ***"), "{serial}");
     assert!(!serial.contains("Connected!"), "{serial}");
     assert!(
@@ -286,9 +288,7 @@ fn esp32_https_examples_through_httpclient_and_by_hand() {
     let server = Server::start(&["--state", "failure"]);
     let ca = with_ca(&server.file("root.pem"));
     let (_tmp, dir) = sketch("esp32-basic-https-client", &[(&ca.0, &ca.1)]);
-    let out = run(&dir, &["--connect", &server.connect()]);
-    let (serial, err) = (text(&out.stdout), text(&out.stderr));
-    assert_eq!(out.status.code(), Some(0), "{serial}\n{err}");
+    let (serial, _) = run_expect(&dir, &["--connect", &server.connect()], 0);
     assert!(serial.contains("[HTTPS] GET... code: 200\n"), "{serial}");
     assert!(serial.contains(r#"{"state":"failure""#), "{serial}");
 
@@ -297,12 +297,11 @@ fn esp32_https_examples_through_httpclient_and_by_hand() {
         "esp32-wificlientsecure",
         &[(C_PLACEHOLDER, &c_string_lines(&root))],
     );
-    let out = run(
+    let (serial, _) = run_expect(
         &dir,
         &["--connect", &format!("api.github.com={}", server.connect())],
+        0,
     );
-    let (serial, err) = (text(&out.stdout), text(&out.stderr));
-    assert_eq!(out.status.code(), Some(0), "{serial}\n{err}");
     assert!(
         serial.contains("Connected to server!\r\nheaders received\r\n{\"state\":\"failure\""),
         "{serial}"
@@ -325,9 +324,7 @@ fn esp8266_basic_https_client_with_a_byte_array_fingerprint() {
     };
     let placeholder = "{0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99,\n                                 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff, 0x00, 0x11, 0x22, 0x33}";
     let (_tmp, dir) = sketch("esp8266-basic-https-client", &[(placeholder, &array(&pin))]);
-    let out = run(&dir, &["--connect", &server.connect()]);
-    let (serial, err) = (text(&out.stdout), text(&out.stderr));
-    assert_eq!(out.status.code(), Some(0), "{serial}\n{err}");
+    let (serial, _) = run_expect(&dir, &["--connect", &server.connect()], 0);
     assert!(
         serial.contains("[HTTPS] GET... code: 200\n{\"state\":\"success\""),
         "{serial}"
@@ -342,9 +339,11 @@ fn esp8266_basic_https_client_with_a_byte_array_fingerprint() {
             ),
         )],
     );
-    let out = run(&dir, &["--connect", &server.connect(), "--core", "2.7.4"]);
-    let (serial, err) = (text(&out.stdout), text(&out.stderr));
-    assert_eq!(out.status.code(), Some(0), "{serial}\n{err}");
+    let (serial, _) = run_expect(
+        &dir,
+        &["--connect", &server.connect(), "--core", "2.7.4"],
+        0,
+    );
     assert!(serial.contains("[HTTPS] GET... code: 200\n"), "{serial}");
     // A wrong pin: HTTPClient reports the refused connection in the core's words.
     let stale = super::sim::sha1_colon(&server.file("root.pem"));
@@ -352,9 +351,7 @@ fn esp8266_basic_https_client_with_a_byte_array_fingerprint() {
         "esp8266-basic-https-client",
         &[(placeholder, &array(&stale))],
     );
-    let out = run(&dir, &["--connect", &server.connect()]);
-    let serial = text(&out.stdout);
-    assert_eq!(out.status.code(), Some(5), "{serial}");
+    let (serial, _) = run_expect(&dir, &["--connect", &server.connect()], 5);
     assert!(
         serial.contains("[HTTPS] GET... failed, error: connection failed\n"),
         "{serial}"
@@ -598,9 +595,7 @@ fn tabs_a_cpp_file_and_a_library_build_with_the_sketch_and_wifi_follows_the_flag
     let tmp = tempfile::tempdir().unwrap();
     let (dir, lib) = multi_file_sketch(tmp.path());
     let lib = lib.to_str().unwrap();
-    let out = run(&dir, &["--lib", lib, "--timeout", "2s"]);
-    let (serial, err) = (text(&out.stdout), text(&out.stderr));
-    assert_eq!(out.status.code(), Some(0), "{serial}\n{err}");
+    let (serial, _) = run_expect(&dir, &["--lib", lib, "--timeout", "2s"], 0);
     assert_eq!(
         serial,
         "hello, station\r\n\r\njoined, IP 192.168.1.104\r\ntwice 21 = 42\n"
@@ -615,9 +610,11 @@ fn tabs_a_cpp_file_and_a_library_build_with_the_sketch_and_wifi_follows_the_flag
     );
 
     // --wifi fail: the join never happens; the sketch waits as the board does, until the timeout.
-    let out = run(&dir, &["--lib", lib, "--wifi", "fail", "--timeout", "2s"]);
-    let serial = text(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{serial}");
+    let (serial, _) = run_expect(
+        &dir,
+        &["--lib", lib, "--wifi", "fail", "--timeout", "2s"],
+        0,
+    );
     assert!(
         serial.starts_with("hello, station\r\n...") && !serial.contains("joined"),
         "{serial}"
@@ -657,9 +654,7 @@ fn core_versions_offer_their_own_api() {
     let stale = super::sim::sha1_colon(&server.file("root.pem"));
     let (_t2, dir2) = sketch("esp8266-fingerprint", &[(PLACEHOLDER_PIN, &stale), verify]);
     // (Without --core: a sketch that calls verify() was built with a core that has it.)
-    let out = run(&dir2, &["--connect", &server.connect()]);
-    let (serial, err) = (text(&out.stdout), text(&out.stderr));
-    assert_eq!(out.status.code(), Some(5), "{serial}");
+    let (serial, err) = run_expect(&dir2, &["--connect", &server.connect()], 5);
     assert!(serial.contains("certificate doesn't match\r\n"), "{serial}");
     assert!(err.contains("core 2.4.2 (--core chooses another)"), "{err}");
     // From 2.5 BearSSL's client has no verify(): the call is named.
@@ -697,9 +692,7 @@ fn set_known_key_pins_the_server_key() {
         ),
     );
     let (_t, dir) = sketch("esp8266-fingerprint", &[edit]);
-    let out = run(&dir, &["--connect", &server.connect()]);
-    let (serial, err) = (text(&out.stdout), text(&out.stderr));
-    assert_eq!(out.status.code(), Some(0), "{serial}\n{err}");
+    let (serial, _) = run_expect(&dir, &["--connect", &server.connect()], 0);
     assert!(
         serial.contains("esp8266/Arduino CI successfull!"),
         "{serial}"
@@ -713,9 +706,7 @@ fn set_known_key_pins_the_server_key() {
         .unwrap();
     let edit2 = (edit.0, &*edit.1.replace(&key, &text(&key2.stdout)));
     let (_t2, dir) = sketch("esp8266-fingerprint", &[edit2]);
-    let out = run(&dir, &["--connect", &server.connect()]);
-    let serial = text(&out.stdout);
-    assert_eq!(out.status.code(), Some(5), "{serial}");
+    let (serial, _) = run_expect(&dir, &["--connect", &server.connect()], 5);
     assert!(serial.ends_with("connection failed\r\n"), "{serial}");
 }
 
@@ -807,9 +798,7 @@ fn bad_input_is_one_line_and_a_crash_is_a_device_fault() {
             "  Serial.println(\"about to crash\");\n  volatile int *p = nullptr;\n  *p = 1;\n  WiFiClientSecure client;\n",
         )],
     );
-    let out = run(&crash, &[]);
-    let (serial, err) = (text(&out.stdout), text(&out.stderr));
-    assert_eq!(out.status.code(), Some(5), "{serial}\n{err}");
+    let (serial, err) = run_expect(&crash, &[], 5);
     assert!(
         serial.ends_with("192.168.1.104\r\nabout to crash\r\n"),
         "{serial}"
@@ -843,9 +832,7 @@ fn examples_against_openssl_s_server() {
         "esp32-wificlientsecure",
         &[(C_PLACEHOLDER, &c_string_lines(&pem))],
     );
-    let out = run(&dir, &["--connect", &connect]);
-    let (serial, err) = (text(&out.stdout), text(&out.stderr));
-    assert_eq!(out.status.code(), Some(0), "{serial}\n{err}");
+    let (serial, _) = run_expect(&dir, &["--connect", &connect], 0);
     assert!(
         serial.contains("Connected to server!\r\nheaders received\r\n{\"state\":\"success\""),
         "{serial}"
@@ -858,12 +845,11 @@ fn examples_against_openssl_s_server() {
         "esp32-wificlientsecure",
         &[(C_PLACEHOLDER, &c_string_lines(&pem))],
     );
-    let out = run(
+    let (serial, err) = run_expect(
         &dir,
         &["--connect", &format!("127.0.0.1:{}", wrong_name.port)],
+        5,
     );
-    let (serial, err) = (text(&out.stdout), text(&out.stderr));
-    assert_eq!(out.status.code(), Some(5), "{serial}\n{err}");
     assert!(serial.ends_with("Connection failed!\r\n"), "{serial}");
     assert!(err.contains("Common Name (CN) does not match"), "{err}");
 }
@@ -875,9 +861,7 @@ fn core_calls_published_esp8266_sketches_use_build_and_set_ciphers_reaches_the_h
     }
     let server = Server::start(&[]);
     let (_t, dir) = sketch("esp8266-board-apis", &[]);
-    let out = run(&dir, &["--connect", &server.connect()]);
-    let (serial, err) = (text(&out.stdout), text(&out.stderr));
-    assert_eq!(out.status.code(), Some(0), "{serial}\n{err}");
+    let (serial, err) = run_expect(&dir, &["--connect", &server.connect()], 0);
     // The NodeMCU names are the board's GPIO numbers; the LED pin reads back what was written.
     assert!(
         serial.starts_with("LED on GPIO2, D4 is GPIO2, D3 is GPIO0, A0 is 17, LED reads 0\n"),
@@ -985,9 +969,7 @@ void loop() { delay(1000); }
 "#,
     )
     .unwrap();
-    let out = run(&dir, &["--connect", &addr]);
-    let (serial, err) = (text(&out.stdout), text(&out.stderr));
-    assert_eq!(out.status.code(), Some(0), "{serial}\n{err}");
+    let (serial, err) = run_expect(&dir, &["--connect", &addr], 0);
     assert_eq!(
         serial,
         "off: 302 moved\nstrict GET: 200 GET final \nstrict POST: 302 moved\n\
@@ -1059,9 +1041,7 @@ fn allow_self_signed_certs_accepts_a_self_signed_server_and_no_other() {
     assert_eq!(serial, "connected\r\n", "{err}");
     // A certificate a CA issued is not self-signed: refused, as BearSSL's chain check says.
     let server = Server::start(&[]);
-    let out = run(&dir, &["--connect", &server.connect()]);
-    let (serial, err) = (text(&out.stdout), text(&out.stderr));
-    assert_eq!(out.status.code(), Some(5), "{serial}\n{err}");
+    let (serial, err) = run_expect(&dir, &["--connect", &server.connect()], 5);
     assert_eq!(serial, "refused\r\n", "{err}");
     assert!(
         err.contains("(allowSelfSignedCerts): error 62, Chain could not be linked"),
