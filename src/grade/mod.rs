@@ -182,21 +182,7 @@ pub struct Grader {
 impl Grader {
     /// A grader at the start of a run.
     pub fn new(config: GradeConfig) -> Self {
-        let (state, names): (ProfileState, Vec<&str>) = match config.profile {
-            Profile::HttpsRequest | Profile::Auto => (
-                ProfileState::Https(Default::default()),
-                https::STAGES.iter().map(|s| s.name()).collect(),
-            ),
-            Profile::Unity => (
-                ProfileState::Unity(Default::default()),
-                unity::STAGES.iter().map(|s| s.name()).collect(),
-            ),
-            Profile::EspIdf => (
-                ProfileState::Idf(idf::State),
-                idf::STAGES.iter().map(|s| s.name()).collect(),
-            ),
-            Profile::Custom => (ProfileState::Custom, custom_stages(&config.rules)),
-        };
+        let (state, names) = start(config.profile, &config.rules);
         let core = Engine::new(&names, config.timed);
         Grader {
             profile: config.profile,
@@ -587,13 +573,11 @@ impl Grader {
         } else {
             return;
         };
-        let mut next = Grader::new(GradeConfig {
-            profile: to,
-            rules: Rules::default(),
-            timed: self.core.timed,
-        });
-        std::mem::swap(&mut self.state, &mut next.state);
-        let old = std::mem::replace(&mut self.core, next.core);
+        let rules = Rules::default();
+        let (state, names) = start(to, &rules);
+        self.state = state;
+        let fresh = Engine::new(&names, self.core.timed);
+        let old = std::mem::replace(&mut self.core, fresh);
         self.core.carry_over(old);
         self.detected = Some(to.name());
     }
@@ -870,6 +854,23 @@ fn library(source: &str) -> Option<&'static str> {
         "wolfssl" => Some("wolfSSL"),
         "axtls" => Some("axTLS"),
         _ => None,
+    }
+}
+
+/// A profile's state at the start of a run, and its stages in order.
+fn start(profile: Profile, rules: &Rules) -> (ProfileState, Vec<&str>) {
+    let names = |stages: &[Stage]| stages.iter().map(|s| s.name()).collect();
+    match profile {
+        Profile::HttpsRequest | Profile::Auto => (
+            ProfileState::Https(Default::default()),
+            names(https::STAGES),
+        ),
+        Profile::Unity => (
+            ProfileState::Unity(Default::default()),
+            names(unity::STAGES),
+        ),
+        Profile::EspIdf => (ProfileState::Idf(idf::State), names(idf::STAGES)),
+        Profile::Custom => (ProfileState::Custom, custom_stages(rules)),
     }
 }
 
