@@ -137,33 +137,11 @@ fn connection(lower: &str, found: &Found) -> Option<Finding> {
     if let Some(f) = pubsubclient(lower, found) {
         return Some(f);
     }
-    // ESP-IDF's MQTT client (esp-mqtt): it could not reach or talk to the broker. The transport
-    // lines before it (esp-tls) say why when they are there.
-    if lower.contains("mqtt_client:")
-        && (lower.contains("error transport connect")
-            || lower.contains("mqtt connect failed")
-            || lower.contains("transport_read() error"))
-    {
-        let errno = lower.find("errno=").and_then(|i| {
-            lower[i + 6..]
-                .split(|c: char| !c.is_ascii_digit())
-                .next()
-                .and_then(|n| n.parse::<i32>().ok())
-        });
-        let why = match errno {
-            Some(e) => format!(": {}", tcp_errno(Some(e))),
-            None => String::new(),
-        };
-        return found(
-            CONNECTION,
-            About::Connection,
-            Weight::Fails,
-            format!(
-                "the MQTT client could not connect to the broker{why}; the log does not say \
-                 whether TCP, TLS or the MQTT CONNECT itself failed"
-            ),
-            errno.map(|e| -e),
-        );
+    if let Some(f) = mqtt_client(lower, found) {
+        return Some(f);
+    }
+    if let Some(f) = http_client_error(lower, found) {
+        return Some(f);
     }
     if matches!(
         lower.trim().trim_end_matches(['.', '!']),
@@ -200,6 +178,92 @@ fn connection(lower: &str, found: &Found) -> Option<Finding> {
         );
     }
     None
+}
+
+/// ESP-IDF's MQTT client (esp-mqtt): it could not reach the broker, or the broker's answer
+/// was not MQTT. The transport lines before it (esp-tls) say why when they are there.
+fn mqtt_client(lower: &str, found: &Found) -> Option<Finding> {
+    let at = lower.find("mqtt_client:")?;
+    let message = lower[at + 12..].trim();
+    let errno = number_after(message, "errno=");
+    let explanation = if message.contains("invalid msg_type response") {
+        "the MQTT client could not connect: the broker's answer to CONNECT was not a CONNACK \
+         (`invalid msg_type response`): the port speaks another protocol, or plain MQTT met a \
+         TLS port (or the other way round)"
+            .to_owned()
+    } else if message.starts_with("connection refused") {
+        format!("the MQTT client could not connect: the broker refused the CONNECT (`{message}`)")
+    } else if message.contains("error transport connect")
+        || message.contains("mqtt connect failed")
+        || message.contains("transport_read() error")
+    {
+        let why = errno
+            .map(|e| format!(": {}", tcp_errno(Some(e))))
+            .unwrap_or_default();
+        format!(
+            "the MQTT client could not connect to the broker{why}; the log does not say whether \
+             TCP, TLS or the MQTT CONNECT itself failed"
+        )
+    } else if message.contains("error write data or timeout") || message.contains("writing failed")
+    {
+        "the MQTT client could not send to the broker (the connection broke or timed out)"
+            .to_owned()
+    } else {
+        return None;
+    };
+    found(
+        CONNECTION,
+        About::Connection,
+        Weight::Fails,
+        explanation,
+        errno.map(|e| -e),
+    )
+}
+
+/// esp_http_client's `esp_err_t` names as apps print them (`Error perform http request
+/// ESP_ERR_HTTP_INVALID_TRANSPORT`), and its own `No transport found`: the request failed before
+/// any HTTP status. (`ESP_ERR_HTTP_CONNECT` is the generic connection failure below;
+/// `ESP_ERR_HTTP_EAGAIN` and `_CONNECTING` are an async client's "not yet", not failures.)
+fn http_client_error(lower: &str, found: &Found) -> Option<Finding> {
+    const ERRORS: &[(&str, &str)] = &[
+        (
+            "esp_err_http_invalid_transport",
+            "the client has no transport for the URL's scheme (an https:// URL in a build \
+             without HTTPS support: turn on CONFIG_ESP_HTTP_CLIENT_ENABLE_HTTPS), so no \
+             connection was attempted",
+        ),
+        (
+            "esp_err_http_fetch_header",
+            "the connection opened but the response's headers never came (the server closed \
+             the connection or did not answer in time)",
+        ),
+        ("esp_err_http_write_data", "sending the request failed"),
+        (
+            "esp_err_http_connection_closed",
+            "the server closed the connection before the response was complete",
+        ),
+        (
+            "esp_err_http_read_timeout",
+            "the server did not send the response in time",
+        ),
+        (
+            "esp_err_http_incomplete_data",
+            "the response ended before all its data came",
+        ),
+        ("esp_err_http_max_redirect", "too many redirects"),
+    ];
+    let (name, why) = if lower.contains("http_client: no transport found") {
+        ERRORS[0]
+    } else {
+        *ERRORS.iter().find(|(name, _)| lower.contains(name))?
+    };
+    found(
+        CONNECTION,
+        About::Connection,
+        Weight::Fails,
+        format!("esp_http_client: {}: {why}", name.to_ascii_uppercase()),
+        None,
+    )
 }
 
 /// OTA and cloud libraries that say in one line that they could not reach their server:
@@ -528,6 +592,17 @@ mod tests {
                 "mbedtls",
                 "verification option",
             ),
+            // esp-tls's verify failure names its backend in its tag.
+            (
+                "I (9653513) esp-tls-mbedtls: Failed to verify peer certificate!",
+                "mbedtls",
+                "peer) certificate",
+            ),
+            (
+                "E (4530) esp-tls-wolfssl: Failed to verify peer certificate , returned -188",
+                "wolfssl",
+                "peer) certificate",
+            ),
         ] {
             let (s, e) = source_and_words(line);
             assert_eq!(s, source, "{line}");
@@ -573,6 +648,41 @@ mod tests {
     }
 
     #[test]
+    fn esp_http_client_errors_fail_before_any_status() {
+        for (line, word) in [
+            (
+                "E (3340) auth3: Error perform http request ESP_ERR_HTTP_INVALID_TRANSPORT",
+                "HTTPS support",
+            ),
+            ("E (3336) HTTP_CLIENT: No transport found", "HTTPS support"),
+            (
+                "E (7150) HTTP_CLIENT: Error perform http request ESP_ERR_HTTP_FETCH_HEADER",
+                "headers never came",
+            ),
+            (
+                "E (9000) app: HTTP GET request failed: ESP_ERR_HTTP_CONNECTION_CLOSED",
+                "closed the connection",
+            ),
+        ] {
+            let (s, e) = source_and_words(line);
+            assert_eq!(s, super::CONNECTION, "{line}");
+            assert!(e.contains(word), "{line}: {e}");
+        }
+        // An async client's "not yet", and other components' lines, are not failures.
+        for line in [
+            "D (5000) HTTP_CLIENT: esp_http_client_perform returned ESP_ERR_HTTP_EAGAIN",
+            "I (5000) MQTT_CLIENT: Sending MQTT CONNECT message, type: 1, id: 0000",
+            "I (5571) MQTT_CLIENT: Error MQTT Connected",
+        ] {
+            assert_eq!(
+                tlsdiag::classify(1, line, &line.to_ascii_lowercase()),
+                None,
+                "{line}"
+            );
+        }
+    }
+
+    #[test]
     fn wolfssl_return_codes_are_not_read_as_mbedtls() {
         let line = "wolfSSL Leaving ProcessPeerCerts, return -188";
         assert_eq!(tlsdiag::classify(1, line, &line.to_ascii_lowercase()), None);
@@ -594,6 +704,18 @@ mod tests {
                 "MQTT",
             ),
             ("E (391663) MQTT_CLIENT: Error transport connect", "broker"),
+            (
+                "E (5571) MQTT_CLIENT: Invalid MSG_TYPE response: 0, read_len: 16",
+                "not a CONNACK",
+            ),
+            (
+                "E (8000) mqtt_client: Connection refused, not authorized",
+                "refused the CONNECT",
+            ),
+            (
+                "E (9000) mqtt_client: Error write data or timeout, written len = -1, errno=104",
+                "could not send",
+            ),
         ] {
             let l = line.to_ascii_lowercase();
             let f = tlsdiag::classify(1, line, &l).and_then(|f| f.diag);

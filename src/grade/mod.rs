@@ -177,6 +177,11 @@ pub struct Grader {
     py_trace: Option<Option<String>>,
     /// The MicroPython REPL statement on the line before, if that line was one.
     repl_last: Option<String>,
+    /// The last non-blank line, and the one before it (what a line follows).
+    last_line: String,
+    prev_line: String,
+    /// The line of an ESP-IDF example's `Reading HTTP response...`, until a line follows it.
+    reading_response: Option<usize>,
 }
 
 impl Grader {
@@ -207,6 +212,9 @@ impl Grader {
             ended_fault: None,
             py_trace: None,
             repl_last: None,
+            last_line: String::new(),
+            prev_line: String::new(),
+            reading_response: None,
         }
     }
 
@@ -347,6 +355,11 @@ impl Grader {
             return;
         }
         let text = line.text.as_str();
+        if !text.trim().is_empty() {
+            std::mem::swap(&mut self.prev_line, &mut self.last_line);
+            self.last_line.clear();
+            self.last_line.push_str(text);
+        }
         if let Some(sha) = decode::logged_elf_sha256(text) {
             self.elf_sha256 = Some(sha);
         }
@@ -388,9 +401,16 @@ impl Grader {
             let stage = stage.to_owned();
             self.core.enter(&stage, Some(text.to_owned()));
         }
+        // A headless crash body after a crash is that crash's (or its other core's) part; after
+        // only a panic's tail (a bare `Rebooting...`), it is the next crash's and says more.
+        let after_crash = self
+            .core
+            .crash
+            .as_ref()
+            .is_some_and(|c| c.kind != "panic-tail");
         let signal = crash::classify(text, &lower).filter(|s| {
             !matches!(s, crash::Signal::Crash { kind, .. }
-                if crash::is_headless(kind) && self.core.crash.is_some())
+                if crash::is_headless(kind) && after_crash)
         });
         match signal {
             Some(crash::Signal::Crash { kind, end }) => {
@@ -422,10 +442,13 @@ impl Grader {
         if self.python_traceback(line.number, text) {
             return;
         }
-        if let Some(reason) = stops::psram_missing(text).or_else(|| stops::reported_crash(text)) {
+        if let Some(reason) = stops::psram_missing(text)
+            .or_else(|| stops::reported_crash(text))
+            .or_else(|| stops::app_error(text))
+        {
             self.ended_fault.get_or_insert(reason);
         }
-        if crash::panic_tail(text) && self.core.crash.is_none() {
+        if crash::panic_tail(text, &self.prev_line) && self.core.crash.is_none() {
             // A crash headline later in the log (after the reboot) says more: wait for it.
             self.core.crash = Some(Crash {
                 kind: "panic-tail".to_owned(),
@@ -483,6 +506,7 @@ impl Grader {
                 .propose(verdict, None, reason, Finality::AfterLines(40));
             return;
         }
+        self.response_or_close(line.number, text);
         let step = match &mut self.state {
             ProfileState::Https(s) => s.line(&mut self.core, line, &lower),
             ProfileState::Unity(u) => {
@@ -505,6 +529,32 @@ impl Grader {
                 "the sketch started over (the ROM banner at 74880 baud is unreadable at this baud rate)",
                 text,
             );
+        }
+    }
+
+    /// ESP-IDF's socket examples (`https_request`, `https_mbedtls`) print the response between
+    /// `Reading HTTP response...` and `connection closed`: nothing between them means the server
+    /// closed the connection without answering.
+    fn response_or_close(&mut self, number: usize, text: &str) {
+        if httpclient::reading_response(text) {
+            self.reading_response = Some(number);
+            return;
+        }
+        if text.trim().is_empty() {
+            return;
+        }
+        if let Some(at) = self.reading_response.take()
+            && httpclient::connection_closed(text)
+            && self.core.outcome.is_none()
+        {
+            let reason = format!(
+                "line {number}: the server closed the connection without sending any response \
+                 (`connection closed` right after line {at}'s `Reading HTTP response...`): it \
+                 did not answer the request it was sent (a wrong path or Host header, or a \
+                 server that wants something else on that port)"
+            );
+            self.core
+                .propose(Verdict::Fault, None, reason, Finality::AfterLines(40));
         }
     }
 
