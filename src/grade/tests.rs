@@ -920,3 +920,68 @@ fn an_idf_apps_esp_err_line_or_a_boot_loop_guard_decides_a_log_that_ends_there()
     );
     assert!(r.reason.contains("boot-loop guard"), "{}", r.reason);
 }
+
+#[test]
+fn a_retry_that_gets_a_status_supersedes_the_failed_attempt() {
+    let r = auto(
+        "[HTTPS] begin...\n[HTTPS] GET...\nBSSL:_wait_for_handshake: failed\n\
+         [HTTPS] GET... failed, error: connection refused\n[HTTPS] begin...\n[HTTPS] GET...\n\
+         [HTTPS] GET... code: 200\n",
+    );
+    assert_eq!((r.verdict, r.exit_code), (Verdict::Pass, 0), "{}", r.reason);
+    assert!(r.reason.contains("HTTP 200"), "{}", r.reason);
+    assert!(r.reason.contains("earlier attempt failed"), "{}", r.reason);
+    assert!(r.reason.contains("_wait_for_handshake"), "{}", r.reason);
+}
+
+#[test]
+fn a_request_that_got_no_status_is_a_connection_fault() {
+    for log in [
+        "[HTTP] begin...\n[HTTP] GET...\n[HTTP] GET... failed, error: connection refused\n",
+        "Connected to WiFi network\nError code: -1\n",
+        "[HTTPS] GET... code: -11\n",
+    ] {
+        let r = auto(log);
+        assert_eq!(
+            (r.verdict, r.exit_code),
+            (Verdict::Fault, 5),
+            "{log}: {}",
+            r.reason
+        );
+        assert_eq!(r.stage, "tls-connect", "{log}");
+        assert!(
+            r.reason.contains("before any HTTP status"),
+            "{log}: {}",
+            r.reason
+        );
+    }
+}
+
+#[test]
+fn a_retry_that_connects_withdraws_the_failure_but_not_a_wifi_reconnect() {
+    let r =
+        auto("BSSL:_wait_for_handshake: failed\nretrying in 5 s\nConnected to server!\nhello\n");
+    assert_eq!(
+        (r.verdict, r.exit_code),
+        (Verdict::Timeout, 3),
+        "{}",
+        r.reason
+    );
+    assert!(r.reason.contains("a retry connected"), "{}", r.reason);
+    let r = auto("BSSL:_wait_for_handshake: failed\nConnected to WiFi\nhello\n");
+    assert_eq!(
+        (r.verdict, r.exit_code),
+        (Verdict::Fault, 5),
+        "{}",
+        r.reason
+    );
+}
+
+#[test]
+fn a_crash_is_not_superseded_by_a_later_pass() {
+    let r = auto(
+        "Guru Meditation Error: Core  1 panic'ed (LoadProhibited). Exception was unhandled.\n\
+         [HTTPS] GET... code: 200\n",
+    );
+    assert_eq!(r.verdict, Verdict::Fault, "{}", r.reason);
+}
