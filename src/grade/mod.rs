@@ -19,6 +19,7 @@ pub mod render;
 pub mod rules;
 pub mod truth;
 
+mod clientdiag;
 mod context;
 mod crash;
 mod engine;
@@ -173,6 +174,9 @@ pub struct Grader {
     /// A fault the run stopped at if nothing follows it (a PSRAM chip that did not answer, a
     /// reported earlier crash): the verdict when the log ends without another.
     ended_fault: Option<String>,
+    /// The last error an ESP-IDF app logged with an `esp_err_t` name (line, reason): the verdict
+    /// when the log ends soon after it without another (an app that went on is not stuck there).
+    app_error: Option<(usize, String)>,
     /// A MicroPython traceback being read: its last frame so far.
     py_trace: Option<Option<String>>,
     /// The MicroPython REPL statement on the line before, if that line was one.
@@ -210,6 +214,7 @@ impl Grader {
             wifi_down: None,
             wifi_up: false,
             ended_fault: None,
+            app_error: None,
             py_trace: None,
             repl_last: None,
             last_line: String::new(),
@@ -275,6 +280,13 @@ impl Grader {
         }
         if self.core.outcome.is_none()
             && let Some(reason) = self.ended_fault.clone()
+        {
+            self.core
+                .propose(Verdict::Fault, None, reason, Finality::Now);
+        }
+        if self.core.outcome.is_none()
+            && let Some((at, reason)) = self.app_error.clone()
+            && self.splitter.count().saturating_sub(at) <= APP_ERROR_TAIL
         {
             self.core
                 .propose(Verdict::Fault, None, reason, Finality::Now);
@@ -442,10 +454,10 @@ impl Grader {
         if self.python_traceback(line.number, text) {
             return;
         }
-        if let Some(reason) = stops::psram_missing(text)
-            .or_else(|| stops::reported_crash(text))
-            .or_else(|| stops::app_error(text))
-        {
+        if let Some(reason) = stops::app_error(text) {
+            self.app_error = Some((line.number, reason));
+        }
+        if let Some(reason) = stops::psram_missing(text).or_else(|| stops::reported_crash(text)) {
             self.ended_fault.get_or_insert(reason);
         }
         if crash::panic_tail(text, &self.prev_line) && self.core.crash.is_none() {
@@ -874,6 +886,9 @@ impl Grader {
 /// lines (the received fingerprint comes after the mismatch line), or a crash that follows it
 /// (MicroPython's modussl aborting on the next attempt).
 const TLS_WAIT: u32 = 20;
+
+/// Lines after an app's error line within which the log ending means the run stopped there.
+const APP_ERROR_TAIL: usize = 20;
 
 fn word(v: Verdict) -> &'static str {
     match v {

@@ -902,6 +902,12 @@ fn an_idf_apps_esp_err_line_or_a_boot_loop_guard_decides_a_log_that_ends_there()
         r.reason
     );
     assert!(r.reason.contains("failed to fetch time"), "{}", r.reason);
+    // An app that went on for a while after its error is not stopped there.
+    let mut log = "E (1) app: sntp sync failed: ESP_ERR_TIMEOUT\n".to_owned();
+    for t in 0..30 {
+        log.push_str(&format!("I ({t}00) app: reading sensor {t}\n"));
+    }
+    assert_eq!(auto(&log).verdict, Verdict::Timeout);
     // An HTTP status after it is the run's verdict.
     let r = auto(
         "E (1) app: sntp sync failed: ESP_ERR_TIMEOUT\n\
