@@ -189,6 +189,11 @@ impl Engine {
         }
     }
 
+    pub fn stage_detail(&self, name: impl AsRef<str>) -> Option<&str> {
+        let i = self.index(name.as_ref())?;
+        self.stages[i].detail.as_deref()
+    }
+
     pub fn set_detail(&mut self, name: impl AsRef<str>, detail: String) {
         let name = name.as_ref();
         if let Some(i) = self.index(name) {
@@ -212,6 +217,10 @@ impl Engine {
                 return;
             }
             reason = format!("{reason} (after an earlier attempt failed: {})", old.reason);
+        } else if verdict == Verdict::Pass
+            && let Some((_, why)) = &self.retried
+        {
+            reason = format!("{reason} (after an earlier attempt failed: {why})");
         }
         self.attempt_failed = false;
         // What was dropped from a cut line may say the opposite: no pass on its account.

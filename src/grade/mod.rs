@@ -524,7 +524,7 @@ impl Grader {
         // server's answer, unless a profile's own lines (the reference sketch echoes the body
         // after its request) or an earlier finding already decide.
         if !matches!(self.state, ProfileState::Unity(_))
-            && self.core.outcome.is_none()
+            && (self.core.outcome.is_none() || self.core.attempt_failed)
             && !self.core.reached(Stage::Request)
             && let Some((verdict, why)) = httpclient::status_line(text)
         {
@@ -837,6 +837,14 @@ impl Grader {
             }
             Some(Stage::Wifi) => {
                 "; the board never joined the Wi-Fi network (SSID/password, signal, 5 GHz-only AP?)"
+            }
+            Some(Stage::Time)
+                if self
+                    .core
+                    .stage_detail(Stage::Time)
+                    .is_some_and(|d| d != "waiting for NTP") =>
+            {
+                "; the clock was set, then the firmware printed nothing the profile knows"
             }
             Some(Stage::Time) => "; NTP never answered (is UDP port 123 blocked?)",
             Some(Stage::TlsConnect | Stage::Certificate) => "; the TLS handshake never finished",

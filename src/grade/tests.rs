@@ -991,3 +991,30 @@ fn a_crash_is_not_superseded_by_a_later_pass() {
     );
     assert_eq!(r.verdict, Verdict::Fault, "{}", r.reason);
 }
+
+/// The ESP8266 core's BearSSL_Validation example: its first fetch is meant to fail, the next
+/// connects (the shape of esp8266/Arduino#4738's log).
+#[test]
+fn bearssl_examples_trying_lines_fail_and_retry() {
+    let log = "WiFi connected\nCurrent time: Thu Nov 26 10:00:00 2026\n\
+               Trying: api.github.com:443...*** Can't connect. ***\n-------\n";
+    let r = auto(log);
+    assert_eq!(
+        (r.verdict, r.exit_code),
+        (Verdict::Fault, 5),
+        "{}",
+        r.reason
+    );
+    assert!(
+        r.reason.contains("connection to api.github.com failed"),
+        "{}",
+        r.reason
+    );
+    let r = auto(&format!(
+        "{log}\nTrying: api.github.com:443...Connected!\n-------\nHTTP/1.1 200 OK\n-------\n"
+    ));
+    assert_eq!((r.verdict, r.exit_code), (Verdict::Pass, 0), "{}", r.reason);
+    assert!(r.reason.contains("earlier attempt failed"), "{}", r.reason);
+    let r = auto("Current time: Thu Nov 26 10:00:00 2026\nsomething else\n");
+    assert!(r.reason.contains("the clock was set"), "{}", r.reason);
+}
