@@ -69,6 +69,17 @@ impl State {
         core.reached(Stage::Wifi)
     }
 
+    /// Whether a line only the reference sketch prints was seen (its SSID or server, `WiFi
+    /// connected`, a pin, its verdict), not just a stage other code entered.
+    pub(crate) fn heard_sketch(&self) -> bool {
+        self.ssid.is_some()
+            || self.host.is_some()
+            || self.wifi_connected
+            || self.pinned.is_some()
+            || self.uses_ca
+            || self.board.is_some()
+    }
+
     /// Grade one line.
     pub(crate) fn line(&mut self, core: &mut Engine, line: &Line, lower: &str) -> Step {
         let text = line.text.trim();

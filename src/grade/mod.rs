@@ -653,15 +653,21 @@ impl Grader {
     /// app start switches to that profile. What the log said so far (boot, diagnostics, a crash
     /// already proposed) carries over.
     /// An ESP-IDF app that turns out to be a Unity test app switches once more, to `unity`.
+    /// A log that shows only ESP-IDF's own log lines switches at any app line: one pasted from
+    /// the middle of a run has no `app_main`.
     fn detect(&mut self, text: &str) {
+        let idf_only = self.core.family == Some(context::Family::EspIdf);
         if let ProfileState::Https(s) = &self.state
             && s.sketch_started(&self.core)
+            && (s.heard_sketch() || !idf_only)
         {
             return;
         }
         let to = if unity::recognises(text) {
             Profile::Unity
-        } else if self.detected.is_none() && idf::app_started(text) {
+        } else if self.detected.is_none()
+            && (idf::app_started(text) || (idf_only && idf::app_line(text)))
+        {
             Profile::EspIdf
         } else {
             return;
