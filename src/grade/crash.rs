@@ -48,7 +48,8 @@ pub(crate) fn classify(text: &str, lower: &str) -> Option<Signal> {
         || lower.contains("register dump")
         || lower.contains("backtrace:")
         || lower.contains("ctx: ")
-        || lower.contains(">>>stack>>>"))
+        || lower.contains(">>>stack>>>")
+        || stack_row(lower))
     {
         return None;
     }
@@ -178,10 +179,25 @@ fn headless(text: &str) -> Option<&'static str> {
     let ctx = t
         .strip_prefix("ctx: ")
         .is_some_and(|c| matches!(c.trim(), "cont" | "sys" | "bearssl"));
-    if ctx || t.starts_with(">>>stack>>>") {
+    if ctx || t.starts_with(">>>stack>>>") || stack_row(t) {
         return Some("stack-dump");
     }
     None
+}
+
+/// A row of the ESP8266 postmortem's stack dump: `3ffffa40:  00002020 4024813d 3fff3ee4
+/// 3fff0ff0` (a data-RAM address, then four words). A paste that starts inside the dump shows
+/// nothing else of the crash.
+fn stack_row(t: &str) -> bool {
+    let hex8 = |w: &str| w.len() == 8 && w.bytes().all(|b| b.is_ascii_hexdigit());
+    let Some((at, words)) = t.trim().split_once(':') else {
+        return false;
+    };
+    let words: Vec<&str> = words.split_whitespace().collect();
+    hex8(at)
+        && at.to_ascii_lowercase().starts_with("3ff")
+        && words.len() == 4
+        && words.iter().all(|w| hex8(w))
 }
 
 /// Whether `kind` is one of [`headless`]'s: a crash only if none was seen before it.
@@ -876,5 +892,25 @@ mod tests {
         assert!(!killed_by_watchdog("RTCWDT_RTC_RESET"));
         assert!(!killed_by_watchdog("POWERON_RESET"));
         assert!(!killed_by_watchdog("SW_CPU_RESET"));
+    }
+
+    #[test]
+    fn a_paste_that_starts_inside_an_esp8266_stack_dump_is_a_crash() {
+        let stack = Some(Signal::Crash {
+            kind: "stack-dump",
+            end: BlockEnd::StackEnd,
+        });
+        assert_eq!(
+            cls("3ffffa40:  00002020 4024813d 3fff3ee4 3fff0ff0  "),
+            stack
+        );
+        assert_eq!(cls("3fff2160:  00000080 3fff5914 3fffb15c 4022c1c4"), stack);
+        // Not a stack row: an ESP32 stack memory row, a register line, a hex dump of flash.
+        assert_eq!(
+            cls("3fc9a4f0: 0x00000000 0x3fc9a5a0 0x4200c2f4 0x3fc8f000"),
+            None
+        );
+        assert_eq!(cls("40200000:  00000000 00000000 00000000 00000000"), None);
+        assert_eq!(cls("3ffe8000:  00000000 00000000"), None);
     }
 }

@@ -1,6 +1,6 @@
 //! Error lines of the connection stack other than BearSSL's and mbedTLS's codes: ESP-IDF's
 //! `E (t) tag: message` family (esp-tls, transport_base, HTTP_CLIENT, esp-tls-mbedtls), wolfSSL
-//! (ESP-IDF and ESP8266_RTOS_SDK builds) and axTLS (ESP8266 Arduino core ≤ 2.4). Each finding
+//! (ESP-IDF and ESP8266_RTOS_SDK builds) and axTLS (its own module). Each finding
 //! names the library it comes from, so the report never blames mbedTLS for a wolfSSL line.
 
 use super::model::Diagnostic;
@@ -23,27 +23,8 @@ pub(crate) fn classify(
     if lower.contains("wolfssl") || lower.contains("no ca signer to verify with") {
         return wolfssl(lower, &found);
     }
-    if lower.starts_with("alert: handshake failure") {
-        return found(
-            "axtls",
-            About::Connection,
-            Weight::Fails,
-            "the server answered the handshake with a handshake_failure alert: it shares no \
-             cipher suite or TLS version with axTLS (which offers only TLS 1.2 RSA AES-CBC \
-             suites); use BearSSL (ESP8266 core 2.5 and later)"
-                .to_owned(),
-            None,
-        );
-    }
-    if let Some(i) = lower.find("error: ssl error ") {
-        let code = lower[i + 17..].trim().parse::<i32>().ok();
-        return found(
-            "axtls",
-            About::Connection,
-            Weight::Informs,
-            format!("axTLS reported SSL error {}", code.unwrap_or_default()),
-            code,
-        );
+    if let Some(f) = super::axtls::classify(lower, diag) {
+        return Some(f);
     }
     if lower.contains("no server verification option set") {
         return found(

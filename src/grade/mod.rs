@@ -19,6 +19,7 @@ pub mod render;
 pub mod rules;
 pub mod truth;
 
+mod axtls;
 mod context;
 mod crash;
 mod engine;
