@@ -188,20 +188,11 @@ fn connection(lower: &str, found: &Found) -> Option<Finding> {
 /// spellings), esp_https_ota (`Failed to open HTTP connection: 28675`) and the Firebase
 /// libraries (`Token error: code: -1, message: connection refused`).
 fn ota_and_cloud(lower: &str, found: &Found) -> Option<Finding> {
-    let update = lower
-        .find("http_update_faild error (")
-        .map(|i| i + 25)
-        .or_else(|| lower.find("http_update_failed error (").map(|i| i + 26));
-    if let Some(at) = update {
-        let code = lower[at..]
-            .split(')')
-            .next()
-            .and_then(|n| n.trim().parse::<i32>().ok());
-        let msg = lower[at..]
-            .split_once("):")
-            .map(|(_, m)| m.trim().trim_end_matches('.').trim())
-            .filter(|m| !m.is_empty())
-            .unwrap_or("no reason given");
+    if let Some((code, msg)) = super::httpclient::update_error(lower) {
+        if super::httpclient::update_answered(code) {
+            // The server answered (404, 403, 401, another status): the HTTP client's verdict.
+            return None;
+        }
         let hint = if msg.contains("connection refused") {
             ": the server refused the connection (nothing listens on that port, or an https URL \
              was fetched with a plain WiFiClient or the other way round)"
@@ -215,11 +206,8 @@ fn ota_and_cloud(lower: &str, found: &Found) -> Option<Finding> {
             CONNECTION,
             About::Connection,
             Weight::Fails,
-            format!(
-                "the HTTP update (OTA) failed with HTTPUpdate error {}, `{msg}`{hint}",
-                code.unwrap_or_default()
-            ),
-            code,
+            format!("the HTTP update (OTA) failed with HTTPUpdate error {code}, `{msg}`{hint}"),
+            Some(code),
         );
     }
     if let Some(i) = lower.find("failed to open http connection") {
