@@ -238,6 +238,15 @@ impl Engine {
         }
     }
 
+    /// Take back an outcome that is still open: a later line disproved it (a retried connection
+    /// that then worked).
+    pub fn withdraw(&mut self) {
+        if !self.is_final {
+            self.outcome = None;
+            self.budget = None;
+        }
+    }
+
     /// Make the proposed outcome final (if there is one).
     pub fn finalize(&mut self) {
         if self.is_final {

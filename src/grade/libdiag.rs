@@ -9,6 +9,9 @@ use super::tlsdiag::{About, Finding, Weight};
 /// The `source` of a finding that is about reaching the server (TCP, DNS, timeouts), not TLS.
 pub(crate) const CONNECTION: &str = "esp-tls";
 
+/// The `source` of a finding about the board's own TLS server failing a client's handshake.
+pub(crate) const SERVER: &str = "tls-server";
+
 /// Classify one line; `None` when none of these libraries printed it.
 pub(crate) fn classify(
     lower: &str,
@@ -25,6 +28,21 @@ pub(crate) fn classify(
     }
     if let Some(f) = super::axtls::classify(lower, diag) {
         return Some(f);
+    }
+    // The board is the server: esp32_https_server (`[HTTPS:E] SSL_accept failed. Aborting
+    // handshake.`) and ESP-IDF's esp_https_server.
+    if lower.contains("ssl_accept failed") || lower.contains("esp_tls_create_server_session failed")
+    {
+        return found(
+            SERVER,
+            About::Connection,
+            Weight::Fails,
+            "the board's HTTPS server could not complete the TLS handshake with a client: the \
+             client (a browser) rejected the board's certificate (self-signed, or not for the \
+             name or address it was opened with), or they share no TLS version or cipher suite"
+                .to_owned(),
+            None,
+        );
     }
     if lower.contains("no server verification option set") {
         return found(
@@ -115,8 +133,14 @@ fn connection(lower: &str, found: &Found) -> Option<Finding> {
     if let Some(f) = websocket(lower, found) {
         return Some(f);
     }
-    if let Some(f) = pubsubclient(lower, found) {
-        return Some(f);
+    if let Some((explanation, rc)) = super::mqtt::failure(lower) {
+        return found(
+            CONNECTION,
+            About::Connection,
+            Weight::Fails,
+            explanation,
+            Some(rc),
+        );
     }
     // ESP-IDF's MQTT client (esp-mqtt): it could not reach or talk to the broker. The transport
     // lines before it (esp-tls) say why when they are there.
@@ -148,7 +172,8 @@ fn connection(lower: &str, found: &Found) -> Option<Finding> {
     }
     if matches!(
         lower.trim().trim_end_matches(['.', '!']),
-        "handshake failed" | "handshake failed with server"
+        // arduino-websocketclient spells it `Handshak Failed.`
+        "handshake failed" | "handshake failed with server" | "handshak failed"
     ) {
         return found(
             CONNECTION,
@@ -288,7 +313,7 @@ fn dns_failure(lower: &str) -> Option<String> {
 }
 
 /// The number after `key` in `lower` (`errno=119`, `error 104`).
-fn number_after(lower: &str, key: &str) -> Option<i32> {
+pub(crate) fn number_after(lower: &str, key: &str) -> Option<i32> {
     let i = lower.find(key)?;
     lower[i + key.len()..]
         .trim_start()
@@ -326,6 +351,16 @@ fn websocket(lower: &str, found: &Found) -> Option<Finding> {
             None,
         );
     }
+    // arduinoWebSockets (Links2004), both cores: the answer to its upgrade was not `101`.
+    if lower.contains("[ws-client][handleheader] no websocket connection close") {
+        return ws(
+            "the server did not accept the WebSocket upgrade (its status, the `cCode` line \
+             before, was not 101 Switching Protocols): the connection itself worked, but the \
+             path, port or protocol is wrong, or it is not a WebSocket endpoint"
+                .to_owned(),
+            None,
+        );
+    }
     if lower.contains("websocket_client:") && lower.contains("esp_transport_connect() failed") {
         let errno = number_after(lower, "errno=").filter(|e| *e != 0);
         return ws(
@@ -341,39 +376,6 @@ fn websocket(lower: &str, found: &Found) -> Option<Finding> {
         return ws(tcp_errno(errno), errno);
     }
     None
-}
-
-/// PubSubClient's examples: `Attempting MQTT connection...failed, rc=-2 try again in 5 seconds`.
-/// `rc` is `state()`: negative, the client's own (no TCP connection, or it was lost); positive,
-/// the broker's CONNACK refusal.
-fn pubsubclient(lower: &str, found: &Found) -> Option<Finding> {
-    let at = lower.find("failed, rc=")?;
-    if !(lower.contains("mqtt") || lower[at..].contains("try again")) {
-        return None;
-    }
-    let rc = number_after(&lower[at..], "rc=")?;
-    let what = match rc {
-        -4 => "MQTT_CONNECTION_TIMEOUT: the broker did not answer the CONNECT in time",
-        -3 => "MQTT_CONNECTION_LOST: the connection to the broker broke",
-        -2 => {
-            "MQTT_CONNECT_FAILED: the network connection to the broker failed (DNS, TCP, or TLS \
-             with a secure client: the log does not say which)"
-        }
-        -1 => "MQTT_DISCONNECTED: the client was disconnected",
-        1 => "MQTT_CONNECT_BAD_PROTOCOL: the broker does not speak this MQTT version",
-        2 => "MQTT_CONNECT_BAD_CLIENT_ID: the broker rejected the client ID",
-        3 => "MQTT_CONNECT_UNAVAILABLE: the broker is unavailable",
-        4 => "MQTT_CONNECT_BAD_CREDENTIALS: wrong user name or password",
-        5 => "MQTT_CONNECT_UNAUTHORIZED: the client is not authorised to connect",
-        _ => "an unknown state",
-    };
-    found(
-        CONNECTION,
-        About::Connection,
-        Weight::Fails,
-        format!("the MQTT client (PubSubClient) could not connect to the broker: rc={rc}, {what}"),
-        Some(rc),
-    )
 }
 
 /// What an lwIP errno means for a TCP connection.
@@ -492,6 +494,16 @@ mod tests {
                 "ASN_NO_SIGNER_E",
             ),
             ("Alert: handshake failure", "axtls", "cipher suite"),
+            (
+                "[HTTPS:E] SSL_accept failed. Aborting handshake. FID=55",
+                "tls-server",
+                "HTTPS server",
+            ),
+            (
+                "E (51230) esp_https_server: esp_tls_create_server_session failed",
+                "tls-server",
+                "rejected",
+            ),
             (
                 "E (1097) esp-tls-mbedtls: No server verification option set in esp_tls_cfg_t structure.",
                 "mbedtls",

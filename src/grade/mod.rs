@@ -27,6 +27,7 @@ mod httpclient;
 mod https;
 mod idf;
 mod libdiag;
+mod mqtt;
 mod stops;
 mod tlsdiag;
 mod unity;
@@ -174,6 +175,8 @@ pub struct Grader {
     /// A fault the run stopped at if nothing follows it (a PSRAM chip that did not answer, a
     /// reported earlier crash): the verdict when the log ends without another.
     ended_fault: Option<String>,
+    /// PubSubClient connects that failed since the last one that worked.
+    mqtt_failures: u32,
     /// A MicroPython traceback being read: its last frame so far.
     py_trace: Option<Option<String>>,
     /// The MicroPython REPL statement on the line before, if that line was one.
@@ -206,6 +209,7 @@ impl Grader {
             wifi_down: None,
             wifi_up: false,
             ended_fault: None,
+            mqtt_failures: 0,
             py_trace: None,
             repl_last: None,
         }
@@ -423,7 +427,10 @@ impl Grader {
         if self.python_traceback(line.number, text) {
             return;
         }
-        if let Some(reason) = stops::psram_missing(text).or_else(|| stops::reported_crash(text)) {
+        if let Some(reason) = stops::psram_missing(text)
+            .or_else(|| stops::reported_crash(text))
+            .or_else(|| stops::reported_reset(text))
+        {
             self.ended_fault.get_or_insert(reason);
         }
         if crash::panic_tail(text) && self.core.crash.is_none() {
@@ -454,6 +461,9 @@ impl Grader {
         }
         if let Some(f) = tlsdiag::classify(line.number, text, &lower) {
             self.on_tls(f);
+        }
+        if self.retried_connect(&lower) {
+            return;
         }
         if self.profile == Profile::Auto && matches!(self.detected, None | Some("esp-idf")) {
             self.detect(text);
@@ -664,6 +674,46 @@ impl Grader {
             .propose(Verdict::Fault, Some(&stage), reason, finality);
     }
 
+    /// PubSubClient's examples retry until the broker takes them: a connect that works after
+    /// failed ones takes back the fault they proposed, while it is still open. Whether the line
+    /// was such a connect.
+    fn retried_connect(&mut self, lower: &str) -> bool {
+        if mqtt::failure(lower).is_some() {
+            self.mqtt_failures += 1;
+            return false;
+        }
+        if self.mqtt_failures == 0 || !mqtt::connected(lower) {
+            return false;
+        }
+        let failures = std::mem::take(&mut self.mqtt_failures);
+        let open_mqtt_fault = !self.core.is_final
+            && self
+                .core
+                .outcome
+                .as_ref()
+                .is_some_and(|o| o.verdict == Verdict::Fault)
+            && self
+                .core
+                .primary
+                .as_ref()
+                .is_some_and(|d| d.explanation.starts_with(mqtt::WHO));
+        if !open_mqtt_fault {
+            return false;
+        }
+        self.core.withdraw();
+        self.core.primary = None;
+        let tries = if failures == 1 { "try" } else { "tries" };
+        let reason = format!(
+            "line {}: {} connected to the broker after {failures} failed {tries}: the \
+             connection works, though not at the first try",
+            self.core.line,
+            mqtt::WHO
+        );
+        self.core
+            .propose(Verdict::Pass, None, reason, Finality::AfterLines(40));
+        true
+    }
+
     fn end_block(&mut self) {
         let Some(block) = self.block.take() else {
             return;
@@ -841,6 +891,7 @@ pub(crate) fn tls_reason(core: &Engine) -> Option<String> {
         _ if d.source == libdiag::CONNECTION => {
             format!("connection to {host} failed: {}", d.explanation)
         }
+        _ if d.source == libdiag::SERVER => format!("TLS failed: {}", d.explanation),
         Some(lib) => format!("TLS to {host} failed ({lib}): {}", d.explanation),
         None => format!("TLS to {host} failed: {}", d.explanation),
     })

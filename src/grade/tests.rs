@@ -838,3 +838,24 @@ fn boot_failures_asserts_and_reports_of_an_earlier_crash_are_faults() {
     assert_eq!(r.verdict, Verdict::Fault, "{}", r.reason);
     assert!(r.reason.contains("RTCWDT_RTC_RST"), "{}", r.reason);
 }
+
+#[test]
+fn a_pubsubclient_retry_that_connects_takes_back_the_failures_before_it() {
+    let auto = |log: &str| chunked(GradeConfig::new(Profile::Auto), log.as_bytes());
+    let fail = "Attempting MQTT connection...failed, rc=-2 try again in 5 seconds\n";
+    let ok = "Attempting MQTT connection...connected\n";
+    let r = auto(&format!("{fail}{fail}{ok}"));
+    assert_eq!(r.verdict, Verdict::Pass, "{}", r.reason);
+    assert!(r.reason.contains("after 2 failed tries"), "{}", r.reason);
+    // Failures only, or a connection lost again after the connect: the fault stands.
+    for log in [format!("{fail}{fail}"), format!("{fail}{ok}{fail}")] {
+        let r = auto(&log);
+        assert_eq!(r.verdict, Verdict::Fault, "{log}: {}", r.reason);
+        assert!(r.reason.contains("rc=-2"), "{}", r.reason);
+    }
+    // A crash is not taken back by a connect.
+    let r = auto(&format!(
+        "{fail}Exception (28):\nepc1=0x4020a5d4 epc2=0x00000000\n{ok}"
+    ));
+    assert_eq!(r.verdict, Verdict::Fault, "{}", r.reason);
+}
