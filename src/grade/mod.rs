@@ -461,6 +461,8 @@ impl Grader {
         }
         if let Some(f) = tlsdiag::classify(line.number, text, &lower) {
             self.on_tls(f);
+        } else if self.core.attempt_failed && tlsdiag::connected(&lower) {
+            self.core.connected_again();
         }
         if self.retried_connect(&lower) {
             return;
@@ -478,14 +480,27 @@ impl Grader {
                 httpclient::Said::Status(v, why) => (v, why, Finality::AfterLines(40)),
             };
             let reason = format!("line {}: {why}", line.number);
-            self.core.propose(verdict, None, reason, finality);
+            if verdict == Verdict::Fault {
+                // No HTTP status: the connection failed. What the TLS library said before
+                // explains it better than HTTPClient's one word; the examples retry in `loop()`.
+                self.core.enter(Stage::TlsConnect, None);
+                let reason = tls_reason(&self.core).unwrap_or(reason);
+                let stage = self.core.current_name().to_owned();
+                self.core.propose_failed_attempt(
+                    Some(&stage),
+                    reason,
+                    Finality::AfterLines(TLS_WAIT),
+                );
+            } else {
+                self.core.propose(verdict, None, reason, finality);
+            }
             return;
         }
         // Firmware that reads the socket itself and prints the response's status line: the
         // server's answer, unless a profile's own lines (the reference sketch echoes the body
         // after its request) or an earlier finding already decide.
         if !matches!(self.state, ProfileState::Unity(_))
-            && self.core.outcome.is_none()
+            && (self.core.outcome.is_none() || self.core.attempt_failed)
             && !self.core.reached(Stage::Request)
             && let Some((verdict, why)) = httpclient::status_line(text)
         {
@@ -674,34 +689,18 @@ impl Grader {
             .propose(Verdict::Fault, Some(&stage), reason, finality);
     }
 
-    /// PubSubClient's examples retry until the broker takes them: a connect that works after
-    /// failed ones takes back the fault they proposed, while it is still open. Whether the line
-    /// was such a connect.
+    /// PubSubClient's examples retry until the broker takes them: their connect that works
+    /// after failed ones supersedes the failed attempts while they are still open, and it is
+    /// the sketch's success. Whether the line was such a connect.
     fn retried_connect(&mut self, lower: &str) -> bool {
         if mqtt::failure(lower).is_some() {
             self.mqtt_failures += 1;
             return false;
         }
-        if self.mqtt_failures == 0 || !mqtt::connected(lower) {
+        if self.mqtt_failures == 0 || !self.core.attempt_failed || !mqtt::connected(lower) {
             return false;
         }
         let failures = std::mem::take(&mut self.mqtt_failures);
-        let open_mqtt_fault = !self.core.is_final
-            && self
-                .core
-                .outcome
-                .as_ref()
-                .is_some_and(|o| o.verdict == Verdict::Fault)
-            && self
-                .core
-                .primary
-                .as_ref()
-                .is_some_and(|d| d.explanation.starts_with(mqtt::WHO));
-        if !open_mqtt_fault {
-            return false;
-        }
-        self.core.withdraw();
-        self.core.primary = None;
         let tries = if failures == 1 { "try" } else { "tries" };
         let reason = format!(
             "line {}: {} connected to the broker after {failures} failed {tries}: the \
@@ -781,8 +780,7 @@ impl Grader {
             if let Some(reason) = tls_reason(&self.core) {
                 // The sketch says `connection failed` next; wait a little for it and the rest of
                 // BearSSL's lines (the received fingerprint comes after the mismatch line).
-                self.core.propose(
-                    Verdict::Fault,
+                self.core.propose_failed_attempt(
                     Some(&stage),
                     reason,
                     Finality::AfterLines(TLS_WAIT),
@@ -813,6 +811,14 @@ impl Grader {
             Some(Stage::Wifi) => {
                 "; the board never joined the Wi-Fi network (SSID/password, signal, 5 GHz-only AP?)"
             }
+            Some(Stage::Time)
+                if self
+                    .core
+                    .stage_detail(Stage::Time)
+                    .is_some_and(|d| d != "waiting for NTP") =>
+            {
+                "; the clock was set, then the firmware printed nothing the profile knows"
+            }
             Some(Stage::Time) => "; NTP never answered (is UDP port 123 blocked?)",
             Some(Stage::TlsConnect | Stage::Certificate) => "; the TLS handshake never finished",
             Some(Stage::Request | Stage::Headers) => "; the server never answered the request",
@@ -837,7 +843,10 @@ impl Grader {
                     d.code, d.meaning
                 )
             });
-        let hint = wifi.as_deref().unwrap_or(hint);
+        let retried = self.core.retried.as_ref().map(|(n, why)| {
+            format!("; an earlier attempt failed ({why}), and line {n} says a retry connected")
+        });
+        let hint = wifi.as_deref().or(retried.as_deref()).unwrap_or(hint);
         match end {
             End::Eof => format!("the log ended during {stage} before a verdict{hint}"),
             End::Deadline(d) => format!(
