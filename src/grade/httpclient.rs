@@ -33,10 +33,10 @@ static PRINTED_STATUS: LazyLock<Regex> = LazyLock::new(|| {
     .unwrap_or_else(|_| unreachable!())
 });
 
-/// The same sketches' failure branch: `Error code: -1`, printed instead of a status when
-/// `GET()` returns one of HTTPClient's error codes.
+/// The same sketches' failure branch: `Error code: -1`, `Error on sending POST: -1`, printed
+/// instead of a status when `GET()` or `POST()` returns one of HTTPClient's error codes.
 static ERROR_CODE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)^(?:http\s+)?error\s*code\s*[:=]\s*(-(?:1[01]|[1-9]))\s*$")
+    Regex::new(r"(?i)^(?:(?:http\s+)?error\s*code|error on sending (?:get|post|put|patch|delete|request))\s*[:=]\s*(-(?:1[01]|[1-9]))\s*$")
         .unwrap_or_else(|_| unreachable!())
 });
 
@@ -311,6 +311,8 @@ mod tests {
         assert_eq!(v("Response code = 201"), Some(Verdict::Pass));
         assert_eq!(v("Error code: -1"), Some(Verdict::Fault));
         assert_eq!(v("Error code: -1002"), None);
+        assert_eq!(v("Error on sending POST: -1"), Some(Verdict::Fault));
+        assert_eq!(v("Error on sending GET: -11"), Some(Verdict::Fault));
         assert_eq!(v("code: 200"), None);
         assert_eq!(v("Exit code: 0"), None);
         assert_eq!(v("[HTTP] begin..."), None);
