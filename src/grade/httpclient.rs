@@ -129,6 +129,32 @@ pub(crate) fn status_line(text: &str) -> Option<(Verdict, String)> {
     ))
 }
 
+/// A firmware update the board downloaded itself that completed: the download, its TLS and
+/// the write all worked. ESP-IDF's OTA examples (`OTA Succeed, Rebooting...`, `ESP_HTTPS_OTA
+/// upgrade successful`) and HTTPUpdate callers (`HTTP_UPDATE_OK`). An update pushed to the board
+/// (a web updater's `Update Success: 228624`, ArduinoOTA, ESPHome) is not a client's request
+/// and decides nothing. What the board does after its reboot may still say otherwise.
+pub(crate) fn ota_succeeded(text: &str) -> Option<String> {
+    let t = text.trim();
+    let lower = t.to_ascii_lowercase();
+    let said = [
+        "ota succeed",
+        "https_ota upgrade successful",
+        "http_update_ok",
+    ]
+    .iter()
+    .any(|w| lower.contains(w));
+    (said && !lower.contains("not ") && !lower.contains("fail"))
+        .then(|| format!("the firmware update completed: `{}`", shorten(t)))
+}
+
+fn shorten(t: &str) -> &str {
+    match t.char_indices().nth(100) {
+        Some((i, _)) => &t[..i],
+        None => t,
+    }
+}
+
 /// What a line says about the request, and how sure that is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Said {
@@ -304,6 +330,11 @@ mod tests {
             status_line("Unexpected response: HTTP/1.1 301 Moved Permanently").map(|s| s.0),
             Some(Verdict::Fail)
         );
+        assert!(ota_succeeded("I (19172) simple_ota_example: OTA Succeed, Rebooting...").is_some());
+        assert!(ota_succeeded("Update Success: 228624").is_none());
+        assert!(ota_succeeded("HTTP_UPDATE_OK").is_some());
+        assert!(ota_succeeded("Update not successful").is_none());
+        assert!(ota_succeeded("E (5472) simple_ota_example: OTA update failed").is_none());
         // Sketches adapted from tutorials print the status their own way.
         assert_eq!(v("HTTP Response code: 200"), Some(Verdict::Pass));
         assert_eq!(v("httpCode: 404"), Some(Verdict::Fail));

@@ -950,3 +950,14 @@ fn a_pubsubclient_retry_that_connects_takes_back_the_failures_before_it() {
     ));
     assert_eq!(r.verdict, Verdict::Fault, "{}", r.reason);
 }
+
+#[test]
+fn a_web_servers_received_host_header_is_not_the_server() {
+    let r = auto(
+        "WiFi connected\nIP address: 192.168.1.50\nHTTP server started\nGET /update HTTP/1.1\n\
+         Host: 192.168.1.50\nBSSL:_wait_for_handshake: failed\n",
+    );
+    assert!(!r.reason.contains("192.168.1.50"), "{}", r.reason);
+    let r = auto("GET /repos HTTP/1.1\nHost: api.github.com\nBSSL:_wait_for_handshake: failed\n");
+    assert!(r.reason.contains("api.github.com"), "{}", r.reason);
+}
