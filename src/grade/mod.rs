@@ -19,6 +19,7 @@ pub mod render;
 pub mod rules;
 pub mod truth;
 
+mod axtls;
 mod clientdiag;
 mod context;
 mod crash;
@@ -27,6 +28,7 @@ mod httpclient;
 mod https;
 mod idf;
 mod libdiag;
+mod mqtt;
 mod stops;
 mod tlsdiag;
 mod unity;
@@ -176,6 +178,8 @@ pub struct Grader {
     /// A fault the run stopped at if nothing follows it (a PSRAM chip that did not answer, a
     /// reported earlier crash): the verdict when the log ends without another.
     ended_fault: Option<String>,
+    /// PubSubClient connects that failed since the last one that worked.
+    mqtt_failures: u32,
     /// The last error an ESP-IDF app logged with an `esp_err_t` name (line, reason): the verdict
     /// when the log ends soon after it without another (an app that went on is not stuck there).
     app_error: Option<(usize, String)>,
@@ -217,6 +221,7 @@ impl Grader {
             wifi_down: None,
             wifi_up: false,
             ended_fault: None,
+            mqtt_failures: 0,
             app_error: None,
             py_trace: None,
             repl_last: None,
@@ -465,7 +470,10 @@ impl Grader {
         if let Some(reason) = stops::app_error(text) {
             self.app_error = Some((line.number, reason));
         }
-        if let Some(reason) = stops::psram_missing(text).or_else(|| stops::reported_crash(text)) {
+        if let Some(reason) = stops::psram_missing(text)
+            .or_else(|| stops::reported_crash(text))
+            .or_else(|| stops::reported_reset(text))
+        {
             self.ended_fault.get_or_insert(reason);
         }
         if crash::panic_tail(text, &self.prev_line) && self.core.crash.is_none() {
@@ -498,6 +506,9 @@ impl Grader {
             self.on_tls(f);
         } else if self.core.attempt_failed && tlsdiag::connected(&lower) {
             self.core.connected_again();
+        }
+        if self.retried_connect(&lower) {
+            return;
         }
         if self.profile == Profile::Auto && matches!(self.detected, None | Some("esp-idf")) {
             self.detect(text);
@@ -762,6 +773,30 @@ impl Grader {
             .propose(Verdict::Fault, Some(&stage), reason, finality);
     }
 
+    /// PubSubClient's examples retry until the broker takes them: their connect that works
+    /// after failed ones supersedes the failed attempts while they are still open, and it is
+    /// the sketch's success. Whether the line was such a connect.
+    fn retried_connect(&mut self, lower: &str) -> bool {
+        if mqtt::failure(lower).is_some() {
+            self.mqtt_failures += 1;
+            return false;
+        }
+        if self.mqtt_failures == 0 || !self.core.attempt_failed || !mqtt::connected(lower) {
+            return false;
+        }
+        let failures = std::mem::take(&mut self.mqtt_failures);
+        let tries = if failures == 1 { "try" } else { "tries" };
+        let reason = format!(
+            "line {}: {} connected to the broker after {failures} failed {tries}: the \
+             connection works, though not at the first try",
+            self.core.line,
+            mqtt::WHO
+        );
+        self.core
+            .propose(Verdict::Pass, None, reason, Finality::AfterLines(40));
+        true
+    }
+
     fn end_block(&mut self) {
         let Some(block) = self.block.take() else {
             return;
@@ -952,6 +987,7 @@ pub(crate) fn tls_reason(core: &Engine) -> Option<String> {
         _ if d.source == libdiag::CONNECTION => {
             format!("connection to {host} failed: {}", d.explanation)
         }
+        _ if d.source == libdiag::SERVER => format!("TLS failed: {}", d.explanation),
         Some(lib) => format!("TLS to {host} failed ({lib}): {}", d.explanation),
         None => format!("TLS to {host} failed: {}", d.explanation),
     })

@@ -1020,6 +1020,26 @@ fn bearssl_examples_trying_lines_fail_and_retry() {
 }
 
 #[test]
+fn a_pubsubclient_retry_that_connects_takes_back_the_failures_before_it() {
+    let fail = "Attempting MQTT connection...failed, rc=-2 try again in 5 seconds\n";
+    let ok = "Attempting MQTT connection...connected\n";
+    let r = auto(&format!("{fail}{fail}{ok}"));
+    assert_eq!(r.verdict, Verdict::Pass, "{}", r.reason);
+    assert!(r.reason.contains("after 2 failed tries"), "{}", r.reason);
+    // Failures only, or a connection lost again after the connect: the fault stands.
+    for log in [format!("{fail}{fail}"), format!("{fail}{ok}{fail}")] {
+        let r = auto(&log);
+        assert_eq!(r.verdict, Verdict::Fault, "{log}: {}", r.reason);
+        assert!(r.reason.contains("rc=-2"), "{}", r.reason);
+    }
+    // A crash is not taken back by a connect.
+    let r = auto(&format!(
+        "{fail}Exception (28):\nepc1=0x4020a5d4 epc2=0x00000000\n{ok}"
+    ));
+    assert_eq!(r.verdict, Verdict::Fault, "{}", r.reason);
+}
+
+#[test]
 fn a_web_servers_received_host_header_is_not_the_server() {
     let r = auto(
         "WiFi connected\nIP address: 192.168.1.50\nHTTP server started\nGET /update HTTP/1.1\n\
