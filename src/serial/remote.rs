@@ -479,6 +479,12 @@ impl Client {
         self.requests(&[(t::SET_BAUDRATE, baud.to_be_bytes().to_vec())])
     }
 
+    /// Ask the server for its baud (SET-BAUDRATE 0, RFC 2217's query) and wait for the answer:
+    /// a round trip that ends after the server has taken in everything sent before it.
+    fn query_baud(&self) -> std::result::Result<(), LinkError> {
+        self.requests(&[(t::SET_BAUDRATE, vec![0; 4])])
+    }
+
     fn set_control(&self, value: u8) -> std::result::Result<(), LinkError> {
         if self.url.ign_set_control {
             self.shared.send(&encode_com_port(t::SET_CONTROL, &[value]))
@@ -749,8 +755,8 @@ struct Forward {
 
 /// What forwarding found.
 enum Flow {
-    /// The pty is empty for now.
-    Drained,
+    /// The pty is empty for now; whether anything was sent.
+    Drained(bool),
     /// The slave's last user closed it.
     Closed,
 }
@@ -760,10 +766,14 @@ impl Forward {
     /// the slave has written but the kernel has not moved yet, so when this returns, every byte
     /// written before the call has gone.
     fn forward(&self, client: &Client, buf: &mut [u8]) -> std::result::Result<Flow, LinkError> {
+        let mut sent = false;
         loop {
             match (&*self.master).read(buf) {
-                Ok(n) if n > 0 => client.send_data(&buf[..n])?,
-                Err(e) if e.kind() == ErrorKind::WouldBlock => return Ok(Flow::Drained),
+                Ok(n) if n > 0 => {
+                    client.send_data(&buf[..n])?;
+                    sent = true;
+                }
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return Ok(Flow::Drained(sent)),
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
                 // EIO (or end of file): the slave's last user closed it.
                 _ => return Ok(Flow::Closed),
@@ -785,10 +795,17 @@ impl Bridged {
     pub fn set_baud(&self, baud: u32) -> std::result::Result<(), LinkError> {
         let mut remote = lock(&self.forward.remote_baud);
         let mut buf = vec![0u8; 16 * 1024];
-        if let Flow::Closed = self.forward.forward(&self.client, &mut buf)? {
-            return Err(LinkError::Gone("the local end closed".to_owned()));
-        }
+        let sent = match self.forward.forward(&self.client, &mut buf)? {
+            Flow::Drained(sent) => sent,
+            Flow::Closed => return Err(LinkError::Gone("the local end closed".to_owned())),
+        };
         if *remote != baud {
+            if sent {
+                // ser2net (gensio) applies every command in what it reads at once before it
+                // writes that read's data to the UART, so data and a SET-BAUDRATE right behind it
+                // would swap. A query answered first puts the change in a later read.
+                self.client.query_baud()?;
+            }
             self.client.set_baud(baud)?;
             *remote = baud;
         }
@@ -812,7 +829,7 @@ fn pump(bridged: &Bridged) {
         }
         let _batch = lock(&bridged.forward.remote_baud);
         match bridged.forward.forward(client, &mut buf) {
-            Ok(Flow::Drained) => {}
+            Ok(Flow::Drained(_)) => {}
             Ok(Flow::Closed) | Err(_) => break,
         }
     }

@@ -361,18 +361,15 @@ fn the_bridge_changes_baud_where_it_falls_in_the_byte_stream_without_any_pause()
         .map(|(_, s)| s)
         .skip(5)
         .collect();
+    // Each change behind data is fenced by a query (SET-BAUDRATE 0) the server answers first.
+    let query = Seen::Command(t::SET_BAUDRATE, vec![0; 4]);
+    let baud = |b: u32| Seen::Command(t::SET_BAUDRATE, b.to_be_bytes().to_vec());
     let mut want = Vec::new();
     for _ in 0..20 {
         want.push(Seen::Data(b"at 115200".to_vec()));
-        want.push(Seen::Command(
-            t::SET_BAUDRATE,
-            921_600u32.to_be_bytes().to_vec(),
-        ));
+        want.extend([query.clone(), baud(921_600)]);
         want.push(Seen::Data(b"\xFFat 921600".to_vec()));
-        want.push(Seen::Command(
-            t::SET_BAUDRATE,
-            115_200u32.to_be_bytes().to_vec(),
-        ));
+        want.extend([query.clone(), baud(115_200)]);
     }
     want.extend([
         Seen::Command(t::SET_BAUDRATE, 460_800u32.to_be_bytes().to_vec()),
