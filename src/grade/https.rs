@@ -69,6 +69,17 @@ impl State {
         core.reached(Stage::Wifi)
     }
 
+    /// Whether a line only the reference sketch prints was seen (its SSID or server, `WiFi
+    /// connected`, a pin, its verdict), not just a stage other code entered.
+    pub(crate) fn heard_sketch(&self) -> bool {
+        self.ssid.is_some()
+            || self.host.is_some()
+            || self.wifi_connected
+            || self.pinned.is_some()
+            || self.uses_ca
+            || self.board.is_some()
+    }
+
     /// Grade one line.
     pub(crate) fn line(&mut self, core: &mut Engine, line: &Line, lower: &str) -> Step {
         let text = line.text.trim();
@@ -103,6 +114,27 @@ impl State {
             core.host = Some(name.clone());
             core.enter(Stage::TlsConnect, Some(name));
             return Step::Nothing;
+        }
+        // The ESP8266 core's BearSSL examples (BearSSL_Validation, _CertStore,
+        // _MaxFragmentLength): `Trying: www.howsmyssl.com:443...`, then on the same line
+        // `Connected!` or `*** Can't connect. ***`.
+        if let Some(rest) = strip_ci(lower, text, "trying: ") {
+            let target = rest.split("...").next().unwrap_or(rest).trim();
+            let host = target
+                .rsplit_once(':')
+                .map_or(target, |(h, _)| h)
+                .to_owned();
+            if !host.is_empty() && !host.contains(' ') {
+                self.host = Some(host.clone());
+                core.host = Some(host);
+                core.enter(Stage::TlsConnect, Some(target.to_owned()));
+            }
+            if !says_connection_failed(lower) {
+                if lower.ends_with("connected!") {
+                    core.connected_again();
+                }
+                return Step::Nothing;
+            }
         }
         if lower.starts_with("wifi connected") || lower.ends_with("wifi connected") {
             self.wifi_connected = true;
@@ -156,13 +188,12 @@ impl State {
                 let reason = self.connection_failed_reason(core);
                 // The reference sketch stops after its `connection failed`; other firmware goes
                 // on, and what it prints next (a crash, a reboot) may say more.
-                let finality =
-                    if lower == "connection failed" || lower.ends_with(": connection failed") {
-                        Finality::Now
-                    } else {
-                        Finality::AfterLines(OTHER_FAILURE_WAIT)
-                    };
-                core.propose(Verdict::Fault, Some(stage), reason, finality);
+                if lower == "connection failed" || lower.ends_with(": connection failed") {
+                    core.propose(Verdict::Fault, Some(stage), reason, Finality::Now);
+                } else {
+                    let finality = Finality::AfterLines(OTHER_FAILURE_WAIT);
+                    core.propose_failed_attempt(Some(stage), reason, finality);
+                }
             }
             return Step::Nothing;
         }
@@ -375,7 +406,16 @@ const OTHER_FAILURE_WAIT: u32 = 20;
 /// mail server`, `Connect to Server failed!`, `Connection to server failed`. Lines about joining
 /// the WiFi network are not about the server.
 pub(crate) fn says_connection_failed(lower: &str) -> bool {
-    let t = lower.trim().trim_end_matches(['!', '.', ' ']);
+    let t = lower.trim().trim_end_matches(['!', '.', ' ', '*']);
+    // The BearSSL examples' `Trying: host:443...*** Can't connect. ***`.
+    if ["can't connect", "cannot connect", "can not connect"]
+        .iter()
+        .any(|w| t.ends_with(w))
+        && t.len() < 120
+        && !t.contains("wifi")
+    {
+        return true;
+    }
     // A status after it: `connection failed (49/0)`, `MQTT Connection Failed  rc=-2`.
     let t = TRAILING_STATUS.replace(t, "");
     let t = t.trim_end_matches(['!', '.', ' ', ',']);
@@ -384,6 +424,16 @@ pub(crate) fn says_connection_failed(lower: &str) -> bool {
         .any(|w| matches!(w, "wifi" | "wlan" | "ssid" | "ap" | "sta"));
     if wifi || t.contains("access point") {
         return false;
+    }
+    // Progress dots and the outcome on one line: `HTTPS Connecting.......Connection failed`.
+    if let Some((head, tail)) = t.rsplit_once("..")
+        && head.contains("connect")
+        && matches!(
+            tail.trim_start_matches('.').trim(),
+            "connection failed" | "connect failed" | "failed"
+        )
+    {
+        return true;
     }
     // A library's own tag before it: UniversalTelegramBot's `[BOT Client]Conection error`
     // (its spelling).
@@ -495,6 +545,8 @@ mod tests {
             "Couldn't connect to api.github.com",
             "1516438: MQTT : Broker C005 connection failed (49/0)",
             "MQTT Connection Failed  rc=-2",
+            "HTTPS Connecting..............................Connection failed",
+            "Connecting to my.tado.com....failed",
         ] {
             assert!(says_connection_failed(&line.to_ascii_lowercase()), "{line}");
         }
@@ -503,6 +555,8 @@ mod tests {
             "connection to AP failed",
             "connecting to api.github.com",
             "connection failed counter: 3 of 5 allowed, retrying the whole setup again",
+            "Connecting to WiFi.........failed",
+            "connecting.....done",
         ] {
             assert!(
                 !says_connection_failed(&line.to_ascii_lowercase()),

@@ -219,11 +219,20 @@ pub(crate) fn classify(number: usize, text: &str, lower: &str) -> Option<Finding
         return Some(f);
     }
     if lower.contains("failed to verify peer certificate") {
-        // esp-tls prints this for mbedTLS and wolfSSL alike.
+        // esp-tls prints this for mbedTLS and wolfSSL alike; its tag names the backend.
+        let source = if lower.contains("esp-tls-mbedtls") {
+            "mbedtls"
+        } else if lower.contains("esp-tls-wolfssl") {
+            "wolfssl"
+        } else {
+            "esp-tls"
+        };
         let mut f = Finding::new(About::Certificate, Weight::Fails);
         f.diag = Some(diag(
-            "esp-tls",
-            "the TLS library could not verify the server's chain against the CA you gave it"
+            source,
+            "the server's (peer) certificate did not verify against the CA the firmware gave \
+             (cacert_buf, or the certificate bundle); esp-tls's `verification info` line, when \
+             printed, says why"
                 .to_owned(),
             None,
         ));
@@ -364,6 +373,30 @@ fn bearssl(rest: &str, lower: &str, diag: impl Fn(String) -> Diagnostic) -> Opti
         return Some(f);
     }
     None
+}
+
+/// Firmware saying it reached its server (`Connected to server!`, `connected to
+/// api.github.com`, `[MQTT] connected`, `TLS connection established`): after a failed attempt,
+/// the retry got through. Joining the Wi-Fi network is not this.
+pub(crate) fn connected(lower: &str) -> bool {
+    let says = lower.starts_with("connected to ")
+        || lower.starts_with("connected!")
+        || lower.ends_with("] connected")
+        || lower.contains("connection established")
+        || lower.contains("handshake succeeded")
+        || lower.contains("handshake ok");
+    let network = [
+        "wifi",
+        "wi-fi",
+        "wlan",
+        "ssid",
+        "access point",
+        "network",
+        "ap ",
+    ]
+    .iter()
+    .any(|w| lower.contains(w));
+    says && !network && !lower.contains("not connected") && !lower.contains("disconnected")
 }
 
 /// The 20 (or so) hex bytes in `s` (`5f f1 60 …` or `5F:F1:…`) as upper-case colon hex.
