@@ -719,7 +719,10 @@ impl Bridge {
             client: Arc::clone(&self.client),
             forward: Arc::new(Forward {
                 master: Arc::clone(&self.master),
-                remote_baud: Mutex::new(self.baud),
+                remote: Mutex::new(RemoteLine {
+                    baud: self.baud,
+                    unfenced: false,
+                }),
             }),
         };
         let pumped = bridged.clone();
@@ -745,18 +748,26 @@ pub struct Bridged {
     forward: Arc<Forward>,
 }
 
-/// The pty side of the bridge. `remote_baud` is also the lock held while bytes are forwarded, so
-/// a baud change falls between two batches, never inside one.
+/// The pty side of the bridge. `remote` is also the lock held while bytes are forwarded, so a
+/// baud change falls between two batches, never inside one.
 #[derive(Debug)]
 struct Forward {
     master: Arc<PtyMaster>,
-    remote_baud: Mutex<u32>,
+    remote: Mutex<RemoteLine>,
+}
+
+/// The remote UART as the bridge left it.
+#[derive(Debug)]
+struct RemoteLine {
+    baud: u32,
+    /// Data went out since the server last answered a command.
+    unfenced: bool,
 }
 
 /// What forwarding found.
 enum Flow {
-    /// The pty is empty for now; whether anything was sent.
-    Drained(bool),
+    /// The pty is empty for now.
+    Drained,
     /// The slave's last user closed it.
     Closed,
 }
@@ -765,15 +776,19 @@ impl Forward {
     /// Send everything the pty holds. A non-blocking read of a pty master first waits for bytes
     /// the slave has written but the kernel has not moved yet, so when this returns, every byte
     /// written before the call has gone.
-    fn forward(&self, client: &Client, buf: &mut [u8]) -> std::result::Result<Flow, LinkError> {
-        let mut sent = false;
+    fn forward(
+        &self,
+        line: &mut RemoteLine,
+        client: &Client,
+        buf: &mut [u8],
+    ) -> std::result::Result<Flow, LinkError> {
         loop {
             match (&*self.master).read(buf) {
                 Ok(n) if n > 0 => {
                     client.send_data(&buf[..n])?;
-                    sent = true;
+                    line.unfenced = true;
                 }
-                Err(e) if e.kind() == ErrorKind::WouldBlock => return Ok(Flow::Drained(sent)),
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return Ok(Flow::Drained),
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
                 // EIO (or end of file): the slave's last user closed it.
                 _ => return Ok(Flow::Closed),
@@ -793,21 +808,21 @@ impl Bridged {
     /// whatever follows (bytes written after, a reset on the modem lines) happens at the new one.
     /// The caller then sets the pty's own rate for its port's sake; the bridge does not read it.
     pub fn set_baud(&self, baud: u32) -> std::result::Result<(), LinkError> {
-        let mut remote = lock(&self.forward.remote_baud);
+        let mut line = lock(&self.forward.remote);
         let mut buf = vec![0u8; 16 * 1024];
-        let sent = match self.forward.forward(&self.client, &mut buf)? {
-            Flow::Drained(sent) => sent,
-            Flow::Closed => return Err(LinkError::Gone("the local end closed".to_owned())),
-        };
-        if *remote != baud {
-            if sent {
+        if let Flow::Closed = self.forward.forward(&mut line, &self.client, &mut buf)? {
+            return Err(LinkError::Gone("the local end closed".to_owned()));
+        }
+        if line.baud != baud {
+            if line.unfenced {
                 // ser2net (gensio) applies every command in what it reads at once before it
                 // writes that read's data to the UART, so data and a SET-BAUDRATE right behind it
                 // would swap. A query answered first puts the change in a later read.
                 self.client.query_baud()?;
             }
             self.client.set_baud(baud)?;
-            *remote = baud;
+            line.baud = baud;
+            line.unfenced = false;
         }
         Ok(())
     }
@@ -827,9 +842,9 @@ fn pump(bridged: &Bridged) {
             )];
             let _ = poll(&mut fds, PollTimeout::from(20u8));
         }
-        let _batch = lock(&bridged.forward.remote_baud);
-        match bridged.forward.forward(client, &mut buf) {
-            Ok(Flow::Drained(_)) => {}
+        let mut line = lock(&bridged.forward.remote);
+        match bridged.forward.forward(&mut line, client, &mut buf) {
+            Ok(Flow::Drained) => {}
             Ok(Flow::Closed) | Err(_) => break,
         }
     }
