@@ -247,7 +247,9 @@ pub(crate) fn connection_error(text: &str) -> Option<String> {
         || super::wifi::disconnect(&lower).is_some();
     (net && failed && !not_a_failure && !wifi && t.len() < 300).then(|| {
         format!(
-            "the last error the firmware printed before the log ends is about its connection:              `{t}` (espcheck does not know this firmware's lines; it reads this as a failed              connection, and the line does not say whether TCP or TLS failed)"
+            "the last error the firmware printed before the log ends is about its connection: \
+             `{t}` (espcheck does not know this firmware's lines; it reads this as a failed \
+             connection, and the line does not say whether TCP or TLS failed)"
         )
     })
 }
@@ -265,7 +267,8 @@ mod tests {
             "Host unreachable",
             "Failed to get token",
         ] {
-            assert!(connection_error(l).is_some(), "{l}");
+            let r = connection_error(l).unwrap_or_default();
+            assert!(r.contains(&format!("connection: `{l}` (espcheck")), "{r}");
         }
         for l in [
             "Connecting to server",
