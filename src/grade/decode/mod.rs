@@ -16,11 +16,19 @@ use regex::Regex;
 use super::crash;
 use super::model::{Caller, Crash, Frame, Report};
 
+mod coredump;
 mod identity;
+mod tasks;
 mod unwind;
 
+pub use coredump::{CoreDump, CoreDumpError, DumpedTask};
 pub use identity::{Arch, logged_elf_sha256};
+pub use tasks::{decode_core_dump, read_block, summarize, unreadable};
 pub use unwind::{Cfi, RiscvDump};
+
+/// The lines that open and close a core dump block on the UART.
+pub const CORE_DUMP_START: &str = coredump::START;
+pub const CORE_DUMP_END: &str = coredump::END;
 
 /// The ELF of a set (the app's first, then ROM ELFs) whose loaded sections hold `addr`; the app's
 /// when none does.
@@ -528,21 +536,7 @@ pub fn decode(crash: &Crash, set: &[Symbols<'_>]) -> Decoded {
             // feeds it.
             for (core, dump) in &dumps {
                 let core = core.or(first_core);
-                let mut own = Vec::new();
-                let pcs = unwind::unwind(&cfis, dump);
-                own.extend(frame_in(set, dump.mepc, "mepc"));
-                for &pc in &pcs[1..] {
-                    own.extend(return_frame_in(set, pc, "cfi"));
-                }
-                // MEPC outside the CFI (ROM code without its ELF, or a jump to a bad pointer):
-                // RA is all there is, and no CFI vouches for it.
-                if pcs.len() == 1
-                    && !unwind::covers(&cfis, dump.mepc)
-                    && let Some(ra) = dump.regs[1]
-                    && is_code(ra)
-                {
-                    own.extend(return_frame_in(set, ra, "ra").map(|f| Frame { guess: true, ..f }));
-                }
+                let own = riscv_frames(set, &cfis, dump, "mepc");
                 frames.extend(own.into_iter().map(|f| Frame { core, ..f }));
             }
         }
@@ -574,6 +568,32 @@ pub fn decode(crash: &Crash, set: &[Symbols<'_>]) -> Decoded {
         faults,
         warnings,
     }
+}
+
+/// The frames of one RISC-V register set unwound through its memory with the CFI of `set`:
+/// the PC (shown as `pc_from`), then each caller's return address, looked up one byte back.
+fn riscv_frames(
+    set: &[Symbols<'_>],
+    cfis: &[&Cfi<'_>],
+    dump: &RiscvDump,
+    pc_from: &str,
+) -> Vec<Frame> {
+    let mut own = Vec::new();
+    let pcs = unwind::unwind(cfis, dump);
+    own.extend(frame_in(set, dump.mepc, pc_from));
+    for &pc in &pcs[1..] {
+        own.extend(return_frame_in(set, pc, "cfi"));
+    }
+    // A PC outside the CFI (ROM code without its ELF, or a jump to a bad pointer): RA is all
+    // there is, and no CFI vouches for it.
+    if pcs.len() == 1
+        && !unwind::covers(cfis, dump.mepc)
+        && let Some(ra) = dump.regs[1]
+        && set.iter().any(|s| s.is_code(ra))
+    {
+        own.extend(return_frame_in(set, ra, "ra").map(|f| Frame { guess: true, ..f }));
+    }
+    own
 }
 
 /// Decode the report's crash into `backtrace`, and let the reason name the crash site instead of
@@ -641,3 +661,6 @@ fn where_(function: Option<&str>, file: Option<&str>, line: Option<u32>) -> Stri
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod dump_tests;

@@ -1,0 +1,118 @@
+//! A core dump in the report: what it says without an ELF (the crashed task, the panic reason,
+//! each task's PC), and with one, every task's backtrace, unwound through the dumped memory with
+//! the ELF's call-frame information as gdb does for `espcoredump.py info_corefile`.
+
+use super::coredump::{CoreDump, CoreDumpError};
+use super::unwind::RiscvDump;
+use super::{Arch, Cfi, Symbols, frame_in, identity, riscv_frames};
+use crate::grade::model::{CoreDumpReport, DumpTask, Frame};
+
+/// Read a UART block's lines (the base64 between the markers) into a report entry; a dump that
+/// cannot be read becomes an entry that says why.
+pub fn read_block<'l>(
+    lines: impl IntoIterator<Item = &'l str>,
+    line: Option<usize>,
+) -> CoreDumpReport {
+    match CoreDump::from_base64_lines(lines) {
+        Ok(dump) => summarize(dump, line),
+        Err(e) => unreadable(&e, line),
+    }
+}
+
+/// The report entry of a dump that could not be read.
+pub fn unreadable(error: &CoreDumpError, line: Option<usize>) -> CoreDumpReport {
+    CoreDumpReport {
+        line,
+        error: Some(error.to_string()),
+        ..CoreDumpReport::default()
+    }
+}
+
+fn hex32(v: u64) -> String {
+    format!("0x{v:08x}")
+}
+
+/// What a dump says before any ELF is given.
+pub fn summarize(dump: CoreDump, line: Option<usize>) -> CoreDumpReport {
+    let tasks = dump
+        .tasks_crashed_first()
+        .into_iter()
+        .map(|t| DumpTask {
+            name: t.name.clone(),
+            tcb: hex32(t.tcb),
+            crashed: Some(t.tcb) == dump.crashed_tcb,
+            pc: hex32(u64::from(t.regs.first().copied().unwrap_or_default())),
+            frames: Vec::new(),
+        })
+        .collect();
+    CoreDumpReport {
+        line,
+        error: None,
+        format: dump.format.clone(),
+        chip: dump.chip.map(str::to_owned),
+        chip_rev: dump.chip_rev,
+        app_elf_sha256: dump.app_sha256.clone(),
+        crashed_task: dump.crashed_tcb.map(hex32),
+        in_isr: dump.in_isr,
+        panic_reason: dump.panic_reason.clone(),
+        tasks,
+        notes: vec!["give the app's --elf to name the frames of every task".to_owned()],
+        dump: Some(Box::new(dump)),
+    }
+}
+
+/// Decode every task of the report's dump with `set` (the app's ELF first, then ROM ELFs):
+/// RISC-V tasks are unwound from their registers through the dumped TCBs and stacks; Xtensa
+/// tasks get their PC only (the windowed-ABI unwinder is not written yet, and no frame is
+/// guessed). A dump from another build or architecture marks every frame unreliable; what
+/// disagrees is returned, one sentence each, for the report's warnings.
+pub fn decode_core_dump(report: &mut CoreDumpReport, set: &[Symbols<'_>]) -> Vec<String> {
+    let (Some(dump), Some(app)) = (report.dump.as_deref(), set.first()) else {
+        return Vec::new();
+    };
+    let warnings = identity::check_dump(dump, app);
+    let unreliable = !warnings.is_empty();
+    let mut notes = Vec::new();
+    let cfis: Vec<&Cfi<'_>> = set.iter().filter_map(|s| s.cfi.as_ref()).collect();
+    if dump.arch == Arch::RiscV && cfis.is_empty() {
+        notes.push(
+            "the ELF has no call-frame information (.eh_frame/.debug_frame): only each task's \
+             PC is decoded"
+                .to_owned(),
+        );
+    }
+    if dump.arch == Arch::Xtensa {
+        notes.push(
+            "Xtensa core dumps are not unwound yet: only each task's PC is decoded (use \
+             `espcoredump.py info_corefile` for the callers)"
+                .to_owned(),
+        );
+    }
+    let tasks = dump.tasks_crashed_first();
+    for (entry, task) in report.tasks.iter_mut().zip(tasks) {
+        let pc = u64::from(task.regs.first().copied().unwrap_or_default());
+        let mut frames: Vec<Frame> = if dump.arch == Arch::RiscV && !cfis.is_empty() {
+            let mut regs = [None; 32];
+            regs[0] = Some(0);
+            for (n, &r) in task.regs.iter().enumerate().skip(1).take(31) {
+                regs[n] = Some(u64::from(r));
+            }
+            let task_dump = RiscvDump {
+                mepc: pc,
+                regs,
+                memory: dump.memory.clone(),
+            };
+            riscv_frames(set, &cfis, &task_dump, "pc")
+        } else {
+            frame_in(set, pc, "pc").into_iter().collect()
+        };
+        if unreliable {
+            for f in &mut frames {
+                f.unreliable = true;
+            }
+        }
+        entry.frames = frames;
+    }
+    report.notes = notes;
+    warnings
+}
