@@ -18,10 +18,12 @@ use sha2::{Digest, Sha256};
 
 use super::Arch;
 
-/// The line that opens the UART block (after any log prefix).
-pub const START: &str = "CORE DUMP START";
-/// The line that closes it.
-pub const END: &str = "CORE DUMP END";
+/// What the line that opens the UART block holds (`================= CORE DUMP START
+/// =================`, after any log prefix). `espcoredump.py`'s decoded report opens with
+/// `==== ESP32 CORE DUMP START ====` instead: text, not base64, and not matched.
+pub const START: &str = "= CORE DUMP START =";
+/// What the line that closes it holds.
+pub const END: &str = "= CORE DUMP END =";
 
 /// The largest image read: ESP-IDF's coredump partitions are 64 KiB by default, a few MiB at most.
 const IMAGE_LIMIT: usize = 16 * 1024 * 1024;
@@ -54,8 +56,9 @@ pub enum CoreDumpError {
     #[error("the core dump's header length {0} is impossible (a damaged first line?)")]
     BadLength(usize),
     #[error(
-        "core dump format {0} is the binary format of ESP-IDF before 4.1, not supported: \
-         convert it with `espcoredump.py` or set CONFIG_ESP_COREDUMP_DATA_FORMAT_ELF"
+        "the core dump is in the binary format of ESP-IDF before 4.1 (header word {0}), which \
+         espcheck does not read: decode it with `espcoredump.py`, or build with \
+         CONFIG_ESP_COREDUMP_DATA_FORMAT_ELF"
     )]
     Binary(String),
     #[error("core dump format {0} is not one espcheck knows (ELF formats 1.0 to 1.4 are)")]
@@ -184,7 +187,7 @@ impl CoreDump {
         let shown = format!("{major}.{minor}");
         // (header length, SHA-256 rather than CRC32, whether the header records the revision)
         let (header, sha, rev_at) = match (major, minor) {
-            (0, _) => return Err(CoreDumpError::Binary(shown)),
+            (0, _) => return Err(CoreDumpError::Binary(format!("0x{version:08x}"))),
             (1, 0) => (20, false, None),
             (1, 1) => (20, true, None),
             (1, 2) => (24, false, Some(20)),
@@ -420,7 +423,7 @@ mod tests {
         image[4..8].copy_from_slice(&0x0005_0002u32.to_le_bytes());
         assert!(matches!(
             CoreDump::from_image(&image),
-            Err(CoreDumpError::Binary(v)) if v == "0.2"
+            Err(CoreDumpError::Binary(v)) if v == "0x00050002"
         ));
         image[4..8].copy_from_slice(&0x0005_0109u32.to_le_bytes());
         assert!(matches!(
