@@ -151,20 +151,28 @@ impl CoreDump {
         }
         let text = std::str::from_utf8(bytes).map_err(|_| CoreDumpError::NotRecognised)?;
         let lines: Vec<&str> = text.lines().collect();
-        let block = match lines.iter().position(|l| l.contains(START)) {
+        match lines.iter().position(|l| l.contains(START)) {
             Some(start) => {
                 let rest = &lines[start + 1..];
                 let end = rest.iter().position(|l| l.contains(END));
-                &rest[..end.unwrap_or(rest.len())]
+                let block = rest[..end.unwrap_or(rest.len())].iter();
+                Self::from_base64_lines(block.map(|l| base64_part(l)))
             }
-            None => &lines[..],
-        };
-        let block: Vec<&str> = block.iter().map(|l| base64_part(l)).collect();
-        match Self::from_base64_lines(block) {
-            Err(CoreDumpError::Base64 { .. } | CoreDumpError::Empty) if !text.contains(START) => {
-                Err(CoreDumpError::NotRecognised)
+            // The block's lines alone: each one base64 word, or this is not a dump.
+            None => {
+                let bare = lines.iter().all(|l| {
+                    l.trim()
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'='))
+                });
+                match Self::from_base64_lines(lines.iter().copied()) {
+                    Err(CoreDumpError::Base64 { .. } | CoreDumpError::Empty) => {
+                        Err(CoreDumpError::NotRecognised)
+                    }
+                    read if bare => read,
+                    _ => Err(CoreDumpError::NotRecognised),
+                }
             }
-            other => other,
         }
     }
 
