@@ -32,7 +32,8 @@ struct GdbFrame {
 }
 
 /// gdb's backtrace of every task, by TCB, in the order printed. gdb's last `0x00000000 in ??`
-/// is where it found a zero return address (the end of a task's stack), not a frame.
+/// (RISC-V) or `0x40000000 in ??` (Xtensa: a zero `a0` given the PC's region bits) is where it
+/// found a zero return address (the end of a task's stack), not a frame.
 fn gdb_threads(expected: &str) -> Vec<(u64, String, Vec<GdbFrame>)> {
     let thread = Regex::new(r"^=+ THREAD \d+ \(TCB: 0x([0-9a-f]+), name: '([^']*)'\) =+$").unwrap();
     let frame =
@@ -51,7 +52,7 @@ fn gdb_threads(expected: &str) -> Vec<(u64, String, Vec<GdbFrame>)> {
             let addr = c
                 .get(1)
                 .map(|m| u64::from_str_radix(m.as_str(), 16).unwrap());
-            if addr == Some(0) {
+            if addr == Some(0) || (addr == Some(0x4000_0000) && &c[2] == "??") {
                 continue;
             }
             frames.push(GdbFrame {
@@ -71,13 +72,27 @@ fn basename(path: &str) -> String {
     path.rsplit('/').next().unwrap_or(path).to_owned()
 }
 
-fn ours(f: &Frame) -> GdbFrame {
-    GdbFrame {
-        addr: u64::from_str_radix(f.addr.trim_start_matches("0x"), 16).ok(),
-        function: f.function.clone(),
-        file: f.file.as_deref().map(basename),
-        line: f.line,
+/// Our frames as gdb lists them: an inlined function is a frame of its own, and the function it
+/// was inlined into follows without an address.
+fn ours(frames: &[Frame]) -> Vec<GdbFrame> {
+    let mut out = Vec::new();
+    for f in frames {
+        out.push(GdbFrame {
+            addr: u64::from_str_radix(f.addr.trim_start_matches("0x"), 16).ok(),
+            function: f.function.clone(),
+            file: f.file.as_deref().map(basename),
+            line: f.line,
+        });
+        for c in &f.inlined_into {
+            out.push(GdbFrame {
+                addr: None,
+                function: c.function.clone(),
+                file: c.file.as_deref().map(basename),
+                line: c.line,
+            });
+        }
     }
+    out
 }
 
 /// binutils' `addr2line` (the Debian `binutils-multiarch` build reads RISC-V ELFs) on the call
@@ -132,7 +147,7 @@ fn assert_like_gdb(
             .iter()
             .filter(|f| !f.addr.is_some_and(|a| gdb_tail_calls.contains(&a)))
             .collect();
-        let got: Vec<GdbFrame> = task.frames.iter().map(ours).collect();
+        let got = ours(&task.frames);
         assert_eq!(
             got.len(),
             gdb.len(),
@@ -142,8 +157,9 @@ fn assert_like_gdb(
             if i > 0 {
                 assert_eq!(g.addr, want.addr, "{chip} {name} #{i}");
             }
-            let addr = g.addr.unwrap();
-            if gdb_misnames.contains(&addr) {
+            if let Some(addr) = g.addr
+                && gdb_misnames.contains(&addr)
+            {
                 // gdb named these from a symbol of an empty section at the same address
                 // (`__GNU_EH_FRAME_HDR`); binutils' addr2line reads the DWARF line table.
                 let (function, file, line) =
@@ -217,7 +233,7 @@ fn esp32c3_tasks_equal_gdb_up_to_the_rom_without_cfi() {
     // reading its prologue; we name that frame and stop there rather than guess.
     let expected = String::from_utf8(read("esp32c3", "expected_output")).unwrap();
     let gdb = &gdb_threads(&expected)[0].2;
-    let got: Vec<GdbFrame> = main.frames.iter().map(ours).collect();
+    let got = ours(&main.frames);
     assert_eq!(got.len(), 5, "{got:#?}");
     assert_eq!(got[4].function.as_deref(), Some("ets_vprintf"));
     for (i, (g, want)) in got.iter().zip(gdb).enumerate() {
@@ -237,12 +253,32 @@ fn esp32c3_tasks_equal_gdb_up_to_the_rom_without_cfi() {
     let threads = gdb_threads(&trimmed);
     assert_eq!(threads.len(), others.tasks.len());
     for (task, (_, _, gdb)) in others.tasks.iter().zip(&threads) {
-        let got: Vec<GdbFrame> = task.frames.iter().map(ours).collect();
+        let got = ours(&task.frames);
         assert_eq!(got.len(), gdb.len(), "{got:#?}");
         for (i, (g, want)) in got.iter().zip(gdb).enumerate().skip(1) {
             assert_eq!(g, want, "#{i}");
         }
     }
+}
+
+#[test]
+fn esp32_xtensa_tasks_equal_gdb_through_the_rom() {
+    let dump = CoreDump::from_file(&read("esp32", "coredump.b64")).unwrap();
+    assert_eq!((dump.arch, dump.chip_rev), (Arch::Xtensa, Some(300)));
+    let rom = crate::flash::rom_elf::shipped("esp32:v3.0").unwrap();
+    let report = decoded("esp32", &read("esp32", "app.elf"), Some(&rom));
+    assert_eq!(crashed(&report).name.as_deref(), Some("main"));
+    // The base save areas lead through ets_write_char and ets_printf in ROM back into the app;
+    // inlined vPortClearInterruptMaskFromISR is listed as gdb lists it.
+    assert_like_gdb("esp32", &report, &[], &[]);
+    // Without the ROM ELF: the ROM frame is shown unnamed and the unwind stops there.
+    let bare = decoded("esp32", &read("esp32", "app.elf"), None);
+    let main = ours(&crashed(&bare).frames);
+    assert_eq!(main.len(), 5, "{main:#?}");
+    assert_eq!(
+        (main[4].addr, &main[4].function),
+        (Some(0x4000_7c78), &None)
+    );
 }
 
 #[test]

@@ -20,6 +20,7 @@ mod coredump;
 mod identity;
 mod tasks;
 mod unwind;
+mod xtensa;
 
 pub use coredump::{CoreDump, CoreDumpError, DumpedTask};
 pub use identity::{Arch, logged_elf_sha256};

@@ -4,7 +4,7 @@
 
 use super::coredump::{CoreDump, CoreDumpError};
 use super::unwind::RiscvDump;
-use super::{Arch, Cfi, Symbols, frame_in, identity, riscv_frames};
+use super::{Arch, Cfi, Symbols, frame_in, identity, return_frame_in, riscv_frames, xtensa};
 use crate::grade::model::{CoreDumpReport, DumpTask, Frame};
 
 /// Read a UART block's lines (the base64 between the markers) into a report entry; a dump that
@@ -62,9 +62,8 @@ pub fn summarize(dump: CoreDump, line: Option<usize>) -> CoreDumpReport {
 }
 
 /// Decode every task of the report's dump with `set` (the app's ELF first, then ROM ELFs):
-/// RISC-V tasks are unwound from their registers through the dumped TCBs and stacks; Xtensa
-/// tasks get their PC only (the windowed-ABI unwinder is not written yet, and no frame is
-/// guessed). A dump from another build or architecture marks every frame unreliable; what
+/// RISC-V tasks are unwound from their registers through the dumped TCBs and stacks with the
+/// ELF's CFI; Xtensa tasks through the windowed ABI's base save areas. A dump from another build or architecture marks every frame unreliable; what
 /// disagrees is returned, one sentence each, for the report's warnings.
 pub fn decode_core_dump(report: &mut CoreDumpReport, set: &[Symbols<'_>]) -> Vec<String> {
     let (Some(dump), Some(app)) = (report.dump.as_deref(), set.first()) else {
@@ -78,13 +77,6 @@ pub fn decode_core_dump(report: &mut CoreDumpReport, set: &[Symbols<'_>]) -> Vec
         notes.push(
             "the ELF has no call-frame information (.eh_frame/.debug_frame): only each task's \
              PC is decoded"
-                .to_owned(),
-        );
-    }
-    if dump.arch == Arch::Xtensa {
-        notes.push(
-            "Xtensa core dumps are not unwound yet: only each task's PC is decoded (use \
-             `espcoredump.py info_corefile` for the callers)"
                 .to_owned(),
         );
     }
@@ -103,6 +95,18 @@ pub fn decode_core_dump(report: &mut CoreDumpReport, set: &[Symbols<'_>]) -> Vec
                 memory: dump.memory.clone(),
             };
             riscv_frames(set, &cfis, &task_dump, "pc")
+        } else if dump.arch == Arch::Xtensa {
+            let is_code = |addr| set.iter().any(|s| s.is_code(addr));
+            let pcs = xtensa::unwind(&task.regs, &dump.memory, is_code);
+            let mut frames: Vec<Frame> = pcs
+                .first()
+                .and_then(|&pc| frame_in(set, pc, "pc"))
+                .into_iter()
+                .collect();
+            for &ret in pcs.iter().skip(1) {
+                frames.extend(return_frame_in(set, ret, "window"));
+            }
+            frames
         } else {
             frame_in(set, pc, "pc").into_iter().collect()
         };
