@@ -180,6 +180,12 @@ pub struct CoreDumpReport {
     /// `abort() was called at PC 0x42009351 on core 0` and the like.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub panic_reason: Option<String>,
+    /// Xtensa's EXCCAUSE as the dump recorded it (the CPU's last exception: stale after an
+    /// abort), and EXCVADDR, the address the faulting access used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exception_cause: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fault_address: Option<String>,
     /// The crashed task first.
     #[serde(default)]
     pub tasks: Vec<DumpTask>,

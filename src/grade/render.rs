@@ -165,8 +165,14 @@ fn core_dump(d: &crate::grade::model::CoreDumpReport, out: &mut dyn Write) -> st
     if let Some(sha) = &d.app_elf_sha256 {
         writeln!(out, "  app ELF SHA256: {sha}")?;
     }
-    if let Some(p) = &d.panic_reason {
-        writeln!(out, "  panic reason: {}", shown(p))?;
+    match (&d.panic_reason, d.exception_cause) {
+        (Some(p), _) => writeln!(out, "  panic reason: {}", shown(p))?,
+        (None, Some(cause)) => writeln!(
+            out,
+            "  exception cause {cause}, fault address {}",
+            d.fault_address.as_deref().unwrap_or("?")
+        )?,
+        (None, None) => {}
     }
     if d.in_isr == Some(true) {
         writeln!(out, "  crashed in an interrupt handler")?;

@@ -34,6 +34,9 @@ const NT_ESP_INFO: u32 = 8266;
 const NT_ESP_EXTRA_INFO: u32 = 677;
 const NT_ESP_TASK_INFO: u32 = 678;
 const NT_ESP_PANIC_DETAILS: u32 = 679;
+/// Xtensa's special register numbers of EXCCAUSE and EXCVADDR.
+const XT_EXCCAUSE: u32 = 232;
+const XT_EXCVADDR: u32 = 238;
 /// The extra-info note's stand-in for a crashed task that was not dumped.
 const SKIPPED_TASK: u32 = 0xdead_beef;
 /// Where the registers start in a FreeRTOS `NT_PRSTATUS` note, and where the TCB (the pid) is.
@@ -106,6 +109,10 @@ pub struct CoreDump {
     pub in_isr: Option<bool>,
     /// `abort() was called at PC 0x42009351 on core 0` and the like.
     pub panic_reason: Option<String>,
+    /// Xtensa's EXCCAUSE and EXCVADDR as the extra-info note recorded them (the CPU's last
+    /// exception: stale when the panic was an abort).
+    pub exccause: Option<u32>,
+    pub excvaddr: Option<u64>,
     pub tasks: Vec<DumpedTask>,
     /// Every dumped word (TCBs and stacks) by address.
     pub memory: BTreeMap<u64, u32>,
@@ -265,6 +272,8 @@ impl CoreDump {
             crashed_tcb: None,
             in_isr: None,
             panic_reason: None,
+            exccause: None,
+            excvaddr: None,
             tasks: Vec::new(),
             memory: BTreeMap::new(),
         };
@@ -343,8 +352,19 @@ impl CoreDump {
                     .first()
                     .filter(|&&t| t != SKIPPED_TASK)
                     .map(|&t| u64::from(t));
-                if self.arch == Arch::RiscV {
-                    self.in_isr = words.get(1).map(|&w| w != 0);
+                match self.arch {
+                    Arch::RiscV => self.in_isr = words.get(1).map(|&w| w != 0),
+                    // (special register number, value) pairs after the TCB.
+                    Arch::Xtensa => {
+                        for pair in words.get(1..).unwrap_or_default().chunks_exact(2) {
+                            match pair[0] {
+                                XT_EXCCAUSE => self.exccause = Some(pair[1]),
+                                XT_EXCVADDR => self.excvaddr = Some(u64::from(pair[1])),
+                                _ => {}
+                            }
+                        }
+                    }
+                    Arch::Other => {}
                 }
             }
             NT_ESP_PANIC_DETAILS => {

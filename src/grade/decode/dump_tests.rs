@@ -265,6 +265,8 @@ fn esp32c3_tasks_equal_gdb_up_to_the_rom_without_cfi() {
 fn esp32_xtensa_tasks_equal_gdb_through_the_rom() {
     let dump = CoreDump::from_file(&read("esp32", "coredump.b64")).unwrap();
     assert_eq!((dump.arch, dump.chip_rev), (Arch::Xtensa, Some(300)));
+    // espcoredump: `exccause 0x1d (StoreProhibitedCause)`, `excvaddr 0x0`.
+    assert_eq!((dump.exccause, dump.excvaddr), (Some(0x1d), Some(0)));
     let rom = crate::flash::rom_elf::shipped("esp32:v3.0").unwrap();
     let report = decoded("esp32", &read("esp32", "app.elf"), Some(&rom));
     assert_eq!(crashed(&report).name.as_deref(), Some("main"));

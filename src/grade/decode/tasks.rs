@@ -55,6 +55,8 @@ pub fn summarize(dump: CoreDump, line: Option<usize>) -> CoreDumpReport {
         crashed_task: dump.crashed_tcb.map(hex32),
         in_isr: dump.in_isr,
         panic_reason: dump.panic_reason.clone(),
+        exception_cause: dump.exccause,
+        fault_address: dump.excvaddr.map(hex32),
         tasks,
         notes: vec!["give the app's --elf to name the frames of every task".to_owned()],
         dump: Some(Box::new(dump)),
