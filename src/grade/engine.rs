@@ -51,6 +51,12 @@ pub(crate) struct Engine {
     /// The first line of the run that was cut, and how many bytes of it were dropped: what was
     /// dropped may have matched a failure, so no later line can prove a pass either.
     pub first_cut: Option<(usize, usize)>,
+    /// The open outcome is one failed connection attempt: firmware that retries may still
+    /// connect, and a success before the outcome is final supersedes it.
+    pub attempt_failed: bool,
+    /// A failed attempt that a later connection superseded: line and reason, for a run that
+    /// then ends without a verdict.
+    pub retried: Option<(usize, String)>,
     pub events: Vec<Event>,
 }
 
@@ -89,6 +95,8 @@ impl Engine {
             line: 0,
             cut: 0,
             first_cut: None,
+            attempt_failed: false,
+            retried: None,
             events: Vec::new(),
         }
     }
@@ -181,6 +189,11 @@ impl Engine {
         }
     }
 
+    pub fn stage_detail(&self, name: impl AsRef<str>) -> Option<&str> {
+        let i = self.index(name.as_ref())?;
+        self.stages[i].detail.as_deref()
+    }
+
     pub fn set_detail(&mut self, name: impl AsRef<str>, detail: String) {
         let name = name.as_ref();
         if let Some(i) = self.index(name) {
@@ -189,16 +202,27 @@ impl Engine {
     }
 
     /// Propose an outcome. A final outcome never changes; otherwise stronger evidence wins
-    /// (fault over fail over pass), and equal evidence replaces the older wording.
+    /// (fault over fail over pass), and equal evidence replaces the older wording. A pass also
+    /// replaces a failed connection attempt that is not yet final: the firmware retried and got
+    /// through, and the reason says what failed first.
     pub fn propose(&mut self, verdict: Verdict, stage: Option<&str>, reason: String, f: Finality) {
         if self.is_final {
             return;
         }
+        let mut reason = reason;
         if let Some(old) = &self.outcome
             && old.verdict.rank() > verdict.rank()
         {
-            return;
+            if !(self.attempt_failed && verdict == Verdict::Pass) {
+                return;
+            }
+            reason = format!("{reason} (after an earlier attempt failed: {})", old.reason);
+        } else if verdict == Verdict::Pass
+            && let Some((_, why)) = &self.retried
+        {
+            reason = format!("{reason} (after an earlier attempt failed: {why})");
         }
+        self.attempt_failed = false;
         // What was dropped from a cut line may say the opposite: no pass on its account.
         let (verdict, reason) = if verdict == Verdict::Pass && self.cut > 0 {
             (
@@ -236,6 +260,30 @@ impl Engine {
             Finality::Now => self.finalize(),
             Finality::AfterLines(n) => self.budget = Some(n),
         }
+    }
+
+    /// Propose that a connection attempt failed (DNS, TCP, TLS, or a request that got no HTTP
+    /// status): a fault, unless the firmware retries and succeeds before it is final.
+    /// A crash or a reset proposed before stays what it is.
+    pub fn propose_failed_attempt(&mut self, stage: Option<&str>, reason: String, f: Finality) {
+        let only_attempts = self.outcome.is_none() || self.attempt_failed;
+        self.propose(Verdict::Fault, stage, reason.clone(), f);
+        self.attempt_failed = only_attempts
+            && !self.is_final
+            && self.outcome.as_ref().is_some_and(|o| o.reason == reason);
+    }
+
+    /// The firmware said it connected after a failed attempt that is not yet final: that
+    /// attempt no longer decides the run.
+    pub fn connected_again(&mut self) {
+        if !self.attempt_failed || self.is_final {
+            return;
+        }
+        if let Some(old) = self.outcome.take() {
+            self.retried = Some((self.line, old.reason));
+        }
+        self.attempt_failed = false;
+        self.budget = None;
     }
 
     /// Make the proposed outcome final (if there is one).

@@ -1,7 +1,8 @@
 //! The `HTTPClient` examples' lines (`BasicHttpClient`, `BasicHttpsClient`, on both cores):
 //! `[HTTPS] GET... code: 200` and `[HTTP] POST... failed, error: connection refused`, and the
 //! ESP-IDF `esp_http_client` example's `I (3730) HTTP_CLIENT: HTTP GET Status = 200, …`. An HTTP
-//! status is a verdict: 2xx passes, anything else fails; so does a request that never got one.
+//! status is a verdict: 2xx passes, anything else fails; a request that never got one is a
+//! connection fault.
 
 use std::sync::LazyLock;
 
@@ -20,6 +21,23 @@ static REQUEST: LazyLock<Regex> = LazyLock::new(|| {
         r"(?i)^\[(HTTPS?)\]\s*(?:(GET|POST|PUT|PATCH|DELETE|HEAD)\b\.*\s*)?(?:code:\s*(-?\d+)|failed,?\s*error:\s*(.*))",
     )
     .unwrap_or_else(|_| unreachable!())
+});
+
+/// The status as sketches that adapt the examples print it: Random Nerd Tutorials' `HTTP
+/// Response code: 200`, `httpCode: 404`, `HTTP Status Code: 301`, `Response code = 200`,
+/// `[HTTPS] Status code: 200`.
+static PRINTED_STATUS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)^(?:\[https?\]\s*)?(?:https?\s*(?:response\s+|status\s+|return\s+)?|(?:response|status)\s+)code\s*(?:is\s*|[:=]\s*)(-?\d+)\s*\.?$",
+    )
+    .unwrap_or_else(|_| unreachable!())
+});
+
+/// The same sketches' failure branch: `Error code: -1`, printed instead of a status when
+/// `GET()` returns one of HTTPClient's error codes.
+static ERROR_CODE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)^(?:http\s+)?error\s*code\s*[:=]\s*(-(?:1[01]|[1-9]))\s*$")
+        .unwrap_or_else(|_| unreachable!())
 });
 
 /// HTTPClient's own debug output (`DEBUG_HTTPCLIENT` on the ESP8266, core debug level on the
@@ -93,6 +111,12 @@ pub(crate) fn classify(text: &str) -> Option<(Verdict, String)> {
     if let Some(c) = IDF_STATUS.captures(text.trim()) {
         return status(c.get(1)?.as_str(), c.get(2)?.as_str());
     }
+    if let Some(c) = PRINTED_STATUS
+        .captures(text.trim())
+        .or_else(|| ERROR_CODE.captures(text.trim()))
+    {
+        return status("HTTP", c.get(1)?.as_str());
+    }
     let c = REQUEST.captures(text.trim())?;
     let method = c.get(2).map_or(c.get(1)?.as_str().to_owned(), |m| {
         m.as_str().to_ascii_uppercase()
@@ -111,15 +135,43 @@ pub(crate) fn classify(text: &str) -> Option<(Verdict, String)> {
         "read timeout" => "; the server did not answer in time",
         _ => "",
     };
-    Some((
-        Verdict::Fail,
+    Some(failed_before_status(method, error, why))
+}
+
+/// A request that never got an HTTP status: the connection failed, a device fault (exit 5).
+fn failed_before_status(method: &str, error: &str, why: &str) -> (Verdict, String) {
+    (
+        Verdict::Fault,
         format!("the {method} request failed before any HTTP status: {error}{why}"),
-    ))
+    )
+}
+
+/// HTTPClient's own error codes (`HTTPC_ERROR_*`, the same on both cores), which sketches print
+/// where a status would be (`[HTTP] GET... code: -1`, `Error code: -11`).
+fn httpclient_error(code: i32) -> Option<&'static str> {
+    Some(match code {
+        -1 => "connection refused",
+        -2 => "send header failed",
+        -3 => "send payload failed",
+        -4 => "not connected",
+        -5 => "connection lost",
+        -6 => "no stream",
+        -7 => "no HTTP server",
+        -8 => "too less RAM",
+        -9 => "Transfer-Encoding not supported",
+        -10 => "stream write error",
+        -11 => "read timeout",
+        _ => return None,
+    })
 }
 
 fn status(method: &str, code: &str) -> Option<(Verdict, String)> {
     {
         let code: i32 = code.parse().ok()?;
+        if let Some(error) = httpclient_error(code) {
+            let error = format!("HTTPClient error {code}, {error}");
+            return Some(failed_before_status(method, &error, ""));
+        }
         let (verdict, what) = match code {
             200..=299 => (Verdict::Pass, "success"),
             300..=399 => (
@@ -153,8 +205,13 @@ mod tests {
             .unwrap_or_else(|| {
                 panic!("not recognised");
             });
-        assert_eq!(verdict, Verdict::Fail);
+        assert_eq!(verdict, Verdict::Fault);
         assert!(reason.contains("TCP or TLS"), "{reason}");
+        let (verdict, reason) = classify("[HTTPS] GET... code: -11")
+            .unwrap_or_else(|| panic!("HTTPClient's error code not recognised"));
+        assert_eq!(verdict, Verdict::Fault);
+        assert!(reason.contains("read timeout"), "{reason}");
+        assert_eq!(v("[HTTP] GET... code: -42"), Some(Verdict::Fail));
         assert_eq!(
             v("I (3730) HTTP_CLIENT: HTTP GET Status = 200, content_length = -1"),
             Some(Verdict::Pass)
@@ -172,6 +229,15 @@ mod tests {
             Some(Verdict::Pass)
         );
         assert_eq!(status_line("HTTP/1.1 is a protocol"), None);
+        // Sketches adapted from tutorials print the status their own way.
+        assert_eq!(v("HTTP Response code: 200"), Some(Verdict::Pass));
+        assert_eq!(v("httpCode: 404"), Some(Verdict::Fail));
+        assert_eq!(v("HTTP Status Code: 301"), Some(Verdict::Fail));
+        assert_eq!(v("Response code = 201"), Some(Verdict::Pass));
+        assert_eq!(v("Error code: -1"), Some(Verdict::Fault));
+        assert_eq!(v("Error code: -1002"), None);
+        assert_eq!(v("code: 200"), None);
+        assert_eq!(v("Exit code: 0"), None);
         assert_eq!(v("[HTTP] begin..."), None);
         assert_eq!(v("[HTTP] GET..."), None);
     }
@@ -180,11 +246,11 @@ mod tests {
         let v = |l: &str| classify(l).map(|(v, _)| v);
         assert_eq!(
             v("[HTTP] Failed, error: connection refused"),
-            Some(Verdict::Fail)
+            Some(Verdict::Fault)
         );
         assert_eq!(
             v("[HTTP] GET Failed, error: connection refused"),
-            Some(Verdict::Fail)
+            Some(Verdict::Fault)
         );
         assert_eq!(v("[HTTPS] GET...code: 200"), Some(Verdict::Pass));
         let status = |l: &str| match read(l) {

@@ -104,6 +104,27 @@ impl State {
             core.enter(Stage::TlsConnect, Some(name));
             return Step::Nothing;
         }
+        // The ESP8266 core's BearSSL examples (BearSSL_Validation, _CertStore,
+        // _MaxFragmentLength): `Trying: www.howsmyssl.com:443...`, then on the same line
+        // `Connected!` or `*** Can't connect. ***`.
+        if let Some(rest) = strip_ci(lower, text, "trying: ") {
+            let target = rest.split("...").next().unwrap_or(rest).trim();
+            let host = target
+                .rsplit_once(':')
+                .map_or(target, |(h, _)| h)
+                .to_owned();
+            if !host.is_empty() && !host.contains(' ') {
+                self.host = Some(host.clone());
+                core.host = Some(host);
+                core.enter(Stage::TlsConnect, Some(target.to_owned()));
+            }
+            if !says_connection_failed(lower) {
+                if lower.ends_with("connected!") {
+                    core.connected_again();
+                }
+                return Step::Nothing;
+            }
+        }
         if lower.starts_with("wifi connected") || lower.ends_with("wifi connected") {
             self.wifi_connected = true;
             core.enter(Stage::Wifi, None);
@@ -156,13 +177,12 @@ impl State {
                 let reason = self.connection_failed_reason(core);
                 // The reference sketch stops after its `connection failed`; other firmware goes
                 // on, and what it prints next (a crash, a reboot) may say more.
-                let finality =
-                    if lower == "connection failed" || lower.ends_with(": connection failed") {
-                        Finality::Now
-                    } else {
-                        Finality::AfterLines(OTHER_FAILURE_WAIT)
-                    };
-                core.propose(Verdict::Fault, Some(stage), reason, finality);
+                if lower == "connection failed" || lower.ends_with(": connection failed") {
+                    core.propose(Verdict::Fault, Some(stage), reason, Finality::Now);
+                } else {
+                    let finality = Finality::AfterLines(OTHER_FAILURE_WAIT);
+                    core.propose_failed_attempt(Some(stage), reason, finality);
+                }
             }
             return Step::Nothing;
         }
@@ -375,7 +395,16 @@ const OTHER_FAILURE_WAIT: u32 = 20;
 /// mail server`, `Connect to Server failed!`, `Connection to server failed`. Lines about joining
 /// the WiFi network are not about the server.
 pub(crate) fn says_connection_failed(lower: &str) -> bool {
-    let t = lower.trim().trim_end_matches(['!', '.', ' ']);
+    let t = lower.trim().trim_end_matches(['!', '.', ' ', '*']);
+    // The BearSSL examples' `Trying: host:443...*** Can't connect. ***`.
+    if ["can't connect", "cannot connect", "can not connect"]
+        .iter()
+        .any(|w| t.ends_with(w))
+        && t.len() < 120
+        && !t.contains("wifi")
+    {
+        return true;
+    }
     // A status after it: `connection failed (49/0)`, `MQTT Connection Failed  rc=-2`.
     let t = TRAILING_STATUS.replace(t, "");
     let t = t.trim_end_matches(['!', '.', ' ', ',']);

@@ -468,6 +468,8 @@ impl Grader {
         }
         if let Some(f) = tlsdiag::classify(line.number, text, &lower) {
             self.on_tls(f);
+        } else if self.core.attempt_failed && tlsdiag::connected(&lower) {
+            self.core.connected_again();
         }
         if self.profile == Profile::Auto && matches!(self.detected, None | Some("esp-idf")) {
             self.detect(text);
@@ -482,14 +484,27 @@ impl Grader {
                 httpclient::Said::Status(v, why) => (v, why, Finality::AfterLines(40)),
             };
             let reason = format!("line {}: {why}", line.number);
-            self.core.propose(verdict, None, reason, finality);
+            if verdict == Verdict::Fault {
+                // No HTTP status: the connection failed. What the TLS library said before
+                // explains it better than HTTPClient's one word; the examples retry in `loop()`.
+                self.core.enter(Stage::TlsConnect, None);
+                let reason = tls_reason(&self.core).unwrap_or(reason);
+                let stage = self.core.current_name().to_owned();
+                self.core.propose_failed_attempt(
+                    Some(&stage),
+                    reason,
+                    Finality::AfterLines(TLS_WAIT),
+                );
+            } else {
+                self.core.propose(verdict, None, reason, finality);
+            }
             return;
         }
         // Firmware that reads the socket itself and prints the response's status line: the
         // server's answer, unless a profile's own lines (the reference sketch echoes the body
         // after its request) or an earlier finding already decide.
         if !matches!(self.state, ProfileState::Unity(_))
-            && self.core.outcome.is_none()
+            && (self.core.outcome.is_none() || self.core.attempt_failed)
             && !self.core.reached(Stage::Request)
             && let Some((verdict, why)) = httpclient::status_line(text)
         {
@@ -793,8 +808,7 @@ impl Grader {
             if let Some(reason) = tls_reason(&self.core) {
                 // The sketch says `connection failed` next; wait a little for it and the rest of
                 // BearSSL's lines (the received fingerprint comes after the mismatch line).
-                self.core.propose(
-                    Verdict::Fault,
+                self.core.propose_failed_attempt(
                     Some(&stage),
                     reason,
                     Finality::AfterLines(TLS_WAIT),
@@ -825,6 +839,14 @@ impl Grader {
             Some(Stage::Wifi) => {
                 "; the board never joined the Wi-Fi network (SSID/password, signal, 5 GHz-only AP?)"
             }
+            Some(Stage::Time)
+                if self
+                    .core
+                    .stage_detail(Stage::Time)
+                    .is_some_and(|d| d != "waiting for NTP") =>
+            {
+                "; the clock was set, then the firmware printed nothing the profile knows"
+            }
             Some(Stage::Time) => "; NTP never answered (is UDP port 123 blocked?)",
             Some(Stage::TlsConnect | Stage::Certificate) => "; the TLS handshake never finished",
             Some(Stage::Request | Stage::Headers) => "; the server never answered the request",
@@ -849,7 +871,10 @@ impl Grader {
                     d.code, d.meaning
                 )
             });
-        let hint = wifi.as_deref().unwrap_or(hint);
+        let retried = self.core.retried.as_ref().map(|(n, why)| {
+            format!("; an earlier attempt failed ({why}), and line {n} says a retry connected")
+        });
+        let hint = wifi.as_deref().or(retried.as_deref()).unwrap_or(hint);
         match end {
             End::Eof => format!("the log ended during {stage} before a verdict{hint}"),
             End::Deadline(d) => format!(

@@ -838,3 +838,95 @@ fn boot_failures_asserts_and_reports_of_an_earlier_crash_are_faults() {
     assert_eq!(r.verdict, Verdict::Fault, "{}", r.reason);
     assert!(r.reason.contains("RTCWDT_RTC_RST"), "{}", r.reason);
 }
+
+#[test]
+fn a_retry_that_gets_a_status_supersedes_the_failed_attempt() {
+    let r = auto(
+        "[HTTPS] begin...\n[HTTPS] GET...\nBSSL:_wait_for_handshake: failed\n\
+         [HTTPS] GET... failed, error: connection refused\n[HTTPS] begin...\n[HTTPS] GET...\n\
+         [HTTPS] GET... code: 200\n",
+    );
+    assert_eq!((r.verdict, r.exit_code), (Verdict::Pass, 0), "{}", r.reason);
+    assert!(r.reason.contains("HTTP 200"), "{}", r.reason);
+    assert!(r.reason.contains("earlier attempt failed"), "{}", r.reason);
+    assert!(r.reason.contains("_wait_for_handshake"), "{}", r.reason);
+}
+
+#[test]
+fn a_request_that_got_no_status_is_a_connection_fault() {
+    for log in [
+        "[HTTP] begin...\n[HTTP] GET...\n[HTTP] GET... failed, error: connection refused\n",
+        "Connected to WiFi network\nError code: -1\n",
+        "[HTTPS] GET... code: -11\n",
+    ] {
+        let r = auto(log);
+        assert_eq!(
+            (r.verdict, r.exit_code),
+            (Verdict::Fault, 5),
+            "{log}: {}",
+            r.reason
+        );
+        assert_eq!(r.stage, "tls-connect", "{log}");
+        assert!(
+            r.reason.contains("before any HTTP status"),
+            "{log}: {}",
+            r.reason
+        );
+    }
+}
+
+#[test]
+fn a_retry_that_connects_withdraws_the_failure_but_not_a_wifi_reconnect() {
+    let r =
+        auto("BSSL:_wait_for_handshake: failed\nretrying in 5 s\nConnected to server!\nhello\n");
+    assert_eq!(
+        (r.verdict, r.exit_code),
+        (Verdict::Timeout, 3),
+        "{}",
+        r.reason
+    );
+    assert!(r.reason.contains("a retry connected"), "{}", r.reason);
+    let r = auto("BSSL:_wait_for_handshake: failed\nConnected to WiFi\nhello\n");
+    assert_eq!(
+        (r.verdict, r.exit_code),
+        (Verdict::Fault, 5),
+        "{}",
+        r.reason
+    );
+}
+
+#[test]
+fn a_crash_is_not_superseded_by_a_later_pass() {
+    let r = auto(
+        "Guru Meditation Error: Core  1 panic'ed (LoadProhibited). Exception was unhandled.\n\
+         [HTTPS] GET... code: 200\n",
+    );
+    assert_eq!(r.verdict, Verdict::Fault, "{}", r.reason);
+}
+
+/// The ESP8266 core's BearSSL_Validation example: its first fetch is meant to fail, the next
+/// connects (the shape of esp8266/Arduino#4738's log).
+#[test]
+fn bearssl_examples_trying_lines_fail_and_retry() {
+    let log = "WiFi connected\nCurrent time: Thu Nov 26 10:00:00 2026\n\
+               Trying: api.github.com:443...*** Can't connect. ***\n-------\n";
+    let r = auto(log);
+    assert_eq!(
+        (r.verdict, r.exit_code),
+        (Verdict::Fault, 5),
+        "{}",
+        r.reason
+    );
+    assert!(
+        r.reason.contains("connection to api.github.com failed"),
+        "{}",
+        r.reason
+    );
+    let r = auto(&format!(
+        "{log}\nTrying: api.github.com:443...Connected!\n-------\nHTTP/1.1 200 OK\n-------\n"
+    ));
+    assert_eq!((r.verdict, r.exit_code), (Verdict::Pass, 0), "{}", r.reason);
+    assert!(r.reason.contains("earlier attempt failed"), "{}", r.reason);
+    let r = auto("Current time: Thu Nov 26 10:00:00 2026\nsomething else\n");
+    assert!(r.reason.contains("the clock was set"), "{}", r.reason);
+}

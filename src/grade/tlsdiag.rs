@@ -366,6 +366,30 @@ fn bearssl(rest: &str, lower: &str, diag: impl Fn(String) -> Diagnostic) -> Opti
     None
 }
 
+/// Firmware saying it reached its server (`Connected to server!`, `connected to
+/// api.github.com`, `[MQTT] connected`, `TLS connection established`): after a failed attempt,
+/// the retry got through. Joining the Wi-Fi network is not this.
+pub(crate) fn connected(lower: &str) -> bool {
+    let says = lower.starts_with("connected to ")
+        || lower.starts_with("connected!")
+        || lower.ends_with("] connected")
+        || lower.contains("connection established")
+        || lower.contains("handshake succeeded")
+        || lower.contains("handshake ok");
+    let network = [
+        "wifi",
+        "wi-fi",
+        "wlan",
+        "ssid",
+        "access point",
+        "network",
+        "ap ",
+    ]
+    .iter()
+    .any(|w| lower.contains(w));
+    says && !network && !lower.contains("not connected") && !lower.contains("disconnected")
+}
+
 /// The 20 (or so) hex bytes in `s` (`5f f1 60 …` or `5F:F1:…`) as upper-case colon hex.
 pub(crate) fn colon_hex(s: &str) -> Option<String> {
     let mut bytes = Vec::new();

@@ -667,8 +667,9 @@ fn real_logs_through_the_binary() {
     assert_eq!((code, v["verdict"].as_str()), (5, Some("fault")), "{v}");
     assert_eq!(v["crash"]["kind"], "guru-meditation", "{v}");
 
+    // No HTTP status: the board could not connect, a device fault as the exit codes say.
     let (code, v) = grade_json(&[&real("esp8266_httpclient_refused_debug.log")]);
-    assert_eq!(code, 1, "{v}");
+    assert_eq!((code, v["stage"].as_str()), (5, Some("tls-connect")), "{v}");
     assert_eq!(v["profile"], "http-client", "{v}");
     assert!(
         v["reason"].as_str().unwrap().contains("connection refused"),
