@@ -18,6 +18,7 @@ use super::model::{Caller, Crash, Frame, Report};
 
 mod coredump;
 mod identity;
+mod prologue;
 mod tasks;
 mod unwind;
 mod xtensa;
@@ -221,6 +222,9 @@ pub struct Symbols<'a> {
     labels: Vec<(u64, &'a str)>,
     /// `.eh_frame`/`.debug_frame`, for unwinding a RISC-V dump.
     cfi: Option<Cfi<'a>>,
+    /// The bytes of the executable sections, by address: for reading a prologue where no CFI
+    /// covers the code.
+    code_bytes: Vec<(u64, &'a [u8])>,
     arch: Arch,
     /// The file's bytes, for its SHA-256 (computed only when a log printed one to compare).
     bytes: &'a [u8],
@@ -264,6 +268,7 @@ impl<'a> Symbols<'a> {
         }
         let mut loaded = Vec::new();
         let mut code = Vec::new();
+        let mut code_bytes = Vec::new();
         for section in file.sections() {
             let SectionFlags::Elf { sh_flags, .. } = section.flags() else {
                 continue;
@@ -278,6 +283,9 @@ impl<'a> Symbols<'a> {
             loaded.push(span);
             if sh_flags.contains(object::elf::SHF_EXECINSTR) {
                 code.push(span);
+                if let Ok(data) = section.data() {
+                    code_bytes.push((span.start, data));
+                }
             }
         }
         let mut functions: Vec<Function> = file
@@ -368,6 +376,7 @@ impl<'a> Symbols<'a> {
             functions,
             labels,
             cfi,
+            code_bytes,
             arch,
             bytes: elf,
         })
@@ -403,6 +412,23 @@ impl<'a> Symbols<'a> {
             .iter()
             .any(|c| c.contains(label.0) && c.contains(addr));
         (!nearer_function && same_section).then(|| label.1.to_owned())
+    }
+
+    /// The sized function that holds `addr`: its first address and its bytes from there (cut at
+    /// its end), when its section's bytes are in the file.
+    fn function_code(&self, addr: u64) -> Option<(u64, &'a [u8])> {
+        let after = self.functions.partition_point(|f| f.span.start <= addr);
+        let f = self.functions[..after]
+            .iter()
+            .rev()
+            .find(|f| f.span.contains(addr))?;
+        let (base, data) = self
+            .code_bytes
+            .iter()
+            .find(|(base, data)| *base <= f.span.start && addr < base + data.len() as u64)?;
+        let from = usize::try_from(f.span.start - base).ok()?;
+        let to = usize::try_from(f.span.end - base).ok()?.min(data.len());
+        Some((f.span.start, data.get(from..to)?))
     }
 
     /// The ELF's architecture, as far as crash decoding cares.
@@ -580,10 +606,15 @@ fn riscv_frames(
     pc_from: &str,
 ) -> Vec<Frame> {
     let mut own = Vec::new();
-    let pcs = unwind::unwind(cfis, dump);
+    let code = |addr| set.iter().find_map(|s| s.function_code(addr));
+    let pcs = unwind::unwind(cfis, dump, &code);
     own.extend(frame_in(set, dump.mepc, pc_from));
-    for &pc in &pcs[1..] {
-        own.extend(return_frame_in(set, pc, "cfi"));
+    for &(pc, found) in &pcs[1..] {
+        let from = match found {
+            unwind::Found::Prologue => "prologue",
+            _ => "cfi",
+        };
+        own.extend(return_frame_in(set, pc, from));
     }
     // A PC outside the CFI (ROM code without its ELF, or a jump to a bad pointer): RA is all
     // there is, and no CFI vouches for it.

@@ -159,34 +159,77 @@ pub fn covers(cfis: &[&Cfi<'_>], addr: u64) -> bool {
     })
 }
 
-/// Unwind `dump` with the CFI of every ELF given (the app's, the ROM's): the return address of
-/// each caller, outermost last. The first element is MEPC itself (not a return address). Stops
-/// at the first frame whose CFI, saved words or return address is missing, at a zero or
-/// repeated return address, or at [`MAX_FRAMES`].
-pub fn unwind(cfis: &[&Cfi<'_>], dump: &RiscvDump) -> Vec<u64> {
+/// A function's code, for prologue analysis where no CFI covers a PC: the address of its first
+/// instruction and its bytes from there.
+pub type CodeOf<'c> = &'c dyn Fn(u64) -> Option<(u64, &'c [u8])>;
+
+/// How a caller's return address was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Found {
+    /// The dump's own PC (MEPC): not a return address.
+    Pc,
+    /// The ELF's call-frame information.
+    Cfi,
+    /// The callee's prologue, read from its code (no CFI covers it).
+    Prologue,
+}
+
+/// Unwind `dump` with the CFI of every ELF given (the app's, the ROM's), and where none covers
+/// a PC, with its function's prologue (`code`): the return address of each caller, outermost
+/// last. The first element is MEPC itself (not a return address). Stops at the first frame
+/// whose CFI or code, saved words or return address is missing, at a zero or repeated return
+/// address, or at [`MAX_FRAMES`].
+pub fn unwind(cfis: &[&Cfi<'_>], dump: &RiscvDump, code: CodeOf<'_>) -> Vec<(u64, Found)> {
     let mut ctx = UnwindContext::new();
-    let mut out = vec![dump.mepc];
+    let mut out = vec![(dump.mepc, Found::Pc)];
     let mut regs = dump.regs;
     let mut pc = dump.mepc;
     // The PC to look up: MEPC is the faulting instruction; a return address is one past the
     // call, so its CFI row is the call's (the row before a possible epilogue).
     let mut lookup = pc;
     while out.len() < MAX_FRAMES {
-        let Some(step) = cfis
+        let step = cfis
             .iter()
             .find_map(|c| c.unwind_one(&mut ctx, lookup, &regs, dump))
-        else {
+            .map(|s| (s, Found::Cfi))
+            .or_else(|| Some((by_prologue(code, lookup, &regs, dump)?, Found::Prologue)));
+        let Some((step, found)) = step else {
             break;
         };
         if step.pc == 0 || (step.pc == pc && step.regs[2] == regs[2]) {
             break;
         }
-        out.push(step.pc);
+        out.push((step.pc, found));
         pc = step.pc;
         lookup = pc.saturating_sub(1);
         regs = step.regs;
     }
     out
+}
+
+/// One step by the prologue of the function holding `lookup`: the CFA is the stack pointer
+/// before the prologue moved it; the return address and callee-saved registers are read where
+/// it stored them (a leaf that stored no `ra` returns to `ra` itself).
+fn by_prologue(
+    code: CodeOf<'_>,
+    lookup: u64,
+    regs: &[Option<u64>; 32],
+    dump: &RiscvDump,
+) -> Option<Step> {
+    let (start, bytes) = code(lookup)?;
+    let p = super::prologue::scan(bytes, start, lookup + 1);
+    let cfa = regs[2]?.checked_add_signed(-p.sp_moved)?;
+    let mut caller = *regs;
+    for &(reg, slot) in &p.saved {
+        if let Some(r) = caller.get_mut(reg) {
+            *r = dump.read(cfa.checked_add_signed(slot)?);
+        }
+    }
+    caller[2] = Some(cfa);
+    Some(Step {
+        pc: caller[1]?,
+        regs: caller,
+    })
 }
 
 impl<'a> Cfi<'a> {
