@@ -83,19 +83,24 @@ pub fn decode_core_dump(report: &mut CoreDumpReport, set: &[Symbols<'_>]) -> Vec
         );
     }
     let tasks = dump.tasks_crashed_first();
+    // One copy of the dumped memory serves every task's unwind.
+    let mut task_dump = RiscvDump {
+        memory: if dump.arch == Arch::RiscV {
+            dump.memory.clone()
+        } else {
+            Default::default()
+        },
+        ..RiscvDump::default()
+    };
     for (entry, task) in report.tasks.iter_mut().zip(tasks) {
         let pc = u64::from(task.regs.first().copied().unwrap_or_default());
         let mut frames: Vec<Frame> = if dump.arch == Arch::RiscV && !cfis.is_empty() {
-            let mut regs = [None; 32];
-            regs[0] = Some(0);
+            task_dump.mepc = pc;
+            task_dump.regs = [None; 32];
+            task_dump.regs[0] = Some(0);
             for (n, &r) in task.regs.iter().enumerate().skip(1).take(31) {
-                regs[n] = Some(u64::from(r));
+                task_dump.regs[n] = Some(u64::from(r));
             }
-            let task_dump = RiscvDump {
-                mepc: pc,
-                regs,
-                memory: dump.memory.clone(),
-            };
             riscv_frames(set, &cfis, &task_dump, "pc")
         } else if dump.arch == Arch::Xtensa {
             let is_code = |addr| set.iter().any(|s| s.is_code(addr));
