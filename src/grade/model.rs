@@ -125,7 +125,8 @@ pub struct Frame {
     /// Where the crash output had it: `epc1`, `excvaddr`, `stack` (ESP8266); `pc`, `excvaddr`,
     /// `backtrace` (ESP32); `mepc`, `ra`, `mtval` (RISC-V ESP32s). How an unwound caller was
     /// found: `cfi` (the ELF's call-frame information), `prologue` (its callee's prologue, where
-    /// no CFI covers it), `window` (an Xtensa core dump's register-window save area); a core
+    /// no CFI covers it), `tail-call` (a function that tail-called the frame before, from the
+    /// DWARF call sites), `window` (an Xtensa core dump's register-window save area); a core
     /// dump task's own PC is `pc`.
     pub from: String,
     /// The function, demangled; for inlined code the innermost one.

@@ -127,15 +127,8 @@ fn decoded(chip: &str, elf: &[u8], rom: Option<&[u8]>) -> CoreDumpReport {
 /// Every task's frames equal gdb's: function, file and line for each, the address from frame 1
 /// on (frame 0 is the PC gdb shows only when it is mid-line), and no frame gdb did not find.
 /// `gdb_misnames`: addresses gdb named from the wrong symbol, checked against binutils'
-/// addr2line instead; `gdb_tail_calls`: frames gdb synthesised from DWARF call-site info for a
-/// function that tail-called the next one (nothing on the stack records them; we do not
-/// synthesise them).
-fn assert_like_gdb(
-    chip: &str,
-    report: &CoreDumpReport,
-    gdb_misnames: &[u64],
-    gdb_tail_calls: &[u64],
-) {
+/// addr2line instead.
+fn assert_like_gdb(chip: &str, report: &CoreDumpReport, gdb_misnames: &[u64]) {
     let expected = String::from_utf8(read(chip, "expected_output")).unwrap();
     let threads = gdb_threads(&expected);
     assert_eq!(report.tasks.len(), threads.len(), "{chip}: task count");
@@ -143,10 +136,6 @@ fn assert_like_gdb(
         assert_eq!(task.tcb, format!("0x{tcb:08x}"), "{chip}: task order");
         assert_eq!(task.name.as_deref(), Some(name.as_str()));
         assert!(task.frames.iter().all(|f| !f.guess && !f.unreliable));
-        let gdb: Vec<&GdbFrame> = gdb
-            .iter()
-            .filter(|f| !f.addr.is_some_and(|a| gdb_tail_calls.contains(&a)))
-            .collect();
         let got = ours(&task.frames);
         assert_eq!(
             got.len(),
@@ -198,7 +187,7 @@ fn esp32c6_tasks_equal_gdb() {
     );
     assert_eq!(crashed(&report).name.as_deref(), Some("main"));
     // gdb had no ROM ELF: it stopped at the ROM's 0x40018ebe, and so do we.
-    assert_like_gdb("esp32c6", &report, &[], &[]);
+    assert_like_gdb("esp32c6", &report, &[]);
 }
 
 #[test]
@@ -210,14 +199,14 @@ fn esp32p4_tasks_equal_gdb_through_the_rom() {
     assert_eq!(crashed(&report).name.as_deref(), Some("main"));
     // The ROM ELF's .eh_frame carries the unwind through ets_write_char, ets_vprintf and
     // ets_printf back into the app, as gdb went.
-    // ipc0 and ipc1: vPortExitCriticalMultiCore tail-called vPortClearInterruptMaskFromISR
-    // (its return address 0x4ff04c2c is nowhere in the dumped stack; gdb read it from the
-    // DWARF call site).
-    assert_like_gdb(
-        "esp32p4",
-        &report,
-        &[0x4000_898a, 0x4000_89b0],
-        &[0x4ff0_4c2c],
+    // ipc0 and ipc1: vPortExitCriticalMultiCore tail-called vPortClearInterruptMaskFromISR;
+    // its frame (0x4ff04c2c) is nowhere on the stack, and comes from the DWARF call sites.
+    assert_like_gdb("esp32p4", &report, &[0x4000_898a, 0x4000_89b0]);
+    let ipc0 = &report.tasks[3];
+    assert_eq!(ipc0.name.as_deref(), Some("ipc0"));
+    assert_eq!(
+        (ipc0.frames[1].from.as_str(), ipc0.frames[1].addr.as_str()),
+        ("tail-call", "0x4ff04c2c")
     );
 }
 
@@ -238,7 +227,7 @@ fn esp32c3_tasks_equal_gdb_through_the_rom_by_its_prologues() {
             "pc", "cfi", "cfi", "cfi", "cfi", "prologue", "prologue", "cfi", "cfi"
         ]
     );
-    assert_like_gdb("esp32c3", &report, &[], &[]);
+    assert_like_gdb("esp32c3", &report, &[]);
     // Without the ROM ELF: the ROM frame is shown unnamed and the unwind stops there.
     let bare = decoded("esp32c3", &read("esp32c3", "app.elf"), None);
     let main = ours(&crashed(&bare).frames);
@@ -260,7 +249,7 @@ fn esp32_xtensa_tasks_equal_gdb_through_the_rom() {
     assert_eq!(crashed(&report).name.as_deref(), Some("main"));
     // The base save areas lead through ets_write_char and ets_printf in ROM back into the app;
     // inlined vPortClearInterruptMaskFromISR is listed as gdb lists it.
-    assert_like_gdb("esp32", &report, &[], &[]);
+    assert_like_gdb("esp32", &report, &[]);
     // Without the ROM ELF: the ROM frame is shown unnamed and the unwind stops there.
     let bare = decoded("esp32", &read("esp32", "app.elf"), None);
     let main = ours(&crashed(&bare).frames);

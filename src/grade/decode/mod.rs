@@ -19,6 +19,7 @@ use super::model::{Caller, Crash, Frame, Report};
 mod coredump;
 mod identity;
 mod prologue;
+mod tailcall;
 mod tasks;
 mod unwind;
 mod xtensa;
@@ -414,14 +415,34 @@ impl<'a> Symbols<'a> {
         (!nearer_function && same_section).then(|| label.1.to_owned())
     }
 
+    /// The symbol table's sized function that holds `addr`.
+    fn sized_function(&self, addr: u64) -> Option<&Function<'a>> {
+        let after = self.functions.partition_point(|f| f.span.start <= addr);
+        self.functions[..after]
+            .iter()
+            .rev()
+            .find(|f| f.span.contains(addr))
+    }
+
+    /// Where the symbol table's function `name` (as the symbol table spells it) starts, when
+    /// exactly one has that name.
+    fn function_named(&self, name: &str) -> Option<u64> {
+        let mut named = self.functions.iter().filter(|f| f.name == name);
+        match (named.next(), named.next()) {
+            (Some(f), None) => Some(f.span.start),
+            _ => None,
+        }
+    }
+
+    /// Where the function that holds `addr` starts.
+    fn function_start(&self, addr: u64) -> Option<u64> {
+        self.sized_function(addr).map(|f| f.span.start)
+    }
+
     /// The sized function that holds `addr`: its first address and its bytes from there (cut at
     /// its end), when its section's bytes are in the file.
     fn function_code(&self, addr: u64) -> Option<(u64, &'a [u8])> {
-        let after = self.functions.partition_point(|f| f.span.start <= addr);
-        let f = self.functions[..after]
-            .iter()
-            .rev()
-            .find(|f| f.span.contains(addr))?;
+        let f = self.sized_function(addr)?;
         let (base, data) = self
             .code_bytes
             .iter()
@@ -609,7 +630,18 @@ fn riscv_frames(
     let code = |addr| set.iter().find_map(|s| s.function_code(addr));
     let pcs = unwind::unwind(cfis, dump, &code);
     own.extend(frame_in(set, dump.mepc, pc_from));
-    for &(pc, found) in &pcs[1..] {
+    for (i, &(pc, found)) in pcs.iter().enumerate().skip(1) {
+        // A function that tail-called the previous frame's sat between it and this caller.
+        let callee = match i {
+            1 => pcs[0].0,
+            _ => pcs[i - 1].0.saturating_sub(1),
+        };
+        if let Some(start) = set.iter().find_map(|s| s.function_start(callee))
+            && let Some(hidden) =
+                owner(set, pc.saturating_sub(1)).and_then(|s| tailcall::between(s, start, pc))
+        {
+            own.extend(return_frame_in(set, hidden, "tail-call"));
+        }
         let from = match found {
             unwind::Found::Prologue => "prologue",
             _ => "cfi",
