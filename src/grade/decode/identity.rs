@@ -5,8 +5,6 @@
 //! we also compare the ELF's architecture with the crash's (RISC-V dumps print MEPC, Xtensa ones
 //! PC/EXCVADDR, epc1 or `Backtrace:` pairs).
 
-use sha2::{Digest, Sha256};
-
 use super::Symbols;
 use crate::grade::model::Crash;
 
@@ -87,8 +85,8 @@ pub(super) fn check_dump(dump: &super::CoreDump, symbols: &Symbols<'_>) -> Vec<S
 }
 
 fn sha_mismatch(what: &str, logged: &str, symbols: &Symbols<'_>) -> Option<String> {
-    let ours = hex::encode(Sha256::digest(symbols.bytes));
-    let shown = ours.get(..logged.len()).unwrap_or(&ours);
+    let ours = symbols.sha256();
+    let shown = ours.get(..logged.len()).unwrap_or(ours);
     (!ours.starts_with(logged)).then(|| {
         format!(
             "{what} {logged} is not this ELF's ({shown}): it is another build, so the decoded \

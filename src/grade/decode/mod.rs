@@ -226,6 +226,11 @@ pub struct Symbols<'a> {
     /// The bytes of the executable sections, by address: for reading a prologue where no CFI
     /// covers the code.
     code_bytes: Vec<(u64, &'a [u8])>,
+    /// The DWARF sections, and their call sites once an unwind asked (for tail calls).
+    sections: Option<gimli::Dwarf<Reader<'a>>>,
+    call_sites: std::cell::OnceCell<tailcall::CallSites>,
+    /// The file's SHA-256 in hex, once a dump asked to compare it.
+    sha256: std::cell::OnceCell<String>,
     arch: Arch,
     /// The file's bytes, for its SHA-256 (computed only when a log printed one to compare).
     bytes: &'a [u8],
@@ -332,36 +337,37 @@ impl<'a> Symbols<'a> {
         );
         let arch = Arch::of(file.architecture());
         let has_dwarf = file.section_by_name(".debug_info").is_some();
-        let dwarf = if has_dwarf {
-            let dwarf = gimli::Dwarf::load(|id| -> Result<Reader<'a>, String> {
-                let Some(section) = file.section_by_name(id.name()) else {
-                    return Ok(EndianSlice::new(&[], endian));
-                };
-                let compressed = section
-                    .compressed_file_range()
-                    .map(|r| r.format != object::CompressionFormat::None)
-                    .unwrap_or(true);
-                if compressed {
-                    return Err(format!(
-                        "its {} section is compressed; link without --compress-debug-sections",
-                        id.name()
-                    ));
-                }
-                let data = section
-                    .data()
-                    .map_err(|e| format!("unreadable {} section: {e}", id.name()))?;
-                Ok(EndianSlice::new(data, endian))
-            })?;
+        let load = |id: gimli::SectionId| -> Result<Reader<'a>, String> {
+            let Some(section) = file.section_by_name(id.name()) else {
+                return Ok(EndianSlice::new(&[], endian));
+            };
+            let compressed = section
+                .compressed_file_range()
+                .map(|r| r.format != object::CompressionFormat::None)
+                .unwrap_or(true);
+            if compressed {
+                return Err(format!(
+                    "its {} section is compressed; link without --compress-debug-sections",
+                    id.name()
+                ));
+            }
+            let data = section
+                .data()
+                .map_err(|e| format!("unreadable {} section: {e}", id.name()))?;
+            Ok(EndianSlice::new(data, endian))
+        };
+        // Two views of the same sections: addr2line's index, and ours for the call sites.
+        let (dwarf, sections) = if has_dwarf {
+            let dwarf = gimli::Dwarf::load(load)?;
             if index {
-                Some(
-                    addr2line::Context::from_dwarf(dwarf)
-                        .map_err(|e| format!("unreadable DWARF debug info: {e}"))?,
-                )
+                let ctx = addr2line::Context::from_dwarf(dwarf)
+                    .map_err(|e| format!("unreadable DWARF debug info: {e}"))?;
+                (Some(ctx), Some(gimli::Dwarf::load(load)?))
             } else {
-                None
+                (None, None)
             }
         } else {
-            None
+            (None, None)
         };
         if !has_dwarf && functions.is_empty() {
             return Err(
@@ -378,6 +384,9 @@ impl<'a> Symbols<'a> {
             labels,
             cfi,
             code_bytes,
+            sections,
+            call_sites: std::cell::OnceCell::new(),
+            sha256: std::cell::OnceCell::new(),
             arch,
             bytes: elf,
         })
@@ -422,6 +431,23 @@ impl<'a> Symbols<'a> {
             .iter()
             .rev()
             .find(|f| f.span.contains(addr))
+    }
+
+    /// The return address of a frame a tail call hid between a callee (its function starts at
+    /// `callee`) and the caller returning to `ret` (see [`tailcall`]).
+    fn tail_call_between(&self, callee: u64, ret: u64) -> Option<u64> {
+        let dwarf = self.sections.as_ref()?;
+        self.call_sites
+            .get_or_init(|| tailcall::CallSites::index(dwarf, self))
+            .between(callee, ret)
+    }
+
+    /// The ELF file's SHA-256, lower-case hex (what ESP-IDF records of the app).
+    fn sha256(&self) -> &str {
+        self.sha256.get_or_init(|| {
+            use sha2::Digest;
+            hex::encode(sha2::Sha256::digest(self.bytes))
+        })
     }
 
     /// Where the symbol table's function `name` (as the symbol table spells it) starts, when
@@ -638,7 +664,7 @@ fn riscv_frames(
         };
         if let Some(start) = set.iter().find_map(|s| s.function_start(callee))
             && let Some(hidden) =
-                owner(set, pc.saturating_sub(1)).and_then(|s| tailcall::between(s, start, pc))
+                owner(set, pc.saturating_sub(1)).and_then(|s| s.tail_call_between(start, pc))
         {
             own.extend(return_frame_in(set, hidden, "tail-call"));
         }

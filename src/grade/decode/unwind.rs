@@ -131,8 +131,8 @@ impl RiscvDump {
 /// The call-frame information of an ELF: its `.eh_frame` (with the section's address) and its
 /// `.debug_frame`, either of which may be absent.
 pub struct Cfi<'a> {
-    eh_frame: Option<(EhFrame<Reader<'a>>, BaseAddresses)>,
-    debug_frame: Option<(DebugFrame<Reader<'a>>, BaseAddresses)>,
+    eh_frame: Option<(EhFrame<Reader<'a>>, BaseAddresses, FdeIndex)>,
+    debug_frame: Option<(DebugFrame<Reader<'a>>, BaseAddresses, FdeIndex)>,
 }
 
 impl std::fmt::Debug for Cfi<'_> {
@@ -243,12 +243,16 @@ impl<'a> Cfi<'a> {
         let eh_frame = eh_frame.filter(|(d, _)| !d.is_empty()).map(|(data, addr)| {
             let mut s = EhFrame::new(data, endian);
             s.set_address_size(address_size);
-            (s, BaseAddresses::default().set_eh_frame(addr))
+            let bases = BaseAddresses::default().set_eh_frame(addr);
+            let index = index(&s, &bases);
+            (s, bases, index)
         });
         let debug_frame = debug_frame.filter(|d| !d.is_empty()).map(|data| {
             let mut s = DebugFrame::new(data, endian);
             s.set_address_size(address_size);
-            (s, BaseAddresses::default())
+            let bases = BaseAddresses::default();
+            let index = index(&s, &bases);
+            (s, bases, index)
         });
         if eh_frame.is_none() && debug_frame.is_none() {
             return None;
@@ -270,11 +274,11 @@ impl<'a> Cfi<'a> {
         let (row, ra) = self
             .eh_frame
             .as_ref()
-            .and_then(|(s, bases)| row_of(s, bases, ctx, lookup))
+            .and_then(|(s, bases, index)| row_of(s, bases, index, ctx, lookup))
             .or_else(|| {
                 self.debug_frame
                     .as_ref()
-                    .and_then(|(s, bases)| row_of(s, bases, ctx, lookup))
+                    .and_then(|(s, bases, index)| row_of(s, bases, index, ctx, lookup))
             })?;
         let cfa = match row.cfa() {
             CfaRule::RegisterAndOffset { register, offset } => {
@@ -308,11 +312,18 @@ impl<'a> Cfi<'a> {
 fn row_of<'a, S: UnwindSection<Reader<'a>>>(
     section: &S,
     bases: &BaseAddresses,
+    index: &FdeIndex,
     ctx: &mut UnwindContext<usize>,
     lookup: u64,
 ) -> Option<(UnwindTableRow<usize>, Register)> {
+    // The last FDE starting at or before `lookup`, if it reaches it.
+    let i = index.partition_point(|&(start, _, _)| start <= lookup);
+    let &(_, end, offset) = index.get(i.checked_sub(1)?)?;
+    if lookup >= end {
+        return None;
+    }
     let fde = section
-        .fde_for_address(bases, lookup, S::cie_from_offset)
+        .fde_from_offset(bases, S::Offset::from(offset), S::cie_from_offset)
         .ok()?;
     let ra = fde.cie().return_address_register();
     let row = fde
@@ -320,6 +331,26 @@ fn row_of<'a, S: UnwindSection<Reader<'a>>>(
         .ok()?
         .clone();
     Some((row, ra))
+}
+
+/// Every FDE of a CFI section as (first address, end, offset), sorted: gimli's own lookup reads
+/// the whole section for each address.
+type FdeIndex = Vec<(u64, u64, usize)>;
+
+fn index<'a, S: UnwindSection<Reader<'a>>>(section: &S, bases: &BaseAddresses) -> FdeIndex {
+    let mut out = Vec::new();
+    let mut entries = section.entries(bases);
+    // A malformed entry ends the index; what was read before it stands.
+    while let Ok(Some(entry)) = entries.next() {
+        if let gimli::CieOrFde::Fde(partial) = entry
+            && let Ok(fde) = partial.parse(S::cie_from_offset)
+            && fde.len() > 0
+        {
+            out.push((fde.initial_address(), fde.end_address(), fde.offset()));
+        }
+    }
+    out.sort_unstable();
+    out
 }
 
 #[cfg(test)]
