@@ -102,7 +102,7 @@ pub struct Diagnostic {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Crash {
     /// `exception`, `soft-wdt`, `hw-wdt`, `guru-meditation`, `abort`, `brownout`, `task-wdt`,
-    /// `reset-loop` or `reboot`.
+    /// `reset-loop`, `reboot`, or `core-dump` (a core dump block with no crash printed before it).
     pub kind: String,
     /// Line where it started.
     pub line: usize,
