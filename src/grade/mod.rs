@@ -19,6 +19,8 @@ pub mod render;
 pub mod rules;
 pub mod truth;
 
+mod axtls;
+mod clientdiag;
 mod context;
 mod crash;
 mod engine;
@@ -26,6 +28,7 @@ mod httpclient;
 mod https;
 mod idf;
 mod libdiag;
+mod mqtt;
 mod stops;
 mod tlsdiag;
 mod unity;
@@ -165,6 +168,8 @@ pub struct Grader {
     stamp_clock: Option<Option<(u64, u64)>>,
     /// The last `ELF file SHA256:` the log printed, for checking `--elf` against it.
     elf_sha256: Option<String>,
+    /// The board's own address, once the log prints it.
+    own_ip: Option<String>,
     /// The last Wi-Fi disconnect the log printed (line, reason), while no line since said the
     /// board got on the network.
     wifi_down: Option<(usize, wifi::Disconnect)>,
@@ -174,6 +179,11 @@ pub struct Grader {
     /// A fault the run stopped at if nothing follows it (a PSRAM chip that did not answer, a
     /// reported earlier crash): the verdict when the log ends without another.
     ended_fault: Option<String>,
+    /// PubSubClient connects that failed since the last one that worked.
+    mqtt_failures: u32,
+    /// The last error an ESP-IDF app logged with an `esp_err_t` name (line, reason): the verdict
+    /// when the log ends soon after it without another (an app that went on is not stuck there).
+    app_error: Option<(usize, String)>,
     /// A MicroPython traceback being read: its last frame so far.
     py_trace: Option<Option<String>>,
     /// The MicroPython REPL statement on the line before, if that line was one.
@@ -182,6 +192,11 @@ pub struct Grader {
     dump_block: Option<(usize, Vec<String>)>,
     /// The core dump the log printed, read.
     core_dump: Option<CoreDumpReport>,
+    /// The last non-blank line, and the one before it (what a line follows).
+    last_line: String,
+    prev_line: String,
+    /// The line of an ESP-IDF example's `Reading HTTP response...`, until a line follows it.
+    reading_response: Option<usize>,
 }
 
 impl Grader {
@@ -207,13 +222,19 @@ impl Grader {
             cut: 0,
             stamp_clock: (!config.timed).then_some(None),
             elf_sha256: None,
+            own_ip: None,
             wifi_down: None,
             wifi_up: false,
             ended_fault: None,
+            mqtt_failures: 0,
+            app_error: None,
             py_trace: None,
             repl_last: None,
             dump_block: None,
             core_dump: None,
+            last_line: String::new(),
+            prev_line: String::new(),
+            reading_response: None,
         }
     }
 
@@ -277,6 +298,13 @@ impl Grader {
         }
         if self.core.outcome.is_none()
             && let Some(reason) = self.ended_fault.clone()
+        {
+            self.core
+                .propose(Verdict::Fault, None, reason, Finality::Now);
+        }
+        if self.core.outcome.is_none()
+            && let Some((at, reason)) = self.app_error.clone()
+            && self.splitter.count().saturating_sub(at) <= APP_ERROR_TAIL
         {
             self.core
                 .propose(Verdict::Fault, None, reason, Finality::Now);
@@ -362,6 +390,11 @@ impl Grader {
             return;
         }
         let text = line.text.as_str();
+        if !text.trim().is_empty() {
+            std::mem::swap(&mut self.prev_line, &mut self.last_line);
+            self.last_line.clear();
+            self.last_line.push_str(text);
+        }
         if let Some(sha) = decode::logged_elf_sha256(text) {
             self.elf_sha256 = Some(sha);
         }
@@ -369,8 +402,13 @@ impl Grader {
         if let Some(f) = context::Family::hint(text) {
             self.core.family = Some(context::Family::refine(self.core.family, f));
         }
+        if let Some(ip) = context::own_ip(&lower) {
+            self.own_ip = Some(ip);
+        }
         if self.core.host.is_none() {
-            self.core.host = context::host_named(text, &lower);
+            // A web server's log prints the requests it receives: their `Host:` is the board.
+            self.core.host = context::host_named(text, &lower)
+                .filter(|h| self.own_ip.as_deref() != Some(h.as_str()));
         }
         if let Some(block) = self.block.as_mut() {
             let boot = matches!(
@@ -403,9 +441,16 @@ impl Grader {
             let stage = stage.to_owned();
             self.core.enter(&stage, Some(text.to_owned()));
         }
+        // A headless crash body after a crash is that crash's (or its other core's) part; after
+        // only a panic's tail (a bare `Rebooting...`), it is the next crash's and says more.
+        let after_crash = self
+            .core
+            .crash
+            .as_ref()
+            .is_some_and(|c| c.kind != "panic-tail");
         let signal = crash::classify(text, &lower).filter(|s| {
             !matches!(s, crash::Signal::Crash { kind, .. }
-                if crash::is_headless(kind) && self.core.crash.is_some())
+                if crash::is_headless(kind) && after_crash)
         });
         match signal {
             Some(crash::Signal::Crash { kind, end }) => {
@@ -437,10 +482,16 @@ impl Grader {
         if self.python_traceback(line.number, text) {
             return;
         }
-        if let Some(reason) = stops::psram_missing(text).or_else(|| stops::reported_crash(text)) {
+        if let Some(reason) = stops::app_error(text) {
+            self.app_error = Some((line.number, reason));
+        }
+        if let Some(reason) = stops::psram_missing(text)
+            .or_else(|| stops::reported_crash(text))
+            .or_else(|| stops::reported_reset(text))
+        {
             self.ended_fault.get_or_insert(reason);
         }
-        if crash::panic_tail(text) && self.core.crash.is_none() {
+        if crash::panic_tail(text, &self.prev_line) && self.core.crash.is_none() {
             // A crash headline later in the log (after the reboot) says more: wait for it.
             self.core.crash = Some(Crash {
                 kind: "panic-tail".to_owned(),
@@ -470,6 +521,9 @@ impl Grader {
             self.on_tls(f);
         } else if self.core.attempt_failed && tlsdiag::connected(&lower) {
             self.core.connected_again();
+        }
+        if self.retried_connect(&lower) {
+            return;
         }
         if self.profile == Profile::Auto && matches!(self.detected, None | Some("esp-idf")) {
             self.detect(text);
@@ -513,6 +567,15 @@ impl Grader {
                 .propose(verdict, None, reason, Finality::AfterLines(40));
             return;
         }
+        if (self.core.outcome.is_none() || self.core.attempt_failed)
+            && let Some(why) = httpclient::ota_succeeded(text)
+        {
+            let reason = format!("line {}: {why}", line.number);
+            self.core
+                .propose(Verdict::Pass, None, reason, Finality::AfterLines(40));
+            return;
+        }
+        self.response_or_close(line.number, text);
         let step = match &mut self.state {
             ProfileState::Https(s) => s.line(&mut self.core, line, &lower),
             ProfileState::Unity(u) => {
@@ -535,6 +598,32 @@ impl Grader {
                 "the sketch started over (the ROM banner at 74880 baud is unreadable at this baud rate)",
                 text,
             );
+        }
+    }
+
+    /// ESP-IDF's socket examples (`https_request`, `https_mbedtls`) print the response between
+    /// `Reading HTTP response...` and `connection closed`: nothing between them means the server
+    /// closed the connection without answering.
+    fn response_or_close(&mut self, number: usize, text: &str) {
+        if httpclient::reading_response(text) {
+            self.reading_response = Some(number);
+            return;
+        }
+        if text.trim().is_empty() {
+            return;
+        }
+        if let Some(at) = self.reading_response.take()
+            && httpclient::connection_closed(text)
+            && self.core.outcome.is_none()
+        {
+            let reason = format!(
+                "line {number}: the server closed the connection without sending any response \
+                 (`connection closed` right after line {at}'s `Reading HTTP response...`): it \
+                 did not answer the request it was sent (a wrong path or Host header, or a \
+                 server that wants something else on that port)"
+            );
+            self.core
+                .propose(Verdict::Fault, None, reason, Finality::AfterLines(40));
         }
     }
 
@@ -590,15 +679,21 @@ impl Grader {
     /// app start switches to that profile. What the log said so far (boot, diagnostics, a crash
     /// already proposed) carries over.
     /// An ESP-IDF app that turns out to be a Unity test app switches once more, to `unity`.
+    /// A log that shows only ESP-IDF's own log lines switches at any app line: one pasted from
+    /// the middle of a run has no `app_main`.
     fn detect(&mut self, text: &str) {
+        let idf_only = self.core.family == Some(context::Family::EspIdf);
         if let ProfileState::Https(s) = &self.state
             && s.sketch_started(&self.core)
+            && (s.heard_sketch() || !idf_only)
         {
             return;
         }
         let to = if unity::recognises(text) {
             Profile::Unity
-        } else if self.detected.is_none() && idf::app_started(text) {
+        } else if self.detected.is_none()
+            && (idf::app_started(text) || (idf_only && idf::app_line(text)))
+        {
             Profile::EspIdf
         } else {
             return;
@@ -739,6 +834,30 @@ impl Grader {
                 .propose(Verdict::Fault, None, reason, Finality::Now);
         }
         self.core_dump = Some(dump);
+    }
+
+    /// PubSubClient's examples retry until the broker takes them: their connect that works
+    /// after failed ones supersedes the failed attempts while they are still open, and it is
+    /// the sketch's success. Whether the line was such a connect.
+    fn retried_connect(&mut self, lower: &str) -> bool {
+        if mqtt::failure(lower).is_some() {
+            self.mqtt_failures += 1;
+            return false;
+        }
+        if self.mqtt_failures == 0 || !self.core.attempt_failed || !mqtt::connected(lower) {
+            return false;
+        }
+        let failures = std::mem::take(&mut self.mqtt_failures);
+        let tries = if failures == 1 { "try" } else { "tries" };
+        let reason = format!(
+            "line {}: {} connected to the broker after {failures} failed {tries}: the \
+             connection works, though not at the first try",
+            self.core.line,
+            mqtt::WHO
+        );
+        self.core
+            .propose(Verdict::Pass, None, reason, Finality::AfterLines(40));
+        true
     }
 
     fn end_block(&mut self) {
@@ -896,6 +1015,9 @@ impl Grader {
 /// (MicroPython's modussl aborting on the next attempt).
 const TLS_WAIT: u32 = 20;
 
+/// Lines after an app's error line within which the log ending means the run stopped there.
+const APP_ERROR_TAIL: usize = 20;
+
 fn word(v: Verdict) -> &'static str {
     match v {
         Verdict::Pass => "pass",
@@ -928,6 +1050,7 @@ pub(crate) fn tls_reason(core: &Engine) -> Option<String> {
         _ if d.source == libdiag::CONNECTION => {
             format!("connection to {host} failed: {}", d.explanation)
         }
+        _ if d.source == libdiag::SERVER => format!("TLS failed: {}", d.explanation),
         Some(lib) => format!("TLS to {host} failed ({lib}): {}", d.explanation),
         None => format!("TLS to {host} failed: {}", d.explanation),
     })

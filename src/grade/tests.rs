@@ -840,6 +840,94 @@ fn boot_failures_asserts_and_reports_of_an_earlier_crash_are_faults() {
 }
 
 #[test]
+fn a_panics_bare_rebooting_line_then_a_software_reset_is_a_fault_and_a_later_crash_says_more() {
+    // The paste starts at the panic handler's last line; the next boot prints no crash.
+    let r = auto(
+        "Rebooting...\nESP-ROM:esp32s3-20210327\nrst:0x3 (RTC_SW_SYS_RST),boot:0x9 (SPI_FAST_FLASH_BOOT)\n\
+         entry 0x403c9890\nW (281) FLASH: DO NOT USE FOR MASS PRODUCT\n",
+    );
+    assert_eq!(
+        (r.verdict, r.exit_code),
+        (Verdict::Fault, 5),
+        "{}",
+        r.reason
+    );
+    assert!(r.reason.contains("panicked and rebooted"), "{}", r.reason);
+    // The next boot's bare Backtrace is that crash, and names it.
+    let r = auto(
+        "Rebooting...\nrst:0xc (SW_CPU_RESET),boot:0x13 (SPI_FAST_FLASH_BOOT)\n\
+         Backtrace: 0x40088538:0x3ffd4460 0x40088637:0x3ffd4480\n",
+    );
+    assert!(r.reason.contains("Backtrace"), "{}", r.reason);
+    // An update that succeeded restarts on purpose: no verdict from its `Rebooting...`.
+    let r = auto("Update Success: 228624\nRebooting...\n");
+    assert_eq!(r.verdict, Verdict::Timeout, "{}", r.reason);
+}
+
+#[test]
+fn an_idf_socket_example_whose_server_closes_without_answering_is_a_fault() {
+    let r = auto(
+        "I (863514) example: Connection established...\nI (863514) example: 88 bytes written\n\
+         I (863514) example: Reading HTTP response...\nI (983584) example: connection closed\n",
+    );
+    assert_eq!(
+        (r.verdict, r.exit_code),
+        (Verdict::Fault, 5),
+        "{}",
+        r.reason
+    );
+    assert!(
+        r.reason.contains("without sending any response"),
+        "{}",
+        r.reason
+    );
+    // With the response printed between them, the status line decides.
+    let r = auto(
+        "I (5) example: Reading HTTP response...\nHTTP/1.1 200 OK\nContent-Type: text/plain\n\
+         \nhello\nI (9) example: connection closed\n",
+    );
+    assert_eq!((r.verdict, r.exit_code), (Verdict::Pass, 0), "{}", r.reason);
+}
+
+#[test]
+fn an_idf_apps_esp_err_line_or_a_boot_loop_guard_decides_a_log_that_ends_there() {
+    let r = auto(
+        "I (209439) tool_time: Fetching current time...\n\
+         E (214119) tool_time: Error: failed to fetch time (ESP_ERR_NOT_FOUND)\n",
+    );
+    assert_eq!(
+        (r.verdict, r.exit_code),
+        (Verdict::Fault, 5),
+        "{}",
+        r.reason
+    );
+    assert!(r.reason.contains("failed to fetch time"), "{}", r.reason);
+    // An app that went on for a while after its error is not stopped there.
+    let mut log = "E (1) app: sntp sync failed: ESP_ERR_TIMEOUT\n".to_owned();
+    for t in 0..30 {
+        log.push_str(&format!("I ({t}00) app: reading sensor {t}\n"));
+    }
+    assert_eq!(auto(&log).verdict, Verdict::Timeout);
+    // An HTTP status after it is the run's verdict.
+    let r = auto(
+        "E (1) app: sntp sync failed: ESP_ERR_TIMEOUT\n\
+         I (9) HTTP_CLIENT: HTTP GET Status = 200, content_length = 12\n",
+    );
+    assert_eq!(r.verdict, Verdict::Pass, "{}", r.reason);
+    let r = auto(
+        "---WLED 0.16.0-alpha 2506160 INIT---\nchecking for bootloop: time 31047, counter 3, action 3\n\
+         crash detected!\nrestore /cfg.json\n",
+    );
+    assert_eq!(
+        (r.verdict, r.exit_code),
+        (Verdict::Fault, 5),
+        "{}",
+        r.reason
+    );
+    assert!(r.reason.contains("boot-loop guard"), "{}", r.reason);
+}
+
+#[test]
 fn a_retry_that_gets_a_status_supersedes_the_failed_attempt() {
     let r = auto(
         "[HTTPS] begin...\n[HTTPS] GET...\nBSSL:_wait_for_handshake: failed\n\
@@ -929,4 +1017,58 @@ fn bearssl_examples_trying_lines_fail_and_retry() {
     assert!(r.reason.contains("earlier attempt failed"), "{}", r.reason);
     let r = auto("Current time: Thu Nov 26 10:00:00 2026\nsomething else\n");
     assert!(r.reason.contains("the clock was set"), "{}", r.reason);
+}
+
+#[test]
+fn a_pubsubclient_retry_that_connects_takes_back_the_failures_before_it() {
+    let fail = "Attempting MQTT connection...failed, rc=-2 try again in 5 seconds\n";
+    let ok = "Attempting MQTT connection...connected\n";
+    let r = auto(&format!("{fail}{fail}{ok}"));
+    assert_eq!(r.verdict, Verdict::Pass, "{}", r.reason);
+    assert!(r.reason.contains("after 2 failed tries"), "{}", r.reason);
+    // Failures only, or a connection lost again after the connect: the fault stands.
+    for log in [format!("{fail}{fail}"), format!("{fail}{ok}{fail}")] {
+        let r = auto(&log);
+        assert_eq!(r.verdict, Verdict::Fault, "{log}: {}", r.reason);
+        assert!(r.reason.contains("rc=-2"), "{}", r.reason);
+    }
+    // A crash is not taken back by a connect.
+    let r = auto(&format!(
+        "{fail}Exception (28):\nepc1=0x4020a5d4 epc2=0x00000000\n{ok}"
+    ));
+    assert_eq!(r.verdict, Verdict::Fault, "{}", r.reason);
+}
+
+#[test]
+fn a_web_servers_received_host_header_is_not_the_server() {
+    let r = auto(
+        "WiFi connected\nIP address: 192.168.1.50\nHTTP server started\nGET /update HTTP/1.1\n\
+         Host: 192.168.1.50\nBSSL:_wait_for_handshake: failed\n",
+    );
+    assert!(!r.reason.contains("192.168.1.50"), "{}", r.reason);
+    let r = auto("GET /repos HTTP/1.1\nHost: api.github.com\nBSSL:_wait_for_handshake: failed\n");
+    assert!(r.reason.contains("api.github.com"), "{}", r.reason);
+}
+
+#[test]
+fn an_idf_log_pasted_from_mid_run_is_graded_as_an_idf_app() {
+    let r = auto(
+        "I (5212) wifi:state: run -> init (0)\n\
+         W (5222) wifi:disconnected, reason: 8\n\
+         I (9130) esp_netif_handlers: sta ip: 192.168.1.7, mask: 255.255.255.0\n\
+         E (9510) esp-tls: Failed to open new connection\n\
+         E (9520) transport_base: Failed to open a new connection\n",
+    );
+    assert_eq!(
+        (r.verdict, r.profile.as_str()),
+        (Verdict::Fault, "esp-idf"),
+        "{}",
+        r.reason
+    );
+    // Bootloader lines alone are not an app; an Arduino log keeps its own profile.
+    let r =
+        auto("I (29) boot: ESP-IDF v4.4.5 2nd stage bootloader\nI (29) boot: compile time 12:00\n");
+    assert_ne!(r.profile, "esp-idf");
+    let r = auto("connecting to api.github.com\nE (9510) task_wdt: Task watchdog got triggered.\n");
+    assert_ne!(r.profile, "esp-idf", "{}", r.reason);
 }
