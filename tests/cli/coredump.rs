@@ -222,3 +222,27 @@ fn core_dump_files_in_every_form() {
         "{err}"
     );
 }
+
+#[test]
+fn the_human_report_of_a_decoded_core_dump() {
+    // The ESP32 (Xtensa) dump, with the ROM ELF espflash ships: every task, crashed first.
+    let dir = tempfile::tempdir().unwrap();
+    let log = uart_log(
+        dir.path(),
+        "esp32",
+        "abort() was called at PC 0x400d66b9 on core 0",
+        usize::MAX,
+    );
+    let elf = fixture("esp32", "app.elf");
+    let out = espcheck()
+        .arg("grade")
+        .arg(&log)
+        .arg("--elf")
+        .arg(&elf)
+        .args(["--rom", "esp32:v3.0"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(5));
+    let text = String::from_utf8(out.stdout).unwrap();
+    insta::assert_snapshot!("grade_human_core_dump_esp32", text);
+}
