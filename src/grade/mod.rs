@@ -253,9 +253,10 @@ impl Grader {
         self.core.outcome.as_ref()
     }
 
-    /// Whether the verdict is final (a watcher stops here).
+    /// Whether the verdict is final (a watcher stops here). Not while a core dump block is
+    /// being read: it follows the crash it records, and a watcher would cut it.
     pub fn is_final(&self) -> bool {
-        self.core.is_final
+        self.core.is_final && self.dump_block.is_none()
     }
 
     /// Whether an outcome is proposed but not yet final.
