@@ -98,6 +98,9 @@ fn a_logged_core_dump_is_read_without_the_elf_and_decoded_with_it() {
         ]
     );
     assert_eq!(task(&v, 0)["frames"][3]["line"], 14);
+    // The ROM frame is unnamed without the ROM ELF; the note says which one to give.
+    let note = v["core_dump"]["notes"][0].as_str().unwrap();
+    assert!(note.contains("--rom esp32c6:v0.1"), "{note}");
     assert_eq!(task(&v, 1)["name"], "IDLE");
     assert_eq!(functions(task(&v, 1)), ["vPortTaskWrapper"]);
     assert_eq!(task(&v, 2)["name"], "esp_timer");

@@ -188,6 +188,32 @@ fn esp32c6_tasks_equal_gdb() {
     assert_eq!(crashed(&report).name.as_deref(), Some("main"));
     // gdb had no ROM ELF: it stopped at the ROM's 0x40018ebe, and so do we.
     assert_like_gdb("esp32c6", &report, &[]);
+    // With the C6 ROM ELF (it has .eh_frame) the unwind goes on through the ROM, to the same
+    // call chain gdb printed for this app on the P4 and the ESP32, where it had the ROM ELF.
+    let rom = crate::flash::rom_elf::shipped("esp32c6:v0.1").unwrap();
+    let with_rom = decoded("esp32c6", &read("esp32c6", "app.elf"), Some(&rom));
+    let main = ours(&crashed(&with_rom).frames);
+    let names: Vec<&str> = main.iter().filter_map(|f| f.function.as_deref()).collect();
+    assert_eq!(
+        names,
+        [
+            "panic_abort",
+            "esp_system_abort",
+            "abort",
+            "fail_once",
+            "ets_write_char",
+            "ets_vprintf",
+            "ets_printf",
+            "app_main",
+            "main_task",
+            "vPortTaskWrapper"
+        ]
+    );
+    assert_eq!(main[4].addr, Some(0x4001_8ebe));
+    assert_eq!(
+        (main[7].file.as_deref(), main[7].line),
+        (Some("test_core_dump.c"), Some(20))
+    );
 }
 
 #[test]

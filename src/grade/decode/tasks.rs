@@ -124,6 +124,21 @@ pub fn decode_core_dump(report: &mut CoreDumpReport, set: &[Symbols<'_>]) -> Vec
         }
         entry.frames = frames;
     }
+    let outside = report
+        .tasks
+        .iter()
+        .flat_map(|t| &t.frames)
+        .any(|f| !f.in_elf);
+    if let (true, 1, Some(chip)) = (outside, set.len(), dump.chip) {
+        let rev = dump
+            .chip_rev
+            .map(|r| format!(":v{}.{}", r / 100, r % 100))
+            .unwrap_or_default();
+        notes.push(format!(
+            "frames outside the ELF are likely the chip's ROM code: add --rom {chip}{rev} to \
+             name them (and unwind through them)"
+        ));
+    }
     report.notes = notes;
     warnings
 }
