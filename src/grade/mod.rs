@@ -37,7 +37,8 @@ mod wifi;
 pub use self::engine::Decision;
 pub use lines::{Line, LineSplitter, MAX_LINE};
 pub use model::{
-    Caller, Crash, Diagnostic, Frame, Report, Stage, StageResult, StageStatus, UnityTest, Verdict,
+    Caller, CoreDumpReport, Crash, Diagnostic, DumpTask, Frame, Report, Stage, StageResult,
+    StageStatus, UnityTest, Verdict,
 };
 pub use plan::Plan;
 pub use rules::Rules;
@@ -187,6 +188,10 @@ pub struct Grader {
     py_trace: Option<Option<String>>,
     /// The MicroPython REPL statement on the line before, if that line was one.
     repl_last: Option<String>,
+    /// A core dump block being read: the line it started on and its base64 lines so far.
+    dump_block: Option<(usize, Vec<String>)>,
+    /// The core dump the log printed, read.
+    core_dump: Option<CoreDumpReport>,
     /// The last non-blank line, and the one before it (what a line follows).
     last_line: String,
     prev_line: String,
@@ -225,6 +230,8 @@ impl Grader {
             app_error: None,
             py_trace: None,
             repl_last: None,
+            dump_block: None,
+            core_dump: None,
             last_line: String::new(),
             prev_line: String::new(),
             reading_response: None,
@@ -246,9 +253,10 @@ impl Grader {
         self.core.outcome.as_ref()
     }
 
-    /// Whether the verdict is final (a watcher stops here).
+    /// Whether the verdict is final (a watcher stops here). Not while a core dump block is
+    /// being read: it follows the crash it records, and a watcher would cut it.
     pub fn is_final(&self) -> bool {
-        self.core.is_final
+        self.core.is_final && self.dump_block.is_none()
     }
 
     /// Whether an outcome is proposed but not yet final.
@@ -271,6 +279,9 @@ impl Grader {
         let mut lines = std::mem::take(&mut self.scratch);
         self.splitter.finish(&mut lines);
         self.grade_lines(&mut lines, out);
+        if self.dump_block.is_some() {
+            self.end_core_dump();
+        }
         if self.block.is_some() {
             self.end_block();
         }
@@ -339,6 +350,7 @@ impl Grader {
             backtrace: Vec::new(),
             fault_addresses: Vec::new(),
             decode_warnings: Vec::new(),
+            core_dump: self.core_dump.clone(),
             tests,
             lines: self.splitter.count(),
             garbled_lines: self.garbled,
@@ -371,6 +383,10 @@ impl Grader {
                 .get_or_insert((line.number, line.dropped));
         }
         self.core.tick();
+        // Read even after the verdict: the dump follows the crash it records.
+        if self.core_dump_line(line.number, &line.text) {
+            return;
+        }
         if self.core.is_final {
             return;
         }
@@ -773,6 +789,54 @@ impl Grader {
         });
         self.core
             .propose(Verdict::Fault, Some(&stage), reason, finality);
+    }
+
+    /// Whether `text` belongs to a core dump block (its markers or its base64), which no rule
+    /// may see: base64 spells `rst`, `wdt` and `abort` often enough.
+    fn core_dump_line(&mut self, number: usize, text: &str) -> bool {
+        if text.contains(decode::CORE_DUMP_START) {
+            if self.block.is_some() {
+                self.end_block();
+            }
+            self.dump_block = Some((number, Vec::new()));
+            return true;
+        }
+        let Some((_, lines)) = self.dump_block.as_mut() else {
+            return false;
+        };
+        if text.contains(decode::CORE_DUMP_END) {
+            self.end_core_dump();
+        } else if let Some(word) = text.split_whitespace().last() {
+            lines.push(word.to_owned());
+        }
+        true
+    }
+
+    /// The block is over (its end marker, or the log's end): read it. A dump with no crash
+    /// before it is still a crash.
+    fn end_core_dump(&mut self) {
+        let Some((number, lines)) = self.dump_block.take() else {
+            return;
+        };
+        let dump = decode::read_block(lines.iter().map(String::as_str), Some(number));
+        if self.core.outcome.is_none() && self.block.is_none() {
+            let why = match (&dump.panic_reason, &dump.error) {
+                (Some(p), _) => format!("a core dump of a crash: {p}"),
+                (None, Some(e)) => format!("a core dump of a crash, unreadable: {e}"),
+                (None, None) => "a core dump of a crash".to_owned(),
+            };
+            self.core.crash = Some(Crash {
+                kind: "core-dump".to_owned(),
+                line: number,
+                headline: why.clone(),
+                block: Vec::new(),
+                elf_sha256: self.elf_sha256.clone(),
+            });
+            let reason = format!("line {number}: {why}");
+            self.core
+                .propose(Verdict::Fault, None, reason, Finality::Now);
+        }
+        self.core_dump = Some(dump);
     }
 
     /// PubSubClient's examples retry until the broker takes them: their connect that works

@@ -1072,3 +1072,33 @@ fn an_idf_log_pasted_from_mid_run_is_graded_as_an_idf_app() {
     let r = auto("connecting to api.github.com\nE (9510) task_wdt: Task watchdog got triggered.\n");
     assert_ne!(r.profile, "esp-idf", "{}", r.reason);
 }
+
+#[test]
+fn a_watcher_waits_for_the_core_dump_a_crash_prints() {
+    // A real C6 dump (esp-coredump's) after the abort it records, arriving as a port delivers
+    // it: the verdict is a fault at the abort, but not final until the block's end marker.
+    let b64 = include_str!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fixtures/crashes/coredump/esp32c6/coredump.b64"
+    ));
+    let mut g = Grader::new(GradeConfig::new(Profile::Auto));
+    let mut ev = Vec::new();
+    let head = "abort() was called at PC 0x4200c3d5 on core 0\n\n\
+                ================= CORE DUMP START =================\n";
+    g.feed(head.as_bytes(), Duration::ZERO, &mut ev);
+    assert!(!g.is_final());
+    g.feed(b64.as_bytes(), Duration::ZERO, &mut ev);
+    assert!(!g.is_final());
+    g.feed(
+        b"================= CORE DUMP END =================\n",
+        Duration::ZERO,
+        &mut ev,
+    );
+    assert!(g.is_final());
+    let r = g.finish(End::Eof, &mut ev);
+    assert_eq!(r.verdict, Verdict::Fault);
+    let dump = r.core_dump.unwrap();
+    assert_eq!(dump.error, None);
+    assert_eq!(dump.tasks.len(), 3);
+    assert_eq!(dump.tasks[0].name.as_deref(), Some("main"));
+}
