@@ -1,15 +1,18 @@
 //! Error lines of the connection stack other than BearSSL's and mbedTLS's codes: ESP-IDF's
 //! `E (t) tag: message` family (esp-tls, transport_base, HTTP_CLIENT, esp-tls-mbedtls), wolfSSL
-//! (ESP-IDF and ESP8266_RTOS_SDK builds), axTLS (ESP8266 Arduino core ≤ 2.4), DNS and TCP
-//! failures; the clients above them (MQTT, WebSocket, OTA) are [`super::clientdiag`]'s. Each
-//! finding names the library it comes from, so the report never blames mbedTLS for a wolfSSL
-//! line.
+//! (ESP-IDF and ESP8266_RTOS_SDK builds), axTLS ([`super::axtls`]), DNS and TCP failures, and
+//! the board's own TLS server; the clients above them (MQTT, WebSocket, OTA) are
+//! [`super::clientdiag`]'s. Each finding names the library it comes from, so the report never
+//! blames mbedTLS for a wolfSSL line.
 
 use super::model::Diagnostic;
 use super::tlsdiag::{About, Finding, Weight};
 
 /// The `source` of a finding that is about reaching the server (TCP, DNS, timeouts), not TLS.
 pub(crate) const CONNECTION: &str = "esp-tls";
+
+/// The `source` of a finding about the board's own TLS server failing a client's handshake.
+pub(crate) const SERVER: &str = "tls-server";
 
 /// Classify one line; `None` when none of these libraries printed it.
 pub(crate) fn classify(
@@ -25,26 +28,22 @@ pub(crate) fn classify(
     if lower.contains("wolfssl") || lower.contains("no ca signer to verify with") {
         return wolfssl(lower, &found);
     }
-    if lower.starts_with("alert: handshake failure") {
+    if let Some(f) = super::axtls::classify(lower, diag) {
+        return Some(f);
+    }
+    // The board is the server: esp32_https_server (`[HTTPS:E] SSL_accept failed. Aborting
+    // handshake.`) and ESP-IDF's esp_https_server.
+    if lower.contains("ssl_accept failed") || lower.contains("esp_tls_create_server_session failed")
+    {
         return found(
-            "axtls",
+            SERVER,
             About::Connection,
             Weight::Fails,
-            "the server answered the handshake with a handshake_failure alert: it shares no \
-             cipher suite or TLS version with axTLS (which offers only TLS 1.2 RSA AES-CBC \
-             suites); use BearSSL (ESP8266 core 2.5 and later)"
+            "the board's HTTPS server could not complete the TLS handshake with a client: the \
+             client (a browser) rejected the board's certificate (self-signed, or not for the \
+             name or address it was opened with), or they share no TLS version or cipher suite"
                 .to_owned(),
             None,
-        );
-    }
-    if let Some(i) = lower.find("error: ssl error ") {
-        let code = lower[i + 17..].trim().parse::<i32>().ok();
-        return found(
-            "axtls",
-            About::Connection,
-            Weight::Informs,
-            format!("axTLS reported SSL error {}", code.unwrap_or_default()),
-            code,
         );
     }
     if lower.contains("no server verification option set") {
@@ -139,7 +138,8 @@ fn connection(lower: &str, found: &Found) -> Option<Finding> {
     }
     if matches!(
         lower.trim().trim_end_matches(['.', '!']),
-        "handshake failed" | "handshake failed with server"
+        // arduino-websocketclient spells it `Handshak Failed.`
+        "handshake failed" | "handshake failed with server" | "handshak failed"
     ) {
         return found(
             CONNECTION,
@@ -328,6 +328,16 @@ mod tests {
                 "ASN_NO_SIGNER_E",
             ),
             ("Alert: handshake failure", "axtls", "cipher suite"),
+            (
+                "[HTTPS:E] SSL_accept failed. Aborting handshake. FID=55",
+                "tls-server",
+                "HTTPS server",
+            ),
+            (
+                "E (51230) esp_https_server: esp_tls_create_server_session failed",
+                "tls-server",
+                "rejected",
+            ),
             (
                 "E (1097) esp-tls-mbedtls: No server verification option set in esp_tls_cfg_t structure.",
                 "mbedtls",
