@@ -723,7 +723,11 @@ impl Grader {
     fn on_boot(&mut self, cause: &str, text: &str) {
         self.boots += 1;
         let (words, fatal) = crash::explain_cause(cause);
-        let started = self.sketch_started() || crash::app_output_before_banner(text);
+        // A monitor that resets the board as it opens the port cuts the last output short too:
+        // only a reset nobody asked for says the firmware was stopped mid-print.
+        let cut = !crash::reset_by_hand(cause)
+            && (crash::output_cut_by_banner(text) || crash::output_cut_by_banner(&self.prev_line));
+        let started = self.sketch_started() || crash::app_output_before_banner(text) || cut;
         if self.boots == 1 && !started && !fatal {
             // The banner of the boot this run started with.
             self.start_banner = true;
@@ -732,7 +736,10 @@ impl Grader {
             }
             return;
         }
-        let reboots = self.boots - u32::from(self.start_banner);
+        // A run that started out of a watchdog reset and is reset again before the firmware
+        // printed anything was reset twice: the first banner is a reboot too.
+        let watchdog_again = !started && self.start_watchdog.is_some();
+        let reboots = self.boots - u32::from(self.start_banner && !watchdog_again);
         let stage = self.core.current_name().to_owned();
         let (kind, reason, finality) = if fatal {
             (
@@ -745,6 +752,15 @@ impl Grader {
                 "reset-loop",
                 format!("reset loop: the board rebooted {reboots} times (last reset: {words})"),
                 Finality::Now,
+            )
+        } else if cut && !self.sketch_started() {
+            (
+                "reboot",
+                format!(
+                    "the board reset while the firmware was printing: the ROM boot banner cut its \
+                     output mid-line ({words})"
+                ),
+                Finality::AfterLines(crash::BLOCK_LIMIT as u32 + 1),
             )
         } else if started {
             // Final once the next boot has had time to print a crash (a Guru Meditation right

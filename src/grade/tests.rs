@@ -1072,3 +1072,38 @@ fn an_idf_log_pasted_from_mid_run_is_graded_as_an_idf_app() {
     let r = auto("connecting to api.github.com\nE (9510) task_wdt: Task watchdog got triggered.\n");
     assert_ne!(r.profile, "esp-idf", "{}", r.reason);
 }
+
+#[test]
+fn a_reset_that_cuts_the_firmwares_output_or_repeats_a_watchdog_is_a_fault() {
+    // The chip reset mid-print by a reset nobody asked for: the board reset while running.
+    let r = auto(
+        "count: 2, printing a long message\ncount: 1, printing a long mesets Jun  8 2016 00:22:57\n\n\
+         rst:0x10 (RTCWDT_RTC_RESET),boot:0x13 (SPI_FAST_FLASH_BOOT)\nconfigsip: 0, SPIWP:0xee\n",
+    );
+    assert_eq!(
+        (r.verdict, r.exit_code),
+        (Verdict::Fault, 5),
+        "{}",
+        r.reason
+    );
+    assert!(r.reason.contains("mid-line"), "{}", r.reason);
+    // A monitor that resets the board as it opens the port cuts the remnant short too.
+    let r = auto(
+        "--- idf_monitor on /dev/ttyUSB0 115200 ---\n segment 2: pets Jun  8 2016 00:22:57\n\n\
+         rst:0x1 (POWERON_RESET),boot:0x13 (SPI_FAST_FLASH_BOOT)\nconfigsip: 0, SPIWP:0xee\n",
+    );
+    assert_eq!(r.verdict, Verdict::Timeout, "{}", r.reason);
+    // Out of a watchdog reset and straight into another one: a reset loop.
+    let boot = "rst:0x8 (TG1WDT_SYS_RESET),boot:0x13 (SPI_FAST_FLASH_BOOT)\n\
+                configsip: 188777542, SPIWP:0xee\nmode:DIO, clock div:1\nentry 0x400805e4\n\
+                ets Jun  8 2016 00:22:57\n\n";
+    let r = auto(&boot.repeat(2));
+    assert!(r.reason.starts_with("reset loop"), "{}", r.reason);
+    // The ESP8266 SDK's start-up report of a reset by the reset pin is not the crash.
+    let r = auto(
+        "Fatal exception:0 flag:6 (EXT_SYS_RST) epc1:0x00000000 epc2:0x00000000 epc3:0x00000000\n\
+         ......\nException (29):\nepc1=0x402242ff epc2=0x00000000 epc3=0x00000000 \
+         excvaddr=0x00000038 depc=0x00000000\n",
+    );
+    assert!(r.reason.contains("Exception (29)"), "{}", r.reason);
+}
