@@ -180,8 +180,9 @@ pub struct Grader {
     ended_fault: Option<String>,
     /// PubSubClient connects that failed since the last one that worked.
     mqtt_failures: u32,
-    /// The last error an ESP-IDF app logged with an `esp_err_t` name (line, reason): the verdict
-    /// when the log ends soon after it without another (an app that went on is not stuck there).
+    /// The last error an ESP-IDF app logged with an `esp_err_t` name, or a Firebase library's
+    /// missing token (line, reason): the verdict when the log ends soon after it without another
+    /// (an app that went on is not stuck there).
     app_error: Option<(usize, String)>,
     /// A MicroPython traceback being read: its last frame so far.
     py_trace: Option<Option<String>>,
@@ -467,7 +468,7 @@ impl Grader {
         if self.python_traceback(line.number, text) {
             return;
         }
-        if let Some(reason) = stops::app_error(text) {
+        if let Some(reason) = stops::app_error(text).or_else(|| stops::token_not_ready(text)) {
             self.app_error = Some((line.number, reason));
         }
         if let Some(reason) = stops::psram_missing(text)
@@ -514,7 +515,8 @@ impl Grader {
             self.detect(text);
         }
         if !matches!(self.state, ProfileState::Unity(_))
-            && let Some(said) = httpclient::read(text)
+            && let Some(said) =
+                httpclient::read(text).or_else(|| httpclient::code_after_url(&self.prev_line, text))
         {
             self.detected = Some(httpclient::PROFILE);
             let (verdict, why, finality) = match said {
@@ -550,6 +552,23 @@ impl Grader {
             let reason = format!("line {}: {why}", line.number);
             self.core
                 .propose(verdict, None, reason, Finality::AfterLines(40));
+            return;
+        }
+        // An OTA image that failed verification (its first line says most); the bootloader
+        // checks the installed app with the same lines, before any app runs.
+        let in_bootloader = self.boots > 0 && !self.sketch_started();
+        let decided = self
+            .core
+            .outcome
+            .as_ref()
+            .is_some_and(|o| o.verdict.rank() >= Verdict::Fail.rank());
+        if !in_bootloader
+            && !decided
+            && let Some(why) = httpclient::ota_image_refused(text)
+        {
+            let reason = format!("line {}: {why}", line.number);
+            self.core
+                .propose(Verdict::Fail, None, reason, Finality::AfterLines(40));
             return;
         }
         if (self.core.outcome.is_none() || self.core.attempt_failed)
@@ -936,12 +955,16 @@ impl Grader {
                     Some(Stage::Boot | Stage::Wifi | Stage::Run)
                 )
             })
-            .map(|(n, d)| {
-                format!(
+            .map(|(n, d)| match d.code {
+                Some(code) => format!(
                     "; the board never joined the Wi-Fi network: line {n} says disconnect reason \
-                     {}, {}",
-                    d.code, d.meaning
-                )
+                     {code}, {}",
+                    d.meaning
+                ),
+                None => format!(
+                    "; the board never joined the Wi-Fi network: line {n} says why: {}",
+                    d.meaning
+                ),
             });
         let retried = self.core.retried.as_ref().map(|(n, why)| {
             format!("; an earlier attempt failed ({why}), and line {n} says a retry connected")
