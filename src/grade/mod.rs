@@ -193,6 +193,8 @@ pub struct Grader {
     prev_line: String,
     /// The line of an ESP-IDF example's `Reading HTTP response...`, until a line follows it.
     reading_response: Option<usize>,
+    /// Whether the last ESP-IDF log line was the second-stage bootloader's.
+    bootloader: bool,
 }
 
 impl Grader {
@@ -229,6 +231,7 @@ impl Grader {
             last_line: String::new(),
             prev_line: String::new(),
             reading_response: None,
+            bootloader: false,
         }
     }
 
@@ -556,7 +559,12 @@ impl Grader {
         }
         // An OTA image that failed verification (its first line says most); the bootloader
         // checks the installed app with the same lines, before any app runs.
-        let in_bootloader = self.boots > 0 && !self.sketch_started();
+        if idf::bootloader_line(text) {
+            self.bootloader = true;
+        } else if idf::app_line(text) {
+            self.bootloader = false;
+        }
+        let in_bootloader = self.bootloader || (self.boots > 0 && !self.sketch_started());
         let decided = self
             .core
             .outcome
@@ -755,9 +763,10 @@ impl Grader {
             }
             return;
         }
-        // A run that started out of a watchdog reset and is reset again before the firmware
-        // printed anything was reset twice: the first banner is a reboot too.
-        let watchdog_again = !started && self.start_watchdog.is_some();
+        // A run that started out of a watchdog reset and is reset again, by nobody's hand,
+        // before the firmware printed anything was reset twice: the first banner is a reboot too.
+        let watchdog_again =
+            !started && self.start_watchdog.is_some() && !crash::reset_by_hand(cause);
         let reboots = self.boots - u32::from(self.start_banner && !watchdog_again);
         let stage = self.core.current_name().to_owned();
         let (kind, reason, finality) = if fatal {

@@ -1099,6 +1099,11 @@ fn a_reset_that_cuts_the_firmwares_output_or_repeats_a_watchdog_is_a_fault() {
                 ets Jun  8 2016 00:22:57\n\n";
     let r = auto(&boot.repeat(2));
     assert!(r.reason.starts_with("reset loop"), "{}", r.reason);
+    // A hung board that someone then resets by hand has not looped.
+    let r = auto(&format!(
+        "{boot}rst:0x1 (POWERON_RESET),boot:0x13 (SPI_FAST_FLASH_BOOT)\nconfigsip: 0\n"
+    ));
+    assert!(!r.reason.starts_with("reset loop"), "{}", r.reason);
     // The ESP8266 SDK's start-up report of a reset by the reset pin is not the crash.
     let r = auto(
         "Fatal exception:0 flag:6 (EXT_SYS_RST) epc1:0x00000000 epc2:0x00000000 epc3:0x00000000\n\
@@ -1127,6 +1132,13 @@ fn an_ota_download_whose_image_is_refused_is_a_no_not_a_fault() {
         "rst:0x1 (POWERON_RESET),boot:0x13 (SPI_FAST_FLASH_BOOT)\n\
          I (29) boot: ESP-IDF v4.4.5 2nd stage bootloader\n\
          E (58) esp_image: image at 0x10000 has invalid magic byte (nothing flashed here)\n",
+    );
+    assert_ne!(r.verdict, Verdict::Fail, "{}", r.reason);
+    // Nor when the paste starts at the bootloader's lines, without the ROM banner.
+    let r = auto(
+        "I (29) boot: ESP-IDF v4.4.5 2nd stage bootloader
+         E (58) esp_image: image at 0x10000 has invalid magic byte (nothing flashed here)
+",
     );
     assert_ne!(r.verdict, Verdict::Fail, "{}", r.reason);
 }
