@@ -180,9 +180,9 @@ pub struct Grader {
     ended_fault: Option<String>,
     /// PubSubClient connects that failed since the last one that worked.
     mqtt_failures: u32,
-    /// The last error an ESP-IDF app logged with an `esp_err_t` name, or a Firebase library's
-    /// missing token (line, reason): the verdict when the log ends soon after it without another
-    /// (an app that went on is not stuck there).
+    /// The last error an ESP-IDF app logged with an `esp_err_t` name, a Firebase library's
+    /// missing token, or a connection error in any firmware's words (line, reason): the verdict
+    /// when the log ends soon after it without another (an app that went on is not stuck there).
     app_error: Option<(usize, String)>,
     /// A MicroPython traceback being read: its last frame so far.
     py_trace: Option<Option<String>>,
