@@ -84,15 +84,36 @@ pub(crate) fn update_error(lower: &str) -> Option<(i32, &str)> {
     Some((code, msg))
 }
 
-/// Whether an HTTPUpdate error means the server answered with a status other than 200:
-/// `HTTP_UE_SERVER_FILE_NOT_FOUND` (-102), `_FORBIDDEN` (-103), `_WRONG_HTTP_CODE` (-104),
-/// `_UNAUTHORIZED` (-108). The others are a failed connection (-1 to -11, HTTPClient's) or the
-/// image and flash (-100, -101, -105 to -107, and Update's own positive codes).
+/// Whether an HTTPUpdate error means the server answered, with a status other than 200 or
+/// without the image's size: `HTTP_UE_SERVER_NOT_REPORT_SIZE` (-101), `_FILE_NOT_FOUND` (-102),
+/// `_FORBIDDEN` (-103), `_WRONG_HTTP_CODE` (-104), `_UNAUTHORIZED` (-108), or sent an image that
+/// HTTPUpdate refused ([`update_image_refused`]). The others are a failed connection (-1 to
+/// -11, HTTPClient's) or the flash (Update's own positive codes).
 pub(crate) fn update_answered(code: i32) -> bool {
-    matches!(code, -102 | -103 | -104 | -108)
+    matches!(code, -104..=-101 | -108) || update_image_refused(code).is_some()
 }
 
-/// The verdict of an OTA update whose server answered with the wrong status, and why.
+/// Why HTTPUpdate refused the image it downloaded: the server answered and the download
+/// worked, but the file cannot be installed (`HTTP_UE_TOO_LESS_SPACE`, `_SERVER_FAULTY_MD5`,
+/// `_BIN_VERIFY_HEADER_FAILED`, `_BIN_FOR_WRONG_FLASH`).
+fn update_image_refused(code: i32) -> Option<&'static str> {
+    Some(match code {
+        -100 => "the image is larger than the space for it (a build bigger than the OTA partition)",
+        -105 => {
+            "the image's MD5 is not the one the server announced (the download was corrupted, \
+             or the server's x-MD5 header is stale)"
+        }
+        -106 => {
+            "the file is not a firmware image for this board (its header is wrong: the server \
+             sent another file, such as an HTML page, or a build for another chip)"
+        }
+        -107 => "the image was built for another flash size than this board's",
+        _ => return None,
+    })
+}
+
+/// The verdict of an OTA update whose server answered with the wrong status or an image that
+/// was refused, and why.
 fn update_refused(text: &str) -> Option<(Verdict, String)> {
     if let Some(c) = UPDATE_STATUS.captures(text) {
         let (_, why) = status("OTA update", c.get(1)?.as_str())?;
@@ -100,12 +121,86 @@ fn update_refused(text: &str) -> Option<(Verdict, String)> {
     }
     let lower = text.to_ascii_lowercase();
     let (code, msg) = update_error(&lower).filter(|(c, _)| update_answered(*c))?;
+    if let Some(why) = update_image_refused(code) {
+        return Some((
+            Verdict::Fail,
+            format!(
+                "the OTA update downloaded an image that was refused: HTTPUpdate error {code}, \
+                 `{msg}`: {why}"
+            ),
+        ));
+    }
     Some((
         Verdict::Fail,
         format!(
             "the OTA update server answered with a status other than 200: HTTPUpdate error \
              {code}, `{msg}` (the server is up; the URL, its redirects or the credentials are \
              wrong)"
+        ),
+    ))
+}
+
+/// An image that an OTA download wrote failed ESP-IDF's verification (`esp_image: invalid
+/// segment length 0x71ebb4ba`, `esp_image: Image hash failed - image is corrupt`,
+/// `esp_ota_ops: OTA image has invalid magic byte`, `esp_https_ota: Mismatch chip id`,
+/// `ESP_ERR_OTA_VALIDATE_FAILED`): the server answered and the download worked, the file is not
+/// an image this board runs. Why, in words. The bootloader checks the installed app with the
+/// same `esp_image` lines: the caller tells them apart.
+pub(crate) fn ota_image_refused(text: &str) -> Option<String> {
+    const SAID: [&str; 9] = [
+        "esp_image: invalid segment length",
+        "esp_image: image hash failed",
+        "esp_image: checksum failed",
+        "esp_image: image at 0x",
+        "ota image has invalid magic byte",
+        "image failed verification",
+        "image validation failed",
+        "mismatch chip id",
+        "esp_err_ota_validate_failed",
+    ];
+    let t = text.trim();
+    let lower = t.to_ascii_lowercase();
+    let said = SAID.iter().any(|w| lower.contains(w))
+        && (!lower.contains("esp_image: image at 0x") || lower.contains("invalid magic"));
+    said.then(|| {
+        format!(
+            "the OTA update downloaded an image that failed verification (`{}`): the download \
+             completed and the board refused the image (a corrupted or cut file, not a firmware \
+             image, or a build for another chip)",
+            shorten(t)
+        )
+    })
+}
+
+/// The Firebase libraries' `Token error: code: -4, message: connection lost`, read from
+/// `lower`: the code (a negative one is the client's own error, 100 or more the token server's
+/// HTTP status) and the message.
+pub(crate) fn token_error(lower: &str) -> Option<(Option<i32>, &str)> {
+    let i = lower.find("token error: code: ")?;
+    let rest = &lower[i + 19..];
+    let code = rest
+        .split(',')
+        .next()
+        .and_then(|n| n.trim().parse::<i32>().ok());
+    let msg = rest
+        .split_once("message:")
+        .map(|(_, m)| m.trim())
+        .filter(|m| !m.is_empty())
+        .unwrap_or("no message");
+    Some((code, msg))
+}
+
+/// Google's token server answered the Firebase library with an HTTP error status.
+fn token_refused(text: &str) -> Option<(Verdict, String)> {
+    let lower = text.to_ascii_lowercase();
+    let (code, msg) = token_error(&lower)?;
+    let code = code.filter(|c| (100..=599).contains(c))?;
+    Some((
+        Verdict::Fail,
+        format!(
+            "Google's token server answered the Firebase library's request for an auth token \
+             with HTTP {code} ({msg}): the server was reached; the API key, the user's \
+             credentials or the project's sign-in settings are wrong"
         ),
     ))
 }
@@ -195,6 +290,25 @@ pub(crate) fn read(text: &str) -> Option<Said> {
     Some(Said::Status(v, format!("{why} ({whose})")))
 }
 
+/// A sketch that prints the URL it requests and then what `GET()` returned, alone on its line
+/// (`Serial.println(url); … Serial.println(httpCode);`): `200`, `-11`. A bare number says
+/// this only right after a line that is just a URL, and only as an HTTP status or one of
+/// HTTPClient's error codes; the sketch's next request may still say otherwise.
+pub(crate) fn code_after_url(prev: &str, text: &str) -> Option<Said> {
+    let url = prev.trim();
+    let is_url = (url.starts_with("http://") || url.starts_with("https://"))
+        && !url.contains(char::is_whitespace);
+    let code: i32 = text.trim().parse().ok().filter(|_| is_url)?;
+    if httpclient_error(code).is_none() && !(100..=599).contains(&code) {
+        return None;
+    }
+    let (v, why) = status("HTTP", &code.to_string())?;
+    Some(Said::Status(
+        v,
+        format!("{why} (the code the sketch printed after requesting {url})"),
+    ))
+}
+
 /// ESP-IDF's example: `HTTP GET Status = 200`, `HTTP POST status = 201`,
 /// `HTTP Absolute path redirect Status = 200` (the method word is first). The `I (t) ` before
 /// the tag may be missing: an ESP8266_RTOS_SDK build with the log's level and time turned off,
@@ -206,7 +320,7 @@ static IDF_STATUS: LazyLock<Regex> = LazyLock::new(|| {
 
 /// The verdict a line decides, and why.
 pub(crate) fn classify(text: &str) -> Option<(Verdict, String)> {
-    if let Some(refused) = update_refused(text) {
+    if let Some(refused) = update_refused(text).or_else(|| token_refused(text)) {
         return Some(refused);
     }
     if let Some(c) = IDF_STATUS.captures(text.trim()) {
@@ -453,6 +567,20 @@ mod tests {
             assert_eq!(verdict, Verdict::Fail, "{line}");
             assert!(why.contains(word), "{line}: {why}");
         }
+        // The download worked and the image was refused: a no, not a fault.
+        let (verdict, why) = classify(
+            "HTTP_UPDATE_FAILD Error (-106): Verify bin header failedGoing to update firmwar.",
+        )
+        .unwrap_or_else(|| panic!("-106 not read"));
+        assert_eq!(verdict, Verdict::Fail);
+        assert!(
+            why.contains("-106") && why.contains("not a firmware image"),
+            "{why}"
+        );
+        assert_eq!(
+            classify("HTTP_UPDATE_FAILED Error (-105): MD5 Check Failed").map(|c| c.0),
+            Some(Verdict::Fail)
+        );
         // A connection that failed is not an answer: the connection diagnostics say so.
         for line in [
             "HTTP_UPDATE_FAILD Error (-1): HTTP error: connection refused",
@@ -461,5 +589,70 @@ mod tests {
         ] {
             assert_eq!(classify(line), None, "{line}");
         }
+    }
+
+    #[test]
+    fn an_ota_image_that_fails_verification_is_refused_by_the_board() {
+        for line in [
+            "esp_image: invalid segment length 0x71ebb4ba",
+            "E (63753) esp_image: Image hash failed - image is corrupt",
+            "E (63753) esp_ota_ops: New image failed verification",
+            "E (4120) esp_ota_ops: OTA image has invalid magic byte (expected 0xE9, saw 0x3c)",
+            "E (5120) esp_https_ota: Mismatch chip id, expected 0, found 5",
+            "E (5120) advanced_https_ota_example: ESP_HTTPS_OTA upgrade failed \
+             ESP_ERR_OTA_VALIDATE_FAILED",
+            "E (58) esp_image: image at 0x110000 has invalid magic byte (nothing flashed here)",
+        ] {
+            let why = ota_image_refused(line).unwrap_or_else(|| panic!("not read: {line}"));
+            assert!(why.contains("failed verification"), "{why}");
+        }
+        for line in [
+            "I (63543) esp_image: segment 0: paddr=00410020 vaddr=3c1c0020 size=a6fa4h map",
+            "I (58) esp_image: image at 0x110000 verified",
+            "E (10769) esp_https_ota: Complete headers were not received",
+        ] {
+            assert_eq!(ota_image_refused(line), None, "{line}");
+        }
+    }
+
+    #[test]
+    fn a_firebase_token_error_with_an_http_status_is_the_servers_no() {
+        let (verdict, why) = classify("Token error: code: 400, message: bad request")
+            .unwrap_or_else(|| panic!("not read"));
+        assert_eq!(verdict, Verdict::Fail);
+        assert!(
+            why.contains("HTTP 400") && why.contains("bad request"),
+            "{why}"
+        );
+        // The client's own negative codes are a connection that failed: not this.
+        assert_eq!(
+            classify("Token error: code: -4, message: connection lost"),
+            None
+        );
+        assert_eq!(
+            token_error("token error: code: -4, message: connection lost"),
+            Some((Some(-4), "connection lost"))
+        );
+    }
+
+    #[test]
+    fn a_bare_code_after_the_url_the_sketch_requested() {
+        let url = "http://updates.soi-tech.com/WalkingLight.txt";
+        let said = |text: &str| match code_after_url(url, text) {
+            Some(Said::Status(v, why)) => Some((v, why)),
+            _ => None,
+        };
+        let (verdict, why) = said("200").unwrap_or_else(|| panic!("200 not read"));
+        assert_eq!(verdict, Verdict::Pass);
+        assert!(why.contains("HTTP 200") && why.contains(url), "{why}");
+        let (verdict, why) = said("-11").unwrap_or_else(|| panic!("-11 not read"));
+        assert_eq!(verdict, Verdict::Fault);
+        assert!(why.contains("-11, read timeout"), "{why}");
+        assert_eq!(said("404").map(|s| s.0), Some(Verdict::Fail));
+        // Other numbers, and numbers after anything but a bare URL, say nothing.
+        assert_eq!(said("42"), None);
+        assert_eq!(said("-12"), None);
+        assert_eq!(code_after_url("Connecting to http://x/ now", "200"), None);
+        assert_eq!(code_after_url("count:", "200"), None);
     }
 }

@@ -181,7 +181,8 @@ pub struct Grader {
     ended_fault: Option<String>,
     /// PubSubClient connects that failed since the last one that worked.
     mqtt_failures: u32,
-    /// The last error an ESP-IDF app logged with an `esp_err_t` name (line, reason): the verdict
+    /// The last error an ESP-IDF app logged with an `esp_err_t` name, a Firebase library's
+    /// missing token, or a connection error in any firmware's words (line, reason): the verdict
     /// when the log ends soon after it without another (an app that went on is not stuck there).
     app_error: Option<(usize, String)>,
     /// A MicroPython traceback being read: its last frame so far.
@@ -197,6 +198,8 @@ pub struct Grader {
     prev_line: String,
     /// The line of an ESP-IDF example's `Reading HTTP response...`, until a line follows it.
     reading_response: Option<usize>,
+    /// Whether the last ESP-IDF log line was the second-stage bootloader's.
+    bootloader: bool,
 }
 
 impl Grader {
@@ -235,6 +238,7 @@ impl Grader {
             last_line: String::new(),
             prev_line: String::new(),
             reading_response: None,
+            bootloader: false,
         }
     }
 
@@ -483,7 +487,10 @@ impl Grader {
         if self.python_traceback(line.number, text) {
             return;
         }
-        if let Some(reason) = stops::app_error(text).or_else(|| stops::connection_error(text)) {
+        if let Some(reason) = stops::app_error(text)
+            .or_else(|| stops::token_not_ready(text))
+            .or_else(|| stops::connection_error(text))
+        {
             self.app_error = Some((line.number, reason));
         } else if tlsdiag::connected(&lower) {
             self.app_error = None;
@@ -532,7 +539,8 @@ impl Grader {
             self.detect(text);
         }
         if !matches!(self.state, ProfileState::Unity(_))
-            && let Some(said) = httpclient::read(text)
+            && let Some(said) =
+                httpclient::read(text).or_else(|| httpclient::code_after_url(&self.prev_line, text))
         {
             self.detected = Some(httpclient::PROFILE);
             let (verdict, why, finality) = match said {
@@ -568,6 +576,28 @@ impl Grader {
             let reason = format!("line {}: {why}", line.number);
             self.core
                 .propose(verdict, None, reason, Finality::AfterLines(40));
+            return;
+        }
+        // An OTA image that failed verification (its first line says most); the bootloader
+        // checks the installed app with the same lines, before any app runs.
+        if idf::bootloader_line(text) {
+            self.bootloader = true;
+        } else if idf::app_line(text) {
+            self.bootloader = false;
+        }
+        let in_bootloader = self.bootloader || (self.boots > 0 && !self.sketch_started());
+        let decided = self
+            .core
+            .outcome
+            .as_ref()
+            .is_some_and(|o| o.verdict.rank() >= Verdict::Fail.rank());
+        if !in_bootloader
+            && !decided
+            && let Some(why) = httpclient::ota_image_refused(text)
+        {
+            let reason = format!("line {}: {why}", line.number);
+            self.core
+                .propose(Verdict::Fail, None, reason, Finality::AfterLines(40));
             return;
         }
         if (self.core.outcome.is_none() || self.core.attempt_failed)
@@ -741,7 +771,11 @@ impl Grader {
     fn on_boot(&mut self, cause: &str, text: &str) {
         self.boots += 1;
         let (words, fatal) = crash::explain_cause(cause);
-        let started = self.sketch_started() || crash::app_output_before_banner(text);
+        // A monitor that resets the board as it opens the port cuts the last output short too:
+        // only a reset nobody asked for says the firmware was stopped mid-print.
+        let cut = !crash::reset_by_hand(cause)
+            && (crash::output_cut_by_banner(text) || crash::output_cut_by_banner(&self.prev_line));
+        let started = self.sketch_started() || crash::app_output_before_banner(text) || cut;
         if self.boots == 1 && !started && !fatal {
             // The banner of the boot this run started with.
             self.start_banner = true;
@@ -750,7 +784,11 @@ impl Grader {
             }
             return;
         }
-        let reboots = self.boots - u32::from(self.start_banner);
+        // A run that started out of a watchdog reset and is reset again, by nobody's hand,
+        // before the firmware printed anything was reset twice: the first banner is a reboot too.
+        let watchdog_again =
+            !started && self.start_watchdog.is_some() && !crash::reset_by_hand(cause);
+        let reboots = self.boots - u32::from(self.start_banner && !watchdog_again);
         let stage = self.core.current_name().to_owned();
         let (kind, reason, finality) = if fatal {
             (
@@ -763,6 +801,15 @@ impl Grader {
                 "reset-loop",
                 format!("reset loop: the board rebooted {reboots} times (last reset: {words})"),
                 Finality::Now,
+            )
+        } else if cut && !self.sketch_started() {
+            (
+                "reboot",
+                format!(
+                    "the board reset while the firmware was printing: the ROM boot banner cut its \
+                     output mid-line ({words})"
+                ),
+                Finality::AfterLines(crash::BLOCK_LIMIT as u32 + 1),
             )
         } else if started {
             // Final once the next boot has had time to print a crash (a Guru Meditation right
@@ -986,12 +1033,16 @@ impl Grader {
                     Some(Stage::Boot | Stage::Wifi | Stage::Run)
                 )
             })
-            .map(|(n, d)| {
-                format!(
+            .map(|(n, d)| match d.code {
+                Some(code) => format!(
                     "; the board never joined the Wi-Fi network: line {n} says disconnect reason \
-                     {}, {}",
-                    d.code, d.meaning
-                )
+                     {code}, {}",
+                    d.meaning
+                ),
+                None => format!(
+                    "; the board never joined the Wi-Fi network: line {n} says why: {}",
+                    d.meaning
+                ),
             });
         let retried = self.core.retried.as_ref().map(|(n, why)| {
             format!("; an earlier attempt failed ({why}), and line {n} says a retry connected")

@@ -172,6 +172,23 @@ pub(crate) fn app_error(text: &str) -> Option<String> {
     })
 }
 
+/// A Firebase library's `token is not ready` (its `errorReason()` for every call made before
+/// it got an auth token; sketches print it as `Set int... token is not ready`). When nothing
+/// follows it, the board never got the token.
+pub(crate) fn token_not_ready(text: &str) -> Option<String> {
+    let t = text.trim();
+    t.to_ascii_lowercase()
+        .contains("token is not ready")
+        .then(|| {
+            format!(
+                "the Firebase library never got its auth token (`{t}`) and the log ends there: \
+                 its request to Google's token server did not succeed (the network, DNS, TLS or \
+                 the clock, or the API key and credentials; a `tokenStatusCallback` prints the \
+                 token error)"
+            )
+        })
+}
+
 /// A line of firmware espcheck does not know that says its connection failed, in any words:
 /// `Connection lost while reading`, `MQT: TLS connection error: 55`, `Host unreachable`,
 /// `Failed to get token`. When nothing follows it, the run
@@ -257,6 +274,19 @@ pub(crate) fn connection_error(text: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_firebase_token_that_never_came() {
+        let r = token_not_ready("Set int... token is not ready").unwrap_or_default();
+        assert!(
+            r.contains("auth token") && r.contains("`Set int... token is not ready`"),
+            "{r}"
+        );
+        assert_eq!(
+            token_not_ready("Token info: type = id token, status = ready"),
+            None
+        );
+    }
 
     #[test]
     fn a_connection_error_in_any_firmwares_words() {

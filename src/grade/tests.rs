@@ -1102,3 +1102,135 @@ fn a_watcher_waits_for_the_core_dump_a_crash_prints() {
     assert_eq!(dump.tasks.len(), 3);
     assert_eq!(dump.tasks[0].name.as_deref(), Some("main"));
 }
+
+#[test]
+fn a_reset_that_cuts_the_firmwares_output_or_repeats_a_watchdog_is_a_fault() {
+    // The chip reset mid-print by a reset nobody asked for: the board reset while running.
+    let r = auto(
+        "count: 2, printing a long message\ncount: 1, printing a long mesets Jun  8 2016 00:22:57\n\n\
+         rst:0x10 (RTCWDT_RTC_RESET),boot:0x13 (SPI_FAST_FLASH_BOOT)\nconfigsip: 0, SPIWP:0xee\n",
+    );
+    assert_eq!(
+        (r.verdict, r.exit_code),
+        (Verdict::Fault, 5),
+        "{}",
+        r.reason
+    );
+    assert!(r.reason.contains("mid-line"), "{}", r.reason);
+    // A monitor that resets the board as it opens the port cuts the remnant short too.
+    let r = auto(
+        "--- idf_monitor on /dev/ttyUSB0 115200 ---\n segment 2: pets Jun  8 2016 00:22:57\n\n\
+         rst:0x1 (POWERON_RESET),boot:0x13 (SPI_FAST_FLASH_BOOT)\nconfigsip: 0, SPIWP:0xee\n",
+    );
+    assert_eq!(r.verdict, Verdict::Timeout, "{}", r.reason);
+    // Out of a watchdog reset and straight into another one: a reset loop.
+    let boot = "rst:0x8 (TG1WDT_SYS_RESET),boot:0x13 (SPI_FAST_FLASH_BOOT)\n\
+                configsip: 188777542, SPIWP:0xee\nmode:DIO, clock div:1\nentry 0x400805e4\n\
+                ets Jun  8 2016 00:22:57\n\n";
+    let r = auto(&boot.repeat(2));
+    assert!(r.reason.starts_with("reset loop"), "{}", r.reason);
+    // A hung board that someone then resets by hand has not looped.
+    let r = auto(&format!(
+        "{boot}rst:0x1 (POWERON_RESET),boot:0x13 (SPI_FAST_FLASH_BOOT)\nconfigsip: 0\n"
+    ));
+    assert!(!r.reason.starts_with("reset loop"), "{}", r.reason);
+    // The ESP8266 SDK's start-up report of a reset by the reset pin is not the crash.
+    let r = auto(
+        "Fatal exception:0 flag:6 (EXT_SYS_RST) epc1:0x00000000 epc2:0x00000000 epc3:0x00000000\n\
+         ......\nException (29):\nepc1=0x402242ff epc2=0x00000000 epc3=0x00000000 \
+         excvaddr=0x00000038 depc=0x00000000\n",
+    );
+    assert!(r.reason.contains("Exception (29)"), "{}", r.reason);
+}
+
+#[test]
+fn an_ota_download_whose_image_is_refused_is_a_no_not_a_fault() {
+    let r = auto(
+        "I (63543) Ota: Progress: 100% (2653552/2653552), Speed: 7275B/s\n\
+         I (63543) HttpClient: HTTP connection closed\n\
+         I (63543) esp_image: segment 0: paddr=00410020 vaddr=3c1c0020 size=a6fa4h (683940) map\n\
+         E (63753) esp_image: Image hash failed - image is corrupt\n\
+         E (63753) esp_ota_ops: New image failed verification\n\
+         E (63763) Application: Firmware upgrade failed, restarting audio service\n",
+    );
+    assert_eq!((r.verdict, r.exit_code), (Verdict::Fail, 1), "{}", r.reason);
+    assert!(r.reason.contains("Image hash failed"), "{}", r.reason);
+    let r = auto("HTTP_UPDATE_FAILD Error (-106): Verify bin header failed\n");
+    assert_eq!((r.verdict, r.exit_code), (Verdict::Fail, 1), "{}", r.reason);
+    // The bootloader checking the installed app is no OTA download.
+    let r = auto(
+        "rst:0x1 (POWERON_RESET),boot:0x13 (SPI_FAST_FLASH_BOOT)\n\
+         I (29) boot: ESP-IDF v4.4.5 2nd stage bootloader\n\
+         E (58) esp_image: image at 0x10000 has invalid magic byte (nothing flashed here)\n",
+    );
+    assert_ne!(r.verdict, Verdict::Fail, "{}", r.reason);
+    // Nor when the paste starts at the bootloader's lines, without the ROM banner.
+    let r = auto(
+        "I (29) boot: ESP-IDF v4.4.5 2nd stage bootloader
+         E (58) esp_image: image at 0x10000 has invalid magic byte (nothing flashed here)
+",
+    );
+    assert_ne!(r.verdict, Verdict::Fail, "{}", r.reason);
+}
+
+#[test]
+fn firebase_token_errors_say_whether_the_server_answered() {
+    let r = auto(
+        "WiFi connected\nFirebase Client v2.5.5\nToken info: type = id token, status = error\n\
+         Token error: code: 400, message: bad request\n",
+    );
+    assert_eq!((r.verdict, r.exit_code), (Verdict::Fail, 1), "{}", r.reason);
+    assert!(r.reason.contains("HTTP 400"), "{}", r.reason);
+    let r = auto(
+        "19:55:29.216 -> Connected with IP: 10.0.0.6\n19:55:29.216 -> Firebase Client v3.9.3\n\
+         19:55:29.216 -> Set int... token is not ready\n19:55:34.232 -> Set int... token is not ready\n",
+    );
+    assert_eq!(
+        (r.verdict, r.exit_code),
+        (Verdict::Fault, 5),
+        "{}",
+        r.reason
+    );
+    assert!(r.reason.contains("auth token"), "{}", r.reason);
+}
+
+#[test]
+fn esphome_says_why_wifi_never_connected() {
+    let r = auto(
+        "[18:43:56][I][wifi:1097]: Connecting to [redacted] (attempt 1/2)...\n\
+         [18:44:01][W][wifi_esp32:803]: Disconnected ssid='QraIoT' bssid=[redacted] \
+         reason='Auth Expired'\n[18:44:01][W][wifi:1673]: Connecting to network failed (callback)\n",
+    );
+    assert_eq!(r.verdict, Verdict::Timeout, "{}", r.reason);
+    assert!(
+        r.reason.contains("never joined the Wi-Fi network"),
+        "{}",
+        r.reason
+    );
+    assert!(r.reason.contains("AUTH_EXPIRE"), "{}", r.reason);
+    let r = auto(&"[W][wifi:554]: WiFi Unknown connection status 0\n".repeat(3));
+    assert!(
+        r.reason.contains("never joined the Wi-Fi network"),
+        "{}",
+        r.reason
+    );
+    assert!(r.reason.contains("idle"), "{}", r.reason);
+}
+
+#[test]
+fn a_sketch_that_prints_the_bare_code_after_its_url() {
+    let url = "http://updates.example.com/version.txt\n";
+    let r = auto(&format!("{url}200\n1 F52187696F59EE5A\n"));
+    assert_eq!((r.verdict, r.exit_code), (Verdict::Pass, 0), "{}", r.reason);
+    // Its later requests all time out: the board no longer gets an answer.
+    let r = auto(&format!(
+        "{url}200\n1 F52187696F59EE5A\n{url}-11\n\n{url}-11\n"
+    ));
+    assert_eq!(
+        (r.verdict, r.exit_code),
+        (Verdict::Fault, 5),
+        "{}",
+        r.reason
+    );
+    assert!(r.reason.contains("-11, read timeout"), "{}", r.reason);
+}
