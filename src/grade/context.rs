@@ -165,9 +165,48 @@ pub(crate) fn host_named(text: &str, lower: &str) -> Option<String> {
     plausible.then(|| word.to_owned())
 }
 
+/// The board's own address, as the Wi-Fi code and sketches print it: `IP address: 192.168.1.5`,
+/// ESP-IDF's `sta ip: 192.168.1.5, mask: …` and `got ip:192.168.1.5`, the ESP8266 SDK's
+/// `ip:192.168.1.5,mask:…`, `Local IP: 192.168.1.5`.
+pub(crate) fn own_ip(lower: &str) -> Option<String> {
+    let at = ["ip address:", "sta ip:", "got ip:", "local ip:", "ip:"]
+        .iter()
+        .find_map(|k| {
+            let i = lower.find(k)?;
+            // `ip:` alone only at a word's start (not `sta ip:` again, nor `wifi ip:` forms).
+            let starts_word = i == 0 || !lower.as_bytes()[i - 1].is_ascii_alphanumeric();
+            starts_word.then_some(i + k.len())
+        })?;
+    let word: String = lower[at..]
+        .trim_start()
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == '.')
+        .collect();
+    word.parse::<std::net::Ipv4Addr>().ok().map(|_| word)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_boards_own_address() {
+        let ip = |l: &str| own_ip(&l.to_ascii_lowercase());
+        assert_eq!(
+            ip("IP address: 192.168.1.5").as_deref(),
+            Some("192.168.1.5")
+        );
+        assert_eq!(
+            ip("I (4312) esp_netif_handlers: sta ip: 10.0.0.7, mask: 255.255.255.0").as_deref(),
+            Some("10.0.0.7")
+        );
+        assert_eq!(
+            ip("ip:192.168.8.113,mask:255.255.255.0,gw:192.168.8.1").as_deref(),
+            Some("192.168.8.113")
+        );
+        assert_eq!(ip("Host: 192.168.1.5"), None);
+        assert_eq!(ip("IP address: "), None);
+    }
 
     #[test]
     fn each_framework_gets_its_own_debug_advice() {

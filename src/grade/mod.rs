@@ -164,6 +164,8 @@ pub struct Grader {
     stamp_clock: Option<Option<(u64, u64)>>,
     /// The last `ELF file SHA256:` the log printed, for checking `--elf` against it.
     elf_sha256: Option<String>,
+    /// The board's own address, once the log prints it.
+    own_ip: Option<String>,
     /// The last Wi-Fi disconnect the log printed (line, reason), while no line since said the
     /// board got on the network.
     wifi_down: Option<(usize, wifi::Disconnect)>,
@@ -202,6 +204,7 @@ impl Grader {
             cut: 0,
             stamp_clock: (!config.timed).then_some(None),
             elf_sha256: None,
+            own_ip: None,
             wifi_down: None,
             wifi_up: false,
             ended_fault: None,
@@ -354,8 +357,13 @@ impl Grader {
         if let Some(f) = context::Family::hint(text) {
             self.core.family = Some(context::Family::refine(self.core.family, f));
         }
+        if let Some(ip) = context::own_ip(&lower) {
+            self.own_ip = Some(ip);
+        }
         if self.core.host.is_none() {
-            self.core.host = context::host_named(text, &lower);
+            // A web server's log prints the requests it receives: their `Host:` is the board.
+            self.core.host = context::host_named(text, &lower)
+                .filter(|h| self.own_ip.as_deref() != Some(h.as_str()));
         }
         if let Some(block) = self.block.as_mut() {
             let boot = matches!(

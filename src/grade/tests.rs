@@ -930,3 +930,14 @@ fn bearssl_examples_trying_lines_fail_and_retry() {
     let r = auto("Current time: Thu Nov 26 10:00:00 2026\nsomething else\n");
     assert!(r.reason.contains("the clock was set"), "{}", r.reason);
 }
+
+#[test]
+fn a_web_servers_received_host_header_is_not_the_server() {
+    let r = auto(
+        "WiFi connected\nIP address: 192.168.1.50\nHTTP server started\nGET /update HTTP/1.1\n\
+         Host: 192.168.1.50\nBSSL:_wait_for_handshake: failed\n",
+    );
+    assert!(!r.reason.contains("192.168.1.50"), "{}", r.reason);
+    let r = auto("GET /repos HTTP/1.1\nHost: api.github.com\nBSSL:_wait_for_handshake: failed\n");
+    assert!(r.reason.contains("api.github.com"), "{}", r.reason);
+}
