@@ -48,7 +48,8 @@ pub(crate) fn classify(text: &str, lower: &str) -> Option<Signal> {
         || lower.contains("register dump")
         || lower.contains("backtrace:")
         || lower.contains("ctx: ")
-        || lower.contains(">>>stack>>>"))
+        || lower.contains(">>>stack>>>")
+        || lower.starts_with("3ff"))
     {
         return None;
     }
@@ -178,10 +179,22 @@ fn headless(text: &str) -> Option<&'static str> {
     let ctx = t
         .strip_prefix("ctx: ")
         .is_some_and(|c| matches!(c.trim(), "cont" | "sys" | "bearssl"));
-    if ctx || t.starts_with(">>>stack>>>") {
+    if ctx || t.starts_with(">>>stack>>>") || stack_row(t) {
         return Some("stack-dump");
     }
     None
+}
+
+/// A row of the ESP8266 postmortem's stack dump, `3ffffb00:  9779906d 761b1521 f70f8096
+/// 4a472fe2`: an address in the stack's RAM, two blanks, four words. A paste that starts in the
+/// middle of the dump (the headline and `>>>stack>>>` scrolled off) is still a crash.
+fn stack_row(t: &str) -> bool {
+    let hex8 = |w: &str| w.len() == 8 && w.bytes().all(|b| b.is_ascii_hexdigit());
+    let Some((at, words)) = t.split_once(':') else {
+        return false;
+    };
+    let words: Vec<&str> = words.split_whitespace().collect();
+    at.starts_with("3ff") && hex8(at) && words.len() == 4 && words.iter().all(|w| hex8(w))
 }
 
 /// Whether `kind` is one of [`headless`]'s: a crash only if none was seen before it.
@@ -264,10 +277,17 @@ fn debug_exception_reason(block: &[String]) -> Option<String> {
 }
 
 /// The tail of an ESP-IDF panic whose start the log missed: the handler's bare
-/// `ELF file SHA256: …` (the boot log prints it behind a tag, `I (…) cpu_start: ELF file …`).
-/// Its `Rebooting...` follows.
-pub(crate) fn panic_tail(text: &str) -> bool {
-    text.trim_start().starts_with("ELF file SHA256:") || core_dump_unsaved(text)
+/// `ELF file SHA256: …` (the boot log prints it behind a tag, `I (…) cpu_start: ELF file …`),
+/// and its last line, a bare `Rebooting...`, unless the line `before` it says an update
+/// succeeded (ESP8266HTTPUpdateServer's `Update Success: 228624`, then `Rebooting...`).
+pub(crate) fn panic_tail(text: &str, before: &str) -> bool {
+    let deliberate = || {
+        let b = before.to_ascii_lowercase();
+        b.contains("success") || b.contains("succeed") || b.contains("update ok")
+    };
+    text.trim_start().starts_with("ELF file SHA256:")
+        || core_dump_unsaved(text)
+        || (text.trim() == "Rebooting..." && !deliberate())
 }
 
 /// The panic handler's `E (638) esp_core_dump_flash: Core dump flash config is corrupted!`: it
@@ -808,13 +828,54 @@ mod tests {
 
     #[test]
     fn a_bare_elf_sha_line_is_a_panic_tail_and_the_boot_logs_is_not() {
-        assert!(panic_tail("ELF file SHA256: a5191f47"));
+        assert!(panic_tail("ELF file SHA256: a5191f47", ""));
         assert!(!panic_tail(
-            "I (245) cpu_start: ELF file SHA256:  0123456789abcdef..."
+            "I (245) cpu_start: ELF file SHA256:  0123456789abcdef...",
+            ""
         ));
         assert!(!panic_tail(
-            "I (98) app_init: ELF file SHA256:  4c9d6a1b2..."
+            "I (98) app_init: ELF file SHA256:  4c9d6a1b2...",
+            ""
         ));
+    }
+
+    #[test]
+    fn a_bare_rebooting_line_is_a_panic_tail_unless_an_update_just_succeeded() {
+        // The panic handler's last line, at the top of a paste (a reboot follows).
+        assert!(panic_tail("Rebooting...", ""));
+        assert!(panic_tail(
+            "Rebooting...",
+            "I (281) cpu_start: Multicore app"
+        ));
+        // ESP8266HTTPUpdateServer and the OTA examples restart on purpose.
+        assert!(!panic_tail("Rebooting...", "Update Success: 228624"));
+        assert!(!panic_tail("Rebooting...", "I (9) ota: OTA Succeed"));
+        // An app's own words around it are not the panic handler's line.
+        assert!(!panic_tail("[I][app:102]: Rebooting safely...", ""));
+        assert!(!panic_tail("Update done. Rebooting...", ""));
+    }
+
+    #[test]
+    fn an_esp8266_stack_row_without_its_header_is_a_headless_stack_dump() {
+        let headless = |s: &str| match cls(s) {
+            Some(Signal::Crash { kind, end }) => Some((kind, end)),
+            _ => None,
+        };
+        assert_eq!(
+            headless("3ffffb00:  9779906d 761b1521 f70f8096 4a472fe2  "),
+            Some(("stack-dump", BlockEnd::StackEnd))
+        );
+        assert_eq!(
+            headless("3fffff10:  00000000 00000001 402a180b 00000001"),
+            Some(("stack-dump", BlockEnd::StackEnd))
+        );
+        // A RISC-V `Stack memory:` row (0x words), a hex dump of bytes, and a short row are not.
+        assert_eq!(
+            headless("3fca11b0: 0x3c0a570c 0x3fc8e600 0x00000000 0x00000001"),
+            None
+        );
+        assert_eq!(headless("3ffffb00:  97 79 90 6d 76 1b 15 21"), None);
+        assert_eq!(headless("3ffffb00:  9779906d 761b1521"), None);
     }
 
     #[test]

@@ -58,6 +58,16 @@ static IDF_DEBUG_STATUS: LazyLock<Regex> = LazyLock::new(|| {
 static STATUS_LINE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^HTTP/1\.[01] (\d{3})\b").unwrap_or_else(|_| unreachable!()));
 
+/// ESP-IDF's socket examples' `I (863514) example: Reading HTTP response...`.
+pub(crate) fn reading_response(text: &str) -> bool {
+    super::idf::log_body(text).is_some_and(|b| b.trim_end().ends_with(": Reading HTTP response..."))
+}
+
+/// Their `I (983584) example: connection closed` (the read returned 0: the server closed).
+pub(crate) fn connection_closed(text: &str) -> bool {
+    super::idf::log_body(text).is_some_and(|b| b.trim_end().ends_with(": connection closed"))
+}
+
 /// The verdict a printed status line gives, and why.
 pub(crate) fn status_line(text: &str) -> Option<(Verdict, String)> {
     let t = text.trim();
@@ -126,9 +136,11 @@ pub(crate) fn read(text: &str) -> Option<Said> {
 }
 
 /// ESP-IDF's example: `HTTP GET Status = 200`, `HTTP POST status = 201`,
-/// `HTTP Absolute path redirect Status = 200` (the method word is first).
+/// `HTTP Absolute path redirect Status = 200` (the method word is first). The `I (t) ` before
+/// the tag may be missing: an ESP8266_RTOS_SDK build with the log's level and time turned off,
+/// or a line pasted from the middle.
 static IDF_STATUS: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^[IWE] \([\d:.]+\) [\w-]+: HTTP (GET|POST|PUT|PATCH|DELETE|HEAD)\b[^=]*[Ss]tatus = (-?\d+)")
+    Regex::new(r"^(?:[IWE] \([\d:.]+\) )?[\w-]+: HTTP (GET|POST|PUT|PATCH|DELETE|HEAD)\b[^=]*[Ss]tatus = (-?\d+)")
         .unwrap_or_else(|_| unreachable!())
 });
 
@@ -260,6 +272,16 @@ mod tests {
         assert!(ota_succeeded("HTTP_UPDATE_OK").is_some());
         assert!(ota_succeeded("Update not successful").is_none());
         assert!(ota_succeeded("E (5472) simple_ota_example: OTA update failed").is_none());
+        // ESP8266_RTOS_SDK with the log's level and time off (or a line pasted from the middle).
+        assert_eq!(
+            v("HTTP_CLIENT: HTTP GET Status = 200, content_length = -1"),
+            Some(Verdict::Pass)
+        );
+        assert_eq!(
+            v("HTTP_CLIENT: HTTP POST Status = 500, content_length = 0"),
+            Some(Verdict::Fail)
+        );
+        assert_eq!(v("note: HTTP GET is what it sends"), None);
         // Sketches adapted from tutorials print the status their own way.
         assert_eq!(v("HTTP Response code: 200"), Some(Verdict::Pass));
         assert_eq!(v("httpCode: 404"), Some(Verdict::Fail));
@@ -272,6 +294,21 @@ mod tests {
         assert_eq!(v("[HTTP] begin..."), None);
         assert_eq!(v("[HTTP] GET..."), None);
     }
+    #[test]
+    fn the_socket_examples_read_and_close_lines() {
+        assert!(reading_response(
+            "I (863514) example: Reading HTTP response..."
+        ));
+        assert!(connection_closed("I (983584) example: connection closed"));
+        assert!(connection_closed(
+            "I (12:00:01.500) https_mbedtls: connection closed"
+        ));
+        assert!(!connection_closed("connection closed"));
+        assert!(!connection_closed(
+            "I (9) example: connection closed by the user, retrying"
+        ));
+    }
+
     #[test]
     fn adapted_examples_and_httpclients_own_debug_line() {
         let v = |l: &str| classify(l).map(|(v, _)| v);

@@ -24,7 +24,7 @@ pub(crate) fn app_started(text: &str) -> bool {
 }
 
 /// `I (1234) tag: message` → `tag: message` (the `(t)` may be a tick count or a wall time).
-fn log_body(text: &str) -> Option<&str> {
+pub(crate) fn log_body(text: &str) -> Option<&str> {
     let text = text.trim();
     let rest = text
         .strip_prefix(['I', 'W', 'E', 'D', 'V'])?

@@ -1,7 +1,9 @@
 //! Error lines of the connection stack other than BearSSL's and mbedTLS's codes: ESP-IDF's
 //! `E (t) tag: message` family (esp-tls, transport_base, HTTP_CLIENT, esp-tls-mbedtls), wolfSSL
-//! (ESP-IDF and ESP8266_RTOS_SDK builds) and axTLS (ESP8266 Arduino core ≤ 2.4). Each finding
-//! names the library it comes from, so the report never blames mbedTLS for a wolfSSL line.
+//! (ESP-IDF and ESP8266_RTOS_SDK builds), axTLS (ESP8266 Arduino core ≤ 2.4), DNS and TCP
+//! failures; the clients above them (MQTT, WebSocket, OTA) are [`super::clientdiag`]'s. Each
+//! finding names the library it comes from, so the report never blames mbedTLS for a wolfSSL
+//! line.
 
 use super::model::Diagnostic;
 use super::tlsdiag::{About, Finding, Weight};
@@ -60,7 +62,8 @@ pub(crate) fn classify(
     connection(lower, &found)
 }
 
-type Found<'a> = dyn Fn(&str, About, Weight, String, Option<i32>) -> Option<Finding> + 'a;
+pub(crate) type Found<'a> =
+    dyn Fn(&str, About, Weight, String, Option<i32>) -> Option<Finding> + 'a;
 
 fn connection(lower: &str, found: &Found) -> Option<Finding> {
     if lower.contains("select() timeout") || lower.contains("in specified timeout") {
@@ -131,39 +134,8 @@ fn connection(lower: &str, found: &Found) -> Option<Finding> {
             errno.map(|e| -e),
         );
     }
-    if let Some(f) = websocket(lower, found) {
+    if let Some(f) = super::clientdiag::classify(lower, found) {
         return Some(f);
-    }
-    if let Some(f) = pubsubclient(lower, found) {
-        return Some(f);
-    }
-    // ESP-IDF's MQTT client (esp-mqtt): it could not reach or talk to the broker. The transport
-    // lines before it (esp-tls) say why when they are there.
-    if lower.contains("mqtt_client:")
-        && (lower.contains("error transport connect")
-            || lower.contains("mqtt connect failed")
-            || lower.contains("transport_read() error"))
-    {
-        let errno = lower.find("errno=").and_then(|i| {
-            lower[i + 6..]
-                .split(|c: char| !c.is_ascii_digit())
-                .next()
-                .and_then(|n| n.parse::<i32>().ok())
-        });
-        let why = match errno {
-            Some(e) => format!(": {}", tcp_errno(Some(e))),
-            None => String::new(),
-        };
-        return found(
-            CONNECTION,
-            About::Connection,
-            Weight::Fails,
-            format!(
-                "the MQTT client could not connect to the broker{why}; the log does not say \
-                 whether TCP, TLS or the MQTT CONNECT itself failed"
-            ),
-            errno.map(|e| -e),
-        );
     }
     if matches!(
         lower.trim().trim_end_matches(['.', '!']),
@@ -180,9 +152,6 @@ fn connection(lower: &str, found: &Found) -> Option<Finding> {
             None,
         );
     }
-    if let Some(f) = ota_and_cloud(lower, found) {
-        return Some(f);
-    }
     let generic = lower.contains("failed to open new connection")
         || lower.contains("failed to open a new connection")
         || lower.contains("connection failed, sock < 0")
@@ -197,91 +166,6 @@ fn connection(lower: &str, found: &Found) -> Option<Finding> {
              failed (set the log level of esp-tls to debug to see which)"
                 .to_owned(),
             None,
-        );
-    }
-    None
-}
-
-/// OTA and cloud libraries that say in one line that they could not reach their server:
-/// HTTPUpdate (`HTTP_UPDATE_FAILD Error (-1): HTTP error: connection refused`, both cores, both
-/// spellings), esp_https_ota (`Failed to open HTTP connection: 28675`) and the Firebase
-/// libraries (`Token error: code: -1, message: connection refused`).
-fn ota_and_cloud(lower: &str, found: &Found) -> Option<Finding> {
-    let update = lower
-        .find("http_update_faild error (")
-        .map(|i| i + 25)
-        .or_else(|| lower.find("http_update_failed error (").map(|i| i + 26));
-    if let Some(at) = update {
-        let code = lower[at..]
-            .split(')')
-            .next()
-            .and_then(|n| n.trim().parse::<i32>().ok());
-        let msg = lower[at..]
-            .split_once("):")
-            .map(|(_, m)| m.trim().trim_end_matches('.').trim())
-            .filter(|m| !m.is_empty())
-            .unwrap_or("no reason given");
-        let hint = if msg.contains("connection refused") {
-            ": the server refused the connection (nothing listens on that port, or an https URL \
-             was fetched with a plain WiFiClient or the other way round)"
-        } else if msg.contains("connection failed") {
-            ": the board could not connect to the update server; the line does not say whether \
-             TCP or TLS failed"
-        } else {
-            ""
-        };
-        return found(
-            CONNECTION,
-            About::Connection,
-            Weight::Fails,
-            format!(
-                "the HTTP update (OTA) failed with HTTPUpdate error {}, `{msg}`{hint}",
-                code.unwrap_or_default()
-            ),
-            code,
-        );
-    }
-    if let Some(i) = lower.find("failed to open http connection") {
-        let what = lower[i + 30..].trim_start_matches(':').trim();
-        let name = match what {
-            "28675" | "0x7003" | "esp_err_http_connect" => "ESP_ERR_HTTP_CONNECT".to_owned(),
-            "" => "no error code".to_owned(),
-            other => other.to_owned(),
-        };
-        return found(
-            CONNECTION,
-            About::Connection,
-            Weight::Fails,
-            format!(
-                "esp_https_ota could not open the HTTP connection to the update server \
-                 ({name}); the log does not say whether TCP or TLS failed (set esp-tls's log \
-                 level to debug to see which)"
-            ),
-            None,
-        );
-    }
-    if let Some(i) = lower.find("token error: code: ") {
-        let rest = &lower[i + 19..];
-        let code = rest
-            .split(',')
-            .next()
-            .and_then(|n| n.trim().parse::<i32>().ok());
-        let msg = rest
-            .split_once("message:")
-            .map(|(_, m)| m.trim())
-            .filter(|m| !m.is_empty())
-            .unwrap_or("no message");
-        return found(
-            CONNECTION,
-            About::Connection,
-            Weight::Fails,
-            format!(
-                "the Firebase library could not get its auth token: {msg} (code {}); the board \
-                 did not reach Google's token server (its network, DNS, or a TLS failure: turn \
-                 on the core's debug output to see which)",
-                code.unwrap_or_default()
-            ),
-            code,
         );
     }
     None
@@ -319,7 +203,7 @@ fn dns_failure(lower: &str) -> Option<String> {
 }
 
 /// The number after `key` in `lower` (`errno=119`, `error 104`).
-fn number_after(lower: &str, key: &str) -> Option<i32> {
+pub(crate) fn number_after(lower: &str, key: &str) -> Option<i32> {
     let i = lower.find(key)?;
     lower[i + key.len()..]
         .trim_start()
@@ -328,87 +212,8 @@ fn number_after(lower: &str, key: &str) -> Option<i32> {
         .and_then(|n| n.parse::<i32>().ok())
 }
 
-/// ESP-IDF's WebSocket transport (`transport_ws`, esp_websocket_client): TCP (and TLS) worked
-/// or not, and then the HTTP upgrade to WebSocket.
-fn websocket(lower: &str, found: &Found) -> Option<Finding> {
-    let ws = |explanation: String, errno: Option<i32>| {
-        found(
-            CONNECTION,
-            About::Connection,
-            Weight::Fails,
-            explanation,
-            errno.map(|e| -e),
-        )
-    };
-    if lower.contains("transport_ws:") && lower.contains("sec-websocket-accept not found") {
-        return ws(
-            "the server's answer to the WebSocket upgrade had no Sec-WebSocket-Accept header: \
-             the connection itself worked, but the server (or a proxy in front of it) did not \
-             accept the upgrade (wrong path or port, or not a WebSocket endpoint)"
-                .to_owned(),
-            None,
-        );
-    }
-    if lower.contains("transport_ws:") && lower.contains("error read response for upgrade") {
-        return ws(
-            "the server sent no answer to the WebSocket upgrade request (it closed or reset \
-             the connection, or timed out)"
-                .to_owned(),
-            None,
-        );
-    }
-    if lower.contains("websocket_client:") && lower.contains("esp_transport_connect() failed") {
-        let errno = number_after(lower, "errno=").filter(|e| *e != 0);
-        return ws(
-            format!(
-                "the WebSocket client could not connect: {}",
-                tcp_errno(errno)
-            ),
-            errno,
-        );
-    }
-    if lower.contains("transport_base:") && lower.contains("poll_read select error") {
-        let errno = number_after(lower, "poll_read select error");
-        return ws(tcp_errno(errno), errno);
-    }
-    None
-}
-
-/// PubSubClient's examples: `Attempting MQTT connection...failed, rc=-2 try again in 5 seconds`.
-/// `rc` is `state()`: negative, the client's own (no TCP connection, or it was lost); positive,
-/// the broker's CONNACK refusal.
-fn pubsubclient(lower: &str, found: &Found) -> Option<Finding> {
-    let at = lower.find("failed, rc=")?;
-    if !(lower.contains("mqtt") || lower[at..].contains("try again")) {
-        return None;
-    }
-    let rc = number_after(&lower[at..], "rc=")?;
-    let what = match rc {
-        -4 => "MQTT_CONNECTION_TIMEOUT: the broker did not answer the CONNECT in time",
-        -3 => "MQTT_CONNECTION_LOST: the connection to the broker broke",
-        -2 => {
-            "MQTT_CONNECT_FAILED: the network connection to the broker failed (DNS, TCP, or TLS \
-             with a secure client: the log does not say which)"
-        }
-        -1 => "MQTT_DISCONNECTED: the client was disconnected",
-        1 => "MQTT_CONNECT_BAD_PROTOCOL: the broker does not speak this MQTT version",
-        2 => "MQTT_CONNECT_BAD_CLIENT_ID: the broker rejected the client ID",
-        3 => "MQTT_CONNECT_UNAVAILABLE: the broker is unavailable",
-        4 => "MQTT_CONNECT_BAD_CREDENTIALS: wrong user name or password",
-        5 => "MQTT_CONNECT_UNAUTHORIZED: the client is not authorised to connect",
-        _ => "an unknown state",
-    };
-    found(
-        CONNECTION,
-        About::Connection,
-        Weight::Fails,
-        format!("the MQTT client (PubSubClient) could not connect to the broker: rc={rc}, {what}"),
-        Some(rc),
-    )
-}
-
 /// What an lwIP errno means for a TCP connection.
-fn tcp_errno(errno: Option<i32>) -> String {
+pub(crate) fn tcp_errno(errno: Option<i32>) -> String {
     match errno {
         Some(104) => "the server reset the TCP connection (errno 104)".to_owned(),
         Some(111) => {
@@ -528,6 +333,17 @@ mod tests {
                 "mbedtls",
                 "verification option",
             ),
+            // esp-tls's verify failure names its backend in its tag.
+            (
+                "I (9653513) esp-tls-mbedtls: Failed to verify peer certificate!",
+                "mbedtls",
+                "peer) certificate",
+            ),
+            (
+                "E (4530) esp-tls-wolfssl: Failed to verify peer certificate , returned -188",
+                "wolfssl",
+                "peer) certificate",
+            ),
         ] {
             let (s, e) = source_and_words(line);
             assert_eq!(s, source, "{line}");
@@ -594,6 +410,22 @@ mod tests {
                 "MQTT",
             ),
             ("E (391663) MQTT_CLIENT: Error transport connect", "broker"),
+            (
+                "E (5571) MQTT_CLIENT: Invalid MSG_TYPE response: 0, read_len: 16",
+                "not a CONNACK",
+            ),
+            (
+                "E (8000) mqtt_client: Connection refused, not authorized",
+                "refused the CONNECT",
+            ),
+            (
+                "E (9000) mqtt_client: Error write data or timeout, written len = -1, errno=104",
+                "could not send",
+            ),
+            (
+                "E (120551) mqtt_client: No PING_RESP, disconnected",
+                "keep-alive",
+            ),
         ] {
             let l = line.to_ascii_lowercase();
             let f = tlsdiag::classify(1, line, &l).and_then(|f| f.diag);

@@ -19,6 +19,7 @@ pub mod render;
 pub mod rules;
 pub mod truth;
 
+mod clientdiag;
 mod context;
 mod crash;
 mod engine;
@@ -175,10 +176,18 @@ pub struct Grader {
     /// A fault the run stopped at if nothing follows it (a PSRAM chip that did not answer, a
     /// reported earlier crash): the verdict when the log ends without another.
     ended_fault: Option<String>,
+    /// The last error an ESP-IDF app logged with an `esp_err_t` name (line, reason): the verdict
+    /// when the log ends soon after it without another (an app that went on is not stuck there).
+    app_error: Option<(usize, String)>,
     /// A MicroPython traceback being read: its last frame so far.
     py_trace: Option<Option<String>>,
     /// The MicroPython REPL statement on the line before, if that line was one.
     repl_last: Option<String>,
+    /// The last non-blank line, and the one before it (what a line follows).
+    last_line: String,
+    prev_line: String,
+    /// The line of an ESP-IDF example's `Reading HTTP response...`, until a line follows it.
+    reading_response: Option<usize>,
 }
 
 impl Grader {
@@ -208,8 +217,12 @@ impl Grader {
             wifi_down: None,
             wifi_up: false,
             ended_fault: None,
+            app_error: None,
             py_trace: None,
             repl_last: None,
+            last_line: String::new(),
+            prev_line: String::new(),
+            reading_response: None,
         }
     }
 
@@ -270,6 +283,13 @@ impl Grader {
         }
         if self.core.outcome.is_none()
             && let Some(reason) = self.ended_fault.clone()
+        {
+            self.core
+                .propose(Verdict::Fault, None, reason, Finality::Now);
+        }
+        if self.core.outcome.is_none()
+            && let Some((at, reason)) = self.app_error.clone()
+            && self.splitter.count().saturating_sub(at) <= APP_ERROR_TAIL
         {
             self.core
                 .propose(Verdict::Fault, None, reason, Finality::Now);
@@ -350,6 +370,11 @@ impl Grader {
             return;
         }
         let text = line.text.as_str();
+        if !text.trim().is_empty() {
+            std::mem::swap(&mut self.prev_line, &mut self.last_line);
+            self.last_line.clear();
+            self.last_line.push_str(text);
+        }
         if let Some(sha) = decode::logged_elf_sha256(text) {
             self.elf_sha256 = Some(sha);
         }
@@ -396,9 +421,16 @@ impl Grader {
             let stage = stage.to_owned();
             self.core.enter(&stage, Some(text.to_owned()));
         }
+        // A headless crash body after a crash is that crash's (or its other core's) part; after
+        // only a panic's tail (a bare `Rebooting...`), it is the next crash's and says more.
+        let after_crash = self
+            .core
+            .crash
+            .as_ref()
+            .is_some_and(|c| c.kind != "panic-tail");
         let signal = crash::classify(text, &lower).filter(|s| {
             !matches!(s, crash::Signal::Crash { kind, .. }
-                if crash::is_headless(kind) && self.core.crash.is_some())
+                if crash::is_headless(kind) && after_crash)
         });
         match signal {
             Some(crash::Signal::Crash { kind, end }) => {
@@ -430,10 +462,13 @@ impl Grader {
         if self.python_traceback(line.number, text) {
             return;
         }
+        if let Some(reason) = stops::app_error(text) {
+            self.app_error = Some((line.number, reason));
+        }
         if let Some(reason) = stops::psram_missing(text).or_else(|| stops::reported_crash(text)) {
             self.ended_fault.get_or_insert(reason);
         }
-        if crash::panic_tail(text) && self.core.crash.is_none() {
+        if crash::panic_tail(text, &self.prev_line) && self.core.crash.is_none() {
             // A crash headline later in the log (after the reboot) says more: wait for it.
             self.core.crash = Some(Crash {
                 kind: "panic-tail".to_owned(),
@@ -514,6 +549,7 @@ impl Grader {
                 .propose(Verdict::Pass, None, reason, Finality::AfterLines(40));
             return;
         }
+        self.response_or_close(line.number, text);
         let step = match &mut self.state {
             ProfileState::Https(s) => s.line(&mut self.core, line, &lower),
             ProfileState::Unity(u) => {
@@ -536,6 +572,32 @@ impl Grader {
                 "the sketch started over (the ROM banner at 74880 baud is unreadable at this baud rate)",
                 text,
             );
+        }
+    }
+
+    /// ESP-IDF's socket examples (`https_request`, `https_mbedtls`) print the response between
+    /// `Reading HTTP response...` and `connection closed`: nothing between them means the server
+    /// closed the connection without answering.
+    fn response_or_close(&mut self, number: usize, text: &str) {
+        if httpclient::reading_response(text) {
+            self.reading_response = Some(number);
+            return;
+        }
+        if text.trim().is_empty() {
+            return;
+        }
+        if let Some(at) = self.reading_response.take()
+            && httpclient::connection_closed(text)
+            && self.core.outcome.is_none()
+        {
+            let reason = format!(
+                "line {number}: the server closed the connection without sending any response \
+                 (`connection closed` right after line {at}'s `Reading HTTP response...`): it \
+                 did not answer the request it was sent (a wrong path or Host header, or a \
+                 server that wants something else on that port)"
+            );
+            self.core
+                .propose(Verdict::Fault, None, reason, Finality::AfterLines(40));
         }
     }
 
@@ -848,6 +910,9 @@ impl Grader {
 /// lines (the received fingerprint comes after the mismatch line), or a crash that follows it
 /// (MicroPython's modussl aborting on the next attempt).
 const TLS_WAIT: u32 = 20;
+
+/// Lines after an app's error line within which the log ending means the run stopped there.
+const APP_ERROR_TAIL: usize = 20;
 
 fn word(v: Verdict) -> &'static str {
     match v {

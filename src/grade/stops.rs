@@ -63,8 +63,26 @@ pub(crate) fn psram_missing(text: &str) -> Option<String> {
 }
 
 /// A board that reports its last restart was a crash: Tasmota's `INFO3` or `STATUS1`
-/// `{"RestartReason":{"Exception":29,"Reason":"Exception",…}}`.
+/// `{"RestartReason":{"Exception":29,"Reason":"Exception",…}}`, and the boot-loop guards of
+/// WLED (`checking for bootloop: …`, then `crash detected!`) and ESPHome's safe mode
+/// (`Boot loop detected. Proceeding to safe mode.`).
 pub(crate) fn reported_crash(text: &str) -> Option<String> {
+    let lower = text.trim().to_ascii_lowercase();
+    if lower.starts_with("crash detected") {
+        return Some(
+            "the firmware's boot-loop guard says the board crashed before this boot (WLED's \
+             `crash detected!`: it restarted several times in a row soon after booting); the \
+             crash itself is not in this log, capture the boot before it"
+                .to_owned(),
+        );
+    }
+    if lower.contains("boot loop detected") {
+        return Some(format!(
+            "the firmware's boot-loop guard says the board kept crashing or resetting soon after \
+             boot (`{}`); the crash itself is not in this log, capture the boots before it",
+            text.trim()
+        ));
+    }
     let i = text.find("\"RestartReason\":{\"Exception\":")?;
     let rest = &text[i + 29..];
     let n: String = rest.chars().take_while(|c| c.is_ascii_digit()).collect();
@@ -76,6 +94,27 @@ pub(crate) fn reported_crash(text: &str) -> Option<String> {
         "the board reports that it restarted after a crash: Exception ({n}){name} (Tasmota's \
          RestartReason; its EPC says where), so it crashed before this log"
     ))
+}
+
+/// An ESP-IDF app's own error line naming an `esp_err_t`: `E (214119) tool_time: Error: failed
+/// to fetch time (ESP_ERR_NOT_FOUND)`. When nothing follows it, the run stopped at that error.
+pub(crate) fn app_error(text: &str) -> Option<String> {
+    let t = text.trim();
+    if !t.starts_with("E (") {
+        return None;
+    }
+    let body = super::idf::log_body(t)?;
+    let lower = body.to_ascii_lowercase();
+    let names_error = body.contains("ESP_ERR_") || body.contains("ESP_FAIL");
+    let says_failed = ["fail", "error", "unable", "could not", "cannot", "can't"]
+        .iter()
+        .any(|w| lower.contains(w));
+    (names_error && says_failed).then(|| {
+        format!(
+            "the app logged an error and the log ends without another verdict: `{body}` (the \
+             ESP_ERR_ name is the esp_err_t the failing call returned)"
+        )
+    })
 }
 
 #[cfg(test)]
@@ -106,5 +145,33 @@ mod tests {
         .unwrap_or_default();
         assert!(r.contains("Exception (29) StoreProhibited"), "{r}");
         assert_eq!(reported_crash("{\"RestartReason\":\"Power On\"}"), None);
+        // Boot-loop guards: WLED's and ESPHome's safe mode.
+        let r = reported_crash("crash detected!").unwrap_or_default();
+        assert!(r.contains("crashed before this boot"), "{r}");
+        let r = reported_crash("[E][safe_mode:080]: Boot loop detected. Proceeding to safe mode.")
+            .unwrap_or_default();
+        assert!(
+            r.contains("`[E][safe_mode:080]: Boot loop detected."),
+            "{r}"
+        );
+        assert_eq!(
+            reported_crash("checking for bootloop: time 31047, counter 3, action 3"),
+            None
+        );
+    }
+
+    #[test]
+    fn an_apps_own_esp_err_line_is_where_the_run_stopped() {
+        let r = app_error("E (214119) tool_time: Error: failed to fetch time (ESP_ERR_NOT_FOUND)")
+            .unwrap_or_default();
+        assert!(r.contains("`tool_time: Error: failed to fetch time"), "{r}");
+        assert!(app_error("E (5) app: nvs_open failed: ESP_FAIL").is_some());
+        // Not an error line, no esp_err_t named, or no failure said.
+        assert_eq!(
+            app_error("W (5) app: failed to fetch time (ESP_ERR_NOT_FOUND)"),
+            None
+        );
+        assert_eq!(app_error("E (5) app: failed to fetch time"), None);
+        assert_eq!(app_error("E (5) app: state ESP_ERR_NOT_FOUND seen"), None);
     }
 }

@@ -840,6 +840,94 @@ fn boot_failures_asserts_and_reports_of_an_earlier_crash_are_faults() {
 }
 
 #[test]
+fn a_panics_bare_rebooting_line_then_a_software_reset_is_a_fault_and_a_later_crash_says_more() {
+    // The paste starts at the panic handler's last line; the next boot prints no crash.
+    let r = auto(
+        "Rebooting...\nESP-ROM:esp32s3-20210327\nrst:0x3 (RTC_SW_SYS_RST),boot:0x9 (SPI_FAST_FLASH_BOOT)\n\
+         entry 0x403c9890\nW (281) FLASH: DO NOT USE FOR MASS PRODUCT\n",
+    );
+    assert_eq!(
+        (r.verdict, r.exit_code),
+        (Verdict::Fault, 5),
+        "{}",
+        r.reason
+    );
+    assert!(r.reason.contains("panicked and rebooted"), "{}", r.reason);
+    // The next boot's bare Backtrace is that crash, and names it.
+    let r = auto(
+        "Rebooting...\nrst:0xc (SW_CPU_RESET),boot:0x13 (SPI_FAST_FLASH_BOOT)\n\
+         Backtrace: 0x40088538:0x3ffd4460 0x40088637:0x3ffd4480\n",
+    );
+    assert!(r.reason.contains("Backtrace"), "{}", r.reason);
+    // An update that succeeded restarts on purpose: no verdict from its `Rebooting...`.
+    let r = auto("Update Success: 228624\nRebooting...\n");
+    assert_eq!(r.verdict, Verdict::Timeout, "{}", r.reason);
+}
+
+#[test]
+fn an_idf_socket_example_whose_server_closes_without_answering_is_a_fault() {
+    let r = auto(
+        "I (863514) example: Connection established...\nI (863514) example: 88 bytes written\n\
+         I (863514) example: Reading HTTP response...\nI (983584) example: connection closed\n",
+    );
+    assert_eq!(
+        (r.verdict, r.exit_code),
+        (Verdict::Fault, 5),
+        "{}",
+        r.reason
+    );
+    assert!(
+        r.reason.contains("without sending any response"),
+        "{}",
+        r.reason
+    );
+    // With the response printed between them, the status line decides.
+    let r = auto(
+        "I (5) example: Reading HTTP response...\nHTTP/1.1 200 OK\nContent-Type: text/plain\n\
+         \nhello\nI (9) example: connection closed\n",
+    );
+    assert_eq!((r.verdict, r.exit_code), (Verdict::Pass, 0), "{}", r.reason);
+}
+
+#[test]
+fn an_idf_apps_esp_err_line_or_a_boot_loop_guard_decides_a_log_that_ends_there() {
+    let r = auto(
+        "I (209439) tool_time: Fetching current time...\n\
+         E (214119) tool_time: Error: failed to fetch time (ESP_ERR_NOT_FOUND)\n",
+    );
+    assert_eq!(
+        (r.verdict, r.exit_code),
+        (Verdict::Fault, 5),
+        "{}",
+        r.reason
+    );
+    assert!(r.reason.contains("failed to fetch time"), "{}", r.reason);
+    // An app that went on for a while after its error is not stopped there.
+    let mut log = "E (1) app: sntp sync failed: ESP_ERR_TIMEOUT\n".to_owned();
+    for t in 0..30 {
+        log.push_str(&format!("I ({t}00) app: reading sensor {t}\n"));
+    }
+    assert_eq!(auto(&log).verdict, Verdict::Timeout);
+    // An HTTP status after it is the run's verdict.
+    let r = auto(
+        "E (1) app: sntp sync failed: ESP_ERR_TIMEOUT\n\
+         I (9) HTTP_CLIENT: HTTP GET Status = 200, content_length = 12\n",
+    );
+    assert_eq!(r.verdict, Verdict::Pass, "{}", r.reason);
+    let r = auto(
+        "---WLED 0.16.0-alpha 2506160 INIT---\nchecking for bootloop: time 31047, counter 3, action 3\n\
+         crash detected!\nrestore /cfg.json\n",
+    );
+    assert_eq!(
+        (r.verdict, r.exit_code),
+        (Verdict::Fault, 5),
+        "{}",
+        r.reason
+    );
+    assert!(r.reason.contains("boot-loop guard"), "{}", r.reason);
+}
+
+#[test]
 fn a_retry_that_gets_a_status_supersedes_the_failed_attempt() {
     let r = auto(
         "[HTTPS] begin...\n[HTTPS] GET...\nBSSL:_wait_for_handshake: failed\n\

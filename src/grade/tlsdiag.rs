@@ -219,11 +219,20 @@ pub(crate) fn classify(number: usize, text: &str, lower: &str) -> Option<Finding
         return Some(f);
     }
     if lower.contains("failed to verify peer certificate") {
-        // esp-tls prints this for mbedTLS and wolfSSL alike.
+        // esp-tls prints this for mbedTLS and wolfSSL alike; its tag names the backend.
+        let source = if lower.contains("esp-tls-mbedtls") {
+            "mbedtls"
+        } else if lower.contains("esp-tls-wolfssl") {
+            "wolfssl"
+        } else {
+            "esp-tls"
+        };
         let mut f = Finding::new(About::Certificate, Weight::Fails);
         f.diag = Some(diag(
-            "esp-tls",
-            "the TLS library could not verify the server's chain against the CA you gave it"
+            source,
+            "the server's (peer) certificate did not verify against the CA the firmware gave \
+             (cacert_buf, or the certificate bundle); esp-tls's `verification info` line, when \
+             printed, says why"
                 .to_owned(),
             None,
         ));

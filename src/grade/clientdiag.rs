@@ -1,0 +1,326 @@
+//! Error lines of the clients above the TLS layer: ESP-IDF's `esp_http_client` and MQTT client
+//! (esp-mqtt), PubSubClient, ESP-IDF's WebSocket transport, and the OTA and cloud libraries that
+//! say in one line that they could not reach their server. Each explains what the client was
+//! doing when it failed; whether TCP or TLS under it failed is said only where the line says it.
+
+use super::libdiag::{CONNECTION, Found, number_after, tcp_errno};
+use super::tlsdiag::{About, Finding, Weight};
+
+/// Classify one line; `None` when none of these clients printed it.
+pub(crate) fn classify(lower: &str, found: &Found) -> Option<Finding> {
+    websocket(lower, found)
+        .or_else(|| pubsubclient(lower, found))
+        .or_else(|| mqtt_client(lower, found))
+        .or_else(|| http_client_error(lower, found))
+        .or_else(|| ota_and_cloud(lower, found))
+}
+
+/// ESP-IDF's MQTT client (esp-mqtt): it could not reach the broker, or the broker's answer
+/// was not MQTT. The transport lines before it (esp-tls) say why when they are there.
+fn mqtt_client(lower: &str, found: &Found) -> Option<Finding> {
+    let at = lower.find("mqtt_client:")?;
+    let message = lower[at + 12..].trim();
+    let errno = number_after(message, "errno=");
+    let explanation = if message.contains("invalid msg_type response") {
+        "the MQTT client could not connect: the broker's answer to CONNECT was not a CONNACK \
+         (`invalid msg_type response`): the port speaks another protocol, or plain MQTT met a \
+         TLS port (or the other way round)"
+            .to_owned()
+    } else if message.starts_with("connection refused") {
+        format!("the MQTT client could not connect: the broker refused the CONNECT (`{message}`)")
+    } else if message.contains("error transport connect")
+        || message.contains("mqtt connect failed")
+        || message.contains("transport_read() error")
+    {
+        let why = errno
+            .map(|e| format!(": {}", tcp_errno(Some(e))))
+            .unwrap_or_default();
+        format!(
+            "the MQTT client could not connect to the broker{why}; the log does not say whether \
+             TCP, TLS or the MQTT CONNECT itself failed"
+        )
+    } else if message.starts_with("no ping_resp") {
+        "the MQTT client lost the broker: it stopped answering keep-alive pings (`no \
+         ping_resp`), the connection broke or the network dropped"
+            .to_owned()
+    } else if message.contains("error write data or timeout") || message.contains("writing failed")
+    {
+        "the MQTT client could not send to the broker (the connection broke or timed out)"
+            .to_owned()
+    } else {
+        return None;
+    };
+    found(
+        CONNECTION,
+        About::Connection,
+        Weight::Fails,
+        explanation,
+        errno.map(|e| -e),
+    )
+}
+
+/// esp_http_client's `esp_err_t` names as apps print them (`Error perform http request
+/// ESP_ERR_HTTP_INVALID_TRANSPORT`), and its own `No transport found`: the request failed before
+/// any HTTP status. (`ESP_ERR_HTTP_CONNECT` is the generic connection failure below;
+/// `ESP_ERR_HTTP_EAGAIN` and `_CONNECTING` are an async client's "not yet", not failures.)
+fn http_client_error(lower: &str, found: &Found) -> Option<Finding> {
+    const ERRORS: &[(&str, &str)] = &[
+        (
+            "esp_err_http_invalid_transport",
+            "the client has no transport for the URL's scheme (an https:// URL in a build \
+             without HTTPS support: turn on CONFIG_ESP_HTTP_CLIENT_ENABLE_HTTPS), so no \
+             connection was attempted",
+        ),
+        (
+            "esp_err_http_fetch_header",
+            "the connection opened but the response's headers never came (the server closed \
+             the connection or did not answer in time)",
+        ),
+        ("esp_err_http_write_data", "sending the request failed"),
+        (
+            "esp_err_http_connection_closed",
+            "the server closed the connection before the response was complete",
+        ),
+        (
+            "esp_err_http_read_timeout",
+            "the server did not send the response in time",
+        ),
+        (
+            "esp_err_http_incomplete_data",
+            "the response ended before all its data came",
+        ),
+        ("esp_err_http_max_redirect", "too many redirects"),
+    ];
+    let (name, why) = if lower.contains("http_client: no transport found") {
+        ERRORS[0]
+    } else if lower.contains("http_client: error parse url") {
+        (
+            "esp_fail",
+            "the URL could not be parsed (a typo, or no scheme), so no request was sent",
+        )
+    } else {
+        *ERRORS.iter().find(|(name, _)| lower.contains(name))?
+    };
+    found(
+        CONNECTION,
+        About::Connection,
+        Weight::Fails,
+        format!("esp_http_client: {}: {why}", name.to_ascii_uppercase()),
+        None,
+    )
+}
+
+/// OTA and cloud libraries that say in one line that they could not reach their server:
+/// HTTPUpdate (`HTTP_UPDATE_FAILD Error (-1): HTTP error: connection refused`, both cores, both
+/// spellings), esp_https_ota (`Failed to open HTTP connection: 28675`) and the Firebase
+/// libraries (`Token error: code: -1, message: connection refused`).
+fn ota_and_cloud(lower: &str, found: &Found) -> Option<Finding> {
+    let update = lower
+        .find("http_update_faild error (")
+        .map(|i| i + 25)
+        .or_else(|| lower.find("http_update_failed error (").map(|i| i + 26));
+    if let Some(at) = update {
+        let code = lower[at..]
+            .split(')')
+            .next()
+            .and_then(|n| n.trim().parse::<i32>().ok());
+        let msg = lower[at..]
+            .split_once("):")
+            .map(|(_, m)| m.trim().trim_end_matches('.').trim())
+            .filter(|m| !m.is_empty())
+            .unwrap_or("no reason given");
+        let hint = if msg.contains("connection refused") {
+            ": the server refused the connection (nothing listens on that port, or an https URL \
+             was fetched with a plain WiFiClient or the other way round)"
+        } else if msg.contains("connection failed") {
+            ": the board could not connect to the update server; the line does not say whether \
+             TCP or TLS failed"
+        } else {
+            ""
+        };
+        return found(
+            CONNECTION,
+            About::Connection,
+            Weight::Fails,
+            format!(
+                "the HTTP update (OTA) failed with HTTPUpdate error {}, `{msg}`{hint}",
+                code.unwrap_or_default()
+            ),
+            code,
+        );
+    }
+    if let Some(i) = lower.find("failed to open http connection") {
+        let what = lower[i + 30..].trim_start_matches(':').trim();
+        let name = match what {
+            "28675" | "0x7003" | "esp_err_http_connect" => "ESP_ERR_HTTP_CONNECT".to_owned(),
+            "" => "no error code".to_owned(),
+            other => other.to_owned(),
+        };
+        return found(
+            CONNECTION,
+            About::Connection,
+            Weight::Fails,
+            format!(
+                "esp_https_ota could not open the HTTP connection to the update server \
+                 ({name}); the log does not say whether TCP or TLS failed (set esp-tls's log \
+                 level to debug to see which)"
+            ),
+            None,
+        );
+    }
+    if let Some(i) = lower.find("token error: code: ") {
+        let rest = &lower[i + 19..];
+        let code = rest
+            .split(',')
+            .next()
+            .and_then(|n| n.trim().parse::<i32>().ok());
+        let msg = rest
+            .split_once("message:")
+            .map(|(_, m)| m.trim())
+            .filter(|m| !m.is_empty())
+            .unwrap_or("no message");
+        return found(
+            CONNECTION,
+            About::Connection,
+            Weight::Fails,
+            format!(
+                "the Firebase library could not get its auth token: {msg} (code {}); the board \
+                 did not reach Google's token server (its network, DNS, or a TLS failure: turn \
+                 on the core's debug output to see which)",
+                code.unwrap_or_default()
+            ),
+            code,
+        );
+    }
+    None
+}
+
+/// ESP-IDF's WebSocket transport (`transport_ws`, esp_websocket_client): TCP (and TLS) worked
+/// or not, and then the HTTP upgrade to WebSocket.
+fn websocket(lower: &str, found: &Found) -> Option<Finding> {
+    let ws = |explanation: String, errno: Option<i32>| {
+        found(
+            CONNECTION,
+            About::Connection,
+            Weight::Fails,
+            explanation,
+            errno.map(|e| -e),
+        )
+    };
+    if lower.contains("transport_ws:") && lower.contains("sec-websocket-accept not found") {
+        return ws(
+            "the server's answer to the WebSocket upgrade had no Sec-WebSocket-Accept header: \
+             the connection itself worked, but the server (or a proxy in front of it) did not \
+             accept the upgrade (wrong path or port, or not a WebSocket endpoint)"
+                .to_owned(),
+            None,
+        );
+    }
+    if lower.contains("transport_ws:") && lower.contains("error read response for upgrade") {
+        return ws(
+            "the server sent no answer to the WebSocket upgrade request (it closed or reset \
+             the connection, or timed out)"
+                .to_owned(),
+            None,
+        );
+    }
+    if lower.contains("websocket_client:") && lower.contains("esp_transport_connect() failed") {
+        let errno = number_after(lower, "errno=").filter(|e| *e != 0);
+        return ws(
+            format!(
+                "the WebSocket client could not connect: {}",
+                tcp_errno(errno)
+            ),
+            errno,
+        );
+    }
+    if lower.contains("transport_base:") && lower.contains("poll_read select error") {
+        let errno = number_after(lower, "poll_read select error");
+        return ws(tcp_errno(errno), errno);
+    }
+    None
+}
+
+/// PubSubClient's examples: `Attempting MQTT connection...failed, rc=-2 try again in 5 seconds`.
+/// `rc` is `state()`: negative, the client's own (no TCP connection, or it was lost); positive,
+/// the broker's CONNACK refusal.
+fn pubsubclient(lower: &str, found: &Found) -> Option<Finding> {
+    let at = lower.find("failed, rc=")?;
+    if !(lower.contains("mqtt") || lower[at..].contains("try again")) {
+        return None;
+    }
+    let rc = number_after(&lower[at..], "rc=")?;
+    let what = match rc {
+        -4 => "MQTT_CONNECTION_TIMEOUT: the broker did not answer the CONNECT in time",
+        -3 => "MQTT_CONNECTION_LOST: the connection to the broker broke",
+        -2 => {
+            "MQTT_CONNECT_FAILED: the network connection to the broker failed (DNS, TCP, or TLS \
+             with a secure client: the log does not say which)"
+        }
+        -1 => "MQTT_DISCONNECTED: the client was disconnected",
+        1 => "MQTT_CONNECT_BAD_PROTOCOL: the broker does not speak this MQTT version",
+        2 => "MQTT_CONNECT_BAD_CLIENT_ID: the broker rejected the client ID",
+        3 => "MQTT_CONNECT_UNAVAILABLE: the broker is unavailable",
+        4 => "MQTT_CONNECT_BAD_CREDENTIALS: wrong user name or password",
+        5 => "MQTT_CONNECT_UNAUTHORIZED: the client is not authorised to connect",
+        _ => "an unknown state",
+    };
+    found(
+        CONNECTION,
+        About::Connection,
+        Weight::Fails,
+        format!("the MQTT client (PubSubClient) could not connect to the broker: rc={rc}, {what}"),
+        Some(rc),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tlsdiag;
+
+    fn source_and_words(line: &str) -> (String, String) {
+        let f = tlsdiag::classify(1, line, &line.to_ascii_lowercase())
+            .and_then(|f| f.diag)
+            .unwrap_or_else(|| panic!("no finding for {line}"));
+        (f.source, f.explanation)
+    }
+
+    #[test]
+    fn esp_http_client_errors_fail_before_any_status() {
+        for (line, word) in [
+            (
+                "E (3340) auth3: Error perform http request ESP_ERR_HTTP_INVALID_TRANSPORT",
+                "HTTPS support",
+            ),
+            ("E (3336) HTTP_CLIENT: No transport found", "HTTPS support"),
+            (
+                "E (2337) HTTP_CLIENT: Error parse url htps:/example.com",
+                "URL could not be parsed",
+            ),
+            (
+                "E (7150) HTTP_CLIENT: Error perform http request ESP_ERR_HTTP_FETCH_HEADER",
+                "headers never came",
+            ),
+            (
+                "E (9000) app: HTTP GET request failed: ESP_ERR_HTTP_CONNECTION_CLOSED",
+                "closed the connection",
+            ),
+        ] {
+            let (s, e) = source_and_words(line);
+            assert_eq!(s, super::CONNECTION, "{line}");
+            assert!(e.contains(word), "{line}: {e}");
+        }
+        // An async client's "not yet", and other components' lines, are not failures.
+        for line in [
+            "D (5000) HTTP_CLIENT: esp_http_client_perform returned ESP_ERR_HTTP_EAGAIN",
+            "I (5000) MQTT_CLIENT: Sending MQTT CONNECT message, type: 1, id: 0000",
+            "I (5571) MQTT_CLIENT: Error MQTT Connected",
+        ] {
+            assert_eq!(
+                tlsdiag::classify(1, line, &line.to_ascii_lowercase()),
+                None,
+                "{line}"
+            );
+        }
+    }
+}
