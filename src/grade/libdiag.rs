@@ -37,6 +37,17 @@ pub(crate) fn classify(
             None,
         );
     }
+    if let Some(code) = number_after(lower, "ssl_handshake_status:").filter(|&c| c < 0) {
+        // MicroPython's modussl_axtls (ESP8266 ports up to 1.12 and later builds with axTLS).
+        let (about, why) = axtls_error(code);
+        return found(
+            "axtls",
+            about,
+            Weight::Fails,
+            format!("ssl_handshake_status {code}: {why}"),
+            Some(code),
+        );
+    }
     if let Some(i) = lower.find("error: ssl error ") {
         let code = lower[i + 17..].trim().parse::<i32>().ok();
         return found(
@@ -60,6 +71,62 @@ pub(crate) fn classify(
         );
     }
     connection(lower, &found)
+}
+
+/// What an axTLS `ssl_handshake_status` code means (axTLS's ssl.h): a fatal alert the server
+/// sent comes back as minus the alert's number.
+fn axtls_error(code: i32) -> (About, String) {
+    let (about, why) = match code {
+        -40 => (
+            About::Connection,
+            "the server sent a fatal handshake_failure alert (40): it shares no cipher suite or \
+             TLS version with axTLS (TLS 1.2 at most, RSA key exchange with AES-CBC only)",
+        ),
+        -42 | -43 | -46 => (
+            About::Certificate,
+            "the server sent a fatal alert about a certificate",
+        ),
+        -48 => (
+            About::Certificate,
+            "the server sent a fatal unknown_ca alert (48)",
+        ),
+        -70 => (
+            About::Connection,
+            "the server sent a fatal protocol_version alert (70): it does not speak the TLS \
+             version axTLS offers",
+        ),
+        -112 => (
+            About::Connection,
+            "the server sent a fatal unrecognized_name alert (112): the SNI host name is wrong",
+        ),
+        -255..=-1 => (
+            About::Connection,
+            "the server sent a fatal TLS alert (the alert's number is minus the code)",
+        ),
+        -256 => (
+            About::Connection,
+            "SSL_ERROR_CONN_LOST: the connection dropped during the handshake",
+        ),
+        -257 => (
+            About::Connection,
+            "SSL_ERROR_RECORD_OVERFLOW: a TLS record was larger than axTLS's buffer",
+        ),
+        -266 => (
+            About::Connection,
+            "SSL_ERROR_NO_CIPHER: the server chose a cipher suite axTLS does not have",
+        ),
+        -268 => (
+            About::Certificate,
+            "SSL_ERROR_BAD_CERTIFICATE: the server's certificate could not be read",
+        ),
+        c if c <= -512 => (
+            About::Certificate,
+            "an X509 error: the server's certificate did not verify (no trusted CA, a bad \
+             signature, or dates outside the board's clock)",
+        ),
+        _ => (About::Connection, "the TLS handshake failed"),
+    };
+    (about, format!("axTLS: {why}"))
 }
 
 pub(crate) type Found<'a> =
@@ -113,6 +180,24 @@ fn connection(lower: &str, found: &Found) -> Option<Finding> {
             Weight::Fails,
             format!("esp-tls: {}", tcp_errno(errno)),
             errno.map(|e| -e),
+        );
+    }
+    // esp-tls (ESP-IDF 4.3 and later): `[sock=54] connect() error: Host is unreachable`,
+    // `[sock=54] delayed connect error: Connection reset by peer`, the socket's strerror.
+    let strerror = ["connect() error: ", "delayed connect error: "]
+        .iter()
+        .find_map(|key| lower.find(key).map(|i| lower[i + key.len()..].trim()))
+        .filter(|what| !what.is_empty());
+    if let Some(what) = strerror {
+        return found(
+            CONNECTION,
+            About::Connection,
+            Weight::Fails,
+            format!(
+                "esp-tls: the TCP connect failed: {what}{}",
+                strerror_meaning(what)
+            ),
+            None,
         );
     }
     // arduino-esp32's WiFiClient: `connect(): lwip_connect_r: 113` (1.0.x) and
@@ -210,6 +295,21 @@ pub(crate) fn number_after(lower: &str, key: &str) -> Option<i32> {
         .split(|c: char| !c.is_ascii_digit() && c != '-')
         .next()
         .and_then(|n| n.parse::<i32>().ok())
+}
+
+/// What a socket's strerror (newlib's words, as ESP-IDF prints them) says about the server.
+fn strerror_meaning(what: &str) -> &'static str {
+    match what.trim_end_matches('.') {
+        "host is unreachable" | "network is unreachable" => {
+            " (the board has no route to the server: a wrong address, or the server or its \
+             network is down)"
+        }
+        "connection refused" => " (nothing listens on that port)",
+        "connection reset by peer" => " (the server reset the connection)",
+        "connection timed out" => " (the server did not answer in time)",
+        "software caused connection abort" => " (the board's own stack aborted the connection)",
+        _ => "",
+    }
 }
 
 /// What an lwIP errno means for a TCP connection.
@@ -432,5 +532,50 @@ mod tests {
             let e = f.map(|d| d.explanation).unwrap_or_default();
             assert!(e.contains(word), "{line}: {e}");
         }
+    }
+
+    #[test]
+    fn esp_tls_connect_errors_carry_the_sockets_words() {
+        for (line, word) in [
+            (
+                "E (1621) esp-tls: [sock=54] connect() error: Host is unreachable",
+                "no route to the server",
+            ),
+            (
+                "E (5111) esp-tls: [sock=48] delayed connect error: Connection reset by peer",
+                "reset the connection",
+            ),
+            (
+                "E (2090) esp-tls: [sock=54] connect() error: Connection refused",
+                "nothing listens",
+            ),
+        ] {
+            let (s, e) = source_and_words(line);
+            assert_eq!(s, super::CONNECTION, "{line}");
+            assert!(e.contains(word), "{line}: {e}");
+        }
+        // The tag cut before its message says nothing.
+        assert!(tlsdiag::classify(1, "E (1631) esp-tls", "e (1631) esp-tls").is_none());
+    }
+
+    #[test]
+    fn axtls_handshake_status_codes_as_micropython_prints_them() {
+        let (s, e) = source_and_words("ssl_handshake_status: -40");
+        assert_eq!(s, "axtls");
+        assert!(e.contains("-40") && e.contains("handshake_failure"), "{e}");
+        let (s, e) = source_and_words("ssl_handshake_status: -256");
+        assert_eq!(s, "axtls");
+        assert!(e.contains("CONN_LOST"), "{e}");
+        let f = tlsdiag::classify(
+            1,
+            "ssl_handshake_status: -516",
+            "ssl_handshake_status: -516",
+        )
+        .unwrap_or_else(|| panic!("X509 code not read"));
+        assert!(f.cert && f.error);
+        // Zero is SSL_OK.
+        assert!(
+            tlsdiag::classify(1, "ssl_handshake_status: 0", "ssl_handshake_status: 0").is_none()
+        );
     }
 }
