@@ -1,7 +1,8 @@
 //! Error lines of the clients above the TLS layer: ESP-IDF's `esp_http_client` and MQTT client
-//! (esp-mqtt), PubSubClient, ESP-IDF's WebSocket transport, and the OTA and cloud libraries that
-//! say in one line that they could not reach their server. Each explains what the client was
-//! doing when it failed; whether TCP or TLS under it failed is said only where the line says it.
+//! (esp-mqtt), PubSubClient, ESP-IDF's and arduinoWebSockets' WebSocket clients, and the OTA
+//! and cloud libraries that say in one line that they could not reach their server. Each
+//! explains what the client was doing when it failed; whether TCP or TLS under it failed is
+//! said only where the line says it.
 
 use super::libdiag::{CONNECTION, Found, number_after, tcp_errno};
 use super::tlsdiag::{About, Finding, Weight};
@@ -115,20 +116,11 @@ fn http_client_error(lower: &str, found: &Found) -> Option<Finding> {
 /// spellings), esp_https_ota (`Failed to open HTTP connection: 28675`) and the Firebase
 /// libraries (`Token error: code: -1, message: connection refused`).
 fn ota_and_cloud(lower: &str, found: &Found) -> Option<Finding> {
-    let update = lower
-        .find("http_update_faild error (")
-        .map(|i| i + 25)
-        .or_else(|| lower.find("http_update_failed error (").map(|i| i + 26));
-    if let Some(at) = update {
-        let code = lower[at..]
-            .split(')')
-            .next()
-            .and_then(|n| n.trim().parse::<i32>().ok());
-        let msg = lower[at..]
-            .split_once("):")
-            .map(|(_, m)| m.trim().trim_end_matches('.').trim())
-            .filter(|m| !m.is_empty())
-            .unwrap_or("no reason given");
+    if let Some((code, msg)) = super::httpclient::update_error(lower) {
+        if super::httpclient::update_answered(code) {
+            // The server answered (404, 403, 401, another status): the HTTP client's verdict.
+            return None;
+        }
         let hint = if msg.contains("connection refused") {
             ": the server refused the connection (nothing listens on that port, or an https URL \
              was fetched with a plain WiFiClient or the other way round)"
@@ -142,11 +134,8 @@ fn ota_and_cloud(lower: &str, found: &Found) -> Option<Finding> {
             CONNECTION,
             About::Connection,
             Weight::Fails,
-            format!(
-                "the HTTP update (OTA) failed with HTTPUpdate error {}, `{msg}`{hint}",
-                code.unwrap_or_default()
-            ),
-            code,
+            format!("the HTTP update (OTA) failed with HTTPUpdate error {code}, `{msg}`{hint}"),
+            Some(code),
         );
     }
     if let Some(i) = lower.find("failed to open http connection") {
@@ -224,6 +213,16 @@ fn websocket(lower: &str, found: &Found) -> Option<Finding> {
             None,
         );
     }
+    // arduinoWebSockets (Links2004), both cores: the answer to its upgrade was not `101`.
+    if lower.contains("[ws-client][handleheader] no websocket connection close") {
+        return ws(
+            "the server did not accept the WebSocket upgrade (its status, the `cCode` line \
+             before, was not 101 Switching Protocols): the connection itself worked, but the \
+             path, port or protocol is wrong, or it is not a WebSocket endpoint"
+                .to_owned(),
+            None,
+        );
+    }
     if lower.contains("websocket_client:") && lower.contains("esp_transport_connect() failed") {
         let errno = number_after(lower, "errno=").filter(|e| *e != 0);
         return ws(
@@ -241,35 +240,15 @@ fn websocket(lower: &str, found: &Found) -> Option<Finding> {
     None
 }
 
-/// PubSubClient's examples: `Attempting MQTT connection...failed, rc=-2 try again in 5 seconds`.
-/// `rc` is `state()`: negative, the client's own (no TCP connection, or it was lost); positive,
-/// the broker's CONNACK refusal.
+/// PubSubClient's examples: `Attempting MQTT connection...failed, rc=-2 try again in 5 seconds`
+/// (read by [`super::mqtt`], which also knows the connect that may follow).
 fn pubsubclient(lower: &str, found: &Found) -> Option<Finding> {
-    let at = lower.find("failed, rc=")?;
-    if !(lower.contains("mqtt") || lower[at..].contains("try again")) {
-        return None;
-    }
-    let rc = number_after(&lower[at..], "rc=")?;
-    let what = match rc {
-        -4 => "MQTT_CONNECTION_TIMEOUT: the broker did not answer the CONNECT in time",
-        -3 => "MQTT_CONNECTION_LOST: the connection to the broker broke",
-        -2 => {
-            "MQTT_CONNECT_FAILED: the network connection to the broker failed (DNS, TCP, or TLS \
-             with a secure client: the log does not say which)"
-        }
-        -1 => "MQTT_DISCONNECTED: the client was disconnected",
-        1 => "MQTT_CONNECT_BAD_PROTOCOL: the broker does not speak this MQTT version",
-        2 => "MQTT_CONNECT_BAD_CLIENT_ID: the broker rejected the client ID",
-        3 => "MQTT_CONNECT_UNAVAILABLE: the broker is unavailable",
-        4 => "MQTT_CONNECT_BAD_CREDENTIALS: wrong user name or password",
-        5 => "MQTT_CONNECT_UNAUTHORIZED: the client is not authorised to connect",
-        _ => "an unknown state",
-    };
+    let (explanation, rc) = super::mqtt::failure(lower)?;
     found(
         CONNECTION,
         About::Connection,
         Weight::Fails,
-        format!("the MQTT client (PubSubClient) could not connect to the broker: rc={rc}, {what}"),
+        explanation,
         Some(rc),
     )
 }

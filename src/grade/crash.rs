@@ -966,4 +966,24 @@ mod tests {
         assert!(!killed_by_watchdog("POWERON_RESET"));
         assert!(!killed_by_watchdog("SW_CPU_RESET"));
     }
+
+    #[test]
+    fn a_paste_that_starts_inside_an_esp8266_stack_dump_is_a_crash() {
+        let stack = Some(Signal::Crash {
+            kind: "stack-dump",
+            end: BlockEnd::StackEnd,
+        });
+        assert_eq!(
+            cls("3ffffa40:  00002020 4024813d 3fff3ee4 3fff0ff0  "),
+            stack
+        );
+        assert_eq!(cls("3fff2160:  00000080 3fff5914 3fffb15c 4022c1c4"), stack);
+        // Not a stack row: an ESP32 stack memory row, a register line, a hex dump of flash.
+        assert_eq!(
+            cls("3fc9a4f0: 0x00000000 0x3fc9a5a0 0x4200c2f4 0x3fc8f000"),
+            None
+        );
+        assert_eq!(cls("40200000:  00000000 00000000 00000000 00000000"), None);
+        assert_eq!(cls("3ffe8000:  00000000 00000000"), None);
+    }
 }

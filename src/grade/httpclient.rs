@@ -33,10 +33,10 @@ static PRINTED_STATUS: LazyLock<Regex> = LazyLock::new(|| {
     .unwrap_or_else(|_| unreachable!())
 });
 
-/// The same sketches' failure branch: `Error code: -1`, printed instead of a status when
-/// `GET()` returns one of HTTPClient's error codes.
+/// The same sketches' failure branch: `Error code: -1`, `Error on sending POST: -1`, printed
+/// instead of a status when `GET()` or `POST()` returns one of HTTPClient's error codes.
 static ERROR_CODE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)^(?:http\s+)?error\s*code\s*[:=]\s*(-(?:1[01]|[1-9]))\s*$")
+    Regex::new(r"(?i)^(?:(?:http\s+)?error\s*code|error on sending (?:get|post|put|patch|delete|request))\s*[:=]\s*(-(?:1[01]|[1-9]))\s*$")
         .unwrap_or_else(|_| unreachable!())
 });
 
@@ -58,9 +58,61 @@ static IDF_DEBUG_STATUS: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 /// A response's status line as firmware that reads the socket itself prints it:
-/// `HTTP/1.1 400 Bad Request`.
-static STATUS_LINE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^HTTP/1\.[01] (\d{3})\b").unwrap_or_else(|_| unreachable!()));
+/// `HTTP/1.1 400 Bad Request`; ArduinoJson's `JsonHttpClient` example prints the one it did not
+/// expect as `Unexpected response: HTTP/1.1 301 Moved Permanently`.
+static STATUS_LINE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(Unexpected response: )?HTTP/1\.[01] (\d{3})\b")
+        .unwrap_or_else(|_| unreachable!())
+});
+
+/// HTTPUpdate's debug line for a status it does not take (both cores): `[httpUpdate] HTTP Code is
+/// (302)`, `[E][HTTPUpdate.cpp:322] handleUpdate(): HTTP Code is (500)`.
+static UPDATE_STATUS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)(?:httpupdate|handleupdate).*HTTP Code is \((\d{3})\)")
+        .unwrap_or_else(|_| unreachable!())
+});
+
+/// HTTPUpdate's result line, `HTTP_UPDATE_FAILD Error (-104): Wrong HTTP Code` (the ESP32's
+/// spells it `FAILED`), read from `lower`: the error code and its message.
+pub(crate) fn update_error(lower: &str) -> Option<(i32, &str)> {
+    let at = lower
+        .find("http_update_faild error (")
+        .map(|i| i + 25)
+        .or_else(|| lower.find("http_update_failed error (").map(|i| i + 26))?;
+    let code = lower[at..].split(')').next()?.trim().parse::<i32>().ok()?;
+    let msg = lower[at..]
+        .split_once("):")
+        .map(|(_, m)| m.trim().trim_end_matches('.').trim())
+        .filter(|m| !m.is_empty())
+        .unwrap_or("no reason given");
+    Some((code, msg))
+}
+
+/// Whether an HTTPUpdate error means the server answered with a status other than 200:
+/// `HTTP_UE_SERVER_FILE_NOT_FOUND` (-102), `_FORBIDDEN` (-103), `_WRONG_HTTP_CODE` (-104),
+/// `_UNAUTHORIZED` (-108). The others are a failed connection (-1 to -11, HTTPClient's) or the
+/// image and flash (-100, -101, -105 to -107, and Update's own positive codes).
+pub(crate) fn update_answered(code: i32) -> bool {
+    matches!(code, -102 | -103 | -104 | -108)
+}
+
+/// The verdict of an OTA update whose server answered with the wrong status, and why.
+fn update_refused(text: &str) -> Option<(Verdict, String)> {
+    if let Some(c) = UPDATE_STATUS.captures(text) {
+        let (_, why) = status("OTA update", c.get(1)?.as_str())?;
+        return Some((Verdict::Fail, format!("{why} (HTTPUpdate takes only 200)")));
+    }
+    let lower = text.to_ascii_lowercase();
+    let (code, msg) = update_error(&lower).filter(|(c, _)| update_answered(*c))?;
+    Some((
+        Verdict::Fail,
+        format!(
+            "the OTA update server answered with a status other than 200: HTTPUpdate error \
+             {code}, `{msg}` (the server is up; the URL, its redirects or the credentials are \
+             wrong)"
+        ),
+    ))
+}
 
 /// ESP-IDF's socket examples' `I (863514) example: Reading HTTP response...`.
 pub(crate) fn reading_response(text: &str) -> bool {
@@ -75,11 +127,19 @@ pub(crate) fn connection_closed(text: &str) -> bool {
 /// The verdict a printed status line gives, and why.
 pub(crate) fn status_line(text: &str) -> Option<(Verdict, String)> {
     let t = text.trim();
-    let code = STATUS_LINE.captures(t)?.get(1)?.as_str();
-    let (verdict, why) = status("HTTP", code)?;
+    let c = STATUS_LINE.captures(t)?;
+    let (verdict, why) = status("HTTP", c.get(2)?.as_str())?;
+    // The example compares the whole line with `HTTP/1.0 200 OK`: a server that answers 200
+    // with HTTP/1.1 or without the reason phrase is "unexpected" to it, and still a success.
+    let note = if c.get(1).is_some() && verdict == Verdict::Pass {
+        " (the sketch called it unexpected because it compares the whole status line with \
+         `HTTP/1.0 200 OK`; the server said yes)"
+    } else {
+        ""
+    };
     Some((
         verdict,
-        format!("the firmware printed the server's `{t}`: {why}"),
+        format!("the firmware printed the server's `{t}`: {why}{note}"),
     ))
 }
 
@@ -200,6 +260,9 @@ static IDF_STATUS: LazyLock<Regex> = LazyLock::new(|| {
 
 /// The verdict a line decides, and why.
 pub(crate) fn classify(text: &str) -> Option<(Verdict, String)> {
+    if let Some(refused) = update_refused(text) {
+        return Some(refused);
+    }
     if let Some(c) = IDF_STATUS.captures(text.trim()) {
         return status(c.get(1)?.as_str(), c.get(2)?.as_str());
     }
@@ -350,6 +413,18 @@ mod tests {
             Some(Verdict::Pass)
         );
         assert_eq!(status_line("HTTP/1.1 is a protocol"), None);
+        // ArduinoJson's JsonHttpClient example: its "unexpected" status is still the answer.
+        let (verdict, why) =
+            status_line("Unexpected response: HTTP/1.1 200").unwrap_or_else(|| panic!("not read"));
+        assert_eq!(verdict, Verdict::Pass);
+        assert!(
+            why.contains("HTTP 200") && why.contains("compares"),
+            "{why}"
+        );
+        assert_eq!(
+            status_line("Unexpected response: HTTP/1.1 301 Moved Permanently").map(|s| s.0),
+            Some(Verdict::Fail)
+        );
         assert!(ota_succeeded("I (19172) simple_ota_example: OTA Succeed, Rebooting...").is_some());
         assert!(ota_succeeded("Update Success: 228624").is_none());
         assert!(ota_succeeded("HTTP_UPDATE_OK").is_some());
@@ -372,6 +447,8 @@ mod tests {
         assert_eq!(v("Response code = 201"), Some(Verdict::Pass));
         assert_eq!(v("Error code: -1"), Some(Verdict::Fault));
         assert_eq!(v("Error code: -1002"), None);
+        assert_eq!(v("Error on sending POST: -1"), Some(Verdict::Fault));
+        assert_eq!(v("Error on sending GET: -11"), Some(Verdict::Fault));
         assert_eq!(v("code: 200"), None);
         assert_eq!(v("Exit code: 0"), None);
         assert_eq!(v("[HTTP] begin..."), None);
@@ -534,5 +611,34 @@ mod tests {
             v("NodeMCU ESP32 build unspecified powered by Lua 5.1.4"),
             None
         );
+    }
+
+    #[test]
+    fn an_update_server_that_answers_with_another_status_is_a_no_not_a_fault() {
+        for (line, word) in [
+            ("[httpUpdate] HTTP Code is (302)", "HTTP 302"),
+            (
+                "[  9123][E][HTTPUpdate.cpp:322] handleUpdate(): HTTP Code is (500)",
+                "HTTP 500",
+            ),
+            ("HTTP_UPDATE_FAILD Error (-104): Wrong HTTP Code", "-104"),
+            (
+                "HTTP_UPDATE_FAILED Error (-102): File Not Found (404)",
+                "404",
+            ),
+            ("HTTP_UPDATE_FAILD Error (-103): Forbidden (403)", "403"),
+        ] {
+            let (verdict, why) = classify(line).unwrap_or_else(|| panic!("not read: {line}"));
+            assert_eq!(verdict, Verdict::Fail, "{line}");
+            assert!(why.contains(word), "{line}: {why}");
+        }
+        // A connection that failed is not an answer: the connection diagnostics say so.
+        for line in [
+            "HTTP_UPDATE_FAILD Error (-1): HTTP error: connection refused",
+            "HTTP_UPDATE_FAILED Error (6): Update error: Stream Read Timeout",
+            "[httpUpdate]  - code: 302",
+        ] {
+            assert_eq!(classify(line), None, "{line}");
+        }
     }
 }

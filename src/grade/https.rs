@@ -69,6 +69,17 @@ impl State {
         core.reached(Stage::Wifi)
     }
 
+    /// Whether a line only the reference sketch prints was seen (its SSID or server, `WiFi
+    /// connected`, a pin, its verdict), not just a stage other code entered.
+    pub(crate) fn heard_sketch(&self) -> bool {
+        self.ssid.is_some()
+            || self.host.is_some()
+            || self.wifi_connected
+            || self.pinned.is_some()
+            || self.uses_ca
+            || self.board.is_some()
+    }
+
     /// Grade one line.
     pub(crate) fn line(&mut self, core: &mut Engine, line: &Line, lower: &str) -> Step {
         let text = line.text.trim();
@@ -414,6 +425,16 @@ pub(crate) fn says_connection_failed(lower: &str) -> bool {
     if wifi || t.contains("access point") {
         return false;
     }
+    // Progress dots and the outcome on one line: `HTTPS Connecting.......Connection failed`.
+    if let Some((head, tail)) = t.rsplit_once("..")
+        && head.contains("connect")
+        && matches!(
+            tail.trim_start_matches('.').trim(),
+            "connection failed" | "connect failed" | "failed"
+        )
+    {
+        return true;
+    }
     // A library's own tag before it: UniversalTelegramBot's `[BOT Client]Conection error`
     // (its spelling).
     let untagged = t.rsplit(']').next().unwrap_or(t).trim();
@@ -524,6 +545,8 @@ mod tests {
             "Couldn't connect to api.github.com",
             "1516438: MQTT : Broker C005 connection failed (49/0)",
             "MQTT Connection Failed  rc=-2",
+            "HTTPS Connecting..............................Connection failed",
+            "Connecting to my.tado.com....failed",
         ] {
             assert!(says_connection_failed(&line.to_ascii_lowercase()), "{line}");
         }
@@ -532,6 +555,8 @@ mod tests {
             "connection to AP failed",
             "connecting to api.github.com",
             "connection failed counter: 3 of 5 allowed, retrying the whole setup again",
+            "Connecting to WiFi.........failed",
+            "connecting.....done",
         ] {
             assert!(
                 !says_connection_failed(&line.to_ascii_lowercase()),

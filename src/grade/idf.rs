@@ -23,6 +23,28 @@ pub(crate) fn app_started(text: &str) -> bool {
         || rest.starts_with("app_start: Starting scheduler")
 }
 
+/// A line an ESP-IDF app (not its second-stage bootloader) logs: `I (4312) esp-tls: …`,
+/// `E (9510) HTTP_CLIENT: …`. A log pasted from the middle of a run may have no `app_main` line.
+pub(crate) fn app_line(text: &str) -> bool {
+    const BOOTLOADER: [&str; 7] = [
+        "boot",
+        "boot_comm",
+        "esp_image",
+        "qio_mode",
+        "bootloader_init",
+        "flash_encrypt",
+        "secure_boot",
+    ];
+    log_body(text)
+        .and_then(|rest| rest.split_once(':'))
+        .is_some_and(|(tag, _)| {
+            !tag.is_empty()
+                && !tag.contains(' ')
+                && !BOOTLOADER.contains(&tag)
+                && !tag.starts_with("boot.")
+        })
+}
+
 /// `I (1234) tag: message` → `tag: message` (the `(t)` may be a tick count or a wall time).
 pub(crate) fn log_body(text: &str) -> Option<&str> {
     let text = text.trim();

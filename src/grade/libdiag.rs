@@ -1,15 +1,18 @@
 //! Error lines of the connection stack other than BearSSL's and mbedTLS's codes: ESP-IDF's
 //! `E (t) tag: message` family (esp-tls, transport_base, HTTP_CLIENT, esp-tls-mbedtls), wolfSSL
-//! (ESP-IDF and ESP8266_RTOS_SDK builds), axTLS (ESP8266 Arduino core ≤ 2.4), DNS and TCP
-//! failures; the clients above them (MQTT, WebSocket, OTA) are [`super::clientdiag`]'s. Each
-//! finding names the library it comes from, so the report never blames mbedTLS for a wolfSSL
-//! line.
+//! (ESP-IDF and ESP8266_RTOS_SDK builds), axTLS ([`super::axtls`]), DNS and TCP failures, and
+//! the board's own TLS server; the clients above them (MQTT, WebSocket, OTA) are
+//! [`super::clientdiag`]'s. Each finding names the library it comes from, so the report never
+//! blames mbedTLS for a wolfSSL line.
 
 use super::model::Diagnostic;
 use super::tlsdiag::{About, Finding, Weight};
 
 /// The `source` of a finding that is about reaching the server (TCP, DNS, timeouts), not TLS.
 pub(crate) const CONNECTION: &str = "esp-tls";
+
+/// The `source` of a finding about the board's own TLS server failing a client's handshake.
+pub(crate) const SERVER: &str = "tls-server";
 
 /// Classify one line; `None` when none of these libraries printed it.
 pub(crate) fn classify(
@@ -25,37 +28,22 @@ pub(crate) fn classify(
     if lower.contains("wolfssl") || lower.contains("no ca signer to verify with") {
         return wolfssl(lower, &found);
     }
-    if lower.starts_with("alert: handshake failure") {
+    if let Some(f) = super::axtls::classify(lower, diag) {
+        return Some(f);
+    }
+    // The board is the server: esp32_https_server (`[HTTPS:E] SSL_accept failed. Aborting
+    // handshake.`) and ESP-IDF's esp_https_server.
+    if lower.contains("ssl_accept failed") || lower.contains("esp_tls_create_server_session failed")
+    {
         return found(
-            "axtls",
+            SERVER,
             About::Connection,
             Weight::Fails,
-            "the server answered the handshake with a handshake_failure alert: it shares no \
-             cipher suite or TLS version with axTLS (which offers only TLS 1.2 RSA AES-CBC \
-             suites); use BearSSL (ESP8266 core 2.5 and later)"
+            "the board's HTTPS server could not complete the TLS handshake with a client: the \
+             client (a browser) rejected the board's certificate (self-signed, or not for the \
+             name or address it was opened with), or they share no TLS version or cipher suite"
                 .to_owned(),
             None,
-        );
-    }
-    if let Some(code) = number_after(lower, "ssl_handshake_status:").filter(|&c| c < 0) {
-        // MicroPython's modussl_axtls (ESP8266 ports up to 1.12 and later builds with axTLS).
-        let (about, why) = axtls_error(code);
-        return found(
-            "axtls",
-            about,
-            Weight::Fails,
-            format!("ssl_handshake_status {code}: {why}"),
-            Some(code),
-        );
-    }
-    if let Some(i) = lower.find("error: ssl error ") {
-        let code = lower[i + 17..].trim().parse::<i32>().ok();
-        return found(
-            "axtls",
-            About::Connection,
-            Weight::Informs,
-            format!("axTLS reported SSL error {}", code.unwrap_or_default()),
-            code,
         );
     }
     if lower.contains("no server verification option set") {
@@ -71,62 +59,6 @@ pub(crate) fn classify(
         );
     }
     connection(lower, &found)
-}
-
-/// What an axTLS `ssl_handshake_status` code means (axTLS's ssl.h): a fatal alert the server
-/// sent comes back as minus the alert's number.
-fn axtls_error(code: i32) -> (About, String) {
-    let (about, why) = match code {
-        -40 => (
-            About::Connection,
-            "the server sent a fatal handshake_failure alert (40): it shares no cipher suite or \
-             TLS version with axTLS (TLS 1.2 at most, RSA key exchange with AES-CBC only)",
-        ),
-        -42 | -43 | -46 => (
-            About::Certificate,
-            "the server sent a fatal alert about a certificate",
-        ),
-        -48 => (
-            About::Certificate,
-            "the server sent a fatal unknown_ca alert (48)",
-        ),
-        -70 => (
-            About::Connection,
-            "the server sent a fatal protocol_version alert (70): it does not speak the TLS \
-             version axTLS offers",
-        ),
-        -112 => (
-            About::Connection,
-            "the server sent a fatal unrecognized_name alert (112): the SNI host name is wrong",
-        ),
-        -255..=-1 => (
-            About::Connection,
-            "the server sent a fatal TLS alert (the alert's number is minus the code)",
-        ),
-        -256 => (
-            About::Connection,
-            "SSL_ERROR_CONN_LOST: the connection dropped during the handshake",
-        ),
-        -257 => (
-            About::Connection,
-            "SSL_ERROR_RECORD_OVERFLOW: a TLS record was larger than axTLS's buffer",
-        ),
-        -266 => (
-            About::Connection,
-            "SSL_ERROR_NO_CIPHER: the server chose a cipher suite axTLS does not have",
-        ),
-        -268 => (
-            About::Certificate,
-            "SSL_ERROR_BAD_CERTIFICATE: the server's certificate could not be read",
-        ),
-        c if c <= -512 => (
-            About::Certificate,
-            "an X509 error: the server's certificate did not verify (no trusted CA, a bad \
-             signature, or dates outside the board's clock)",
-        ),
-        _ => (About::Connection, "the TLS handshake failed"),
-    };
-    (about, format!("axTLS: {why}"))
 }
 
 pub(crate) type Found<'a> =
@@ -224,7 +156,8 @@ fn connection(lower: &str, found: &Found) -> Option<Finding> {
     }
     if matches!(
         lower.trim().trim_end_matches(['.', '!']),
-        "handshake failed" | "handshake failed with server"
+        // arduino-websocketclient spells it `Handshak Failed.`
+        "handshake failed" | "handshake failed with server" | "handshak failed"
     ) {
         return found(
             CONNECTION,
@@ -429,6 +362,16 @@ mod tests {
             ),
             ("Alert: handshake failure", "axtls", "cipher suite"),
             (
+                "[HTTPS:E] SSL_accept failed. Aborting handshake. FID=55",
+                "tls-server",
+                "HTTPS server",
+            ),
+            (
+                "E (51230) esp_https_server: esp_tls_create_server_session failed",
+                "tls-server",
+                "rejected",
+            ),
+            (
                 "E (1097) esp-tls-mbedtls: No server verification option set in esp_tls_cfg_t structure.",
                 "mbedtls",
                 "verification option",
@@ -556,26 +499,5 @@ mod tests {
         }
         // The tag cut before its message says nothing.
         assert!(tlsdiag::classify(1, "E (1631) esp-tls", "e (1631) esp-tls").is_none());
-    }
-
-    #[test]
-    fn axtls_handshake_status_codes_as_micropython_prints_them() {
-        let (s, e) = source_and_words("ssl_handshake_status: -40");
-        assert_eq!(s, "axtls");
-        assert!(e.contains("-40") && e.contains("handshake_failure"), "{e}");
-        let (s, e) = source_and_words("ssl_handshake_status: -256");
-        assert_eq!(s, "axtls");
-        assert!(e.contains("CONN_LOST"), "{e}");
-        let f = tlsdiag::classify(
-            1,
-            "ssl_handshake_status: -516",
-            "ssl_handshake_status: -516",
-        )
-        .unwrap_or_else(|| panic!("X509 code not read"));
-        assert!(f.cert && f.error);
-        // Zero is SSL_OK.
-        assert!(
-            tlsdiag::classify(1, "ssl_handshake_status: 0", "ssl_handshake_status: 0").is_none()
-        );
     }
 }

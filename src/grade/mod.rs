@@ -19,6 +19,7 @@ pub mod render;
 pub mod rules;
 pub mod truth;
 
+mod axtls;
 mod clientdiag;
 mod context;
 mod crash;
@@ -27,6 +28,7 @@ mod httpclient;
 mod https;
 mod idf;
 mod libdiag;
+mod mqtt;
 mod stops;
 mod tlsdiag;
 mod unity;
@@ -176,6 +178,8 @@ pub struct Grader {
     /// A fault the run stopped at if nothing follows it (a PSRAM chip that did not answer, a
     /// reported earlier crash): the verdict when the log ends without another.
     ended_fault: Option<String>,
+    /// PubSubClient connects that failed since the last one that worked.
+    mqtt_failures: u32,
     /// The last error an ESP-IDF app logged with an `esp_err_t` name (line, reason): the verdict
     /// when the log ends soon after it without another (an app that went on is not stuck there).
     app_error: Option<(usize, String)>,
@@ -219,6 +223,7 @@ impl Grader {
             wifi_down: None,
             wifi_up: false,
             ended_fault: None,
+            mqtt_failures: 0,
             app_error: None,
             py_trace: None,
             repl_last: None,
@@ -476,7 +481,10 @@ impl Grader {
         if let Some(reason) = stops::app_error(text) {
             self.app_error = Some((line.number, reason));
         }
-        if let Some(reason) = stops::psram_missing(text).or_else(|| stops::reported_crash(text)) {
+        if let Some(reason) = stops::psram_missing(text)
+            .or_else(|| stops::reported_crash(text))
+            .or_else(|| stops::reported_reset(text))
+        {
             self.ended_fault.get_or_insert(reason);
         }
         if crash::panic_tail(text, &self.prev_line) && self.core.crash.is_none() {
@@ -509,6 +517,9 @@ impl Grader {
             self.on_tls(f);
         } else if self.core.attempt_failed && tlsdiag::connected(&lower) {
             self.core.connected_again();
+        }
+        if self.retried_connect(&lower) {
+            return;
         }
         if self.profile == Profile::Auto && matches!(self.detected, None | Some("esp-idf")) {
             self.detect(text);
@@ -674,15 +685,21 @@ impl Grader {
     /// app start switches to that profile. What the log said so far (boot, diagnostics, a crash
     /// already proposed) carries over.
     /// An ESP-IDF app that turns out to be a Unity test app switches once more, to `unity`.
+    /// A log that shows only ESP-IDF's own log lines switches at any app line: one pasted from
+    /// the middle of a run has no `app_main`.
     fn detect(&mut self, text: &str) {
+        let idf_only = self.core.family == Some(context::Family::EspIdf);
         if let ProfileState::Https(s) = &self.state
             && s.sketch_started(&self.core)
+            && (s.heard_sketch() || !idf_only)
         {
             return;
         }
         let to = if unity::recognises(text) {
             Profile::Unity
-        } else if self.detected.is_none() && idf::app_started(text) {
+        } else if self.detected.is_none()
+            && (idf::app_started(text) || (idf_only && idf::app_line(text)))
+        {
             Profile::EspIdf
         } else {
             return;
@@ -783,6 +800,30 @@ impl Grader {
         });
         self.core
             .propose(Verdict::Fault, Some(&stage), reason, finality);
+    }
+
+    /// PubSubClient's examples retry until the broker takes them: their connect that works
+    /// after failed ones supersedes the failed attempts while they are still open, and it is
+    /// the sketch's success. Whether the line was such a connect.
+    fn retried_connect(&mut self, lower: &str) -> bool {
+        if mqtt::failure(lower).is_some() {
+            self.mqtt_failures += 1;
+            return false;
+        }
+        if self.mqtt_failures == 0 || !self.core.attempt_failed || !mqtt::connected(lower) {
+            return false;
+        }
+        let failures = std::mem::take(&mut self.mqtt_failures);
+        let tries = if failures == 1 { "try" } else { "tries" };
+        let reason = format!(
+            "line {}: {} connected to the broker after {failures} failed {tries}: the \
+             connection works, though not at the first try",
+            self.core.line,
+            mqtt::WHO
+        );
+        self.core
+            .propose(Verdict::Pass, None, reason, Finality::AfterLines(40));
+        true
     }
 
     fn end_block(&mut self) {
@@ -975,6 +1016,7 @@ pub(crate) fn tls_reason(core: &Engine) -> Option<String> {
         _ if d.source == libdiag::CONNECTION => {
             format!("connection to {host} failed: {}", d.explanation)
         }
+        _ if d.source == libdiag::SERVER => format!("TLS failed: {}", d.explanation),
         Some(lib) => format!("TLS to {host} failed ({lib}): {}", d.explanation),
         None => format!("TLS to {host} failed: {}", d.explanation),
     })

@@ -1,6 +1,7 @@
 //! Lines after which firmware may stop without a crash: a MicroPython program's uncaught
 //! exception, an ESP-IDF PSRAM chip that did not answer, and a restart reason that a running
-//! board reports about the crash before it (Tasmota's `RestartReason`).
+//! board reports about the crash, watchdog or brownout before it (Tasmota's `RestartReason`, a
+//! sketch that prints `esp_reset_reason()` or `ESP.getResetReason()`).
 
 /// The start of a MicroPython (CPython-style) traceback, also when a paste cut its colon off.
 pub(crate) fn traceback_start(text: &str) -> bool {
@@ -117,6 +118,60 @@ pub(crate) fn reported_crash(text: &str) -> Option<String> {
     ))
 }
 
+/// A board that prints why it last reset, and the reason is a fault: ESP-IDF's descriptions
+/// of `esp_reset_reason()` (`Brownout reset (software or hardware)`, `Software reset due to
+/// exception/panic`, …) or their names (`ESP_RST_BROWNOUT`), the RTC's (`RTCWDT_BROWN_OUT_RESET`,
+/// as arduino-esp32's ResetReason example prints it), and the ESP8266's `ESP.getResetReason()`
+/// (`Hardware Watchdog`, `Exception`) after the word "reason". A ROM banner's `rst:` line is a
+/// boot, not this.
+pub(crate) fn reported_reset(text: &str) -> Option<String> {
+    let lower = text.to_ascii_lowercase();
+    let what = if lower.contains("brownout reset (software or hardware)")
+        || lower.contains("esp_rst_brownout")
+        || lower.contains("brown_out_reset")
+        || lower.contains("brownout_rst")
+    {
+        "brownout"
+    } else if lower.contains("software reset due to exception/panic")
+        || lower.contains("esp_rst_panic")
+    {
+        "crash (a panic)"
+    } else if lower.contains("due to interrupt watchdog")
+        || lower.contains("due to task watchdog")
+        || lower.contains("due to other watchdogs")
+        || lower.contains("esp_rst_int_wdt")
+        || lower.contains("esp_rst_task_wdt")
+        || lower.contains("esp_rst_wdt")
+    {
+        "watchdog reset"
+    } else if let Some(i) = lower.find("reason") {
+        // The ESP8266 core's `ESP.getResetReason()` words, after `reason`.
+        let said = lower[i..].trim_end();
+        if said.ends_with("hardware watchdog") || said.ends_with("software watchdog") {
+            "watchdog reset"
+        } else if said.ends_with(": exception") || said.ends_with("= exception") {
+            "crash (an exception)"
+        } else {
+            return None;
+        }
+    } else {
+        return None;
+    };
+    let said = text.trim();
+    Some(if what == "brownout" {
+        format!(
+            "the board reports that its last reset was a brownout (`{said}`): the supply sagged \
+             before this log (a weak USB port or cable, or a Wi-Fi current peak); power it \
+             properly"
+        )
+    } else {
+        format!(
+            "the board reports that its last reset was a {what} (`{said}`), so the firmware \
+             failed before this log"
+        )
+    })
+}
+
 /// An ESP-IDF app's own error line naming an `esp_err_t`: `E (214119) tool_time: Error: failed
 /// to fetch time (ESP_ERR_NOT_FOUND)`. When nothing follows it, the run stopped at that error.
 pub(crate) fn app_error(text: &str) -> Option<String> {
@@ -197,5 +252,35 @@ mod tests {
         );
         assert_eq!(app_error("E (5) app: failed to fetch time"), None);
         assert_eq!(app_error("E (5) app: state ESP_ERR_NOT_FOUND seen"), None);
+    }
+
+    #[test]
+    fn a_reported_reset_reason_that_is_a_fault() {
+        for (line, word) in [
+            (
+                "INFO settings-handler: Last reset reason: Brownout reset (software or hardware)",
+                "brownout",
+            ),
+            ("Reset reason: ESP_RST_BROWNOUT", "brownout"),
+            ("RTCWDT_BROWN_OUT_RESET", "brownout"),
+            (
+                "reset reason: Software reset due to exception/panic",
+                "panic",
+            ),
+            ("Reset reason: Reset due to task watchdog", "watchdog"),
+            ("Reset reason: Hardware Watchdog", "watchdog"),
+            ("[BOOT] Reset reason: Exception", "exception"),
+        ] {
+            let r = reported_reset(line).unwrap_or_else(|| panic!("not read: {line}"));
+            assert!(r.contains(word), "{line}: {r}");
+        }
+        for line in [
+            "Reset reason: Power On",
+            "Last reset reason: Reset due to power-on event",
+            "reason: Software/System restart",
+            "CPU0 reset reason: 1 POWERON_RESET",
+        ] {
+            assert_eq!(reported_reset(line), None, "{line}");
+        }
     }
 }

@@ -1020,6 +1020,26 @@ fn bearssl_examples_trying_lines_fail_and_retry() {
 }
 
 #[test]
+fn a_pubsubclient_retry_that_connects_takes_back_the_failures_before_it() {
+    let fail = "Attempting MQTT connection...failed, rc=-2 try again in 5 seconds\n";
+    let ok = "Attempting MQTT connection...connected\n";
+    let r = auto(&format!("{fail}{fail}{ok}"));
+    assert_eq!(r.verdict, Verdict::Pass, "{}", r.reason);
+    assert!(r.reason.contains("after 2 failed tries"), "{}", r.reason);
+    // Failures only, or a connection lost again after the connect: the fault stands.
+    for log in [format!("{fail}{fail}"), format!("{fail}{ok}{fail}")] {
+        let r = auto(&log);
+        assert_eq!(r.verdict, Verdict::Fault, "{log}: {}", r.reason);
+        assert!(r.reason.contains("rc=-2"), "{}", r.reason);
+    }
+    // A crash is not taken back by a connect.
+    let r = auto(&format!(
+        "{fail}Exception (28):\nepc1=0x4020a5d4 epc2=0x00000000\n{ok}"
+    ));
+    assert_eq!(r.verdict, Verdict::Fault, "{}", r.reason);
+}
+
+#[test]
 fn a_web_servers_received_host_header_is_not_the_server() {
     let r = auto(
         "WiFi connected\nIP address: 192.168.1.50\nHTTP server started\nGET /update HTTP/1.1\n\
@@ -1109,4 +1129,27 @@ fn nodemcu_lua_http_callbacks_and_cut_micropython_tracebacks() {
     let r = auto("Traceback (most recent call last):\n  File \"main.py\", line 12, in <module>\n");
     assert_eq!(r.verdict, Verdict::Fault, "{}", r.reason);
     assert!(r.reason.contains("main.py"), "{}", r.reason);
+}
+
+#[test]
+fn an_idf_log_pasted_from_mid_run_is_graded_as_an_idf_app() {
+    let r = auto(
+        "I (5212) wifi:state: run -> init (0)\n\
+         W (5222) wifi:disconnected, reason: 8\n\
+         I (9130) esp_netif_handlers: sta ip: 192.168.1.7, mask: 255.255.255.0\n\
+         E (9510) esp-tls: Failed to open new connection\n\
+         E (9520) transport_base: Failed to open a new connection\n",
+    );
+    assert_eq!(
+        (r.verdict, r.profile.as_str()),
+        (Verdict::Fault, "esp-idf"),
+        "{}",
+        r.reason
+    );
+    // Bootloader lines alone are not an app; an Arduino log keeps its own profile.
+    let r =
+        auto("I (29) boot: ESP-IDF v4.4.5 2nd stage bootloader\nI (29) boot: compile time 12:00\n");
+    assert_ne!(r.profile, "esp-idf");
+    let r = auto("connecting to api.github.com\nE (9510) task_wdt: Task watchdog got triggered.\n");
+    assert_ne!(r.profile, "esp-idf", "{}", r.reason);
 }
