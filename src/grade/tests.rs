@@ -1153,3 +1153,31 @@ fn an_idf_log_pasted_from_mid_run_is_graded_as_an_idf_app() {
     let r = auto("connecting to api.github.com\nE (9510) task_wdt: Task watchdog got triggered.\n");
     assert_ne!(r.profile, "esp-idf", "{}", r.reason);
 }
+
+#[test]
+fn an_update_server_that_answered_400_fails_and_esphome_connection_lost_is_a_fault() {
+    let r = auto(
+        "[HTTP-Client][sendRequest] type: 'GET' redirCount: 0\n\
+         [HTTP-Client][handleHeaderResponse] RX: 'HTTP/1.1 400 Bad Request'\n\
+         [HTTP-Client][handleHeaderResponse] RX:\n",
+    );
+    assert_eq!((r.verdict, r.exit_code), (Verdict::Fail, 1), "{}", r.reason);
+    assert!(r.reason.contains("400"), "{}", r.reason);
+    // The sketch's own line after it says the same, and is no connection fault.
+    let r = auto(
+        "[HTTP-Client][handleHeaderResponse] RX: 'HTTP/1.1 400 Bad Request'\n\
+         HTTP_UPDATE_FAILD Error (-104): Wrong HTTP Code\n",
+    );
+    assert_eq!((r.verdict, r.exit_code), (Verdict::Fail, 1), "{}", r.reason);
+    let r = auto(
+        "m[W][http_request:081]: HTTP Request failed; URL: https://reqbin.com/echo/get/json; \
+         Error: connection lost\n[HTTP-Client][end] tcp is closed\nBSSL:_connectSSL: start connection\n",
+    );
+    assert_eq!(
+        (r.verdict, r.exit_code),
+        (Verdict::Fault, 5),
+        "{}",
+        r.reason
+    );
+    assert!(r.reason.contains("connection lost"), "{}", r.reason);
+}
