@@ -419,13 +419,11 @@ impl Echo {
         Ok(())
     }
 
+    /// A note between the echoed lines (after them, so the order holds); quiet under `-q`, as
+    /// every note is.
     pub(crate) fn note(&mut self, text: &str) -> Result<()> {
         self.out.flush()?;
-        let _ = writeln!(
-            std::io::stderr().lock(),
-            "espcheck: {}",
-            crate::util::redacted(text)
-        );
+        super::note(format!("espcheck: {text}"));
         Ok(())
     }
 

@@ -478,8 +478,10 @@ impl Grader {
         if self.python_traceback(line.number, text) {
             return;
         }
-        if let Some(reason) = stops::app_error(text) {
+        if let Some(reason) = stops::app_error(text).or_else(|| stops::connection_error(text)) {
             self.app_error = Some((line.number, reason));
+        } else if tlsdiag::connected(&lower) {
+            self.app_error = None;
         }
         if let Some(reason) = stops::psram_missing(text)
             .or_else(|| stops::reported_crash(text))

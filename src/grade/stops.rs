@@ -193,9 +193,113 @@ pub(crate) fn app_error(text: &str) -> Option<String> {
     })
 }
 
+/// A line of firmware espcheck does not know that says its connection failed, in any words:
+/// `Connection lost while reading`, `MQT: TLS connection error: 55`, `Host unreachable`,
+/// `Failed to get token`. When nothing follows it, the run
+/// stopped there.
+pub(crate) fn connection_error(text: &str) -> Option<String> {
+    let t = text.trim();
+    let lower = t.to_ascii_lowercase();
+    // A library's debug and verbose lines narrate; they are not its verdict.
+    let debug = ["[d]", "[v]", "d (", "v ("]
+        .iter()
+        .any(|p| lower.starts_with(p) || lower.contains(&format!("]{p}")));
+    if debug {
+        return None;
+    }
+    let words = |list: &[&str]| {
+        lower
+            .split(|c: char| !c.is_ascii_alphanumeric() && c != '\'')
+            .any(|w| list.iter().any(|l| w.starts_with(l)))
+    };
+    let net = words(&[
+        "ssl",
+        "tls",
+        "handshake",
+        "connect",
+        "socket",
+        "dns",
+        "host",
+        "http",
+        "mqtt",
+        "cert",
+        "server",
+        "broker",
+        "websocket",
+        "url",
+        "request",
+        "token",
+    ]);
+    let failed = words(&[
+        "fail",
+        "error",
+        "err",
+        "refused",
+        "lost",
+        "unable",
+        "cannot",
+        "can't",
+        "couldn't",
+        "timeout",
+        "unreachable",
+        "rejected",
+        "denied",
+    ]) || lower.contains("timed out")
+        || lower.contains("could not");
+    let not_a_failure = [
+        "no error",
+        "errors: 0",
+        "error: 0",
+        "error=0",
+        "without error",
+        "0 errors",
+    ]
+    .iter()
+    .any(|w| lower.contains(w));
+    // Wi-Fi's own failures (`WL_CONNECTION_LOST`, `Reason: 15 - 4WAY_HANDSHAKE_TIMEOUT`) say the
+    // board never got on the network: the Wi-Fi rules explain those.
+    let wifi = lower
+        .split(|c: char| !c.is_ascii_alphanumeric() && c != '_' && c != '-')
+        .any(|w| {
+            matches!(w, "wifi" | "wi-fi" | "wlan" | "ssid" | "sta" | "ap")
+                || w.starts_with("wl_")
+                || w.starts_with("4way")
+        })
+        || super::wifi::disconnect(&lower).is_some();
+    (net && failed && !not_a_failure && !wifi && t.len() < 300).then(|| {
+        format!(
+            "the last error the firmware printed before the log ends is about its connection:              `{t}` (espcheck does not know this firmware's lines; it reads this as a failed              connection, and the line does not say whether TCP or TLS failed)"
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_connection_error_in_any_firmwares_words() {
+        for l in [
+            "Connection lost while reading",
+            "[E][HTTPSRedirect.cpp:57] request failed: connection lost",
+            "00:00:12 MQT: TLS connection error: 55",
+            "Host unreachable",
+            "Failed to get token",
+        ] {
+            assert!(connection_error(l).is_some(), "{l}");
+        }
+        for l in [
+            "Connecting to server",
+            "WiFi connection failed",
+            "HTTP request done, no error",
+            "errors: 0",
+            "Request sent",
+            "[D][WiFiClient.cpp:482] connected(): Disconnected: RES: 0, ERR: 128",
+            "WL_CONNECTION_LOST",
+        ] {
+            assert!(connection_error(l).is_none(), "{l}");
+        }
+    }
 
     #[test]
     fn reads_tracebacks_psram_and_restart_reasons() {
