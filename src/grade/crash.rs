@@ -347,6 +347,15 @@ fn boot_cause(text: &str) -> Option<String> {
     None
 }
 
+/// Whether a ROM boot banner says the chip started in its serial download mode, waiting for a
+/// flasher: `boot:0x5 (DOWNLOAD(USB/UART0/1))`, `boot:0x3 (DOWNLOAD_BOOT(UART0/UART1/SDIO_REI_REO_V2))`
+/// on the ESP32 family, `boot mode:(1,7)` on the ESP8266.
+pub(crate) fn download_mode(text: &str) -> bool {
+    text.find("boot:0x")
+        .is_some_and(|i| text[i..].contains("(DOWNLOAD"))
+        || text.contains("boot mode:(1,")
+}
+
 /// Whether a ROM boot banner's line has an ESP-IDF log line before the banner (`I (437)
 /// cpu_start: Multicore app␛[0m ESP-ROM:esp32s3-20210327 … rst:0x10 …`, a log whose line
 /// breaks were lost): the app was running when the chip reset, even at the log's first banner.
@@ -747,6 +756,25 @@ mod tests {
 
     fn cls(s: &str) -> Option<Signal> {
         classify(s, &s.to_ascii_lowercase())
+    }
+
+    #[test]
+    fn download_mode_banners_of_both_chips() {
+        assert!(download_mode(
+            "rst:0x1 (POWERON),boot:0x5 (DOWNLOAD(USB/UART0/1))"
+        ));
+        assert!(download_mode(
+            "rst:0x1 (POWERON_RESET),boot:0x3 (DOWNLOAD_BOOT(UART0/UART1/SDIO_REI_REO_V2))"
+        ));
+        assert!(download_mode(
+            " ets Jan  8 2013,rst cause:2, boot mode:(1,7)"
+        ));
+        assert!(!download_mode(
+            "rst:0x1 (POWERON),boot:0xd (SPI_FAST_FLASH_BOOT)"
+        ));
+        assert!(!download_mode(
+            " ets Jan  8 2013,rst cause:2, boot mode:(3,6)"
+        ));
     }
 
     #[test]

@@ -28,7 +28,7 @@ static REQUEST: LazyLock<Regex> = LazyLock::new(|| {
 /// `[HTTPS] Status code: 200`.
 static PRINTED_STATUS: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)^(?:\[https?\]\s*)?(?:https?\s*(?:response\s+|status\s+|return\s+)?|(?:response|status)\s+)code\s*(?:is\s*|[:=]\s*)(-?\d+)\s*\.?$",
+        r"(?i)^(?:\[https?\]\s*)?(?:https?\s*(?:response\s+|status\s+|return\s+)?|(?:response|status)\s+)code\s*(?:is\s*|[:=]\s*)(-\d*|\d+)\s*\.?$",
     )
     .unwrap_or_else(|_| unreachable!())
 });
@@ -42,9 +42,13 @@ static ERROR_CODE: LazyLock<Regex> = LazyLock::new(|| {
 
 /// HTTPClient's own debug output (`DEBUG_HTTPCLIENT` on the ESP8266, core debug level on the
 /// ESP32): the status line it parsed, before the sketch prints anything.
+/// Older ESP8266 cores print the status line it received instead: `[HTTP-Client]
+/// [handleHeaderResponse] RX: 'HTTP/1.1 400 Bad Request'`.
 static DEBUG_STATUS: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"handleHeaderResponse(?:\]|\(\):)\s*code:\s*(-?\d+)\s*$")
-        .unwrap_or_else(|_| unreachable!())
+    Regex::new(
+        r"handleHeaderResponse(?:\]|\(\):)\s*(?:code:\s*(-?\d+)\s*$|RX:\s*'HTTP/1\.[01] (\d{3})\b)",
+    )
+    .unwrap_or_else(|_| unreachable!())
 });
 
 /// esp_http_client's debug output: `D (6366) HTTP_CLIENT: http_on_headers_complete, status=200,
@@ -260,11 +264,57 @@ fn shorten(t: &str) -> &str {
     }
 }
 
+/// NodeMCU's `http` module called from Lua (`http.get(url, headers, function(code, data) …
+/// end)`, at the REPL or in a script that echoes it).
+pub(crate) fn lua_request(text: &str) -> bool {
+    [
+        "http.get(",
+        "http.post(",
+        "http.put(",
+        "http.delete(",
+        "http.request(",
+    ]
+    .iter()
+    .any(|call| text.contains(call))
+}
+
+/// The `(code, data)` its callback gets, as the module's documented example prints them:
+/// `print(code, data)` gives `200\t<body>`; a negative code (the connection or the request
+/// failed) prints `HTTP request failed` there. Only after [`lua_request`].
+static LUA_RESULT: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^(-?\d{1,3})\t").unwrap_or_else(|_| unreachable!()));
+
+/// What a line after a NodeMCU `http` call says about it.
+pub(crate) fn lua_result(text: &str) -> Option<Said> {
+    let t = text.trim_start_matches("> ");
+    if t.trim() == "HTTP request failed" {
+        let (v, why) = failed_before_status(
+            "HTTP",
+            "the NodeMCU http callback got a negative code",
+            " (the connection or the request failed)",
+        );
+        return Some(Said::Step(v, why));
+    }
+    let code = LUA_RESULT.captures(t)?.get(1)?.as_str();
+    let (v, why) = match code.parse::<i32>().ok()? {
+        c if c < 0 => failed_before_status(
+            "HTTP",
+            &format!("the NodeMCU http callback got code {c}"),
+            " (the module's own error: the connection or the request failed)",
+        ),
+        _ => status("HTTP", code)?,
+    };
+    Some(Said::Step(v, format!("{why} (NodeMCU http callback)")))
+}
+
 /// What a line says about the request, and how sure that is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Said {
-    /// The sketch (or the IDF example) printed the outcome: a verdict.
+    /// The sketch printed the outcome: a verdict.
     Outcome(Verdict, String),
+    /// One request's outcome in an app that makes several in a row (ESP-IDF's `esp_http_client`
+    /// example runs a dozen): the worst of them decides, so a later failure still counts.
+    Step(Verdict, String),
     /// HTTPClient's debug output saw the server's status: the sketch's own line, which follows,
     /// says it better (a redirect is only an outcome if HTTPClient does not follow it).
     Status(Verdict, String),
@@ -272,6 +322,10 @@ pub(crate) enum Said {
 
 /// What a line says, if it is one of these.
 pub(crate) fn read(text: &str) -> Option<Said> {
+    if let Some(c) = IDF_STATUS.captures(text.trim()) {
+        let (v, why) = status(c.get(1)?.as_str(), c.get(2)?.as_str())?;
+        return Some(Said::Step(v, why));
+    }
     if let Some((v, why)) = classify(text) {
         return Some(Said::Outcome(v, why));
     }
@@ -282,7 +336,7 @@ pub(crate) fn read(text: &str) -> Option<Said> {
             "esp_http_client's debug line",
         ),
     };
-    let code = c.get(1)?.as_str();
+    let code = c.get(1).or_else(|| c.get(2))?.as_str();
     if code.starts_with('3') {
         return None;
     }
@@ -332,6 +386,13 @@ pub(crate) fn classify(text: &str) -> Option<(Verdict, String)> {
     {
         return status("HTTP", c.get(1)?.as_str());
     }
+    if let Some(c) = ESPHOME.captures(text) {
+        return match (c.get(1), c.get(2)) {
+            (Some(error), _) => Some(failed_with("HTTP", error.as_str().trim())),
+            (_, Some(code)) => status("HTTP", code.as_str()),
+            _ => None,
+        };
+    }
     let c = REQUEST.captures(text.trim())?;
     let method = c.get(2).map_or(c.get(1)?.as_str().to_owned(), |m| {
         m.as_str().to_ascii_uppercase()
@@ -340,7 +401,19 @@ pub(crate) fn classify(text: &str) -> Option<(Verdict, String)> {
     if let Some(code) = c.get(3) {
         return status(method, code.as_str());
     }
-    let error = c.get(4)?.as_str().trim();
+    Some(failed_with(method, c.get(4)?.as_str().trim()))
+}
+
+/// ESPHome's `http_request` component: `[W][http_request:081]: HTTP Request failed; URL: …;
+/// Error: connection lost` (HTTPClient's error string, before any status), and `HTTP Request
+/// completed; URL: …; Code: 200` / `HTTP Request failed; URL: …; Code: 404` (later versions).
+static ESPHOME: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"HTTP Request (?:failed|completed); URL: [^;]*; (?:Error: (.+)|Code: (-?\d+))")
+        .unwrap_or_else(|_| unreachable!())
+});
+
+/// HTTPClient's error string for a request that got no status, explained where it helps.
+fn failed_with(method: &str, error: &str) -> (Verdict, String) {
     let why = match error.to_ascii_lowercase().as_str() {
         "connection refused" => {
             // HTTPClient says `connection refused` for every failed connect(), DNS and TLS too.
@@ -348,9 +421,10 @@ pub(crate) fn classify(text: &str) -> Option<(Verdict, String)> {
              handshake), so it is unknown whether TCP or TLS failed"
         }
         "read timeout" => "; the server did not answer in time",
+        "connection lost" => "; the connection dropped before the response came",
         _ => "",
     };
-    Some(failed_before_status(method, error, why))
+    failed_before_status(method, error, why)
 }
 
 /// A request that never got an HTTP status: the connection failed, a device fault (exit 5).
@@ -382,6 +456,15 @@ fn httpclient_error(code: i32) -> Option<&'static str> {
 
 fn status(method: &str, code: &str) -> Option<(Verdict, String)> {
     {
+        if code == "-" {
+            // ArduinoHttpClient's `Status code: -3` with the digits cut off: a negative status is
+            // the library's own error (connection failed, timed out, invalid response).
+            return Some(failed_before_status(
+                method,
+                "a negative status code (its digits are cut off)",
+                ", which is the HTTP library's own error, not the server's answer",
+            ));
+        }
         let code: i32 = code.parse().ok()?;
         if let Some(error) = httpclient_error(code) {
             let error = format!("HTTPClient error {code}, {error}");
@@ -544,6 +627,102 @@ mod tests {
         );
         assert_eq!(
             status("D (1) HTTP_CLIENT: http_on_headers_complete, status=302, offset=1"),
+            None
+        );
+    }
+
+    #[test]
+    fn negative_statuses_esphome_and_the_older_debug_status_line() {
+        let v = |l: &str| classify(l).map(|(v, _)| v);
+        // ArduinoHttpClient's `Status code: -3`, and the same cut after its minus sign.
+        assert_eq!(v("Status code: 200"), Some(Verdict::Pass));
+        assert_eq!(v("Status code: -1"), Some(Verdict::Fault));
+        let (verdict, why) =
+            classify("Status code: -").unwrap_or_else(|| panic!("cut negative status not read"));
+        assert_eq!(verdict, Verdict::Fault);
+        assert!(why.contains("not the server's answer"), "{why}");
+        assert_eq!(v("Status code: "), None);
+        // ESPHome's http_request, before any status and with one.
+        let (verdict, why) = classify(
+            "[W][http_request:081]: HTTP Request failed; URL: https://reqbin.com/echo/get/json; \
+             Error: connection lost",
+        )
+        .unwrap_or_else(|| panic!("ESPHome's failure not read"));
+        assert_eq!(verdict, Verdict::Fault);
+        assert!(why.contains("connection lost"), "{why}");
+        assert_eq!(
+            v("[D][http_request:094]: HTTP Request completed; URL: http://x/y; Code: 200"),
+            Some(Verdict::Pass)
+        );
+        assert_eq!(
+            v("[W][http_request.arduino:121]: HTTP Request failed; URL: http://x/y; Code: 404"),
+            Some(Verdict::Fail)
+        );
+        // Older ESP8266 cores' HTTPClient debug output prints the status line it received.
+        let status = |l: &str| match read(l) {
+            Some(Said::Status(v, why)) => Some((v, why)),
+            _ => None,
+        };
+        let (verdict, why) =
+            status("[HTTP-Client][handleHeaderResponse] RX: 'HTTP/1.1 400 Bad Request'")
+                .unwrap_or_else(|| panic!("RX status line not read"));
+        assert_eq!(verdict, Verdict::Fail);
+        assert!(why.contains("400"), "{why}");
+        assert_eq!(
+            status("[HTTP-Client][handleHeaderResponse] RX: 'HTTP/1.0 200 OK'").map(|s| s.0),
+            Some(Verdict::Pass)
+        );
+        assert_eq!(
+            status("[HTTP-Client][handleHeaderResponse] RX: 'HTTP/1.1 302 Found'"),
+            None
+        );
+        assert_eq!(
+            status("[HTTP-Client][handleHeaderResponse] RX: 'Server: nginx'"),
+            None
+        );
+    }
+
+    #[test]
+    fn the_idf_examples_statuses_are_steps_of_a_sequence() {
+        assert!(matches!(
+            read("I (19671) HTTP_CLIENT: HTTP PATCH Status = 200, content_length = 335"),
+            Some(Said::Step(Verdict::Pass, _))
+        ));
+        assert!(matches!(
+            read("I (21721) HTTP_CLIENT: HTTP HEAD Status = 502, content_length = 122"),
+            Some(Said::Step(Verdict::Fail, _))
+        ));
+        assert!(matches!(
+            read("[HTTPS] GET... code: 200"),
+            Some(Said::Outcome(Verdict::Pass, _))
+        ));
+    }
+
+    #[test]
+    fn nodemcu_http_callback_results() {
+        assert!(lua_request(
+            "> http.get(\"http://m.xkcd.com/\",function(c, d) print(c,#d) end)"
+        ));
+        assert!(lua_request(
+            "http.post('http://httpbin.org/post', 'Content-Type: application/json\\r\\n', '{}', cb)"
+        ));
+        assert!(!lua_request("> wifi.sta.config({ssid=\"x\",pwd=\"y\"})"));
+        let v = |l: &str| match lua_result(l) {
+            Some(Said::Step(v, why)) => Some((v, why)),
+            _ => None,
+        };
+        let (verdict, why) = v("200\t2459").unwrap_or_else(|| panic!("callback line not read"));
+        assert_eq!(verdict, Verdict::Pass);
+        assert!(why.contains("200") && why.contains("NodeMCU"), "{why}");
+        assert_eq!(
+            v("404\t<html>Not Found</html>").map(|s| s.0),
+            Some(Verdict::Fail)
+        );
+        assert_eq!(v("-1\t").map(|s| s.0), Some(Verdict::Fault));
+        assert_eq!(v("HTTP request failed").map(|s| s.0), Some(Verdict::Fault));
+        assert_eq!(v("2459"), None);
+        assert_eq!(
+            v("NodeMCU ESP32 build unspecified powered by Lua 5.1.4"),
             None
         );
     }

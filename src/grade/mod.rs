@@ -185,8 +185,8 @@ pub struct Grader {
     /// missing token, or a connection error in any firmware's words (line, reason): the verdict
     /// when the log ends soon after it without another (an app that went on is not stuck there).
     app_error: Option<(usize, String)>,
-    /// A MicroPython traceback being read: its last frame so far.
-    py_trace: Option<Option<String>>,
+    /// A MicroPython traceback being read: the line it started at, and its last frame so far.
+    py_trace: Option<(usize, Option<String>)>,
     /// The MicroPython REPL statement on the line before, if that line was one.
     repl_last: Option<String>,
     /// A core dump block being read: the line it started on and its base64 lines so far.
@@ -200,6 +200,8 @@ pub struct Grader {
     reading_response: Option<usize>,
     /// Whether the last ESP-IDF log line was the second-stage bootloader's.
     bootloader: bool,
+    /// Lua called NodeMCU's `http` module: its callback's `code\tdata` lines are the answer.
+    lua_http: bool,
 }
 
 impl Grader {
@@ -239,6 +241,7 @@ impl Grader {
             prev_line: String::new(),
             reading_response: None,
             bootloader: false,
+            lua_http: false,
         }
     }
 
@@ -298,6 +301,14 @@ impl Grader {
                 "the board came up from a watchdog reset ({words}): the firmware that ran before \
                  this log hung or crashed, and nothing after the boot says it recovered"
             );
+            self.core
+                .propose(Verdict::Fault, None, reason, Finality::Now);
+        }
+        if self.core.outcome.is_none()
+            && let Some((at, frame)) = self.py_trace.take()
+        {
+            let reason =
+                stops::cut_traceback_reason(at, frame.as_deref(), self.repl_last.as_deref());
             self.core
                 .propose(Verdict::Fault, None, reason, Finality::Now);
         }
@@ -538,13 +549,24 @@ impl Grader {
         if self.profile == Profile::Auto && matches!(self.detected, None | Some("esp-idf")) {
             self.detect(text);
         }
+        if httpclient::lua_request(text) {
+            self.lua_http = true;
+        }
+        let said = httpclient::read(text)
+            .or_else(|| httpclient::code_after_url(&self.prev_line, text))
+            .or_else(|| {
+                self.lua_http
+                    .then(|| httpclient::lua_result(text))
+                    .flatten()
+            });
         if !matches!(self.state, ProfileState::Unity(_))
-            && let Some(said) =
-                httpclient::read(text).or_else(|| httpclient::code_after_url(&self.prev_line, text))
+            && let Some(said) = said
         {
             self.detected = Some(httpclient::PROFILE);
             let (verdict, why, finality) = match said {
                 httpclient::Said::Outcome(v, why) => (v, why, Finality::Now),
+                // Another request's outcome may follow: the worst of them decides.
+                httpclient::Said::Step(v, why) => (v, why, Finality::AfterLines(40)),
                 // The sketch's own `[HTTP] GET... code:` line usually follows within a few lines.
                 httpclient::Said::Status(v, why) => (v, why, Finality::AfterLines(40)),
             };
@@ -664,12 +686,12 @@ impl Grader {
     /// unless something else already decided (a TLS error the program then raised). Whether
     /// the line was the traceback's.
     fn python_traceback(&mut self, number: usize, text: &str) -> bool {
-        if let Some(frame) = self.py_trace.as_mut() {
+        if let Some((_, frame)) = self.py_trace.as_mut() {
             if stops::traceback_frame(text) {
                 *frame = Some(text.trim().to_owned());
                 return true;
             }
-            let frame = self.py_trace.take().flatten();
+            let frame = self.py_trace.take().and_then(|(_, f)| f);
             if self.core.outcome.is_none() && !text.trim().is_empty() {
                 let reason = stops::traceback_reason(
                     number,
@@ -688,7 +710,7 @@ impl Grader {
             return true;
         }
         if stops::traceback_start(text) {
-            self.py_trace = Some(None);
+            self.py_trace = Some((number, None));
             return true;
         }
         self.repl_last = stops::repl_statement(text).map(str::to_owned);
@@ -769,8 +791,16 @@ impl Grader {
     }
 
     fn on_boot(&mut self, cause: &str, text: &str) {
-        self.boots += 1;
         let (words, fatal) = crash::explain_cause(cause);
+        if crash::download_mode(text) && !fatal && !crash::killed_by_watchdog(cause) {
+            // The ROM loader waiting for a flasher (GPIO0 held low, or esptool's reset): no
+            // firmware ran, and the boot after it is a fresh start, not a reboot. Out of a
+            // watchdog reset it is still the watchdog's (the run before hung).
+            self.boots = 0;
+            self.start_banner = false;
+            return;
+        }
+        self.boots += 1;
         // A monitor that resets the board as it opens the port cuts the last output short too:
         // only a reset nobody asked for says the firmware was stopped mid-print.
         let cut = !crash::reset_by_hand(cause)

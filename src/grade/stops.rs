@@ -3,9 +3,30 @@
 //! board reports about the crash, watchdog or brownout before it (Tasmota's `RestartReason`, a
 //! sketch that prints `esp_reset_reason()` or `ESP.getResetReason()`).
 
-/// The start of a MicroPython (CPython-style) traceback.
+/// The start of a MicroPython (CPython-style) traceback, also when a paste cut its colon off.
 pub(crate) fn traceback_start(text: &str) -> bool {
-    text.trim() == "Traceback (most recent call last):"
+    let t = text.trim();
+    t.strip_suffix(':').unwrap_or(t) == "Traceback (most recent call last)"
+}
+
+/// The reason for a traceback the log cut off before its exception line: the program still
+/// stopped on an uncaught exception.
+pub(crate) fn cut_traceback_reason(
+    line: usize,
+    frame: Option<&str>,
+    statement: Option<&str>,
+) -> String {
+    let mut s = format!(
+        "the MicroPython program stopped on an uncaught exception: the traceback at line {line} \
+         is cut off before the exception's line"
+    );
+    if let Some(f) = frame {
+        s.push_str(&format!(" (last frame: {})", f.trim()));
+    }
+    if let Some(st) = statement {
+        s.push_str(&format!(", raised by `{}`", st.trim()));
+    }
+    s
 }
 
 /// A frame of a traceback: `  File "main.py", line 368, in <module>` (some consoles drop the
@@ -315,6 +336,9 @@ mod tests {
 
     #[test]
     fn reads_tracebacks_psram_and_restart_reasons() {
+        assert!(traceback_start("Traceback (most recent call last):"));
+        assert!(traceback_start("Traceback (most recent call last)"));
+        assert!(!traceback_start("Traceback (most"));
         assert!(traceback_start("Traceback (most recent call last):"));
         assert!(traceback_frame("  File \"main.py\", line 368, in <module>"));
         assert!(traceback_frame("File \"<stdin>\", line 1, in <module>"));

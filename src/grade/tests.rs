@@ -1234,3 +1234,112 @@ fn a_sketch_that_prints_the_bare_code_after_its_url() {
     );
     assert!(r.reason.contains("-11, read timeout"), "{}", r.reason);
 }
+
+#[test]
+fn a_boot_into_download_mode_is_flashing_not_a_reboot() {
+    // idf.py flash monitor on an ESP32-C3: the ROM loader waits, esptool resets it, it boots.
+    let r = auto(
+        "Hard resetting via RTS pin...\nESP-ROM:esp32c3-api1-20210207\n\
+         rst:0x1 (POWERON),boot:0x5 (DOWNLOAD(USB/UART0/1))\nwaiting for download\n\
+         ESP-ROM:esp32c3-api1-20210207\nrst:0x1 (POWERON),boot:0xd (SPI_FAST_FLASH_BOOT)\n\
+         I (30) boot: ESP-IDF v5.4-dirty 2nd stage bootloader\n",
+    );
+    assert_eq!(
+        (r.verdict, r.exit_code),
+        (Verdict::Timeout, 3),
+        "{}",
+        r.reason
+    );
+    assert!(r.reason.contains("log ended"), "{}", r.reason);
+    // Out of a watchdog reset, the download-mode boot still says the run before it hung.
+    let r = auto("\n ets Jan  8 2013,rst cause:4, boot mode:(1,0)\n\nwdt reset\n");
+    assert_eq!(r.verdict, Verdict::Fault, "{}", r.reason);
+    assert!(r.reason.contains("watchdog"), "{}", r.reason);
+    // Two boots from flash in a row are still a reboot.
+    let r = auto(
+        "rst:0x1 (POWERON),boot:0x13 (SPI_FAST_FLASH_BOOT)\nI (31) boot: ESP-IDF v5.1\n\
+         rst:0xc (SW_CPU_RESET),boot:0x13 (SPI_FAST_FLASH_BOOT)\n",
+    );
+    assert_eq!(r.verdict, Verdict::Fault, "{}", r.reason);
+}
+
+#[test]
+fn the_esp_http_client_examples_sequence_is_graded_by_its_worst_request() {
+    let seq = "I (19671) HTTP_CLIENT: HTTP PATCH Status = 200, content_length = 335\n\
+               I (21311) HTTP_CLIENT: HTTP DELETE Status = 200, content_length = 308\n\
+               I (21721) HTTP_CLIENT: HTTP HEAD Status = 502, content_length = 122\n\
+               I (21861) HTTP_CLIENT: HTTP GET Status = 200, content_length = 295\n";
+    let r = auto(seq);
+    assert_eq!((r.verdict, r.exit_code), (Verdict::Fail, 1), "{}", r.reason);
+    assert!(r.reason.contains("502"), "{}", r.reason);
+    let r = auto(&format!(
+        "{seq}I (39341) HTTP_CLIENT: HTTPS request with url =>\n\
+         E (39381) esp-tls-mbedtls: mbedtls_ssl_handshake returned -0x0050\n"
+    ));
+    assert_eq!(
+        (r.verdict, r.exit_code),
+        (Verdict::Fault, 5),
+        "{}",
+        r.reason
+    );
+    assert!(r.reason.contains("-0x0050"), "{}", r.reason);
+    let r = auto("I (3730) HTTP_CLIENT: HTTP GET Status = 200, content_length = -1\n");
+    assert_eq!(r.verdict, Verdict::Pass, "{}", r.reason);
+}
+
+#[test]
+fn nodemcu_lua_http_callbacks_and_cut_micropython_tracebacks() {
+    let r = auto(
+        "> http.get(\"http://m.xkcd.com/\",function(c, d) print(c,#d) end)\n\
+         > I (136615) HTTP_CLIENT: Redirect to https://m.xkcd.com/\n200\t2459\n",
+    );
+    assert_eq!((r.verdict, r.exit_code), (Verdict::Pass, 0), "{}", r.reason);
+    // The same line with no http call before it is not a status.
+    let r = auto("200\t2459\n");
+    assert_eq!(r.verdict, Verdict::Timeout, "{}", r.reason);
+    let r =
+        auto("http.get(\"https://x.example/\", nil, function(code, data)\nHTTP request failed\n");
+    assert_eq!(r.verdict, Verdict::Fault, "{}", r.reason);
+    // A traceback the paste cut before its exception line still stopped the program.
+    let r = auto(
+        ">>> r = urequests.get('https://www.google.com/')\nTraceback (most recent call last)\n",
+    );
+    assert_eq!(
+        (r.verdict, r.exit_code),
+        (Verdict::Fault, 5),
+        "{}",
+        r.reason
+    );
+    assert!(r.reason.contains("urequests.get"), "{}", r.reason);
+    let r = auto("Traceback (most recent call last):\n  File \"main.py\", line 12, in <module>\n");
+    assert_eq!(r.verdict, Verdict::Fault, "{}", r.reason);
+    assert!(r.reason.contains("main.py"), "{}", r.reason);
+}
+
+#[test]
+fn an_update_server_that_answered_400_fails_and_esphome_connection_lost_is_a_fault() {
+    let r = auto(
+        "[HTTP-Client][sendRequest] type: 'GET' redirCount: 0\n\
+         [HTTP-Client][handleHeaderResponse] RX: 'HTTP/1.1 400 Bad Request'\n\
+         [HTTP-Client][handleHeaderResponse] RX:\n",
+    );
+    assert_eq!((r.verdict, r.exit_code), (Verdict::Fail, 1), "{}", r.reason);
+    assert!(r.reason.contains("400"), "{}", r.reason);
+    // The sketch's own line after it says the same, and is no connection fault.
+    let r = auto(
+        "[HTTP-Client][handleHeaderResponse] RX: 'HTTP/1.1 400 Bad Request'\n\
+         HTTP_UPDATE_FAILD Error (-104): Wrong HTTP Code\n",
+    );
+    assert_eq!((r.verdict, r.exit_code), (Verdict::Fail, 1), "{}", r.reason);
+    let r = auto(
+        "m[W][http_request:081]: HTTP Request failed; URL: https://reqbin.com/echo/get/json; \
+         Error: connection lost\n[HTTP-Client][end] tcp is closed\nBSSL:_connectSSL: start connection\n",
+    );
+    assert_eq!(
+        (r.verdict, r.exit_code),
+        (Verdict::Fault, 5),
+        "{}",
+        r.reason
+    );
+    assert!(r.reason.contains("connection lost"), "{}", r.reason);
+}
