@@ -228,7 +228,9 @@ fn guru_at(lower: &str) -> Option<usize> {
     while let Some(i) = lower[from..].find("guru meditation") {
         let at = from + i;
         let rest = &lower[at + "guru meditation".len()..];
-        if rest.trim_start().starts_with("error") {
+        // A paste cut right after the words (`Guru Meditation` alone on the last line).
+        let cut_alone = rest.trim().is_empty() && lower[..at].trim().is_empty();
+        if rest.trim_start().starts_with("error") || cut_alone {
             return Some(at);
         }
         from = at + 1;
@@ -905,6 +907,15 @@ mod tests {
         assert!(r.contains("(Load access fault)"), "{r}");
         assert!(!r.contains("RA"), "{r}");
         assert_eq!(cls("my guru meditation retreat starts"), None);
+        // A paste cut right after the words is still the panic handler's headline.
+        assert!(matches!(
+            cls("Guru Meditation"),
+            Some(Signal::Crash {
+                kind: "guru-meditation",
+                ..
+            })
+        ));
+        assert_eq!(cls("Entering Guru Meditation"), None);
     }
 
     #[test]

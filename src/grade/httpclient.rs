@@ -222,6 +222,8 @@ pub(crate) fn connection_closed(text: &str) -> bool {
 /// The verdict a printed status line gives, and why.
 pub(crate) fn status_line(text: &str) -> Option<(Verdict, String)> {
     let t = text.trim();
+    // Espressif's AT firmware passes the response on behind `+IPD,<length>:`.
+    let t = at_ipd_payload(t).unwrap_or(t);
     let c = STATUS_LINE.captures(t)?;
     let (verdict, why) = status("HTTP", c.get(2)?.as_str())?;
     // The example compares the whole line with `HTTP/1.0 200 OK`: a server that answers 200
@@ -236,6 +238,15 @@ pub(crate) fn status_line(text: &str) -> Option<(Verdict, String)> {
         verdict,
         format!("the firmware printed the server's `{t}`: {why}{note}"),
     ))
+}
+
+/// The data of an AT firmware's `+IPD,327:HTTP/1.1 400 Bad Request` (or `+IPD,0,327:` with
+/// several connections): what the server sent.
+fn at_ipd_payload(t: &str) -> Option<&str> {
+    let (head, data) = t.strip_prefix("+IPD,")?.split_once(':')?;
+    head.split(',')
+        .all(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        .then_some(data)
 }
 
 /// A firmware update the board downloaded itself that completed: the download, its TLS and
@@ -490,6 +501,16 @@ fn status(method: &str, code: &str) -> Option<(Verdict, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_at_firmwares_ipd_data_is_the_servers_status_line() {
+        let (v, why) = status_line("+IPD,327:HTTP/1.1 400 Bad Request")
+            .unwrap_or_else(|| panic!("status behind +IPD not read"));
+        assert_eq!(v, Verdict::Fail);
+        assert!(why.contains("400"), "{why}");
+        assert!(status_line("+IPD,0,180:HTTP/1.1 200 OK").is_some_and(|(v, _)| v == Verdict::Pass));
+        assert_eq!(status_line("+IPD,x:HTTP/1.1 200 OK"), None);
+    }
 
     #[test]
     fn status_codes_and_failures() {

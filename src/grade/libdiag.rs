@@ -134,10 +134,19 @@ fn connection(lower: &str, found: &Found) -> Option<Finding> {
     }
     // arduino-esp32's WiFiClient: `connect(): lwip_connect_r: 113` (1.0.x) and
     // `connect on fd 54, errno: 113, "Software caused connection abort"` (2.x, 3.x).
-    let wifi_client = lower.find("lwip_connect_r: ").map(|i| i + 16).or_else(|| {
-        let i = lower.find("connect on fd ")?;
-        lower[i..].find("errno: ").map(|j| i + j + 7)
-    });
+    // 1.0.0 prints no errno at all: `[E][WiFiClient.cpp:220] connect(): lwip_connect`.
+    let bare = lower
+        .trim_end()
+        .ends_with("connect(): lwip_connect")
+        .then_some(lower.len());
+    let wifi_client = lower
+        .find("lwip_connect_r: ")
+        .map(|i| i + 16)
+        .or_else(|| {
+            let i = lower.find("connect on fd ")?;
+            lower[i..].find("errno: ").map(|j| i + j + 7)
+        })
+        .or(bare);
     if let Some(at) = wifi_client {
         let errno = lower[at..]
             .split(|c: char| !c.is_ascii_digit())
@@ -443,6 +452,10 @@ mod tests {
             (
                 "[E][WiFiClient.cpp:98] connect(): lwip_connect_r: 113",
                 "unreachable",
+            ),
+            (
+                "[E][WiFiClient.cpp:220] connect(): lwip_connect",
+                "WiFiClient",
             ),
             (
                 "[  5001][E][WiFiClient.cpp:275] connect(): connect on fd 54, errno: 104, \"Connection reset by peer\"",
