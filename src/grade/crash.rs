@@ -49,6 +49,7 @@ pub(crate) fn classify(text: &str, lower: &str) -> Option<Signal> {
         || lower.contains("backtrace:")
         || lower.contains("ctx: ")
         || lower.contains(">>>stack>>>")
+        || lower.contains("decoding stack results")
         || lower.starts_with("3ff"))
     {
         return None;
@@ -126,6 +127,14 @@ pub(crate) fn classify(text: &str, lower: &str) -> Option<Signal> {
             end: BlockEnd::Backtraces,
         });
     }
+    if decoder_headline(text) {
+        // The exception decoder's output pasted instead of the crash: its block is decoded
+        // frames, not the postmortem's rows.
+        return Some(Signal::Crash {
+            kind: "exception",
+            end: BlockEnd::Immediate,
+        });
+    }
     if text.starts_with("Exception (")
         || (lower.starts_with("fatal exception") && !sdk_reset_report_without_crash(lower))
     {
@@ -181,10 +190,24 @@ fn headless(text: &str) -> Option<&'static str> {
     let ctx = t
         .strip_prefix("ctx: ")
         .is_some_and(|c| matches!(c.trim(), "cont" | "sys" | "bearssl"));
+    if t.trim_end() == "Decoding stack results" {
+        // The exception decoder's output alone: the crash it decoded was not pasted.
+        return Some("decoded-stack");
+    }
     if ctx || t.starts_with(">>>stack>>>") || stack_row(t) {
         return Some("stack-dump");
     }
     None
+}
+
+/// The ESP8266/ESP32 exception decoder's (EspExceptionDecoder, esp-exception-decoder) first
+/// line: `Exception 3: LoadStoreError: Processor internal physical address or data error …`.
+fn decoder_headline(text: &str) -> bool {
+    let Some(rest) = text.trim_start().strip_prefix("Exception ") else {
+        return false;
+    };
+    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+    digits > 0 && rest[digits..].starts_with(": ")
 }
 
 /// A row of the ESP8266 postmortem's stack dump, `3ffffb00:  9779906d 761b1521 f70f8096
@@ -201,7 +224,10 @@ fn stack_row(t: &str) -> bool {
 
 /// Whether `kind` is one of [`headless`]'s: a crash only if none was seen before it.
 pub(crate) fn is_headless(kind: &str) -> bool {
-    matches!(kind, "register-dump" | "backtrace-only" | "stack-dump")
+    matches!(
+        kind,
+        "register-dump" | "backtrace-only" | "stack-dump" | "decoded-stack"
+    )
 }
 
 /// RISC-V `mcause` exception codes (the privileged ISA's table, as ESP-IDF's panic handler
@@ -572,7 +598,7 @@ pub(crate) fn describe(kind: &str, headline: &str, block: &[String]) -> String {
     match kind {
         "exception" => {
             let n: Option<u32> = headline
-                .split(['(', ')', ' '])
+                .split(['(', ')', ' ', ':'])
                 .find_map(|t| t.trim().parse().ok());
             let mut s = match n {
                 Some(n) => match exception_name(n) {
@@ -730,6 +756,10 @@ pub(crate) fn describe(kind: &str, headline: &str, block: &[String]) -> String {
             "the board crashed: the log shows a panic's Backtrace but not the message before it \
              (capture from before the crash to see which panic){HINT_BACKTRACE}"
         ),
+        "decoded-stack" => "the board crashed: the log shows the exception decoder's decoded \
+                            stack (`Decoding stack results`) but not the crash it decodes; \
+                            paste the crash's first lines (Exception, Soft WDT or abort) too"
+            .to_owned(),
         "stack-dump" => format!(
             "the board crashed or a watchdog reset it: the log shows the core's postmortem stack \
              dump (`{}`) but not its first line (Exception, Soft WDT or abort){HINT_DECODER}",
@@ -1054,6 +1084,29 @@ mod tests {
         assert!(reset_by_hand("1"));
         assert!(!reset_by_hand("RTCWDT_RTC_RESET"));
         assert!(!reset_by_hand("TG1WDT_SYS_RESET"));
+    }
+
+    #[test]
+    fn the_exception_decoders_output_alone_is_a_crash() {
+        let line = "Exception 3: LoadStoreError: Processor internal physical address or data error during load or store";
+        assert!(matches!(
+            cls(line),
+            Some(Signal::Crash {
+                kind: "exception",
+                end: BlockEnd::Immediate
+            })
+        ));
+        let r = describe("exception", line, &[]);
+        assert!(r.contains("Exception (3) LoadStoreError"), "{r}");
+        assert!(matches!(
+            cls("Decoding stack results"),
+            Some(Signal::Crash {
+                kind: "decoded-stack",
+                ..
+            })
+        ));
+        assert!(describe("decoded-stack", "Decoding stack results", &[]).contains("stack"));
+        assert_eq!(cls("Exception handling: see the docs"), None);
     }
 
     #[test]
