@@ -1343,3 +1343,19 @@ fn an_update_server_that_answered_400_fails_and_esphome_connection_lost_is_a_fau
     );
     assert!(r.reason.contains("connection lost"), "{}", r.reason);
 }
+
+#[test]
+fn a_crash_while_reading_the_body_after_http_200_is_a_fault() {
+    let log = "[HTTP] GET... code: 200\n[HTTP-Client] read chunk len: 7656\n\
+               Fatal exception 3(LoadStoreErrorCause):\n\nException (3):\n\
+               epc1=0x4010044e epc2=0x00000000 epc3=0x00000000 excvaddr=0x40248740 depc=0x00000000\n";
+    let r = grade_bytes(GradeConfig::new(Profile::Auto), log.as_bytes());
+    assert_eq!(r.verdict, Verdict::Fault, "{}", r.reason);
+    assert!(r.reason.contains("Exception (3)"), "{}", r.reason);
+    // Without the crash the 200 still passes.
+    let r = grade_bytes(
+        GradeConfig::new(Profile::Auto),
+        b"[HTTP] GET... code: 200\n<html>ok</html>\n",
+    );
+    assert_eq!(r.verdict, Verdict::Pass, "{}", r.reason);
+}
