@@ -155,6 +155,9 @@ pub struct Grader {
     primary_is_cert: bool,
     boots: u32,
     start_banner: bool,
+    /// Framework log lines (`[C][wifi:060]: Starting`, `I (320) wifi: …`) before the first ROM
+    /// banner: firmware was running, so a banner that no person or tool asked for is a reboot.
+    logged_before_boot: u32,
     /// The reset cause of the boot this run started with, when a watchdog killed the run before.
     start_watchdog: Option<String>,
     garbled: usize,
@@ -219,6 +222,7 @@ impl Grader {
             primary_is_cert: false,
             boots: 0,
             start_banner: false,
+            logged_before_boot: 0,
             start_watchdog: None,
             garbled: 0,
             bytes: 0,
@@ -410,6 +414,9 @@ impl Grader {
             std::mem::swap(&mut self.prev_line, &mut self.last_line);
             self.last_line.clear();
             self.last_line.push_str(text);
+        }
+        if self.boots == 0 && (framework_log_line(text) || idf::log_body(text).is_some()) {
+            self.logged_before_boot += 1;
         }
         if let Some(sha) = decode::logged_elf_sha256(text) {
             self.elf_sha256 = Some(sha);
@@ -809,7 +816,9 @@ impl Grader {
         // only a reset nobody asked for says the firmware was stopped mid-print.
         let cut = !crash::reset_by_hand(cause)
             && (crash::output_cut_by_banner(text) || crash::output_cut_by_banner(&self.prev_line));
-        let started = self.sketch_started() || crash::app_output_before_banner(text) || cut;
+        let ran_before = self.logged_before_boot >= 3 && !crash::reset_by_hand(cause);
+        let started =
+            self.sketch_started() || crash::app_output_before_banner(text) || cut || ran_before;
         if self.boots == 1 && !started && !fatal {
             // The banner of the boot this run started with.
             self.start_banner = true;
@@ -1145,6 +1154,13 @@ pub(crate) fn tls_reason(core: &Engine) -> Option<String> {
 }
 
 /// The TLS library a diagnostic's source names, spelled as its authors spell it.
+/// An ESPHome or Arduino-ESP32 log line: `[C][wifi:060]: Starting`, `[D][HTTPClient.cpp:265]
+/// beginInternal(): …`.
+fn framework_log_line(text: &str) -> bool {
+    let b = text.trim_start().as_bytes();
+    b.len() > 5 && b[0] == b'[' && b"VDIWEC".contains(&b[1]) && b[2] == b']' && b[3] == b'['
+}
+
 fn library(source: &str) -> Option<&'static str> {
     match source {
         "mbedtls" => Some("mbedTLS"),

@@ -1359,3 +1359,22 @@ fn a_crash_while_reading_the_body_after_http_200_is_a_fault() {
     );
     assert_eq!(r.verdict, Verdict::Pass, "{}", r.reason);
 }
+
+#[test]
+fn a_software_reset_after_framework_log_lines_is_a_reboot() {
+    let head = "[10:32:32][I][app:090]: Running through setup()\n\
+                [10:32:32][C][component:164]: Setup preferences took 1ms\n\
+                [10:32:32][C][wifi:060]: Starting\n";
+    let r = grade_bytes(
+        GradeConfig::new(Profile::Auto),
+        format!("{head}[10:32:32]ets Jun  8 2016 00:22:57\n[10:32:32]rst:0x3 (SW_RESET),boot:0x13 (SPI_FAST_FLASH_BOOT)\n").as_bytes(),
+    );
+    assert_eq!(r.verdict, Verdict::Fault, "{}", r.reason);
+    assert!(r.reason.contains("SW_RESET"), "{}", r.reason);
+    // The same lines before a power-on banner: the user reset the board, no verdict from that.
+    let r = grade_bytes(
+        GradeConfig::new(Profile::Auto),
+        format!("{head}rst:0x1 (POWERON_RESET),boot:0x13 (SPI_FAST_FLASH_BOOT)\n").as_bytes(),
+    );
+    assert_ne!(r.verdict, Verdict::Fault, "{}", r.reason);
+}
