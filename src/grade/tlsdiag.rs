@@ -207,6 +207,14 @@ pub(crate) fn classify(number: usize, text: &str, lower: &str) -> Option<Finding
             -1002 => Some(("the TCP connect failed", About::Connection)),
             -1003 => Some(("the EC key is missing", About::Connection)),
             -1004 => Some(("no CA is set to check the server with", About::Certificate)),
+            // BR_ERR_OK: the connection failed with no BearSSL error to name (the server
+            // closed it or did not answer, as a plain-MQTT port such as 1883 does to TLS).
+            0 => Some((
+                "the connection failed with no BearSSL error to name (0): the server closed \
+                 it or never answered the handshake (a port that does not speak TLS, such as \
+                 plain MQTT's 1883, does this); the line does not say whether TCP or TLS",
+                About::Connection,
+            )),
             _ => None,
         };
         let (explanation, about) = match own {
@@ -748,6 +756,10 @@ mod tests {
         );
         let f = cls("MQT: TLS connection error: 296").unwrap_or_else(|| panic!("alert not read"));
         assert!(!f.cert && f.error);
+        let f = cls("MQT: TLS connection error: 0").unwrap_or_else(|| panic!("error 0 not read"));
+        let why = f.diag.map(|d| d.explanation).unwrap_or_default();
+        assert!(why.contains("connection failed"), "{why}");
+        assert!(!why.contains("handshake failed"), "{why}");
         let d = cls("MQT: TLS connection error: -1002")
             .and_then(|f| f.diag)
             .unwrap_or_else(|| panic!("Tasmota's own code not read"));
