@@ -218,6 +218,7 @@ pub(crate) fn classify(number: usize, text: &str, lower: &str) -> Option<Finding
             _ => None,
         };
         let (explanation, about) = match own {
+            Some((why, about)) if code == 0 => (format!("Tasmota's MQTT TLS client: {why}"), about),
             Some((why, about)) => (format!("Tasmota's own error {code}: {why}"), about),
             None => {
                 let (why, about) = explain_bearssl(code);
