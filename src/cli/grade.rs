@@ -21,6 +21,7 @@ pub const EXAMPLES: &str = "Examples:
   espcheck grade run.log --fail 'HTTP code: [45]' --pass 'upload done'
   espcheck grade run.log --truth --repo esp8266/Arduino --ref master --junit report.xml
   espcheck grade crash.log --elf .pio/build/d1_mini/firmware.elf   # decode the crash
+  espcheck grade crash.log --elf build/app.elf --rom esp32c6   # and its core dump, task by task
 
 Exit: 0 pass, 1 fail (or --truth disagrees), 3 no verdict in the log, 5 device fault.";
 
@@ -81,6 +82,11 @@ pub struct GradeArgs {
     /// `--elf`.
     #[arg(long, value_name = "CHIP[:REV]")]
     pub rom: Option<String>,
+    /// An ESP-IDF core dump to report and, with `--elf`, decode task by task: the base64 the
+    /// panic handler printed (with or without its `CORE DUMP START`/`END` lines), the image
+    /// read from the coredump partition, or the ELF core. Replaces any dump the log printed.
+    #[arg(long, value_name = "FILE")]
+    pub core_dump: Option<PathBuf>,
     #[command(flatten)]
     pub truth: TruthArgs,
 }
@@ -186,6 +192,16 @@ impl GradeArgs {
                 bytes,
             });
         }
+        let core_dump = match &self.core_dump {
+            Some(path) => {
+                let bytes = crate::util::read_input_as(path, 16 * 1024 * 1024, "a core dump")?;
+                Some(
+                    decode::CoreDump::from_file(&bytes)
+                        .map_err(|e| Error::input(show_path(path), e))?,
+                )
+            }
+            None => None,
+        };
         let mut elves = elves.into_iter();
         let elf = elves.next();
         let more_elves = elves.collect();
@@ -198,6 +214,7 @@ impl GradeArgs {
             elf,
             more_elves,
             truth,
+            core_dump,
         })
     }
 
@@ -419,13 +436,11 @@ impl Echo {
         Ok(())
     }
 
+    /// A note between the echoed lines (after them, so the order holds); quiet under `-q`, as
+    /// every note is.
     pub(crate) fn note(&mut self, text: &str) -> Result<()> {
         self.out.flush()?;
-        let _ = writeln!(
-            std::io::stderr().lock(),
-            "espcheck: {}",
-            crate::util::redacted(text)
-        );
+        super::note(format!("espcheck: {text}"));
         Ok(())
     }
 

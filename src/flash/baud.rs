@@ -7,7 +7,7 @@ use std::time::Duration;
 use espflash::command::{Command, CommandType};
 use espflash::connection::Connection;
 
-use super::{Progress, one_line};
+use super::{Line, Progress, one_line};
 use crate::rom::chip::CHIP_DETECT_MAGIC_REG;
 
 /// The rate every loader starts at.
@@ -41,10 +41,16 @@ fn probe(conn: &mut Connection) -> Result<(), espflash::Error> {
 }
 
 /// Ask the loader for `rate`, follow on the host side, and check the line with a register read.
-fn try_rate(conn: &mut Connection, stub: bool, from: u32, rate: u32) -> Result<(), String> {
+fn try_rate(
+    conn: &mut Connection,
+    line: Line<'_>,
+    stub: bool,
+    from: u32,
+    rate: u32,
+) -> Result<(), String> {
     // A host UART that cannot run at `rate` says so before the board is asked to switch.
-    conn.set_baud(rate)
-        .and_then(|()| conn.set_baud(from))
+    line.set_baud(conn, rate)
+        .and_then(|()| line.set_baud(conn, from))
         .map_err(|e| {
             format!(
                 "this port cannot run at {rate} baud ({})",
@@ -60,7 +66,8 @@ fn try_rate(conn: &mut Connection, stub: bool, from: u32, rate: u32) -> Result<(
         })
     })
     .map_err(|e| one_line(&e.to_string()))?;
-    conn.set_baud(rate).map_err(|e| one_line(&e.to_string()))?;
+    line.set_baud(conn, rate)
+        .map_err(|e| one_line(&e.to_string()))?;
     // The loader switches after its reply; let it, and drop what crossed meanwhile.
     std::thread::sleep(Duration::from_millis(50));
     let _ = conn.flush();
@@ -70,8 +77,9 @@ fn try_rate(conn: &mut Connection, stub: bool, from: u32, rate: u32) -> Result<(
 /// Move the loader (ROM or stub) from `ROM_BAUD` to `asked`, or to the fastest step below it that
 /// answers, each failed rate reported through `progress`. Returns the rate the line ends at; an
 /// error when the loader was lost on the way (no rate answers any more).
-pub fn raise(
+pub(super) fn raise(
     conn: &mut Connection,
+    line: Line<'_>,
     stub: bool,
     asked: u32,
     progress: &mut dyn Progress,
@@ -81,14 +89,14 @@ pub fn raise(
     if now == asked {
         return Ok(now);
     }
-    if now != ROM_BAUD && lower(conn, now, ROM_BAUD).is_err() {
+    if now != ROM_BAUD && lower(conn, line, now, ROM_BAUD).is_err() {
         return Err(format!(
             "the stub at {now} baud did not come back to {ROM_BAUD}"
         ));
     }
     let rates = ladder(asked);
     for (i, &rate) in rates.iter().enumerate() {
-        let reason = match try_rate(conn, stub, ROM_BAUD, rate) {
+        let reason = match try_rate(conn, line, stub, ROM_BAUD, rate) {
             Ok(()) => return Ok(rate),
             Err(reason) => reason,
         };
@@ -98,7 +106,7 @@ pub fn raise(
         ));
         // The loader either did not switch, or did and the line cannot carry `rate`: bring it
         // back to the loader's own rate from whichever side still reaches it.
-        if !back(conn, stub, ROM_BAUD) && !back(conn, stub, rate) {
+        if !back(conn, line, stub, ROM_BAUD) && !back(conn, line, stub, rate) {
             return Err(format!(
                 "the loader stopped answering after the switch to {rate} baud"
             ));
@@ -109,23 +117,28 @@ pub fn raise(
 
 /// Move a running stub from `from` to `to` (the monitor rate, before it starts the app), so the
 /// command that starts the app crosses at the speed the port then listens at.
-pub fn lower(conn: &mut Connection, from: u32, to: u32) -> Result<(), String> {
+pub(super) fn lower(
+    conn: &mut Connection,
+    line: Line<'_>,
+    from: u32,
+    to: u32,
+) -> Result<(), String> {
     if from == to {
         return Ok(());
     }
-    try_rate(conn, true, from, to)
+    try_rate(conn, line, true, from, to)
 }
 
 /// With the host at `host`, bring the loader to `ROM_BAUD` and check it answers there.
-fn back(conn: &mut Connection, stub: bool, host: u32) -> bool {
-    if conn.set_baud(host).is_err() {
+fn back(conn: &mut Connection, line: Line<'_>, stub: bool, host: u32) -> bool {
+    if line.set_baud(conn, host).is_err() {
         return false;
     }
     let _ = conn.flush();
     if host == ROM_BAUD {
         return probe(conn).is_ok();
     }
-    try_rate(conn, stub, host, ROM_BAUD).is_ok()
+    try_rate(conn, line, stub, host, ROM_BAUD).is_ok()
 }
 
 #[cfg(test)]

@@ -41,13 +41,12 @@ pub(super) fn flash(
             c.command(Command::FlashEnd { reboot: true })
         })
         .map_err(step("leaving the running stub (FLASH_END)"))?;
-        let _ = conn.set_baud(baud::ROM_BAUD);
+        let _ = ctx.line.set_baud(&mut conn, baud::ROM_BAUD);
         let name = ctx.opts.port.display().to_string();
-        // No reset is sent (NoReset), so the local kind stands for either port.
         super::sync(
             &mut conn,
             super::Before::NoReset,
-            super::Reset::Local,
+            ctx.line,
             ctx.opts.timeout,
             &name,
             baud::ROM_BAUD,
@@ -57,13 +56,17 @@ pub(super) fn flash(
     let use_stub = ctx.opts.stub;
     let mut flasher = Flasher::connect(conn, use_stub, true, false, None, None)
         .map_err(step("connecting to the loader"))?;
-    let at =
-        baud::raise(flasher.connection(), use_stub, ctx.opts.baud, progress).map_err(|reason| {
-            FlashError::Step {
-                step: "changing the baud rate",
-                reason,
-            }
-        })?;
+    let at = baud::raise(
+        flasher.connection(),
+        ctx.line,
+        use_stub,
+        ctx.opts.baud,
+        progress,
+    )
+    .map_err(|reason| FlashError::Step {
+        step: "changing the baud rate",
+        reason,
+    })?;
     let chip = flasher.chip();
     let mut adapter = Adapter(progress);
     // What crosses the line: espflash's stub sends a segment deflated when that shrinks it.
@@ -126,15 +129,27 @@ pub(super) fn flash(
         // port already listens there, and start the app through it. No reply is awaited: what
         // follows is the board's boot output, for the watch.
         progress.step("starting the app through the stub (RUN_USER_CODE)");
-        baud::lower(&mut conn, at, ctx.opts.monitor_baud).map_err(|reason| FlashError::Step {
-            step: "returning to the monitor baud",
-            reason,
+        baud::lower(&mut conn, ctx.line, at, ctx.opts.monitor_baud).map_err(|reason| {
+            FlashError::Step {
+                step: "returning to the monitor baud",
+                reason,
+            }
         })?;
         conn.write_command(Command::RunUserCode)
             .map_err(step("starting the app (RUN_USER_CODE)"))?;
     }
+    if ctx.restart == Restart::ResetLine && use_stub {
+        // espflash left its stub running (NoResetNoStub) rather than reset at the flashing
+        // rate: the port goes to the monitor rate first, so the ROM's first line after RTS
+        // restarts the chip is read (the chip's UART is back at its boot rate after a reset).
+        progress.step("hard resetting via RTS");
+        ctx.line
+            .set_baud(&mut conn, ctx.opts.monitor_baud)
+            .map_err(step("returning to the monitor baud"))?;
+        conn.reset().map_err(step("hard reset (RTS)"))?;
+    }
     if ctx.restart != Restart::None {
-        let _ = conn.set_baud(ctx.opts.monitor_baud);
+        let _ = ctx.line.set_baud(&mut conn, ctx.opts.monitor_baud);
     }
     Ok(Flashed {
         port: conn.into_serial(),

@@ -119,7 +119,7 @@ pub(super) fn flash(
             progress.step("ESP8266: uploading the flasher stub");
             stub::run(&mut conn, stub)?;
         }
-        at = baud::raise(&mut conn, true, ctx.opts.baud, progress).map_err(|reason| {
+        at = baud::raise(&mut conn, ctx.line, true, ctx.opts.baud, progress).map_err(|reason| {
             FlashError::Step {
                 step: "changing the baud rate",
                 reason,
@@ -179,13 +179,13 @@ pub(super) fn flash(
                 c.command(Command::FlashEnd { reboot: true })
             })
             .map_err(step("rebooting (FLASH_END)"))?;
-            let _ = conn.set_baud(monitor);
+            let _ = ctx.line.set_baud(&mut conn, monitor);
         }
         (Restart::RomReboot, true) => {
             progress.step("starting the app through the stub (RUN_USER_CODE)");
             // The stub goes to the monitor rate first, so the port already listens there when
             // the app starts. No reply is awaited: whatever follows is the boot output.
-            baud::lower(&mut conn, at, monitor).map_err(|reason| FlashError::Step {
+            baud::lower(&mut conn, ctx.line, at, monitor).map_err(|reason| FlashError::Step {
                 step: "returning to the monitor baud",
                 reason,
             })?;
@@ -194,7 +194,7 @@ pub(super) fn flash(
         }
         (Restart::ResetLine, _) => {
             progress.step("hard resetting via RTS");
-            let _ = conn.set_baud(monitor);
+            let _ = ctx.line.set_baud(&mut conn, monitor);
             conn.reset().map_err(step("hard reset (RTS)"))?;
         }
         (Restart::None, _) => {}

@@ -7,8 +7,9 @@
 //! boot line the board prints.
 //!
 //! An `rfc2217://` port is flashed through [`remote::bridge`]: espflash drives a local pty that
-//! is pumped to the socket (its baud mirrored to SET-BAUDRATE), and the resets before and after
-//! are esptool's sequences sent as SET-CONTROL by espcheck.
+//! is pumped to the socket, every baud change goes through [`Line::set_baud`] (so SET-BAUDRATE
+//! falls between the bytes it belongs between), and the resets before and after are esptool's
+//! sequences sent as SET-CONTROL by espcheck.
 
 pub mod baud;
 mod esp32;
@@ -271,7 +272,7 @@ pub fn flash(
             reason: one_line(&e.description),
         })?;
     // Over RFC 2217, espcheck drives DTR/RTS itself through the connection; espflash sees a pty.
-    let client = match bridge {
+    let bridged = match bridge {
         Some(b) => Some(b.start().map_err(|e| FlashError::Open {
             port: name.clone(),
             reason: reason_of(&e),
@@ -279,14 +280,19 @@ pub fn flash(
         None => None,
     };
     // A pty has no modem lines: TIOCMGET fails (ENOTTY). Reset through the ROM there.
-    let no_reset_lines = client.is_none() && port.read_clear_to_send().is_err();
+    let line = match &bridged {
+        Some(b) => Line::Remote(b),
+        None => Line::Local,
+    };
+    let remote = bridged.is_some();
+    let no_reset_lines = !remote && port.read_clear_to_send().is_err();
     let before = if no_reset_lines {
         Before::NoReset
     } else {
         opts.before
     };
     let usb = usb_info(&opts.port)
-        .filter(|_| client.is_none())
+        .filter(|_| !remote)
         .unwrap_or(UsbPortInfo {
             vid: 0,
             pid: 0,
@@ -298,9 +304,11 @@ pub fn flash(
     // (FLASH_END on a ROM, RUN_USER_CODE on a stub).
     let rom_restart = no_reset_lines || opts.after == After::SoftReset;
     let after_op = match (opts.after, no_reset_lines) {
-        (After::HardReset, false) if client.is_none() => ResetAfterOperation::HardReset,
-        // Over RFC 2217 espcheck resets through RTS afterwards; a soft reset into the ROM first
-        // would print a second boot banner.
+        // espflash's ROM path reboots with FLASH_END before it returns; the hard reset after it
+        // is espflash's own.
+        (After::HardReset, false) if !remote && !opts.stub => ResetAfterOperation::HardReset,
+        // Over RFC 2217, and after espflash's stub, espcheck resets through RTS once the port is
+        // at the monitor rate; a soft reset into the ROM first would print a second boot banner.
         (After::HardReset, false) => ResetAfterOperation::NoResetNoStub,
         // The ESP32 plan starts the app through the stub itself (RUN_USER_CODE).
         (After::HardReset, true) | (After::SoftReset, _) if opts.stub => {
@@ -312,14 +320,14 @@ pub fn flash(
         (After::NoReset, _) => Restart::None,
         (After::SoftReset, _) | (After::HardReset, true) => Restart::RomReboot,
         // Over RFC 2217 the plans leave the board in its loader and the reset is done below.
-        (After::HardReset, false) if client.is_some() => Restart::None,
+        (After::HardReset, false) if remote => Restart::None,
         (After::HardReset, false) => Restart::ResetLine,
     };
     let usb_jtag = usb.vid == ESPRESSIF_VID && usb.pid == USB_JTAG_PID;
     // Start from a clean line: whatever the board printed before is not a reply.
     let _ = port.clear(serialport::ClearBuffer::All);
-    if let Some(c) = &client {
-        c.purge().map_err(|e| FlashError::Step {
+    if let Some(b) = &bridged {
+        b.client().purge().map_err(|e| FlashError::Step {
             step: "purging the remote port (PURGE-DATA)",
             reason: e.to_string(),
         })?;
@@ -341,15 +349,12 @@ pub fn flash(
     } else {
         "connecting (no reset)"
     });
-    let reset = match &client {
-        Some(c) => Reset::Remote(c),
-        None => Reset::Local,
-    };
-    let stub_running = sync(&mut conn, before, reset, opts.timeout, &name, opts.baud)?;
+    let stub_running = sync(&mut conn, before, line, opts.timeout, &name, opts.baud)?;
     let magic = conn
         .read_reg(CHIP_DETECT_MAGIC_REG)
         .map_err(step("reading the chip magic"))?;
     let ctx = Ctx {
+        line,
         stub_running,
         no_reset_lines: rom_restart,
         restart,
@@ -377,23 +382,22 @@ pub fn flash(
         esp32::flash(conn, firmware, &ctx, progress)
     }?;
     flashed.no_reset_lines = no_reset_lines;
-    if let Some(c) = &client
+    if let Some(b) = &bridged
         && opts.after == After::HardReset
     {
         // espflash's ROM path (an ESP32 without the stub) ends in FLASH_END with reboot, which
         // already started the app; a second reset would show as a reset loop. Everything else
         // is still in a loader: reset it through RTS, as on a local bridge.
         let rom_rebooted = !is_esp8266 && !opts.stub;
-        // The app's first line comes at the monitor rate (the plans left the loader's).
-        let _ = flashed.port.set_baud_rate(opts.monitor_baud);
+        // The app's first line comes at the monitor rate (the plans left the loader's): the
+        // remote UART is there, confirmed, before RTS restarts the chip.
+        line.set_port_baud(&mut flashed.port, opts.monitor_baud)
+            .map_err(step("returning to the monitor baud"))?;
         flashed.restart = if rom_rebooted {
             Restart::RomReboot
         } else {
             progress.step("hard resetting via RTS (RFC 2217)");
-            // The bridge mirrors the monitor baud set above within its 20 ms poll: let it go out
-            // before the reset.
-            std::thread::sleep(Duration::from_millis(40));
-            c.hard_reset().map_err(|e| FlashError::Step {
+            b.client().hard_reset().map_err(|e| FlashError::Step {
                 step: "hard reset (RTS over RFC 2217)",
                 reason: e.to_string(),
             })?;
@@ -403,17 +407,48 @@ pub fn flash(
     Ok(flashed)
 }
 
-/// How the board is reset into its loader.
+/// The port the plans drive.
 #[derive(Clone, Copy)]
-enum Reset<'a> {
-    /// espflash's sequences on the local port's DTR/RTS.
+enum Line<'a> {
+    /// A local port (or pty): espflash's resets on its DTR/RTS, its baud set on it.
     Local,
-    /// esptool's ClassicReset through RFC 2217 SET-CONTROL.
-    Remote(&'a remote::Client),
+    /// The pty of an RFC 2217 bridge: esptool's resets as SET-CONTROL, and every baud change
+    /// through the bridge, where it falls in the byte stream.
+    Remote(&'a remote::Bridged),
+}
+
+impl Line<'_> {
+    /// Move the host side to `baud` between two writes: what was written before leaves at the
+    /// old rate, what is written after at the new one (over RFC 2217 the server has confirmed
+    /// the change by then).
+    fn set_baud(self, conn: &mut Connection, baud: u32) -> Result<(), espflash::Error> {
+        self.remote_baud(baud)?;
+        conn.set_baud(baud)
+    }
+
+    /// [`Line::set_baud`] for the port a plan handed back.
+    fn set_port_baud(self, port: &mut TTYPort, baud: u32) -> Result<(), espflash::Error> {
+        self.remote_baud(baud)?;
+        Ok(port.set_baud_rate(baud)?)
+    }
+
+    fn remote_baud(self, baud: u32) -> Result<(), espflash::Error> {
+        match self {
+            Line::Local => Ok(()),
+            Line::Remote(b) => b.set_baud(baud).map_err(|e| {
+                serialport::Error::new(
+                    serialport::ErrorKind::Io(std::io::ErrorKind::Other),
+                    e.to_string(),
+                )
+                .into()
+            }),
+        }
+    }
 }
 
 /// What the chip-specific plans need to know.
 struct Ctx<'a> {
+    line: Line<'a>,
     /// SYNC was answered by a flasher stub an earlier flash left running, not by the ROM.
     stub_running: bool,
     no_reset_lines: bool,
@@ -430,7 +465,7 @@ struct Ctx<'a> {
 fn sync(
     conn: &mut Connection,
     before: Before,
-    reset: Reset<'_>,
+    line: Line<'_>,
     within: Duration,
     name: &str,
     also: u32,
@@ -444,19 +479,23 @@ fn sync(
             } else {
                 also
             };
-            let _ = conn.set_baud(rate);
+            let _ = line.set_baud(conn, rate);
         }
         if before == Before::DefaultReset && attempt.is_multiple_of(5) {
             // Alternate the normal and the long boot-pin delay, as esptool does.
             let long = attempt % 10 == 5;
-            match reset {
-                Reset::Local => conn
+            match line {
+                Line::Local => conn
                     .reset_to_flash(long)
                     .map_err(step("resetting into download mode"))?,
-                Reset::Remote(c) => c.classic_reset(long).map_err(|e| FlashError::Step {
-                    step: "resetting into download mode (DTR/RTS over RFC 2217)",
-                    reason: e.to_string(),
-                })?,
+                Line::Remote(b) => {
+                    b.client()
+                        .classic_reset(long)
+                        .map_err(|e| FlashError::Step {
+                            step: "resetting into download mode (DTR/RTS over RFC 2217)",
+                            reason: e.to_string(),
+                        })?
+                }
             }
         }
         attempt += 1;

@@ -31,7 +31,7 @@ pub fn shipped(spec: &str) -> Result<Vec<u8>, String> {
     };
     let info = DeviceInfo {
         chip,
-        revision,
+        revision: revision.map(|r| shipped_revision(chip, r)),
         crystal_frequency: XtalFrequency::default(),
         flash_size: FlashSize::default(),
         features: Vec::new(),
@@ -46,6 +46,18 @@ pub fn shipped(spec: &str) -> Result<Vec<u8>, String> {
     })
 }
 
+/// The revision espflash's file names mean. It ships Espressif's ESP32-C3 ECO3 ROM (chip
+/// revision v0.3, which `esp-rom-elfs` calls `rev3`) as `esp32c3_rev300_rom.elf` and picks it for
+/// v3.0 and later, so the v0.3 and v0.4 that boot logs print would get the v0.0 ROM and wrong
+/// names. Checked against gdb's backtrace of a real C3 v0.3 core dump (esp-coredump's), whose
+/// ROM frames only the `rev300` file names alike.
+fn shipped_revision(chip: Chip, (major, minor): (u32, u32)) -> (u32, u32) {
+    match (chip, major, minor) {
+        (Chip::Esp32c3, 0, 3..) => (3, 0),
+        _ => (major, minor),
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)] // tests: a panic is the failure report
 mod tests {
@@ -58,5 +70,10 @@ mod tests {
         assert!(shipped("esp32").unwrap_err().contains("esp32:v3.0"));
         assert!(shipped("esp9000").unwrap_err().contains("not a chip"));
         assert!(shipped("esp32c3:three").unwrap_err().contains("v0.4"));
+        // The C3 ECO3 ROM, for the revision its boot log prints.
+        assert_eq!(shipped("esp32c3:v0.3"), shipped("esp32c3:v3.0"));
+        assert_eq!(shipped("esp32c3:v0.4"), shipped("esp32c3:v3.0"));
+        assert_ne!(shipped("esp32c3:v0.2"), shipped("esp32c3:v0.3"));
+        assert_ne!(shipped("esp32c3:v1.1"), shipped("esp32c3:v0.3"));
     }
 }

@@ -68,6 +68,52 @@ fn explain_alert(name: &str) -> (String, About) {
     (why.to_owned(), About::Connection)
 }
 
+/// What an `ssl_handshake_status` code means (axTLS's ssl.h): a fatal alert the server sent
+/// comes back as minus its number, the library's own errors from -256, X509's from -512.
+fn handshake_status(code: i32) -> (String, About) {
+    let (why, about) = match code {
+        -255..=-1 => {
+            let n = -code;
+            return match alert_name(n) {
+                Some(name) => {
+                    let (why, about) = explain_alert(name);
+                    (
+                        format!("the server sent a fatal TLS alert {n} ({name}): {why}"),
+                        about,
+                    )
+                }
+                None => (
+                    format!("the server sent a fatal TLS alert {n}"),
+                    About::Connection,
+                ),
+            };
+        }
+        -256 => (
+            "SSL_ERROR_CONN_LOST: the connection dropped during the handshake",
+            About::Connection,
+        ),
+        -257 => (
+            "SSL_ERROR_RECORD_OVERFLOW: a TLS record was larger than axTLS's buffer",
+            About::Connection,
+        ),
+        -266 => (
+            "SSL_ERROR_NO_CIPHER: the server chose a cipher suite axTLS does not have",
+            About::Connection,
+        ),
+        -268 => (
+            "SSL_ERROR_BAD_CERTIFICATE: the server's certificate could not be read",
+            About::Certificate,
+        ),
+        c if c <= -512 => (
+            "an X509 error: the server's certificate did not verify (no trusted CA, a bad \
+             signature, or dates outside the board's clock)",
+            About::Certificate,
+        ),
+        _ => ("the TLS handshake failed", About::Connection),
+    };
+    (why.to_owned(), about)
+}
+
 /// Classify one line; `None` when axTLS did not print it.
 pub(crate) fn classify(
     lower: &str,
@@ -80,6 +126,16 @@ pub(crate) fn classify(
 }
 
 fn explain(t: &str) -> Option<(String, About, Option<i32>)> {
+    if let Some(code) = super::libdiag::number_after(t, "ssl_handshake_status:").filter(|&c| c < 0)
+    {
+        // MicroPython's modussl_axtls (the ESP8266 port up to 1.12) prints the code as is.
+        let (why, about) = handshake_status(code);
+        return Some((
+            format!("axTLS's ssl_handshake_status {code}: {why}"),
+            about,
+            Some(code),
+        ));
+    }
     if let Some(name) = t.strip_prefix("alert: ") {
         // RFC 5246's spelling of the name: `handshake failure` is `handshake_failure`.
         let name = name.trim().replace(' ', "_");
@@ -169,5 +225,27 @@ mod tests {
         for line in ["Alert: close notify", "Error: Couldn't connect to server"] {
             assert_eq!(finding(line), None, "{line}");
         }
+    }
+
+    #[test]
+    fn axtls_handshake_status_codes_as_micropython_prints_them() {
+        let (error, cert, e) = finding("ssl_handshake_status: -40")
+            .unwrap_or_else(|| panic!("MicroPython's axTLS line not read"));
+        assert!(error && !cert);
+        assert!(e.contains("-40") && e.contains("handshake_failure"), "{e}");
+        let (_, _, e) =
+            finding("ssl_handshake_status: -256").unwrap_or_else(|| panic!("CONN_LOST not read"));
+        assert!(e.contains("CONN_LOST"), "{e}");
+        let f = tlsdiag::classify(
+            1,
+            "ssl_handshake_status: -516",
+            "ssl_handshake_status: -516",
+        )
+        .unwrap_or_else(|| panic!("X509 code not read"));
+        assert!(f.cert && f.error);
+        // Zero is SSL_OK.
+        assert!(
+            tlsdiag::classify(1, "ssl_handshake_status: 0", "ssl_handshake_status: 0").is_none()
+        );
     }
 }

@@ -113,8 +113,8 @@ fn http_client_error(lower: &str, found: &Found) -> Option<Finding> {
 
 /// OTA and cloud libraries that say in one line that they could not reach their server:
 /// HTTPUpdate (`HTTP_UPDATE_FAILD Error (-1): HTTP error: connection refused`, both cores, both
-/// spellings), esp_https_ota (`Failed to open HTTP connection: 28675`) and the Firebase
-/// libraries (`Token error: code: -1, message: connection refused`).
+/// spellings), esp_https_ota (`Failed to open HTTP connection: 28675`, `Complete headers were not
+/// received`) and the Firebase libraries (`Token error: code: -1, message: connection refused`).
 fn ota_and_cloud(lower: &str, found: &Found) -> Option<Finding> {
     if let Some((code, msg)) = super::httpclient::update_error(lower) {
         if super::httpclient::update_answered(code) {
@@ -157,17 +157,24 @@ fn ota_and_cloud(lower: &str, found: &Found) -> Option<Finding> {
             None,
         );
     }
-    if let Some(i) = lower.find("token error: code: ") {
-        let rest = &lower[i + 19..];
-        let code = rest
-            .split(',')
-            .next()
-            .and_then(|n| n.trim().parse::<i32>().ok());
-        let msg = rest
-            .split_once("message:")
-            .map(|(_, m)| m.trim())
-            .filter(|m| !m.is_empty())
-            .unwrap_or("no message");
+    if lower.contains("esp_https_ota: complete headers were not received") {
+        return found(
+            CONNECTION,
+            About::Connection,
+            Weight::Fails,
+            "esp_https_ota did not receive the update server's complete response headers \
+             (`Complete headers were not received`): the connection closed or stalled before \
+             the headers ended, or they did not fit the client's receive buffer (`buffer_size` \
+             in esp_http_client_config_t)"
+                .to_owned(),
+            None,
+        );
+    }
+    if let Some((code, msg)) = super::httpclient::token_error(lower) {
+        if code.is_some_and(|c| c >= 100) {
+            // The token server answered with an HTTP status: the HTTP client's verdict.
+            return None;
+        }
         return found(
             CONNECTION,
             About::Connection,
@@ -284,6 +291,14 @@ mod tests {
                 "E (9000) app: HTTP GET request failed: ESP_ERR_HTTP_CONNECTION_CLOSED",
                 "closed the connection",
             ),
+            (
+                " E (10769) esp_https_ota: Complete headers were not received",
+                "response headers",
+            ),
+            (
+                "Token error: code: -4, message: connection lost",
+                "connection lost",
+            ),
         ] {
             let (s, e) = source_and_words(line);
             assert_eq!(s, super::CONNECTION, "{line}");
@@ -294,6 +309,10 @@ mod tests {
             "D (5000) HTTP_CLIENT: esp_http_client_perform returned ESP_ERR_HTTP_EAGAIN",
             "I (5000) MQTT_CLIENT: Sending MQTT CONNECT message, type: 1, id: 0000",
             "I (5571) MQTT_CLIENT: Error MQTT Connected",
+            // The token server answered: its status is the HTTP client's verdict.
+            "Token error: code: 400, message: bad request",
+            // The server answered and the image was refused.
+            "HTTP_UPDATE_FAILD Error (-106): Verify bin header failed",
         ] {
             assert_eq!(
                 tlsdiag::classify(1, line, &line.to_ascii_lowercase()),

@@ -126,7 +126,9 @@ pub(crate) fn classify(text: &str, lower: &str) -> Option<Signal> {
             end: BlockEnd::Backtraces,
         });
     }
-    if text.starts_with("Exception (") || lower.starts_with("fatal exception") {
+    if text.starts_with("Exception (")
+        || (lower.starts_with("fatal exception") && !sdk_reset_report_without_crash(lower))
+    {
         return Some(Signal::Crash {
             kind: "exception",
             end: BlockEnd::StackEnd,
@@ -297,6 +299,24 @@ fn core_dump_unsaved(text: &str) -> bool {
         .contains("esp_core_dump_flash: core dump flash config is corrupted")
 }
 
+/// The ESP8266 NONOS SDK's report of the last reset at start-up, `Fatal exception:0 flag:6
+/// (EXT_SYS_RST) epc1:0x00000000 …`, whose flag (`rst_info.reason`) is not an exception (2) or
+/// a watchdog (1, 3): power-on (0), software restart (4), deep-sleep wake-up (5) or the reset
+/// pin (6). Despite its words it reports no crash; the crash's own `Exception (N):` says more.
+fn sdk_reset_report_without_crash(lower: &str) -> bool {
+    let Some(rest) = lower.strip_prefix("fatal exception:") else {
+        return false;
+    };
+    let flag = rest.split_once(" flag:").and_then(|(_, f)| {
+        f.chars()
+            .take_while(|c| c.is_ascii_digit())
+            .collect::<String>()
+            .parse::<u32>()
+            .ok()
+    });
+    matches!(flag, Some(0 | 4 | 5 | 6))
+}
+
 /// The reset cause of a ROM boot banner: ESP8266 ` ets Jan  8 2013,rst cause:2, boot mode:(3,6)`,
 /// ESP32 `rst:0xc (SW_CPU_RESET),boot:0x13 (SPI_FAST_FLASH_BOOT)`.
 fn boot_cause(text: &str) -> Option<String> {
@@ -327,6 +347,15 @@ fn boot_cause(text: &str) -> Option<String> {
     None
 }
 
+/// Whether a ROM boot banner says the chip started in its serial download mode, waiting for a
+/// flasher: `boot:0x5 (DOWNLOAD(USB/UART0/1))`, `boot:0x3 (DOWNLOAD_BOOT(UART0/UART1/SDIO_REI_REO_V2))`
+/// on the ESP32 family, `boot mode:(1,7)` on the ESP8266.
+pub(crate) fn download_mode(text: &str) -> bool {
+    text.find("boot:0x")
+        .is_some_and(|i| text[i..].contains("(DOWNLOAD"))
+        || text.contains("boot mode:(1,")
+}
+
 /// Whether a ROM boot banner's line has an ESP-IDF log line before the banner (`I (437)
 /// cpu_start: Multicore app␛[0m ESP-ROM:esp32s3-20210327 … rst:0x10 …`, a log whose line
 /// breaks were lost): the app was running when the chip reset, even at the log's first banner.
@@ -347,6 +376,31 @@ pub(crate) fn app_output_before_banner(text: &str) -> bool {
                 .is_some_and(|c| c.is_ascii_digit())
         })
     })
+}
+
+/// Whether the ROM boot banner on `text` cut the firmware's own output mid-line (`count: 1,
+/// printing a long message, The quick browets Jun  8 2016 00:22:57`): the chip reset while the
+/// firmware was printing. The text before the banner must read as words, not as the few garbage
+/// bytes a power-up prints.
+pub(crate) fn output_cut_by_banner(text: &str) -> bool {
+    let Some(at) = ["ets Jun  8 2016", "ets Jan  8 2013", "ESP-ROM:"]
+        .iter()
+        .filter_map(|m| text.find(m))
+        .min()
+    else {
+        return false;
+    };
+    let before = text[..at].trim();
+    let mut word = 0;
+    let mut longest = 0;
+    for c in before.chars() {
+        if !(c.is_ascii_graphic() || c == ' ') {
+            return false;
+        }
+        word = if c.is_ascii_alphabetic() { word + 1 } else { 0 };
+        longest = longest.max(word);
+    }
+    longest >= 4
 }
 
 /// Whether `text`, the last of the block's `lines` so far, ends a block that ends with `end`.
@@ -414,6 +468,15 @@ fn riscv_dump_line(t: &str) -> bool {
 /// many ordinary power-ups.
 pub(crate) fn killed_by_watchdog(cause: &str) -> bool {
     cause == "4" || (cause.contains("WDT") && !cause.contains("RTCWDT_RTC"))
+}
+
+/// Whether a reset cause is one a person or a tool asks for: power-on, the reset pin (which
+/// serial monitors and esptool pulse through DTR/RTS), or the USB serial's own chip reset.
+pub(crate) fn reset_by_hand(cause: &str) -> bool {
+    matches!(cause, "1" | "6")
+        || ["POWERON", "EXT_SYS", "USB_UART", "USB_JTAG"]
+            .iter()
+            .any(|c| cause.contains(c))
 }
 
 /// What a reset cause means, in words, and whether it is a fault by itself.
@@ -696,6 +759,25 @@ mod tests {
     }
 
     #[test]
+    fn download_mode_banners_of_both_chips() {
+        assert!(download_mode(
+            "rst:0x1 (POWERON),boot:0x5 (DOWNLOAD(USB/UART0/1))"
+        ));
+        assert!(download_mode(
+            "rst:0x1 (POWERON_RESET),boot:0x3 (DOWNLOAD_BOOT(UART0/UART1/SDIO_REI_REO_V2))"
+        ));
+        assert!(download_mode(
+            " ets Jan  8 2013,rst cause:2, boot mode:(1,7)"
+        ));
+        assert!(!download_mode(
+            "rst:0x1 (POWERON),boot:0xd (SPI_FAST_FLASH_BOOT)"
+        ));
+        assert!(!download_mode(
+            " ets Jan  8 2013,rst cause:2, boot mode:(3,6)"
+        ));
+    }
+
+    #[test]
     fn boot_banners_of_both_chips() {
         assert_eq!(
             cls(" ets Jan  8 2013,rst cause:4, boot mode:(3,6)"),
@@ -721,6 +803,15 @@ mod tests {
             kind("Fatal exception 28(LoadProhibitedCause):"),
             "exception"
         );
+        assert_eq!(
+            kind("Fatal exception:29 flag:2 (EXCEPTION) epc1:0x402242ff epc2:0x00000000"),
+            "exception"
+        );
+        // The SDK's start-up report of a reset by the reset pin is no crash.
+        assert_eq!(
+            cls("Fatal exception:0 flag:6 (EXT_SYS_RST) epc1:0x00000000 epc2:0x00000000"),
+            None
+        );
         assert_eq!(kind("Soft WDT reset"), "soft-wdt");
         assert_eq!(
             kind(
@@ -736,6 +827,17 @@ mod tests {
         assert!(!app_output_before_banner(
             "rst:0x10 (RTCWDT_RTC_RESET),boot:0x13 (SPI_FAST_FLASH_BOOT)"
         ));
+        assert!(output_cut_by_banner(
+            "count: 1, printing a long message, The quick browets Jun  8 2016 00:22:57"
+        ));
+        assert!(output_cut_by_banner(
+            "Connecting to WiFi..ESP-ROM:esp32s3-20210327"
+        ));
+        assert!(!output_cut_by_banner("ets Jun  8 2016 00:22:57"));
+        assert!(!output_cut_by_banner(
+            "\u{fffd}\u{fffd}l ets Jun  8 2016 00:22:57"
+        ));
+        assert!(!output_cut_by_banner("~x ets Jun  8 2016 00:22:57"));
         assert!(!app_output_before_banner(
             "19:50:30.071 -> ESP-ROM:esp32s3-20210327"
         ));
@@ -937,6 +1039,10 @@ mod tests {
         assert!(!killed_by_watchdog("RTCWDT_RTC_RESET"));
         assert!(!killed_by_watchdog("POWERON_RESET"));
         assert!(!killed_by_watchdog("SW_CPU_RESET"));
+        assert!(reset_by_hand("POWERON_RESET"));
+        assert!(reset_by_hand("1"));
+        assert!(!reset_by_hand("RTCWDT_RTC_RESET"));
+        assert!(!reset_by_hand("TG1WDT_SYS_RESET"));
     }
 
     #[test]

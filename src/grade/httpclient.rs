@@ -28,7 +28,7 @@ static REQUEST: LazyLock<Regex> = LazyLock::new(|| {
 /// `[HTTPS] Status code: 200`.
 static PRINTED_STATUS: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)^(?:\[https?\]\s*)?(?:https?\s*(?:response\s+|status\s+|return\s+)?|(?:response|status)\s+)code\s*(?:is\s*|[:=]\s*)(-?\d+)\s*\.?$",
+        r"(?i)^(?:\[https?\]\s*)?(?:https?\s*(?:response\s+|status\s+|return\s+)?|(?:response|status)\s+)code\s*(?:is\s*|[:=]\s*)(-\d*|\d+)\s*\.?$",
     )
     .unwrap_or_else(|_| unreachable!())
 });
@@ -42,9 +42,13 @@ static ERROR_CODE: LazyLock<Regex> = LazyLock::new(|| {
 
 /// HTTPClient's own debug output (`DEBUG_HTTPCLIENT` on the ESP8266, core debug level on the
 /// ESP32): the status line it parsed, before the sketch prints anything.
+/// Older ESP8266 cores print the status line it received instead: `[HTTP-Client]
+/// [handleHeaderResponse] RX: 'HTTP/1.1 400 Bad Request'`.
 static DEBUG_STATUS: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"handleHeaderResponse(?:\]|\(\):)\s*code:\s*(-?\d+)\s*$")
-        .unwrap_or_else(|_| unreachable!())
+    Regex::new(
+        r"handleHeaderResponse(?:\]|\(\):)\s*(?:code:\s*(-?\d+)\s*$|RX:\s*'HTTP/1\.[01] (\d{3})\b)",
+    )
+    .unwrap_or_else(|_| unreachable!())
 });
 
 /// esp_http_client's debug output: `D (6366) HTTP_CLIENT: http_on_headers_complete, status=200,
@@ -84,15 +88,36 @@ pub(crate) fn update_error(lower: &str) -> Option<(i32, &str)> {
     Some((code, msg))
 }
 
-/// Whether an HTTPUpdate error means the server answered with a status other than 200:
-/// `HTTP_UE_SERVER_FILE_NOT_FOUND` (-102), `_FORBIDDEN` (-103), `_WRONG_HTTP_CODE` (-104),
-/// `_UNAUTHORIZED` (-108). The others are a failed connection (-1 to -11, HTTPClient's) or the
-/// image and flash (-100, -101, -105 to -107, and Update's own positive codes).
+/// Whether an HTTPUpdate error means the server answered, with a status other than 200 or
+/// without the image's size: `HTTP_UE_SERVER_NOT_REPORT_SIZE` (-101), `_FILE_NOT_FOUND` (-102),
+/// `_FORBIDDEN` (-103), `_WRONG_HTTP_CODE` (-104), `_UNAUTHORIZED` (-108), or sent an image that
+/// HTTPUpdate refused ([`update_image_refused`]). The others are a failed connection (-1 to
+/// -11, HTTPClient's) or the flash (Update's own positive codes).
 pub(crate) fn update_answered(code: i32) -> bool {
-    matches!(code, -102 | -103 | -104 | -108)
+    matches!(code, -104..=-101 | -108) || update_image_refused(code).is_some()
 }
 
-/// The verdict of an OTA update whose server answered with the wrong status, and why.
+/// Why HTTPUpdate refused the image it downloaded: the server answered and the download
+/// worked, but the file cannot be installed (`HTTP_UE_TOO_LESS_SPACE`, `_SERVER_FAULTY_MD5`,
+/// `_BIN_VERIFY_HEADER_FAILED`, `_BIN_FOR_WRONG_FLASH`).
+fn update_image_refused(code: i32) -> Option<&'static str> {
+    Some(match code {
+        -100 => "the image is larger than the space for it (a build bigger than the OTA partition)",
+        -105 => {
+            "the image's MD5 is not the one the server announced (the download was corrupted, \
+             or the server's x-MD5 header is stale)"
+        }
+        -106 => {
+            "the file is not a firmware image for this board (its header is wrong: the server \
+             sent another file, such as an HTML page, or a build for another chip)"
+        }
+        -107 => "the image was built for another flash size than this board's",
+        _ => return None,
+    })
+}
+
+/// The verdict of an OTA update whose server answered with the wrong status or an image that
+/// was refused, and why.
 fn update_refused(text: &str) -> Option<(Verdict, String)> {
     if let Some(c) = UPDATE_STATUS.captures(text) {
         let (_, why) = status("OTA update", c.get(1)?.as_str())?;
@@ -100,12 +125,86 @@ fn update_refused(text: &str) -> Option<(Verdict, String)> {
     }
     let lower = text.to_ascii_lowercase();
     let (code, msg) = update_error(&lower).filter(|(c, _)| update_answered(*c))?;
+    if let Some(why) = update_image_refused(code) {
+        return Some((
+            Verdict::Fail,
+            format!(
+                "the OTA update downloaded an image that was refused: HTTPUpdate error {code}, \
+                 `{msg}`: {why}"
+            ),
+        ));
+    }
     Some((
         Verdict::Fail,
         format!(
             "the OTA update server answered with a status other than 200: HTTPUpdate error \
              {code}, `{msg}` (the server is up; the URL, its redirects or the credentials are \
              wrong)"
+        ),
+    ))
+}
+
+/// An image that an OTA download wrote failed ESP-IDF's verification (`esp_image: invalid
+/// segment length 0x71ebb4ba`, `esp_image: Image hash failed - image is corrupt`,
+/// `esp_ota_ops: OTA image has invalid magic byte`, `esp_https_ota: Mismatch chip id`,
+/// `ESP_ERR_OTA_VALIDATE_FAILED`): the server answered and the download worked, the file is not
+/// an image this board runs. Why, in words. The bootloader checks the installed app with the
+/// same `esp_image` lines: the caller tells them apart.
+pub(crate) fn ota_image_refused(text: &str) -> Option<String> {
+    const SAID: [&str; 9] = [
+        "esp_image: invalid segment length",
+        "esp_image: image hash failed",
+        "esp_image: checksum failed",
+        "esp_image: image at 0x",
+        "ota image has invalid magic byte",
+        "image failed verification",
+        "image validation failed",
+        "mismatch chip id",
+        "esp_err_ota_validate_failed",
+    ];
+    let t = text.trim();
+    let lower = t.to_ascii_lowercase();
+    let said = SAID.iter().any(|w| lower.contains(w))
+        && (!lower.contains("esp_image: image at 0x") || lower.contains("invalid magic"));
+    said.then(|| {
+        format!(
+            "the OTA update downloaded an image that failed verification (`{}`): the download \
+             completed and the board refused the image (a corrupted or cut file, not a firmware \
+             image, or a build for another chip)",
+            shorten(t)
+        )
+    })
+}
+
+/// The Firebase libraries' `Token error: code: -4, message: connection lost`, read from
+/// `lower`: the code (a negative one is the client's own error, 100 or more the token server's
+/// HTTP status) and the message.
+pub(crate) fn token_error(lower: &str) -> Option<(Option<i32>, &str)> {
+    let i = lower.find("token error: code: ")?;
+    let rest = &lower[i + 19..];
+    let code = rest
+        .split(',')
+        .next()
+        .and_then(|n| n.trim().parse::<i32>().ok());
+    let msg = rest
+        .split_once("message:")
+        .map(|(_, m)| m.trim())
+        .filter(|m| !m.is_empty())
+        .unwrap_or("no message");
+    Some((code, msg))
+}
+
+/// Google's token server answered the Firebase library with an HTTP error status.
+fn token_refused(text: &str) -> Option<(Verdict, String)> {
+    let lower = text.to_ascii_lowercase();
+    let (code, msg) = token_error(&lower)?;
+    let code = code.filter(|c| (100..=599).contains(c))?;
+    Some((
+        Verdict::Fail,
+        format!(
+            "Google's token server answered the Firebase library's request for an auth token \
+             with HTTP {code} ({msg}): the server was reached; the API key, the user's \
+             credentials or the project's sign-in settings are wrong"
         ),
     ))
 }
@@ -165,11 +264,57 @@ fn shorten(t: &str) -> &str {
     }
 }
 
+/// NodeMCU's `http` module called from Lua (`http.get(url, headers, function(code, data) …
+/// end)`, at the REPL or in a script that echoes it).
+pub(crate) fn lua_request(text: &str) -> bool {
+    [
+        "http.get(",
+        "http.post(",
+        "http.put(",
+        "http.delete(",
+        "http.request(",
+    ]
+    .iter()
+    .any(|call| text.contains(call))
+}
+
+/// The `(code, data)` its callback gets, as the module's documented example prints them:
+/// `print(code, data)` gives `200\t<body>`; a negative code (the connection or the request
+/// failed) prints `HTTP request failed` there. Only after [`lua_request`].
+static LUA_RESULT: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^(-?\d{1,3})\t").unwrap_or_else(|_| unreachable!()));
+
+/// What a line after a NodeMCU `http` call says about it.
+pub(crate) fn lua_result(text: &str) -> Option<Said> {
+    let t = text.trim_start_matches("> ");
+    if t.trim() == "HTTP request failed" {
+        let (v, why) = failed_before_status(
+            "HTTP",
+            "the NodeMCU http callback got a negative code",
+            " (the connection or the request failed)",
+        );
+        return Some(Said::Step(v, why));
+    }
+    let code = LUA_RESULT.captures(t)?.get(1)?.as_str();
+    let (v, why) = match code.parse::<i32>().ok()? {
+        c if c < 0 => failed_before_status(
+            "HTTP",
+            &format!("the NodeMCU http callback got code {c}"),
+            " (the module's own error: the connection or the request failed)",
+        ),
+        _ => status("HTTP", code)?,
+    };
+    Some(Said::Step(v, format!("{why} (NodeMCU http callback)")))
+}
+
 /// What a line says about the request, and how sure that is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Said {
-    /// The sketch (or the IDF example) printed the outcome: a verdict.
+    /// The sketch printed the outcome: a verdict.
     Outcome(Verdict, String),
+    /// One request's outcome in an app that makes several in a row (ESP-IDF's `esp_http_client`
+    /// example runs a dozen): the worst of them decides, so a later failure still counts.
+    Step(Verdict, String),
     /// HTTPClient's debug output saw the server's status: the sketch's own line, which follows,
     /// says it better (a redirect is only an outcome if HTTPClient does not follow it).
     Status(Verdict, String),
@@ -177,6 +322,10 @@ pub(crate) enum Said {
 
 /// What a line says, if it is one of these.
 pub(crate) fn read(text: &str) -> Option<Said> {
+    if let Some(c) = IDF_STATUS.captures(text.trim()) {
+        let (v, why) = status(c.get(1)?.as_str(), c.get(2)?.as_str())?;
+        return Some(Said::Step(v, why));
+    }
     if let Some((v, why)) = classify(text) {
         return Some(Said::Outcome(v, why));
     }
@@ -187,12 +336,31 @@ pub(crate) fn read(text: &str) -> Option<Said> {
             "esp_http_client's debug line",
         ),
     };
-    let code = c.get(1)?.as_str();
+    let code = c.get(1).or_else(|| c.get(2))?.as_str();
     if code.starts_with('3') {
         return None;
     }
     let (v, why) = status("HTTP", code)?;
     Some(Said::Status(v, format!("{why} ({whose})")))
+}
+
+/// A sketch that prints the URL it requests and then what `GET()` returned, alone on its line
+/// (`Serial.println(url); … Serial.println(httpCode);`): `200`, `-11`. A bare number says
+/// this only right after a line that is just a URL, and only as an HTTP status or one of
+/// HTTPClient's error codes; the sketch's next request may still say otherwise.
+pub(crate) fn code_after_url(prev: &str, text: &str) -> Option<Said> {
+    let url = prev.trim();
+    let is_url = (url.starts_with("http://") || url.starts_with("https://"))
+        && !url.contains(char::is_whitespace);
+    let code: i32 = text.trim().parse().ok().filter(|_| is_url)?;
+    if httpclient_error(code).is_none() && !(100..=599).contains(&code) {
+        return None;
+    }
+    let (v, why) = status("HTTP", &code.to_string())?;
+    Some(Said::Status(
+        v,
+        format!("{why} (the code the sketch printed after requesting {url})"),
+    ))
 }
 
 /// ESP-IDF's example: `HTTP GET Status = 200`, `HTTP POST status = 201`,
@@ -206,7 +374,7 @@ static IDF_STATUS: LazyLock<Regex> = LazyLock::new(|| {
 
 /// The verdict a line decides, and why.
 pub(crate) fn classify(text: &str) -> Option<(Verdict, String)> {
-    if let Some(refused) = update_refused(text) {
+    if let Some(refused) = update_refused(text).or_else(|| token_refused(text)) {
         return Some(refused);
     }
     if let Some(c) = IDF_STATUS.captures(text.trim()) {
@@ -218,6 +386,13 @@ pub(crate) fn classify(text: &str) -> Option<(Verdict, String)> {
     {
         return status("HTTP", c.get(1)?.as_str());
     }
+    if let Some(c) = ESPHOME.captures(text) {
+        return match (c.get(1), c.get(2)) {
+            (Some(error), _) => Some(failed_with("HTTP", error.as_str().trim())),
+            (_, Some(code)) => status("HTTP", code.as_str()),
+            _ => None,
+        };
+    }
     let c = REQUEST.captures(text.trim())?;
     let method = c.get(2).map_or(c.get(1)?.as_str().to_owned(), |m| {
         m.as_str().to_ascii_uppercase()
@@ -226,7 +401,19 @@ pub(crate) fn classify(text: &str) -> Option<(Verdict, String)> {
     if let Some(code) = c.get(3) {
         return status(method, code.as_str());
     }
-    let error = c.get(4)?.as_str().trim();
+    Some(failed_with(method, c.get(4)?.as_str().trim()))
+}
+
+/// ESPHome's `http_request` component: `[W][http_request:081]: HTTP Request failed; URL: …;
+/// Error: connection lost` (HTTPClient's error string, before any status), and `HTTP Request
+/// completed; URL: …; Code: 200` / `HTTP Request failed; URL: …; Code: 404` (later versions).
+static ESPHOME: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"HTTP Request (?:failed|completed); URL: [^;]*; (?:Error: (.+)|Code: (-?\d+))")
+        .unwrap_or_else(|_| unreachable!())
+});
+
+/// HTTPClient's error string for a request that got no status, explained where it helps.
+fn failed_with(method: &str, error: &str) -> (Verdict, String) {
     let why = match error.to_ascii_lowercase().as_str() {
         "connection refused" => {
             // HTTPClient says `connection refused` for every failed connect(), DNS and TLS too.
@@ -234,9 +421,10 @@ pub(crate) fn classify(text: &str) -> Option<(Verdict, String)> {
              handshake), so it is unknown whether TCP or TLS failed"
         }
         "read timeout" => "; the server did not answer in time",
+        "connection lost" => "; the connection dropped before the response came",
         _ => "",
     };
-    Some(failed_before_status(method, error, why))
+    failed_before_status(method, error, why)
 }
 
 /// A request that never got an HTTP status: the connection failed, a device fault (exit 5).
@@ -268,6 +456,15 @@ fn httpclient_error(code: i32) -> Option<&'static str> {
 
 fn status(method: &str, code: &str) -> Option<(Verdict, String)> {
     {
+        if code == "-" {
+            // ArduinoHttpClient's `Status code: -3` with the digits cut off: a negative status is
+            // the library's own error (connection failed, timed out, invalid response).
+            return Some(failed_before_status(
+                method,
+                "a negative status code (its digits are cut off)",
+                ", which is the HTTP library's own error, not the server's answer",
+            ));
+        }
         let code: i32 = code.parse().ok()?;
         if let Some(error) = httpclient_error(code) {
             let error = format!("HTTPClient error {code}, {error}");
@@ -435,6 +632,102 @@ mod tests {
     }
 
     #[test]
+    fn negative_statuses_esphome_and_the_older_debug_status_line() {
+        let v = |l: &str| classify(l).map(|(v, _)| v);
+        // ArduinoHttpClient's `Status code: -3`, and the same cut after its minus sign.
+        assert_eq!(v("Status code: 200"), Some(Verdict::Pass));
+        assert_eq!(v("Status code: -1"), Some(Verdict::Fault));
+        let (verdict, why) =
+            classify("Status code: -").unwrap_or_else(|| panic!("cut negative status not read"));
+        assert_eq!(verdict, Verdict::Fault);
+        assert!(why.contains("not the server's answer"), "{why}");
+        assert_eq!(v("Status code: "), None);
+        // ESPHome's http_request, before any status and with one.
+        let (verdict, why) = classify(
+            "[W][http_request:081]: HTTP Request failed; URL: https://reqbin.com/echo/get/json; \
+             Error: connection lost",
+        )
+        .unwrap_or_else(|| panic!("ESPHome's failure not read"));
+        assert_eq!(verdict, Verdict::Fault);
+        assert!(why.contains("connection lost"), "{why}");
+        assert_eq!(
+            v("[D][http_request:094]: HTTP Request completed; URL: http://x/y; Code: 200"),
+            Some(Verdict::Pass)
+        );
+        assert_eq!(
+            v("[W][http_request.arduino:121]: HTTP Request failed; URL: http://x/y; Code: 404"),
+            Some(Verdict::Fail)
+        );
+        // Older ESP8266 cores' HTTPClient debug output prints the status line it received.
+        let status = |l: &str| match read(l) {
+            Some(Said::Status(v, why)) => Some((v, why)),
+            _ => None,
+        };
+        let (verdict, why) =
+            status("[HTTP-Client][handleHeaderResponse] RX: 'HTTP/1.1 400 Bad Request'")
+                .unwrap_or_else(|| panic!("RX status line not read"));
+        assert_eq!(verdict, Verdict::Fail);
+        assert!(why.contains("400"), "{why}");
+        assert_eq!(
+            status("[HTTP-Client][handleHeaderResponse] RX: 'HTTP/1.0 200 OK'").map(|s| s.0),
+            Some(Verdict::Pass)
+        );
+        assert_eq!(
+            status("[HTTP-Client][handleHeaderResponse] RX: 'HTTP/1.1 302 Found'"),
+            None
+        );
+        assert_eq!(
+            status("[HTTP-Client][handleHeaderResponse] RX: 'Server: nginx'"),
+            None
+        );
+    }
+
+    #[test]
+    fn the_idf_examples_statuses_are_steps_of_a_sequence() {
+        assert!(matches!(
+            read("I (19671) HTTP_CLIENT: HTTP PATCH Status = 200, content_length = 335"),
+            Some(Said::Step(Verdict::Pass, _))
+        ));
+        assert!(matches!(
+            read("I (21721) HTTP_CLIENT: HTTP HEAD Status = 502, content_length = 122"),
+            Some(Said::Step(Verdict::Fail, _))
+        ));
+        assert!(matches!(
+            read("[HTTPS] GET... code: 200"),
+            Some(Said::Outcome(Verdict::Pass, _))
+        ));
+    }
+
+    #[test]
+    fn nodemcu_http_callback_results() {
+        assert!(lua_request(
+            "> http.get(\"http://m.xkcd.com/\",function(c, d) print(c,#d) end)"
+        ));
+        assert!(lua_request(
+            "http.post('http://httpbin.org/post', 'Content-Type: application/json\\r\\n', '{}', cb)"
+        ));
+        assert!(!lua_request("> wifi.sta.config({ssid=\"x\",pwd=\"y\"})"));
+        let v = |l: &str| match lua_result(l) {
+            Some(Said::Step(v, why)) => Some((v, why)),
+            _ => None,
+        };
+        let (verdict, why) = v("200\t2459").unwrap_or_else(|| panic!("callback line not read"));
+        assert_eq!(verdict, Verdict::Pass);
+        assert!(why.contains("200") && why.contains("NodeMCU"), "{why}");
+        assert_eq!(
+            v("404\t<html>Not Found</html>").map(|s| s.0),
+            Some(Verdict::Fail)
+        );
+        assert_eq!(v("-1\t").map(|s| s.0), Some(Verdict::Fault));
+        assert_eq!(v("HTTP request failed").map(|s| s.0), Some(Verdict::Fault));
+        assert_eq!(v("2459"), None);
+        assert_eq!(
+            v("NodeMCU ESP32 build unspecified powered by Lua 5.1.4"),
+            None
+        );
+    }
+
+    #[test]
     fn an_update_server_that_answers_with_another_status_is_a_no_not_a_fault() {
         for (line, word) in [
             ("[httpUpdate] HTTP Code is (302)", "HTTP 302"),
@@ -453,6 +746,20 @@ mod tests {
             assert_eq!(verdict, Verdict::Fail, "{line}");
             assert!(why.contains(word), "{line}: {why}");
         }
+        // The download worked and the image was refused: a no, not a fault.
+        let (verdict, why) = classify(
+            "HTTP_UPDATE_FAILD Error (-106): Verify bin header failedGoing to update firmwar.",
+        )
+        .unwrap_or_else(|| panic!("-106 not read"));
+        assert_eq!(verdict, Verdict::Fail);
+        assert!(
+            why.contains("-106") && why.contains("not a firmware image"),
+            "{why}"
+        );
+        assert_eq!(
+            classify("HTTP_UPDATE_FAILED Error (-105): MD5 Check Failed").map(|c| c.0),
+            Some(Verdict::Fail)
+        );
         // A connection that failed is not an answer: the connection diagnostics say so.
         for line in [
             "HTTP_UPDATE_FAILD Error (-1): HTTP error: connection refused",
@@ -461,5 +768,70 @@ mod tests {
         ] {
             assert_eq!(classify(line), None, "{line}");
         }
+    }
+
+    #[test]
+    fn an_ota_image_that_fails_verification_is_refused_by_the_board() {
+        for line in [
+            "esp_image: invalid segment length 0x71ebb4ba",
+            "E (63753) esp_image: Image hash failed - image is corrupt",
+            "E (63753) esp_ota_ops: New image failed verification",
+            "E (4120) esp_ota_ops: OTA image has invalid magic byte (expected 0xE9, saw 0x3c)",
+            "E (5120) esp_https_ota: Mismatch chip id, expected 0, found 5",
+            "E (5120) advanced_https_ota_example: ESP_HTTPS_OTA upgrade failed \
+             ESP_ERR_OTA_VALIDATE_FAILED",
+            "E (58) esp_image: image at 0x110000 has invalid magic byte (nothing flashed here)",
+        ] {
+            let why = ota_image_refused(line).unwrap_or_else(|| panic!("not read: {line}"));
+            assert!(why.contains("failed verification"), "{why}");
+        }
+        for line in [
+            "I (63543) esp_image: segment 0: paddr=00410020 vaddr=3c1c0020 size=a6fa4h map",
+            "I (58) esp_image: image at 0x110000 verified",
+            "E (10769) esp_https_ota: Complete headers were not received",
+        ] {
+            assert_eq!(ota_image_refused(line), None, "{line}");
+        }
+    }
+
+    #[test]
+    fn a_firebase_token_error_with_an_http_status_is_the_servers_no() {
+        let (verdict, why) = classify("Token error: code: 400, message: bad request")
+            .unwrap_or_else(|| panic!("not read"));
+        assert_eq!(verdict, Verdict::Fail);
+        assert!(
+            why.contains("HTTP 400") && why.contains("bad request"),
+            "{why}"
+        );
+        // The client's own negative codes are a connection that failed: not this.
+        assert_eq!(
+            classify("Token error: code: -4, message: connection lost"),
+            None
+        );
+        assert_eq!(
+            token_error("token error: code: -4, message: connection lost"),
+            Some((Some(-4), "connection lost"))
+        );
+    }
+
+    #[test]
+    fn a_bare_code_after_the_url_the_sketch_requested() {
+        let url = "http://updates.soi-tech.com/WalkingLight.txt";
+        let said = |text: &str| match code_after_url(url, text) {
+            Some(Said::Status(v, why)) => Some((v, why)),
+            _ => None,
+        };
+        let (verdict, why) = said("200").unwrap_or_else(|| panic!("200 not read"));
+        assert_eq!(verdict, Verdict::Pass);
+        assert!(why.contains("HTTP 200") && why.contains(url), "{why}");
+        let (verdict, why) = said("-11").unwrap_or_else(|| panic!("-11 not read"));
+        assert_eq!(verdict, Verdict::Fault);
+        assert!(why.contains("-11, read timeout"), "{why}");
+        assert_eq!(said("404").map(|s| s.0), Some(Verdict::Fail));
+        // Other numbers, and numbers after anything but a bare URL, say nothing.
+        assert_eq!(said("42"), None);
+        assert_eq!(said("-12"), None);
+        assert_eq!(code_after_url("Connecting to http://x/ now", "200"), None);
+        assert_eq!(code_after_url("count:", "200"), None);
     }
 }

@@ -26,23 +26,35 @@ pub(crate) fn app_started(text: &str) -> bool {
 /// A line an ESP-IDF app (not its second-stage bootloader) logs: `I (4312) esp-tls: …`,
 /// `E (9510) HTTP_CLIENT: …`. A log pasted from the middle of a run may have no `app_main` line.
 pub(crate) fn app_line(text: &str) -> bool {
-    const BOOTLOADER: [&str; 7] = [
-        "boot",
-        "boot_comm",
-        "esp_image",
-        "qio_mode",
-        "bootloader_init",
-        "flash_encrypt",
-        "secure_boot",
-    ];
+    log_tag(text).is_some_and(|tag| !BOOTLOADER.contains(&tag) && !tag.starts_with("boot."))
+}
+
+/// A line only the second-stage bootloader logs (`I (29) boot: ESP-IDF v4.4.5 2nd stage
+/// bootloader`, `I (45) boot.esp32: SPI Speed : 40MHz`); not `esp_image`, which the app's OTA
+/// code logs too.
+pub(crate) fn bootloader_line(text: &str) -> bool {
+    log_tag(text).is_some_and(|tag| {
+        (BOOTLOADER.contains(&tag) && tag != "esp_image") || tag.starts_with("boot.")
+    })
+}
+
+/// The tags of the bootloader's lines.
+const BOOTLOADER: [&str; 7] = [
+    "boot",
+    "boot_comm",
+    "esp_image",
+    "qio_mode",
+    "bootloader_init",
+    "flash_encrypt",
+    "secure_boot",
+];
+
+/// The tag of an ESP-IDF log line: `I (29) boot: …` → `boot`.
+fn log_tag(text: &str) -> Option<&str> {
     log_body(text)
         .and_then(|rest| rest.split_once(':'))
-        .is_some_and(|(tag, _)| {
-            !tag.is_empty()
-                && !tag.contains(' ')
-                && !BOOTLOADER.contains(&tag)
-                && !tag.starts_with("boot.")
-        })
+        .map(|(tag, _)| tag)
+        .filter(|tag| !tag.is_empty() && !tag.contains(' '))
 }
 
 /// `I (1234) tag: message` → `tag: message` (the `(t)` may be a tick count or a wall time).

@@ -114,6 +114,24 @@ fn connection(lower: &str, found: &Found) -> Option<Finding> {
             errno.map(|e| -e),
         );
     }
+    // esp-tls (ESP-IDF 4.3 and later): `[sock=54] connect() error: Host is unreachable`,
+    // `[sock=54] delayed connect error: Connection reset by peer`, the socket's strerror.
+    let strerror = ["connect() error: ", "delayed connect error: "]
+        .iter()
+        .find_map(|key| lower.find(key).map(|i| lower[i + key.len()..].trim()))
+        .filter(|what| !what.is_empty());
+    if let Some(what) = strerror {
+        return found(
+            CONNECTION,
+            About::Connection,
+            Weight::Fails,
+            format!(
+                "esp-tls: the TCP connect failed: {what}{}",
+                strerror_meaning(what)
+            ),
+            None,
+        );
+    }
     // arduino-esp32's WiFiClient: `connect(): lwip_connect_r: 113` (1.0.x) and
     // `connect on fd 54, errno: 113, "Software caused connection abort"` (2.x, 3.x).
     let wifi_client = lower.find("lwip_connect_r: ").map(|i| i + 16).or_else(|| {
@@ -210,6 +228,21 @@ pub(crate) fn number_after(lower: &str, key: &str) -> Option<i32> {
         .split(|c: char| !c.is_ascii_digit() && c != '-')
         .next()
         .and_then(|n| n.parse::<i32>().ok())
+}
+
+/// What a socket's strerror (newlib's words, as ESP-IDF prints them) says about the server.
+fn strerror_meaning(what: &str) -> &'static str {
+    match what.trim_end_matches('.') {
+        "host is unreachable" | "network is unreachable" => {
+            " (the board has no route to the server: a wrong address, or the server or its \
+             network is down)"
+        }
+        "connection refused" => " (nothing listens on that port)",
+        "connection reset by peer" => " (the server reset the connection)",
+        "connection timed out" => " (the server did not answer in time)",
+        "software caused connection abort" => " (the board's own stack aborted the connection)",
+        _ => "",
+    }
 }
 
 /// What an lwIP errno means for a TCP connection.
@@ -442,5 +475,29 @@ mod tests {
             let e = f.map(|d| d.explanation).unwrap_or_default();
             assert!(e.contains(word), "{line}: {e}");
         }
+    }
+
+    #[test]
+    fn esp_tls_connect_errors_carry_the_sockets_words() {
+        for (line, word) in [
+            (
+                "E (1621) esp-tls: [sock=54] connect() error: Host is unreachable",
+                "no route to the server",
+            ),
+            (
+                "E (5111) esp-tls: [sock=48] delayed connect error: Connection reset by peer",
+                "reset the connection",
+            ),
+            (
+                "E (2090) esp-tls: [sock=54] connect() error: Connection refused",
+                "nothing listens",
+            ),
+        ] {
+            let (s, e) = source_and_words(line);
+            assert_eq!(s, super::CONNECTION, "{line}");
+            assert!(e.contains(word), "{line}: {e}");
+        }
+        // The tag cut before its message says nothing.
+        assert!(tlsdiag::classify(1, "E (1631) esp-tls", "e (1631) esp-tls").is_none());
     }
 }

@@ -37,7 +37,8 @@ mod wifi;
 pub use self::engine::Decision;
 pub use lines::{Line, LineSplitter, MAX_LINE};
 pub use model::{
-    Caller, Crash, Diagnostic, Frame, Report, Stage, StageResult, StageStatus, UnityTest, Verdict,
+    Caller, CoreDumpReport, Crash, Diagnostic, DumpTask, Frame, Report, Stage, StageResult,
+    StageStatus, UnityTest, Verdict,
 };
 pub use plan::Plan;
 pub use rules::Rules;
@@ -180,18 +181,27 @@ pub struct Grader {
     ended_fault: Option<String>,
     /// PubSubClient connects that failed since the last one that worked.
     mqtt_failures: u32,
-    /// The last error an ESP-IDF app logged with an `esp_err_t` name (line, reason): the verdict
+    /// The last error an ESP-IDF app logged with an `esp_err_t` name, a Firebase library's
+    /// missing token, or a connection error in any firmware's words (line, reason): the verdict
     /// when the log ends soon after it without another (an app that went on is not stuck there).
     app_error: Option<(usize, String)>,
-    /// A MicroPython traceback being read: its last frame so far.
-    py_trace: Option<Option<String>>,
+    /// A MicroPython traceback being read: the line it started at, and its last frame so far.
+    py_trace: Option<(usize, Option<String>)>,
     /// The MicroPython REPL statement on the line before, if that line was one.
     repl_last: Option<String>,
+    /// A core dump block being read: the line it started on and its base64 lines so far.
+    dump_block: Option<(usize, Vec<String>)>,
+    /// The core dump the log printed, read.
+    core_dump: Option<CoreDumpReport>,
     /// The last non-blank line, and the one before it (what a line follows).
     last_line: String,
     prev_line: String,
     /// The line of an ESP-IDF example's `Reading HTTP response...`, until a line follows it.
     reading_response: Option<usize>,
+    /// Whether the last ESP-IDF log line was the second-stage bootloader's.
+    bootloader: bool,
+    /// Lua called NodeMCU's `http` module: its callback's `code\tdata` lines are the answer.
+    lua_http: bool,
 }
 
 impl Grader {
@@ -225,9 +235,13 @@ impl Grader {
             app_error: None,
             py_trace: None,
             repl_last: None,
+            dump_block: None,
+            core_dump: None,
             last_line: String::new(),
             prev_line: String::new(),
             reading_response: None,
+            bootloader: false,
+            lua_http: false,
         }
     }
 
@@ -246,9 +260,10 @@ impl Grader {
         self.core.outcome.as_ref()
     }
 
-    /// Whether the verdict is final (a watcher stops here).
+    /// Whether the verdict is final (a watcher stops here). Not while a core dump block is
+    /// being read: it follows the crash it records, and a watcher would cut it.
     pub fn is_final(&self) -> bool {
-        self.core.is_final
+        self.core.is_final && self.dump_block.is_none()
     }
 
     /// Whether an outcome is proposed but not yet final.
@@ -271,6 +286,9 @@ impl Grader {
         let mut lines = std::mem::take(&mut self.scratch);
         self.splitter.finish(&mut lines);
         self.grade_lines(&mut lines, out);
+        if self.dump_block.is_some() {
+            self.end_core_dump();
+        }
         if self.block.is_some() {
             self.end_block();
         }
@@ -283,6 +301,14 @@ impl Grader {
                 "the board came up from a watchdog reset ({words}): the firmware that ran before \
                  this log hung or crashed, and nothing after the boot says it recovered"
             );
+            self.core
+                .propose(Verdict::Fault, None, reason, Finality::Now);
+        }
+        if self.core.outcome.is_none()
+            && let Some((at, frame)) = self.py_trace.take()
+        {
+            let reason =
+                stops::cut_traceback_reason(at, frame.as_deref(), self.repl_last.as_deref());
             self.core
                 .propose(Verdict::Fault, None, reason, Finality::Now);
         }
@@ -339,6 +365,7 @@ impl Grader {
             backtrace: Vec::new(),
             fault_addresses: Vec::new(),
             decode_warnings: Vec::new(),
+            core_dump: self.core_dump.clone(),
             tests,
             lines: self.splitter.count(),
             garbled_lines: self.garbled,
@@ -371,6 +398,10 @@ impl Grader {
                 .get_or_insert((line.number, line.dropped));
         }
         self.core.tick();
+        // Read even after the verdict: the dump follows the crash it records.
+        if self.core_dump_line(line.number, &line.text) {
+            return;
+        }
         if self.core.is_final {
             return;
         }
@@ -467,8 +498,13 @@ impl Grader {
         if self.python_traceback(line.number, text) {
             return;
         }
-        if let Some(reason) = stops::app_error(text) {
+        if let Some(reason) = stops::app_error(text)
+            .or_else(|| stops::token_not_ready(text))
+            .or_else(|| stops::connection_error(text))
+        {
             self.app_error = Some((line.number, reason));
+        } else if tlsdiag::connected(&lower) {
+            self.app_error = None;
         }
         if let Some(reason) = stops::psram_missing(text)
             .or_else(|| stops::reported_crash(text))
@@ -513,12 +549,24 @@ impl Grader {
         if self.profile == Profile::Auto && matches!(self.detected, None | Some("esp-idf")) {
             self.detect(text);
         }
+        if httpclient::lua_request(text) {
+            self.lua_http = true;
+        }
+        let said = httpclient::read(text)
+            .or_else(|| httpclient::code_after_url(&self.prev_line, text))
+            .or_else(|| {
+                self.lua_http
+                    .then(|| httpclient::lua_result(text))
+                    .flatten()
+            });
         if !matches!(self.state, ProfileState::Unity(_))
-            && let Some(said) = httpclient::read(text)
+            && let Some(said) = said
         {
             self.detected = Some(httpclient::PROFILE);
             let (verdict, why, finality) = match said {
                 httpclient::Said::Outcome(v, why) => (v, why, Finality::Now),
+                // Another request's outcome may follow: the worst of them decides.
+                httpclient::Said::Step(v, why) => (v, why, Finality::AfterLines(40)),
                 // The sketch's own `[HTTP] GET... code:` line usually follows within a few lines.
                 httpclient::Said::Status(v, why) => (v, why, Finality::AfterLines(40)),
             };
@@ -550,6 +598,28 @@ impl Grader {
             let reason = format!("line {}: {why}", line.number);
             self.core
                 .propose(verdict, None, reason, Finality::AfterLines(40));
+            return;
+        }
+        // An OTA image that failed verification (its first line says most); the bootloader
+        // checks the installed app with the same lines, before any app runs.
+        if idf::bootloader_line(text) {
+            self.bootloader = true;
+        } else if idf::app_line(text) {
+            self.bootloader = false;
+        }
+        let in_bootloader = self.bootloader || (self.boots > 0 && !self.sketch_started());
+        let decided = self
+            .core
+            .outcome
+            .as_ref()
+            .is_some_and(|o| o.verdict.rank() >= Verdict::Fail.rank());
+        if !in_bootloader
+            && !decided
+            && let Some(why) = httpclient::ota_image_refused(text)
+        {
+            let reason = format!("line {}: {why}", line.number);
+            self.core
+                .propose(Verdict::Fail, None, reason, Finality::AfterLines(40));
             return;
         }
         if (self.core.outcome.is_none() || self.core.attempt_failed)
@@ -616,12 +686,12 @@ impl Grader {
     /// unless something else already decided (a TLS error the program then raised). Whether
     /// the line was the traceback's.
     fn python_traceback(&mut self, number: usize, text: &str) -> bool {
-        if let Some(frame) = self.py_trace.as_mut() {
+        if let Some((_, frame)) = self.py_trace.as_mut() {
             if stops::traceback_frame(text) {
                 *frame = Some(text.trim().to_owned());
                 return true;
             }
-            let frame = self.py_trace.take().flatten();
+            let frame = self.py_trace.take().and_then(|(_, f)| f);
             if self.core.outcome.is_none() && !text.trim().is_empty() {
                 let reason = stops::traceback_reason(
                     number,
@@ -640,7 +710,7 @@ impl Grader {
             return true;
         }
         if stops::traceback_start(text) {
-            self.py_trace = Some(None);
+            self.py_trace = Some((number, None));
             return true;
         }
         self.repl_last = stops::repl_statement(text).map(str::to_owned);
@@ -721,9 +791,21 @@ impl Grader {
     }
 
     fn on_boot(&mut self, cause: &str, text: &str) {
-        self.boots += 1;
         let (words, fatal) = crash::explain_cause(cause);
-        let started = self.sketch_started() || crash::app_output_before_banner(text);
+        if crash::download_mode(text) && !fatal && !crash::killed_by_watchdog(cause) {
+            // The ROM loader waiting for a flasher (GPIO0 held low, or esptool's reset): no
+            // firmware ran, and the boot after it is a fresh start, not a reboot. Out of a
+            // watchdog reset it is still the watchdog's (the run before hung).
+            self.boots = 0;
+            self.start_banner = false;
+            return;
+        }
+        self.boots += 1;
+        // A monitor that resets the board as it opens the port cuts the last output short too:
+        // only a reset nobody asked for says the firmware was stopped mid-print.
+        let cut = !crash::reset_by_hand(cause)
+            && (crash::output_cut_by_banner(text) || crash::output_cut_by_banner(&self.prev_line));
+        let started = self.sketch_started() || crash::app_output_before_banner(text) || cut;
         if self.boots == 1 && !started && !fatal {
             // The banner of the boot this run started with.
             self.start_banner = true;
@@ -732,7 +814,11 @@ impl Grader {
             }
             return;
         }
-        let reboots = self.boots - u32::from(self.start_banner);
+        // A run that started out of a watchdog reset and is reset again, by nobody's hand,
+        // before the firmware printed anything was reset twice: the first banner is a reboot too.
+        let watchdog_again =
+            !started && self.start_watchdog.is_some() && !crash::reset_by_hand(cause);
+        let reboots = self.boots - u32::from(self.start_banner && !watchdog_again);
         let stage = self.core.current_name().to_owned();
         let (kind, reason, finality) = if fatal {
             (
@@ -745,6 +831,15 @@ impl Grader {
                 "reset-loop",
                 format!("reset loop: the board rebooted {reboots} times (last reset: {words})"),
                 Finality::Now,
+            )
+        } else if cut && !self.sketch_started() {
+            (
+                "reboot",
+                format!(
+                    "the board reset while the firmware was printing: the ROM boot banner cut its \
+                     output mid-line ({words})"
+                ),
+                Finality::AfterLines(crash::BLOCK_LIMIT as u32 + 1),
             )
         } else if started {
             // Final once the next boot has had time to print a crash (a Guru Meditation right
@@ -771,6 +866,54 @@ impl Grader {
         });
         self.core
             .propose(Verdict::Fault, Some(&stage), reason, finality);
+    }
+
+    /// Whether `text` belongs to a core dump block (its markers or its base64), which no rule
+    /// may see: base64 spells `rst`, `wdt` and `abort` often enough.
+    fn core_dump_line(&mut self, number: usize, text: &str) -> bool {
+        if text.contains(decode::CORE_DUMP_START) {
+            if self.block.is_some() {
+                self.end_block();
+            }
+            self.dump_block = Some((number, Vec::new()));
+            return true;
+        }
+        let Some((_, lines)) = self.dump_block.as_mut() else {
+            return false;
+        };
+        if text.contains(decode::CORE_DUMP_END) {
+            self.end_core_dump();
+        } else if let Some(word) = text.split_whitespace().last() {
+            lines.push(word.to_owned());
+        }
+        true
+    }
+
+    /// The block is over (its end marker, or the log's end): read it. A dump with no crash
+    /// before it is still a crash.
+    fn end_core_dump(&mut self) {
+        let Some((number, lines)) = self.dump_block.take() else {
+            return;
+        };
+        let dump = decode::read_block(lines.iter().map(String::as_str), Some(number));
+        if self.core.outcome.is_none() && self.block.is_none() {
+            let why = match (&dump.panic_reason, &dump.error) {
+                (Some(p), _) => format!("a core dump of a crash: {p}"),
+                (None, Some(e)) => format!("a core dump of a crash, unreadable: {e}"),
+                (None, None) => "a core dump of a crash".to_owned(),
+            };
+            self.core.crash = Some(Crash {
+                kind: "core-dump".to_owned(),
+                line: number,
+                headline: why.clone(),
+                block: Vec::new(),
+                elf_sha256: self.elf_sha256.clone(),
+            });
+            let reason = format!("line {number}: {why}");
+            self.core
+                .propose(Verdict::Fault, None, reason, Finality::Now);
+        }
+        self.core_dump = Some(dump);
     }
 
     /// PubSubClient's examples retry until the broker takes them: their connect that works
@@ -920,12 +1063,16 @@ impl Grader {
                     Some(Stage::Boot | Stage::Wifi | Stage::Run)
                 )
             })
-            .map(|(n, d)| {
-                format!(
+            .map(|(n, d)| match d.code {
+                Some(code) => format!(
                     "; the board never joined the Wi-Fi network: line {n} says disconnect reason \
-                     {}, {}",
-                    d.code, d.meaning
-                )
+                     {code}, {}",
+                    d.meaning
+                ),
+                None => format!(
+                    "; the board never joined the Wi-Fi network: line {n} says why: {}",
+                    d.meaning
+                ),
             });
         let retried = self.core.retried.as_ref().map(|(n, why)| {
             format!("; an earlier attempt failed ({why}), and line {n} says a retry connected")

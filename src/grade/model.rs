@@ -102,7 +102,7 @@ pub struct Diagnostic {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Crash {
     /// `exception`, `soft-wdt`, `hw-wdt`, `guru-meditation`, `abort`, `brownout`, `task-wdt`,
-    /// `reset-loop` or `reboot`.
+    /// `reset-loop`, `reboot`, or `core-dump` (a core dump block with no crash printed before it).
     pub kind: String,
     /// Line where it started.
     pub line: usize,
@@ -123,7 +123,11 @@ pub struct Frame {
     /// The address as `0x` and eight hex digits.
     pub addr: String,
     /// Where the crash output had it: `epc1`, `excvaddr`, `stack` (ESP8266); `pc`, `excvaddr`,
-    /// `backtrace` (ESP32); `mepc`, `ra`, `mtval` (RISC-V ESP32s).
+    /// `backtrace` (ESP32); `mepc`, `ra`, `mtval` (RISC-V ESP32s). How an unwound caller was
+    /// found: `cfi` (the ELF's call-frame information), `prologue` (its callee's prologue, where
+    /// no CFI covers it), `tail-call` (a function that tail-called the frame before, from the
+    /// DWARF call sites), `window` (an Xtensa core dump's register-window save area); a core
+    /// dump task's own PC is `pc`.
     pub from: String,
     /// The function, demangled; for inlined code the innermost one.
     pub function: Option<String>,
@@ -147,6 +151,69 @@ pub struct Frame {
     /// The CPU whose backtrace this frame is in, when the dump says (task watchdog: both).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub core: Option<u32>,
+}
+
+/// An ESP-IDF core dump the log printed (`CORE DUMP START` … `CORE DUMP END`) or `--core-dump`
+/// gave: what it says about the crash, and every task's backtrace (decoded with `--elf`).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct CoreDumpReport {
+    /// Line of the log where the block started; `None` for `--core-dump`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+    /// Why the dump could not be read (cut short, damaged, an unsupported format); the rest of
+    /// the fields are then empty.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// `ELF, CRC32 (1.2)`, `ELF, SHA-256 (1.4)` or `ELF core`.
+    #[serde(default)]
+    pub format: String,
+    /// `esp32c3` and the like, when the dump's header says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chip: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chip_rev: Option<u32>,
+    /// The start of the SHA-256 of the app ELF that crashed, as the firmware recorded it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app_elf_sha256: Option<String>,
+    /// The TCB of the task that crashed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crashed_task: Option<String>,
+    /// Whether it crashed in an interrupt handler (RISC-V dumps say).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub in_isr: Option<bool>,
+    /// `abort() was called at PC 0x42009351 on core 0` and the like.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub panic_reason: Option<String>,
+    /// Xtensa's EXCCAUSE as the dump recorded it (the CPU's last exception: stale after an
+    /// abort), and EXCVADDR, the address the faulting access used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exception_cause: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fault_address: Option<String>,
+    /// The crashed task first.
+    #[serde(default)]
+    pub tasks: Vec<DumpTask>,
+    /// What the user should know about the decoding (no `--elf`, another build, Xtensa).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+    /// The dump itself, for decoding with the ELF after grading.
+    #[serde(skip)]
+    pub dump: Option<Box<crate::grade::decode::CoreDump>>,
+}
+
+/// One task of a core dump.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DumpTask {
+    /// `pcTaskName`, when the dump holds it.
+    pub name: Option<String>,
+    pub tcb: String,
+    pub crashed: bool,
+    /// The task's program counter when the dump was taken.
+    pub pc: String,
+    /// Innermost first: the PC, then each caller's return address (unwound with the ELF's
+    /// call-frame information); empty without `--elf`.
+    #[serde(default)]
+    pub frames: Vec<Frame>,
 }
 
 /// A function that inlined the code of a [`Frame`], and where.
@@ -205,6 +272,9 @@ pub struct Report {
     /// its architecture), one sentence each.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub decode_warnings: Vec<String>,
+    /// The ESP-IDF core dump the log printed (or `--core-dump` gave), when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub core_dump: Option<CoreDumpReport>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tests: Vec<UnityTest>,
     /// Lines read, and how many of them were unreadable.

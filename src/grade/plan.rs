@@ -28,6 +28,9 @@ pub struct Plan {
     pub more_elves: Vec<Elf>,
     /// Ask the CI for the truth the board reported (`--truth`).
     pub truth: Option<TruthQuery>,
+    /// A core dump read from a file (`--core-dump`): reported and decoded in place of any the
+    /// log printed.
+    pub core_dump: Option<decode::CoreDump>,
 }
 
 impl Plan {
@@ -38,6 +41,7 @@ impl Plan {
             elf: None,
             more_elves: Vec::new(),
             truth: None,
+            core_dump: None,
         }
     }
 
@@ -50,9 +54,16 @@ impl Plan {
     /// (no debug info, an unreadable ELF, an ELF that is not the build that crashed); the report
     /// is annotated in place.
     pub fn decode(&self, report: &mut Report) -> Vec<String> {
-        let (Some(app), Some(_)) = (&self.elf, &report.crash) else {
+        if let Some(dump) = &self.core_dump {
+            report.core_dump = Some(decode::summarize(dump.clone(), None));
+        }
+        let has_dump = report.core_dump.as_ref().is_some_and(|d| d.dump.is_some());
+        let Some(app) = &self.elf else {
             return Vec::new();
         };
+        if report.crash.is_none() && !has_dump {
+            return Vec::new();
+        }
         let mut notes = Vec::new();
         let mut set = Vec::new();
         for (i, elf) in std::iter::once(app).chain(&self.more_elves).enumerate() {
@@ -71,6 +82,13 @@ impl Plan {
             }
         }
         decode::annotate(report, &set);
+        if let Some(dump) = report.core_dump.as_mut() {
+            for w in decode::decode_core_dump(dump, &set) {
+                if !report.decode_warnings.contains(&w) {
+                    report.decode_warnings.push(w);
+                }
+            }
+        }
         for w in &report.decode_warnings {
             notes.push(format!("{}: {w}", app.name));
         }

@@ -129,6 +129,9 @@ fn human_raw(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
             writeln!(out, "  {line}")?;
         }
     }
+    if let Some(d) = &report.core_dump {
+        core_dump(d, out)?;
+    }
     write!(
         out,
         "read {} lines ({} unreadable), {} bytes",
@@ -143,6 +146,54 @@ fn human_raw(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
         )?;
     }
     writeln!(out)?;
+    Ok(())
+}
+
+/// The core dump: where it was, what it says, then each task (the crashed one first) with its
+/// frames.
+fn core_dump(d: &crate::grade::model::CoreDumpReport, out: &mut dyn Write) -> std::io::Result<()> {
+    let at = d.line.map(|l| format!(" at line {l}")).unwrap_or_default();
+    if let Some(e) = &d.error {
+        return writeln!(out, "core dump{at}: not read: {}", shown(e));
+    }
+    let chip = match (&d.chip, d.chip_rev) {
+        (Some(c), Some(r)) => format!(", {c} rev {}.{}", r / 100, r % 100),
+        (Some(c), None) => format!(", {c}"),
+        _ => String::new(),
+    };
+    writeln!(out, "core dump{at} ({}{chip}):", d.format)?;
+    if let Some(sha) = &d.app_elf_sha256 {
+        writeln!(out, "  app ELF SHA256: {sha}")?;
+    }
+    match (&d.panic_reason, d.exception_cause) {
+        (Some(p), _) => writeln!(out, "  panic reason: {}", shown(p))?,
+        (None, Some(cause)) => writeln!(
+            out,
+            "  exception cause {cause}, fault address {}",
+            d.fault_address.as_deref().unwrap_or("?")
+        )?,
+        (None, None) => {}
+    }
+    if d.in_isr == Some(true) {
+        writeln!(out, "  crashed in an interrupt handler")?;
+    }
+    for n in &d.notes {
+        writeln!(out, "  note: {}", shown(n))?;
+    }
+    for t in &d.tasks {
+        let name = t.name.as_deref().unwrap_or("?");
+        let crashed = if t.crashed { "crashed task " } else { "task " };
+        writeln!(
+            out,
+            "  {crashed}'{}' (TCB {}), PC {}",
+            shown(name),
+            t.tcb,
+            t.pc
+        )?;
+        for line in decoded_lines(&t.frames) {
+            writeln!(out, "    {line}")?;
+        }
+    }
     Ok(())
 }
 

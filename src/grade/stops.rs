@@ -3,9 +3,30 @@
 //! board reports about the crash, watchdog or brownout before it (Tasmota's `RestartReason`, a
 //! sketch that prints `esp_reset_reason()` or `ESP.getResetReason()`).
 
-/// The start of a MicroPython (CPython-style) traceback.
+/// The start of a MicroPython (CPython-style) traceback, also when a paste cut its colon off.
 pub(crate) fn traceback_start(text: &str) -> bool {
-    text.trim() == "Traceback (most recent call last):"
+    let t = text.trim();
+    t.strip_suffix(':').unwrap_or(t) == "Traceback (most recent call last)"
+}
+
+/// The reason for a traceback the log cut off before its exception line: the program still
+/// stopped on an uncaught exception.
+pub(crate) fn cut_traceback_reason(
+    line: usize,
+    frame: Option<&str>,
+    statement: Option<&str>,
+) -> String {
+    let mut s = format!(
+        "the MicroPython program stopped on an uncaught exception: the traceback at line {line} \
+         is cut off before the exception's line"
+    );
+    if let Some(f) = frame {
+        s.push_str(&format!(" (last frame: {})", f.trim()));
+    }
+    if let Some(st) = statement {
+        s.push_str(&format!(", raised by `{}`", st.trim()));
+    }
+    s
 }
 
 /// A frame of a traceback: `  File "main.py", line 368, in <module>` (some consoles drop the
@@ -172,12 +193,152 @@ pub(crate) fn app_error(text: &str) -> Option<String> {
     })
 }
 
+/// A Firebase library's `token is not ready` (its `errorReason()` for every call made before
+/// it got an auth token; sketches print it as `Set int... token is not ready`). When nothing
+/// follows it, the board never got the token.
+pub(crate) fn token_not_ready(text: &str) -> Option<String> {
+    let t = text.trim();
+    t.to_ascii_lowercase()
+        .contains("token is not ready")
+        .then(|| {
+            format!(
+                "the Firebase library never got its auth token (`{t}`) and the log ends there: \
+                 its request to Google's token server did not succeed (the network, DNS, TLS or \
+                 the clock, or the API key and credentials; a `tokenStatusCallback` prints the \
+                 token error)"
+            )
+        })
+}
+
+/// A line of firmware espcheck does not know that says its connection failed, in any words:
+/// `Connection lost while reading`, `MQT: TLS connection error: 55`, `Host unreachable`,
+/// `Failed to get token`. When nothing follows it, the run
+/// stopped there.
+pub(crate) fn connection_error(text: &str) -> Option<String> {
+    let t = text.trim();
+    let lower = t.to_ascii_lowercase();
+    // A library's debug and verbose lines narrate; they are not its verdict.
+    let debug = ["[d]", "[v]", "d (", "v ("]
+        .iter()
+        .any(|p| lower.starts_with(p) || lower.contains(&format!("]{p}")));
+    if debug {
+        return None;
+    }
+    let words = |list: &[&str]| {
+        lower
+            .split(|c: char| !c.is_ascii_alphanumeric() && c != '\'')
+            .any(|w| list.iter().any(|l| w.starts_with(l)))
+    };
+    let net = words(&[
+        "ssl",
+        "tls",
+        "handshake",
+        "connect",
+        "socket",
+        "dns",
+        "host",
+        "http",
+        "mqtt",
+        "cert",
+        "server",
+        "broker",
+        "websocket",
+        "url",
+        "request",
+        "token",
+    ]);
+    let failed = words(&[
+        "fail",
+        "error",
+        "err",
+        "refused",
+        "lost",
+        "unable",
+        "cannot",
+        "can't",
+        "couldn't",
+        "timeout",
+        "unreachable",
+        "rejected",
+        "denied",
+    ]) || lower.contains("timed out")
+        || lower.contains("could not");
+    let not_a_failure = [
+        "no error",
+        "errors: 0",
+        "error: 0",
+        "error=0",
+        "without error",
+        "0 errors",
+    ]
+    .iter()
+    .any(|w| lower.contains(w));
+    // Wi-Fi's own failures (`WL_CONNECTION_LOST`, `Reason: 15 - 4WAY_HANDSHAKE_TIMEOUT`) say the
+    // board never got on the network: the Wi-Fi rules explain those.
+    let wifi = lower
+        .split(|c: char| !c.is_ascii_alphanumeric() && c != '_' && c != '-')
+        .any(|w| {
+            matches!(w, "wifi" | "wi-fi" | "wlan" | "ssid" | "sta" | "ap")
+                || w.starts_with("wl_")
+                || w.starts_with("4way")
+        })
+        || super::wifi::disconnect(&lower).is_some();
+    (net && failed && !not_a_failure && !wifi && t.len() < 300).then(|| {
+        format!(
+            "the last error the firmware printed before the log ends is about its connection: \
+             `{t}` (espcheck does not know this firmware's lines; it reads this as a failed \
+             connection, and the line does not say whether TCP or TLS failed)"
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
+    fn a_firebase_token_that_never_came() {
+        let r = token_not_ready("Set int... token is not ready").unwrap_or_default();
+        assert!(
+            r.contains("auth token") && r.contains("`Set int... token is not ready`"),
+            "{r}"
+        );
+        assert_eq!(
+            token_not_ready("Token info: type = id token, status = ready"),
+            None
+        );
+    }
+
+    #[test]
+    fn a_connection_error_in_any_firmwares_words() {
+        for l in [
+            "Connection lost while reading",
+            "[E][HTTPSRedirect.cpp:57] request failed: connection lost",
+            "00:00:12 MQT: TLS connection error: 55",
+            "Host unreachable",
+            "Failed to get token",
+        ] {
+            let r = connection_error(l).unwrap_or_default();
+            assert!(r.contains(&format!("connection: `{l}` (espcheck")), "{r}");
+        }
+        for l in [
+            "Connecting to server",
+            "WiFi connection failed",
+            "HTTP request done, no error",
+            "errors: 0",
+            "Request sent",
+            "[D][WiFiClient.cpp:482] connected(): Disconnected: RES: 0, ERR: 128",
+            "WL_CONNECTION_LOST",
+        ] {
+            assert!(connection_error(l).is_none(), "{l}");
+        }
+    }
+
+    #[test]
     fn reads_tracebacks_psram_and_restart_reasons() {
+        assert!(traceback_start("Traceback (most recent call last):"));
+        assert!(traceback_start("Traceback (most recent call last)"));
+        assert!(!traceback_start("Traceback (most"));
         assert!(traceback_start("Traceback (most recent call last):"));
         assert!(traceback_frame("  File \"main.py\", line 368, in <module>"));
         assert!(traceback_frame("File \"<stdin>\", line 1, in <module>"));

@@ -1072,3 +1072,274 @@ fn an_idf_log_pasted_from_mid_run_is_graded_as_an_idf_app() {
     let r = auto("connecting to api.github.com\nE (9510) task_wdt: Task watchdog got triggered.\n");
     assert_ne!(r.profile, "esp-idf", "{}", r.reason);
 }
+
+#[test]
+fn a_watcher_waits_for_the_core_dump_a_crash_prints() {
+    // A real C6 dump (esp-coredump's) after the abort it records, arriving as a port delivers
+    // it: the verdict is a fault at the abort, but not final until the block's end marker.
+    let b64 = include_str!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fixtures/crashes/coredump/esp32c6/coredump.b64"
+    ));
+    let mut g = Grader::new(GradeConfig::new(Profile::Auto));
+    let mut ev = Vec::new();
+    let head = "abort() was called at PC 0x4200c3d5 on core 0\n\n\
+                ================= CORE DUMP START =================\n";
+    g.feed(head.as_bytes(), Duration::ZERO, &mut ev);
+    assert!(!g.is_final());
+    g.feed(b64.as_bytes(), Duration::ZERO, &mut ev);
+    assert!(!g.is_final());
+    g.feed(
+        b"================= CORE DUMP END =================\n",
+        Duration::ZERO,
+        &mut ev,
+    );
+    assert!(g.is_final());
+    let r = g.finish(End::Eof, &mut ev);
+    assert_eq!(r.verdict, Verdict::Fault);
+    let dump = r.core_dump.unwrap();
+    assert_eq!(dump.error, None);
+    assert_eq!(dump.tasks.len(), 3);
+    assert_eq!(dump.tasks[0].name.as_deref(), Some("main"));
+}
+
+#[test]
+fn a_reset_that_cuts_the_firmwares_output_or_repeats_a_watchdog_is_a_fault() {
+    // The chip reset mid-print by a reset nobody asked for: the board reset while running.
+    let r = auto(
+        "count: 2, printing a long message\ncount: 1, printing a long mesets Jun  8 2016 00:22:57\n\n\
+         rst:0x10 (RTCWDT_RTC_RESET),boot:0x13 (SPI_FAST_FLASH_BOOT)\nconfigsip: 0, SPIWP:0xee\n",
+    );
+    assert_eq!(
+        (r.verdict, r.exit_code),
+        (Verdict::Fault, 5),
+        "{}",
+        r.reason
+    );
+    assert!(r.reason.contains("mid-line"), "{}", r.reason);
+    // A monitor that resets the board as it opens the port cuts the remnant short too.
+    let r = auto(
+        "--- idf_monitor on /dev/ttyUSB0 115200 ---\n segment 2: pets Jun  8 2016 00:22:57\n\n\
+         rst:0x1 (POWERON_RESET),boot:0x13 (SPI_FAST_FLASH_BOOT)\nconfigsip: 0, SPIWP:0xee\n",
+    );
+    assert_eq!(r.verdict, Verdict::Timeout, "{}", r.reason);
+    // Out of a watchdog reset and straight into another one: a reset loop.
+    let boot = "rst:0x8 (TG1WDT_SYS_RESET),boot:0x13 (SPI_FAST_FLASH_BOOT)\n\
+                configsip: 188777542, SPIWP:0xee\nmode:DIO, clock div:1\nentry 0x400805e4\n\
+                ets Jun  8 2016 00:22:57\n\n";
+    let r = auto(&boot.repeat(2));
+    assert!(r.reason.starts_with("reset loop"), "{}", r.reason);
+    // A hung board that someone then resets by hand has not looped.
+    let r = auto(&format!(
+        "{boot}rst:0x1 (POWERON_RESET),boot:0x13 (SPI_FAST_FLASH_BOOT)\nconfigsip: 0\n"
+    ));
+    assert!(!r.reason.starts_with("reset loop"), "{}", r.reason);
+    // The ESP8266 SDK's start-up report of a reset by the reset pin is not the crash.
+    let r = auto(
+        "Fatal exception:0 flag:6 (EXT_SYS_RST) epc1:0x00000000 epc2:0x00000000 epc3:0x00000000\n\
+         ......\nException (29):\nepc1=0x402242ff epc2=0x00000000 epc3=0x00000000 \
+         excvaddr=0x00000038 depc=0x00000000\n",
+    );
+    assert!(r.reason.contains("Exception (29)"), "{}", r.reason);
+}
+
+#[test]
+fn an_ota_download_whose_image_is_refused_is_a_no_not_a_fault() {
+    let r = auto(
+        "I (63543) Ota: Progress: 100% (2653552/2653552), Speed: 7275B/s\n\
+         I (63543) HttpClient: HTTP connection closed\n\
+         I (63543) esp_image: segment 0: paddr=00410020 vaddr=3c1c0020 size=a6fa4h (683940) map\n\
+         E (63753) esp_image: Image hash failed - image is corrupt\n\
+         E (63753) esp_ota_ops: New image failed verification\n\
+         E (63763) Application: Firmware upgrade failed, restarting audio service\n",
+    );
+    assert_eq!((r.verdict, r.exit_code), (Verdict::Fail, 1), "{}", r.reason);
+    assert!(r.reason.contains("Image hash failed"), "{}", r.reason);
+    let r = auto("HTTP_UPDATE_FAILD Error (-106): Verify bin header failed\n");
+    assert_eq!((r.verdict, r.exit_code), (Verdict::Fail, 1), "{}", r.reason);
+    // The bootloader checking the installed app is no OTA download.
+    let r = auto(
+        "rst:0x1 (POWERON_RESET),boot:0x13 (SPI_FAST_FLASH_BOOT)\n\
+         I (29) boot: ESP-IDF v4.4.5 2nd stage bootloader\n\
+         E (58) esp_image: image at 0x10000 has invalid magic byte (nothing flashed here)\n",
+    );
+    assert_ne!(r.verdict, Verdict::Fail, "{}", r.reason);
+    // Nor when the paste starts at the bootloader's lines, without the ROM banner.
+    let r = auto(
+        "I (29) boot: ESP-IDF v4.4.5 2nd stage bootloader
+         E (58) esp_image: image at 0x10000 has invalid magic byte (nothing flashed here)
+",
+    );
+    assert_ne!(r.verdict, Verdict::Fail, "{}", r.reason);
+}
+
+#[test]
+fn firebase_token_errors_say_whether_the_server_answered() {
+    let r = auto(
+        "WiFi connected\nFirebase Client v2.5.5\nToken info: type = id token, status = error\n\
+         Token error: code: 400, message: bad request\n",
+    );
+    assert_eq!((r.verdict, r.exit_code), (Verdict::Fail, 1), "{}", r.reason);
+    assert!(r.reason.contains("HTTP 400"), "{}", r.reason);
+    let r = auto(
+        "19:55:29.216 -> Connected with IP: 10.0.0.6\n19:55:29.216 -> Firebase Client v3.9.3\n\
+         19:55:29.216 -> Set int... token is not ready\n19:55:34.232 -> Set int... token is not ready\n",
+    );
+    assert_eq!(
+        (r.verdict, r.exit_code),
+        (Verdict::Fault, 5),
+        "{}",
+        r.reason
+    );
+    assert!(r.reason.contains("auth token"), "{}", r.reason);
+}
+
+#[test]
+fn esphome_says_why_wifi_never_connected() {
+    let r = auto(
+        "[18:43:56][I][wifi:1097]: Connecting to [redacted] (attempt 1/2)...\n\
+         [18:44:01][W][wifi_esp32:803]: Disconnected ssid='QraIoT' bssid=[redacted] \
+         reason='Auth Expired'\n[18:44:01][W][wifi:1673]: Connecting to network failed (callback)\n",
+    );
+    assert_eq!(r.verdict, Verdict::Timeout, "{}", r.reason);
+    assert!(
+        r.reason.contains("never joined the Wi-Fi network"),
+        "{}",
+        r.reason
+    );
+    assert!(r.reason.contains("AUTH_EXPIRE"), "{}", r.reason);
+    let r = auto(&"[W][wifi:554]: WiFi Unknown connection status 0\n".repeat(3));
+    assert!(
+        r.reason.contains("never joined the Wi-Fi network"),
+        "{}",
+        r.reason
+    );
+    assert!(r.reason.contains("idle"), "{}", r.reason);
+}
+
+#[test]
+fn a_sketch_that_prints_the_bare_code_after_its_url() {
+    let url = "http://updates.example.com/version.txt\n";
+    let r = auto(&format!("{url}200\n1 F52187696F59EE5A\n"));
+    assert_eq!((r.verdict, r.exit_code), (Verdict::Pass, 0), "{}", r.reason);
+    // Its later requests all time out: the board no longer gets an answer.
+    let r = auto(&format!(
+        "{url}200\n1 F52187696F59EE5A\n{url}-11\n\n{url}-11\n"
+    ));
+    assert_eq!(
+        (r.verdict, r.exit_code),
+        (Verdict::Fault, 5),
+        "{}",
+        r.reason
+    );
+    assert!(r.reason.contains("-11, read timeout"), "{}", r.reason);
+}
+
+#[test]
+fn a_boot_into_download_mode_is_flashing_not_a_reboot() {
+    // idf.py flash monitor on an ESP32-C3: the ROM loader waits, esptool resets it, it boots.
+    let r = auto(
+        "Hard resetting via RTS pin...\nESP-ROM:esp32c3-api1-20210207\n\
+         rst:0x1 (POWERON),boot:0x5 (DOWNLOAD(USB/UART0/1))\nwaiting for download\n\
+         ESP-ROM:esp32c3-api1-20210207\nrst:0x1 (POWERON),boot:0xd (SPI_FAST_FLASH_BOOT)\n\
+         I (30) boot: ESP-IDF v5.4-dirty 2nd stage bootloader\n",
+    );
+    assert_eq!(
+        (r.verdict, r.exit_code),
+        (Verdict::Timeout, 3),
+        "{}",
+        r.reason
+    );
+    assert!(r.reason.contains("log ended"), "{}", r.reason);
+    // Out of a watchdog reset, the download-mode boot still says the run before it hung.
+    let r = auto("\n ets Jan  8 2013,rst cause:4, boot mode:(1,0)\n\nwdt reset\n");
+    assert_eq!(r.verdict, Verdict::Fault, "{}", r.reason);
+    assert!(r.reason.contains("watchdog"), "{}", r.reason);
+    // Two boots from flash in a row are still a reboot.
+    let r = auto(
+        "rst:0x1 (POWERON),boot:0x13 (SPI_FAST_FLASH_BOOT)\nI (31) boot: ESP-IDF v5.1\n\
+         rst:0xc (SW_CPU_RESET),boot:0x13 (SPI_FAST_FLASH_BOOT)\n",
+    );
+    assert_eq!(r.verdict, Verdict::Fault, "{}", r.reason);
+}
+
+#[test]
+fn the_esp_http_client_examples_sequence_is_graded_by_its_worst_request() {
+    let seq = "I (19671) HTTP_CLIENT: HTTP PATCH Status = 200, content_length = 335\n\
+               I (21311) HTTP_CLIENT: HTTP DELETE Status = 200, content_length = 308\n\
+               I (21721) HTTP_CLIENT: HTTP HEAD Status = 502, content_length = 122\n\
+               I (21861) HTTP_CLIENT: HTTP GET Status = 200, content_length = 295\n";
+    let r = auto(seq);
+    assert_eq!((r.verdict, r.exit_code), (Verdict::Fail, 1), "{}", r.reason);
+    assert!(r.reason.contains("502"), "{}", r.reason);
+    let r = auto(&format!(
+        "{seq}I (39341) HTTP_CLIENT: HTTPS request with url =>\n\
+         E (39381) esp-tls-mbedtls: mbedtls_ssl_handshake returned -0x0050\n"
+    ));
+    assert_eq!(
+        (r.verdict, r.exit_code),
+        (Verdict::Fault, 5),
+        "{}",
+        r.reason
+    );
+    assert!(r.reason.contains("-0x0050"), "{}", r.reason);
+    let r = auto("I (3730) HTTP_CLIENT: HTTP GET Status = 200, content_length = -1\n");
+    assert_eq!(r.verdict, Verdict::Pass, "{}", r.reason);
+}
+
+#[test]
+fn nodemcu_lua_http_callbacks_and_cut_micropython_tracebacks() {
+    let r = auto(
+        "> http.get(\"http://m.xkcd.com/\",function(c, d) print(c,#d) end)\n\
+         > I (136615) HTTP_CLIENT: Redirect to https://m.xkcd.com/\n200\t2459\n",
+    );
+    assert_eq!((r.verdict, r.exit_code), (Verdict::Pass, 0), "{}", r.reason);
+    // The same line with no http call before it is not a status.
+    let r = auto("200\t2459\n");
+    assert_eq!(r.verdict, Verdict::Timeout, "{}", r.reason);
+    let r =
+        auto("http.get(\"https://x.example/\", nil, function(code, data)\nHTTP request failed\n");
+    assert_eq!(r.verdict, Verdict::Fault, "{}", r.reason);
+    // A traceback the paste cut before its exception line still stopped the program.
+    let r = auto(
+        ">>> r = urequests.get('https://www.google.com/')\nTraceback (most recent call last)\n",
+    );
+    assert_eq!(
+        (r.verdict, r.exit_code),
+        (Verdict::Fault, 5),
+        "{}",
+        r.reason
+    );
+    assert!(r.reason.contains("urequests.get"), "{}", r.reason);
+    let r = auto("Traceback (most recent call last):\n  File \"main.py\", line 12, in <module>\n");
+    assert_eq!(r.verdict, Verdict::Fault, "{}", r.reason);
+    assert!(r.reason.contains("main.py"), "{}", r.reason);
+}
+
+#[test]
+fn an_update_server_that_answered_400_fails_and_esphome_connection_lost_is_a_fault() {
+    let r = auto(
+        "[HTTP-Client][sendRequest] type: 'GET' redirCount: 0\n\
+         [HTTP-Client][handleHeaderResponse] RX: 'HTTP/1.1 400 Bad Request'\n\
+         [HTTP-Client][handleHeaderResponse] RX:\n",
+    );
+    assert_eq!((r.verdict, r.exit_code), (Verdict::Fail, 1), "{}", r.reason);
+    assert!(r.reason.contains("400"), "{}", r.reason);
+    // The sketch's own line after it says the same, and is no connection fault.
+    let r = auto(
+        "[HTTP-Client][handleHeaderResponse] RX: 'HTTP/1.1 400 Bad Request'\n\
+         HTTP_UPDATE_FAILD Error (-104): Wrong HTTP Code\n",
+    );
+    assert_eq!((r.verdict, r.exit_code), (Verdict::Fail, 1), "{}", r.reason);
+    let r = auto(
+        "m[W][http_request:081]: HTTP Request failed; URL: https://reqbin.com/echo/get/json; \
+         Error: connection lost\n[HTTP-Client][end] tcp is closed\nBSSL:_connectSSL: start connection\n",
+    );
+    assert_eq!(
+        (r.verdict, r.exit_code),
+        (Verdict::Fault, 5),
+        "{}",
+        r.reason
+    );
+    assert!(r.reason.contains("connection lost"), "{}", r.reason);
+}

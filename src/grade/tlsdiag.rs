@@ -198,6 +198,28 @@ pub(crate) fn classify(number: usize, text: &str, lower: &str) -> Option<Finding
         f.diag = Some(diag(source, explanation.to_owned(), None));
         return Some(f);
     }
+    if let Some(code) = super::libdiag::number_after(lower, "tls connection error:") {
+        // Tasmota's MQTT client over its BearSSL port (both chips): `MQT: TLS connection
+        // error: 55`, BearSSL's code or one of Tasmota's own negative ones.
+        let own = match code {
+            -1000 => Some(("out of memory for the TLS connection", About::Connection)),
+            -1001 => Some(("the host name did not resolve (DNS)", About::Connection)),
+            -1002 => Some(("the TCP connect failed", About::Connection)),
+            -1003 => Some(("the EC key is missing", About::Connection)),
+            -1004 => Some(("no CA is set to check the server with", About::Certificate)),
+            _ => None,
+        };
+        let (explanation, about) = match own {
+            Some((why, about)) => (format!("Tasmota's own error {code}: {why}"), about),
+            None => {
+                let (why, about) = explain_bearssl(code);
+                (format!("Tasmota's MQTT TLS client: {why}"), about)
+            }
+        };
+        let mut f = Finding::new(about, Weight::Fails);
+        f.diag = Some(diag("bearssl", explanation, Some(code)));
+        return Some(f);
+    }
     if let Some(code) = bearssl_code(lower) {
         let (explanation, about) = explain_bearssl(code);
         let mut f = Finding::new(about, Weight::Fails);
@@ -710,5 +732,25 @@ mod tests {
         assert!(
             why("mbedtls_ssl_handshake error: -7280").is_some_and(|e| e.contains("SSL_CONN_EOF"))
         );
+    }
+
+    #[test]
+    fn tasmotas_tls_connection_errors_are_bearssls_or_its_own() {
+        let f = cls("01:57:35.983 MQT: TLS connection error: 55")
+            .unwrap_or_else(|| panic!("Tasmota's line not read"));
+        assert!(f.cert && f.error);
+        let d = f.diag.unwrap_or_else(|| panic!("no diag"));
+        assert_eq!((d.source.as_str(), d.code), ("bearssl", Some(55)));
+        assert!(
+            d.explanation.contains("X509_DN_MISMATCH"),
+            "{}",
+            d.explanation
+        );
+        let f = cls("MQT: TLS connection error: 296").unwrap_or_else(|| panic!("alert not read"));
+        assert!(!f.cert && f.error);
+        let d = cls("MQT: TLS connection error: -1002")
+            .and_then(|f| f.diag)
+            .unwrap_or_else(|| panic!("Tasmota's own code not read"));
+        assert!(d.explanation.contains("TCP connect"), "{}", d.explanation);
     }
 }

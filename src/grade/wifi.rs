@@ -1,7 +1,8 @@
 //! Why a board could not join the Wi-Fi network, from the disconnect reasons its Wi-Fi stack
 //! prints: arduino-esp32's `Reason: 201 - NO_AP_FOUND` and `STA Disconnected: … Reason: 15`
-//! (cores 1.x to 3.x), ESPEasy's `Disconnected! Reason: '(201) No AP found'`, and ESP-IDF's
-//! `… STA_DISCONNECTED … reason: 201`. A disconnect is no verdict on its own (the stack
+//! (cores 1.x to 3.x), ESPEasy's `Disconnected! Reason: '(201) No AP found'`, ESPHome's
+//! `Disconnected ssid='x' bssid=… reason='Auth Expired'` and `WiFi Unknown connection status 0`,
+//! and ESP-IDF's `… STA_DISCONNECTED … reason: 201`. A disconnect is no verdict on its own (the stack
 //! reconnects); it explains a log that ends before the firmware got anywhere.
 
 use std::sync::LazyLock;
@@ -18,27 +19,60 @@ static BARE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"reason\s*[:=]\s*'?\(?(\d{1,3})\b").unwrap_or_else(|_| unreachable!())
 });
 
+/// ESPHome's `reason='Auth Expired'`: the name its Wi-Fi component gives the code.
+static ESPHOME_NAMED: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"reason='([a-z0-9 -]+)'").unwrap_or_else(|_| unreachable!()));
+
 /// One disconnect the log printed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Disconnect {
-    /// ESP-IDF's `wifi_err_reason_t`.
-    pub code: u16,
+    /// ESP-IDF's `wifi_err_reason_t`, when the line gives one.
+    pub code: Option<u16>,
     /// What the code means for someone trying to get the board online.
     pub meaning: &'static str,
 }
 
 /// The disconnect `lower` (a line in ASCII lower case) reports, if it reports one.
 pub(crate) fn disconnect(lower: &str) -> Option<Disconnect> {
-    let caps = NAMED.captures(lower).or_else(|| {
-        lower
-            .contains("disconnect")
-            .then(|| BARE.captures(lower))
-            .flatten()
-    })?;
-    let code = caps.get(1)?.as_str().parse::<u16>().ok()?;
+    if lower.contains("wifi unknown connection status 0") {
+        // ESPHome's check of the station's status found it idle, not connecting.
+        return Some(Disconnect {
+            code: None,
+            meaning: "ESPHome's Wi-Fi component found the station idle (`WiFi Unknown connection \
+                      status 0`): the Wi-Fi driver was not even trying to connect",
+        });
+    }
+    let about = lower.contains("disconnect");
+    let code = if let Some(caps) = NAMED
+        .captures(lower)
+        .or_else(|| about.then(|| BARE.captures(lower)).flatten())
+    {
+        caps.get(1)?.as_str().parse::<u16>().ok()?
+    } else {
+        let name = about.then(|| ESPHOME_NAMED.captures(lower)).flatten()?;
+        esphome_code(name.get(1)?.as_str())?
+    };
     Some(Disconnect {
-        code,
+        code: Some(code),
         meaning: meaning(code)?,
+    })
+}
+
+/// The code behind ESPHome's name for a disconnect reason (its `get_disconnect_reason_str`).
+/// Not `Auth Leave` and `Association Leave`: ESPHome prints those when it leaves the network
+/// itself, as before its reboot after an OTA update.
+fn esphome_code(name: &str) -> Option<u16> {
+    Some(match name {
+        "auth expired" => 2,
+        "association expired" => 4,
+        "4-way handshake timeout" => 15,
+        "beacon timeout" => 200,
+        "network not found" => 201,
+        "authentication failed" | "auth failed" => 202,
+        "association failed" => 203,
+        "handshake failed" | "handshake timeout" => 204,
+        "connection failed" => 205,
+        _ => return None,
     })
 }
 
@@ -78,7 +112,7 @@ mod tests {
     use super::*;
 
     fn code(line: &str) -> Option<u16> {
-        disconnect(&line.to_ascii_lowercase()).map(|d| d.code)
+        disconnect(&line.to_ascii_lowercase()).and_then(|d| d.code)
     }
 
     #[test]
@@ -113,6 +147,24 @@ mod tests {
             ("reason: 15 seconds to go", None),
             ("Disconnected, reason: 99", None),
             ("Reboot reason: 4", None),
+            // ESPHome names the reason.
+            (
+                "[18:44:01][W][wifi_esp32:803]: Disconnected ssid='QraIoT' bssid=[redacted] \
+                 reason='Auth Expired'",
+                Some(2),
+            ),
+            (
+                "[W][wifi_esp32:482]: Event: Disconnected ssid='x' bssid=00:00:00:00:00:00 \
+                 reason='Network Not Found'",
+                Some(201),
+            ),
+            ("Disconnected reason='Something Else'", None),
+            (
+                "[12:13:46][W][wifi_esp8266:482]: Event: Disconnected ssid='SC-01' \
+                 bssid=[redacted] reason='Association Leave'",
+                None,
+            ),
+            ("[I][app]: reason='Auth Expired' is a string", None),
         ] {
             assert_eq!(code(line), want, "{line}");
         }
@@ -120,6 +172,10 @@ mod tests {
         assert!(d.meaning.contains("SSID"), "{}", d.meaning);
         let d = disconnect("reason: 15 - 4way_handshake_timeout").unwrap_or_else(|| unreachable!());
         assert!(d.meaning.contains("password"), "{}", d.meaning);
+        let d = disconnect("[w][wifi:554]: wifi unknown connection status 0")
+            .unwrap_or_else(|| unreachable!());
+        assert_eq!(d.code, None);
+        assert!(d.meaning.contains("idle"), "{}", d.meaning);
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! Pseudo-terminals: the one the virtual board sits on (a non-blocking master for the board, and a
 //! slave fd the board keeps open itself so the master never sees EIO between clients), and the
-//! local end of an RFC 2217 bridge ([`super::remote`]), whose baud the bridge reads off the master.
+//! local end of an RFC 2217 bridge ([`super::remote`]).
 
 use std::fs::{File, OpenOptions};
 use std::os::fd::{AsFd, AsRawFd};

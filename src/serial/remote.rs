@@ -9,10 +9,11 @@
 //! notifications are read and dropped. [`Rfc2217Link`] is a [`SerialLink`] on it (`watch`).
 //!
 //! espflash only drives a `serialport::TTYPort`, so flashing goes through [`bridge`]: a local pty
-//! whose master is pumped to and from the socket. The bridge mirrors the baud espflash sets on the
-//! pty to SET-BAUDRATE before it forwards the next byte, and espcheck does the resets itself over
-//! the socket (a pty has no modem lines). The pty keeps what the board printed until it is read,
-//! so the watch after a flash reads the first boot line through the same bridge.
+//! whose master is pumped to and from the socket. Baud changes go through [`Bridged::set_baud`],
+//! which puts SET-BAUDRATE at its place in the byte stream (a pty's own baud is only a number in
+//! its termios, with no place in the stream), and espcheck does the resets itself over the socket
+//! (a pty has no modem lines). The pty keeps what the board printed until it is read, so the
+//! watch after a flash reads the first boot line through the same bridge.
 //!
 //! URL options, as pyserial 3.5 takes them (read, not copied): `ign_set_control` (do not wait for
 //! the answer to SET-CONTROL: servers such as older ser2net answer it wrongly or not at all),
@@ -478,6 +479,12 @@ impl Client {
         self.requests(&[(t::SET_BAUDRATE, baud.to_be_bytes().to_vec())])
     }
 
+    /// Ask the server for its baud (SET-BAUDRATE 0, RFC 2217's query) and wait for the answer:
+    /// a round trip that ends after the server has taken in everything sent before it.
+    fn query_baud(&self) -> std::result::Result<(), LinkError> {
+        self.requests(&[(t::SET_BAUDRATE, vec![0; 4])])
+    }
+
     fn set_control(&self, value: u8) -> std::result::Result<(), LinkError> {
         if self.url.ign_set_control {
             self.shared.send(&encode_com_port(t::SET_CONTROL, &[value]))
@@ -685,6 +692,7 @@ pub struct Bridge {
     /// closes its port.
     slave: Option<std::fs::File>,
     master: Arc<PtyMaster>,
+    baud: u32,
 }
 
 /// Connect to `url` at `baud` and put a pty in front of it. Call [`Bridge::start`] once the pty
@@ -698,59 +706,146 @@ pub fn bridge(url: &RemoteUrl, baud: u32) -> Result<Bridge> {
         path: pty.slave_path,
         slave: Some(pty.slave),
         master,
+        baud,
     })
 }
 
 impl Bridge {
     /// Start pumping the pty's output to the socket; runs until the pty's last user closes it or
     /// the connection ends.
-    pub fn start(mut self) -> Result<Arc<Client>> {
+    pub fn start(mut self) -> Result<Bridged> {
         drop(self.slave.take());
-        let client = Arc::clone(&self.client);
-        let name = client.name().to_owned();
+        let bridged = Bridged {
+            client: Arc::clone(&self.client),
+            forward: Arc::new(Forward {
+                master: Arc::clone(&self.master),
+                remote: Mutex::new(RemoteLine {
+                    baud: self.baud,
+                    unfenced: false,
+                }),
+            }),
+        };
+        let pumped = bridged.clone();
         std::thread::Builder::new()
             .name("rfc2217-bridge".to_owned())
-            .spawn(move || pump(&self.client, &self.master))
-            .map_err(|e| Error::env(name, e))?;
-        Ok(client)
+            .spawn(move || pump(&pumped))
+            .map_err(|e| Error::env(self.client.name(), e))?;
+        Ok(bridged)
     }
 }
 
-fn pump(client: &Client, master: &PtyMaster) {
-    let mut baud = super::pty::host_baud(master);
+/// A running bridge: the connection (resets go through it) and the one way to change the remote
+/// baud, [`Bridged::set_baud`].
+///
+/// A pty carries no baud: espflash's `set_baud_rate` only stores a number in its termios, and
+/// the bytes written before it and after it sit in the same buffer. Mirroring that number when it
+/// is noticed sends bytes across the change at the wrong rate (the pump cannot tell where in the
+/// buffer the change fell), and lets a reset sent straight on the socket overtake it. So the
+/// pty's own baud is ignored, and whoever changes the rate says so here, between writes.
+#[derive(Debug, Clone)]
+pub struct Bridged {
+    client: Arc<Client>,
+    forward: Arc<Forward>,
+}
+
+/// The pty side of the bridge. `remote` is also the lock held while bytes are forwarded, so a
+/// baud change falls between two batches, never inside one.
+#[derive(Debug)]
+struct Forward {
+    master: Arc<PtyMaster>,
+    remote: Mutex<RemoteLine>,
+}
+
+/// The remote UART as the bridge left it.
+#[derive(Debug)]
+struct RemoteLine {
+    baud: u32,
+    /// Data went out since the server last answered a command.
+    unfenced: bool,
+}
+
+/// What forwarding found.
+enum Flow {
+    /// The pty is empty for now.
+    Drained,
+    /// The slave's last user closed it.
+    Closed,
+}
+
+impl Forward {
+    /// Send everything the pty holds. A non-blocking read of a pty master first waits for bytes
+    /// the slave has written but the kernel has not moved yet, so when this returns, every byte
+    /// written before the call has gone.
+    fn forward(
+        &self,
+        line: &mut RemoteLine,
+        client: &Client,
+        buf: &mut [u8],
+    ) -> std::result::Result<Flow, LinkError> {
+        loop {
+            match (&*self.master).read(buf) {
+                Ok(n) if n > 0 => {
+                    client.send_data(&buf[..n])?;
+                    line.unfenced = true;
+                }
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return Ok(Flow::Drained),
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                // EIO (or end of file): the slave's last user closed it.
+                _ => return Ok(Flow::Closed),
+            }
+        }
+    }
+}
+
+impl Bridged {
+    /// The connection, for resets and purges.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// Move the remote UART to `baud` at this point in the byte stream: what was written to the
+    /// pty before the call leaves at the old rate, then SET-BAUDRATE goes and is confirmed, so
+    /// whatever follows (bytes written after, a reset on the modem lines) happens at the new one.
+    /// The caller then sets the pty's own rate for its port's sake; the bridge does not read it.
+    pub fn set_baud(&self, baud: u32) -> std::result::Result<(), LinkError> {
+        let mut line = lock(&self.forward.remote);
+        let mut buf = vec![0u8; 16 * 1024];
+        if let Flow::Closed = self.forward.forward(&mut line, &self.client, &mut buf)? {
+            return Err(LinkError::Gone("the local end closed".to_owned()));
+        }
+        if line.baud != baud {
+            if line.unfenced {
+                // ser2net (gensio) applies every command in what it reads at once before it
+                // writes that read's data to the UART, so data and a SET-BAUDRATE right behind it
+                // would swap. A query answered first puts the change in a later read.
+                self.client.query_baud()?;
+            }
+            self.client.set_baud(baud)?;
+            line.baud = baud;
+            line.unfenced = false;
+        }
+        Ok(())
+    }
+}
+
+fn pump(bridged: &Bridged) {
+    let client = &bridged.client;
     let mut buf = [0u8; 16 * 1024];
     loop {
         if client.shared.state().gone.is_some() {
             break;
         }
-        let ready = {
-            let mut fds = [PollFd::new(master.as_fd(), PollFlags::POLLIN)];
+        {
+            let mut fds = [PollFd::new(
+                bridged.forward.master.as_fd(),
+                PollFlags::POLLIN,
+            )];
             let _ = poll(&mut fds, PollTimeout::from(20u8));
-            fds[0].revents().unwrap_or(PollFlags::empty())
-        };
-        // The baud goes out before the bytes written after it changed.
-        let now = super::pty::host_baud(master);
-        if now.is_some() && now != baud {
-            baud = now;
-            if let Some(b) = now
-                && client.set_baud(b).is_err()
-            {
-                break;
-            }
         }
-        if ready.contains(PollFlags::POLLIN) {
-            match (&*master).read(&mut buf) {
-                Ok(n) if n > 0 => {
-                    if client.send_data(&buf[..n]).is_err() {
-                        break;
-                    }
-                }
-                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::Interrupted) => {}
-                // EIO: the slave's last user closed it.
-                _ => break,
-            }
-        } else if ready.contains(PollFlags::POLLHUP) {
-            break;
+        let mut line = lock(&bridged.forward.remote);
+        match bridged.forward.forward(&mut line, client, &mut buf) {
+            Ok(Flow::Drained) => {}
+            Ok(Flow::Closed) | Err(_) => break,
         }
     }
     client.close();

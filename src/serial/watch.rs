@@ -174,18 +174,20 @@ pub fn watch(
                     l.flush()?;
                 }
                 let name = link.name().to_owned();
-                notify(Notice::PortLost(&format!("{name}: {why}")), start.elapsed());
                 *link = Box::new(Dead(name.clone()));
                 match reopen.as_deref_mut() {
-                    Some(f) => match reopen_within(f, opts.reopen_grace, stop) {
-                        Some(new) => {
-                            *link = new;
-                            reopened += 1;
-                            last_byte = Instant::now();
-                            notify(Notice::Reopened(&name), start.elapsed());
+                    Some(f) => {
+                        notify(Notice::PortLost(&format!("{name}: {why}")), start.elapsed());
+                        match reopen_within(f, opts.reopen_grace, stop) {
+                            Some(new) => {
+                                *link = new;
+                                reopened += 1;
+                                last_byte = Instant::now();
+                                notify(Notice::Reopened(&name), start.elapsed());
+                            }
+                            None => break WatchEnd::PortLost(format!("{name}: {why}")),
                         }
-                        None => break WatchEnd::PortLost(format!("{name}: {why}")),
-                    },
+                    }
                     None => break WatchEnd::PortLost(format!("{name}: {why}")),
                 }
             }

@@ -137,7 +137,7 @@ impl Firmware {
 
 use super::support::{espcheck, espcheck_std};
 
-fn grade_json(log: &Path, extra: &[&str]) -> (i32, Value) {
+pub(crate) fn grade_json(log: &Path, extra: &[&str]) -> (i32, Value) {
     let out = espcheck()
         .arg("grade")
         .arg(log)

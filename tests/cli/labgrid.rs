@@ -347,3 +347,102 @@ strategy.status = labgrid_espcheck.Status.unknown
         "cancel-reservation",
     );
 }
+
+/// The farm examples keep their ports on loopback unless told otherwise: exporter.yaml, rendered
+/// by labgrid's own config loader, publishes 127.0.0.1 (or the address in the environment), and
+/// the example ser2net.yaml, run by Debian's ser2net, listens on 127.0.0.1 only.
+#[test]
+fn the_farm_examples_publish_and_listen_on_loopback_unless_told_otherwise() {
+    let Some(bin) = labgrid_bin() else { return };
+    let exporter = repo().join("docs/examples/farm/exporter.yaml");
+    let render = |env: &[(&str, &str)]| -> serde_json::Value {
+        let script = "import json, os, sys\n\
+                      from labgrid.remote.config import ResourceConfig\n\
+                      data = ResourceConfig(sys.argv[1], {'env': os.environ}).data\n\
+                      print('RENDERED ' + json.dumps(data))";
+        let out = Command::new(bin.join("python"))
+            .args(["-c", script])
+            .arg(&exporter)
+            .env_remove("LG_RFC2217_ADDRESS")
+            .env_remove("LG_SER2NET_ADDRESS")
+            .envs(env.iter().copied())
+            .output()
+            .unwrap();
+        let stdout = ok(&out, "rendering exporter.yaml");
+        let json = stdout
+            .lines()
+            .find_map(|l| l.strip_prefix("RENDERED "))
+            .unwrap_or_else(|| panic!("no rendering: {stdout}"));
+        serde_json::from_str(json).unwrap()
+    };
+    let host = |data: &serde_json::Value, group: &str| {
+        data[group]["NetworkSerialPort"]["host"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{group}: {data}"))
+            .to_owned()
+    };
+    let sim = [
+        ("LG_SIM_PTY", "/dev/pts/0"),
+        ("LG_SIM_RFC2217_PORT", "4000"),
+    ];
+    assert_eq!(host(&render(&sim), "esp-sim-lines"), "127.0.0.1");
+    let elsewhere = [sim[0], sim[1], ("LG_RFC2217_ADDRESS", "192.0.2.7")];
+    assert_eq!(host(&render(&elsewhere), "esp-sim-lines"), "192.0.2.7");
+    assert_eq!(host(&render(&[]), "esp32-s3-own-ser2net"), "127.0.0.1");
+    let lan = [("LG_SER2NET_ADDRESS", "192.0.2.8")];
+    assert_eq!(host(&render(&lan), "esp32-s3-own-ser2net"), "192.0.2.8");
+
+    // The example ser2net.yaml on a pty and a free port: bound to loopback, not to every interface.
+    let Some(ser2net) = crate::rfc2217::ser2net_bin() else {
+        eprintln!("SKIP: ser2net is not installed (apt-get install ser2net)");
+        return;
+    };
+    let board = crate::watch::board();
+    let port = free_port();
+    let work = tempfile::tempdir().unwrap();
+    let example = std::fs::read_to_string(repo().join("docs/examples/farm/ser2net.yaml")).unwrap();
+    assert!(example.contains("tcp,127.0.0.1,4001"), "{example}");
+    let config = work.path().join("ser2net.yaml");
+    std::fs::write(
+        &config,
+        example
+            .replace("tcp,127.0.0.1,4001", &format!("tcp,127.0.0.1,{port}"))
+            .replace("/dev/ttyUSB0", board.path.to_str().unwrap()),
+    )
+    .unwrap();
+    let _ser2net = Group::spawn(
+        Command::new(ser2net)
+            .args(["-n", "-d", "-c"])
+            .arg(&config)
+            .arg("-P")
+            .arg(work.path().join("ser2net.pid"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+    );
+    let start = Instant::now();
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "ser2net did not listen on {port}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // /proc/net/tcp{,6}: every listening socket on the port, as local address in hex.
+    let listening: Vec<String> = ["/proc/net/tcp", "/proc/net/tcp6"]
+        .iter()
+        .flat_map(|f| {
+            std::fs::read_to_string(f)
+                .unwrap_or_default()
+                .lines()
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        })
+        .filter_map(|l| {
+            let cols: Vec<&str> = l.split_whitespace().collect();
+            let (addr, p) = cols.get(1)?.rsplit_once(':')?;
+            (cols.get(3) == Some(&"0A") && u16::from_str_radix(p, 16).ok() == Some(port))
+                .then(|| addr.to_owned())
+        })
+        .collect();
+    assert_eq!(listening, ["0100007F"], "127.0.0.1 only");
+}

@@ -3,6 +3,7 @@
 
 mod check;
 mod codegen;
+mod coredump;
 mod corpus;
 mod crash;
 mod demo;

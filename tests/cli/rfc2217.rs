@@ -308,6 +308,32 @@ fn flash_and_watch_over_rfc2217_resets_flashes_and_passes_on_the_boards_own_endp
 }
 
 #[test]
+fn after_a_flash_at_460800_the_first_boot_line_is_read_at_the_monitor_baud() {
+    // The reset that boots the app comes after the port (and the remote UART, confirmed) is at
+    // the monitor rate: the ROM's first line is read, not lost as flashing-rate noise.
+    let server = Server::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let fw = sim_image(&server, dir.path(), "esp32");
+    let board = Rfc2217Board::start("esp32");
+    let log = dir.path().join("serial.log");
+    let (code, verdict, stderr) = flash_and_watch(
+        &board.url,
+        &fw,
+        &["--baud", "460800", "--log", log.to_str().unwrap()],
+    );
+    assert_eq!(code, Some(0), "{verdict}\n{stderr}");
+    assert!(stderr.contains("at 460800 baud"), "{stderr}");
+    let raw = String::from_utf8_lossy(&std::fs::read(&log).unwrap()).into_owned();
+    let first = raw.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+    assert_eq!(
+        first, "ets Jun  8 2016 00:22:57",
+        "the log starts:\n{raw:.300}"
+    );
+    assert!(raw.contains("rst:0x1 (POWERON_RESET)"), "{raw:.300}");
+    assert_eq!(verdict["garbled_lines"], 0, "{verdict}");
+}
+
+#[test]
 fn a_remote_port_that_refuses_or_is_malformed_is_one_line_with_its_exit_code() {
     let dir = tempfile::tempdir().unwrap();
     let fw = dir.path().join("fw.bin");

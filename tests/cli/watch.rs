@@ -183,6 +183,42 @@ fn closing_the_pty_mid_line_exits_4_with_the_log_intact() {
     assert_eq!(std::fs::read(&log).unwrap(), written);
 }
 
+#[test]
+fn q_keeps_the_port_lost_note_quiet_and_the_error_loud() {
+    // A symlink to the pty (as `sim device --link` makes) is reopened when the pty goes away,
+    // and the watch says so, unless -q asks for errors only.
+    for quiet in [false, true] {
+        let mut b = board();
+        let dir = tempfile::tempdir().unwrap();
+        let link = dir.path().join("board");
+        std::os::unix::fs::symlink(&b.path, &link).unwrap();
+        let mut args = vec!["--reopen-grace", "300ms"];
+        if quiet {
+            args.push("-q");
+        }
+        let mut child = watch(&link, &args);
+        b.master.write_all(b"WiFi connected\r\n").unwrap();
+        // Let the watch open the pty and read the line before the board goes.
+        std::thread::sleep(Duration::from_millis(500));
+        drop(b);
+        let code = wait_exit(&mut child, Duration::from_secs(10));
+        let err = stderr_of(&mut child);
+        assert_eq!(code, 4, "{err}");
+        let lines: Vec<&str> = err.lines().collect();
+        assert!(
+            lines
+                .last()
+                .is_some_and(|l| l.starts_with("error: ") && l.contains("went away")),
+            "{err}"
+        );
+        let noted = err.contains("port lost:") && err.contains("trying to reopen it");
+        assert_eq!(noted, !quiet, "quiet: {quiet}: {err}");
+        if quiet {
+            assert_eq!(lines.len(), 1, "errors only: {err}");
+        }
+    }
+}
+
 /// Start a watch with `--log`, feed it the first lines, and wait for their echo (on stderr with
 /// `--json`) so the signal handlers are in place.
 fn watching_with_log(log: &Path) -> (Board, Child, &'static [u8]) {

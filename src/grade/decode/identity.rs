@@ -5,8 +5,6 @@
 //! we also compare the ELF's architecture with the crash's (RISC-V dumps print MEPC, Xtensa ones
 //! PC/EXCVADDR, epc1 or `Backtrace:` pairs).
 
-use sha2::{Digest, Sha256};
-
 use super::Symbols;
 use crate::grade::model::Crash;
 
@@ -67,36 +65,45 @@ pub fn logged_elf_sha256(text: &str) -> Option<String> {
 /// What disagrees between the crash and the ELF, one sentence each; empty when nothing does
 /// (or nothing can be compared).
 pub(super) fn check(crash: &Crash, symbols: &Symbols<'_>) -> Vec<String> {
-    let mut out = Vec::new();
     let logged = crash
         .elf_sha256
         .clone()
         .or_else(|| crash.block.iter().find_map(|l| logged_elf_sha256(l)));
-    if let Some(logged) = logged {
-        let ours: String = Sha256::digest(symbols.bytes)
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
-        if !ours.starts_with(&logged) {
-            out.push(format!(
-                "the log's ELF file SHA256 {logged} is not this ELF's ({}): it is another build, \
-                 so the decoded frames are likely wrong",
-                &ours[..logged.len()]
-            ));
-        }
-    }
+    let sha = logged.and_then(|l| sha_mismatch("the log's ELF file SHA256", &l, symbols));
+    let arch = Arch::of_crash(crash).and_then(|a| arch_mismatch("crash", a, symbols));
+    sha.into_iter().chain(arch).collect()
+}
+
+/// [`check`] for a core dump: the app SHA-256 it recorded, and its ELF core's machine.
+pub(super) fn check_dump(dump: &super::CoreDump, symbols: &Symbols<'_>) -> Vec<String> {
+    let sha = dump
+        .app_sha256
+        .as_deref()
+        .and_then(|l| sha_mismatch("the core dump's app ELF SHA256", l, symbols));
+    let arch = arch_mismatch("core dump", dump.arch, symbols);
+    sha.into_iter().chain(arch).collect()
+}
+
+fn sha_mismatch(what: &str, logged: &str, symbols: &Symbols<'_>) -> Option<String> {
+    let ours = symbols.sha256();
+    let shown = ours.get(..logged.len()).unwrap_or(ours);
+    (!ours.starts_with(logged)).then(|| {
+        format!(
+            "{what} {logged} is not this ELF's ({shown}): it is another build, so the decoded \
+             frames are likely wrong"
+        )
+    })
+}
+
+fn arch_mismatch(what: &str, dump: Arch, symbols: &Symbols<'_>) -> Option<String> {
     let elf = symbols.arch();
-    if let Some(dump) = Arch::of_crash(crash)
-        && elf != Arch::Other
-        && elf != dump
-    {
-        out.push(format!(
-            "the crash is from a {} chip but the ELF is {}: the decoded frames are wrong",
+    (elf != Arch::Other && dump != Arch::Other && elf != dump).then(|| {
+        format!(
+            "the {what} is from a {} chip but the ELF is {}: the decoded frames are wrong",
             dump.name(),
             elf.name()
-        ));
-    }
-    out
+        )
+    })
 }
 
 #[cfg(test)]

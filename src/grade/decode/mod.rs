@@ -4,23 +4,35 @@
 //! toolchain binary. Pure: ELF bytes and the crash in, frames out.
 //!
 //! Nothing is guessed: an address outside the ELF's loaded sections, or inside them with no
-//! function and no line info, comes back with `function`, `file` and `line` all `None`.
+//! function and no line info, comes back with `function`, `file` and `line` all `None`. ESP-IDF
+//! core dumps are read in `coredump` and decoded task by task in `tasks`.
 
-use std::borrow::Cow;
 use std::sync::LazyLock;
 
 use gimli::{EndianSlice, RunTimeEndian};
-use object::{Object, ObjectKind, ObjectSection, ObjectSymbol, SectionFlags, SymbolKind};
 use regex::Regex;
 
 use super::crash;
 use super::model::{Caller, Crash, Frame, Report};
 
+mod coredump;
 mod identity;
+mod prologue;
+mod symbols;
+mod tailcall;
+mod tasks;
 mod unwind;
+mod xtensa;
 
+pub use coredump::{CoreDump, CoreDumpError, DumpedTask};
 pub use identity::{Arch, logged_elf_sha256};
+pub use symbols::Symbols;
+pub use tasks::{decode_core_dump, read_block, summarize, unreadable};
 pub use unwind::{Cfi, RiscvDump};
+
+/// The lines that open and close a core dump block on the UART.
+pub const CORE_DUMP_START: &str = coredump::START;
+pub const CORE_DUMP_END: &str = coredump::END;
 
 /// The ELF of a set (the app's first, then ROM ELFs) whose loaded sections hold `addr`; the app's
 /// when none does.
@@ -179,308 +191,6 @@ pub fn addresses(crash: &Crash) -> Vec<RawAddress> {
     out
 }
 
-#[derive(Debug, Clone, Copy)]
-struct Span {
-    start: u64,
-    end: u64,
-}
-
-impl Span {
-    fn contains(self, addr: u64) -> bool {
-        self.start <= addr && addr < self.end
-    }
-}
-
-#[derive(Debug)]
-struct Function<'a> {
-    span: Span,
-    /// As in the symbol table (mangled): demangled only when an address lands in it, since an
-    /// ELF holds tens of thousands of symbols and a crash names a handful.
-    name: &'a str,
-}
-
-/// A firmware ELF ready to look addresses up in: its DWARF (when it has any), its loaded and
-/// executable sections, and the function symbols of its symbol table.
-pub struct Symbols<'a> {
-    dwarf: Option<addr2line::Context<Reader<'a>>>,
-    loaded: Vec<Span>,
-    code: Vec<Span>,
-    /// Sorted by start address.
-    functions: Vec<Function<'a>>,
-    /// Symbols without a size in code sections (assembly entry points such as
-    /// `_WindowOverflow12`), sorted by address: a name for code no sized function covers.
-    labels: Vec<(u64, &'a str)>,
-    /// `.eh_frame`/`.debug_frame`, for unwinding a RISC-V dump.
-    cfi: Option<Cfi<'a>>,
-    arch: Arch,
-    /// The file's bytes, for its SHA-256 (computed only when a log printed one to compare).
-    bytes: &'a [u8],
-}
-
-impl std::fmt::Debug for Symbols<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Symbols")
-            .field("dwarf", &self.dwarf.is_some())
-            .field("loaded", &self.loaded)
-            .field("code", &self.code)
-            .field("functions", &self.functions.len())
-            .finish()
-    }
-}
-
-impl<'a> Symbols<'a> {
-    /// Read an ELF from its bytes. The error says what is wrong with the file, for a one-line
-    /// message that names it.
-    pub fn parse(elf: &'a [u8]) -> Result<Self, String> {
-        Self::read(elf, true)
-    }
-
-    /// What [`Symbols::parse`] checks, but without indexing the DWARF units (the costly part on
-    /// a big ELF): for refusing a bad `--elf` before a long watch.
-    pub fn check(elf: &[u8]) -> Result<(), String> {
-        Symbols::read(elf, false).map(drop)
-    }
-
-    fn read(elf: &'a [u8], index: bool) -> Result<Self, String> {
-        if !elf.starts_with(b"\x7fELF") {
-            return Err(
-                "not an ELF file (a .bin image has no symbols: give the .elf the build \
-                        wrote beside it)"
-                    .to_owned(),
-            );
-        }
-        let file = object::File::parse(elf).map_err(|e| format!("unreadable ELF: {e}"))?;
-        if file.kind() == ObjectKind::Relocatable {
-            return Err("a relocatable object (.o), not a linked firmware ELF".to_owned());
-        }
-        let mut loaded = Vec::new();
-        let mut code = Vec::new();
-        for section in file.sections() {
-            let SectionFlags::Elf { sh_flags, .. } = section.flags() else {
-                continue;
-            };
-            let span = Span {
-                start: section.address(),
-                end: section.address().saturating_add(section.size()),
-            };
-            if !sh_flags.contains(object::elf::SHF_ALLOC) || span.start == span.end {
-                continue;
-            }
-            loaded.push(span);
-            if sh_flags.contains(object::elf::SHF_EXECINSTR) {
-                code.push(span);
-            }
-        }
-        let mut functions: Vec<Function> = file
-            .symbols()
-            .filter(|s| s.kind() == SymbolKind::Text && s.size() > 0 && s.is_definition())
-            .filter_map(|s| {
-                let name = s.name().ok()?;
-                Some(Function {
-                    span: Span {
-                        start: s.address(),
-                        end: s.address().saturating_add(s.size()),
-                    },
-                    name,
-                })
-            })
-            .collect();
-        functions.sort_by_key(|f| f.span.start);
-        let mut labels: Vec<(u64, &str)> = file
-            .symbols()
-            .filter(|s| {
-                s.size() == 0 && s.is_definition() && code.iter().any(|c| c.contains(s.address()))
-            })
-            .filter(|s| matches!(s.kind(), SymbolKind::Text | SymbolKind::Unknown))
-            .filter_map(|s| Some((s.address(), s.name().ok()?)))
-            // `$x`/`$d` mapping symbols and local `.L` labels name nothing.
-            .filter(|(_, n)| !n.is_empty() && !n.starts_with('$') && !n.starts_with(".L"))
-            .collect();
-        labels.sort_unstable();
-        let endian = if file.is_little_endian() {
-            RunTimeEndian::Little
-        } else {
-            RunTimeEndian::Big
-        };
-        let section_data = |name: &str| {
-            file.section_by_name(name)
-                .and_then(|s| Some((s.data().ok()?, s.address())))
-        };
-        let cfi = Cfi::new(
-            section_data(".eh_frame"),
-            section_data(".debug_frame").map(|(d, _)| d),
-            endian,
-            if file.is_64() { 8 } else { 4 },
-        );
-        let arch = Arch::of(file.architecture());
-        let has_dwarf = file.section_by_name(".debug_info").is_some();
-        let dwarf = if has_dwarf {
-            let dwarf = gimli::Dwarf::load(|id| -> Result<Reader<'a>, String> {
-                let Some(section) = file.section_by_name(id.name()) else {
-                    return Ok(EndianSlice::new(&[], endian));
-                };
-                let compressed = section
-                    .compressed_file_range()
-                    .map(|r| r.format != object::CompressionFormat::None)
-                    .unwrap_or(true);
-                if compressed {
-                    return Err(format!(
-                        "its {} section is compressed; link without --compress-debug-sections",
-                        id.name()
-                    ));
-                }
-                let data = section
-                    .data()
-                    .map_err(|e| format!("unreadable {} section: {e}", id.name()))?;
-                Ok(EndianSlice::new(data, endian))
-            })?;
-            if index {
-                Some(
-                    addr2line::Context::from_dwarf(dwarf)
-                        .map_err(|e| format!("unreadable DWARF debug info: {e}"))?,
-                )
-            } else {
-                None
-            }
-        } else {
-            None
-        };
-        if !has_dwarf && functions.is_empty() {
-            return Err(
-                "has neither debug info nor function symbols (stripped?); give the \
-                        unstripped .elf"
-                    .to_owned(),
-            );
-        }
-        Ok(Symbols {
-            dwarf,
-            loaded,
-            code,
-            functions,
-            labels,
-            cfi,
-            arch,
-            bytes: elf,
-        })
-    }
-
-    /// Whether the ELF has DWARF debug info (without it, only function names are known).
-    pub fn has_line_info(&self) -> bool {
-        self.dwarf.is_some()
-    }
-
-    /// Whether `addr` lies in one of the ELF's executable sections.
-    pub fn is_code(&self, addr: u64) -> bool {
-        self.code.iter().any(|s| s.contains(addr))
-    }
-
-    /// Whether `addr` lies in one of the ELF's loaded sections (code or data).
-    pub fn is_loaded(&self, addr: u64) -> bool {
-        self.loaded.iter().any(|s| s.contains(addr))
-    }
-
-    /// The symbol table's function that contains `addr`, demangled; else the nearest sizeless
-    /// code label before it (an assembly routine), when no sized function lies between them.
-    fn function_at(&self, addr: u64) -> Option<String> {
-        let after = self.functions.partition_point(|f| f.span.start <= addr);
-        let before = &self.functions[..after];
-        if let Some(f) = before.iter().rev().find(|f| f.span.contains(addr)) {
-            return Some(addr2line::demangle_auto(Cow::Borrowed(f.name), None).into_owned());
-        }
-        let label = self.labels[..self.labels.partition_point(|l| l.0 <= addr)].last()?;
-        let nearer_function = before.last().is_some_and(|f| f.span.end > label.0);
-        let same_section = self
-            .code
-            .iter()
-            .any(|c| c.contains(label.0) && c.contains(addr));
-        (!nearer_function && same_section).then(|| label.1.to_owned())
-    }
-
-    /// The ELF's architecture, as far as crash decoding cares.
-    pub fn arch(&self) -> Arch {
-        self.arch
-    }
-
-    /// Whether the ELF has call-frame information (`.eh_frame` or `.debug_frame`).
-    pub fn has_cfi(&self) -> bool {
-        self.cfi.is_some()
-    }
-
-    /// The frames at `addr`, innermost (inlined) first; empty when nothing is known there.
-    fn frames(&self, addr: u64) -> Vec<Caller> {
-        let mut chain = Vec::new();
-        if !self.is_loaded(addr) {
-            return chain;
-        }
-        if let Some(ctx) = &self.dwarf
-            && let Ok(mut frames) = ctx.find_frames(addr).skip_all_loads()
-        {
-            // A malformed DWARF entry ends the chain; what was read before it stands.
-            while let Ok(Some(f)) = frames.next() {
-                let function = f
-                    .function
-                    .as_ref()
-                    .and_then(|n| n.demangle().ok())
-                    .map(Cow::into_owned);
-                let (file, line) = match f.location {
-                    Some(l) => (l.file.map(str::to_owned), l.line.filter(|&n| n > 0)),
-                    None => (None, None),
-                };
-                chain.push(Caller {
-                    function,
-                    file,
-                    line,
-                });
-            }
-        }
-        let symbol = self.function_at(addr);
-        match chain.last_mut() {
-            // Line info without a function entry (assembly, or a unit built without -g).
-            Some(outer) if outer.function.is_none() => outer.function = symbol,
-            Some(_) => {}
-            None if symbol.is_some() => chain.push(Caller {
-                function: symbol,
-                file: None,
-                line: None,
-            }),
-            None => {}
-        }
-        chain
-    }
-
-    /// Decode one address.
-    pub fn frame(&self, addr: u64, from: &str) -> Frame {
-        self.frame_at(addr, addr, from)
-    }
-
-    /// Decode a return address: the call is the instruction before it, so look `addr - 1` up
-    /// (as gdb and addr2line users do), and show the address as printed.
-    pub fn return_frame(&self, addr: u64, from: &str) -> Frame {
-        self.frame_at(addr, addr.saturating_sub(1), from)
-    }
-
-    fn frame_at(&self, addr: u64, lookup: u64, from: &str) -> Frame {
-        let mut chain = self.frames(lookup).into_iter();
-        let inner = chain.next();
-        let (function, file, line) = match inner {
-            Some(c) => (c.function, c.file, c.line),
-            None => (None, None, None),
-        };
-        Frame {
-            addr: format!("0x{addr:08x}"),
-            from: from.to_owned(),
-            function,
-            file,
-            line,
-            in_elf: self.is_loaded(addr),
-            inlined_into: chain.collect(),
-            guess: false,
-            unreliable: false,
-            core: None,
-        }
-    }
-}
-
 /// A decoded crash: its frames, the data addresses of the fault, and what makes the frames
 /// doubtful.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -528,21 +238,7 @@ pub fn decode(crash: &Crash, set: &[Symbols<'_>]) -> Decoded {
             // feeds it.
             for (core, dump) in &dumps {
                 let core = core.or(first_core);
-                let mut own = Vec::new();
-                let pcs = unwind::unwind(&cfis, dump);
-                own.extend(frame_in(set, dump.mepc, "mepc"));
-                for &pc in &pcs[1..] {
-                    own.extend(return_frame_in(set, pc, "cfi"));
-                }
-                // MEPC outside the CFI (ROM code without its ELF, or a jump to a bad pointer):
-                // RA is all there is, and no CFI vouches for it.
-                if pcs.len() == 1
-                    && !unwind::covers(&cfis, dump.mepc)
-                    && let Some(ra) = dump.regs[1]
-                    && is_code(ra)
-                {
-                    own.extend(return_frame_in(set, ra, "ra").map(|f| Frame { guess: true, ..f }));
-                }
+                let own = riscv_frames(set, &cfis, dump, "mepc");
                 frames.extend(own.into_iter().map(|f| Frame { core, ..f }));
             }
         }
@@ -574,6 +270,48 @@ pub fn decode(crash: &Crash, set: &[Symbols<'_>]) -> Decoded {
         faults,
         warnings,
     }
+}
+
+/// The frames of one RISC-V register set unwound through its memory with the CFI of `set`:
+/// the PC (shown as `pc_from`), then each caller's return address, looked up one byte back.
+fn riscv_frames(
+    set: &[Symbols<'_>],
+    cfis: &[&Cfi<'_>],
+    dump: &RiscvDump,
+    pc_from: &str,
+) -> Vec<Frame> {
+    let mut own = Vec::new();
+    let code = |addr| set.iter().find_map(|s| s.function_code(addr));
+    let pcs = unwind::unwind(cfis, dump, &code);
+    own.extend(frame_in(set, dump.mepc, pc_from));
+    for (i, &(pc, found)) in pcs.iter().enumerate().skip(1) {
+        // A function that tail-called the previous frame's sat between it and this caller.
+        let callee = match i {
+            1 => pcs[0].0,
+            _ => pcs[i - 1].0.saturating_sub(1),
+        };
+        if let Some(start) = set.iter().find_map(|s| s.function_start(callee))
+            && let Some(hidden) =
+                owner(set, pc.saturating_sub(1)).and_then(|s| s.tail_call_between(start, pc))
+        {
+            own.extend(return_frame_in(set, hidden, "tail-call"));
+        }
+        let from = match found {
+            unwind::Found::Prologue => "prologue",
+            _ => "cfi",
+        };
+        own.extend(return_frame_in(set, pc, from));
+    }
+    // A PC outside the CFI (ROM code without its ELF, or a jump to a bad pointer): RA is all
+    // there is, and no CFI vouches for it.
+    if pcs.len() == 1
+        && !unwind::covers(cfis, dump.mepc)
+        && let Some(ra) = dump.regs[1]
+        && set.iter().any(|s| s.is_code(ra))
+    {
+        own.extend(return_frame_in(set, ra, "ra").map(|f| Frame { guess: true, ..f }));
+    }
+    own
 }
 
 /// Decode the report's crash into `backtrace`, and let the reason name the crash site instead of
@@ -641,3 +379,6 @@ fn where_(function: Option<&str>, file: Option<&str>, line: Option<u32>) -> Stri
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod dump_tests;

@@ -131,8 +131,8 @@ impl RiscvDump {
 /// The call-frame information of an ELF: its `.eh_frame` (with the section's address) and its
 /// `.debug_frame`, either of which may be absent.
 pub struct Cfi<'a> {
-    eh_frame: Option<(EhFrame<Reader<'a>>, BaseAddresses)>,
-    debug_frame: Option<(DebugFrame<Reader<'a>>, BaseAddresses)>,
+    eh_frame: Option<(EhFrame<Reader<'a>>, BaseAddresses, FdeIndex)>,
+    debug_frame: Option<(DebugFrame<Reader<'a>>, BaseAddresses, FdeIndex)>,
 }
 
 impl std::fmt::Debug for Cfi<'_> {
@@ -159,34 +159,77 @@ pub fn covers(cfis: &[&Cfi<'_>], addr: u64) -> bool {
     })
 }
 
-/// Unwind `dump` with the CFI of every ELF given (the app's, the ROM's): the return address of
-/// each caller, outermost last. The first element is MEPC itself (not a return address). Stops
-/// at the first frame whose CFI, saved words or return address is missing, at a zero or
-/// repeated return address, or at [`MAX_FRAMES`].
-pub fn unwind(cfis: &[&Cfi<'_>], dump: &RiscvDump) -> Vec<u64> {
+/// A function's code, for prologue analysis where no CFI covers a PC: the address of its first
+/// instruction and its bytes from there.
+pub type CodeOf<'c> = &'c dyn Fn(u64) -> Option<(u64, &'c [u8])>;
+
+/// How a caller's return address was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Found {
+    /// The dump's own PC (MEPC): not a return address.
+    Pc,
+    /// The ELF's call-frame information.
+    Cfi,
+    /// The callee's prologue, read from its code (no CFI covers it).
+    Prologue,
+}
+
+/// Unwind `dump` with the CFI of every ELF given (the app's, the ROM's), and where none covers
+/// a PC, with its function's prologue (`code`): the return address of each caller, outermost
+/// last. The first element is MEPC itself (not a return address). Stops at the first frame
+/// whose CFI or code, saved words or return address is missing, at a zero or repeated return
+/// address, or at [`MAX_FRAMES`].
+pub fn unwind(cfis: &[&Cfi<'_>], dump: &RiscvDump, code: CodeOf<'_>) -> Vec<(u64, Found)> {
     let mut ctx = UnwindContext::new();
-    let mut out = vec![dump.mepc];
+    let mut out = vec![(dump.mepc, Found::Pc)];
     let mut regs = dump.regs;
     let mut pc = dump.mepc;
     // The PC to look up: MEPC is the faulting instruction; a return address is one past the
     // call, so its CFI row is the call's (the row before a possible epilogue).
     let mut lookup = pc;
     while out.len() < MAX_FRAMES {
-        let Some(step) = cfis
+        let step = cfis
             .iter()
             .find_map(|c| c.unwind_one(&mut ctx, lookup, &regs, dump))
-        else {
+            .map(|s| (s, Found::Cfi))
+            .or_else(|| Some((by_prologue(code, lookup, &regs, dump)?, Found::Prologue)));
+        let Some((step, found)) = step else {
             break;
         };
         if step.pc == 0 || (step.pc == pc && step.regs[2] == regs[2]) {
             break;
         }
-        out.push(step.pc);
+        out.push((step.pc, found));
         pc = step.pc;
         lookup = pc.saturating_sub(1);
         regs = step.regs;
     }
     out
+}
+
+/// One step by the prologue of the function holding `lookup`: the CFA is the stack pointer
+/// before the prologue moved it; the return address and callee-saved registers are read where
+/// it stored them (a leaf that stored no `ra` returns to `ra` itself).
+fn by_prologue(
+    code: CodeOf<'_>,
+    lookup: u64,
+    regs: &[Option<u64>; 32],
+    dump: &RiscvDump,
+) -> Option<Step> {
+    let (start, bytes) = code(lookup)?;
+    let p = super::prologue::scan(bytes, start, lookup + 1);
+    let cfa = regs[2]?.checked_add_signed(-p.sp_moved)?;
+    let mut caller = *regs;
+    for &(reg, slot) in &p.saved {
+        if let Some(r) = caller.get_mut(reg) {
+            *r = dump.read(cfa.checked_add_signed(slot)?);
+        }
+    }
+    caller[2] = Some(cfa);
+    Some(Step {
+        pc: caller[1]?,
+        regs: caller,
+    })
 }
 
 impl<'a> Cfi<'a> {
@@ -200,12 +243,16 @@ impl<'a> Cfi<'a> {
         let eh_frame = eh_frame.filter(|(d, _)| !d.is_empty()).map(|(data, addr)| {
             let mut s = EhFrame::new(data, endian);
             s.set_address_size(address_size);
-            (s, BaseAddresses::default().set_eh_frame(addr))
+            let bases = BaseAddresses::default().set_eh_frame(addr);
+            let index = index(&s, &bases);
+            (s, bases, index)
         });
         let debug_frame = debug_frame.filter(|d| !d.is_empty()).map(|data| {
             let mut s = DebugFrame::new(data, endian);
             s.set_address_size(address_size);
-            (s, BaseAddresses::default())
+            let bases = BaseAddresses::default();
+            let index = index(&s, &bases);
+            (s, bases, index)
         });
         if eh_frame.is_none() && debug_frame.is_none() {
             return None;
@@ -227,11 +274,11 @@ impl<'a> Cfi<'a> {
         let (row, ra) = self
             .eh_frame
             .as_ref()
-            .and_then(|(s, bases)| row_of(s, bases, ctx, lookup))
+            .and_then(|(s, bases, index)| row_of(s, bases, index, ctx, lookup))
             .or_else(|| {
                 self.debug_frame
                     .as_ref()
-                    .and_then(|(s, bases)| row_of(s, bases, ctx, lookup))
+                    .and_then(|(s, bases, index)| row_of(s, bases, index, ctx, lookup))
             })?;
         let cfa = match row.cfa() {
             CfaRule::RegisterAndOffset { register, offset } => {
@@ -265,11 +312,18 @@ impl<'a> Cfi<'a> {
 fn row_of<'a, S: UnwindSection<Reader<'a>>>(
     section: &S,
     bases: &BaseAddresses,
+    index: &FdeIndex,
     ctx: &mut UnwindContext<usize>,
     lookup: u64,
 ) -> Option<(UnwindTableRow<usize>, Register)> {
+    // The last FDE starting at or before `lookup`, if it reaches it.
+    let i = index.partition_point(|&(start, _, _)| start <= lookup);
+    let &(_, end, offset) = index.get(i.checked_sub(1)?)?;
+    if lookup >= end {
+        return None;
+    }
     let fde = section
-        .fde_for_address(bases, lookup, S::cie_from_offset)
+        .fde_from_offset(bases, S::Offset::from(offset), S::cie_from_offset)
         .ok()?;
     let ra = fde.cie().return_address_register();
     let row = fde
@@ -277,6 +331,26 @@ fn row_of<'a, S: UnwindSection<Reader<'a>>>(
         .ok()?
         .clone();
     Some((row, ra))
+}
+
+/// Every FDE of a CFI section as (first address, end, offset), sorted: gimli's own lookup reads
+/// the whole section for each address.
+type FdeIndex = Vec<(u64, u64, usize)>;
+
+fn index<'a, S: UnwindSection<Reader<'a>>>(section: &S, bases: &BaseAddresses) -> FdeIndex {
+    let mut out = Vec::new();
+    let mut entries = section.entries(bases);
+    // A malformed entry ends the index; what was read before it stands.
+    while let Ok(Some(entry)) = entries.next() {
+        if let gimli::CieOrFde::Fde(partial) = entry
+            && let Ok(fde) = partial.parse(S::cie_from_offset)
+            && fde.len() > 0
+        {
+            out.push((fde.initial_address(), fde.end_address(), fde.offset()));
+        }
+    }
+    out.sort_unstable();
+    out
 }
 
 #[cfg(test)]

@@ -160,9 +160,12 @@ impl Runtime {
             }
             for input in self.wire.read(cap, tick, &mut buf) {
                 match input {
-                    Input::Data(bytes) => {
+                    Input::Data {
+                        bytes,
+                        baud: sent_at,
+                    } => {
                         self.rx_line.spend(Instant::now(), baud, bytes.len());
-                        self.input(&bytes);
+                        self.input(&bytes, sent_at.unwrap_or_else(|| self.host_baud()));
                     }
                     Input::Lines(lines) => self.set_lines(lines),
                 }
@@ -242,10 +245,10 @@ impl Runtime {
         }
     }
 
-    fn input(&mut self, bytes: &[u8]) {
+    /// Bytes the host sent at `host` baud.
+    fn input(&mut self, bytes: &[u8], host: u32) {
         // Sent at another speed than the board's UART runs at, bytes arrive as framing noise.
         let garbled;
-        let host = self.host_baud();
         let bytes = match self.board_baud {
             Some(baud) if mismatched(host, baud) => {
                 garbled = garble(bytes, &mut self.noise, baud, host);
@@ -261,11 +264,12 @@ impl Runtime {
                 Mode::Running => self.enter_download(),
                 Mode::Download => {}
             }
-            let host = self.host_baud();
             let out = self.loader.handle(&frame, &mut self.flash, host);
             self.charge_flash_time();
             let wire = self.loader.wire(&out);
-            let baud = self.line_baud();
+            // Autobaud answers at the speed the frame came at; the host may have moved on since,
+            // and then hears the answer as noise.
+            let baud = self.board_baud.unwrap_or(host);
             self.queue(baud, &wire);
             match out.action {
                 Some(Action::Boot { .. }) => {

@@ -15,7 +15,9 @@ const MAX_QUEUED: usize = 256 * 1024;
 
 /// Something that came in over the wire.
 pub(super) enum Input {
-    Data(Vec<u8>),
+    /// Bytes from the host, and the rate its UART sent them at when the wire says (an RFC 2217
+    /// client's SET-BAUDRATE before them in the stream); `None`: the pty's speed, read now.
+    Data { bytes: Vec<u8>, baud: Option<u32> },
     /// The client changed DTR/RTS.
     Lines(Lines),
 }
@@ -97,7 +99,10 @@ impl Wire {
         };
         if ready.first() == Some(&true) {
             match (&self.pty.master).read(&mut buf[..cap]) {
-                Ok(n) if n > 0 => out.push(Input::Data(buf[..n].to_vec())),
+                Ok(n) if n > 0 => out.push(Input::Data {
+                    bytes: buf[..n].to_vec(),
+                    baud: None,
+                }),
                 // EAGAIN, or EIO in the instant a client closes: nothing to read (and no spin).
                 _ => std::thread::sleep(std::time::Duration::from_millis(5)),
             }
@@ -158,7 +163,12 @@ impl Client {
     fn take(&mut self, bytes: &[u8], out: &mut Vec<Input>) {
         for e in self.decoder.feed(bytes) {
             match e {
-                Event::Data(d) => out.push(Input::Data(d)),
+                // At the rate in force where they stand in the stream: a SET-BAUDRATE after them
+                // (in the same read) does not reach back to bytes the host sent before it.
+                Event::Data(d) => out.push(Input::Data {
+                    bytes: d,
+                    baud: Some(self.server.settings.baud),
+                }),
                 Event::Negotiate { verb, option } => {
                     if let Some(a) = server_answer(verb, option) {
                         self.queued.extend(a);
@@ -188,5 +198,51 @@ impl Client {
                 _ => break,
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)] // tests may unwrap
+
+    use std::io::Write;
+
+    use super::*;
+    use crate::serial::rfc2217::{SET_BAUDRATE, encode_com_port};
+
+    #[test]
+    fn bytes_keep_the_rate_they_were_sent_at_when_a_baud_change_follows_in_the_same_read() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let mut wire = Wire {
+            pty: pty::open().unwrap(),
+            tcp: Some(Rfc2217Port::new(listener, 115_200).unwrap()),
+        };
+        let mut host = TcpStream::connect(addr).unwrap();
+        // One write, so the board reads it in one piece: bytes at 115200, the switch, bytes after.
+        let mut wire_bytes = Vec::new();
+        encode_data(b"at 115200", &mut wire_bytes);
+        wire_bytes.extend(encode_com_port(SET_BAUDRATE, &460_800u32.to_be_bytes()));
+        encode_data(b"at 460800", &mut wire_bytes);
+        let mut buf = vec![0u8; 4096];
+        let mut got = Vec::new();
+        let start = std::time::Instant::now();
+        while got.len() < 2 && start.elapsed() < std::time::Duration::from_secs(3) {
+            if start.elapsed() > std::time::Duration::from_millis(50) && !wire_bytes.is_empty() {
+                host.write_all(&std::mem::take(&mut wire_bytes)).unwrap();
+            }
+            for input in wire.read(buf.len(), 10, &mut buf) {
+                if let Input::Data { bytes, baud } = input {
+                    got.push((bytes, baud));
+                }
+            }
+        }
+        assert_eq!(
+            got,
+            [
+                (b"at 115200".to_vec(), Some(115_200)),
+                (b"at 460800".to_vec(), Some(460_800)),
+            ]
+        );
     }
 }
