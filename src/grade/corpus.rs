@@ -24,6 +24,10 @@ struct Expected {
     words: Vec<String>,
     /// The profile `auto` must pick, when the log shows one.
     profile: Option<String>,
+    /// A known miss, graded otherwise than expected, and why it is not fixed yet. The
+    /// expectation stays as it was written blind; the test holds that it still misses, so a fix
+    /// has to take the marker away.
+    miss: Option<String>,
 }
 
 fn dir() -> PathBuf {
@@ -93,7 +97,26 @@ fn every_real_log_has_an_expectation_and_every_expectation_a_log() {
 
 #[test]
 fn real_logs_are_graded_as_an_engineer_would() {
-    let wrong: Vec<String> = expectations().iter().filter_map(check).collect();
+    let all = expectations();
+    let wrong: Vec<String> = all
+        .iter()
+        .filter(|e| e.miss.is_none())
+        .filter_map(check)
+        .collect();
+    let fixed: Vec<&str> = all
+        .iter()
+        .filter(|e| e.miss.as_ref().is_some_and(|why| !why.is_empty()) && check(e).is_none())
+        .map(|e| e.file.as_str())
+        .collect();
+    assert!(
+        all.iter()
+            .all(|e| e.miss.as_ref().is_none_or(|why| !why.is_empty())),
+        "a known miss says why"
+    );
+    assert!(
+        fixed.is_empty(),
+        "known misses now graded right, drop `miss`: {fixed:?}"
+    );
     assert!(
         wrong.is_empty(),
         "{} wrong:\n{}",

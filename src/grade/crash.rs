@@ -19,6 +19,8 @@ pub(crate) enum BlockEnd {
     Backtrace,
     /// ESP-IDF task watchdog: one `Backtrace:` per CPU it listed as running (`CPU 1: IDLE1`).
     Backtraces,
+    /// espcoredump.py's text report: its `CORE DUMP END` line.
+    ReportEnd,
     /// Nothing follows worth waiting for.
     Immediate,
 }
@@ -46,6 +48,7 @@ pub(crate) fn classify(text: &str, lower: &str) -> Option<Signal> {
         || lower.contains("stack overflow")
         || lower.contains("stack smashing")
         || lower.contains("register dump")
+        || lower.contains("core dump start")
         || lower.contains("backtrace:")
         || lower.contains("ctx: ")
         || lower.contains(">>>stack>>>")
@@ -53,6 +56,14 @@ pub(crate) fn classify(text: &str, lower: &str) -> Option<Signal> {
         || lower.starts_with("3ff"))
     {
         return None;
+    }
+    if core_dump_report(lower) {
+        // The host's `espcoredump.py info_corefile` (or `idf.py coredump-info`) report of a dump
+        // the board saved: the crashed task and its registers follow.
+        return Some(Signal::Crash {
+            kind: "core-dump-report",
+            end: BlockEnd::ReportEnd,
+        });
     }
     if lower.contains("brownout detector was triggered") {
         return Some(Signal::Crash {
@@ -173,6 +184,89 @@ pub(crate) fn classify(text: &str, lower: &str) -> Option<Signal> {
         return Some(Signal::Boot { cause });
     }
     None
+}
+
+/// The opening line of espcoredump.py's text report, `==================== ESP32 CORE DUMP
+/// START ====================` (the chip's name, then the words between rows of `=`); not the
+/// panic handler's `================= CORE DUMP START =================`, which opens base64.
+fn core_dump_report(lower: &str) -> bool {
+    let t = lower.trim().trim_matches('=').trim();
+    t.strip_suffix("core dump start")
+        .is_some_and(|chip| chip.trim_end().starts_with("esp") && chip.ends_with(' '))
+}
+
+/// What espcoredump.py's report says about the crash: the crashed task (`Crashed task handle:
+/// 0x3ffe3958, name: 'wifi', GDB name: …`), the cause register as gdb names it (`exccause 0x1d
+/// (StoreProhibitedCause)`, RISC-V `mcause`), ESP-IDF 5's `Panic reason: …`, and the PC with its
+/// symbol (`pc 0x4002eae1
+/// 0x4002eae1 <panic_abort+21>`).
+fn describe_core_dump_report(block: &[String]) -> String {
+    let register = |name: &str| {
+        block.iter().find_map(|l| {
+            let mut words = l.split_whitespace();
+            (words.next() == Some(name)).then(|| words.collect::<Vec<_>>())
+        })
+    };
+    let task = block.iter().find_map(|l| {
+        let i = l.find("name: '")?;
+        let rest = &l[i + 7..];
+        rest.find('\'').map(|j| rest[..j].to_owned())
+    });
+    let mut s = match task {
+        Some(t) => format!(
+            "the board crashed: its core dump (espcoredump.py's report) says task '{t}' crashed"
+        ),
+        None => "the board crashed: the log shows a core dump's report (espcoredump.py)".to_owned(),
+    };
+    let pc = register("pc");
+    let symbol = pc
+        .as_ref()
+        .and_then(|w| w.iter().find(|w| w.starts_with('<')).map(|w| w.to_string()));
+    let aborted = symbol.as_deref().is_some_and(|s| s.contains("abort"));
+    if let Some(w) = &pc
+        && let Some(at) = w.first()
+    {
+        s.push_str(&format!(" at pc {at}"));
+        if let Some(sym) = &symbol {
+            s.push_str(&format!(" {sym}"));
+        }
+    }
+    // ESP-IDF 5 records the panic's message in the dump: it says more than any register.
+    let panic = block
+        .iter()
+        .find_map(|l| l.trim().strip_prefix("Panic reason:").map(str::trim));
+    if let Some(why) = panic {
+        s.push_str(&format!(", panic reason `{why}`"));
+    } else if let Some(cause) = register("exccause").or_else(|| register("mcause")) {
+        let value = cause.first().copied().unwrap_or_default();
+        let named = cause
+            .get(1)
+            .map(|n| n.trim_matches(['(', ')']).to_owned())
+            .or_else(|| {
+                u32::from_str_radix(value.trim_start_matches("0x"), 16)
+                    .ok()
+                    .and_then(exception_name)
+                    .map(str::to_owned)
+            });
+        let cause = match named {
+            Some(n) => format!("{value} ({n})"),
+            None => value.to_owned(),
+        };
+        if aborted {
+            s.push_str(&format!(
+                ": the firmware called abort() (the cause {cause} is how ESP-IDF's panic_abort \
+                 stops the CPU, a deliberate write to address 0, not the bug; the caller of \
+                 abort() in the backtrace is where it gave up)"
+            ));
+        } else {
+            s.push_str(&format!(", cause {cause}"));
+        }
+    }
+    s.push_str(
+        "; the report's CURRENT THREAD STACK is the crashed task's backtrace, decoded with the ELF \
+         it names",
+    );
+    s
 }
 
 /// A crash's body whose headline the log does not show (it starts after it, or the headline
@@ -438,6 +532,7 @@ pub(crate) fn ends_block(end: BlockEnd, text: &str) -> bool {
         BlockEnd::Backtrace => is_backtrace(text),
         // Over only at the first line that is not watchdog output: see [`block_over`].
         BlockEnd::Backtraces => false,
+        BlockEnd::ReportEnd => text.contains("CORE DUMP END"),
         BlockEnd::Immediate => true,
     }
 }
@@ -621,6 +716,7 @@ pub(crate) fn describe(kind: &str, headline: &str, block: &[String]) -> String {
             s.push_str(HINT_DECODER);
             s
         }
+        "core-dump-report" => describe_core_dump_report(block),
         "soft-wdt" => "the software watchdog reset the board: loop() or a callback ran for over \
                        ~3 s without yield() or delay()"
             .to_owned(),
@@ -1127,5 +1223,74 @@ mod tests {
         );
         assert_eq!(cls("40200000:  00000000 00000000 00000000 00000000"), None);
         assert_eq!(cls("3ffe8000:  00000000 00000000"), None);
+    }
+
+    #[test]
+    fn espcoredump_text_reports_name_the_task_cause_and_abort() {
+        let start = "==================== ESP32 CORE DUMP START ====================";
+        assert_eq!(
+            cls(start),
+            Some(Signal::Crash {
+                kind: "core-dump-report",
+                end: BlockEnd::ReportEnd
+            })
+        );
+        assert!(core_dump_report(
+            &"=============== ESP32S3 CORE DUMP START ==============".to_ascii_lowercase()
+        ));
+        // The panic handler's own line opens base64, read elsewhere.
+        assert_eq!(
+            cls("================= CORE DUMP START ================="),
+            None
+        );
+        let block = |lines: &[&str]| lines.iter().map(|l| (*l).to_owned()).collect::<Vec<_>>();
+        let abort = describe(
+            "core-dump-report",
+            start,
+            &block(&[
+                "Crashed task handle: 0x3ffe3958, name: 'wifi', GDB name: 'process 1073625432'",
+                "exccause       0x1d (StoreProhibitedCause)",
+                "pc             0x4002eae1       0x4002eae1 <panic_abort+21>",
+            ]),
+        );
+        assert!(
+            abort.contains("task 'wifi'")
+                && abort.contains("<panic_abort+21>")
+                && abort.contains("abort()")
+                && abort.contains("not the bug"),
+            "{abort}"
+        );
+        let wdt = describe(
+            "core-dump-report",
+            start,
+            &block(&[
+                "Crashed task handle: 0x3ffbbbf4, name: 'esp_timer', GDB name: 'process 1'",
+                "exccause       0x45 (InterruptWDTTimoutCPU0)",
+                "pc             0x4009903f          0x4009903f <xPortEnterCriticalTimeout+67>",
+            ]),
+        );
+        assert!(
+            wdt.contains("task 'esp_timer'")
+                && wdt.contains("InterruptWDTTimoutCPU0")
+                && !wdt.contains("abort()"),
+            "{wdt}"
+        );
+        // A report cut before its registers still names the task; an unnamed cause is looked up.
+        let bare = describe(
+            "core-dump-report",
+            start,
+            &block(&[
+                "exccause       0x0",
+                "pc             0x3ffd3b70\t0x3ffd3b70",
+            ]),
+        );
+        assert!(
+            bare.contains("IllegalInstruction") && bare.contains("0x3ffd3b70"),
+            "{bare}"
+        );
+        assert!(ends_block(
+            BlockEnd::ReportEnd,
+            "===================== ESP32 CORE DUMP END ====================="
+        ));
     }
 }

@@ -337,6 +337,10 @@ pub(crate) fn read(text: &str) -> Option<Said> {
         let (v, why) = status(c.get(1)?.as_str(), c.get(2)?.as_str())?;
         return Some(Said::Step(v, why));
     }
+    if let Some(c) = super::idf::log_body(text).and_then(|b| IDF_STATUS_CODE.captures(b.trim())) {
+        let (v, why) = status("HTTP", c.get(1)?.as_str())?;
+        return Some(Said::Step(v, format!("{why} (the app's own line)")));
+    }
     if let Some((v, why)) = classify(text) {
         return Some(Said::Outcome(v, why));
     }
@@ -380,6 +384,14 @@ pub(crate) fn code_after_url(prev: &str, text: &str) -> Option<Said> {
 /// or a line pasted from the middle.
 static IDF_STATUS: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^(?:[IWE] \([\d:.]+\) )?[\w-]+: HTTP (GET|POST|PUT|PATCH|DELETE|HEAD)\b[^=]*[Ss]tatus = (-?\d+)")
+        .unwrap_or_else(|_| unreachable!())
+});
+
+/// An ESP-IDF app's own line for the status its `esp_http_client` request got, in its words:
+/// ESP-AT's `at_http_to_fs: recv http status code: 403`, `app: HTTP status code: 404`,
+/// `ota: Status code = 500`. Only after an app's `tag: ` and only at the line's end.
+static IDF_STATUS_CODE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)^[\w-]+: (?:[^:=]*\s)?(?:https?\s+status(?:\s+code)?|status\s+code)\s*(?:is\s*|[:=]\s*)(\d{3})\s*\.?$")
         .unwrap_or_else(|_| unreachable!())
 });
 
@@ -602,6 +614,33 @@ mod tests {
         assert!(!connection_closed(
             "I (9) example: connection closed by the user, retrying"
         ));
+    }
+
+    #[test]
+    fn an_idf_apps_own_status_code_line() {
+        let step = |l: &str| match read(l) {
+            Some(Said::Step(v, why)) => Some((v, why)),
+            _ => None,
+        };
+        let (verdict, why) = step("E (24875) at_http_to_fs: recv http status code: 403")
+            .unwrap_or_else(|| panic!("ESP-AT's status line not read"));
+        assert_eq!(verdict, Verdict::Fail);
+        assert!(why.contains("HTTP 403"), "{why}");
+        assert_eq!(
+            step("I (5120) app: HTTP status code: 200").map(|s| s.0),
+            Some(Verdict::Pass)
+        );
+        assert_eq!(
+            step("W (77) ota: Status code = 500").map(|s| s.0),
+            Some(Verdict::Fail)
+        );
+        // Not an app's log line, a status that is not the line's end, or no `status code`.
+        assert_eq!(step("recv http status code: 403"), None);
+        assert_eq!(
+            step("I (1) app: status code: 200 expected, got nothing"),
+            None
+        );
+        assert_eq!(step("I (1) app: retry count: 200"), None);
     }
 
     #[test]
