@@ -262,14 +262,7 @@ fn pubsubclient(lower: &str, found: &Found) -> Option<Finding> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::tlsdiag;
-
-    fn source_and_words(line: &str) -> (String, String) {
-        let f = tlsdiag::classify(1, line, &line.to_ascii_lowercase())
-            .and_then(|f| f.diag)
-            .unwrap_or_else(|| panic!("no finding for {line}"));
-        (f.source, f.explanation)
-    }
+    use super::super::tlsdiag::{self, source_and_words};
 
     #[test]
     fn esp_http_client_errors_fail_before_any_status() {

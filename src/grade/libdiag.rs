@@ -337,14 +337,7 @@ fn wolfssl(lower: &str, found: &Found) -> Option<Finding> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::tlsdiag;
-
-    fn source_and_words(line: &str) -> (String, String) {
-        let f = tlsdiag::classify(1, line, &line.to_ascii_lowercase())
-            .and_then(|f| f.diag)
-            .unwrap_or_else(|| panic!("no finding for {line}"));
-        (f.source, f.explanation)
-    }
+    use super::super::tlsdiag::{self, source_and_words};
 
     #[test]
     fn each_line_names_its_own_library() {

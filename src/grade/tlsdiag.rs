@@ -430,6 +430,16 @@ pub(crate) fn connected(lower: &str) -> bool {
     says && !network && !lower.contains("not connected") && !lower.contains("disconnected")
 }
 
+/// What the diagnostics make of one line: the diagnostic's source and its explanation (for the
+/// tests of every module whose lines `classify` reads).
+#[cfg(test)]
+pub(crate) fn source_and_words(line: &str) -> (String, String) {
+    let f = classify(1, line, &line.to_ascii_lowercase())
+        .and_then(|f| f.diag)
+        .unwrap_or_else(|| panic!("no finding for {line}"));
+    (f.source, f.explanation)
+}
+
 /// The 20 (or so) hex bytes in `s` (`5f f1 60 …` or `5F:F1:…`) as upper-case colon hex.
 pub(crate) fn colon_hex(s: &str) -> Option<String> {
     let mut bytes = Vec::new();
