@@ -20,6 +20,7 @@ pub mod rules;
 pub mod truth;
 
 mod axtls;
+mod boot;
 mod clientdiag;
 mod context;
 mod crash;
@@ -30,7 +31,9 @@ mod idf;
 mod libdiag;
 mod mqtt;
 mod stops;
+mod timeout;
 mod tlsdiag;
+mod tlsverdict;
 mod unity;
 mod wifi;
 
@@ -44,6 +47,8 @@ pub use plan::Plan;
 pub use rules::Rules;
 
 use self::engine::{Engine, Finality};
+use self::tlsverdict::TLS_WAIT;
+pub(crate) use self::tlsverdict::tls_reason;
 
 /// Which firmware's output to expect (`--profile`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -801,134 +806,6 @@ impl Grader {
         }
     }
 
-    fn on_boot(&mut self, cause: &str, text: &str) {
-        let (words, fatal) = crash::explain_cause(cause);
-        if crash::download_mode(text) && !fatal && !crash::killed_by_watchdog(cause) {
-            // The ROM loader waiting for a flasher (GPIO0 held low, or esptool's reset): no
-            // firmware ran, and the boot after it is a fresh start, not a reboot. Out of a
-            // watchdog reset it is still the watchdog's (the run before hung).
-            self.boots = 0;
-            self.start_banner = false;
-            return;
-        }
-        self.boots += 1;
-        // A monitor that resets the board as it opens the port cuts the last output short too:
-        // only a reset nobody asked for says the firmware was stopped mid-print.
-        let cut = !crash::reset_by_hand(cause)
-            && (crash::output_cut_by_banner(text) || crash::output_cut_by_banner(&self.prev_line));
-        let ran_before = self.logged_before_boot >= 3 && !crash::reset_by_hand(cause);
-        let started =
-            self.sketch_started() || crash::app_output_before_banner(text) || cut || ran_before;
-        if self.boots == 1 && !started && !fatal {
-            // The banner of the boot this run started with.
-            self.start_banner = true;
-            if crash::killed_by_watchdog(cause) {
-                self.start_watchdog = Some(words);
-            }
-            return;
-        }
-        // A run that started out of a watchdog reset and is reset again, by nobody's hand,
-        // before the firmware printed anything was reset twice: the first banner is a reboot too.
-        let watchdog_again =
-            !started && self.start_watchdog.is_some() && !crash::reset_by_hand(cause);
-        let reboots = self.boots - u32::from(self.start_banner && !watchdog_again);
-        let stage = self.core.current_name().to_owned();
-        let (kind, reason, finality) = if fatal {
-            (
-                "brownout",
-                format!("the board reset because of a brownout ({words}): power it properly"),
-                Finality::Now,
-            )
-        } else if reboots >= 2 {
-            (
-                "reset-loop",
-                format!("reset loop: the board rebooted {reboots} times (last reset: {words})"),
-                Finality::Now,
-            )
-        } else if cut && !self.sketch_started() {
-            (
-                "reboot",
-                format!(
-                    "the board reset while the firmware was printing: the ROM boot banner cut its \
-                     output mid-line ({words})"
-                ),
-                Finality::AfterLines(crash::BLOCK_LIMIT as u32 + 1),
-            )
-        } else if started {
-            // Final once the next boot has had time to print a crash (a Guru Meditation right
-            // after the banner says more than the reboot does), or at the next reboot.
-            (
-                "reboot",
-                format!("the board rebooted during {stage} ({words})"),
-                Finality::AfterLines(crash::BLOCK_LIMIT as u32 + 1),
-            )
-        } else {
-            // Rebooted before the firmware printed anything: wait to see whether it loops.
-            (
-                "reboot",
-                format!("the board rebooted before the firmware printed anything ({words})"),
-                Finality::AfterLines(200),
-            )
-        };
-        self.core.crash = Some(Crash {
-            kind: kind.to_owned(),
-            line: self.core.line,
-            headline: text.to_owned(),
-            block: Vec::new(),
-            elf_sha256: None,
-        });
-        self.core
-            .propose(Verdict::Fault, Some(&stage), reason, finality);
-    }
-
-    /// Whether `text` belongs to a core dump block (its markers or its base64), which no rule
-    /// may see: base64 spells `rst`, `wdt` and `abort` often enough.
-    fn core_dump_line(&mut self, number: usize, text: &str) -> bool {
-        if text.contains(decode::CORE_DUMP_START) {
-            if self.block.is_some() {
-                self.end_block();
-            }
-            self.dump_block = Some((number, Vec::new()));
-            return true;
-        }
-        let Some((_, lines)) = self.dump_block.as_mut() else {
-            return false;
-        };
-        if text.contains(decode::CORE_DUMP_END) {
-            self.end_core_dump();
-        } else if let Some(word) = text.split_whitespace().last() {
-            lines.push(word.to_owned());
-        }
-        true
-    }
-
-    /// The block is over (its end marker, or the log's end): read it. A dump with no crash
-    /// before it is still a crash.
-    fn end_core_dump(&mut self) {
-        let Some((number, lines)) = self.dump_block.take() else {
-            return;
-        };
-        let dump = decode::read_block(lines.iter().map(String::as_str), Some(number));
-        if self.core.outcome.is_none() && self.block.is_none() {
-            let why = match (&dump.panic_reason, &dump.error) {
-                (Some(p), _) => format!("a core dump of a crash: {p}"),
-                (None, Some(e)) => format!("a core dump of a crash, unreadable: {e}"),
-                (None, None) => "a core dump of a crash".to_owned(),
-            };
-            self.core.crash = Some(Crash {
-                kind: "core-dump".to_owned(),
-                line: number,
-                headline: why.clone(),
-                block: Vec::new(),
-                elf_sha256: self.elf_sha256.clone(),
-            });
-            let reason = format!("line {number}: {why}");
-            self.core
-                .propose(Verdict::Fault, None, reason, Finality::Now);
-        }
-        self.core_dump = Some(dump);
-    }
-
     /// PubSubClient's examples retry until the broker takes them: their connect that works
     /// after failed ones supersedes the failed attempts while they are still open, and it is
     /// the sketch's success. Whether the line was such a connect.
@@ -952,165 +829,7 @@ impl Grader {
             .propose(Verdict::Pass, None, reason, Finality::AfterLines(40));
         true
     }
-
-    fn end_block(&mut self) {
-        let Some(block) = self.block.take() else {
-            return;
-        };
-        let reason = crash::describe(block.kind, &block.headline, &block.lines);
-        self.core.crash = Some(Crash {
-            kind: block.kind.to_owned(),
-            line: block.line,
-            headline: block.headline,
-            block: block.lines,
-            elf_sha256: self.elf_sha256.clone(),
-        });
-        self.core
-            .propose(Verdict::Fault, None, reason, Finality::Now);
-    }
-
-    fn on_tls(&mut self, f: tlsdiag::Finding) {
-        if let Some(fp) = f.expected_fp {
-            self.core.expected_fingerprint = Some(fp);
-        }
-        if let Some(fp) = f.received_fp {
-            self.core.suggested_fingerprint = Some(fp);
-        }
-        if f.cert
-            && let ProfileState::Https(s) = &mut self.state
-        {
-            s.cert_problem = true;
-            if self.core.reached(Stage::TlsConnect) || self.core.reached(Stage::Wifi) {
-                self.core.enter(Stage::Certificate, None);
-            }
-        }
-        if let Some(d) = f.diag {
-            let sharper = tlsdiag::blames_clock(&d)
-                && !self
-                    .core
-                    .primary
-                    .as_ref()
-                    .is_some_and(tlsdiag::blames_clock);
-            if f.error
-                && (self.core.primary.is_none() || (f.cert && !self.primary_is_cert) || sharper)
-            {
-                self.core.primary = Some(d.clone());
-                self.primary_is_cert = f.cert;
-            }
-            self.core.diagnose(d);
-        }
-        if f.error
-            || (f.cert
-                && self
-                    .core
-                    .outcome
-                    .as_ref()
-                    .is_some_and(|o| o.verdict == Verdict::Fault))
-        {
-            if f.error && !f.cert {
-                // A failed connection (DNS, TCP, TLS) means the firmware got as far as
-                // connecting: the stages before it were passed over, not where it failed.
-                self.core.enter(Stage::TlsConnect, None);
-            }
-            let stage = if f.cert && self.core.index(Stage::Certificate).is_some() {
-                Stage::Certificate.name().to_owned()
-            } else {
-                self.core.current_name().to_owned()
-            };
-            if let Some(reason) = tls_reason(&self.core) {
-                // The sketch says `connection failed` next; wait a little for it and the rest of
-                // BearSSL's lines (the received fingerprint comes after the mismatch line).
-                self.core.propose_failed_attempt(
-                    Some(&stage),
-                    reason,
-                    Finality::AfterLines(TLS_WAIT),
-                );
-            }
-        }
-    }
-
-    fn timeout_reason(&self, end: End) -> String {
-        let stage = self.core.current_name();
-        let idf = self.profile_name() == Profile::EspIdf.name();
-        let hint = match Stage::from_name(stage) {
-            Some(Stage::Boot) if idf => "; the app never started (no `app_main`, no app log line)",
-            Some(Stage::Run) if idf => {
-                "; the app ran with no error, crash or HTTP status, and nothing generic says an \
-                 ESP-IDF app succeeded: give --pass REGEX for the line that means success"
-            }
-            Some(Stage::Boot) => {
-                "; nothing the profile knows was printed (wrong --baud, --profile, or firmware?)"
-            }
-            Some(Stage::Wifi)
-                if self.wifi_up
-                    || matches!(&self.state, ProfileState::Https(s) if s.wifi_connected()) =>
-            {
-                "; the board joined the Wi-Fi network, then printed nothing the profile knows (it \
-                 hung, or it is not the reference sketch: give --pass/--fail for its lines)"
-            }
-            Some(Stage::Wifi) => {
-                "; the board never joined the Wi-Fi network (SSID/password, signal, 5 GHz-only AP?)"
-            }
-            Some(Stage::Time)
-                if self
-                    .core
-                    .stage_detail(Stage::Time)
-                    .is_some_and(|d| d != "waiting for NTP") =>
-            {
-                "; the clock was set, then the firmware printed nothing the profile knows"
-            }
-            Some(Stage::Time) => "; NTP never answered (is UDP port 123 blocked?)",
-            Some(Stage::TlsConnect | Stage::Certificate) => "; the TLS handshake never finished",
-            Some(Stage::Request | Stage::Headers) => "; the server never answered the request",
-            Some(Stage::Body | Stage::Verdict) => "; the reply stopped mid-way",
-            Some(Stage::Tests) => "; the test run never printed its summary",
-            _ => "",
-        };
-        // A Wi-Fi stack that said why it could not join explains a run that got no further.
-        let wifi = self
-            .wifi_down
-            .as_ref()
-            .filter(|_| {
-                matches!(
-                    Stage::from_name(stage),
-                    Some(Stage::Boot | Stage::Wifi | Stage::Run)
-                )
-            })
-            .map(|(n, d)| match d.code {
-                Some(code) => format!(
-                    "; the board never joined the Wi-Fi network: line {n} says disconnect reason \
-                     {code}, {}",
-                    d.meaning
-                ),
-                None => format!(
-                    "; the board never joined the Wi-Fi network: line {n} says why: {}",
-                    d.meaning
-                ),
-            });
-        let retried = self.core.retried.as_ref().map(|(n, why)| {
-            format!("; an earlier attempt failed ({why}), and line {n} says a retry connected")
-        });
-        let hint = wifi.as_deref().or(retried.as_deref()).unwrap_or(hint);
-        match end {
-            End::Eof => format!("the log ended during {stage} before a verdict{hint}"),
-            End::Deadline(d) => format!(
-                "no verdict within {}: the board was in {stage}{hint}",
-                crate::util::human_duration(d)
-            ),
-            End::Idle(d) => format!(
-                "the board printed nothing for {} during {stage}{hint}",
-                crate::util::human_duration(d)
-            ),
-            End::Interrupted => format!("interrupted during {stage}, before a verdict"),
-            End::PortLost => format!("the serial port went away during {stage}, before a verdict"),
-        }
-    }
 }
-
-/// Lines to wait after a TLS failure for the sketch's `connection failed`, the rest of BearSSL's
-/// lines (the received fingerprint comes after the mismatch line), or a crash that follows it
-/// (MicroPython's modussl aborting on the next attempt).
-const TLS_WAIT: u32 = 20;
 
 /// Lines after an app's error line within which the log ending means the run stopped there.
 const APP_ERROR_TAIL: usize = 20;
@@ -1124,52 +843,11 @@ fn word(v: Verdict) -> &'static str {
     }
 }
 
-/// Why a TLS connection failed, from the diagnostics so far.
-pub(crate) fn tls_reason(core: &Engine) -> Option<String> {
-    let host = core.host.as_deref().unwrap_or("the server");
-    if let (Some(exp), Some(got)) = (&core.expected_fingerprint, &core.suggested_fingerprint) {
-        let check = match &core.host {
-            Some(h) => format!("`espcheck fingerprint {h}`"),
-            None => "`espcheck fingerprint HOST`".to_owned(),
-        };
-        return Some(format!(
-            "fingerprint mismatch: {host}'s leaf certificate has SHA-1 {got}, not the pinned {exp}; \
-             the server reissued its certificate. Pin {got} (check it first with {check}), or pin \
-             a CA instead"
-        ));
-    }
-    core.primary.as_ref().map(|d| match library(&d.source) {
-        // A failed DNS lookup names its host already: `connection to X failed: the DNS lookup
-        // of X failed` says it twice.
-        _ if d.source == libdiag::CONNECTION && d.explanation.starts_with("the DNS lookup of ") => {
-            d.explanation.clone()
-        }
-        _ if d.source == libdiag::CONNECTION => {
-            format!("connection to {host} failed: {}", d.explanation)
-        }
-        _ if d.source == libdiag::SERVER => format!("TLS failed: {}", d.explanation),
-        Some(lib) => format!("TLS to {host} failed ({lib}): {}", d.explanation),
-        None => format!("TLS to {host} failed: {}", d.explanation),
-    })
-}
-
-/// The TLS library a diagnostic's source names, spelled as its authors spell it.
 /// An ESPHome or Arduino-ESP32 log line: `[C][wifi:060]: Starting`, `[D][HTTPClient.cpp:265]
 /// beginInternal(): …`.
 fn framework_log_line(text: &str) -> bool {
     let b = text.trim_start().as_bytes();
     b.len() > 5 && b[0] == b'[' && b"VDIWEC".contains(&b[1]) && b[2] == b']' && b[3] == b'['
-}
-
-fn library(source: &str) -> Option<&'static str> {
-    match source {
-        "mbedtls" => Some("mbedTLS"),
-        "esp-x509-crt-bundle" => Some("mbedTLS, esp-x509-crt-bundle"),
-        "bearssl" => Some("BearSSL"),
-        "wolfssl" => Some("wolfSSL"),
-        "axtls" => Some("axTLS"),
-        _ => None,
-    }
 }
 
 /// A profile's state at the start of a run, and its stages in order.

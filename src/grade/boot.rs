@@ -1,0 +1,151 @@
+//! How the board's boots, crash blocks and core dumps become verdicts: a reset nobody asked
+//! for, a reset loop, a brownout, a crash's register dump, a core dump printed over UART.
+
+use super::engine::Finality;
+use super::{Crash, Grader, Verdict, crash, decode};
+
+impl Grader {
+    pub(super) fn on_boot(&mut self, cause: &str, text: &str) {
+        let (words, fatal) = crash::explain_cause(cause);
+        if crash::download_mode(text) && !fatal && !crash::killed_by_watchdog(cause) {
+            // The ROM loader waiting for a flasher (GPIO0 held low, or esptool's reset): no
+            // firmware ran, and the boot after it is a fresh start, not a reboot. Out of a
+            // watchdog reset it is still the watchdog's (the run before hung).
+            self.boots = 0;
+            self.start_banner = false;
+            return;
+        }
+        self.boots += 1;
+        // A monitor that resets the board as it opens the port cuts the last output short too:
+        // only a reset nobody asked for says the firmware was stopped mid-print.
+        let cut = !crash::reset_by_hand(cause)
+            && (crash::output_cut_by_banner(text) || crash::output_cut_by_banner(&self.prev_line));
+        let ran_before = self.logged_before_boot >= 3 && !crash::reset_by_hand(cause);
+        let started =
+            self.sketch_started() || crash::app_output_before_banner(text) || cut || ran_before;
+        if self.boots == 1 && !started && !fatal {
+            // The banner of the boot this run started with.
+            self.start_banner = true;
+            if crash::killed_by_watchdog(cause) {
+                self.start_watchdog = Some(words);
+            }
+            return;
+        }
+        // A run that started out of a watchdog reset and is reset again, by nobody's hand,
+        // before the firmware printed anything was reset twice: the first banner is a reboot too.
+        let watchdog_again =
+            !started && self.start_watchdog.is_some() && !crash::reset_by_hand(cause);
+        let reboots = self.boots - u32::from(self.start_banner && !watchdog_again);
+        let stage = self.core.current_name().to_owned();
+        let (kind, reason, finality) = if fatal {
+            (
+                "brownout",
+                format!("the board reset because of a brownout ({words}): power it properly"),
+                Finality::Now,
+            )
+        } else if reboots >= 2 {
+            (
+                "reset-loop",
+                format!("reset loop: the board rebooted {reboots} times (last reset: {words})"),
+                Finality::Now,
+            )
+        } else if cut && !self.sketch_started() {
+            (
+                "reboot",
+                format!(
+                    "the board reset while the firmware was printing: the ROM boot banner cut its \
+                     output mid-line ({words})"
+                ),
+                Finality::AfterLines(crash::BLOCK_LIMIT as u32 + 1),
+            )
+        } else if started {
+            // Final once the next boot has had time to print a crash (a Guru Meditation right
+            // after the banner says more than the reboot does), or at the next reboot.
+            (
+                "reboot",
+                format!("the board rebooted during {stage} ({words})"),
+                Finality::AfterLines(crash::BLOCK_LIMIT as u32 + 1),
+            )
+        } else {
+            // Rebooted before the firmware printed anything: wait to see whether it loops.
+            (
+                "reboot",
+                format!("the board rebooted before the firmware printed anything ({words})"),
+                Finality::AfterLines(200),
+            )
+        };
+        self.core.crash = Some(Crash {
+            kind: kind.to_owned(),
+            line: self.core.line,
+            headline: text.to_owned(),
+            block: Vec::new(),
+            elf_sha256: None,
+        });
+        self.core
+            .propose(Verdict::Fault, Some(&stage), reason, finality);
+    }
+
+    /// Whether `text` belongs to a core dump block (its markers or its base64), which no rule
+    /// may see: base64 spells `rst`, `wdt` and `abort` often enough.
+    pub(super) fn core_dump_line(&mut self, number: usize, text: &str) -> bool {
+        if text.contains(decode::CORE_DUMP_START) {
+            if self.block.is_some() {
+                self.end_block();
+            }
+            self.dump_block = Some((number, Vec::new()));
+            return true;
+        }
+        let Some((_, lines)) = self.dump_block.as_mut() else {
+            return false;
+        };
+        if text.contains(decode::CORE_DUMP_END) {
+            self.end_core_dump();
+        } else if let Some(word) = text.split_whitespace().last() {
+            lines.push(word.to_owned());
+        }
+        true
+    }
+
+    /// The block is over (its end marker, or the log's end): read it. A dump with no crash
+    /// before it is still a crash.
+    pub(super) fn end_core_dump(&mut self) {
+        let Some((number, lines)) = self.dump_block.take() else {
+            return;
+        };
+        let dump = decode::read_block(lines.iter().map(String::as_str), Some(number));
+        if self.core.outcome.is_none() && self.block.is_none() {
+            let why = match (&dump.panic_reason, &dump.error) {
+                (Some(p), _) => format!("a core dump of a crash: {p}"),
+                (None, Some(e)) => format!("a core dump of a crash, unreadable: {e}"),
+                (None, None) => "a core dump of a crash".to_owned(),
+            };
+            self.core.crash = Some(Crash {
+                kind: "core-dump".to_owned(),
+                line: number,
+                headline: why.clone(),
+                block: Vec::new(),
+                elf_sha256: self.elf_sha256.clone(),
+            });
+            let reason = format!("line {number}: {why}");
+            self.core
+                .propose(Verdict::Fault, None, reason, Finality::Now);
+        }
+        self.core_dump = Some(dump);
+    }
+
+    pub(super) fn end_block(&mut self) {
+        let Some(block) = self.block.take() else {
+            return;
+        };
+        let reason = crash::describe(block.kind, &block.headline, &block.lines);
+        self.core.crash = Some(Crash {
+            kind: block.kind.to_owned(),
+            line: block.line,
+            headline: block.headline,
+            block: block.lines,
+            elf_sha256: self.elf_sha256.clone(),
+        });
+        self.core
+            .propose(Verdict::Fault, None, reason, Finality::Now);
+    }
+}

@@ -1,0 +1,113 @@
+//! How a TLS or connection failure the libraries reported becomes the run's verdict and its
+//! reason: which diagnostic leads, which stage failed, and the words that name the library.
+
+use super::engine::{Engine, Finality};
+use super::{Grader, ProfileState, Stage, Verdict, libdiag, tlsdiag};
+
+impl Grader {
+    pub(super) fn on_tls(&mut self, f: tlsdiag::Finding) {
+        if let Some(fp) = f.expected_fp {
+            self.core.expected_fingerprint = Some(fp);
+        }
+        if let Some(fp) = f.received_fp {
+            self.core.suggested_fingerprint = Some(fp);
+        }
+        if f.cert
+            && let ProfileState::Https(s) = &mut self.state
+        {
+            s.cert_problem = true;
+            if self.core.reached(Stage::TlsConnect) || self.core.reached(Stage::Wifi) {
+                self.core.enter(Stage::Certificate, None);
+            }
+        }
+        if let Some(d) = f.diag {
+            let sharper = tlsdiag::blames_clock(&d)
+                && !self
+                    .core
+                    .primary
+                    .as_ref()
+                    .is_some_and(tlsdiag::blames_clock);
+            if f.error
+                && (self.core.primary.is_none() || (f.cert && !self.primary_is_cert) || sharper)
+            {
+                self.core.primary = Some(d.clone());
+                self.primary_is_cert = f.cert;
+            }
+            self.core.diagnose(d);
+        }
+        if f.error
+            || (f.cert
+                && self
+                    .core
+                    .outcome
+                    .as_ref()
+                    .is_some_and(|o| o.verdict == Verdict::Fault))
+        {
+            if f.error && !f.cert {
+                // A failed connection (DNS, TCP, TLS) means the firmware got as far as
+                // connecting: the stages before it were passed over, not where it failed.
+                self.core.enter(Stage::TlsConnect, None);
+            }
+            let stage = if f.cert && self.core.index(Stage::Certificate).is_some() {
+                Stage::Certificate.name().to_owned()
+            } else {
+                self.core.current_name().to_owned()
+            };
+            if let Some(reason) = tls_reason(&self.core) {
+                // The sketch says `connection failed` next; wait a little for it and the rest of
+                // BearSSL's lines (the received fingerprint comes after the mismatch line).
+                self.core.propose_failed_attempt(
+                    Some(&stage),
+                    reason,
+                    Finality::AfterLines(TLS_WAIT),
+                );
+            }
+        }
+    }
+}
+
+/// Lines to wait after a TLS failure for the sketch's `connection failed`, the rest of BearSSL's
+/// lines (the received fingerprint comes after the mismatch line), or a crash that follows it
+/// (MicroPython's modussl aborting on the next attempt).
+pub(super) const TLS_WAIT: u32 = 20;
+
+/// Why a TLS connection failed, from the diagnostics so far.
+pub(crate) fn tls_reason(core: &Engine) -> Option<String> {
+    let host = core.host.as_deref().unwrap_or("the server");
+    if let (Some(exp), Some(got)) = (&core.expected_fingerprint, &core.suggested_fingerprint) {
+        let check = match &core.host {
+            Some(h) => format!("`espcheck fingerprint {h}`"),
+            None => "`espcheck fingerprint HOST`".to_owned(),
+        };
+        return Some(format!(
+            "fingerprint mismatch: {host}'s leaf certificate has SHA-1 {got}, not the pinned {exp}; \
+             the server reissued its certificate. Pin {got} (check it first with {check}), or pin \
+             a CA instead"
+        ));
+    }
+    core.primary.as_ref().map(|d| match library(&d.source) {
+        // A failed DNS lookup names its host already: `connection to X failed: the DNS lookup
+        // of X failed` says it twice.
+        _ if d.source == libdiag::CONNECTION && d.explanation.starts_with("the DNS lookup of ") => {
+            d.explanation.clone()
+        }
+        _ if d.source == libdiag::CONNECTION => {
+            format!("connection to {host} failed: {}", d.explanation)
+        }
+        _ if d.source == libdiag::SERVER => format!("TLS failed: {}", d.explanation),
+        Some(lib) => format!("TLS to {host} failed ({lib}): {}", d.explanation),
+        None => format!("TLS to {host} failed: {}", d.explanation),
+    })
+}
+
+/// The TLS library a diagnostic's source names, spelled as its authors spell it.
+fn library(source: &str) -> Option<&'static str> {
+    match source {
+        "mbedtls" => Some("mbedTLS"),
+        "esp-x509-crt-bundle" => Some("mbedTLS, esp-x509-crt-bundle"),
+        "bearssl" => Some("BearSSL"),
+        "wolfssl" => Some("wolfSSL"),
+        "axtls" => Some("axTLS"),
+        _ => None,
+    }
+}
