@@ -247,8 +247,9 @@ fn websocket(lower: &str, found: &Found) -> Option<Finding> {
     None
 }
 
-/// PubSubClient's examples: `Attempting MQTT connection...failed, rc=-2 try again in 5 seconds`
-/// (read by [`super::mqtt`], which also knows the connect that may follow).
+/// PubSubClient's examples (`Attempting MQTT connection...failed, rc=-2 try again in 5
+/// seconds`), Tasmota's `MQT: Connect failed to …, rc -2` and coreMQTT's statuses (read by
+/// [`super::mqtt`], which also knows the connect that may follow).
 fn pubsubclient(lower: &str, found: &Found) -> Option<Finding> {
     let (explanation, rc) = super::mqtt::failure(lower)?;
     found(
@@ -256,7 +257,7 @@ fn pubsubclient(lower: &str, found: &Found) -> Option<Finding> {
         About::Connection,
         Weight::Fails,
         explanation,
-        Some(rc),
+        rc,
     )
 }
 

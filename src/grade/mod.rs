@@ -187,8 +187,8 @@ pub struct Grader {
     /// A fault the run stopped at if nothing follows it (a PSRAM chip that did not answer, a
     /// reported earlier crash): the verdict when the log ends without another.
     ended_fault: Option<String>,
-    /// PubSubClient connects that failed since the last one that worked.
-    mqtt_failures: u32,
+    /// The MQTT session: connects that failed since the last one that worked.
+    mqtt: mqtt::Session,
     /// The last error an ESP-IDF app logged with an `esp_err_t` name, a Firebase library's
     /// missing token, or a connection error in any firmware's words (line, reason): the verdict
     /// when the log ends soon after it without another (an app that went on is not stuck there).
@@ -240,7 +240,7 @@ impl Grader {
             wifi_down: None,
             wifi_up: false,
             ended_fault: None,
-            mqtt_failures: 0,
+            mqtt: mqtt::Session::default(),
             app_error: None,
             py_trace: None,
             repl_last: None,
@@ -515,6 +515,7 @@ impl Grader {
             .or_else(|| stops::connection_error(text))
         {
             self.app_error = Some((line.number, reason));
+            self.mqtt.withdraw(&mut self.core);
         } else if tlsdiag::connected(&lower) {
             self.app_error = None;
         }
@@ -523,6 +524,7 @@ impl Grader {
             .or_else(|| stops::reported_reset(text))
         {
             self.ended_fault.get_or_insert(reason);
+            self.mqtt.withdraw(&mut self.core);
         }
         if crash::panic_tail(text, &self.prev_line) && self.core.crash.is_none() {
             // A crash headline later in the log (after the reboot) says more: wait for it.
@@ -545,6 +547,7 @@ impl Grader {
         if let Some(d) = wifi::disconnect(&lower) {
             self.wifi_down = Some((line.number, d));
             self.wifi_up = false;
+            self.mqtt.withdraw(&mut self.core);
             self.core.enter(Stage::Wifi, None);
         } else if wifi::connected(&lower) {
             self.wifi_down = None;
@@ -555,7 +558,11 @@ impl Grader {
         } else if self.core.attempt_failed && tlsdiag::connected(&lower) {
             self.core.connected_again();
         }
-        if self.retried_connect(&lower) {
+        // A board that reported an earlier crash is graded on it, however well it talks now.
+        if !matches!(self.state, ProfileState::Unity(_))
+            && self.ended_fault.is_none()
+            && self.mqtt.line(&mut self.core, text, &lower)
+        {
             return;
         }
         if self.profile == Profile::Auto && matches!(self.detected, None | Some("esp-idf")) {
@@ -804,30 +811,6 @@ impl Grader {
             ProfileState::Unity(_) => self.core.reached(Stage::Tests),
             ProfileState::Idf(_) | ProfileState::Custom => self.core.reached(Stage::Run),
         }
-    }
-
-    /// PubSubClient's examples retry until the broker takes them: their connect that works
-    /// after failed ones supersedes the failed attempts while they are still open, and it is
-    /// the sketch's success. Whether the line was such a connect.
-    fn retried_connect(&mut self, lower: &str) -> bool {
-        if mqtt::failure(lower).is_some() {
-            self.mqtt_failures += 1;
-            return false;
-        }
-        if self.mqtt_failures == 0 || !self.core.attempt_failed || !mqtt::connected(lower) {
-            return false;
-        }
-        let failures = std::mem::take(&mut self.mqtt_failures);
-        let tries = if failures == 1 { "try" } else { "tries" };
-        let reason = format!(
-            "line {}: {} connected to the broker after {failures} failed {tries}: the \
-             connection works, though not at the first try",
-            self.core.line,
-            mqtt::WHO
-        );
-        self.core
-            .propose(Verdict::Pass, None, reason, Finality::AfterLines(40));
-        true
     }
 }
 

@@ -1,22 +1,68 @@
-//! PubSubClient, the MQTT client most Arduino sketches on both boards use, as its examples
-//! print it: `Attempting MQTT connection...failed, rc=-2 try again in 5 seconds`, and the
-//! `...connected` of the try that worked. A retry that connects takes back the failures before
-//! it.
+//! MQTT in its clients' own words. Failures: PubSubClient's examples (`Attempting MQTT
+//! connection...failed, rc=-2 try again in 5 seconds`), Tasmota on PubSubClient (`MQT: Connect
+//! failed to 192.168.2.12:1883, rc -2. Retry in 10 sec`), coreMQTT (`CONNACK recv failed with
+//! status = MQTTRecvFailed`); esp-mqtt's error lines are [`super::clientdiag`]'s. Success: a
+//! connect the broker took (`...connected`, `MQT: Connected`, `MQTT_EVENT_CONNECTED`, ESPHome's
+//! `MQTT Connected!`, AsyncMqttClient's `Connected to MQTT.`, coreMQTT's `MQTT connection
+//! successfully established`) or traffic that needs one (Tasmota's and Sonoff-MQTT-OTA's
+//! `MQT: stat/x/POWER = OFF`, OpenMQTTGateway's `[ OMG->MQTT ] topic:`, esp-mqtt's
+//! `MQTT_EVENT_SUBSCRIBED`/`PUBLISHED`/`DATA`, AsyncMqttClient's acknowledgements). A retry
+//! that connects takes back the failures before it; a failure after a connect reopens.
 
+use super::engine::{Engine, Finality};
 use super::libdiag::number_after;
+use super::model::Verdict;
 
-/// How every explanation of a PubSubClient failure starts, so a later connect can tell it.
+/// How every explanation of a PubSubClient failure starts.
 pub(crate) const WHO: &str = "the MQTT client (PubSubClient)";
 
-/// A failed connect: its explanation and `rc` (`state()`: negative, the client's own: no TCP
-/// connection, or it was lost; positive, the broker's CONNACK refusal).
-pub(crate) fn failure(lower: &str) -> Option<(String, i32)> {
+/// A failed connect: its explanation and a code (PubSubClient's `state()`: negative, the
+/// client's own: no TCP connection, or it was lost; positive, the broker's CONNACK refusal).
+pub(crate) fn failure(lower: &str) -> Option<(String, Option<i32>)> {
+    pubsubclient(lower)
+        .or_else(|| tasmota(lower))
+        .or_else(|| core_mqtt(lower))
+}
+
+fn pubsubclient(lower: &str) -> Option<(String, Option<i32>)> {
     let at = lower.find("failed, rc=")?;
     if !(lower.contains("mqtt") || lower[at..].contains("try again")) {
         return None;
     }
     let rc = number_after(&lower[at..], "rc=")?;
-    let what = match rc {
+    Some((
+        format!(
+            "{WHO} could not connect to the broker: rc={rc}, {}",
+            state(rc)
+        ),
+        Some(rc),
+    ))
+}
+
+/// Tasmota (PubSubClient underneath): `MQT: Connect failed to 10.0.4.106:1883, rc -2. Retry in
+/// 10 sec`, `MQTT: Connect FAILED to 192.168.2.139:1883, rc -4.` (2017), `MQT: connection
+/// failed due to 192.168.0.100:1883, rc -2. retry in 10 s` (tasmota-stb).
+fn tasmota(lower: &str) -> Option<(String, Option<i32>)> {
+    let mqt = lower.find("mqt: ").or_else(|| lower.find("mqtt: "))?;
+    let said = &lower[mqt..];
+    let to = ["connect failed to ", "connection failed due to "]
+        .iter()
+        .find_map(|k| said.find(k).map(|i| i + k.len()))?;
+    let rc = number_after(said, ", rc ")?;
+    let broker = said[to..].split(',').next().unwrap_or("").trim();
+    Some((
+        format!(
+            "Tasmota's MQTT connection failed: its client (PubSubClient) could not connect to \
+             the broker {broker}: rc {rc}, {}",
+            state(rc)
+        ),
+        Some(rc),
+    ))
+}
+
+/// PubSubClient's `state()` codes.
+fn state(rc: i32) -> &'static str {
+    match rc {
         -4 => "MQTT_CONNECTION_TIMEOUT: the broker did not answer the CONNECT in time",
         -3 => "MQTT_CONNECTION_LOST: the connection to the broker broke",
         -2 => {
@@ -29,12 +75,69 @@ pub(crate) fn failure(lower: &str) -> Option<(String, i32)> {
         3 => "MQTT_CONNECT_UNAVAILABLE: the broker is unavailable",
         4 => "MQTT_CONNECT_BAD_CREDENTIALS: wrong user name or password",
         5 => "MQTT_CONNECT_UNAUTHORIZED: the client is not authorised to connect",
-        _ => "an unknown state",
-    };
-    Some((
-        format!("{WHO} could not connect to the broker: rc={rc}, {what}"),
-        rc,
-    ))
+        _ => {
+            "a state PubSubClient does not name (a build with another MQTT library numbers its own)"
+        }
+    }
+}
+
+/// coreMQTT's `MQTTStatus_t` names (core_mqtt.h), as printed, and what each means.
+const CORE_MQTT: &[(&str, &str)] = &[
+    (
+        "MQTTRecvFailed",
+        "reading from the transport failed: the connection (TLS) was closed or broke before the \
+         broker's answer came",
+    ),
+    (
+        "MQTTSendFailed",
+        "sending to the transport failed: the connection (TLS) was closed or broke",
+    ),
+    (
+        "MQTTServerRefused",
+        "the broker refused the CONNECT (its CONNACK return code says why)",
+    ),
+    ("MQTTBadResponse", "the broker's answer was not valid MQTT"),
+    (
+        "MQTTNoDataAvailable",
+        "no answer came from the broker in time",
+    ),
+    (
+        "MQTTKeepAliveTimeout",
+        "the broker stopped answering keep-alive pings",
+    ),
+    ("MQTTNoMemory", "the client's buffer is too small"),
+    ("MQTTIllegalState", "the client was used in the wrong state"),
+    (
+        "MQTTBadParameter",
+        "the client was called with a bad parameter",
+    ),
+];
+
+/// coreMQTT (esp-aws-iot, FreeRTOS demos): `CONNACK recv failed with status = MQTTRecvFailed.`,
+/// `Connection with MQTT broker failed with status MQTTRecvFailed`.
+fn core_mqtt(lower: &str) -> Option<(String, Option<i32>)> {
+    let at = lower.find("status = mqtt").map(|i| i + 9).or_else(|| {
+        lower
+            .find("status mqtt")
+            .map(|i| i + 7)
+            .filter(|_| lower.contains("fail"))
+    })?;
+    let name: String = lower[at..]
+        .chars()
+        .take_while(char::is_ascii_alphanumeric)
+        .collect();
+    let (status, what) = CORE_MQTT
+        .iter()
+        .find(|(s, _)| s.eq_ignore_ascii_case(&name))?;
+    let mut why = format!("the MQTT client (coreMQTT) could not connect: `{status}`, {what}");
+    if *status == "MQTTRecvFailed" && lower.contains("connack") {
+        why.push_str(
+            ". The broker closed the connection instead of answering CONNECT: AWS IoT does this \
+             when the certificate is inactive or its policy does not allow `iot:Connect` for \
+             this client ID",
+        );
+    }
+    Some((why, None))
 }
 
 /// The examples' connect that worked: `Attempting MQTT connection...connected` (not
@@ -50,6 +153,148 @@ pub(crate) fn connected(lower: &str) -> bool {
         && !t.contains("failed")
 }
 
+/// A line that shows the broker took the client: what it shows, in a few words.
+pub(crate) fn works(text: &str, lower: &str) -> Option<&'static str> {
+    if ["fail", "error", "refused", "not connected", "disconnected"]
+        .iter()
+        .any(|w| lower.contains(w))
+    {
+        // Not `Error MQTT Connected`, `MQTT_EVENT_DISCONNECTED`, `...failed, rc=-2`.
+        return None;
+    }
+    if connected(lower) {
+        return Some("the client connected to the broker");
+    }
+    let words = || {
+        text.split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
+            .filter(|w| w.starts_with("MQTT_EVENT_"))
+    };
+    if let Some(w) = words().next() {
+        return match w {
+            "MQTT_EVENT_CONNECTED" => Some("esp-mqtt connected to the broker"),
+            "MQTT_EVENT_SUBSCRIBED" => Some("the broker acknowledged a subscription (esp-mqtt)"),
+            "MQTT_EVENT_PUBLISHED" => Some("the broker acknowledged a publish (esp-mqtt)"),
+            "MQTT_EVENT_DATA" => Some("a message came from the broker (esp-mqtt)"),
+            _ => None,
+        };
+    }
+    if lower.contains("[ omg->mqtt ] topic:") {
+        return Some("OpenMQTTGateway published to the broker");
+    }
+    let t = lower.trim_end().trim_end_matches(['.', '!']);
+    if t.ends_with("mqtt connected") || t.ends_with("connected to mqtt") {
+        return Some("the client connected to the broker");
+    }
+    if lower.contains("mqtt connection successfully established")
+        || lower.contains("an mqtt connection is established")
+    {
+        return Some("coreMQTT connected to the broker");
+    }
+    if lower.contains("publish acknowledged") || lower.contains("subscribe acknowledged") {
+        return Some("the broker acknowledged a message (AsyncMqttClient)");
+    }
+    tasmota_works(lower)
+}
+
+/// Tasmota's and Sonoff-MQTT-OTA's `MQT: Connected` and the messages they log as `MQT:`
+/// (`stat/sonoff/POWER = OFF`): only while connected, else they log them as `RSL:`.
+fn tasmota_works(lower: &str) -> Option<&'static str> {
+    let at = lower
+        .find("mqt: ")
+        .map(|i| i + 5)
+        .or_else(|| lower.find("mqtt: ").map(|i| i + 6))?;
+    let before = lower[..at]
+        .trim_end_matches(": ")
+        .trim_end_matches(['m', 'q', 't']);
+    if before.ends_with(|c: char| c.is_ascii_alphanumeric()) {
+        return None;
+    }
+    let said = lower[at..].trim();
+    if said.trim_end_matches(['.', '!']) == "connected" {
+        return Some("Tasmota connected to the broker");
+    }
+    if said.starts_with("receive topic ") {
+        return Some("a message came from the broker (Tasmota)");
+    }
+    let (topic, _) = said
+        .split_once(" = ")
+        .or_else(|| said.strip_suffix(" =").map(|t| (t, "")))?;
+    (topic.contains('/') && !topic.contains(char::is_whitespace))
+        .then_some("Tasmota published to the broker")
+}
+
+/// One run's MQTT session: connects that failed since the last one that worked, and whether
+/// the outcome is this session's pass.
+#[derive(Debug, Default)]
+pub(crate) struct Session {
+    failures: u32,
+    passed: bool,
+}
+
+impl Session {
+    /// A later line says the connection broke after all (the app's connection error, Wi-Fi
+    /// lost, a crash the board reported): the session's pass no longer stands, and what the log
+    /// ends on decides.
+    pub(crate) fn withdraw(&mut self, core: &mut Engine) {
+        if !std::mem::take(&mut self.passed) || core.is_final {
+            return;
+        }
+        if core
+            .outcome
+            .as_ref()
+            .is_some_and(|o| o.verdict == Verdict::Pass)
+        {
+            core.outcome = None;
+            core.budget = None;
+        }
+    }
+
+    /// Read one line (after the connection findings). Whether it was a connect that decided.
+    pub(crate) fn line(&mut self, core: &mut Engine, text: &str, lower: &str) -> bool {
+        if failure(lower).is_some() {
+            self.failures += 1;
+            if self.passed
+                && !core.is_final
+                && core
+                    .outcome
+                    .as_ref()
+                    .is_some_and(|o| o.verdict == Verdict::Fault)
+            {
+                // Connected, then lost: the next connect that works takes this back too.
+                core.attempt_failed = true;
+            }
+            self.passed = false;
+            return false;
+        }
+        let Some(what) = works(text, lower) else {
+            return false;
+        };
+        let quoted = text.trim();
+        if self.failures > 0 && core.attempt_failed {
+            let failures = std::mem::take(&mut self.failures);
+            let tries = if failures == 1 { "try" } else { "tries" };
+            let reason = format!(
+                "line {}: {what} after {failures} failed {tries} (`{quoted}`): the connection \
+                 works, though not at the first try",
+                core.line
+            );
+            core.propose(Verdict::Pass, None, reason, Finality::AfterLines(40));
+            self.passed = true;
+            return true;
+        }
+        if core.outcome.is_none() {
+            let reason = format!(
+                "line {}: {what} (`{quoted}`): the MQTT connection works",
+                core.line
+            );
+            core.propose(Verdict::Pass, None, reason, Finality::AfterLines(40));
+            self.passed = true;
+            return true;
+        }
+        false
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -59,7 +304,7 @@ mod tests {
         let (why, rc) =
             failure("attempting mqtt connection...failed, rc=-2 try again in 5 seconds")
                 .unwrap_or_else(|| panic!("not read"));
-        assert_eq!(rc, -2);
+        assert_eq!(rc, Some(-2));
         assert!(
             why.starts_with(WHO) && why.contains("MQTT_CONNECT_FAILED"),
             "{why}"
@@ -73,5 +318,94 @@ mod tests {
         assert!(!connected("attempting mqtt connection...disconnected"));
         assert!(!connected("attempting mqtt connection...not connected"));
         assert!(!connected("wifi connected"));
+    }
+
+    #[test]
+    fn tasmota_and_core_mqtt_failures_in_their_words() {
+        for (line, rc, word) in [
+            (
+                "17:12:21 MQT: Connect failed to 10.0.4.106:1883, rc -2. Retry in 10 sec",
+                -2,
+                "rc -2, MQTT_CONNECT_FAILED",
+            ),
+            (
+                "14:48:48 MQTT: Connect FAILED to 192.168.2.139:1883, rc -4.",
+                -4,
+                "rc -4, MQTT_CONNECTION_TIMEOUT",
+            ),
+            (
+                "Jun  2 20:09:27 sonoff-3083 ESP-MQT: Connect failed to 192.168.99.6:1883, rc -2. Retry in 10 sec",
+                -2,
+                "broker 192.168.99.6:1883",
+            ),
+            (
+                "22:23:34 MQT: Connect failed to 192.168.10.150:1883, rc 8. Retry in 10 sec",
+                8,
+                "rc 8, a state PubSubClient does not name",
+            ),
+        ] {
+            let (why, code) =
+                failure(&line.to_ascii_lowercase()).unwrap_or_else(|| panic!("not read: {line}"));
+            assert_eq!(code, Some(rc), "{line}");
+            assert!(why.contains(word), "{line}: {why}");
+        }
+        let (why, _) = failure(
+            &"E (32013) coreMQTT: CONNACK recv failed with status = MQTTRecvFailed."
+                .to_ascii_lowercase(),
+        )
+        .unwrap_or_else(|| panic!("coreMQTT not read"));
+        assert!(
+            why.contains("`MQTTRecvFailed`") && why.contains("iot:Connect"),
+            "{why}"
+        );
+        let line = "E (32023) EstablishMqttSession: Connection with MQTT broker failed with status MQTTRecvFailed";
+        assert!(failure(&line.to_ascii_lowercase()).is_some());
+        for line in [
+            "I (5) coreMQTT: MQTT connection established with the broker, status = MQTTSuccess.",
+            "17:12:21 MQT: Attempting connection...",
+        ] {
+            assert_eq!(failure(&line.to_ascii_lowercase()), None, "{line}");
+        }
+    }
+
+    #[test]
+    fn what_a_working_mqtt_connection_looks_like_in_each_client() {
+        let w = |l: &str| works(l, &l.to_ascii_lowercase());
+        for line in [
+            // Tasmota, Sonoff-MQTT-OTA.
+            "22:23:40 MQT: Connected",
+            "22:23:40 MQT: tele/sonoff01/LWT = Online (retained)",
+            "22:23:40 MQT: cmnd/sonoff01/POWER = ",
+            "11:58:29 MQTT: stat/sonoff/POWER = OFF",
+            "11:58:29 MQTT: Receive topic cmnd/sonoff/power, data off",
+            // OpenMQTTGateway.
+            "[2026-07-13 22:04:03] N: [ OMG->MQTT ] topic: home3/OMG_lilygo/SYStoMQTT msg: {\"mqtt\":true}",
+            // esp-mqtt (ESP-IDF's mqtt/tcp example).
+            "I (101963) MQTT_EXAMPLE: MQTT_EVENT_SUBSCRIBED, msg_id=22790",
+            "I (101983) MQTT_EXAMPLE: MQTT_EVENT_PUBLISHED, msg_id=27724",
+            "I (101993) MQTT_EXAMPLE: MQTT_EVENT_DATA",
+            "I (4512) MQTT_EXAMPLE: MQTT_EVENT_CONNECTED",
+            // PubSubClient's examples, ESPHome, AsyncMqttClient, coreMQTT's demos.
+            "Attempting MQTT connection...connected",
+            "[14:00:10][I][mqtt:274]: MQTT Connected!",
+            "Connected to MQTT.",
+            "Publish acknowledged.",
+            "I (9000) coreMQTT: MQTT connection successfully established with broker.",
+        ] {
+            assert!(w(line).is_some(), "{line}");
+        }
+        for line in [
+            "17:12:21 MQT: Attempting connection...",
+            "17:12:21 MQT: Connect failed to 10.0.4.106:1883, rc -2. Retry in 10 sec",
+            "17:12:22 RSL: tele/Bomba_de_riego/STATE = {\"MqttCount\":0}",
+            "I (5571) MQTT_CLIENT: Error MQTT Connected",
+            "I (9000) MQTT_EXAMPLE: MQTT_EVENT_DISCONNECTED",
+            "I (9000) MQTT_EXAMPLE: MQTT_EVENT_ERROR",
+            "Attempting MQTT connection...failed, rc=-2 try again in 5 seconds",
+            "WiFi connected",
+            "00:00:12 MQT: TLS connection error: 55",
+        ] {
+            assert_eq!(w(line), None, "{line}");
+        }
     }
 }

@@ -1378,3 +1378,54 @@ fn a_software_reset_after_framework_log_lines_is_a_reboot() {
     );
     assert_ne!(r.verdict, Verdict::Fault, "{}", r.reason);
 }
+
+#[test]
+fn mqtt_that_works_in_the_firmwares_own_words_passes_and_its_last_state_decides() {
+    // Tasmota: rc 8, then connected and publishing, twice over: the retries worked.
+    let fail = "22:25:55 MQT: Connect failed to 192.168.10.150:1883, rc 8. Retry in 10 sec\n";
+    let ok = "22:26:01 MQT: Connected\n22:26:01 MQT: tele/sonoff01/LWT = Online (retained)\n";
+    let r = auto(&format!("{ok}{fail}{ok}{fail}{ok}"));
+    assert_eq!((r.verdict, r.exit_code), (Verdict::Pass, 0), "{}", r.reason);
+    assert!(
+        r.reason.contains("after 1 failed try") && r.reason.contains("`MQT: Connected`"),
+        "{}",
+        r.reason
+    );
+    // Connected, then lost for good: the failure stands, in Tasmota's words.
+    let r = auto(&format!("{ok}{fail}"));
+    assert_eq!(r.verdict, Verdict::Fault, "{}", r.reason);
+    assert!(r.reason.contains("rc 8"), "{}", r.reason);
+    let r = auto("14:48:48 MQTT: Connect FAILED to 192.168.2.139:1883, rc -4.\n");
+    assert_eq!(r.verdict, Verdict::Fault, "{}", r.reason);
+    assert!(
+        r.reason.contains("rc -4, MQTT_CONNECTION_TIMEOUT"),
+        "{}",
+        r.reason
+    );
+    // ESP-IDF's mqtt/tcp example getting its events, then the connection breaking.
+    let events = "I (101963) MQTT_EXAMPLE: MQTT_EVENT_SUBSCRIBED, msg_id=22790\n\
+                  I (101983) MQTT_EXAMPLE: MQTT_EVENT_PUBLISHED, msg_id=27724\n\
+                  I (101993) MQTT_EXAMPLE: MQTT_EVENT_DATA\nTOPIC=/topic/qos0\nDATA=data\n";
+    let r = auto(events);
+    assert_eq!(r.verdict, Verdict::Pass, "{}", r.reason);
+    assert!(r.reason.contains("MQTT_EVENT_SUBSCRIBED"), "{}", r.reason);
+    let r = auto(&format!(
+        "{events}E (28954) MQTT_CLIENT: Read error or end of stream\n\
+         I (28954) MQTT_CLIENT: Reconnect after 10000 ms\n"
+    ));
+    assert_eq!(r.verdict, Verdict::Fault, "{}", r.reason);
+    // coreMQTT: the broker closed the TLS session before its CONNACK.
+    let r = auto(
+        "E (32003) coreMQTT: A single byte was not read from the transport: transportStatus=-30848.\n\
+         E (32013) coreMQTT: CONNACK recv failed with status = MQTTRecvFailed.\n\
+         E (32013) coreMQTT: MQTT connection failed with status = MQTTRecvFailed.\n",
+    );
+    assert_eq!(r.verdict, Verdict::Fault, "{}", r.reason);
+    assert!(r.reason.contains("`MQTTRecvFailed`"), "{}", r.reason);
+    // A board that reported an earlier crash is graded on it.
+    let r = auto(
+        "03:58:08 MQT: tele/Tasmota/INFO1 = {\"Module\":\"Generic\"}\n\
+         03:58:08 MQT: tele/Tasmota/INFO3 = {\"RestartReason\":{\"Exception\":29,\"Reason\":\"Exception\"}}\n",
+    );
+    assert_eq!(r.verdict, Verdict::Fault, "{}", r.reason);
+}
