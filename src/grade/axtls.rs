@@ -68,6 +68,13 @@ fn explain_alert(name: &str) -> (String, About) {
     (why.to_owned(), About::Connection)
 }
 
+/// A negative status that is minus a TLS alert's number (what axTLS returns for the alert the
+/// server sent), explained; `None` for axTLS's own small codes (`SSL_ERROR_DEAD` is -2).
+pub(crate) fn alert_status(code: i32) -> Option<String> {
+    alert_name(-code)?;
+    Some(handshake_status(code).0)
+}
+
 /// What an `ssl_handshake_status` code means (axTLS's ssl.h): a fatal alert the server sent
 /// comes back as minus its number, the library's own errors from -256, X509's from -512.
 fn handshake_status(code: i32) -> (String, About) {

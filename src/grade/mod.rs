@@ -30,6 +30,7 @@ mod https;
 mod idf;
 mod libdiag;
 mod mqtt;
+mod pytrace;
 mod stops;
 mod timeout;
 mod tlsdiag;
@@ -709,6 +710,7 @@ impl Grader {
     /// unless something else already decided (a TLS error the program then raised). Whether
     /// the line was the traceback's.
     fn python_traceback(&mut self, number: usize, text: &str) -> bool {
+        let text = pytrace::unquote(text);
         if let Some((_, frame)) = self.py_trace.as_mut() {
             if stops::traceback_frame(text) {
                 *frame = Some(text.trim().to_owned());
@@ -734,6 +736,11 @@ impl Grader {
         }
         if stops::traceback_start(text) {
             self.py_trace = Some((number, None));
+            return true;
+        }
+        if pytrace::headless_start(text) {
+            // The paste cut the `Traceback` header off: its frames still say one.
+            self.py_trace = Some((number, Some(text.trim().to_owned())));
             return true;
         }
         self.repl_last = stops::repl_statement(text).map(str::to_owned);

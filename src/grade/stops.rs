@@ -55,7 +55,9 @@ pub(crate) fn traceback_reason(
         s.push_str(&format!(", raised by `{}`", st.trim()));
     }
     let lower = exception.to_ascii_lowercase();
-    if lower.starts_with("oserror") {
+    if let Some(meaning) = super::pytrace::oserror(exception) {
+        s.push_str(&meaning);
+    } else if lower.starts_with("oserror") {
         s.push_str(
             "; an OSError is the network or TLS call failing (a negative number is the TLS \
              library's code, an Errno the socket's)",

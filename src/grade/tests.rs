@@ -1429,3 +1429,33 @@ fn mqtt_that_works_in_the_firmwares_own_words_passes_and_its_last_state_decides(
     );
     assert_eq!(r.verdict, Verdict::Fault, "{}", r.reason);
 }
+
+#[test]
+fn pasted_micropython_tracebacks_end_on_an_oserror_that_is_named() {
+    // Inside markdown back-ticks, and with the `Traceback` header cut off.
+    let r = auto(
+        "` File \"urequests.py\", line 108, in get`\n\
+         `  File \"urequests.py\", line 53, in request`\n`OSError: -202`\n",
+    );
+    assert_eq!(
+        (r.verdict, r.exit_code),
+        (Verdict::Fault, 5),
+        "{}",
+        r.reason
+    );
+    assert!(
+        r.reason.contains("`OSError: -202`") && r.reason.contains("getaddrinfo"),
+        "{}",
+        r.reason
+    );
+    let r = auto(
+        "`Traceback (most recent call last):\n  File \"<stdin>\", line 7, in <module>\n\
+         \x20 File \"/lib/urllib/urequest.py\", line 30, in urlopen\nOSError: -40`\n",
+    );
+    assert_eq!(r.verdict, Verdict::Fault, "{}", r.reason);
+    assert!(
+        r.reason.contains("-40") && r.reason.contains("handshake_failure"),
+        "{}",
+        r.reason
+    );
+}
