@@ -20,6 +20,7 @@ pub mod rules;
 pub mod truth;
 
 mod axtls;
+mod blynk;
 mod boot;
 mod clientdiag;
 mod context;
@@ -190,6 +191,8 @@ pub struct Grader {
     ended_fault: Option<String>,
     /// The MQTT session: connects that failed since the last one that worked.
     mqtt: mqtt::Session,
+    /// The Blynk connection, when the log shows the library.
+    blynk: blynk::State,
     /// The last error an ESP-IDF app logged with an `esp_err_t` name, a Firebase library's
     /// missing token, or a connection error in any firmware's words (line, reason): the verdict
     /// when the log ends soon after it without another (an app that went on is not stuck there).
@@ -242,6 +245,7 @@ impl Grader {
             wifi_up: false,
             ended_fault: None,
             mqtt: mqtt::Session::default(),
+            blynk: blynk::State::default(),
             app_error: None,
             py_trace: None,
             repl_last: None,
@@ -565,6 +569,22 @@ impl Grader {
             && self.mqtt.line(&mut self.core, text, &lower)
         {
             return;
+        }
+        match self.blynk.line(text, &lower) {
+            Some(blynk::Said::Refused(why)) => {
+                let reason = format!("line {}: {why}", line.number);
+                self.core
+                    .propose(Verdict::Fail, None, reason, Finality::Now);
+                return;
+            }
+            Some(blynk::Said::Ready(why)) => {
+                let reason = format!("line {}: {why}", line.number);
+                self.core
+                    .propose(Verdict::Pass, None, reason, Finality::AfterLines(40));
+                return;
+            }
+            Some(blynk::Said::Down(why)) => self.app_error = Some((line.number, why)),
+            None => {}
         }
         if self.profile == Profile::Auto && matches!(self.detected, None | Some("esp-idf")) {
             self.detect(text);

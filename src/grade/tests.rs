@@ -1459,3 +1459,22 @@ fn pasted_micropython_tracebacks_end_on_an_oserror_that_is_named() {
         r.reason
     );
 }
+
+#[test]
+fn blynk_refused_ready_or_never_connected() {
+    let r = auto("[846659] Connecting to blynk.cloud:80\n[847566] Invalid auth token.\n");
+    assert_eq!((r.verdict, r.exit_code), (Verdict::Fail, 1), "{}", r.reason);
+    assert!(r.reason.contains("auth token"), "{}", r.reason);
+    let r = auto("[5001] Connecting to blynk.cloud:80\n[5120] Ready (ping: 24ms).\n");
+    assert_eq!((r.verdict, r.exit_code), (Verdict::Pass, 0), "{}", r.reason);
+    let r = auto(
+        "Connecting WiFi...\n> Connecting Blynk...\nDisconnected.\nConnecting Blynk...\nDisconnected.\n",
+    );
+    assert_eq!(
+        (r.verdict, r.exit_code),
+        (Verdict::Fault, 5),
+        "{}",
+        r.reason
+    );
+    assert!(r.reason.contains("`Disconnected.`"), "{}", r.reason);
+}
