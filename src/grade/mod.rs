@@ -20,6 +20,7 @@ pub mod rules;
 pub mod truth;
 
 mod axtls;
+mod azure;
 mod blynk;
 mod boot;
 mod clientdiag;
@@ -516,6 +517,7 @@ impl Grader {
             return;
         }
         if let Some(reason) = stops::app_error(text)
+            .or_else(|| azure::error(text))
             .or_else(|| stops::token_not_ready(text))
             .or_else(|| stops::connection_error(text))
         {
