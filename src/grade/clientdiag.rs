@@ -13,6 +13,7 @@ pub(crate) fn classify(lower: &str, found: &Found) -> Option<Finding> {
         .or_else(|| pubsubclient(lower, found))
         .or_else(|| mqtt_client(lower, found))
         .or_else(|| http_client_error(lower, found))
+        .or_else(|| httpclient_code(lower, found))
         .or_else(|| ota_and_cloud(lower, found))
 }
 
@@ -261,9 +262,51 @@ fn pubsubclient(lower: &str, found: &Found) -> Option<Finding> {
     )
 }
 
+/// Firmware that prints HTTPClient's negative code and its `errorToString()` where a status
+/// would be: ESPEasy's `HTTP : C008 192.168.44.34 GET... failed HTTP code: -11 read Timeout`.
+fn httpclient_code(lower: &str, found: &Found) -> Option<Finding> {
+    let at = lower.find("http code: -")?;
+    let code = number_after(&lower[at..], "http code:")?;
+    let what = match code {
+        -1 => {
+            "connection refused: HTTPClient says this for any failed connect (refused, \
+             unreachable, DNS, or the TLS handshake), so it is unknown whether TCP or TLS failed"
+        }
+        -2 | -3 | -10 => "sending the request failed: the connection broke",
+        -4 => "not connected: an earlier connect failed",
+        -5 => "connection lost: the connection dropped before the response came",
+        -7 => "no HTTP server: what answered did not speak HTTP",
+        -11 => {
+            "read timeout: the server took the connection but sent no response in time (it is \
+             overloaded, or the firmware's timeout is too short)"
+        }
+        _ => "one of HTTPClient's errors before any response",
+    };
+    found(
+        CONNECTION,
+        About::Connection,
+        Weight::Fails,
+        format!("the request got no HTTP status: HTTPClient error {code}, {what}"),
+        Some(code),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::tlsdiag::{self, source_and_words};
+
+    #[test]
+    fn httpclient_codes_that_firmware_prints_in_its_own_words() {
+        let (s, e) = source_and_words(
+            "1154679: HTTP : C008 192.168.44.34 GET... failed HTTP code: -11 read Timeout",
+        );
+        assert_eq!(s, super::CONNECTION);
+        assert!(e.contains("HTTPClient error -11, read timeout"), "{e}");
+        let (_, e) = source_and_words("HTTP : C011 GET... failed HTTP code: -1 connection refused");
+        assert!(e.contains("unknown whether TCP or TLS"), "{e}");
+        let line = "HTTP : C011 GET... HTTP code: 200";
+        assert_eq!(tlsdiag::classify(1, line, &line.to_ascii_lowercase()), None);
+    }
 
     #[test]
     fn esp_http_client_errors_fail_before_any_status() {
