@@ -59,8 +59,8 @@ pub(crate) fn oserror(exception: &str) -> Option<String> {
 fn errno_meaning(name: &str) -> Option<&'static str> {
     Some(match name {
         "ECONNABORTED" => {
-            "the board's own network stack aborted the connection (Wi-Fi dropped, or the TLS \
-             layer gave up)"
+            "the board's own network stack (lwIP) aborted the connection: a connect the \
+             server never answered, or a connection that broke (Wi-Fi dropped)"
         }
         "ECONNRESET" => "the server reset the connection",
         "ECONNREFUSED" => "the server refused the connection (nothing listens on that port)",
@@ -100,6 +100,7 @@ mod tests {
         assert!(m.contains("-0x7280"), "{m}");
         let m = oserror("OSError: [Errno 113] ECONNABORTED").unwrap_or_default();
         assert!(m.contains("ECONNABORTED: the board's own"), "{m}");
+        assert!(m.contains("never answered"), "{m}");
         assert_eq!(oserror("OSError: 23"), None);
         assert_eq!(oserror("ValueError: -202"), None);
     }
