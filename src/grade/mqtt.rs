@@ -190,6 +190,10 @@ pub(crate) fn works(text: &str, lower: &str) -> Option<&'static str> {
     {
         return Some("coreMQTT connected to the broker");
     }
+    // The AWS IoT Device SDK's subscribe_publish samples print it in their message handler.
+    if lower.trim_end().ends_with(": subscribe callback") {
+        return Some("a message came from the broker (the AWS IoT SDK's subscribe callback)");
+    }
     if lower.contains("publish acknowledged") || lower.contains("subscribe acknowledged") {
         return Some("the broker acknowledged a message (AsyncMqttClient)");
     }
@@ -396,6 +400,7 @@ mod tests {
             "Connected to MQTT.",
             "Publish acknowledged.",
             "I (9000) coreMQTT: MQTT connection successfully established with broker.",
+            "I (11216) subpub: Subscribe callback",
         ] {
             assert!(w(line).is_some(), "{line}");
         }
