@@ -96,6 +96,15 @@ impl State {
         }
         if let Some(rest) = strip_ci(lower, text, "connecting to ") {
             let name = rest.trim().to_owned();
+            // Other sketches' progress words (AsyncMqttClient's `Connecting to MQTT...` on every
+            // reconnect) name no SSID or server: not this sketch starting over.
+            let word = name.trim_end_matches('.').to_ascii_lowercase();
+            if matches!(
+                word.as_str(),
+                "mqtt" | "mqtt broker" | "broker" | "wi-fi" | "wifi"
+            ) {
+                return Step::Nothing;
+            }
             // Before `WiFi connected` the line names the SSID, after it the server. A log that
             // starts late may miss `WiFi connected`; NTP or GitHub's own name settle it.
             let is_server = self.wifi_connected

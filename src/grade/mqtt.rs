@@ -22,6 +22,57 @@ pub(crate) fn failure(lower: &str) -> Option<(String, Option<i32>)> {
     pubsubclient(lower)
         .or_else(|| tasmota(lower))
         .or_else(|| core_mqtt(lower))
+        .or_else(|| async_mqtt_client(lower))
+}
+
+/// AsyncMqttClient's examples: `Disconnected from MQTT.` (`onMqttDisconnect`), with the
+/// `AsyncMqttClientDisconnectReason` where the sketch prints its name.
+fn async_mqtt_client(lower: &str) -> Option<(String, Option<i32>)> {
+    let t = lower.trim();
+    if !t.starts_with("disconnected from mqtt") {
+        return None;
+    }
+    let reasons = [
+        (
+            "tcp_disconnected",
+            "the TCP connection to the broker failed or broke",
+        ),
+        (
+            "mqtt_unacceptable_protocol_version",
+            "the broker does not speak this MQTT version",
+        ),
+        (
+            "mqtt_identifier_rejected",
+            "the broker rejected the client ID",
+        ),
+        ("mqtt_server_unavailable", "the broker is unavailable"),
+        (
+            "mqtt_malformed_credentials",
+            "the user name or password is malformed",
+        ),
+        (
+            "mqtt_not_authorized",
+            "the broker did not authorise the client",
+        ),
+        ("esp8266_not_enough_space", "the board ran out of memory"),
+        (
+            "tls_bad_fingerprint",
+            "the broker's certificate does not match the pinned fingerprint",
+        ),
+    ];
+    let why = reasons
+        .iter()
+        .find(|(name, _)| t.contains(name))
+        .map(|(name, why)| format!(": {}, {why}", name.to_ascii_uppercase()))
+        .unwrap_or_else(|| {
+            " (the sketch does not print the reason; TCP_DISCONNECTED, 0, is the network \
+             connection failing)"
+                .to_owned()
+        });
+    Some((
+        format!("the MQTT client (AsyncMqttClient) has no broker connection{why}"),
+        None,
+    ))
 }
 
 fn pubsubclient(lower: &str) -> Option<(String, Option<i32>)> {
@@ -367,6 +418,13 @@ mod tests {
             why.contains("`MQTTRecvFailed`") && why.contains("iot:Connect"),
             "{why}"
         );
+        let (why, _) = failure("disconnected from mqtt. reason: mqtt_not_authorized")
+            .unwrap_or_else(|| panic!("AsyncMqttClient not read"));
+        assert!(
+            why.contains("MQTT_NOT_AUTHORIZED, the broker did not"),
+            "{why}"
+        );
+        assert!(failure("disconnected from mqtt.").is_some());
         let line = "E (32023) EstablishMqttSession: Connection with MQTT broker failed with status MQTTRecvFailed";
         assert!(failure(&line.to_ascii_lowercase()).is_some());
         for line in [

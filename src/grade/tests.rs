@@ -1487,6 +1487,15 @@ fn mqtt_that_works_in_the_firmwares_own_words_passes_and_its_last_state_decides(
     );
     assert_eq!(r.verdict, Verdict::Fault, "{}", r.reason);
     assert!(r.reason.contains("`MQTTRecvFailed`"), "{}", r.reason);
+    // AsyncMqttClient's example: lost, then connected again.
+    let r = auto(
+        "Connecting to MQTT...\nDisconnected from MQTT.\nConnecting to MQTT...\nConnected to MQTT.\n",
+    );
+    assert_eq!(r.verdict, Verdict::Pass, "{}", r.reason);
+    assert!(r.reason.contains("earlier attempt failed"), "{}", r.reason);
+    let r = auto("Connecting to MQTT...\nDisconnected from MQTT.\n");
+    assert_eq!(r.verdict, Verdict::Fault, "{}", r.reason);
+    assert!(r.reason.contains("AsyncMqttClient"), "{}", r.reason);
     // A board that reported an earlier crash is graded on it.
     let r = auto(
         "03:58:08 MQT: tele/Tasmota/INFO1 = {\"Module\":\"Generic\"}\n\
