@@ -69,10 +69,13 @@ fn explain_alert(name: &str) -> (String, About) {
 }
 
 /// A negative status that is minus a TLS alert's number (what axTLS returns for the alert the
-/// server sent), explained; `None` for axTLS's own small codes (`SSL_ERROR_DEAD` is -2).
+/// server sent), named; `None` for axTLS's own small codes (`SSL_ERROR_DEAD` is -2).
 pub(crate) fn alert_status(code: i32) -> Option<String> {
-    alert_name(-code)?;
-    Some(handshake_status(code).0)
+    let name = alert_name(-code)?;
+    Some(format!(
+        "the server sent a fatal TLS alert {} ({name})",
+        -code
+    ))
 }
 
 /// What an `ssl_handshake_status` code means (axTLS's ssl.h): a fatal alert the server sent

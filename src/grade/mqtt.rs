@@ -278,6 +278,15 @@ fn tasmota_works(lower: &str) -> Option<&'static str> {
         .then_some("Tasmota published to the broker")
 }
 
+/// A line short enough to quote in a reason (a publish's JSON payload can run to kilobytes).
+fn short(line: &str) -> String {
+    const MAX: usize = 120;
+    match line.char_indices().nth(MAX) {
+        Some((at, _)) => format!("{}…", &line[..at]),
+        None => line.to_owned(),
+    }
+}
+
 /// One run's MQTT session: connects that failed since the last one that worked, and whether
 /// the outcome is this session's pass.
 #[derive(Debug, Default)]
@@ -328,7 +337,7 @@ impl Session {
         if !retried && core.outcome.is_some() {
             return false;
         }
-        let quoted = text.trim();
+        let quoted = short(text.trim());
         // Talking to the broker is past connecting (the reference sketch's stages) and into
         // the app's run (an ESP-IDF app's).
         core.enter(Stage::TlsConnect, None);
@@ -433,6 +442,14 @@ mod tests {
         ] {
             assert_eq!(failure(&line.to_ascii_lowercase()), None, "{line}");
         }
+    }
+
+    #[test]
+    fn long_lines_are_quoted_short() {
+        assert_eq!(short("MQT: Connected"), "MQT: Connected");
+        let long = format!("[ OMG->MQTT ] topic: a/b msg: {}", "é".repeat(300));
+        let q = short(&long);
+        assert!(q.ends_with('…') && q.chars().count() == 121, "{q}");
     }
 
     #[test]

@@ -46,9 +46,15 @@ pub(crate) fn oserror(exception: &str) -> Option<String> {
         ),
         c if c < 0 => {
             let alert = super::axtls::alert_status(c)?;
+            let why = if code == -40 {
+                ": the server refused the handshake, it shares no TLS version or cipher suite \
+                 with axTLS (TLS 1.2 with RSA AES-CBC suites only)"
+            } else {
+                ""
+            };
             format!(
-                "; {code} on the ESP8266 port is axTLS's code for a TLS failure: {alert} (no HTTP \
-                 status came)"
+                "; {code} on the ESP8266 port is axTLS's code for a TLS failure: {alert}{why} (no \
+                 HTTP status came)"
             )
         }
         _ => return None,
