@@ -307,6 +307,19 @@ pub(crate) fn classify(number: usize, text: &str, lower: &str) -> Option<Finding
     }
     if tls_context && let Some((code, printed)) = mbedtls_code(text) {
         let (explanation, about) = explain_mbedtls(code);
+        // arduino-esp32's ssl_client names the function that failed: past the handshake
+        // (`data_to_read`, `send_ssl_data`, `get_ssl_receive`), the connection was up and broke.
+        let after_handshake = ["data_to_read", "send_ssl_data", "get_ssl_receive"]
+            .iter()
+            .any(|f| lower.contains(f));
+        let explanation = if after_handshake && code == -0x7200 {
+            "invalid record (-0x7200): after the handshake, a record arrived that was not valid \
+             TLS (the stream was corrupted or cut, or the server wrote plain data on the TLS \
+             connection)"
+                .to_owned()
+        } else {
+            explanation
+        };
         let explanation = as_printed(explanation, code, &printed);
         let explanation = with_strerror(explanation, text);
         let mut f = Finding::new(about, Weight::Fails);
@@ -767,6 +780,7 @@ mod tests {
              invalid SSL record was received",
         );
         assert!(e.contains("(-29184, -0x7200)"), "{e}");
+        assert!(e.contains("after the handshake"), "{e}");
         assert!(
             e.contains("`SSL - An invalid SSL record was received`"),
             "{e}"
