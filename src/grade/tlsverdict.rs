@@ -87,6 +87,10 @@ pub(crate) fn tls_reason(core: &Engine) -> Option<String> {
     }
     let primary = core.primary.as_ref()?;
     let reason = primary_reason(host, primary);
+    let reason = match handshake_returned(core) {
+        Some(said) if !primary.text.contains(said) => format!("{reason} (the log: `{said}`)"),
+        _ => reason,
+    };
     // HTTPClient's own error lines after the cause (`returnError(): error(-1): connection
     // refused`): what the firmware printed, quoted, so the user finds it in the reason.
     let echoes: Vec<String> = core
@@ -128,6 +132,21 @@ fn primary_reason(host: &str, d: &super::model::Diagnostic) -> String {
     }
 }
 
+/// What esp-tls said its handshake returned (`mbedtls_ssl_handshake returned -0x3000`), as the
+/// log printed it: the one code users search for, whichever line explains the failure best.
+fn handshake_returned(core: &Engine) -> Option<&str> {
+    const SAID: &str = "mbedtls_ssl_handshake returned ";
+    core.diagnostics.iter().rev().find_map(|d| {
+        let at = d.text.find(SAID)?;
+        let rest = &d.text[at + SAID.len()..];
+        let code = rest
+            .split(|c: char| c.is_whitespace() || c == ',' || c == ')')
+            .next()
+            .filter(|c| c.starts_with('-') && c.len() > 1)?;
+        d.text.get(at..at + SAID.len() + code.len())
+    })
+}
+
 /// The TLS library a diagnostic's source names, spelled as its authors spell it.
 fn library(source: &str) -> Option<&'static str> {
     match source {
@@ -137,5 +156,37 @@ fn library(source: &str) -> Option<&'static str> {
         "wolfssl" => Some("wolfSSL"),
         "axtls" => Some("axTLS"),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{GradeConfig, Profile, grade_bytes};
+
+    #[test]
+    fn a_bundle_failure_keeps_the_code_the_handshake_returned() {
+        let r = grade_bytes(
+            GradeConfig::new(Profile::Auto),
+            b"E (2948) esp-x509-crt-bundle: PK verify failed with error FFFFBD70\n\
+              E (2958) esp-x509-crt-bundle: Failed to verify certificate\n\
+              E (2958) esp-tls-mbedtls: mbedtls_ssl_handshake returned -0x3000\n\
+              I (2958) esp-tls-mbedtls: Failed to verify peer certificate!\n\
+              E (2968) esp-tls: Failed to open new connection\n",
+        );
+        assert_eq!(r.exit_code, 5, "{}", r.reason);
+        assert!(r.reason.contains("esp-x509-crt-bundle"), "{}", r.reason);
+        assert!(
+            r.reason
+                .contains("`mbedtls_ssl_handshake returned -0x3000`"),
+            "{}",
+            r.reason
+        );
+        // The handshake's own line leads: its code is not said twice.
+        let r = grade_bytes(
+            GradeConfig::new(Profile::Auto),
+            b"E (5234) esp-tls-mbedtls: mbedtls_ssl_handshake returned -0x7280\n\
+              E (5240) esp-tls: Failed to open new connection\n",
+        );
+        assert_eq!(r.reason.matches("-0x7280").count(), 1, "{}", r.reason);
     }
 }
