@@ -194,7 +194,7 @@ impl State {
                 Stage::TlsConnect.name()
             };
             if !core.reached(Stage::Request) {
-                let reason = self.connection_failed_reason(core);
+                let reason = self.connection_failed_reason(core, text);
                 // The reference sketch stops after its `connection failed`; other firmware goes
                 // on, and what it prints next (a crash, a reboot) may say more.
                 if lower == "connection failed" || lower.ends_with(": connection failed") {
@@ -364,7 +364,7 @@ impl State {
         }
     }
 
-    fn connection_failed_reason(&self, core: &Engine) -> String {
+    fn connection_failed_reason(&self, core: &Engine, text: &str) -> String {
         let host = self
             .host
             .as_deref()
@@ -386,9 +386,16 @@ impl State {
         };
         // `connection failed` is all the sketch prints: client.connect() covers DNS, TCP and
         // TLS, and a server that is down looks the same as a pin that no longer matches.
+        // The firmware's own words, quoted unless they are the reference sketch's.
+        let printed = text.trim();
+        let printed = if printed.eq_ignore_ascii_case("connection failed") || printed.is_empty() {
+            String::new()
+        } else {
+            format!(" (the firmware printed `{}`)", shorten(printed, 120))
+        };
         format!(
-            "connection to {host} failed; the log does not say whether TCP or TLS failed (the \
-             server may be down or unreachable){pin}. {}",
+            "connection to {host} failed{printed}; the log does not say whether TCP or TLS failed \
+             (the server may be down or unreachable){pin}. {}",
             // The reference sketch is the ESP8266 core's example: unless the log shows another
             // chip, its `connecting to HOST` says ESP8266.
             super::context::Family::debug_advice(

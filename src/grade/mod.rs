@@ -220,6 +220,9 @@ pub struct Grader {
     bootloader: bool,
     /// Lua called NodeMCU's `http` module: its callback's `code\tdata` lines are the answer.
     lua_http: bool,
+    /// The last boot was into the ROM's download mode (line, its boot mode as printed): the
+    /// chip waits for a flasher and runs no firmware.
+    download_wait: Option<(usize, String)>,
     /// An AT firmware's command waiting for its result code.
     at: esp_at::Session,
     /// Whether the log showed ESP-Hosted's host driver.
@@ -253,6 +256,7 @@ impl Grader {
             cut: 0,
             stamp_clock: (!config.timed).then_some(None),
             elf_sha256: None,
+            download_wait: None,
             own_ip: None,
             wifi_down: None,
             wifi_up: false,
