@@ -185,7 +185,7 @@ impl State {
                 Stage::TlsConnect.name()
             };
             if !core.reached(Stage::Request) {
-                let reason = self.connection_failed_reason(core);
+                let reason = self.connection_failed_reason(core, text);
                 // The reference sketch stops after its `connection failed`; other firmware goes
                 // on, and what it prints next (a crash, a reboot) may say more.
                 if lower == "connection failed" || lower.ends_with(": connection failed") {
@@ -355,7 +355,8 @@ impl State {
         }
     }
 
-    fn connection_failed_reason(&self, core: &Engine) -> String {
+    /// Why the connection failed; `said` is the firmware's own line, quoted as printed.
+    fn connection_failed_reason(&self, core: &Engine, said: &str) -> String {
         let host = self
             .host
             .as_deref()
@@ -378,8 +379,8 @@ impl State {
         // `connection failed` is all the sketch prints: client.connect() covers DNS, TCP and
         // TLS, and a server that is down looks the same as a pin that no longer matches.
         format!(
-            "connection to {host} failed; the log does not say whether TCP or TLS failed (the \
-             server may be down or unreachable){pin}. {}",
+            "connection to {host} failed (the board printed `{said}`); the log does not say \
+             whether TCP or TLS failed (the server may be down or unreachable){pin}. {}",
             // The reference sketch is the ESP8266 core's example: unless the log shows another
             // chip, its `connecting to HOST` says ESP8266.
             super::context::Family::debug_advice(
