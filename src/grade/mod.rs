@@ -19,6 +19,7 @@ pub mod render;
 pub mod rules;
 pub mod truth;
 
+mod aftermath;
 mod axtls;
 mod boot;
 mod clientdiag;
@@ -35,6 +36,7 @@ mod timeout;
 mod tlsdiag;
 mod tlsverdict;
 mod unity;
+mod updater;
 mod wifi;
 
 pub use self::engine::Decision;
@@ -210,6 +212,12 @@ pub struct Grader {
     bootloader: bool,
     /// Lua called NodeMCU's `http` module: its callback's `code\tdata` lines are the answer.
     lua_http: bool,
+    /// The open outcome is a 3xx from HTTPClient's debug output, which HTTPClient may follow.
+    redirect_open: bool,
+    /// A whole log is graded (`grade`): read past the verdict for a crash after it.
+    whole_log: bool,
+    /// The verdict a crash after it overturned.
+    earlier: Option<Decision>,
 }
 
 impl Grader {
@@ -251,6 +259,9 @@ impl Grader {
             reading_response: None,
             bootloader: false,
             lua_http: false,
+            redirect_open: false,
+            whole_log: !config.timed,
+            earlier: None,
         }
     }
 
@@ -347,7 +358,11 @@ impl Grader {
     /// The report as things stand.
     pub fn report(&self) -> Report {
         let (verdict, stage, reason) = match &self.core.outcome {
-            Some(o) => (o.verdict, o.stage.clone(), o.reason.clone()),
+            Some(o) => (
+                o.verdict,
+                o.stage.clone(),
+                self.after_earlier(o.verdict, o.reason.clone()),
+            ),
             None => (
                 Verdict::Timeout,
                 self.core.current_name().to_owned(),
@@ -411,7 +426,7 @@ impl Grader {
         if self.core_dump_line(line.number, &line.text) {
             return;
         }
-        if self.core.is_final {
+        if self.core.is_final && !self.crash_after_verdict(line) {
             return;
         }
         let text = line.text.as_str();
@@ -564,6 +579,12 @@ impl Grader {
         if httpclient::lua_request(text) {
             self.lua_http = true;
         }
+        if self.redirect_open && httpclient::follows_redirect(&lower) {
+            // HTTPClient follows the 3xx it got: the next status is the request's answer.
+            self.redirect_open = false;
+            self.core.outcome = None;
+            self.core.budget = None;
+        }
         let said = httpclient::read(text)
             .or_else(|| httpclient::code_after_url(&self.prev_line, text))
             .or_else(|| {
@@ -587,6 +608,7 @@ impl Grader {
                 httpclient::Said::Status(v, why) => (v, why, Finality::AfterLines(40)),
             };
             let reason = format!("line {}: {why}", line.number);
+            self.redirect_open = httpclient::redirect_seen(text);
             if verdict == Verdict::Fault {
                 // No HTTP status: the connection failed. What the TLS library said before
                 // explains it better than HTTPClient's one word; the examples retry in `loop()`.
@@ -629,6 +651,14 @@ impl Grader {
             .outcome
             .as_ref()
             .is_some_and(|o| o.verdict.rank() >= Verdict::Fail.rank());
+        // The ESP8266 updater refused the image (no room, a flash write that failed, an image
+        // that did not verify): the update did not happen, the device's answer is no.
+        if !decided && let Some(why) = updater::refused(text) {
+            let reason = format!("line {}: {why}", line.number);
+            self.core
+                .propose(Verdict::Fail, None, reason, Finality::AfterLines(40));
+            return;
+        }
         if !in_bootloader
             && !decided
             && let Some(why) = httpclient::ota_image_refused(text)
