@@ -112,6 +112,8 @@ impl Grader {
         let Some((number, lines)) = self.dump_block.take() else {
             return;
         };
+        // The dump is the handler's last word before `Rebooting...`.
+        self.panic_tail = None;
         let dump = decode::read_block(lines.iter().map(String::as_str), Some(number));
         if self.core.outcome.is_none() && self.block.is_none() {
             let why = match (&dump.panic_reason, &dump.error) {
@@ -145,7 +147,45 @@ impl Grader {
             block: block.lines,
             elf_sha256: self.elf_sha256.clone(),
         });
+        // ESP-IDF's panic handler goes on after the backtrace: the app's ELF SHA-256, a core
+        // dump to UART if configured, then `Rebooting...`.
+        if matches!(
+            block.end,
+            crash::BlockEnd::Backtrace | crash::BlockEnd::Backtraces
+        ) {
+            self.panic_tail = Some(PANIC_TAIL_LINES);
+        }
         self.core
             .propose(Verdict::Fault, None, reason, Finality::Now);
     }
+
+    /// A line after an ESP-IDF panic's backtrace: the handler is done at `Rebooting...`, `CPU
+    /// halted.`, the next boot's banner, or after a few lines of anything else. Its `ELF file
+    /// SHA256:` names the build that crashed, for a log that began after the boot's.
+    pub(super) fn panic_tail_line(&mut self, text: &str) {
+        let Some(left) = self.panic_tail else {
+            return;
+        };
+        if let Some(sha) = decode::logged_elf_sha256(text)
+            && let Some(crash) = self.core.crash.as_mut()
+        {
+            crash.elf_sha256.get_or_insert(sha);
+        }
+        let t = text.trim();
+        let over = t.starts_with("Rebooting...")
+            || t.starts_with("CPU halted")
+            || crash::classify(text, &text.to_ascii_lowercase())
+                .is_some_and(|s| matches!(s, crash::Signal::Boot { .. }));
+        self.panic_tail = match left {
+            _ if over => None,
+            _ if t.is_empty() => Some(left),
+            0 | 1 => None,
+            n => Some(n - 1),
+        };
+    }
 }
+
+/// Lines an ESP-IDF panic handler prints between the backtrace and its end, beside a core dump
+/// (read as a block of its own): `ELF file SHA256:`, `Entering gdb stub`, `Press Enter to print
+/// core dump to UART...`, `I (…) esp_core_dump_uart: Initialize core dump on UART...`.
+const PANIC_TAIL_LINES: u32 = 8;

@@ -262,8 +262,19 @@ pub(crate) fn tcp_errno(errno: Option<i32>) -> String {
             "the server refused the TCP connection, nothing listens on that port (errno 111)"
                 .to_owned()
         }
-        Some(113) => "no route to the server: host unreachable (errno 113)".to_owned(),
-        Some(118) => "the host is down or unreachable (errno 118)".to_owned(),
+        // The chips' newlib numbers errno as BSD does, not as Linux: 113 is ECONNABORTED
+        // (Linux's EHOSTUNREACH), which lwIP gives a connect the server never answered.
+        Some(113) => {
+            "the TCP connect was aborted (errno 113, ECONNABORTED: lwIP's word for a connect \
+             the server never answered): it is down, unreachable from the board's network, or \
+             a firewall drops the connection"
+                .to_owned()
+        }
+        Some(118) => {
+            "the host is unreachable (errno 118, EHOSTUNREACH): no route to it from the board's \
+             network (gateway, subnet?)"
+                .to_owned()
+        }
         Some(119) => {
             "the operation was still in progress when it gave up (errno 119, EINPROGRESS: \
              usually a timeout)"
@@ -440,11 +451,18 @@ mod tests {
     }
 
     #[test]
+    fn socket_errnos_are_newlibs_not_linuxs() {
+        assert!(super::tcp_errno(Some(113)).contains("ECONNABORTED"));
+        assert!(super::tcp_errno(Some(118)).contains("EHOSTUNREACH"));
+        assert!(super::tcp_errno(Some(104)).contains("reset"));
+    }
+
+    #[test]
     fn wifi_client_and_mqtt_client_connection_errors() {
         for (line, word) in [
             (
                 "[E][WiFiClient.cpp:98] connect(): lwip_connect_r: 113",
-                "unreachable",
+                "ECONNABORTED",
             ),
             (
                 "[E][WiFiClient.cpp:220] connect(): lwip_connect",

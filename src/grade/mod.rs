@@ -201,6 +201,9 @@ pub struct Grader {
     repl_last: Option<String>,
     /// A core dump block being read: the line it started on and its base64 lines so far.
     dump_block: Option<(usize, Vec<String>)>,
+    /// An ESP-IDF panic handler still printing after the crash's backtrace (its `ELF file
+    /// SHA256:`, a core dump, `Rebooting...`): lines it may still take. A watcher waits for it.
+    panic_tail: Option<u32>,
     /// The core dump the log printed, read.
     core_dump: Option<CoreDumpReport>,
     /// The last non-blank line, and the one before it (what a line follows).
@@ -253,6 +256,7 @@ impl Grader {
             py_trace: None,
             repl_last: None,
             dump_block: None,
+            panic_tail: None,
             core_dump: None,
             last_line: String::new(),
             prev_line: String::new(),
@@ -283,18 +287,23 @@ impl Grader {
     /// Whether the verdict is final (a watcher stops here). Not while a core dump block is
     /// being read: it follows the crash it records, and a watcher would cut it.
     pub fn is_final(&self) -> bool {
-        self.core.is_final && self.dump_block.is_none()
+        self.core.is_final && self.dump_block.is_none() && self.panic_tail.is_none()
     }
 
     /// Whether an outcome is proposed but not yet final.
     pub fn is_open(&self) -> bool {
-        self.core.outcome.is_some() && !self.core.is_final
+        self.core.outcome.is_some() && (!self.core.is_final || self.panic_tail.is_some())
     }
 
     /// The port went quiet with an outcome proposed: make it final.
     pub fn settle(&mut self, out: &mut Vec<Event>) {
         if self.block.is_some() {
             self.end_block();
+        }
+        // Quiet after a panic: a handler that waits (`Press Enter to print core dump`) or
+        // halts prints no more.
+        if self.dump_block.is_none() {
+            self.panic_tail = None;
         }
         self.core.finalize();
         out.append(&mut self.core.events);
@@ -426,6 +435,7 @@ impl Grader {
         if self.core_dump_line(line.number, &line.text) {
             return;
         }
+        self.panic_tail_line(&line.text);
         if self.core.is_final && !self.crash_after_verdict(line) {
             return;
         }

@@ -1104,6 +1104,71 @@ fn a_watcher_waits_for_the_core_dump_a_crash_prints() {
 }
 
 #[test]
+fn a_watcher_waits_for_the_panic_handlers_tail_after_the_backtrace() {
+    // The Guru Meditation ends at its Backtrace in one read; the handler's ELF SHA-256 and the
+    // core dump arrive in later reads. A watcher must not stop in between.
+    let b64 = include_str!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fixtures/crashes/coredump/esp32c6/coredump.b64"
+    ));
+    let mut g = Grader::new(GradeConfig::new(Profile::Auto));
+    let mut ev = Vec::new();
+    let crash = "Guru Meditation Error: Core  0 panic'ed (LoadProhibited). Exception was unhandled.\n\
+                 Core  0 register dump:\nPC      : 0x400d1234  PS      : 0x00060830\n\n\
+                 Backtrace: 0x400d1234:0x3ffb1f00 0x400d5678:0x3ffb1f20\n";
+    g.feed(crash.as_bytes(), Duration::ZERO, &mut ev);
+    assert!(
+        !g.is_final() && g.is_open(),
+        "the handler is still printing"
+    );
+    g.feed(
+        b"\n\nELF file SHA256: 64d3738c1a2b3c4d\n\n================= CORE DUMP START =================\n",
+        Duration::ZERO,
+        &mut ev,
+    );
+    g.feed(b64.as_bytes(), Duration::ZERO, &mut ev);
+    g.feed(
+        b"================= CORE DUMP END =================\n",
+        Duration::ZERO,
+        &mut ev,
+    );
+    assert!(g.is_final(), "the dump is the handler's last word");
+    let r = g.finish(End::Eof, &mut ev);
+    assert_eq!(r.verdict, Verdict::Fault);
+    assert!(r.reason.contains("LoadProhibited"), "{}", r.reason);
+    assert_eq!(r.core_dump.map(|d| d.tasks.len()), Some(3));
+    // The handler's own SHA-256 line names the build that crashed.
+    assert_eq!(
+        r.crash.and_then(|c| c.elf_sha256).as_deref(),
+        Some("64d3738c1a2b3c4d")
+    );
+
+    // A handler that halts, or waits for Enter before the dump, goes quiet: the watcher's
+    // settle ends the wait.
+    let mut g = Grader::new(GradeConfig::new(Profile::Auto));
+    g.feed(crash.as_bytes(), Duration::ZERO, &mut ev);
+    g.feed(
+        b"\nELF file SHA256: 64d3738c1a2b3c4d\n",
+        Duration::ZERO,
+        &mut ev,
+    );
+    assert!(!g.is_final() && g.is_open());
+    g.settle(&mut ev);
+    assert!(g.is_final());
+
+    // Without a core dump, `Rebooting...` ends the wait.
+    let mut g = Grader::new(GradeConfig::new(Profile::Auto));
+    g.feed(crash.as_bytes(), Duration::ZERO, &mut ev);
+    assert!(!g.is_final());
+    g.feed(
+        b"\nELF file SHA256: 64d3738c1a2b3c4d\n\nRebooting...\n",
+        Duration::ZERO,
+        &mut ev,
+    );
+    assert!(g.is_final());
+}
+
+#[test]
 fn a_reset_that_cuts_the_firmwares_output_or_repeats_a_watchdog_is_a_fault() {
     // The chip reset mid-print by a reset nobody asked for: the board reset while running.
     let r = auto(

@@ -379,3 +379,104 @@ fn damaged_elf_cores_never_panic() {
     }
     assert!(read_ok > 0);
 }
+
+/// The crashed task of a real dump, printed as ESP-IDF's RISC-V panic handler prints a crash on
+/// the serial port: the Guru Meditation line, `Core  0 register dump:` with four registers a
+/// row, the CSRs, and `Stack memory:` (1 KiB from SP, eight words a row, as
+/// `panic_print_registers` prints it). Only the layout is ours; every value is the dump's.
+fn panic_text(chip: &str) -> String {
+    let dump = CoreDump::from_file(&read(chip, "coredump.b64")).unwrap();
+    let task = dump.tasks_crashed_first()[0];
+    const NAMES: [&str; 32] = [
+        "MEPC", "RA", "SP", "GP", "TP", "T0", "T1", "T2", "S0/FP", "S1", "A0", "A1", "A2", "A3",
+        "A4", "A5", "A6", "A7", "S2", "S3", "S4", "S5", "S6", "S7", "S8", "S9", "S10", "S11", "T3",
+        "T4", "T5", "T6",
+    ];
+    let mut text = String::from(
+        "Guru Meditation Error: Core  0 panic'ed (Load access fault). Exception was unhandled.\r\n\
+         \r\nCore  0 register dump:\r\n",
+    );
+    for row in NAMES.iter().zip(&task.regs).collect::<Vec<_>>().chunks(4) {
+        let cells: Vec<String> = row
+            .iter()
+            .map(|(name, value)| format!("{name:<8}: 0x{value:08x}"))
+            .collect();
+        text += &format!("{}\r\n", cells.join("  "));
+    }
+    text += "MSTATUS : 0x00001881  MTVEC   : 0x40800001  MCAUSE  : 0x00000005  MTVAL   : \
+             0x00000000\r\nMHARTID : 0x00000000\r\n\r\nStack memory:\r\n";
+    let sp = u64::from(task.regs[2]);
+    for row in (sp..sp + 1024).step_by(32) {
+        let words: Vec<String> = (0..8)
+            .filter_map(|i| dump.memory.get(&(row + i * 4)))
+            .map(|w| format!("0x{w:08x}"))
+            .collect();
+        if words.len() == 8 {
+            text += &format!("{row:08x}: {}\r\n", words.join(" "));
+        }
+    }
+    text += "\r\n\r\n\r\nELF file SHA256: 0000000000000000\r\n\r\nRebooting...\r\n";
+    text
+}
+
+/// A crash as the serial port shows it (not as a core dump) decodes, with the real app ELF, to
+/// the frames gdb found for the same task: the text path parses the register dump and the
+/// printed stack memory and unwinds with the ELF's CFI, inventing nothing.
+#[test]
+fn riscv_panic_text_of_real_apps_unwinds_like_gdb() {
+    // P4: the two addresses gdb named from `__GNU_EH_FRAME_HDR` are held against addr2line, as
+    // in the core dump test.
+    let p4_misnames: &[u64] = &[0x4000_898a, 0x4000_89b0];
+    for (chip, rom, misnames) in [
+        ("esp32c6", None, &[][..]),
+        ("esp32p4", Some("esp32p4:v0.0"), p4_misnames),
+        // The C3 ROM ELF has no CFI: through the ROM by its prologues.
+        ("esp32c3", Some("esp32c3:v0.3"), &[][..]),
+    ] {
+        let text = panic_text(chip);
+        let mut report = crate::grade::grade_bytes(
+            crate::grade::GradeConfig::new(crate::grade::Profile::Auto),
+            text.as_bytes(),
+        );
+        assert_eq!(report.verdict, crate::grade::Verdict::Fault, "{chip}");
+        let elf = read(chip, "app.elf");
+        let rom = rom.map(|r| crate::flash::rom_elf::shipped(r).unwrap());
+        let mut set = vec![Symbols::parse(&elf).unwrap()];
+        if let Some(rom) = &rom {
+            set.push(Symbols::parse(rom).unwrap());
+        }
+        annotate(&mut report, &set);
+        assert!(
+            report.backtrace.iter().all(|f| !f.guess),
+            "{chip}: {:#?}",
+            report.backtrace
+        );
+        let expected = String::from_utf8(read(chip, "expected_output")).unwrap();
+        let dump = CoreDump::from_file(&read(chip, "coredump.b64")).unwrap();
+        let tcb = dump.tasks_crashed_first()[0].tcb;
+        let (_, _, gdb) = gdb_threads(&expected)
+            .into_iter()
+            .find(|(t, _, _)| *t == tcb)
+            .unwrap();
+        let got = ours(&report.backtrace);
+        assert_eq!(got.len(), gdb.len(), "{chip}: {got:#?}\nvs gdb {gdb:#?}");
+        for (i, (g, want)) in got.iter().zip(&gdb).enumerate() {
+            if i > 0 {
+                assert_eq!(g.addr, want.addr, "{chip} #{i}");
+            }
+            let want = match g.addr.filter(|a| misnames.contains(a)) {
+                Some(addr) => {
+                    let (function, file, line) =
+                        addr2line(&fixture(chip, "app.elf"), addr).expect("addr2line");
+                    (Some(function), Some(file), Some(line))
+                }
+                None => (want.function.clone(), want.file.clone(), want.line),
+            };
+            assert_eq!(
+                (g.function.clone(), g.file.clone(), g.line),
+                want,
+                "{chip} #{i}"
+            );
+        }
+    }
+}
