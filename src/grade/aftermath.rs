@@ -47,8 +47,12 @@ impl Grader {
                 reason: why,
                 ..
             }) if verdict == Verdict::Fault => format!(
-                "after the run's {} verdict ({why}), the board crashed: {reason}",
-                was.word()
+                "after the run's {} verdict ({why}), the board crashed: {}",
+                was.word(),
+                // The crash's own reason may open with the same words.
+                reason
+                    .strip_prefix("the board crashed: ")
+                    .unwrap_or(&reason)
             ),
             _ => reason,
         }
@@ -82,6 +86,11 @@ mod tests {
             r.reason
         );
         assert!(r.reason.contains("CI has failed"), "{}", r.reason);
+        assert!(
+            !r.reason.contains("crashed: the board crashed"),
+            "{}",
+            r.reason
+        );
         assert!(r.crash.is_some());
     }
 
