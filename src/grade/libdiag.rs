@@ -65,14 +65,24 @@ pub(crate) type Found<'a> =
     dyn Fn(&str, About, Weight, String, Option<i32>) -> Option<Finding> + 'a;
 
 fn connection(lower: &str, found: &Found) -> Option<Finding> {
-    if lower.contains("select() timeout") || lower.contains("in specified timeout") {
+    // The log's own word (`timeout`) stays in the reason: it is what users search for.
+    let timeout = if lower.contains("select() timeout") {
+        Some("`select() timeout`")
+    } else if lower.contains("in specified timeout") {
+        Some("`Failed to open new connection in specified timeout`")
+    } else {
+        None
+    };
+    if let Some(said) = timeout {
         return found(
             CONNECTION,
             About::Connection,
             Weight::Fails,
-            "esp-tls timed out opening the connection (the server did not answer in time): is \
-             it up, and reachable from the board's network?"
-                .to_owned(),
+            format!(
+                "esp-tls timed out opening the connection ({said}: the server, or the TLS \
+                 handshake with it, did not answer within the timeout): is it up, and reachable \
+                 from the board's network?"
+            ),
             None,
         );
     }
@@ -179,19 +189,30 @@ fn connection(lower: &str, found: &Found) -> Option<Finding> {
             None,
         );
     }
-    let generic = lower.contains("failed to open new connection")
+    // Each in the words its component printed, so the reason quotes the log.
+    let generic = if lower.contains("connection failed, sock < 0") {
+        Some(
+            "esp_http_client's connection failed (`Connection failed, sock < 0`: no socket came up)",
+        )
+    } else if lower.contains("esp_err_http_connect") {
+        Some("esp_http_client could not connect (ESP_ERR_HTTP_CONNECT)")
+    } else if lower.contains("failed to open new connection")
         || lower.contains("failed to open a new connection")
-        || lower.contains("connection failed, sock < 0")
-        || lower.contains("esp_err_http_connect")
-        || lower.contains("esp_transport_connect failed");
-    if generic {
+        || lower.contains("esp_transport_connect failed")
+    {
+        Some("ESP-IDF failed to open a new connection")
+    } else {
+        None
+    };
+    if let Some(said) = generic {
         return found(
             CONNECTION,
             About::Connection,
             Weight::Fails,
-            "ESP-IDF could not open the connection; the log does not say whether TCP or TLS \
-             failed (set the log level of esp-tls to debug to see which)"
-                .to_owned(),
+            format!(
+                "{said}; the log does not say whether TCP or TLS failed (set the log level of \
+                 esp-tls to debug to see which)"
+            ),
             None,
         );
     }
@@ -362,6 +383,17 @@ mod tests {
                 "E (9510) HTTP_CLIENT: Connection failed, sock < 0",
                 "esp-tls",
                 "TCP or TLS",
+            ),
+            // The reason quotes the component's own words.
+            (
+                "E (21529) HTTP_CLIENT: Connection failed, sock < 0",
+                "esp-tls",
+                "connection failed (`Connection failed, sock < 0`",
+            ),
+            (
+                "W (20103) esp-tls: Failed to open new connection in specified timeout",
+                "esp-tls",
+                "timed out opening the connection (`Failed to open new connection in specified timeout`",
             ),
             (
                 "E (1) esp-tls: Failed to connect to host (errno 111)",

@@ -23,9 +23,11 @@ mod aftermath;
 mod axtls;
 mod boot;
 mod clientdiag;
+mod cohost;
 mod context;
 mod crash;
 mod engine;
+mod esp_at;
 mod httpclient;
 mod https;
 mod idf;
@@ -221,6 +223,13 @@ pub struct Grader {
     whole_log: bool,
     /// The verdict a crash after it overturned.
     earlier: Option<Decision>,
+    /// An AT firmware's command waiting for its result code.
+    at: esp_at::Session,
+    /// Whether the log showed ESP-Hosted's host driver.
+    hosted: bool,
+    /// The link to a Wi-Fi co-processor failed, and no line since showed the network up: the
+    /// verdict when the log ends without another.
+    link_down: Option<String>,
 }
 
 impl Grader {
@@ -266,6 +275,9 @@ impl Grader {
             redirect_open: false,
             whole_log: !config.timed,
             earlier: None,
+            at: esp_at::Session::default(),
+            hosted: false,
+            link_down: None,
         }
     }
 
@@ -338,6 +350,12 @@ impl Grader {
         {
             let reason =
                 stops::cut_traceback_reason(at, frame.as_deref(), self.repl_last.as_deref());
+            self.core
+                .propose(Verdict::Fault, None, reason, Finality::Now);
+        }
+        if self.core.outcome.is_none()
+            && let Some(reason) = self.link_down.clone()
+        {
             self.core
                 .propose(Verdict::Fault, None, reason, Finality::Now);
         }
@@ -574,6 +592,11 @@ impl Grader {
         } else if wifi::connected(&lower) {
             self.wifi_down = None;
             self.wifi_up = true;
+            self.link_down = None;
+        }
+        self.hosted |= cohost::hosted_line(text);
+        if let Some(why) = cohost::link_failed(text, self.hosted) {
+            self.link_down = Some(format!("line {}: {why}", line.number));
         }
         if let Some(f) = tlsdiag::classify(line.number, text, &lower) {
             self.on_tls(f);
@@ -582,6 +605,27 @@ impl Grader {
         }
         if self.retried_connect(&lower) {
             return;
+        }
+        match self.at.line(text) {
+            Some(esp_at::Said::Failed(why))
+                if self.core.outcome.is_none() || self.core.attempt_failed =>
+            {
+                // No answer from the server; the host's code (or the user) retries.
+                if self.profile == Profile::Auto && self.detected.is_none() {
+                    self.detected = Some(esp_at::PROFILE);
+                }
+                self.core.enter(Stage::TlsConnect, None);
+                let stage = self.core.current_name().to_owned();
+                let reason = format!("line {}: {why}", line.number);
+                self.core.propose_failed_attempt(
+                    Some(&stage),
+                    reason,
+                    Finality::AfterLines(TLS_WAIT),
+                );
+                return;
+            }
+            Some(esp_at::Said::Worked) => self.core.connected_again(),
+            _ => {}
         }
         if self.profile == Profile::Auto && matches!(self.detected, None | Some("esp-idf")) {
             self.detect(text);

@@ -239,14 +239,17 @@ pub(crate) fn classify(number: usize, text: &str, lower: &str) -> Option<Finding
         && (lower.contains("fail") || lower.contains("no matching") || lower.contains("error"))
     {
         let mut f = Finding::new(About::Certificate, Weight::Fails);
-        f.diag = Some(diag(
-            "esp-x509-crt-bundle",
-            "the certificate bundle holds no root for this server's chain (the lookup uses the \
-             issuer of the topmost certificate the server sent; cross-signed chains fail before \
-             IDF 6.0). Regenerate the bundle with the server's real root"
-                .to_owned(),
-            None,
-        ));
+        let (explanation, code) = match bundle_pk_verify(lower) {
+            Some(code) => (bundle_pk_verify_explained(code), Some(code)),
+            None => (
+                "the certificate bundle holds no root for this server's chain (the lookup uses \
+                 the issuer of the topmost certificate the server sent; cross-signed chains fail \
+                 before IDF 6.0). Regenerate the bundle with the server's real root"
+                    .to_owned(),
+                None,
+            ),
+        };
+        f.diag = Some(diag("esp-x509-crt-bundle", explanation, code));
         return Some(f);
     }
     if lower.contains("failed to verify peer certificate") {
@@ -440,6 +443,35 @@ pub(crate) fn source_and_words(line: &str) -> (String, String) {
     (f.source, f.explanation)
 }
 
+/// The bundle's `PK verify failed with error FFFFBD70`: it found a root by the name of the
+/// chain's top issuer, and checking the signature with that root's key returned this mbedTLS
+/// code (printed as an unsigned 32-bit hex number).
+fn bundle_pk_verify(lower: &str) -> Option<i32> {
+    let i = lower.find("pk verify failed with error ")?;
+    let hex: String = lower[i + 28..]
+        .chars()
+        .take_while(|c| c.is_ascii_hexdigit())
+        .collect();
+    let code = u32::from_str_radix(&hex, 16).ok()? as i32;
+    is_mbedtls_code(code).then_some(code)
+}
+
+fn bundle_pk_verify_explained(code: i32) -> String {
+    let v = code.unsigned_abs();
+    let why = if v & 0x7F == 0x10 {
+        // MBEDTLS_ERR_MPI_ALLOC_FAILED under the RSA or ECP module's code.
+        "its low-level part -0x0010 is MPI_ALLOC_FAILED: the board ran out of heap while \
+         checking the signature (free heap before connecting, or use dynamic TLS buffers)"
+    } else {
+        "the bundle's root of that name has another key than the one that signed the chain (an \
+         old or re-keyed root): regenerate the bundle with the server's real root"
+    };
+    format!(
+        "the certificate bundle found a root by the name of the chain's top issuer, but \
+         checking the chain's signature with its key failed (-0x{v:04X}); {why}"
+    )
+}
+
 /// The 20 (or so) hex bytes in `s` (`5f f1 60 …` or `5F:F1:…`) as upper-case colon hex.
 pub(crate) fn colon_hex(s: &str) -> Option<String> {
     let mut bytes = Vec::new();
@@ -610,6 +642,21 @@ mod tests {
             f.received_fp.as_deref(),
             Some("5F:F1:60:31:09:04:3E:F2:90:D2:B0:8A:50:38:04:E8:37:9F:BC:76")
         );
+    }
+
+    #[test]
+    fn the_bundles_pk_verify_failure_reads_its_code() {
+        let (s, e) =
+            source_and_words("E (2948) esp-x509-crt-bundle: PK verify failed with error FFFFBD70");
+        assert_eq!(s, "esp-x509-crt-bundle");
+        assert!(e.contains("-0x4290") && e.contains("out of heap"), "{e}");
+        let (_, e) =
+            source_and_words("E (2948) esp-x509-crt-bundle: PK verify failed with error FFFFBC80");
+        assert!(e.contains("-0x4380") && e.contains("another key"), "{e}");
+        let (_, e) = source_and_words(
+            "E (1523) esp-x509-crt-bundle: No matching trusted root certificate found",
+        );
+        assert!(e.contains("holds no root"), "{e}");
     }
 
     #[test]

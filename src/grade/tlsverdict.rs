@@ -85,7 +85,7 @@ pub(crate) fn tls_reason(core: &Engine) -> Option<String> {
              a CA instead"
         ));
     }
-    core.primary.as_ref().map(|d| match library(&d.source) {
+    let reason = core.primary.as_ref().map(|d| match library(&d.source) {
         // A failed DNS lookup names its host already: `connection to X failed: the DNS lookup
         // of X failed` says it twice.
         _ if d.source == libdiag::CONNECTION && d.explanation.starts_with("the DNS lookup of ") => {
@@ -97,6 +97,29 @@ pub(crate) fn tls_reason(core: &Engine) -> Option<String> {
         _ if d.source == libdiag::SERVER => format!("TLS failed: {}", d.explanation),
         Some(lib) => format!("TLS to {host} failed ({lib}): {}", d.explanation),
         None => format!("TLS to {host} failed: {}", d.explanation),
+    });
+    reason.map(
+        |r| match (core.primary.as_ref(), handshake_returned(core)) {
+            (Some(d), Some(said)) if !d.text.contains(said) => {
+                format!("{r} (the log: `{said}`)")
+            }
+            _ => r,
+        },
+    )
+}
+
+/// What esp-tls said its handshake returned (`mbedtls_ssl_handshake returned -0x3000`), as the
+/// log printed it: the one code users search for, whichever line explains the failure best.
+fn handshake_returned(core: &Engine) -> Option<&str> {
+    const SAID: &str = "mbedtls_ssl_handshake returned ";
+    core.diagnostics.iter().rev().find_map(|d| {
+        let at = d.text.find(SAID)?;
+        let rest = &d.text[at + SAID.len()..];
+        let code = rest
+            .split(|c: char| c.is_whitespace() || c == ',' || c == ')')
+            .next()
+            .filter(|c| c.starts_with('-') && c.len() > 1)?;
+        d.text.get(at..at + SAID.len() + code.len())
     })
 }
 
@@ -109,5 +132,37 @@ fn library(source: &str) -> Option<&'static str> {
         "wolfssl" => Some("wolfSSL"),
         "axtls" => Some("axTLS"),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{GradeConfig, Profile, grade_bytes};
+
+    #[test]
+    fn a_bundle_failure_keeps_the_code_the_handshake_returned() {
+        let r = grade_bytes(
+            GradeConfig::new(Profile::Auto),
+            b"E (2948) esp-x509-crt-bundle: PK verify failed with error FFFFBD70\n\
+              E (2958) esp-x509-crt-bundle: Failed to verify certificate\n\
+              E (2958) esp-tls-mbedtls: mbedtls_ssl_handshake returned -0x3000\n\
+              I (2958) esp-tls-mbedtls: Failed to verify peer certificate!\n\
+              E (2968) esp-tls: Failed to open new connection\n",
+        );
+        assert_eq!(r.exit_code, 5, "{}", r.reason);
+        assert!(r.reason.contains("esp-x509-crt-bundle"), "{}", r.reason);
+        assert!(
+            r.reason
+                .contains("`mbedtls_ssl_handshake returned -0x3000`"),
+            "{}",
+            r.reason
+        );
+        // The handshake's own line leads: its code is not said twice.
+        let r = grade_bytes(
+            GradeConfig::new(Profile::Auto),
+            b"E (5234) esp-tls-mbedtls: mbedtls_ssl_handshake returned -0x7280\n\
+              E (5240) esp-tls: Failed to open new connection\n",
+        );
+        assert_eq!(r.reason.matches("-0x7280").count(), 1, "{}", r.reason);
     }
 }

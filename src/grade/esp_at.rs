@@ -1,0 +1,222 @@
+//! Espressif's AT firmware (ESP-AT on the ESP32 family and the ESP8266, and the older ESP8266
+//! NonOS AT builds) as a log of its UART shows it: a command line (`AT+CIPSTART="TCP",
+//! "example.com",80`, `AT+HTTPCLIENT=2,0,"http://httpbin.org/get",,,1`), the response lines it
+//! prints for that command (`CONNECT`, `CLOSED`, `+HTTPCLIENT:…`, `DNS Fail`), and one final
+//! result code: `OK`, or `ERROR` (`SEND FAIL`, `FAIL` for some commands). A command that opens
+//! or uses a network connection and ends in `ERROR` is a request that failed before any answer
+//! from the server: ESP-AT prints no HTTP status for it, and its bare `ERROR` is the same for a
+//! refused or timed-out connection, a failed DNS lookup and a parameter it did not accept
+//! (`AT+SYSLOG=1` makes it print an `ERR CODE:` line first), so the reason says only that.
+
+/// The profile name a log of an AT session is reported under.
+pub(crate) const PROFILE: &str = "esp-at";
+
+/// What one line told about the AT session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Said {
+    /// A network command ended in `ERROR`: why, in the firmware's words.
+    Failed(String),
+    /// A connection opened, or a request got its answer: earlier failed tries are over.
+    Worked,
+}
+
+/// The commands that reach the network, and what each was asked to do.
+const NETWORK: &[(&str, &str)] = &[
+    ("CIPSTART", "open a connection"),
+    ("CIPSTARTEX", "open a connection"),
+    ("CIPDOMAIN", "resolve a host name"),
+    ("CIPSEND", "send on a connection"),
+    ("CIPSENDEX", "send on a connection"),
+    ("HTTPCLIENT", "make an HTTP request"),
+    ("HTTPGETSIZE", "make an HTTP request"),
+    ("HTTPCGET", "make an HTTP request"),
+    ("HTTPCPOST", "make an HTTP request"),
+    ("HTTPCPUT", "make an HTTP request"),
+    ("MQTTCONN", "connect to the MQTT broker"),
+];
+
+/// The command waiting for its result code, and what its response lines said so far.
+#[derive(Debug, Default)]
+pub(crate) struct Session {
+    pending: Option<Pending>,
+    /// Network commands that failed since the last one that worked.
+    failures: u32,
+}
+
+#[derive(Debug)]
+struct Pending {
+    name: &'static str,
+    what: &'static str,
+    command: String,
+    /// A response line that says more than `ERROR` (`CLOSED`, `DNS Fail`, `ERR CODE:…`).
+    detail: Option<String>,
+    worked: bool,
+}
+
+impl Session {
+    /// Read one line (a monitor's timestamp already taken off).
+    pub(crate) fn line(&mut self, text: &str) -> Option<Said> {
+        let t = text.trim();
+        if let Some(name) = command_name(t) {
+            self.pending = NETWORK
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|&(name, what)| Pending {
+                    name,
+                    what,
+                    command: t.to_owned(),
+                    detail: None,
+                    worked: false,
+                });
+            return None;
+        }
+        let p = self.pending.as_mut()?;
+        // Multi-connection mode puts the link id first: `0,CONNECT`, `1,CLOSED`.
+        let word = t.split_once(',').map_or(t, |(id, rest)| {
+            if id.chars().all(|c| c.is_ascii_digit()) {
+                rest
+            } else {
+                t
+            }
+        });
+        match word {
+            "CONNECT" | "ALREADY CONNECTED" | "SEND OK" => p.worked = true,
+            "CLOSED" => {
+                p.worked = false;
+                p.detail = Some("`CLOSED`: the server refused or closed the connection".to_owned());
+            }
+            "DNS Fail" => p.detail = Some("`DNS Fail`: the host name did not resolve".to_owned()),
+            "no ip" => {
+                p.detail =
+                    Some("`no ip`: the board had no IP address (Wi-Fi not joined)".to_owned())
+            }
+            "link is not valid" => {
+                p.detail = Some("`link is not valid`: no connection was open".to_owned())
+            }
+            _ if t.starts_with("ERR CODE:") => p.detail = Some(format!("`{t}`")),
+            _ if p.name.starts_with("HTTP") && t.starts_with('+') && t.contains(':') => {
+                // `+HTTPCLIENT:<size>,<data>`: the server answered.
+                p.worked = true;
+            }
+            "OK" => {
+                let worked = p.worked || p.name.starts_with("HTTP") || p.name == "MQTTCONN";
+                self.pending = None;
+                if worked {
+                    self.failures = 0;
+                }
+                return worked.then_some(Said::Worked);
+            }
+            "ERROR" | "FAIL" | "SEND FAIL" => {
+                self.failures += 1;
+                let why = failed(p, t, self.failures);
+                self.pending = None;
+                return Some(Said::Failed(why));
+            }
+            _ => {}
+        }
+        None
+    }
+}
+
+/// `AT+CIPSTART="TCP",…` → `CIPSTART`; `AT+CIPSTA?` → `CIPSTA`.
+fn command_name(t: &str) -> Option<&str> {
+    let rest = t.strip_prefix("AT+").or_else(|| t.strip_prefix("at+"))?;
+    let end = rest
+        .find(|c: char| !c.is_ascii_alphanumeric() && c != '_')
+        .unwrap_or(rest.len());
+    let name = &rest[..end];
+    (!name.is_empty()).then_some(name)
+}
+
+fn failed(p: &Pending, result: &str, failures: u32) -> String {
+    let command = if p.command.len() > 80 {
+        let cut = (0..=80)
+            .rev()
+            .find(|&i| p.command.is_char_boundary(i))
+            .unwrap_or(0);
+        format!("{}…", &p.command[..cut])
+    } else {
+        p.command.clone()
+    };
+    let answer = if p.name.starts_with("HTTP") {
+        ", with no HTTP status"
+    } else {
+        ""
+    };
+    let why = match &p.detail {
+        Some(d) => format!("it said {d}"),
+        None => "a bare ERROR is the same for a refused or timed-out connection, a failed DNS \
+                 lookup and a parameter the firmware did not accept (AT+SYSLOG=1 makes it print \
+                 the error code)"
+            .to_owned(),
+    };
+    let tries = if failures > 1 {
+        format!(" (the last of {failures} network commands in a row that failed)")
+    } else {
+        String::new()
+    };
+    format!(
+        "the AT firmware could not {} (AT+{}): it answered `{command}` with \
+         `{result}`{answer}{tries}; {why}",
+        p.what, p.name
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn session(lines: &str) -> Vec<Said> {
+        let mut s = Session::default();
+        lines.lines().filter_map(|l| s.line(l)).collect()
+    }
+
+    #[test]
+    fn a_network_command_answered_error_failed() {
+        let said = session("AT+HTTPCLIENT=2,0,\"http://httpbin.org/get\",,,1\n\nERROR\n");
+        let [Said::Failed(why)] = said.as_slice() else {
+            panic!("{said:?}");
+        };
+        assert!(why.contains("HTTP request") && why.contains("`ERROR`, with no HTTP status"));
+        let said = session("AT+CIPSTART=\"TCP\",\"example.com\",80\nDNS Fail\n\nERROR\n");
+        let [Said::Failed(why)] = said.as_slice() else {
+            panic!("{said:?}");
+        };
+        assert!(
+            why.contains("open a connection") && why.contains("did not resolve"),
+            "{why}"
+        );
+        let said = session("AT+CIPSTART=\"TCP\",\"192.168.1.9\",8080\nCLOSED\n\nERROR\n");
+        assert!(matches!(&said[..], [Said::Failed(w)] if w.contains("refused or closed")));
+    }
+
+    #[test]
+    fn answers_that_worked_and_commands_off_the_network_are_not_failures() {
+        assert_eq!(
+            session("AT+CIPSTART=\"TCP\",\"example.com\",80\nCONNECT\n\nOK\n"),
+            [Said::Worked]
+        );
+        assert_eq!(
+            session("AT+CIPSTART=0,\"TCP\",\"example.com\",80\n0,CONNECT\nOK\n"),
+            [Said::Worked]
+        );
+        assert_eq!(
+            session("AT+HTTPCLIENT=2,0,\"http://x/get\",,,1\n+HTTPCLIENT:12,{\"a\":1}\n\nOK\n"),
+            [Said::Worked]
+        );
+        // A query, a setting, or an unknown command answered ERROR says nothing about a server.
+        assert!(
+            session("AT+CIPSTA?\n+CIPSTA:ip:\"192.168.1.179\"\nOK\nAT+CWMODE=9\nERROR\n")
+                .is_empty()
+        );
+        // ERROR with no command before it (the host's log started mid-session).
+        assert!(session("ERROR\n").is_empty());
+        // Tries that fail one after another are counted; one that works resets the count.
+        let said =
+            session("AT+CIPSTART=\"TCP\",\"a\",80\nERROR\nAT+CIPSTART=\"TCP\",\"a\",80\nERROR\n");
+        assert!(
+            matches!(&said[..], [_, Said::Failed(w)] if w.contains("last of 2")),
+            "{said:?}"
+        );
+    }
+}
