@@ -13,8 +13,11 @@ impl Grader {
             // watchdog reset it is still the watchdog's (the run before hung).
             self.boots = 0;
             self.start_banner = false;
+            let mode = text.find("boot:").map_or(text, |i| &text[i..]).trim();
+            self.download_wait = Some((self.core.line, mode.chars().take(80).collect()));
             return;
         }
+        self.download_wait = None;
         self.boots += 1;
         // A monitor that resets the board as it opens the port cuts the last output short too:
         // only a reset nobody asked for says the firmware was stopped mid-print.
@@ -37,7 +40,16 @@ impl Grader {
             !started && self.start_watchdog.is_some() && !crash::reset_by_hand(cause);
         let reboots = self.boots - u32::from(self.start_banner && !watchdog_again);
         let stage = self.core.current_name().to_owned();
-        let (kind, reason, finality) = if fatal {
+        let (kind, reason, finality) = if fatal && cause.contains("GLITCH") {
+            (
+                "brownout",
+                format!(
+                    "the board reset because the chip's glitch detector fired ({words}): power \
+                     it properly"
+                ),
+                Finality::Now,
+            )
+        } else if fatal {
             (
                 "brownout",
                 format!("the board reset because of a brownout ({words}): power it properly"),
@@ -189,3 +201,54 @@ impl Grader {
 /// (read as a block of its own): `ELF file SHA256:`, `Entering gdb stub`, `Press Enter to print
 /// core dump to UART...`, `I (…) esp_core_dump_uart: Initialize core dump on UART...`.
 const PANIC_TAIL_LINES: u32 = 8;
+
+#[cfg(test)]
+mod tests {
+    use super::super::{GradeConfig, Profile, Verdict, grade_bytes};
+
+    fn auto(log: &str) -> super::super::Report {
+        grade_bytes(GradeConfig::new(Profile::Auto), log.as_bytes())
+    }
+
+    #[test]
+    fn a_glitch_reset_is_named_even_when_a_power_on_boot_follows() {
+        let r = auto(
+            "rst:0x13 (GLITCH_RTC_RST),boot:0xd (SPI_FAST_FLASH_BOOT)\n\n\
+             ESP-ROM:esp32c3-api1-20210207\nBuild:Feb  7 2021\n\
+             rst:0x1 (POWERON),boot:0xd (SPI_FAST_FLASH_BOOT)\nSPIWP:0xee\nmode:DIO, clock div:1\n",
+        );
+        assert_eq!(r.verdict, Verdict::Fault, "{}", r.reason);
+        assert!(r.reason.contains("GLITCH_RTC_RST"), "{}", r.reason);
+        assert!(r.reason.contains("glitch detector"), "{}", r.reason);
+    }
+
+    #[test]
+    fn a_chip_left_in_download_mode_says_so_when_the_log_ends() {
+        for (banner, mode) in [
+            (
+                "ESP-ROM:esp32s3-20210327\nBuild:Mar 27 2021\n\
+                 rst:0x15 (USB_UART_CHIP_RESET),boot:0x0 (DOWNLOAD(USB/UART0))\n\
+                 Saved PC:0x40041a76\nwaiting for download\n",
+                "boot:0x0 (DOWNLOAD(USB/UART0))",
+            ),
+            (
+                "ets Jun  8 2016 00:22:57\n\n\
+                 rst:0x1 (POWERON_RESET),boot:0x3 (DOWNLOAD_BOOT(UART0/UART1/SDIO_REI_REO_V2))\n\
+                 waiting for download\n",
+                "boot:0x3 (DOWNLOAD_BOOT(UART0/UART1/SDIO_REI_REO_V2))",
+            ),
+        ] {
+            let r = auto(banner);
+            assert_eq!(r.verdict, Verdict::Timeout, "{}", r.reason);
+            assert!(r.reason.contains("download mode"), "{}", r.reason);
+            assert!(r.reason.contains(mode), "{}", r.reason);
+        }
+        // Flashed and reset into the app: the download banner before it no longer explains.
+        let r = auto(
+            "rst:0x1 (POWERON_RESET),boot:0x3 (DOWNLOAD_BOOT(UART0/UART1/SDIO_REI_REO_V2))\n\
+             waiting for download\n\
+             ets Jun  8 2016 00:22:57\n\nrst:0x1 (POWERON_RESET),boot:0x13 (SPI_FAST_FLASH_BOOT)\n",
+        );
+        assert!(!r.reason.contains("download mode"), "{}", r.reason);
+    }
+}

@@ -14,6 +14,39 @@ pub(crate) fn classify(lower: &str, found: &Found) -> Option<Finding> {
         .or_else(|| mqtt_client(lower, found))
         .or_else(|| http_client_error(lower, found))
         .or_else(|| ota_and_cloud(lower, found))
+        .or_else(|| httpclient_return_error(lower, found))
+}
+
+/// The `source` of a finding about a connection that was up and then broke (a read that timed
+/// out mid-frame), not one that could not be opened.
+pub(crate) const BROKE: &str = "connection-broke";
+
+/// The `source` of arduino-esp32 HTTPClient's own error line (`returnError(): error(-1):
+/// connection refused`).
+pub(crate) const HTTPCLIENT: &str = "httpclient";
+
+/// HTTPClient's debug line for a request that got no HTTP status: `[W][HTTPClient.cpp:1262]
+/// returnError(): error(-1): connection refused` (core debug level Warning or more), its
+/// `HTTPC_ERROR_*` code and words.
+fn httpclient_return_error(lower: &str, found: &Found) -> Option<Finding> {
+    let i = lower.find("returnerror(): error(")?;
+    let said = lower[i + 15..].trim();
+    let code = said[6..].split(')').next()?.trim().parse::<i32>().ok()?;
+    let why = if said.contains("connection refused") {
+        ": HTTPClient says this for any failed connect (refused, unreachable, DNS, or the TLS \
+         handshake), so it is unknown whether TCP or TLS failed"
+    } else if said.contains("read timeout") {
+        ": the server did not answer in time"
+    } else {
+        ""
+    };
+    found(
+        HTTPCLIENT,
+        About::Connection,
+        Weight::Fails,
+        format!("HTTPClient's request got no HTTP status (`{said}`){why}"),
+        Some(code),
+    )
 }
 
 /// ESP-IDF's MQTT client (esp-mqtt): it could not reach the broker, or the broker's answer
@@ -241,6 +274,21 @@ fn websocket(lower: &str, found: &Found) -> Option<Finding> {
             errno,
         );
     }
+    // arduinoWebSockets' read callback gave up waiting for the rest of a frame (`[readCb]
+    // receive TIMEOUT! 15001`, the ms it waited); the library drops the connection next.
+    if lower.contains("[readcb] receive timeout") {
+        return found(
+            BROKE,
+            About::Connection,
+            Weight::Fails,
+            "arduinoWebSockets timed out reading a frame's payload (`receive TIMEOUT`) and \
+             drops the connection: the server or the network stopped sending mid-frame, or the \
+             stream was out of step (a frame header before it with reserved bits or opCode says \
+             the bytes it read were not a frame)"
+                .to_owned(),
+            None,
+        );
+    }
     if lower.contains("transport_base:") && lower.contains("poll_read select error") {
         let errno = number_after(lower, "poll_read select error");
         return ws(tcp_errno(errno), errno);
@@ -264,6 +312,19 @@ fn pubsubclient(lower: &str, found: &Found) -> Option<Finding> {
 #[cfg(test)]
 mod tests {
     use super::super::tlsdiag::{self, source_and_words};
+
+    #[test]
+    fn arduino_websockets_read_timeout_and_httpclient_errors_are_connection_faults() {
+        let (source, e) = source_and_words("[readCb] receive TIMEOUT! 15001");
+        assert_eq!(source, super::BROKE);
+        assert!(e.contains("`receive TIMEOUT`"), "{e}");
+        let (source, e) = source_and_words(
+            "[W][HTTPClient.cpp:1262] returnError(): error(-1): connection refused",
+        );
+        assert_eq!(source, super::HTTPCLIENT);
+        assert!(e.contains("(`error(-1): connection refused`)"), "{e}");
+        assert!(e.contains("unknown whether TCP or TLS"), "{e}");
+    }
 
     #[test]
     fn esp_http_client_errors_fail_before_any_status() {

@@ -2,6 +2,7 @@
 //! the ESP32 (panic handler, ROM banner), and how each ends its register/stack block.
 
 mod describe;
+mod taskwdt;
 
 pub(crate) use describe::{describe, exception_name};
 
@@ -511,6 +512,10 @@ pub(crate) fn explain_cause(cause: &str) -> (String, bool) {
         "5" => ("deep-sleep wake-up", false),
         "6" => ("external reset", false),
         c if c.contains("BROWNOUT") => ("brownout: the supply voltage sagged", true),
+        // ESP32-C3/S3/C6's `rst:0x13 (GLITCH_RTC_RST)`: the voltage glitch detector reset the
+        // chip. No firmware asks for it; it says the supply dipped (often at Wi-Fi's current
+        // peaks), as a brownout does.
+        c if c.contains("GLITCH") => ("a glitch in the supply voltage", true),
         c if c.contains("WDT") => ("watchdog", false),
         c if c.contains("POWERON") => ("power-on", false),
         c if c.contains("SW_CPU") || c.contains("SW_SYS") => ("software restart", false),

@@ -355,8 +355,7 @@ impl State {
         }
     }
 
-    /// Why the connection failed; `said` is the firmware's own line, quoted as printed.
-    fn connection_failed_reason(&self, core: &Engine, said: &str) -> String {
+    fn connection_failed_reason(&self, core: &Engine, text: &str) -> String {
         let host = self
             .host
             .as_deref()
@@ -378,9 +377,17 @@ impl State {
         };
         // `connection failed` is all the sketch prints: client.connect() covers DNS, TCP and
         // TLS, and a server that is down looks the same as a pin that no longer matches.
+        // The firmware's own words, quoted as printed (the reference sketch's too: they are
+        // what a user searches the log for).
+        let printed = text.trim();
+        let printed = if printed.is_empty() {
+            String::new()
+        } else {
+            format!(" (the firmware printed `{}`)", shorten(printed, 120))
+        };
         format!(
-            "connection to {host} failed (the board printed `{said}`); the log does not say \
-             whether TCP or TLS failed (the server may be down or unreachable){pin}. {}",
+            "connection to {host} failed{printed}; the log does not say whether TCP or TLS failed \
+             (the server may be down or unreachable){pin}. {}",
             // The reference sketch is the ESP8266 core's example: unless the log shows another
             // chip, its `connecting to HOST` says ESP8266.
             super::context::Family::debug_advice(

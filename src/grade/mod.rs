@@ -223,6 +223,9 @@ pub struct Grader {
     whole_log: bool,
     /// The verdict a crash after it overturned.
     earlier: Option<Decision>,
+    /// The last boot was into the ROM's download mode (line, its boot mode as printed): the
+    /// chip waits for a flasher and runs no firmware.
+    download_wait: Option<(usize, String)>,
     /// An AT firmware's command waiting for its result code.
     at: esp_at::Session,
     /// Whether the log showed ESP-Hosted's host driver.
@@ -256,6 +259,7 @@ impl Grader {
             cut: 0,
             stamp_clock: (!config.timed).then_some(None),
             elf_sha256: None,
+            download_wait: None,
             own_ip: None,
             wifi_down: None,
             wifi_up: false,

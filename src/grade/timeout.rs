@@ -65,7 +65,24 @@ impl Grader {
         let retried = self.core.retried.as_ref().map(|(n, why)| {
             format!("; an earlier attempt failed ({why}), and line {n} says a retry connected")
         });
-        let hint = wifi.as_deref().or(retried.as_deref()).unwrap_or(hint);
+        // The ROM loader in download mode runs no firmware: the profile's silence is its.
+        let download = self
+            .download_wait
+            .as_ref()
+            .filter(|_| Stage::from_name(stage) == Some(Stage::Boot))
+            .map(|(n, mode)| {
+                format!(
+                    "; the chip is in download mode (line {n}: `{mode}`): the ROM loader waits \
+                     for a flasher and no firmware runs (a boot strapping pin, GPIO0 or GPIO9, \
+                     held low at reset, or the flasher's reset left it there: reset it with the \
+                     pin released)"
+                )
+            });
+        let hint = download
+            .as_deref()
+            .or(wifi.as_deref())
+            .or(retried.as_deref())
+            .unwrap_or(hint);
         match end {
             End::Eof => format!("the log ended during {stage} before a verdict{hint}"),
             End::Deadline(d) => format!(

@@ -286,13 +286,13 @@ pub(crate) fn classify(number: usize, text: &str, lower: &str) -> Option<Finding
     if tls_context && lower.contains("(-1) error - generic error") {
         // mbedTLS's strerror of -0x0001, as arduino-esp32's ssl_client prints it.
         let mut f = Finding::new(About::Connection, Weight::Fails);
-        f.diag = Some(diag(
-            "mbedtls",
+        let explanation = with_strerror(
             "ERROR_GENERIC_ERROR (-0x0001): the TLS connection failed and mbedTLS gives no reason \
              (often the TCP connect under it failed or timed out)"
                 .to_owned(),
-            Some(-1),
-        ));
+            text,
+        );
+        f.diag = Some(diag("mbedtls", explanation, Some(-1)));
         return Some(f);
     }
     if tls_context && START_SSL_CLIENT_FAILED.is_match(lower) && mbedtls_code(text).is_none() {
@@ -308,8 +308,23 @@ pub(crate) fn classify(number: usize, text: &str, lower: &str) -> Option<Finding
         ));
         return Some(f);
     }
-    if tls_context && let Some(code) = mbedtls_code(text) {
+    if tls_context && let Some((code, printed)) = mbedtls_code(text) {
         let (explanation, about) = explain_mbedtls(code);
+        // arduino-esp32's ssl_client names the function that failed: past the handshake
+        // (`data_to_read`, `send_ssl_data`, `get_ssl_receive`), the connection was up and broke.
+        let after_handshake = ["data_to_read", "send_ssl_data", "get_ssl_receive"]
+            .iter()
+            .any(|f| lower.contains(f));
+        let explanation = if after_handshake && code == -0x7200 {
+            "invalid record (-0x7200): after the handshake, a record arrived that was not valid \
+             TLS (the stream was corrupted or cut, or the server wrote plain data on the TLS \
+             connection)"
+                .to_owned()
+        } else {
+            explanation
+        };
+        let explanation = as_printed(explanation, code, &printed);
+        let explanation = with_strerror(explanation, text);
         let mut f = Finding::new(about, Weight::Fails);
         f.diag = Some(diag("mbedtls", explanation, Some(code)));
         return Some(f);
@@ -497,8 +512,56 @@ pub(crate) fn colon_hex(s: &str) -> Option<String> {
 /// numbers mbedTLS can return count: a low-level module's (`-0x0002`…`-0x007F`), a high-level
 /// module's (`-0x1080`…`-0x7F80`, multiples of 0x80), or the two added; another library's code
 /// (ESPEasy's `TLS error code: -1002`) is not read as mbedTLS's.
-fn mbedtls_code(text: &str) -> Option<i32> {
-    raw_mbedtls_code(text).filter(|&c| is_mbedtls_code(c))
+fn mbedtls_code(text: &str) -> Option<(i32, String)> {
+    raw_mbedtls_code(text).filter(|(c, _)| is_mbedtls_code(*c))
+}
+
+/// The explanation with the code also spelled as the log printed it, so that what the user
+/// searches their log for is in the reason: `-27648` as "-27648 (-0x6C00)", `-0x52` beside
+/// mbedTLS's own `-0x0052`.
+fn as_printed(explanation: String, code: i32, printed: &str) -> String {
+    let lower = explanation.to_ascii_lowercase();
+    if printed.is_empty() || lower.contains(&printed.to_ascii_lowercase()) {
+        return explanation;
+    }
+    let canonical = format!("-0x{:04X}", code.unsigned_abs());
+    let Some(i) = explanation.find(&canonical) else {
+        return format!("{explanation} (printed {printed})");
+    };
+    let (before, after) = (&explanation[..i], &explanation[i + canonical.len()..]);
+    if before.ends_with('(') {
+        // `invalid record (-0x7200)` → `invalid record (-29184, -0x7200)`
+        format!("{before}{printed}, {canonical}{after}")
+    } else {
+        format!("{before}{printed} ({canonical}){after}")
+    }
+}
+
+/// arduino-esp32's ssl_client (and the libraries that copy it) print mbedTLS's own text for the
+/// code: `[data_to_read():287]: (-29184) SSL - An invalid SSL record was received`, `(-1) ERROR
+/// - Generic error`. The reason quotes it as printed.
+fn with_strerror(explanation: String, text: &str) -> String {
+    let Some(i) = text.rfind(") ") else {
+        return explanation;
+    };
+    let open = text[..i].rfind('(').unwrap_or(i);
+    let code = &text[open + 1..i];
+    let is_code = code.starts_with('-')
+        && code.len() > 1
+        && code[1..]
+            .chars()
+            .all(|c| c.is_ascii_hexdigit() || c == 'x' || c == 'X');
+    let said = text[i + 2..].trim();
+    let module = said.split(" - ").next().unwrap_or("");
+    let looks = !module.is_empty()
+        && module.len() <= 12
+        && module
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
+    if !is_code || !looks || said.len() > 160 {
+        return explanation;
+    }
+    format!("{explanation}; mbedTLS printed `{said}`")
 }
 
 fn is_mbedtls_code(code: i32) -> bool {
@@ -507,7 +570,7 @@ fn is_mbedtls_code(code: i32) -> bool {
     code < 0 && ((high == 0 && low >= 2) || (0x1000..=0x7F80).contains(&high))
 }
 
-fn raw_mbedtls_code(text: &str) -> Option<i32> {
+fn raw_mbedtls_code(text: &str) -> Option<(i32, String)> {
     // MicroPython's modussl_mbedtls prints the code in hex without `0x`: `printf("mbedtls_ssl_
     // handshake error: -%x\n", -ret)`, so `-7280` is -0x7280.
     if let Some(i) = text.find("mbedtls_ssl_handshake error: -") {
@@ -516,7 +579,7 @@ fn raw_mbedtls_code(text: &str) -> Option<i32> {
             .take_while(|c| c.is_ascii_hexdigit())
             .collect();
         if let Ok(v) = i32::from_str_radix(&hex, 16) {
-            return Some(-v);
+            return Some((-v, format!("-{hex}")));
         }
     }
     if let Some(i) = text.find("-0x") {
@@ -527,7 +590,7 @@ fn raw_mbedtls_code(text: &str) -> Option<i32> {
         if let Ok(v) = i32::from_str_radix(&hex, 16)
             && !hex.is_empty()
         {
-            return Some(-v);
+            return Some((-v, format!("-0x{hex}")));
         }
     }
     // A negative decimal after `(` or `: ` or a space, at least two digits.
@@ -541,7 +604,7 @@ fn raw_mbedtls_code(text: &str) -> Option<i32> {
             if digits.len() >= 2
                 && let Ok(v) = digits.parse::<i32>()
             {
-                return Some(-v);
+                return Some((-v, format!("-{digits}")));
             }
         }
     }
@@ -608,6 +671,12 @@ fn explain_mbedtls(code: i32) -> (String, About) {
         ),
         -0x6800 => (
             "SSL_TIMEOUT (-0x6800): the handshake timed out".to_owned(),
+            About::Connection,
+        ),
+        -0x6C00 => (
+            "SSL_INTERNAL_ERROR (-0x6C00): mbedTLS failed inside (a lower-level module: often \
+             out of heap, or the socket failed under a read or write)"
+                .to_owned(),
             About::Connection,
         ),
         -0x4D80 => (
@@ -742,6 +811,35 @@ mod tests {
         let d = f.and_then(|f| f.diag).unwrap_or_else(|| panic!("no diag"));
         assert_eq!(d.source, "bearssl");
         assert!(blames_clock(&d));
+    }
+
+    #[test]
+    fn mbedtls_codes_are_spelled_as_the_log_printed_them() {
+        // Decimal (arduino-esp32's ssl_client) beside mbedTLS's hex, with its printed text.
+        let (_, e) = source_and_words(
+            "[send_ssl_data():382]: (-27648) SSL - Internal error (eg, unexpected failure in \
+             lower-level module)",
+        );
+        assert!(e.contains("(-27648, -0x6C00)"), "{e}");
+        assert!(e.contains("`SSL - Internal error (eg, unexpected"), "{e}");
+        let (_, e) = source_and_words(
+            "[E][ssl_client.cpp:36] _handle_error(): [data_to_read():287]: (-29184) SSL - An \
+             invalid SSL record was received",
+        );
+        assert!(e.contains("(-29184, -0x7200)"), "{e}");
+        assert!(e.contains("after the handshake"), "{e}");
+        assert!(
+            e.contains("`SSL - An invalid SSL record was received`"),
+            "{e}"
+        );
+        // Short hex, as esp-tls and many libraries print it, beside the header's spelling.
+        let (_, e) = source_and_words("E (8123) esp-tls: mbedtls_ssl_handshake returned -0x52");
+        assert!(e.contains("-0x52, -0x0052"), "{e}");
+        let (_, e) = source_and_words(
+            "[ 10296][E][ESP32_SSL_Client.cpp:61] _esp32_ssl_handle_error(): \
+             [connect_ssl():341]: (-1) ERROR - Generic error",
+        );
+        assert!(e.contains("`ERROR - Generic error`"), "{e}");
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! reason: which diagnostic leads, which stage failed, and the words that name the library.
 
 use super::engine::{Engine, Finality};
-use super::{Grader, ProfileState, Stage, Verdict, libdiag, tlsdiag};
+use super::{Grader, ProfileState, Stage, Verdict, clientdiag, libdiag, tlsdiag};
 
 impl Grader {
     pub(super) fn on_tls(&mut self, f: tlsdiag::Finding) {
@@ -85,27 +85,51 @@ pub(crate) fn tls_reason(core: &Engine) -> Option<String> {
              a CA instead"
         ));
     }
-    let reason = core.primary.as_ref().map(|d| match library(&d.source) {
+    let primary = core.primary.as_ref()?;
+    let reason = primary_reason(host, primary);
+    let reason = match handshake_returned(core) {
+        Some(said) if !primary.text.contains(said) => format!("{reason} (the log: `{said}`)"),
+        _ => reason,
+    };
+    // HTTPClient's own error lines after the cause (`returnError(): error(-1): connection
+    // refused`): what the firmware printed, quoted, so the user finds it in the reason.
+    let echoes: Vec<String> = core
+        .diagnostics
+        .iter()
+        .filter(|d| d.source == clientdiag::HTTPCLIENT && d.line > primary.line)
+        .take(2)
+        .map(|d| {
+            let t = d.text.as_str();
+            let said = t.find("returnError(): ").map_or(t, |i| &t[i + 15..]);
+            format!("`{}`", said.trim())
+        })
+        .collect();
+    if echoes.is_empty() {
+        return Some(reason);
+    }
+    Some(format!(
+        "{reason}; then HTTPClient printed {}",
+        echoes.join(", ")
+    ))
+}
+
+fn primary_reason(host: &str, d: &super::model::Diagnostic) -> String {
+    match library(&d.source) {
         // A failed DNS lookup names its host already: `connection to X failed: the DNS lookup
         // of X failed` says it twice.
         _ if d.source == libdiag::CONNECTION && d.explanation.starts_with("the DNS lookup of ") => {
             d.explanation.clone()
         }
-        _ if d.source == libdiag::CONNECTION => {
+        _ if d.source == libdiag::CONNECTION || d.source == clientdiag::HTTPCLIENT => {
             format!("connection to {host} failed: {}", d.explanation)
         }
         _ if d.source == libdiag::SERVER => format!("TLS failed: {}", d.explanation),
+        _ if d.source == clientdiag::BROKE => {
+            format!("the connection to {host} broke: {}", d.explanation)
+        }
         Some(lib) => format!("TLS to {host} failed ({lib}): {}", d.explanation),
         None => format!("TLS to {host} failed: {}", d.explanation),
-    });
-    reason.map(
-        |r| match (core.primary.as_ref(), handshake_returned(core)) {
-            (Some(d), Some(said)) if !d.text.contains(said) => {
-                format!("{r} (the log: `{said}`)")
-            }
-            _ => r,
-        },
-    )
+    }
 }
 
 /// What esp-tls said its handshake returned (`mbedtls_ssl_handshake returned -0x3000`), as the

@@ -194,9 +194,7 @@ pub(crate) fn describe(kind: &str, headline: &str, block: &[String]) -> String {
         "soft-wdt" => "`Soft WDT reset`: the software watchdog reset the board: loop() or a \
                        callback ran for over ~3 s without yield() or delay()"
             .to_owned(),
-        "task-wdt" => {
-            "the ESP32 task watchdog fired: a task hogged its CPU without yielding".to_owned()
-        }
+        "task-wdt" => super::taskwdt::describe(block),
         "guru-meditation" => {
             // From `Guru` on: a wrapped line can carry a register dump's tail before it.
             let lower = headline.to_ascii_lowercase();
