@@ -146,6 +146,9 @@ fn explain(t: &str) -> Option<(String, About, Option<i32>)> {
             Some(code),
         ));
     }
+    if let Some(found) = out_of_heap(t) {
+        return Some(found);
+    }
     if let Some(name) = t.strip_prefix("alert: ") {
         // RFC 5246's spelling of the name: `handshake failure` is `handshake_failure`.
         let name = name.trim().replace(' ', "_");
@@ -203,6 +206,36 @@ fn explain(t: &str) -> Option<(String, About, Option<i32>)> {
     ))
 }
 
+/// The ESP8266 core's axTLS (tls1.c) growing its record buffer on demand: a record larger than
+/// the room the buffer has (`ssl->need_bytes=16448 > 6859`), and the `realloc` for it that
+/// failed (`failed to grow plain buffer`). Either way the read fails and the connection is
+/// dropped: the heap is too small for a full 16 KB TLS record.
+fn out_of_heap(t: &str) -> Option<(String, About, Option<i32>)> {
+    const ADVICE: &str = "the TLS connection needs a 16 KB record buffer and the heap does not \
+                          have it: free heap before connecting, or use BearSSL (ESP8266 core 2.5 \
+                          and later) with a smaller buffer (setBufferSizes) or MFLN";
+    if let Some(rest) = t.strip_prefix("ssl->need_bytes=") {
+        let (need, room) = rest.split_once('>')?;
+        let need = need.trim().parse::<u32>().ok()?;
+        let room = room.trim().parse::<u32>().ok()?;
+        return Some((
+            format!(
+                "axTLS: `ssl->need_bytes={need} > {room}`: a TLS record of {need} bytes does not \
+                 fit the {room} bytes its buffer has room for; {ADVICE}"
+            ),
+            About::Connection,
+            None,
+        ));
+    }
+    (t == "failed to grow plain buffer").then(|| {
+        (
+            format!("axTLS: `failed to grow plain buffer`: out of heap; {ADVICE}"),
+            About::Connection,
+            None,
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::tlsdiag;
@@ -235,6 +268,21 @@ mod tests {
         for line in ["Alert: close notify", "Error: Couldn't connect to server"] {
             assert_eq!(finding(line), None, "{line}");
         }
+    }
+
+    #[test]
+    fn axtls_out_of_heap_for_a_record_fails_the_connection() {
+        let (error, cert, e) = finding("ssl->need_bytes=16448 > 6859")
+            .unwrap_or_else(|| panic!("need_bytes not read"));
+        assert!(error && !cert);
+        assert!(
+            e.contains("need_bytes=16448 > 6859") && e.contains("heap"),
+            "{e}"
+        );
+        let (error, _, e) = finding("failed to grow plain buffer")
+            .unwrap_or_else(|| panic!("grow plain buffer not read"));
+        assert!(error && e.contains("out of heap"), "{e}");
+        assert_eq!(finding("ssl->need_bytes=many"), None);
     }
 
     #[test]

@@ -151,8 +151,9 @@ fn http_client_error(lower: &str, found: &Found) -> Option<Finding> {
 /// received`) and the Firebase libraries (`Token error: code: -1, message: connection refused`).
 fn ota_and_cloud(lower: &str, found: &Found) -> Option<Finding> {
     if let Some((code, msg)) = super::httpclient::update_error(lower) {
-        if super::httpclient::update_answered(code) {
-            // The server answered (404, 403, 401, another status): the HTTP client's verdict.
+        if super::httpclient::update_answered(code) || super::updater::refused(lower).is_some() {
+            // The server answered (404, 403, 401, another status): the HTTP client's verdict;
+            // or the device's updater refused the image it got: the updater's.
             return None;
         }
         let hint = if msg.contains("connection refused") {

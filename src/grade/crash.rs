@@ -56,9 +56,9 @@ pub(crate) fn classify(text: &str, lower: &str) -> Option<Signal> {
         || lower.contains("core dump start")
         || lower.contains("backtrace:")
         || lower.contains("ctx: ")
-        || lower.contains(">>>stack>>>")
+        || lower.contains("stack>>>")
         || lower.contains("decoding stack results")
-        || lower.starts_with("3ff"))
+        || lower.trim_start().starts_with("3ff"))
     {
         return None;
     }
@@ -219,7 +219,9 @@ fn headless(text: &str) -> Option<&'static str> {
         // The exception decoder's output alone: the crash it decoded was not pasted.
         return Some("decoded-stack");
     }
-    if ctx || t.starts_with(">>>stack>>>") || stack_row(t) {
+    // A paste's indentation goes before any of these; a Markdown quote eats the leading `>>>`
+    // of `>>>stack>>>`, leaving `stack>>>` alone on its line.
+    if ctx || t.starts_with(">>>stack>>>") || t.trim_end() == "stack>>>" || stack_row(t) {
         return Some("stack-dump");
     }
     None
@@ -505,7 +507,8 @@ pub(crate) fn explain_cause(cause: &str) -> (String, bool) {
         "1" => ("power-on", false),
         "2" => ("reset pin or restart after a crash", false),
         "3" => ("software restart", false),
-        "4" => ("hardware watchdog", false),
+        // The ROM prints `wdt reset` on the line after this banner: the words users search for.
+        "4" => ("hardware watchdog, `wdt reset`", false),
         "5" => ("deep-sleep wake-up", false),
         "6" => ("external reset", false),
         c if c.contains("BROWNOUT") => ("brownout: the supply voltage sagged", true),

@@ -353,10 +353,35 @@ pub(crate) fn read(text: &str) -> Option<Said> {
     };
     let code = c.get(1).or_else(|| c.get(2))?.as_str();
     if code.starts_with('3') {
-        return None;
+        if whose != "HTTPClient's own debug line" {
+            // esp_http_client follows redirects unless the app turned that off.
+            return None;
+        }
+        // HTTPClient follows a redirect only when the sketch asks it to, and its debug output
+        // then says `following redirect` (see [`follows_redirect`]): until then, the answer.
+        let (v, why) = status("HTTP", code)?;
+        return Some(Said::Status(
+            v,
+            format!("{why} ({whose}; no `following redirect` came after it)"),
+        ));
     }
     let (v, why) = status("HTTP", code)?;
     Some(Said::Status(v, format!("{why} ({whose})")))
+}
+
+/// HTTPClient's debug line when it follows a redirect itself (`[HTTP-Client][sendRequest]
+/// following redirect (the same method): '…' redirCount: 1`, both cores): the 3xx before it
+/// was not the request's answer.
+pub(crate) fn follows_redirect(lower: &str) -> bool {
+    lower.contains("following redirect")
+}
+
+/// Whether a line is HTTPClient's debug output of a 3xx status (a redirect it may follow).
+pub(crate) fn redirect_seen(text: &str) -> bool {
+    DEBUG_STATUS
+        .captures(text.trim())
+        .and_then(|c| c.get(1).or_else(|| c.get(2)))
+        .is_some_and(|m| m.as_str().starts_with('3'))
 }
 
 /// A sketch that prints the URL it requests and then what `GET()` returned, alone on its line
@@ -667,11 +692,19 @@ mod tests {
             status("[D][HTTPClient.cpp:1252] handleHeaderResponse(): code: 404").map(|s| s.0),
             Some(Verdict::Fail)
         );
-        // HTTPClient may follow a redirect itself: the sketch's own line decides.
-        assert_eq!(
-            status("[HTTP-Client][handleHeaderResponse] code: 301"),
-            None
-        );
+        // HTTPClient follows a redirect only when asked, and then says so: until then a 3xx is
+        // the answer (ESP8266 core 3.1, api.weather.gov, with the IDE's stamps removed).
+        let (verdict, why) =
+            status("[HTTP-Client][handleHeaderResponse] RX: 'HTTP/1.1 301 Moved Permanently")
+                .unwrap_or_else(|| panic!("status line in RX not read"));
+        assert_eq!(verdict, Verdict::Fail);
+        assert!(why.contains("HTTP 301"), "{why}");
+        assert!(redirect_seen(
+            "[HTTP-Client][handleHeaderResponse] code: 301"
+        ));
+        assert!(follows_redirect(
+            "[http-client][sendrequest] following redirect (the same method): 'https://a/b' redircount: 1"
+        ));
         assert_eq!(read("[HTTP-Client][handleHeaderResponse] size: 34"), None);
         // esp_http_client's debug line, as ESP-IDF 3 to 5 print it.
         let (verdict, why) = status(
@@ -732,9 +765,10 @@ mod tests {
             status("[HTTP-Client][handleHeaderResponse] RX: 'HTTP/1.0 200 OK'").map(|s| s.0),
             Some(Verdict::Pass)
         );
+        // A redirect is the answer until HTTPClient says it follows it.
         assert_eq!(
-            status("[HTTP-Client][handleHeaderResponse] RX: 'HTTP/1.1 302 Found'"),
-            None
+            status("[HTTP-Client][handleHeaderResponse] RX: 'HTTP/1.1 302 Found'").map(|s| s.0),
+            Some(Verdict::Fail)
         );
         assert_eq!(
             status("[HTTP-Client][handleHeaderResponse] RX: 'Server: nginx'"),

@@ -386,9 +386,10 @@ impl State {
         };
         // `connection failed` is all the sketch prints: client.connect() covers DNS, TCP and
         // TLS, and a server that is down looks the same as a pin that no longer matches.
-        // The firmware's own words, quoted unless they are the reference sketch's.
+        // The firmware's own words, quoted as printed (the reference sketch's too: they are
+        // what a user searches the log for).
         let printed = text.trim();
-        let printed = if printed.eq_ignore_ascii_case("connection failed") || printed.is_empty() {
+        let printed = if printed.is_empty() {
             String::new()
         } else {
             format!(" (the firmware printed `{}`)", shorten(printed, 120))

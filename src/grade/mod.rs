@@ -19,6 +19,7 @@ pub mod render;
 pub mod rules;
 pub mod truth;
 
+mod aftermath;
 mod axtls;
 mod azure;
 mod blynk;
@@ -40,6 +41,7 @@ mod timeout;
 mod tlsdiag;
 mod tlsverdict;
 mod unity;
+mod updater;
 mod wifi;
 
 pub use self::engine::Decision;
@@ -220,6 +222,12 @@ pub struct Grader {
     bootloader: bool,
     /// Lua called NodeMCU's `http` module: its callback's `code\tdata` lines are the answer.
     lua_http: bool,
+    /// The open outcome is a 3xx from HTTPClient's debug output, which HTTPClient may follow.
+    redirect_open: bool,
+    /// A whole log is graded (`grade`): read past the verdict for a crash after it.
+    whole_log: bool,
+    /// The verdict a crash after it overturned.
+    earlier: Option<Decision>,
     /// The last boot was into the ROM's download mode (line, its boot mode as printed): the
     /// chip waits for a flasher and runs no firmware.
     download_wait: Option<(usize, String)>,
@@ -274,6 +282,9 @@ impl Grader {
             reading_response: None,
             bootloader: false,
             lua_http: false,
+            redirect_open: false,
+            whole_log: !config.timed,
+            earlier: None,
             at: esp_at::Session::default(),
             hosted: false,
             link_down: None,
@@ -384,7 +395,11 @@ impl Grader {
     /// The report as things stand.
     pub fn report(&self) -> Report {
         let (verdict, stage, reason) = match &self.core.outcome {
-            Some(o) => (o.verdict, o.stage.clone(), o.reason.clone()),
+            Some(o) => (
+                o.verdict,
+                o.stage.clone(),
+                self.after_earlier(o.verdict, o.reason.clone()),
+            ),
             None => (
                 Verdict::Timeout,
                 self.core.current_name().to_owned(),
@@ -449,7 +464,7 @@ impl Grader {
             return;
         }
         self.panic_tail_line(&line.text);
-        if self.core.is_final {
+        if self.core.is_final && !self.crash_after_verdict(line) {
             return;
         }
         let text = line.text.as_str();
@@ -652,6 +667,12 @@ impl Grader {
         if httpclient::lua_request(text) {
             self.lua_http = true;
         }
+        if self.redirect_open && httpclient::follows_redirect(&lower) {
+            // HTTPClient follows the 3xx it got: the next status is the request's answer.
+            self.redirect_open = false;
+            self.core.outcome = None;
+            self.core.budget = None;
+        }
         let said = httpclient::read(text)
             .or_else(|| httpclient::code_after_url(&self.prev_line, text))
             .or_else(|| {
@@ -675,6 +696,7 @@ impl Grader {
                 httpclient::Said::Status(v, why) => (v, why, Finality::AfterLines(40)),
             };
             let reason = format!("line {}: {why}", line.number);
+            self.redirect_open = httpclient::redirect_seen(text);
             if verdict == Verdict::Fault {
                 // No HTTP status: the connection failed. What the TLS library said before
                 // explains it better than HTTPClient's one word; the examples retry in `loop()`.
@@ -717,6 +739,14 @@ impl Grader {
             .outcome
             .as_ref()
             .is_some_and(|o| o.verdict.rank() >= Verdict::Fail.rank());
+        // The ESP8266 updater refused the image (no room, a flash write that failed, an image
+        // that did not verify): the update did not happen, the device's answer is no.
+        if !decided && let Some(why) = updater::refused(text) {
+            let reason = format!("line {}: {why}", line.number);
+            self.core
+                .propose(Verdict::Fail, None, reason, Finality::AfterLines(40));
+            return;
+        }
         if !in_bootloader
             && !decided
             && let Some(why) = httpclient::ota_image_refused(text)

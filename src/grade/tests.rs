@@ -1552,3 +1552,20 @@ fn blynk_refused_ready_or_never_connected() {
     );
     assert!(r.reason.contains("`Disconnected.`"), "{}", r.reason);
 }
+
+#[test]
+fn httpclients_redirect_is_the_answer_unless_it_follows_it() {
+    // ESP8266 core 3.1 debug output (esp8266/Arduino #9101's server), behind IDE stamps.
+    let head = "12:00:01.100 -> [HTTP-Client][handleHeaderResponse] RX: 'HTTP/1.1 301 Moved \
+                Permanently\n'\n12:00:01.101 -> [HTTP-Client][handleHeaderResponse] RX: \
+                'Location: /points/40.697,-74.33\n'\n";
+    let r = auto(head);
+    assert_eq!(r.verdict, Verdict::Fail, "{}", r.reason);
+    assert!(r.reason.contains("301"), "{}", r.reason);
+    let r = auto(&format!(
+        "{head}[HTTP-Client][sendRequest] following redirect (the same method): \
+         'https://api.weather.gov/points/40.697,-74.33' redirCount: 1\n\
+         [HTTP-Client][handleHeaderResponse] code: 200\n[HTTPS] GET... code: 200\n"
+    ));
+    assert_eq!(r.verdict, Verdict::Pass, "{}", r.reason);
+}

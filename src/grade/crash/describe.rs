@@ -191,8 +191,8 @@ pub(crate) fn describe(kind: &str, headline: &str, block: &[String]) -> String {
             s
         }
         "core-dump-report" => describe_core_dump_report(block),
-        "soft-wdt" => "the software watchdog reset the board: loop() or a callback ran for over \
-                       ~3 s without yield() or delay()"
+        "soft-wdt" => "`Soft WDT reset`: the software watchdog reset the board: loop() or a \
+                       callback ran for over ~3 s without yield() or delay()"
             .to_owned(),
         "task-wdt" => super::taskwdt::describe(block),
         "guru-meditation" => {

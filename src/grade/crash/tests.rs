@@ -408,3 +408,26 @@ fn espcoredump_text_reports_name_the_task_cause_and_abort() {
         "===================== ESP32 CORE DUMP END ====================="
     ));
 }
+
+#[test]
+fn an_indented_stack_dump_is_a_crash_even_without_its_leading_arrows() {
+    // esp8266/Arduino #4923: the paste indents every row, and Markdown ate the `>>>` of
+    // `>>>stack>>>`.
+    for line in [
+        "            stack>>>",
+        "            3fff3140: 00820000 00000082 3fffa7ec 4022f3d2",
+        "  >>>stack>>>",
+    ] {
+        assert!(
+            matches!(
+                cls(line),
+                Some(Signal::Crash {
+                    kind: "stack-dump",
+                    ..
+                })
+            ),
+            "{line}"
+        );
+    }
+    assert_eq!(cls("  3fff3140 is the address"), None);
+}

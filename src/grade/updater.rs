@@ -1,0 +1,143 @@
+//! The ESP8266 core's updater refusing an update: `Updater`'s own `ERROR[1]: Flash Write Failed`
+//! (its `printError`), ESPhttpUpdate's `HTTP_UPDATE_FAILD Error (1): Update error: …` for the
+//! same codes, and ArduinoOTA's `Update Begin Error` and its examples' `Error[4]: End Failed`.
+//! The update did not happen because the device refused or could not store the image: the
+//! answer is no (exit 1), not a connection fault, as with an ESP-IDF OTA image that fails
+//! verification.
+
+/// What `Updater`'s error message (as its `printError` words it, on every core since 2.0) says
+/// went wrong on the device. `None` for the ones that are the network's (a stream that stopped
+/// arriving) or not an error.
+fn device_error(msg: &str) -> Option<&'static str> {
+    let m = msg.trim().trim_end_matches(['.', '!']).to_ascii_lowercase();
+    Some(match m.as_str() {
+        "flash write failed" => "the image could not be written to flash",
+        "flash erase failed" => "the flash sector for the image could not be erased",
+        "flash read failed" => "the image could not be read back from flash",
+        "not enough space" => "the image is larger than the free flash space for it",
+        "bad size given" => "the image size is not one the updater takes",
+        "md5 failed" | "md5 check failed" => {
+            "the image's MD5 is not the one announced (a corrupted or cut download)"
+        }
+        "magic byte is wrong, not 0xe9" => "the file is not a firmware image",
+        "signature verification failed" => "the image's signature did not verify",
+        "no data supplied" => "the update ended with no image data",
+        m if m.starts_with("flash config wrong") || m.starts_with("new flash config wrong") => {
+            "the image was built for another flash size or mode than this board's"
+        }
+        m if m.starts_with("invalid bootstrapping state") => {
+            "the board was not reset after being flashed over serial (reset it once by hand \
+             before updating over the air)"
+        }
+        _ => return None,
+    })
+}
+
+/// ArduinoOTA's errors, as its examples (`Error[%u]: `, or a sketch's `Update Error[%u]: `) and
+/// its own debug line (`Update Begin Error`) print them: the ones where the device refused.
+/// `Connect Failed` and `Receive Failed` are the network's and left to the connection rules.
+fn arduino_ota(t: &str) -> Option<&'static str> {
+    let lower = t.to_ascii_lowercase();
+    if lower == "update begin error" {
+        return Some(
+            "ArduinoOTA could not begin the update: the image does not fit the free flash space \
+             (or the flash size the sketch was built for is wrong)",
+        );
+    }
+    let rest = lower
+        .strip_prefix("update error[")
+        .or_else(|| lower.strip_prefix("error["))?;
+    let (code, msg) = rest.split_once("]:")?;
+    code.trim().parse::<u8>().ok()?;
+    Some(match msg.trim() {
+        "begin failed" => {
+            "the updater could not begin: the image does not fit the free flash space (or the \
+             flash size the sketch was built for is wrong)"
+        }
+        "end failed" => {
+            "the updater could not finish: the image did not verify at the end (a cut or \
+             corrupted upload, or a file that is not an image for this board)"
+        }
+        "auth failed" => "the OTA password was refused",
+        _ => return None,
+    })
+}
+
+/// The updater refused the update this line reports: why, in words, quoting the line.
+pub(crate) fn refused(text: &str) -> Option<String> {
+    let t = text.trim();
+    if let Some(why) = arduino_ota(t) {
+        return Some(format!("the update did not happen: `{t}`: {why}"));
+    }
+    // Updater's `printError`: `ERROR[1]: Flash Write Failed`; ESPhttpUpdate repeats it as
+    // `[httpUpdate] Update.writeStream failed! (ERROR[1]: Flash Write Failed)`.
+    let lower = t.to_ascii_lowercase();
+    if let Some(at) = lower.find("error[") {
+        let rest = &t[at + 6..];
+        let (code, msg) = rest.split_once("]:")?;
+        code.trim().parse::<u8>().ok()?;
+        let msg = msg.trim().trim_end_matches(')').trim();
+        let why = device_error(msg)?;
+        return Some(format!(
+            "the update did not happen: the updater refused the image with `ERROR[{}]: {msg}`: \
+             {why}",
+            code.trim()
+        ));
+    }
+    // ESPhttpUpdate's result for the updater's own (positive) codes: `HTTP_UPDATE_FAILD Error
+    // (1): Update error: Flash Write Failed`.
+    let (code, _) = super::httpclient::update_error(&lower).filter(|(c, _)| *c > 0)?;
+    // ASCII lower case keeps every byte where it was: the offset holds in `t`.
+    let at = lower.find("update error:")? + "update error:".len();
+    let msg = t.get(at..)?.trim();
+    let why = device_error(msg)?;
+    Some(format!(
+        "the update did not happen: HTTPUpdate error {code}, `{msg}`: {why}"
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_updaters_refusals_name_its_error() {
+        for (line, word) in [
+            ("Update Begin Error", "Update Begin Error"),
+            ("Update Error[4]: End Failed", "End Failed"),
+            ("Error[1]: Begin Failed", "Begin Failed"),
+            ("Error[0]: Auth Failed", "password"),
+            (
+                "ERROR[1]: Flash Write Failed",
+                "ERROR[1]: Flash Write Failed",
+            ),
+            (
+                "[httpUpdate] Update.writeStream failed! (ERROR[4]: Not Enough Space)",
+                "ERROR[4]: Not Enough Space",
+            ),
+            (
+                "HTTP_UPDATE_FAILD Error (10): Update error: Magic byte is wrong, not 0xE9",
+                "Magic byte",
+            ),
+        ] {
+            let why = refused(line).unwrap_or_else(|| panic!("not read: {line}"));
+            assert!(why.contains(word), "{line}: {why}");
+            assert!(why.contains("did not happen"), "{line}: {why}");
+        }
+    }
+
+    #[test]
+    fn network_errors_of_an_update_are_not_refusals() {
+        for line in [
+            "Error[2]: Connect Failed",
+            "Error[3]: Receive Failed",
+            "ERROR[6]: Stream Read Timeout",
+            "HTTP_UPDATE_FAILED Error (6): Update error: Stream Read Timeout",
+            "HTTP_UPDATE_FAILD Error (-1): HTTP error: connection refused",
+            "[httpUpdate] Update failed",
+            "Error[x]: End Failed",
+        ] {
+            assert_eq!(refused(line), None, "{line}");
+        }
+    }
+}
