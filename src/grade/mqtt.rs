@@ -191,14 +191,14 @@ fn core_mqtt(lower: &str) -> Option<(String, Option<i32>)> {
     Some((why, None))
 }
 
-/// The examples' connect that worked: `Attempting MQTT connection...connected` (not
-/// `disconnected`, not `not connected`).
+/// The examples' connect that worked: `Attempting MQTT connection...connected`, `MQTT
+/// connecting connected!` (not `disconnected`, not `not connected`).
 pub(crate) fn connected(lower: &str) -> bool {
     let t = lower.trim().trim_end_matches(['.', '!']);
     let Some(before) = t.strip_suffix("connected") else {
         return false;
     };
-    t.contains("mqtt connection")
+    (t.contains("mqtt connection") || t.contains("mqtt connecting"))
         && !before.ends_with(|c: char| c.is_ascii_alphabetic())
         && !before.trim_end().ends_with("not")
         && !t.contains("failed")
@@ -387,6 +387,7 @@ mod tests {
         assert!(!connected("attempting mqtt connection...disconnected"));
         assert!(!connected("attempting mqtt connection...not connected"));
         assert!(!connected("wifi connected"));
+        assert!(connected("mqtt connecting connected!"));
     }
 
     #[test]
