@@ -22,24 +22,30 @@ pub mod truth;
 mod aftermath;
 mod axtls;
 mod azure;
+mod barestatus;
 mod blynk;
 mod boot;
 mod clientdiag;
 mod cohost;
+mod connack;
 mod context;
 mod crash;
 mod engine;
 mod esp_at;
+mod firebase;
 mod httpclient;
 mod https;
 mod idf;
 mod libdiag;
 mod mqtt;
+mod prevcrash;
+mod pushota;
 mod pytrace;
 mod stops;
 mod timeout;
 mod tlsdiag;
 mod tlsverdict;
+mod told;
 mod unity;
 mod updater;
 mod wifi;
@@ -194,6 +200,8 @@ pub struct Grader {
     /// A fault the run stopped at if nothing follows it (a PSRAM chip that did not answer, a
     /// reported earlier crash): the verdict when the log ends without another.
     ended_fault: Option<String>,
+    /// What firmware said about itself that needs more than one line (see [`told`]).
+    told: told::Told,
     /// The MQTT session: connects that failed since the last one that worked.
     mqtt: mqtt::Session,
     /// The Blynk connection, when the log shows the library.
@@ -269,6 +277,7 @@ impl Grader {
             wifi_down: None,
             wifi_up: false,
             ended_fault: None,
+            told: told::Told::default(),
             mqtt: mqtt::Session::default(),
             blynk: blynk::State::default(),
             app_error: None,
@@ -369,6 +378,7 @@ impl Grader {
             self.core
                 .propose(Verdict::Fault, None, reason, Finality::Now);
         }
+        self.told_finish();
         if self.core.outcome.is_none()
             && let Some(reason) = self.ended_fault.clone()
         {
@@ -555,12 +565,17 @@ impl Grader {
                 return;
             }
             Some(crash::Signal::Boot { cause }) => {
-                self.on_boot(&cause, text);
+                if !self.told_boot() {
+                    self.on_boot(&cause, text);
+                }
                 return;
             }
             None => {}
         }
         if self.python_traceback(line.number, text) {
+            return;
+        }
+        if self.told_line(line.number, text, &lower) {
             return;
         }
         if let Some(reason) = stops::app_error(text)
