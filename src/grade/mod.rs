@@ -42,6 +42,7 @@ mod tlsdiag;
 mod tlsverdict;
 mod unity;
 mod updater;
+mod websocket;
 mod wifi;
 
 pub use self::engine::Decision;
@@ -758,6 +759,21 @@ impl Grader {
         }
         if (self.core.outcome.is_none() || self.core.attempt_failed)
             && let Some(why) = httpclient::ota_succeeded(text)
+        {
+            let reason = format!("line {}: {why}", line.number);
+            self.core
+                .propose(Verdict::Pass, None, reason, Finality::AfterLines(40));
+            return;
+        }
+        if websocket::tcp_connected(text) {
+            // The retry got through: the failed connect before it no longer decides.
+            self.app_error = None;
+            if self.core.attempt_failed {
+                self.core.connected_again();
+            }
+        }
+        if (self.core.outcome.is_none() || self.core.attempt_failed)
+            && let Some(why) = websocket::upgraded(text)
         {
             let reason = format!("line {}: {why}", line.number);
             self.core
