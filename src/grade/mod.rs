@@ -48,6 +48,7 @@ mod tlsverdict;
 mod told;
 mod unity;
 mod updater;
+mod websocket;
 mod wifi;
 
 pub use self::engine::Decision;
@@ -773,6 +774,21 @@ impl Grader {
         }
         if (self.core.outcome.is_none() || self.core.attempt_failed)
             && let Some(why) = httpclient::ota_succeeded(text)
+        {
+            let reason = format!("line {}: {why}", line.number);
+            self.core
+                .propose(Verdict::Pass, None, reason, Finality::AfterLines(40));
+            return;
+        }
+        if websocket::tcp_connected(text) {
+            // The retry got through: the failed connect before it no longer decides.
+            self.app_error = None;
+            if self.core.attempt_failed {
+                self.core.connected_again();
+            }
+        }
+        if (self.core.outcome.is_none() || self.core.attempt_failed)
+            && let Some(why) = websocket::upgraded(text)
         {
             let reason = format!("line {}: {why}", line.number);
             self.core
