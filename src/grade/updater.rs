@@ -1,8 +1,10 @@
 //! The ESP8266 core's updater refusing an update: `Updater`'s own `ERROR[1]: Flash Write Failed`
 //! (its `printError`), ESPhttpUpdate's `HTTP_UPDATE_FAILD Error (1): Update error: …` for the
 //! same codes, and ArduinoOTA's `Update Begin Error` and its examples' `Error[4]: End Failed`.
-//! The update did not happen because the device refused or could not store the image: the
-//! answer is no (exit 1), not a connection fault, as with an ESP-IDF OTA image that fails
+//! Arduino-ESP32's `Update` prints the same errors bare (`Flash Write Failed`), and ESP-IDF apps
+//! report their `esp_ota_ops` calls failing (`esp_ota_write failed`, `OTA update failed in OTA
+//! Write`). The update did not happen because the device refused or could not store the image:
+//! the answer is no (exit 1), not a connection fault, as with an ESP-IDF OTA image that fails
 //! verification.
 
 /// What `Updater`'s error message (as its `printError` words it, on every core since 2.0) says
@@ -22,6 +24,11 @@ fn device_error(msg: &str) -> Option<&'static str> {
         "magic byte is wrong, not 0xe9" => "the file is not a firmware image",
         "signature verification failed" => "the image's signature did not verify",
         "no data supplied" => "the update ended with no image data",
+        "wrong magic byte" => "the file is not a firmware image",
+        "could not activate the firmware" => {
+            "the new image could not be made the one to boot (its partition did not validate)"
+        }
+        "partition could not be found" => "the partition table has no OTA partition for the image",
         m if m.starts_with("flash config wrong") || m.starts_with("new flash config wrong") => {
             "the image was built for another flash size or mode than this board's"
         }
@@ -63,11 +70,64 @@ fn arduino_ota(t: &str) -> Option<&'static str> {
     })
 }
 
+/// An app's report that one of ESP-IDF's OTA writer calls (`esp_ota_ops`) failed: the device
+/// could not take the image. Not `esp_https_ota_*`, whose failures are mostly the download's,
+/// nor a line that blames the network.
+fn ota_ops(lower: &str) -> Option<&'static str> {
+    const NETWORK: [&str; 9] = [
+        "https_ota",
+        "connect",
+        "http",
+        "download",
+        "read",
+        "recv",
+        "timeout",
+        "socket",
+        "dns",
+    ];
+    let failed = lower.contains("fail") || lower.contains("error") || lower.contains("err=");
+    if !failed || NETWORK.iter().any(|w| lower.contains(w)) {
+        return None;
+    }
+    const CALLS: [(&[&str], &str); 4] = [
+        (
+            &["esp_ota_begin", "ota begin"],
+            "the OTA partition could not be opened for the image (no OTA partition in the \
+             table, or the image is larger than it)",
+        ),
+        (
+            &["esp_ota_write", "ota write"],
+            "the image could not be written to the OTA partition",
+        ),
+        (
+            &["esp_ota_end", "ota end"],
+            "the written image did not validate",
+        ),
+        (
+            &["esp_ota_set_boot_partition", "set boot partition"],
+            "the new image could not be made the boot partition",
+        ),
+    ];
+    CALLS
+        .iter()
+        .find(|(names, _)| names.iter().any(|n| lower.contains(n)))
+        .map(|(_, why)| *why)
+}
+
 /// The updater refused the update this line reports: why, in words, quoting the line.
 pub(crate) fn refused(text: &str) -> Option<String> {
     let t = text.trim();
     if let Some(why) = arduino_ota(t) {
         return Some(format!("the update did not happen: `{t}`: {why}"));
+    }
+    // Arduino-ESP32's `Update.printError` prints the error's words alone on a line.
+    if let Some(why) = device_error(t) {
+        return Some(format!(
+            "the update did not happen: the updater said `{t}`: {why}"
+        ));
+    }
+    if let Some(why) = ota_ops(&t.to_ascii_lowercase()) {
+        return Some(format!("the OTA update did not happen: `{t}`: {why}"));
     }
     // Updater's `printError`: `ERROR[1]: Flash Write Failed`; ESPhttpUpdate repeats it as
     // `[httpUpdate] Update.writeStream failed! (ERROR[1]: Flash Write Failed)`.
@@ -119,6 +179,25 @@ mod tests {
                 "HTTP_UPDATE_FAILD Error (10): Update error: Magic byte is wrong, not 0xE9",
                 "Magic byte",
             ),
+            // Arduino-ESP32's Update.printError, and ESP-IDF apps' esp_ota_ops reports.
+            ("Flash Write Failed", "Flash Write Failed"),
+            ("Could Not Activate The Firmware", "boot"),
+            (
+                "E (9931230) FW_CMD: OTA update failed in OTA Write",
+                "written to the OTA partition",
+            ),
+            (
+                "E (4523) ota: esp_ota_write failed! err=0x104",
+                "esp_ota_write",
+            ),
+            (
+                "E (812) native_ota_example: esp_ota_begin failed (ESP_ERR_OTA_PARTITION_CONFLICT)",
+                "OTA partition",
+            ),
+            (
+                "E (77012) app: esp_ota_set_boot_partition failed (ESP_ERR_OTA_VALIDATE_FAILED)!",
+                "boot partition",
+            ),
         ] {
             let why = refused(line).unwrap_or_else(|| panic!("not read: {line}"));
             assert!(why.contains(word), "{line}: {why}");
@@ -136,6 +215,10 @@ mod tests {
             "HTTP_UPDATE_FAILD Error (-1): HTTP error: connection refused",
             "[httpUpdate] Update failed",
             "Error[x]: End Failed",
+            "E (5123) esp_https_ota: esp_https_ota_begin failed",
+            "E (9000) ota: esp_ota_write failed: data read error",
+            "I (10029207) FW_cMD: ESP OTA begin start",
+            "Stream Read Timeout",
         ] {
             assert_eq!(refused(line), None, "{line}");
         }
