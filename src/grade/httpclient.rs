@@ -243,8 +243,9 @@ pub(crate) fn status_line(text: &str) -> Option<(Verdict, String)> {
 /// A firmware update the board downloaded itself that completed: the download, its TLS and
 /// the write all worked. ESP-IDF's OTA examples (`OTA Succeed, Rebooting...`, `ESP_HTTPS_OTA
 /// upgrade successful`) and HTTPUpdate callers (`HTTP_UPDATE_OK`). An update pushed to the board
-/// (a web updater's `Update Success: 228624`, ArduinoOTA, ESPHome) is not a client's request
-/// and decides nothing. What the board does after its reboot may still say otherwise.
+/// (a web updater's `Update Success: 228624`, ArduinoOTA, ESPHome) is read by `pushota`, which
+/// passes it once the reboot it asks for follows. What the board does after its reboot may
+/// still say otherwise.
 pub(crate) fn ota_succeeded(text: &str) -> Option<String> {
     let t = text.trim();
     let lower = t.to_ascii_lowercase();
