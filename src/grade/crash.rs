@@ -491,6 +491,11 @@ pub(crate) fn killed_by_watchdog(cause: &str) -> bool {
     cause == "4" || (cause.contains("WDT") && !cause.contains("RTCWDT_RTC"))
 }
 
+/// Whether a reset cause says the CPU locked up (`CPU_LOCKUP`, `CPU0_LOCKUP`): a crash reset.
+pub(crate) fn cpu_locked_up(cause: &str) -> bool {
+    cause.contains("LOCKUP")
+}
+
 /// Whether a reset cause is one a person or a tool asks for: power-on, the reset pin (which
 /// serial monitors and esptool pulse through DTR/RTS), or the USB serial's own chip reset.
 pub(crate) fn reset_by_hand(cause: &str) -> bool {
@@ -516,6 +521,12 @@ pub(crate) fn explain_cause(cause: &str) -> (String, bool) {
         // chip. No firmware asks for it; it says the supply dipped (often at Wi-Fi's current
         // peaks), as a brownout does.
         c if c.contains("GLITCH") => ("a glitch in the supply voltage", true),
+        // ESP32-C5/C61/P4's `rst:0x1a (CPU_LOCKUP)` (soc/reset_reasons.h `RESET_REASON_CPU_LOCKUP`):
+        // the CPU faulted while it was handling a fault and the chip reset it. A crash.
+        c if cpu_locked_up(c) => (
+            "the CPU locked up: it faulted while handling a fault, and the chip reset it",
+            true,
+        ),
         c if c.contains("WDT") => ("watchdog", false),
         c if c.contains("POWERON") => ("power-on", false),
         c if c.contains("SW_CPU") || c.contains("SW_SYS") => ("software restart", false),

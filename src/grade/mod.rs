@@ -20,6 +20,7 @@ pub mod rules;
 pub mod truth;
 
 mod aftermath;
+mod appfail;
 mod axtls;
 mod azure;
 mod blynk;
@@ -42,6 +43,7 @@ mod tlsdiag;
 mod tlsverdict;
 mod unity;
 mod updater;
+mod websocket;
 mod wifi;
 
 pub use self::engine::Decision;
@@ -202,6 +204,10 @@ pub struct Grader {
     /// missing token, or a connection error in any firmware's words (line, reason): the verdict
     /// when the log ends soon after it without another (an app that went on is not stuck there).
     app_error: Option<(usize, String)>,
+    /// The last run of error lines in which an ESP-IDF app said its job failed.
+    job: appfail::Job,
+    /// The esp_websocket_client session, when the app logs its events.
+    websocket: websocket::Session,
     /// A MicroPython traceback being read: the line it started at, and its last frame so far.
     py_trace: Option<(usize, Option<String>)>,
     /// The MicroPython REPL statement on the line before, if that line was one.
@@ -272,6 +278,8 @@ impl Grader {
             mqtt: mqtt::Session::default(),
             blynk: blynk::State::default(),
             app_error: None,
+            job: appfail::Job::default(),
+            websocket: websocket::Session::default(),
             py_trace: None,
             repl_last: None,
             dump_block: None,
@@ -381,6 +389,11 @@ impl Grader {
         {
             self.core
                 .propose(Verdict::Fault, None, reason, Finality::Now);
+        }
+        if self.core.outcome.is_none()
+            && let Some((verdict, reason)) = self.job.verdict(self.splitter.count(), APP_ERROR_TAIL)
+        {
+            self.core.propose(verdict, None, reason, Finality::Now);
         }
         if self.core.outcome.is_none() {
             let reason = self.timeout_reason(end);
@@ -562,6 +575,10 @@ impl Grader {
         }
         if self.python_traceback(line.number, text) {
             return;
+        }
+        self.job.line(line.number, text, &lower);
+        if let Some(reason) = self.websocket.line(&mut self.core, text) {
+            self.app_error = Some((line.number, reason));
         }
         if let Some(reason) = stops::app_error(text)
             .or_else(|| azure::error(text))
