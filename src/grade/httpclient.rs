@@ -261,6 +261,10 @@ pub(crate) fn ota_succeeded(text: &str) -> Option<String> {
         "ota succeed",
         "https_ota upgrade successful",
         "http_update_ok",
+        // Tasmota: `RSL: UPGRADE = Successful. Restarting`, later as JSON
+        // `RSL: RESULT = {"Upgrade":"Successful. Restarting"}`.
+        "upgrade = successful",
+        "\"upgrade\":\"successful",
     ]
     .iter()
     .any(|w| lower.contains(w));

@@ -128,7 +128,7 @@ impl LineSplitter {
 pub fn split_stamp(text: &str) -> Option<(&str, &str)> {
     static STAMP: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
         regex::Regex::new(
-            r"^(\[)?(\d{2}:\d{2}:\d{3}\b|(?:\d{4}-\d{2}-\d{2}[ T])?\d{1,2}:\d{2}:\d{2}(?:[.,:]\d{1,6})?)\]?(?: ?->| ?>|:)? ?(收←◆|收<-|RX: ?)?",
+            r"^(?:> )?(\[)?(\d{2}:\d{2}:\d{3}\b|(?:\d{4}-\d{2}-\d{2}[ T])?\d{1,2}:\d{2}:\d{2}(?:[.,:]\d{1,6})?)\]?(?: ?->| ?>|:)? ?(收←◆|收<-|RX: ?)?",
         )
         .unwrap_or_else(|_| unreachable!())
     });

@@ -34,6 +34,7 @@ mod esp_at;
 mod httpclient;
 mod https;
 mod idf;
+mod idf_websocket;
 mod libdiag;
 mod mqtt;
 mod pytrace;
@@ -207,7 +208,7 @@ pub struct Grader {
     /// The last run of error lines in which an ESP-IDF app said its job failed.
     job: appfail::Job,
     /// The esp_websocket_client session, when the app logs its events.
-    websocket: websocket::Session,
+    ws_events: idf_websocket::Session,
     /// A MicroPython traceback being read: the line it started at, and its last frame so far.
     py_trace: Option<(usize, Option<String>)>,
     /// The MicroPython REPL statement on the line before, if that line was one.
@@ -279,7 +280,7 @@ impl Grader {
             blynk: blynk::State::default(),
             app_error: None,
             job: appfail::Job::default(),
-            websocket: websocket::Session::default(),
+            ws_events: idf_websocket::Session::default(),
             py_trace: None,
             repl_last: None,
             dump_block: None,
@@ -577,7 +578,7 @@ impl Grader {
             return;
         }
         self.job.line(line.number, text, &lower);
-        if let Some(reason) = self.websocket.line(&mut self.core, text) {
+        if let Some(reason) = self.ws_events.line(&mut self.core, text) {
             self.app_error = Some((line.number, reason));
         }
         if let Some(reason) = stops::app_error(text)
@@ -775,6 +776,21 @@ impl Grader {
         }
         if (self.core.outcome.is_none() || self.core.attempt_failed)
             && let Some(why) = httpclient::ota_succeeded(text)
+        {
+            let reason = format!("line {}: {why}", line.number);
+            self.core
+                .propose(Verdict::Pass, None, reason, Finality::AfterLines(40));
+            return;
+        }
+        if websocket::tcp_connected(text) {
+            // The retry got through: the failed connect before it no longer decides.
+            self.app_error = None;
+            if self.core.attempt_failed {
+                self.core.connected_again();
+            }
+        }
+        if (self.core.outcome.is_none() || self.core.attempt_failed)
+            && let Some(why) = websocket::upgraded(text)
         {
             let reason = format!("line {}: {why}", line.number);
             self.core

@@ -23,6 +23,58 @@ pub(crate) fn failure(lower: &str) -> Option<(String, Option<i32>)> {
         .or_else(|| tasmota(lower))
         .or_else(|| core_mqtt(lower))
         .or_else(|| async_mqtt_client(lower))
+        .or_else(|| dropped(lower))
+}
+
+/// A broker connection that went down, in the words of firmware that says so on its own line:
+/// ESPHome's `[W][mqtt.client:257]: MQTT Disconnected: TCP disconnected.`, Homie's `✖ MQTT
+/// disconnected, reason: 0`, ESPurna's `[MQTT] TCP Disconnected` and `[MQTT] Disconnected!`
+/// (AsyncMqttClient underneath, its reason printed first). A session that connects and drops
+/// over and over ends on the last of these, so the last state decides.
+fn dropped(lower: &str) -> Option<(String, Option<i32>)> {
+    let t = lower.trim().trim_end_matches(['.', '!']);
+    let said = if let Some(at) = t.find("mqtt disconnected") {
+        // Not esp-mqtt's `MQTT_EVENT_DISCONNECTED` (the underscore is part of the word), nor
+        // `not mqtt disconnected`-style prose glued to another word.
+        let before = &t[..at];
+        if before.ends_with(|c: char| c.is_ascii_alphanumeric() || c == '_') {
+            return None;
+        }
+        let rest = t[at + "mqtt disconnected".len()..]
+            .trim_start_matches([':', ',', ' '])
+            .trim_start_matches("reason:")
+            .trim();
+        (
+            "the MQTT client lost its broker connection",
+            rest.to_owned(),
+        )
+    } else if let Some(at) = t.find("[mqtt] ") {
+        let rest = t[at + "[mqtt] ".len()..].trim();
+        match rest {
+            "disconnected" => (
+                "ESPurna's MQTT client (AsyncMqttClient) disconnected",
+                String::new(),
+            ),
+            "tcp disconnected" => (
+                "ESPurna's MQTT client (AsyncMqttClient) disconnected",
+                "tcp disconnected".to_owned(),
+            ),
+            _ => return None,
+        }
+    } else {
+        return None;
+    };
+    let (who, reason) = said;
+    let why = match reason.as_str() {
+        "" => String::new(),
+        "tcp disconnected" | "0" => {
+            ": TCP disconnected, the network connection to the broker failed or broke (no MQTT \
+             refusal: the broker, a firewall or the Wi-Fi dropped it)"
+                .to_owned()
+        }
+        r => format!(": {r}"),
+    };
+    Some((format!("{who}{why}"), None))
 }
 
 /// AsyncMqttClient's examples: `Disconnected from MQTT.` (`onMqttDisconnect`), with the
@@ -76,6 +128,36 @@ fn async_mqtt_client(lower: &str) -> Option<(String, Option<i32>)> {
 }
 
 fn pubsubclient(lower: &str) -> Option<(String, Option<i32>)> {
+    state_line(lower).or_else(|| pubsubclient_rc(lower))
+}
+
+/// A sketch that prints `client.state()` on its own line after a failed connect: `state: -2`,
+/// `MQTT state: -4`, `client state = 5`. Bare `state:` only with a negative code (PubSubClient's
+/// own; the ESP8266 SDK's `state: 0 -> 2 (b0)` is Wi-Fi's); a broker's positive refusal only
+/// where the line names the client.
+fn state_line(lower: &str) -> Option<(String, Option<i32>)> {
+    let t = lower.trim();
+    let (named, rest) = ["mqtt state", "client state", "mqtt client state", "state"]
+        .iter()
+        .find_map(|p| t.strip_prefix(p).map(|r| (*p != "state", r)))?;
+    let code = rest.trim_start_matches([':', '=', ' ']);
+    if code.len() == rest.len() || code.is_empty() {
+        return None;
+    }
+    let rc: i32 = code.parse().ok()?;
+    if !((-4..=-1).contains(&rc) || (named && (1..=5).contains(&rc))) {
+        return None;
+    }
+    Some((
+        format!(
+            "{WHO} could not connect to the broker: state {rc}, {}",
+            state(rc)
+        ),
+        Some(rc),
+    ))
+}
+
+fn pubsubclient_rc(lower: &str) -> Option<(String, Option<i32>)> {
     let at = lower.find("failed, rc=")?;
     if !(lower.contains("mqtt") || lower[at..].contains("try again")) {
         return None;
@@ -245,10 +327,30 @@ pub(crate) fn works(text: &str, lower: &str) -> Option<&'static str> {
     if lower.trim_end().ends_with(": subscribe callback") {
         return Some("a message came from the broker (the AWS IoT SDK's subscribe callback)");
     }
+    if let Some(what) = message_arrived(lower) {
+        return Some(what);
+    }
     if lower.contains("publish acknowledged") || lower.contains("subscribe acknowledged") {
         return Some("the broker acknowledged a message (AsyncMqttClient)");
     }
     tasmota_works(lower)
+}
+
+/// The examples' message callbacks, which run only for a message the broker delivered:
+/// arduino-mqtt's (and google-cloud-iot-arduino's) `incoming: /devices/x/config - {...}`,
+/// PubSubClient's `Message arrived [inTopic] 1`.
+fn message_arrived(lower: &str) -> Option<&'static str> {
+    let t = lower.trim();
+    if let Some(rest) = t.strip_prefix("incoming: ") {
+        // An empty payload leaves `topic -` (the line's end trimmed).
+        let topic = rest.split_once(" -").map(|(t, _)| t).unwrap_or("");
+        return (!topic.is_empty() && !topic.contains(' '))
+            .then_some("a message came from the broker (arduino-mqtt's message callback)");
+    }
+    let rest = t.strip_prefix("message arrived [")?;
+    let (topic, _) = rest.split_once(']')?;
+    (!topic.is_empty() && !topic.contains(' '))
+        .then_some("a message came from the broker (PubSubClient's callback)")
 }
 
 /// Tasmota's and Sonoff-MQTT-OTA's `MQT: Connected` and the messages they log as `MQT:`
@@ -388,6 +490,22 @@ mod tests {
         assert!(!connected("attempting mqtt connection...not connected"));
         assert!(!connected("wifi connected"));
         assert!(connected("mqtt connecting connected!"));
+        for (line, rc) in [
+            ("state: -2", -2),
+            ("MQTT state: -4", -4),
+            ("client state = 5", 5),
+        ] {
+            let got = failure(&line.to_ascii_lowercase()).map(|(_, rc)| rc);
+            assert_eq!(got, Some(Some(rc)), "{line}");
+        }
+        for line in [
+            "state: 0 -> 2 (b0)",
+            "state: 5 -> 0 (0)",
+            "state: 3",
+            "statement: -2",
+        ] {
+            assert_eq!(failure(line), None, "{line}");
+        }
     }
 
     #[test]
@@ -446,6 +564,78 @@ mod tests {
     }
 
     #[test]
+    fn a_broker_connection_that_drops_in_each_firmware() {
+        for (line, word) in [
+            (
+                "[12:22:00][W][mqtt.client:257]: MQTT Disconnected: TCP disconnected.",
+                "TCP disconnected",
+            ),
+            (
+                "[09:01:02][W][mqtt:255]: MQTT Disconnected: Not Authorized",
+                "not authorized",
+            ),
+            (
+                "[2018-03-20 02:38:44] [508748] [MQTT] TCP Disconnected",
+                "TCP disconnected",
+            ),
+            ("[508748] [MQTT] Disconnected!", "ESPurna"),
+            ("✖ MQTT disconnected, reason: 0", "TCP disconnected"),
+        ] {
+            let (why, _) =
+                failure(&line.to_ascii_lowercase()).unwrap_or_else(|| panic!("not read: {line}"));
+            assert!(
+                why.to_ascii_lowercase()
+                    .contains(&word.to_ascii_lowercase()),
+                "{line}: {why}"
+            );
+        }
+        for line in [
+            "I (9000) MQTT_EXAMPLE: MQTT_EVENT_DISCONNECTED",
+            "[MQTT] Connecting to broker at 192.168.0.2:1883",
+            "[12:21:58][I][mqtt.client:209]: MQTT Connected!",
+        ] {
+            assert_eq!(failure(&line.to_ascii_lowercase()), None, "{line}");
+        }
+    }
+
+    fn graded(log: &str) -> crate::grade::Report {
+        crate::grade::grade_bytes(
+            crate::grade::GradeConfig::new(crate::grade::Profile::Auto),
+            log.as_bytes(),
+        )
+    }
+
+    #[test]
+    fn the_last_state_of_a_flapping_session_decides() {
+        let flap = "[12:21:58][I][mqtt.client:170]: Connecting to MQTT...\n\
+                    [12:21:58][I][mqtt.client:209]: MQTT Connected!\n\
+                    [12:22:00][W][mqtt.client:257]: MQTT Disconnected: TCP disconnected.\n";
+        let r = graded(&flap.repeat(4));
+        assert_eq!(
+            (r.verdict, r.exit_code),
+            (Verdict::Fault, 5),
+            "{}",
+            r.reason
+        );
+        assert!(r.reason.contains("disconnected"), "{}", r.reason);
+        // Connected at last and staying up: a pass after failed tries.
+        let up = "[12:23:00][I][mqtt.client:209]: MQTT Connected!\n\
+                  [12:23:01][D][sensor:100]: 'Temperature': Sending state 21.0\n";
+        let r = graded(&format!("{}{up}", flap.repeat(2)));
+        assert_eq!(r.verdict, Verdict::Pass, "{}", r.reason);
+        // ESPurna never gets past TCP.
+        let espurna = "[500759] [MQTT] Connecting to broker at 192.168.0.2:1883\n\
+                       [508748] [MQTT] TCP Disconnected\n[508748] [MQTT] Disconnected!\n";
+        let r = graded(&espurna.repeat(3));
+        assert_eq!(
+            (r.verdict, r.exit_code),
+            (Verdict::Fault, 5),
+            "{}",
+            r.reason
+        );
+    }
+
+    #[test]
     fn long_lines_are_quoted_short() {
         assert_eq!(short("MQT: Connected"), "MQT: Connected");
         let long = format!("[ OMG->MQTT ] topic: a/b msg: {}", "é".repeat(300));
@@ -477,6 +667,10 @@ mod tests {
             "Publish acknowledged.",
             "I (9000) coreMQTT: MQTT connection successfully established with broker.",
             "I (11216) subpub: Subscribe callback",
+            // arduino-mqtt's and PubSubClient's message callbacks.
+            "incoming: /devices/iot-sample-device/config - ",
+            "incoming: /hello - world",
+            "Message arrived [inTopic] 1",
         ] {
             assert!(w(line).is_some(), "{line}");
         }
@@ -490,6 +684,8 @@ mod tests {
             "Attempting MQTT connection...failed, rc=-2 try again in 5 seconds",
             "WiFi connected",
             "00:00:12 MQT: TLS connection error: 55",
+            "incoming: call from 555 - 1234",
+            "Message arrived [] ",
         ] {
             assert_eq!(w(line), None, "{line}");
         }

@@ -224,7 +224,10 @@ pub(crate) fn connection_error(text: &str) -> Option<String> {
     // Arduino-ESP32's `[W]`) announce a default or a retry: none of them is its verdict.
     let debug = ["[d]", "[v]", "[i]", "[w]", "d (", "v (", "i (", "w ("]
         .iter()
-        .any(|p| lower.starts_with(p) || lower.contains(&format!("]{p}")));
+        .any(|p| lower.starts_with(p) || lower.contains(&format!("]{p}")))
+        // An Arduino-ESP32 log tag's level decides its line, whatever a `Serial.print` left
+        // glued before it: `Error[V][ssl_client.cpp:279] send_ssl_data(): Writing HTTP...`.
+        || ["[d][", "[v]["].iter().any(|p| lower.contains(p));
     if debug {
         return None;
     }

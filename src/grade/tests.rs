@@ -1073,14 +1073,17 @@ fn an_idf_log_pasted_from_mid_run_is_graded_as_an_idf_app() {
     assert_ne!(r.profile, "esp-idf", "{}", r.reason);
 }
 
+/// A real ESP32-C6 core dump's base64 lines (esp-coredump's test data).
+const C6_DUMP_B64: &str = include_str!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/fixtures/crashes/coredump/esp32c6/coredump.b64"
+));
+
 #[test]
 fn a_watcher_waits_for_the_core_dump_a_crash_prints() {
     // A real C6 dump (esp-coredump's) after the abort it records, arriving as a port delivers
     // it: the verdict is a fault at the abort, but not final until the block's end marker.
-    let b64 = include_str!(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/fixtures/crashes/coredump/esp32c6/coredump.b64"
-    ));
+    let b64 = C6_DUMP_B64;
     let mut g = Grader::new(GradeConfig::new(Profile::Auto));
     let mut ev = Vec::new();
     let head = "abort() was called at PC 0x4200c3d5 on core 0\n\n\
@@ -1107,10 +1110,7 @@ fn a_watcher_waits_for_the_core_dump_a_crash_prints() {
 fn a_watcher_waits_for_the_panic_handlers_tail_after_the_backtrace() {
     // The Guru Meditation ends at its Backtrace in one read; the handler's ELF SHA-256 and the
     // core dump arrive in later reads. A watcher must not stop in between.
-    let b64 = include_str!(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/fixtures/crashes/coredump/esp32c6/coredump.b64"
-    ));
+    let b64 = C6_DUMP_B64;
     let mut g = Grader::new(GradeConfig::new(Profile::Auto));
     let mut ev = Vec::new();
     let crash = "Guru Meditation Error: Core  0 panic'ed (LoadProhibited). Exception was unhandled.\n\

@@ -18,8 +18,22 @@ impl State {
         let text = text.trim();
         if let Some(t) = parse_test(text) {
             core.enter(Stage::Tests, None);
+            let failed = t.status == "fail";
             self.tests.push(t);
             core.set_detail(Stage::Tests, format!("{} run", self.tests.len()));
+            if failed && self.summary.is_none() {
+                // A failed test fails the run whatever follows; the summary, if it comes,
+                // only counts. A log cut before it (a CI excerpt, a board that hung in the
+                // next test) is still a failed run, not one with no verdict.
+                let (verdict, reason) = self.conclusion(None);
+                let reason = format!("{reason} (the run had not printed its summary yet)");
+                core.propose(
+                    verdict,
+                    Some(Stage::Tests.name()),
+                    reason,
+                    Finality::AfterLines(200),
+                );
+            }
             return;
         }
         if let Some(sum) = parse_summary(text) {
@@ -141,5 +155,43 @@ mod tests {
             Some((3, 1, 0))
         );
         assert_eq!(parse_summary("3 Tests"), None);
+    }
+
+    fn graded(log: &str) -> crate::grade::Report {
+        crate::grade::grade_bytes(
+            crate::grade::GradeConfig::new(crate::grade::Profile::Auto),
+            log.as_bytes(),
+        )
+    }
+
+    #[test]
+    fn a_failed_test_fails_the_run_before_any_summary() {
+        for log in [
+            "2024-07-03 07:39:32 /home/runner/work/arduino-esp32/tests/validation/uart/uart.ino:108:periman_test:FAIL: Expected 'Hello' Was ''\n",
+            "test/test_main.cpp:20:test_add:PASS\ntest/test_main.cpp:30:test_div:FAIL: Expected 2 Was 3\n",
+            "> 2024-05-22 19:26:48 /home/runner/tests/validation/uart/uart.ino:101:periman_test:FAIL: Expected 'Hello' Was 'x\n",
+        ] {
+            let r = graded(log);
+            assert_eq!(
+                (r.verdict, r.exit_code),
+                (Verdict::Fail, 1),
+                "{log}: {}",
+                r.reason
+            );
+            assert!(r.reason.contains("failed"), "{}", r.reason);
+        }
+        // The summary, when it comes, still counts.
+        let r = graded(
+            "test/t.cpp:30:test_div:FAIL: Expected 2 Was 3\ntest/t.cpp:31:test_mul:PASS\n2 Tests 1 Failures 0 Ignored\nFAIL\n",
+        );
+        assert_eq!(r.verdict, Verdict::Fail);
+        assert!(
+            r.reason.starts_with("1 of 2 Unity tests failed"),
+            "{}",
+            r.reason
+        );
+        // Passes alone, cut before the summary, are no verdict yet.
+        let r = graded("test/t.cpp:31:test_mul:PASS\n");
+        assert_ne!(r.verdict, Verdict::Pass);
     }
 }

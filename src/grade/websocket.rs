@@ -1,106 +1,95 @@
-//! esp_websocket_client's events as apps log them (`I (2838) websocket_handler:
-//! WEBSOCKET_EVENT_CONNECTED`): a connection that came up passes unless an error or a
-//! disconnect follows; `WEBSOCKET_EVENT_ERROR` and `WEBSOCKET_EVENT_DISCONNECTED` are a broken
-//! connection, the verdict when the log ends on them.
+//! WebSocket clients in their own words: arduinoWebSockets' debug output (`[WS-Client]
+//! connected to host:80.`, `[WS-Client][handleHeader] RX: HTTP/1.1 101 Switching Protocols`)
+//! and its examples' event handlers (`[WSc] Connected to url: /`, socket.io's `[IOc]
+//! Connected to url: /socket.io/?EIO=4`). A server that answers the upgrade with 101 took the
+//! websocket: the connection works. Any other status (socket.io's polling `200 OK` first step)
+//! is not yet a verdict.
 
-use super::engine::{Engine, Finality};
-use super::model::{Stage, Verdict};
-
-/// The websocket session of one run.
-#[derive(Debug, Default)]
-pub(crate) struct Session {
-    passed: bool,
-    downs: u32,
+/// The upgrade the server took: what shows it.
+pub(crate) fn upgraded(text: &str) -> Option<String> {
+    let t = text.trim();
+    let lower = t.to_ascii_lowercase();
+    let status = lower
+        .find("http/1.1 101")
+        .or_else(|| lower.find("http/1.0 101"))
+        .filter(|&at| {
+            // The status line itself (bare, or after arduinoWebSockets' `RX: `), not a
+            // sentence that mentions it.
+            let before = lower[..at].trim_end();
+            before.is_empty() || before.ends_with("rx:")
+        });
+    if status.is_some() {
+        return Some(format!(
+            "the server accepted the websocket upgrade (`{t}`): the connection works"
+        ));
+    }
+    let event = ["[wsc] connected to url:", "[ioc] connected to url:"]
+        .iter()
+        .any(|p| lower.starts_with(p));
+    event.then(|| format!("the websocket client connected (`{t}`): the connection works"))
 }
 
-impl Session {
-    /// Read one line. The app error it leaves for the log's end, if the connection broke.
-    pub(crate) fn line(&mut self, core: &mut Engine, text: &str) -> Option<String> {
-        let t = text.trim();
-        if t.contains("WEBSOCKET_EVENT_CONNECTED") {
-            self.downs = 0;
-            if core.outcome.is_none() {
-                core.enter(Stage::Run, None);
-                let reason = format!(
-                    "line {}: the websocket connection came up (`{t}`) and no error or \
-                     disconnect follows it: the connection works",
-                    core.line
-                );
-                core.propose(Verdict::Pass, None, reason, Finality::AfterLines(40));
-                self.passed = true;
-            }
-            return None;
-        }
-        let down = ["WEBSOCKET_EVENT_ERROR", "WEBSOCKET_EVENT_DISCONNECTED"]
-            .iter()
-            .any(|e| t.contains(e));
-        if !down {
-            return None;
-        }
-        self.downs += 1;
-        if std::mem::take(&mut self.passed)
-            && !core.is_final
-            && core
-                .outcome
-                .as_ref()
-                .is_some_and(|o| o.verdict == Verdict::Pass)
-        {
-            core.outcome = None;
-            core.budget = None;
-        }
-        let again = if self.downs >= 2 {
-            format!(" ({} times without a connect that stayed up)", self.downs)
-        } else {
-            String::new()
-        };
-        Some(format!(
-            "the websocket connection broke or never came up: `{t}`{again}, and the log ends \
-             without a connect that worked after it (the line does not say whether TCP, TLS or \
-             the server's handshake failed)"
-        ))
-    }
+/// arduinoWebSockets' TCP connect that worked (`[WS-Client] connected to 192.168.1.106:5000.`):
+/// a retry that takes back an earlier `connection to host:80 Faild`, not yet a pass.
+pub(crate) fn tcp_connected(text: &str) -> bool {
+    text.trim()
+        .to_ascii_lowercase()
+        .starts_with("[ws-client] connected to ")
 }
 
 #[cfg(test)]
 mod tests {
-    use crate::grade::{GradeConfig, Profile, Verdict, grade_bytes};
-
-    fn auto(log: &str) -> crate::grade::Report {
-        grade_bytes(GradeConfig::new(Profile::Auto), log.as_bytes())
-    }
+    use super::*;
 
     #[test]
-    fn a_websocket_that_came_up_and_stays_up_passes() {
-        let r = auto(
-            "E (2838) websocket_handler: Client not connected\n\
-             I (2838) websocket_handler: WEBSOCKET_EVENT_CONNECTED\n\
-             I (13138) websocket_handler: WEBSOCKET_EVENT_DATA\n\
-             I (13148) websocket_handler: Received opcode=10\n",
-        );
-        assert_eq!(r.verdict, Verdict::Pass, "{}", r.reason);
-        assert!(
-            r.reason.contains("WEBSOCKET_EVENT_CONNECTED"),
-            "{}",
-            r.reason
-        );
-    }
-
-    #[test]
-    fn websocket_errors_and_disconnects_are_a_fault() {
-        for log in [
-            "I (5000) WEBSOCKET: WEBSOCKET_EVENT_CONNECTED\n\
-             I (9000) WEBSOCKET: WEBSOCKET_EVENT_DISCONNECTED\n",
-            "I (3000) ws_client: WEBSOCKET_EVENT_ERROR\n\
-             I (3010) ws_client: WEBSOCKET_EVENT_DISCONNECTED\n\
-             I (13010) ws_client: WEBSOCKET_EVENT_ERROR\n",
+    fn an_upgrade_answered_101_is_a_working_websocket() {
+        for line in [
+            "[WS-Client][handleHeader] RX: HTTP/1.1 101 Switching Protocols",
+            "HTTP/1.1 101 Switching Protocols",
+            "[WSc] Connected to url: /",
+            "[IOc] Connected to url: /socket.io/?EIO=4",
         ] {
-            let r = auto(log);
-            assert_eq!(r.verdict, Verdict::Fault, "{}", r.reason);
-            assert!(
-                r.reason.contains("websocket connection broke"),
-                "{}",
-                r.reason
-            );
+            assert!(upgraded(line).is_some(), "{line}");
         }
+        for line in [
+            "[WS-Client][handleHeader] RX: HTTP/1.1 200 OK",
+            "[WS-Client][handleHeader]  - cCode: 101",
+            "expected HTTP/1.1 101 but got 400",
+            "[WSc] Disconnected!",
+        ] {
+            assert!(upgraded(line).is_none(), "{line}");
+        }
+        assert!(tcp_connected(
+            "[WS-Client] connected to echo.websocket.org:80."
+        ));
+        assert!(!tcp_connected(
+            "[WS-Client] connection to echo.websocket.org:80 Faild"
+        ));
+    }
+
+    fn graded(log: &str) -> crate::grade::Report {
+        crate::grade::grade_bytes(
+            crate::grade::GradeConfig::new(crate::grade::Profile::Auto),
+            log.as_bytes(),
+        )
+    }
+
+    #[test]
+    fn a_retry_that_connects_takes_back_the_failed_connect() {
+        let faild = "[WS-Client] connect ws...\n\
+                     [WS-Client] connection to echo.websocket.org:80 Faild\n\
+                     [WSc] Disconnected!\n[WS-Client] connect ws...\n";
+        let r = graded(&format!(
+            "{faild}[WS-Client] connected to echo.websocket.org:80.\n[WS-Client][sendHeader] sending header...\n"
+        ));
+        assert_eq!(r.exit_code, 3, "{}", r.reason);
+        let r = graded(&format!(
+            "{faild}[WS-Client] connected to echo.websocket.org:80.\n\
+             [WS-Client][handleHeader] RX: HTTP/1.1 101 Switching Protocols\n"
+        ));
+        assert_eq!(r.exit_code, 0, "{}", r.reason);
+        assert!(r.reason.contains("101"), "{}", r.reason);
+        // The failed connect alone stays a fault.
+        assert_eq!(graded(faild).exit_code, 5);
     }
 }
