@@ -53,6 +53,8 @@ pub(crate) fn classify(text: &str, lower: &str) -> Option<Signal> {
         || lower.contains("stack overflow")
         || lower.contains("stack smashing")
         || lower.contains("register dump")
+        || lower.contains("mcause")
+        || lower.trim_start().starts_with("mepc")
         || lower.contains("core dump start")
         || lower.contains("backtrace:")
         || lower.contains("ctx: ")
@@ -207,6 +209,16 @@ fn core_dump_report(lower: &str) -> bool {
 fn headless(text: &str) -> Option<&'static str> {
     let t = text.trim_start();
     if t.starts_with("Core ") && t.trim_end().ends_with("register dump:") {
+        return Some("register-dump");
+    }
+    // A RISC-V panic's register rows with its `Core 0 register dump:` (and the Guru Meditation
+    // above it) cut off or never printed: `MEPC    : 0x4200…  RA      : 0x…`, `MSTATUS : 0x…
+    // MTVEC   : 0x…  MCAUSE  : 0x00000018  MTVAL   : 0x…`. Only the panic handler prints these.
+    let riscv_row = |name: &str| {
+        t.strip_prefix(name)
+            .is_some_and(|rest| rest.trim_start().starts_with(": 0x"))
+    };
+    if riscv_row("MEPC") || (riscv_row("MSTATUS") && t.contains("MCAUSE")) {
         return Some("register-dump");
     }
     if is_backtrace(t) && t.contains(":0x") {
