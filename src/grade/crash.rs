@@ -28,6 +28,10 @@ pub(crate) enum BlockEnd {
     ReportEnd,
     /// Nothing follows worth waiting for.
     Immediate,
+    /// A bare Backtrace or the exception decoder's `Decoding stack results`: the frames a
+    /// monitor or decoder decoded (`0x40088f9d: invoke_abort at …/panic.c:155`) follow, and
+    /// they may say which panic it was. Over at the first line that is not one.
+    Decoded,
 }
 
 /// Lines of a crash block kept for the report (a deep ESP8266 stack dump is ~100 lines).
@@ -183,6 +187,7 @@ pub(crate) fn classify(text: &str, lower: &str) -> Option<Signal> {
             end: match kind {
                 "register-dump" => BlockEnd::Backtrace,
                 "stack-dump" => BlockEnd::StackEnd,
+                "backtrace-only" | "decoded-stack" => BlockEnd::Decoded,
                 _ => BlockEnd::Immediate,
             },
         });
@@ -444,7 +449,26 @@ pub(crate) fn ends_block(end: BlockEnd, text: &str) -> bool {
         BlockEnd::Backtraces => false,
         BlockEnd::ReportEnd => text.contains("CORE DUMP END"),
         BlockEnd::Immediate => true,
+        // Over only at the first line that is not a decoded frame: see [`block_over`].
+        BlockEnd::Decoded => false,
     }
+}
+
+/// A frame as idf.py monitor (`0x40088f9d: invoke_abort at /esp-idf/components/esp32/
+/// panic.c:155`, esp-idf-monitor 1.x behind `--- `) or the exception decoder (`0x400d1234:
+/// loop() at /sketch/sketch.ino line 12`) prints it: the function's name.
+pub(crate) fn decoded_frame(text: &str) -> Option<&str> {
+    let t = text.trim();
+    let t = t.strip_prefix("--- ").unwrap_or(t);
+    let t = t.strip_prefix("PC: ").unwrap_or(t);
+    let rest = t.strip_prefix("0x")?;
+    let (addr, rest) = rest.split_once(": ")?;
+    if addr.len() != 8 || !addr.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    let name = rest.split(" at ").next()?.trim();
+    let name = name.split('(').next().unwrap_or(name).trim();
+    (!name.is_empty() && !name.contains(' ')).then_some(name)
 }
 
 fn is_backtrace(text: &str) -> bool {
@@ -458,6 +482,9 @@ fn is_backtrace(text: &str) -> bool {
 /// `Backtrace:` line.
 pub(crate) fn block_over(end: BlockEnd, text: &str, lines: &[String]) -> bool {
     let t = text.trim();
+    if end == BlockEnd::Decoded {
+        return !(t.is_empty() || decoded_frame(t).is_some());
+    }
     let next_report = t.contains("Task watchdog got triggered");
     end == BlockEnd::Backtraces
         && lines

@@ -18,6 +18,8 @@ pub(crate) enum Said {
     Failed(String),
     /// A connection opened, or a request got its answer: earlier failed tries are over.
     Worked,
+    /// The server's data (`+IPD`) is its refusal with an error status: why, quoted.
+    Refused(String),
 }
 
 /// The commands that reach the network, and what each was asked to do.
@@ -70,6 +72,11 @@ impl Session {
                 });
             return None;
         }
+        if let Some(why) = ipd_payload(t).and_then(json_error_status) {
+            self.pending = None;
+            self.failures = 0;
+            return Some(Said::Refused(why));
+        }
         let p = self.pending.as_mut()?;
         // Multi-connection mode puts the link id first: `0,CONNECT`, `1,CLOSED`.
         let word = t.split_once(',').map_or(t, |(id, rest)| {
@@ -116,6 +123,38 @@ impl Session {
         }
         None
     }
+}
+
+/// The data of `+IPD,61:{"status": 400, …}` (`+IPD,0,61:` with several connections), what the
+/// server sent. After `AT+CIPSEND` the firmware's `>` prompt comes first on the same line.
+pub(crate) fn ipd_payload(t: &str) -> Option<&str> {
+    let t = t.trim_start_matches('>').trim_start();
+    let (head, data) = t.strip_prefix("+IPD,")?.split_once(':')?;
+    head.split(',')
+        .all(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        .then_some(data)
+}
+
+/// A server's JSON answer that is its refusal: the whole payload one object whose `status` is
+/// an HTTP error code (400 to 599) with a `message` or `error` saying why (Espressif's IoT
+/// cloud, many REST-over-socket servers). A `status` of 200, or one beside other data, may be
+/// a device's or a reading's and says nothing about the request, so it is not taken.
+fn json_error_status(payload: &str) -> Option<String> {
+    let payload = payload.trim();
+    let value: serde_json::Value = serde_json::from_str(payload).ok()?;
+    let object = value.as_object()?;
+    let status = object
+        .get("status")?
+        .as_u64()
+        .filter(|s| (400..=599).contains(s))?;
+    let why = ["message", "error"]
+        .iter()
+        .find_map(|k| object.get(*k).and_then(|v| v.as_str()))?;
+    let quoted: String = payload.chars().take(120).collect();
+    Some(format!(
+        "the server answered with status {status} (`{quoted}`): it got the request and refused \
+         it: `{why}`"
+    ))
 }
 
 /// `AT+CIPSTART="TCP",…` → `CIPSTART`; `AT+CIPSTA?` → `CIPSTA`.
@@ -217,6 +256,35 @@ mod tests {
         assert!(
             matches!(&said[..], [_, Said::Failed(w)] if w.contains("last of 2")),
             "{said:?}"
+        );
+    }
+
+    #[test]
+    fn the_servers_json_error_status_is_its_refusal() {
+        let said = session(
+            "AT+CIPSEND=42\n>+IPD,61:{\"status\": 400, \"message\": \"io error, may be idle too long\"}   \nCLOSED\n",
+        );
+        assert!(
+            matches!(&said[..], [Said::Refused(w)] if w.contains("status 400") && w.contains("idle too long")),
+            "{said:?}"
+        );
+        assert!(matches!(
+            &session("+IPD,0,40:{\"status\":503,\"error\":\"busy\"}\n")[..],
+            [Said::Refused(_)]
+        ));
+        // A status of 200, a status without a reason, or one inside other data decides nothing.
+        for data in [
+            "+IPD,30:{\"status\": 200, \"message\": \"ok\"}",
+            "+IPD,20:{\"status\": 404}",
+            "+IPD,40:{\"sensor\": {\"status\": 500, \"message\": \"x\"}}",
+            "+IPD,20:status 400 message",
+        ] {
+            assert!(session(data).is_empty(), "{data}");
+        }
+        // A real status line behind the prompt is the HTTP client's to read.
+        assert_eq!(
+            ipd_payload(">+IPD,327:HTTP/1.1 400 Bad Request"),
+            Some("HTTP/1.1 400 Bad Request")
         );
     }
 }

@@ -223,7 +223,7 @@ pub(crate) fn connection_closed(text: &str) -> bool {
 pub(crate) fn status_line(text: &str) -> Option<(Verdict, String)> {
     let t = text.trim();
     // Espressif's AT firmware passes the response on behind `+IPD,<length>:`.
-    let t = at_ipd_payload(t).unwrap_or(t);
+    let t = super::esp_at::ipd_payload(t).unwrap_or(t);
     let c = STATUS_LINE.captures(t)?;
     let (verdict, why) = status("HTTP", c.get(2)?.as_str())?;
     // The example compares the whole line with `HTTP/1.0 200 OK`: a server that answers 200
@@ -238,15 +238,6 @@ pub(crate) fn status_line(text: &str) -> Option<(Verdict, String)> {
         verdict,
         format!("the firmware printed the server's `{t}`: {why}{note}"),
     ))
-}
-
-/// The data of an AT firmware's `+IPD,327:HTTP/1.1 400 Bad Request` (or `+IPD,0,327:` with
-/// several connections): what the server sent.
-fn at_ipd_payload(t: &str) -> Option<&str> {
-    let (head, data) = t.strip_prefix("+IPD,")?.split_once(':')?;
-    head.split(',')
-        .all(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
-        .then_some(data)
 }
 
 /// A firmware update the board downloaded itself that completed: the download, its TLS and

@@ -92,8 +92,9 @@ fn connection(lower: &str, found: &Found) -> Option<Finding> {
             About::Connection,
             Weight::Fails,
             format!(
-                "the DNS lookup of {host} failed: the board could not resolve the host name \
-                 (check the name in the URL, and the DNS server the network gives the board)"
+                "the DNS lookup of {host} failed{}: the board could not resolve the host name \
+                 (check the name in the URL, and the DNS server the network gives the board)",
+                dns_code(lower)
             ),
             None,
         );
@@ -101,12 +102,24 @@ fn connection(lower: &str, found: &Found) -> Option<Finding> {
     // Not MicroPython's REPL echoing the user's `>>> ai = usocket.getaddrinfo(host, 443)`.
     let repl_echo = lower.trim_start().starts_with(">>>");
     if lower.contains("couldn't get hostname") || (lower.contains("getaddrinfo") && !repl_echo) {
+        // esp-tls: `couldn't get hostname for :example.com: getaddrinfo() returns 202,
+        // addrinfo=0x0` (IDF 4.3 on); IDF 4.0-4.2 print no code.
+        let host = lower
+            .find("couldn't get hostname for ")
+            .map(|i| lower[i + 26..].trim_start_matches(':'))
+            .and_then(|r| r.split([':', ' ']).next())
+            .filter(|h| !h.is_empty())
+            .map(|h| format!(" {h}"))
+            .unwrap_or_default();
         return found(
             CONNECTION,
             About::Connection,
             Weight::Fails,
-            "esp-tls could not resolve the host name (DNS): check the URL and the network's DNS"
-                .to_owned(),
+            format!(
+                "esp-tls could not resolve the host name{host} (DNS){}: check the URL and the \
+                 network's DNS",
+                dns_code(lower)
+            ),
             None,
         );
     }
@@ -248,6 +261,49 @@ fn dns_failure(lower: &str) -> Option<String> {
     }
     (lower.contains("dns lookup failed") || lower.contains("dns failed"))
         .then(|| "a host name".to_owned())
+}
+
+/// The resolver's code as the line printed it, quoted with lwIP's name for it:
+/// `getaddrinfo() returns 202` (esp-tls), `DNS lookup failed err=202` (the IDF examples,
+/// tcp_transport); empty when the line has none.
+fn dns_code(lower: &str) -> String {
+    let said = ["getaddrinfo() returns ", "err="].iter().find_map(|key| {
+        let at = lower.find(key)?;
+        let rest = &lower[at + key.len()..];
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit() && c != '-')
+            .unwrap_or(rest.len());
+        let code = rest[..digits].parse::<i32>().ok()?;
+        Some((lower.get(at..at + key.len() + digits)?, code))
+    });
+    match said {
+        Some((said, code)) => match eai_name(code.abs()) {
+            Some(name) => format!(" (`{said}`: lwIP's {name}{})", eai_meaning(code.abs())),
+            None => format!(" (`{said}`)"),
+        },
+        None => String::new(),
+    }
+}
+
+/// lwIP's `getaddrinfo` error codes (lwip/netdb.h), which ESP-IDF and MicroPython print.
+pub(crate) fn eai_name(code: i32) -> Option<&'static str> {
+    Some(match code {
+        200 => "EAI_NONAME",
+        201 => "EAI_SERVICE",
+        202 => "EAI_FAIL",
+        203 => "EAI_MEMORY",
+        204 => "EAI_FAMILY",
+        _ => return None,
+    })
+}
+
+fn eai_meaning(code: i32) -> &'static str {
+    match code {
+        // lwIP returns EAI_FAIL for every failed lookup: no such name, or no DNS server answered.
+        202 => ", the lookup failed: no such name, or no DNS server answered",
+        203 => ", out of memory",
+        _ => "",
+    }
 }
 
 /// The number after `key` in `lower` (`errno=119`, `error 104`).

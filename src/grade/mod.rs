@@ -511,17 +511,24 @@ impl Grader {
                 Some(crash::Signal::Boot { .. })
             );
             if !boot && crash::block_over(block.end, text, &block.lines) {
+                // After a monitor's decoded frames, the next line is the log's again.
+                let next_is_the_logs = block.end == crash::BlockEnd::Decoded;
                 self.end_block();
+                if !next_is_the_logs {
+                    return;
+                }
+            } else {
+                if !boot {
+                    block.lines.push(text.to_owned());
+                }
+                if boot
+                    || crash::ends_block(block.end, text)
+                    || block.lines.len() >= crash::BLOCK_LIMIT
+                {
+                    self.end_block();
+                }
                 return;
             }
-            if !boot {
-                block.lines.push(text.to_owned());
-            }
-            if boot || crash::ends_block(block.end, text) || block.lines.len() >= crash::BLOCK_LIMIT
-            {
-                self.end_block();
-            }
-            return;
         }
         if let Some((verdict, re)) = self.rules.verdict(text, line.dropped > 0) {
             let reason = format!(
@@ -677,6 +684,18 @@ impl Grader {
                 return;
             }
             Some(esp_at::Said::Worked) => self.core.connected_again(),
+            Some(esp_at::Said::Refused(why)) => {
+                // The server's own no: a request that ran, not a connection that failed.
+                if self.profile == Profile::Auto && self.detected.is_none() {
+                    self.detected = Some(esp_at::PROFILE);
+                }
+                self.core.connected_again();
+                self.core.enter(Stage::TlsConnect, None);
+                let reason = format!("line {}: {why}", line.number);
+                self.core
+                    .propose(Verdict::Fail, None, reason, Finality::AfterLines(40));
+                return;
+            }
             _ => {}
         }
         if self.profile == Profile::Auto && matches!(self.detected, None | Some("esp-idf")) {

@@ -395,6 +395,53 @@ fn short(line: &str) -> String {
 pub(crate) struct Session {
     failures: u32,
     passed: bool,
+    /// esp-mqtt's reconnect loop since the last connect: the app's `MQTT_EVENT_DISCONNECTED`,
+    /// the client's `Reconnect after N ms` / `Reconnecting...`, its error report.
+    loop_seen: EspMqttLoop,
+}
+
+/// What esp-mqtt's lines since the last connect said about a connection it has not got.
+#[derive(Debug, Default)]
+struct EspMqttLoop {
+    disconnected: Option<String>,
+    retrying: Option<String>,
+    report: Option<String>,
+    /// An error line (`E (28954) MQTT_CLIENT: Read error or end of stream`): the failure's own
+    /// report, which the error rules grade; the loop adds nothing to it.
+    error_line: bool,
+}
+
+/// esp-mqtt's client scheduling its next try (`D (285736) mqtt_client: Reconnect after 10000
+/// ms`, `Reconnecting...`; `MQTT_CLIENT` at the info level in IDF 3.x and 4.x).
+fn esp_mqtt_retry(text: &str) -> bool {
+    super::idf::log_body(text)
+        .and_then(|b| b.split_once(':'))
+        .is_some_and(|(tag, said)| {
+            let said = said.trim();
+            tag.eq_ignore_ascii_case("mqtt_client")
+                && (said.starts_with("Reconnect after ") || said.starts_with("Reconnecting"))
+        })
+}
+
+/// The esp-mqtt examples' report of an `MQTT_EVENT_ERROR` (`Last errno string (Success)`,
+/// `Last error reported from esp-tls: 0x8008`, `Last captured errno : 104 (Connection reset by
+/// peer)`): the client said the connection failed, whatever the errno.
+fn esp_mqtt_error_report(lower: &str) -> bool {
+    [
+        "last errno string",
+        "last error reported from",
+        "last captured errno",
+        "last tls stack error",
+    ]
+    .iter()
+    .any(|k| lower.contains(k))
+        || lower.contains("mqtt_event_error")
+}
+
+/// An esp-mqtt event's name as the app's handler printed it: `MQTT_EVENT_DISCONNECTED`.
+fn has_event(text: &str, name: &str) -> bool {
+    text.split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
+        .any(|w| w == name)
 }
 
 impl Session {
@@ -417,6 +464,7 @@ impl Session {
 
     /// Read one line (after the connection findings). Whether it was a connect that decided.
     pub(crate) fn line(&mut self, core: &mut Engine, text: &str, lower: &str) -> bool {
+        self.esp_mqtt_loop(core, text, lower);
         if failure(lower).is_some() {
             self.failures += 1;
             if self.passed
@@ -463,6 +511,69 @@ impl Session {
         core.propose(Verdict::Pass, None, reason, Finality::AfterLines(40));
         self.passed = true;
         true
+    }
+}
+
+impl Session {
+    /// esp-mqtt has no failure line of its own for a connect that did not work: the app's
+    /// event handler prints `MQTT_EVENT_DISCONNECTED` (and its error report), and the client
+    /// says it will try again. Both, with no `MQTT_EVENT_CONNECTED` since, are a client that
+    /// has no broker connection: a failed attempt, which a later connect takes back.
+    fn esp_mqtt_loop(&mut self, core: &mut Engine, text: &str, lower: &str) {
+        let quoted = || short(text.trim());
+        if has_event(text, "MQTT_EVENT_CONNECTED") {
+            self.loop_seen = EspMqttLoop::default();
+            return;
+        }
+        if text.trim_start().starts_with("E (") && super::idf::log_body(text).is_some() {
+            self.loop_seen.error_line = true;
+        }
+        if has_event(text, "MQTT_EVENT_DISCONNECTED") {
+            self.loop_seen.disconnected = Some(quoted());
+        } else if esp_mqtt_retry(text) {
+            self.loop_seen.retrying = Some(quoted());
+        } else if esp_mqtt_error_report(lower) {
+            self.loop_seen.report.get_or_insert_with(quoted);
+        }
+        if self.loop_seen.disconnected.is_none() || self.loop_seen.retrying.is_none() {
+            return;
+        }
+        let EspMqttLoop {
+            disconnected: Some(down),
+            retrying: Some(retry),
+            report,
+            error_line,
+        } = std::mem::take(&mut self.loop_seen)
+        else {
+            return;
+        };
+        if error_line {
+            return;
+        }
+        self.withdraw(core);
+        // A failure the client or its transport already reported (`Read error or end of
+        // stream`, esp-tls's errno) says why better than the loop: it stays the reason.
+        if core.outcome.is_some() {
+            return;
+        }
+        self.failures += 1;
+        let report = report
+            .map(|r| format!("; the app's error report before it: `{r}`"))
+            .unwrap_or_default();
+        let reason = format!(
+            "line {}: the MQTT client (esp-mqtt) has no broker connection: the app got \
+             `{down}` and the client is trying again (`{retry}`), with no \
+             MQTT_EVENT_CONNECTED since{report}; the transport's lines before it (esp-tls, \
+             TRANSPORT_BASE) say whether TCP, TLS or the MQTT CONNECT failed",
+            core.line
+        );
+        core.enter(Stage::TlsConnect, None);
+        let stage = core.current_name().to_owned();
+        core.propose_failed_attempt(
+            Some(&stage),
+            reason,
+            Finality::AfterLines(super::tlsverdict::TLS_WAIT),
+        );
     }
 }
 
@@ -689,5 +800,36 @@ mod tests {
         ] {
             assert_eq!(w(line), None, "{line}");
         }
+    }
+
+    #[test]
+    fn an_esp_mqtt_reconnect_loop_with_no_connect_is_a_fault_until_it_connects() {
+        use crate::grade::{GradeConfig, Profile, grade_bytes};
+        let looping = "I (285736) app: Last errno string (Success)\n\
+             D (285736) mqtt_client: Reconnect after 10000 ms\n\
+             I (285756) app: MQTT_EVENT_DISCONNECTED\n\
+             D (295756) mqtt_client: Reconnecting...\n";
+        let r = grade_bytes(GradeConfig::new(Profile::Auto), looping.as_bytes());
+        assert_eq!(r.exit_code, 5, "{}", r.reason);
+        assert!(
+            r.reason.contains("esp-mqtt")
+                && r.reason.contains("MQTT_EVENT_DISCONNECTED")
+                && r.reason.contains("Last errno string"),
+            "{}",
+            r.reason
+        );
+        // IDF 3.x/4.x print the client's tag in capitals, at the info level.
+        let r = grade_bytes(
+            GradeConfig::new(Profile::Auto),
+            b"I (9000) MQTT_EXAMPLE: MQTT_EVENT_DISCONNECTED\n\
+              I (9010) MQTT_CLIENT: Reconnect after 10000 ms\n",
+        );
+        assert_eq!(r.exit_code, 5, "{}", r.reason);
+        // The next try connects: the loop is over.
+        let worked = format!("{looping}I (296756) app: MQTT_EVENT_CONNECTED\n");
+        let r = grade_bytes(GradeConfig::new(Profile::Auto), worked.as_bytes());
+        assert_eq!(r.exit_code, 0, "{}", r.reason);
+        // A disconnect alone, with no retry from the client, is not this loop.
+        assert!(!esp_mqtt_retry("I (1) app: Reconnect after 10000 ms"));
     }
 }

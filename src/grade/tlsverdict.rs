@@ -91,6 +91,10 @@ pub(crate) fn tls_reason(core: &Engine) -> Option<String> {
         Some(said) if !primary.text.contains(said) => format!("{reason} (the log: `{said}`)"),
         _ => reason,
     };
+    let reason = match top_layer(core, primary) {
+        Some(top) => format!("{reason} ({top})"),
+        None => reason,
+    };
     // HTTPClient's own error lines after the cause (`returnError(): error(-1): connection
     // refused`): what the firmware printed, quoted, so the user finds it in the reason.
     let echoes: Vec<String> = core
@@ -130,6 +134,40 @@ fn primary_reason(host: &str, d: &super::model::Diagnostic) -> String {
         Some(lib) => format!("TLS to {host} failed ({lib}): {}", d.explanation),
         None => format!("TLS to {host} failed: {}", d.explanation),
     }
+}
+
+/// Lines after the cause that are still the same failure, told by the layers above it (esp-tls,
+/// transport, esp_http_client, then esp_https_ota or the app): ESP-IDF logs them within a few
+/// lines of each other.
+const SAME_FAILURE: usize = 8;
+
+/// The top layer's error name for the failure the cause explains: the last `ESP_ERR_…` name in
+/// the lines that follow it (`esp_https_ota: Failed to open HTTP connection: ESP_ERR_HTTP_CONNECT`
+/// → `esp_https_ota: ESP_ERR_HTTP_CONNECT`), with the tag of the component that printed it, so
+/// the reason has the name the app's own error handling sees.
+fn top_layer(core: &Engine, primary: &super::model::Diagnostic) -> Option<String> {
+    core.diagnostics
+        .iter()
+        .filter(|d| d.line > primary.line && d.line <= primary.line + SAME_FAILURE)
+        .filter_map(|d| {
+            let name = esp_err_name(&d.text)?;
+            let body = super::idf::log_body(&d.text)?;
+            let (tag, _) = body.split_once(':')?;
+            Some((tag.trim().to_owned(), name))
+        })
+        .next_back()
+        .filter(|(_, name)| !primary.text.contains(*name))
+        .map(|(tag, name)| format!("{tag}: {name}"))
+}
+
+/// The first `ESP_ERR_…` name in a line, as printed.
+fn esp_err_name(text: &str) -> Option<&str> {
+    let at = text.find("ESP_ERR_")?;
+    let rest = &text[at..];
+    let end = rest
+        .find(|c: char| !(c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_'))
+        .unwrap_or(rest.len());
+    Some(&rest[..end]).filter(|n| n.len() > "ESP_ERR_".len())
 }
 
 /// What esp-tls said its handshake returned (`mbedtls_ssl_handshake returned -0x3000`), as the
@@ -188,5 +226,67 @@ mod tests {
               E (5240) esp-tls: Failed to open new connection\n",
         );
         assert_eq!(r.reason.matches("-0x7280").count(), 1, "{}", r.reason);
+    }
+
+    #[test]
+    fn the_reason_quotes_the_resolvers_code_and_the_top_layers_error_name() {
+        let r = grade_bytes(
+            GradeConfig::new(Profile::Auto),
+            b"E (552543) esp-tls: couldn't get hostname for :ws.example.net: getaddrinfo() returns 202, addrinfo=0x0\n\
+              E (552543) TRANSPORT_BASE: Failed to open a new connection: 32769\n\
+              E (552553) WEBSOCKET_CLIENT: Error transport connect\n",
+        );
+        assert_eq!(r.exit_code, 5, "{}", r.reason);
+        assert!(
+            r.reason.contains("ws.example.net")
+                && r.reason.contains("`getaddrinfo() returns 202`")
+                && r.reason.contains("EAI_FAIL"),
+            "{}",
+            r.reason
+        );
+        // The IDF examples' own lookup, and an IDF 4.0 esp-tls line with no code.
+        let r = grade_bytes(
+            GradeConfig::new(Profile::Auto),
+            b"E (3342) example: DNS lookup failed err=202 res=0x0\n",
+        );
+        assert!(
+            r.reason.contains("`err=202`: lwIP's EAI_FAIL"),
+            "{}",
+            r.reason
+        );
+        let r = grade_bytes(
+            GradeConfig::new(Profile::Auto),
+            b"E (6352) esp-tls: couldn't get hostname for :api.example.com:\n",
+        );
+        assert!(r.reason.contains("api.example.com (DNS)"), "{}", r.reason);
+        // Several layers report one failure: the cause leads, the top layer's name follows.
+        let r = grade_bytes(
+            GradeConfig::new(Profile::Auto),
+            b"E (22023) esp-tls: Failed to connnect to host (errno 113)\n\
+              E (22023) TRANS_SSL: Failed to open a new connection\n\
+              E (22023) HTTP_CLIENT: Connection failed\n\
+              E (22023) esp_https_ota: Failed to open HTTP connection: ESP_ERR_HTTP_CONNECT\n\
+              E (22033) simple_ota_example: Firmware Upgrades Failed\n",
+        );
+        assert_eq!(r.exit_code, 5, "{}", r.reason);
+        assert!(r.reason.contains("errno 113"), "{}", r.reason);
+        assert!(
+            r.reason.contains("(esp_https_ota: ESP_ERR_HTTP_CONNECT)"),
+            "{}",
+            r.reason
+        );
+        let r = grade_bytes(
+            GradeConfig::new(Profile::Auto),
+            b"E (5234) esp-tls-mbedtls: mbedtls_ssl_handshake returned -0x2700\n\
+              E (5240) esp-tls: Failed to open new connection\n\
+              E (5240) TRANSPORT_BASE: Failed to open a new connection\n\
+              E (5250) HTTP_CLIENT: Connection failed, sock < 0\n\
+              E (5250) app: HTTP GET request failed: ESP_ERR_HTTP_CONNECT\n",
+        );
+        assert!(
+            r.reason.contains("-0x2700") && r.reason.contains("(app: ESP_ERR_HTTP_CONNECT)"),
+            "{}",
+            r.reason
+        );
     }
 }

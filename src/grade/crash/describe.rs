@@ -320,14 +320,26 @@ pub(crate) fn describe(kind: &str, headline: &str, block: &[String]) -> String {
             }
             s
         }
-        "backtrace-only" => format!(
-            "the board crashed: the log shows a panic's Backtrace but not the message before it \
-             (capture from before the crash to see which panic){HINT_BACKTRACE}"
-        ),
-        "decoded-stack" => "the board crashed: the log shows the exception decoder's decoded \
-                            stack (`Decoding stack results`) but not the crash it decodes; \
-                            paste the crash's first lines (Exception, Soft WDT or abort) too"
-            .to_owned(),
+        "backtrace-only" => match decoded_abort(block) {
+            Some(what) => format!(
+                "the board crashed: {what}; the log shows the panic's decoded Backtrace but not \
+                 the message before it (capture from before the crash to see it)"
+            ),
+            None => format!(
+                "the board crashed: the log shows a panic's Backtrace but not the message before \
+                 it (capture from before the crash to see which panic){HINT_BACKTRACE}"
+            ),
+        },
+        "decoded-stack" => match decoded_abort(block) {
+            Some(what) => format!(
+                "the board crashed: {what}; the log shows the exception decoder's decoded stack \
+                 (`Decoding stack results`) but not the crash it decodes"
+            ),
+            None => "the board crashed: the log shows the exception decoder's decoded stack \
+                     (`Decoding stack results`) but not the crash it decodes; paste the crash's \
+                     first lines (Exception, Soft WDT or abort) too"
+                .to_owned(),
+        },
         "stack-dump" => format!(
             "the board crashed or a watchdog reset it: the log shows the core's postmortem stack \
              dump (`{}`) but not its first line (Exception, Soft WDT or abort){HINT_DECODER}",
@@ -348,4 +360,80 @@ pub(crate) fn describe(kind: &str, headline: &str, block: &[String]) -> String {
             .to_owned(),
         _ => headline.to_owned(),
     }
+}
+
+/// The functions a panic that called abort() has at the top of its stack: ESP-IDF's
+/// (`panic_abort`, `esp_system_abort`, IDF 3/4's `invoke_abort`), newlib's, and what calls them
+/// for an assert or an `ESP_ERROR_CHECK`.
+const ABORT_FRAMES: [&str; 8] = [
+    "panic_abort",
+    "esp_system_abort",
+    "invoke_abort",
+    "abort",
+    "__assert_func",
+    "__assert",
+    "_esp_error_check_failed",
+    "esp_libc_include_assert_impl",
+];
+
+/// What the decoded frames of a crash say, when its top frames are abort()'s: `abort() was
+/// called from xQueueGenericSend (…/freertos/queue.c:729), called from httpd_bind`.
+fn decoded_abort(block: &[String]) -> Option<String> {
+    let frames: Vec<(&str, &str)> = block
+        .iter()
+        .filter_map(|l| {
+            let name = decoded_frame(l)?;
+            let at = l.split_once(" at ").map_or("", |(_, at)| at.trim());
+            Some((name, at))
+        })
+        .collect();
+    let top = frames
+        .iter()
+        .take_while(|(name, _)| ABORT_FRAMES.contains(name))
+        .count();
+    if top == 0 {
+        return None;
+    }
+    let named = |n: &str| frames[..top].iter().any(|(f, _)| *f == n);
+    let mut what = if named("__assert_func") || named("__assert") {
+        "an assert failed (`__assert_func` is in the decoded Backtrace)".to_owned()
+    } else if named("_esp_error_check_failed") {
+        "an ESP_ERROR_CHECK failed (`_esp_error_check_failed`: a call returned an error the code \
+         did not expect), and it called abort()"
+            .to_owned()
+    } else {
+        let shown: Vec<String> = frames[..top]
+            .iter()
+            .map(|(f, _)| format!("`{f}`"))
+            .collect();
+        format!(
+            "abort() was called ({} in the decoded Backtrace)",
+            shown.join(", ")
+        )
+    };
+    if let Some((caller, at)) = frames.get(top) {
+        let file = at
+            .rsplit(['/', '\\'])
+            .take(2)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect::<Vec<_>>()
+            .join("/");
+        let file = file.split(" (discriminator").next().unwrap_or(&file).trim();
+        what.push_str(&format!(" in {caller}"));
+        if !file.is_empty() {
+            what.push_str(&format!(" ({file})"));
+        }
+        if let Some((next, _)) = frames.get(top + 1) {
+            what.push_str(&format!(", called from {next}"));
+        }
+        if at.contains("freertos") && !named("__assert_func") {
+            what.push_str(
+                ": a FreeRTOS function, whose configASSERT calls abort() in ESP-IDF (a NULL or \
+                 deleted queue or semaphore handle, or a call from an ISR, is the usual cause)",
+            );
+        }
+    }
+    Some(what)
 }

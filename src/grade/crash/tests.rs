@@ -450,3 +450,59 @@ fn a_risc_v_register_dump_without_its_header_is_a_crash() {
     assert_eq!(cls("MEPC is the machine exception program counter"), None);
     assert_eq!(cls("I (5) app: MCAUSE register read back 0"), None);
 }
+
+#[test]
+fn a_decoded_backtrace_says_abort_or_assert() {
+    use crate::grade::{GradeConfig, Profile, grade_bytes};
+    let r = grade_bytes(
+        GradeConfig::new(Profile::Auto),
+        b"Backtrace: 0x40088f9d:0x3ffbf6d0 0x40089315:0x3ffbf6f0 0x40089d1b:0x3ffbf710\n\
+          0x40088f9d: invoke_abort at /esp-idf/components/esp32/panic.c:155\n\
+          \n\
+          0x40089315: abort at /esp-idf/components/esp32/panic.c:172\n\
+          \n\
+          0x40089d1b: xQueueGenericSend at /esp-idf/components/freertos/queue.c:729 (discriminator 5)\n\
+          \n\
+          0x400ef921: httpd_bind at /app/src/httpd.c:83\n",
+    );
+    assert_eq!(r.exit_code, 5, "{}", r.reason);
+    assert!(
+        r.reason.contains("abort() was called")
+            && r.reason
+                .contains("xQueueGenericSend (freertos/queue.c:729)")
+            && r.reason.contains("called from httpd_bind"),
+        "{}",
+        r.reason
+    );
+    // esp-idf-monitor 1.x puts `--- ` before each decoded address; IDF 5's assert.
+    let r = grade_bytes(
+        GradeConfig::new(Profile::Auto),
+        b"Backtrace: 0x4037a8fa:0x3fc9a2d0 0x40380d51:0x3fc9a2f0\n\
+          --- 0x4037a8fa: panic_abort at /esp-idf/components/esp_system/panic.c:452\n\
+          --- 0x40380d51: esp_system_abort at /esp-idf/components/esp_system/port/esp_system_chip.c:84\n\
+          --- 0x4038663d: __assert_func at /esp-idf/components/newlib/assert.c:81\n\
+          --- 0x42008a1c: app_main at /app/main/main.c:12\n\
+          I (10) app: after\n",
+    );
+    assert!(
+        r.reason.contains("an assert failed") && r.reason.contains("in app_main"),
+        "{}",
+        r.reason
+    );
+    // Decoded frames that are not abort()'s say nothing more than the bare Backtrace.
+    let r = grade_bytes(
+        GradeConfig::new(Profile::Auto),
+        b"Backtrace: 0x400d1234:0x3ffb1f00\n\
+          0x400d1234: loop() at /sketch/sketch.ino line 12\n",
+    );
+    assert!(
+        r.reason.contains("not the message before it"),
+        "{}",
+        r.reason
+    );
+    assert_eq!(
+        decoded_frame("0x400d1234: loop() at /sketch/sketch.ino line 12"),
+        Some("loop")
+    );
+    assert_eq!(decoded_frame("0x3ffb1f00 is the stack"), None);
+}
