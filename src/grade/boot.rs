@@ -40,7 +40,18 @@ impl Grader {
             !started && self.start_watchdog.is_some() && !crash::reset_by_hand(cause);
         let reboots = self.boots - u32::from(self.start_banner && !watchdog_again);
         let stage = self.core.current_name().to_owned();
-        let (kind, reason, finality) = if fatal && cause.contains("GLITCH") {
+        let (kind, reason, finality) = if crash::cpu_locked_up(cause) {
+            // Final once the boot has had time to print the crash that follows, if any.
+            (
+                "reboot",
+                format!(
+                    "the board reset because its CPU locked up ({words}): the firmware that ran \
+                     before this boot crashed; the ROM's `Saved PC` line after the banner is \
+                     where it stopped (decode it with the ELF)"
+                ),
+                Finality::AfterLines(crash::BLOCK_LIMIT as u32 + 1),
+            )
+        } else if fatal && cause.contains("GLITCH") {
             (
                 "brownout",
                 format!(
@@ -220,6 +231,25 @@ mod tests {
         assert_eq!(r.verdict, Verdict::Fault, "{}", r.reason);
         assert!(r.reason.contains("GLITCH_RTC_RST"), "{}", r.reason);
         assert!(r.reason.contains("glitch detector"), "{}", r.reason);
+    }
+
+    #[test]
+    fn a_cpu_lockup_reset_of_the_newer_risc_v_chips_is_a_crash() {
+        for chip in ["esp32c5", "esp32p4", "esp32c61"] {
+            let r = auto(&format!(
+                "ESP-ROM:{chip}-eco2-20250121\nBuild:Jan 21 2025\n\
+                 rst:0x1a (CPU_LOCKUP),boot:0x18 (SPI_FAST_FLASH_BOOT)\n\
+                 Core0 Saved PC:0x42122746\nSPI mode:DIO, clock div:1\n\
+                 load:0x408556b0,len:0x16b8\nentry 0x4084bbaa\n\
+                 I (28) boot: ESP-IDF v5.5.3 2nd stage bootloader\n"
+            ));
+            assert_eq!(r.verdict, Verdict::Fault, "{}", r.reason);
+            assert!(
+                r.reason.contains("CPU_LOCKUP") && r.reason.contains("locked up"),
+                "{}",
+                r.reason
+            );
+        }
     }
 
     #[test]

@@ -57,6 +57,8 @@ pub(crate) fn classify(text: &str, lower: &str) -> Option<Signal> {
         || lower.contains("stack overflow")
         || lower.contains("stack smashing")
         || lower.contains("register dump")
+        || lower.contains("mcause")
+        || lower.trim_start().starts_with("mepc")
         || lower.contains("core dump start")
         || lower.contains("backtrace:")
         || lower.contains("ctx: ")
@@ -212,6 +214,16 @@ fn core_dump_report(lower: &str) -> bool {
 fn headless(text: &str) -> Option<&'static str> {
     let t = text.trim_start();
     if t.starts_with("Core ") && t.trim_end().ends_with("register dump:") {
+        return Some("register-dump");
+    }
+    // A RISC-V panic's register rows with its `Core 0 register dump:` (and the Guru Meditation
+    // above it) cut off or never printed: `MEPC    : 0x4200…  RA      : 0x…`, `MSTATUS : 0x…
+    // MTVEC   : 0x…  MCAUSE  : 0x00000018  MTVAL   : 0x…`. Only the panic handler prints these.
+    let riscv_row = |name: &str| {
+        t.strip_prefix(name)
+            .is_some_and(|rest| rest.trim_start().starts_with(": 0x"))
+    };
+    if riscv_row("MEPC") || (riscv_row("MSTATUS") && t.contains("MCAUSE")) {
         return Some("register-dump");
     }
     if is_backtrace(t) && t.contains(":0x") {
@@ -518,6 +530,11 @@ pub(crate) fn killed_by_watchdog(cause: &str) -> bool {
     cause == "4" || (cause.contains("WDT") && !cause.contains("RTCWDT_RTC"))
 }
 
+/// Whether a reset cause says the CPU locked up (`CPU_LOCKUP`, `CPU0_LOCKUP`): a crash reset.
+pub(crate) fn cpu_locked_up(cause: &str) -> bool {
+    cause.contains("LOCKUP")
+}
+
 /// Whether a reset cause is one a person or a tool asks for: power-on, the reset pin (which
 /// serial monitors and esptool pulse through DTR/RTS), or the USB serial's own chip reset.
 pub(crate) fn reset_by_hand(cause: &str) -> bool {
@@ -543,6 +560,12 @@ pub(crate) fn explain_cause(cause: &str) -> (String, bool) {
         // chip. No firmware asks for it; it says the supply dipped (often at Wi-Fi's current
         // peaks), as a brownout does.
         c if c.contains("GLITCH") => ("a glitch in the supply voltage", true),
+        // ESP32-C5/C61/P4's `rst:0x1a (CPU_LOCKUP)` (soc/reset_reasons.h `RESET_REASON_CPU_LOCKUP`):
+        // the CPU faulted while it was handling a fault and the chip reset it. A crash.
+        c if cpu_locked_up(c) => (
+            "the CPU locked up: it faulted while handling a fault, and the chip reset it",
+            true,
+        ),
         c if c.contains("WDT") => ("watchdog", false),
         c if c.contains("POWERON") => ("power-on", false),
         c if c.contains("SW_CPU") || c.contains("SW_SYS") => ("software restart", false),

@@ -20,6 +20,7 @@ pub mod rules;
 pub mod truth;
 
 mod aftermath;
+mod appfail;
 mod axtls;
 mod azure;
 mod barestatus;
@@ -36,6 +37,7 @@ mod firebase;
 mod httpclient;
 mod https;
 mod idf;
+mod idf_websocket;
 mod libdiag;
 mod mqtt;
 mod prevcrash;
@@ -211,6 +213,10 @@ pub struct Grader {
     /// missing token, or a connection error in any firmware's words (line, reason): the verdict
     /// when the log ends soon after it without another (an app that went on is not stuck there).
     app_error: Option<(usize, String)>,
+    /// The last run of error lines in which an ESP-IDF app said its job failed.
+    job: appfail::Job,
+    /// The esp_websocket_client session, when the app logs its events.
+    ws_events: idf_websocket::Session,
     /// A MicroPython traceback being read: the line it started at, and its last frame so far.
     py_trace: Option<(usize, Option<String>)>,
     /// The MicroPython REPL statement on the line before, if that line was one.
@@ -282,6 +288,8 @@ impl Grader {
             mqtt: mqtt::Session::default(),
             blynk: blynk::State::default(),
             app_error: None,
+            job: appfail::Job::default(),
+            ws_events: idf_websocket::Session::default(),
             py_trace: None,
             repl_last: None,
             dump_block: None,
@@ -392,6 +400,11 @@ impl Grader {
         {
             self.core
                 .propose(Verdict::Fault, None, reason, Finality::Now);
+        }
+        if self.core.outcome.is_none()
+            && let Some((verdict, reason)) = self.job.verdict(self.splitter.count(), APP_ERROR_TAIL)
+        {
+            self.core.propose(verdict, None, reason, Finality::Now);
         }
         if self.core.outcome.is_none() {
             let reason = self.timeout_reason(end);
@@ -585,6 +598,10 @@ impl Grader {
         }
         if self.told_line(line.number, text, &lower) {
             return;
+        }
+        self.job.line(line.number, text, &lower);
+        if let Some(reason) = self.ws_events.line(&mut self.core, text) {
+            self.app_error = Some((line.number, reason));
         }
         if let Some(reason) = stops::app_error(text)
             .or_else(|| azure::error(text))

@@ -219,8 +219,10 @@ pub(crate) fn token_not_ready(text: &str) -> Option<String> {
 pub(crate) fn connection_error(text: &str) -> Option<String> {
     let t = text.trim();
     let lower = t.to_ascii_lowercase();
-    // A library's debug and verbose lines narrate; they are not its verdict.
-    let debug = ["[d]", "[v]", "d (", "v ("]
+    // A library's debug and verbose lines narrate, and its info and warning lines (ESP-IDF's
+    // `W (19844) websocket_client: `network_timeout_ms` is not set, ... using default time out`,
+    // Arduino-ESP32's `[W]`) announce a default or a retry: none of them is its verdict.
+    let debug = ["[d]", "[v]", "[i]", "[w]", "d (", "v (", "i (", "w ("]
         .iter()
         .any(|p| lower.starts_with(p) || lower.contains(&format!("]{p}")))
         // An Arduino-ESP32 log tag's level decides its line, whatever a `Serial.print` left
@@ -334,6 +336,10 @@ mod tests {
             "Request sent",
             "[D][WiFiClient.cpp:482] connected(): Disconnected: RES: 0, ERR: 128",
             "WL_CONNECTION_LOST",
+            "W (19844) websocket_client: `network_timeout_ms` is not set, or it is less than or \
+             equal to zero, using default time out 10000 (milliseconds)",
+            "I (5123) mqtt_client: MQTT connect timeout not set, using default 10 s",
+            "[  2345][W][ssl_client.cpp:112] start_ssl_client(): handshake timeout not set, using default",
         ] {
             assert!(connection_error(l).is_none(), "{l}");
         }

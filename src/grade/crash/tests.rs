@@ -433,6 +433,25 @@ fn an_indented_stack_dump_is_a_crash_even_without_its_leading_arrows() {
 }
 
 #[test]
+fn a_risc_v_register_dump_without_its_header_is_a_crash() {
+    for row in [
+        "MEPC    : 0x4200b6be  RA      : 0x4200b6a8  SP      : 0x3fc9a5d0  GP      : 0x3fc8e000",
+        "MSTATUS : 0x00001881  MTVEC   : 0x40800003  MCAUSE  : 0x00000018  MTVAL   : 0x00000000",
+    ] {
+        assert_eq!(
+            cls(row),
+            Some(Signal::Crash {
+                kind: "register-dump",
+                end: BlockEnd::Backtrace
+            }),
+            "{row}"
+        );
+    }
+    assert_eq!(cls("MEPC is the machine exception program counter"), None);
+    assert_eq!(cls("I (5) app: MCAUSE register read back 0"), None);
+}
+
+#[test]
 fn a_decoded_backtrace_says_abort_or_assert() {
     use crate::grade::{GradeConfig, Profile, grade_bytes};
     let r = grade_bytes(
