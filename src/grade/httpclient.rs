@@ -253,10 +253,8 @@ pub(crate) fn ota_succeeded(text: &str) -> Option<String> {
         "ota succeed",
         "https_ota upgrade successful",
         "http_update_ok",
-        // Tasmota: `RSL: UPGRADE = Successful. Restarting`, later as JSON
-        // `RSL: RESULT = {"Upgrade":"Successful. Restarting"}`.
-        "upgrade = successful",
-        "\"upgrade\":\"successful",
+        // Tasmota's `UPGRADE = Successful. Restarting` is read earlier, by `pushota`, with the
+        // restart it announces.
     ]
     .iter()
     .any(|w| lower.contains(w));
