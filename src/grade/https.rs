@@ -535,7 +535,8 @@ fn strip_ci<'a>(lower: &str, text: &'a str, prefix: &str) -> Option<&'a str> {
     None
 }
 
-fn shorten(s: &str, n: usize) -> String {
+/// `s` cut to `n` characters, with `…` where it was cut.
+pub(crate) fn shorten(s: &str, n: usize) -> String {
     if s.chars().count() <= n {
         s.to_owned()
     } else {

@@ -382,11 +382,7 @@ fn tasmota_works(lower: &str) -> Option<&'static str> {
 
 /// A line short enough to quote in a reason (a publish's JSON payload can run to kilobytes).
 fn short(line: &str) -> String {
-    const MAX: usize = 120;
-    match line.char_indices().nth(MAX) {
-        Some((at, _)) => format!("{}…", &line[..at]),
-        None => line.to_owned(),
-    }
+    super::https::shorten(line, 120)
 }
 
 /// One run's MQTT session: connects that failed since the last one that worked, and whether

@@ -27,13 +27,7 @@ pub(crate) fn oserror(exception: &str) -> Option<String> {
     let code: i32 = rest.parse().ok()?;
     Some(match code {
         -204..=-200 => {
-            let name = match -code {
-                200 => "EAI_NONAME",
-                201 => "EAI_SERVICE",
-                202 => "EAI_FAIL",
-                203 => "EAI_MEMORY",
-                _ => "EAI_FAMILY",
-            };
+            let name = super::libdiag::eai_name(-code)?;
             format!(
                 "; {code} is lwIP's getaddrinfo failing ({name}): the host name did not resolve \
                  (DNS), so no connection was tried; check the URL's host and the network's DNS"
