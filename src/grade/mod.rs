@@ -217,6 +217,8 @@ pub struct Grader {
     job: appfail::Job,
     /// The esp_websocket_client session, when the app logs its events.
     ws_events: idf_websocket::Session,
+    /// The Arduino websocket libraries' session, when the log shows one.
+    ws: websocket::Session,
     /// A MicroPython traceback being read: the line it started at, and its last frame so far.
     py_trace: Option<(usize, Option<String>)>,
     /// The MicroPython REPL statement on the line before, if that line was one.
@@ -290,6 +292,7 @@ impl Grader {
             app_error: None,
             job: appfail::Job::default(),
             ws_events: idf_websocket::Session::default(),
+            ws: websocket::Session::default(),
             py_trace: None,
             repl_last: None,
             dump_block: None,
@@ -603,6 +606,7 @@ impl Grader {
         if let Some(reason) = self.ws_events.line(&mut self.core, text) {
             self.app_error = Some((line.number, reason));
         }
+        self.ws_line(line.number, text);
         if let Some(reason) = stops::app_error(text)
             .or_else(|| azure::error(text))
             .or_else(|| stops::token_not_ready(text))
@@ -854,6 +858,30 @@ impl Grader {
                 "the sketch started over (the ROM banner at 74880 baud is unreadable at this baud rate)",
                 text,
             );
+        }
+    }
+
+    /// An Arduino websocket session's event: a drop is the verdict if the log ends on it; a
+    /// connect takes back an earlier drop and, with nothing decided, is a pass to be confirmed.
+    fn ws_line(&mut self, number: usize, text: &str) {
+        match self.ws.line(&mut self.core, text) {
+            Some(websocket::Said::Down(reason)) => {
+                self.app_error = Some((number, format!("line {number}: {reason}")));
+            }
+            Some(websocket::Said::Up) => {
+                self.app_error = None;
+                if self.core.outcome.is_none() && websocket::upgraded(text).is_none() {
+                    let reason = format!(
+                        "line {number}: the websocket client connected (`{}`) and no drop \
+                         follows it: the connection works",
+                        text.trim()
+                    );
+                    self.core.enter(Stage::Run, None);
+                    self.core
+                        .propose(Verdict::Pass, None, reason, Finality::AfterLines(40));
+                }
+            }
+            None => {}
         }
     }
 
