@@ -35,6 +35,16 @@ const NETWORK: &[(&str, &str)] = &[
     ("HTTPCPOST", "make an HTTP request"),
     ("HTTPCPUT", "make an HTTP request"),
     ("MQTTCONN", "connect to the MQTT broker"),
+    ("MQTTPUB", "publish to the MQTT broker"),
+    ("MQTTPUBRAW", "publish to the MQTT broker"),
+    ("MQTTSUB", "subscribe at the MQTT broker"),
+    // The MQTT client's set-up before its connect: an AT build without MQTT commands (ESP8266
+    // AT 1.x, a build with MQTT left out) answers ERROR to each, and no connect can follow.
+    ("MQTTUSERCFG", "set up its MQTT client"),
+    ("MQTTLONGCLIENTID", "set up its MQTT client"),
+    ("MQTTLONGUSERNAME", "set up its MQTT client"),
+    ("MQTTLONGPASSWORD", "set up its MQTT client"),
+    ("MQTTCONNCFG", "set up its MQTT client"),
 ];
 
 /// The command waiting for its result code, and what its response lines said so far.
@@ -58,7 +68,7 @@ struct Pending {
 impl Session {
     /// Read one line (a monitor's timestamp already taken off).
     pub(crate) fn line(&mut self, text: &str) -> Option<Said> {
-        let t = text.trim();
+        let t = host_direction(text.trim());
         if let Some(name) = command_name(t) {
             self.pending = NETWORK
                 .iter()
@@ -101,6 +111,13 @@ impl Session {
                 p.detail = Some("`link is not valid`: no connection was open".to_owned())
             }
             _ if t.starts_with("ERR CODE:") => p.detail = Some(format!("`{t}`")),
+            _ if t.starts_with("+MQTTDISCONNECTED") => {
+                p.worked = false;
+                p.detail = Some(format!(
+                    "`{t}`: the broker connection closed before it was up (refused, \
+                     unreachable, or the broker dropped the client)"
+                ));
+            }
             _ if p.name.starts_with("HTTP") && t.starts_with('+') && t.contains(':') => {
                 // `+HTTPCLIENT:<size>,<data>`: the server answered.
                 p.worked = true;
@@ -157,13 +174,31 @@ fn json_error_status(payload: &str) -> Option<String> {
     ))
 }
 
-/// `AT+CIPSTART="TCP",…` → `CIPSTART`; `AT+CIPSTA?` → `CIPSTA`.
+/// A host terminal's mark of what it sent and got (`» AT+…`, `« OK`, `>> `, `<< `, `--> `):
+/// the line behind it.
+fn host_direction(t: &str) -> &str {
+    for mark in ["»", "«", ">>", "<<", "-->", "<--"] {
+        if let Some(rest) = t.strip_prefix(mark)
+            && (rest.is_empty() || rest.starts_with(' '))
+        {
+            return rest.trim_start();
+        }
+    }
+    t
+}
+
+/// `AT+CIPSTART="TCP",…` → `CIPSTART`; `AT+CIPSTA?` → `CIPSTA`. A query (`AT+MQTTCONN?`) or a
+/// test command (`AT+MQTTCONN=?`) is reported as `?`: it asks and reaches no network.
 fn command_name(t: &str) -> Option<&str> {
     let rest = t.strip_prefix("AT+").or_else(|| t.strip_prefix("at+"))?;
     let end = rest
         .find(|c: char| !c.is_ascii_alphanumeric() && c != '_')
         .unwrap_or(rest.len());
     let name = &rest[..end];
+    let after = &rest[end..];
+    if after.starts_with('?') || after.starts_with("=?") {
+        return Some("?");
+    }
     (!name.is_empty()).then_some(name)
 }
 
@@ -184,6 +219,10 @@ fn failed(p: &Pending, result: &str, failures: u32) -> String {
     };
     let why = match &p.detail {
         Some(d) => format!("it said {d}"),
+        None if p.what == "set up its MQTT client" => "the firmware does not know the command \
+                 (an AT build without MQTT, such as ESP8266 AT 1.x) or did not accept a \
+                 parameter, and no connect to the broker can follow"
+            .to_owned(),
         None => "a bare ERROR is the same for a refused or timed-out connection, a failed DNS \
                  lookup and a parameter the firmware did not accept (AT+SYSLOG=1 makes it print \
                  the error code)"
@@ -286,5 +325,40 @@ mod tests {
             ipd_payload(">+IPD,327:HTTP/1.1 400 Bad Request"),
             Some("HTTP/1.1 400 Bad Request")
         );
+    }
+
+    #[test]
+    fn mqtt_commands_answered_error_failed_and_queries_do_not_count() {
+        // A host terminal's direction marks, the broker's drop before the result code, and the
+        // state query after it that must not count as a connect that worked.
+        let said = session(
+            "» AT+MQTTCONN=0,\"x.iotcloud.tencentdevices.com\",1883,1\n\
+             « AT+MQTTCONN=0,\"x.iotcloud.tencentdevices.com\",1883,1\n\
+             +MQTTDISCONNECTED:0\n\nERROR\n» AT+MQTTCONN?\n« AT+MQTTCONN?\n\
+             +MQTTCONN:0,2,1,\"\",\"\",\"\",0\n\nOK\n",
+        );
+        assert!(
+            matches!(&said[..], [Said::Failed(w)] if w.contains("MQTT broker") && w.contains("+MQTTDISCONNECTED")),
+            "{said:?}"
+        );
+        let said = session("AT+MQTTUSERCFG=0,5,\"ESP32\",\"espressif\",\"pw\",0,0,\"\"\n\nERROR\n");
+        assert!(
+            matches!(&said[..], [Said::Failed(w)] if w.contains("without MQTT")),
+            "{said:?}"
+        );
+        assert!(matches!(
+            &session("AT+MQTTPUB=0,\"t\",\"1\",1,0\nERROR\n")[..],
+            [Said::Failed(_)]
+        ));
+        // Near misses: a query or test command answered ERROR, a marker glued to a word, a
+        // set-up that worked.
+        for log in [
+            "AT+MQTTCONN?\nERROR\n",
+            "AT+MQTTUSERCFG=?\nERROR\n",
+            ">>AT+MQTTCONN=0,\"b\",1883,1\nOK\n",
+            "AT+MQTTUSERCFG=0,1,\"id\",\"\",\"\",0,0,\"\"\nOK\n",
+        ] {
+            assert!(session(log).is_empty(), "{log}");
+        }
     }
 }
