@@ -206,7 +206,7 @@ fn ota_and_cloud(lower: &str, found: &Found) -> Option<Finding> {
         );
     }
     if let Some((code, msg)) = super::httpclient::token_error(lower) {
-        if code.is_some_and(|c| c >= 100) {
+        if code.is_some_and(|c| c >= 100 && !super::httpclient::own_timeout(c)) {
             // The token server answered with an HTTP status: the HTTP client's verdict.
             return None;
         }
@@ -215,10 +215,15 @@ fn ota_and_cloud(lower: &str, found: &Found) -> Option<Finding> {
             About::Connection,
             Weight::Fails,
             format!(
-                "the Firebase library could not get its auth token: {msg} (code {}); the board \
-                 did not reach Google's token server (its network, DNS, or a TLS failure: turn \
-                 on the core's debug output to see which)",
-                code.unwrap_or_default()
+                "the Firebase library could not get its auth token: {msg} (code {}{}); the \
+                 board did not reach Google's token server (its network, DNS, or a TLS \
+                 failure: turn on the core's debug output to see which)",
+                code.unwrap_or_default(),
+                if code.is_some_and(super::httpclient::own_timeout) {
+                    ", the library's own request timeout: no answer came, not a server's status"
+                } else {
+                    ""
+                }
             ),
             code,
         );
@@ -397,6 +402,11 @@ mod tests {
             (
                 "Token error: code: -4, message: connection lost",
                 "connection lost",
+            ),
+            // The library's own timeout, coded like HTTP 408: no answer came.
+            (
+                "Token error: code: 408, message: request timed out",
+                "own request timeout",
             ),
         ] {
             let (s, e) = source_and_words(line);

@@ -194,11 +194,19 @@ pub(crate) fn token_error(lower: &str) -> Option<(Option<i32>, &str)> {
     Some((code, msg))
 }
 
+/// A Firebase library's code that it sets itself when no answer came in time (its
+/// `HTTP_CODE_REQUEST_TIMEOUT`), though it looks like an HTTP status.
+pub(crate) fn own_timeout(code: i32) -> bool {
+    code == 408
+}
+
 /// Google's token server answered the Firebase library with an HTTP error status.
 fn token_refused(text: &str) -> Option<(Verdict, String)> {
     let lower = text.to_ascii_lowercase();
     let (code, msg) = token_error(&lower)?;
-    let code = code.filter(|c| (100..=599).contains(c))?;
+    // 408 is the libraries' own read timeout (Firebase-ESP-Client's `request timed out`), not
+    // a status the token server sent: the connection's fault, read by `clientdiag`.
+    let code = code.filter(|c| (100..=599).contains(c) && !own_timeout(*c))?;
     Some((
         Verdict::Fail,
         format!(
@@ -891,11 +899,17 @@ mod tests {
             why.contains("HTTP 400") && why.contains("bad request"),
             "{why}"
         );
-        // The client's own negative codes are a connection that failed: not this.
+        // The client's own negative codes are a connection that failed: not this; nor the
+        // library's own read timeout, coded 408.
         assert_eq!(
             classify("Token error: code: -4, message: connection lost"),
             None
         );
+        assert_eq!(
+            classify("Token error: code: 408, message: request timed out"),
+            None
+        );
+        assert!(classify("Token error: code: 403, message: forbidden").is_some());
         assert_eq!(
             token_error("token error: code: -4, message: connection lost"),
             Some((Some(-4), "connection lost"))
