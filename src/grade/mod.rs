@@ -656,7 +656,12 @@ impl Grader {
         if let Some(why) = cohost::link_failed(text, self.hosted) {
             self.link_down = Some(format!("line {}: {why}", line.number));
         }
-        if let Some(f) = tlsdiag::classify(line.number, text, &lower) {
+        let joined = mqtt::split_rc(&self.prev_line, text);
+        let (said, said_lower) = match &joined {
+            Some(j) => (j.as_str(), j.to_ascii_lowercase()),
+            None => (text, lower.clone()),
+        };
+        if let Some(f) = tlsdiag::classify(line.number, said, &said_lower) {
             self.on_tls(f);
         } else if self.core.attempt_failed && tlsdiag::connected(&lower) {
             self.core.connected_again();

@@ -157,9 +157,25 @@ fn state_line(lower: &str) -> Option<(String, Option<i32>)> {
     ))
 }
 
+/// A sketch that prints PubSubClient's state with its own `println` (`failed, rc=` then `-2` on
+/// the next line, as OpenMQTTGateway and many examples do): the two lines as one.
+pub(crate) fn split_rc(prev: &str, text: &str) -> Option<String> {
+    let code = text.trim();
+    let digits = code.strip_prefix('-').unwrap_or(code);
+    if digits.is_empty() || digits.len() > 2 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let prev = prev.trim_end();
+    (prev.len() <= 200 && prev.to_ascii_lowercase().ends_with("failed, rc="))
+        .then(|| format!("{prev}{code}"))
+}
+
 fn pubsubclient_rc(lower: &str) -> Option<(String, Option<i32>)> {
     let at = lower.find("failed, rc=")?;
-    if !(lower.contains("mqtt") || lower[at..].contains("try again")) {
+    // The example's words alone on their line (`failed, rc=-2`, the connect's `print` lines
+    // before it) are PubSubClient's too.
+    let bare = at == 0 || lower[..at].trim().is_empty();
+    if !(bare || lower.contains("mqtt") || lower[at..].contains("try again")) {
         return None;
     }
     let rc = number_after(&lower[at..], "rc=")?;
@@ -827,5 +843,25 @@ mod tests {
         assert_eq!(r.exit_code, 0, "{}", r.reason);
         // A disconnect alone, with no retry from the client, is not this loop.
         assert!(!esp_mqtt_retry("I (1) app: Reconnect after 10000 ms"));
+    }
+
+    #[test]
+    fn a_state_printed_on_its_own_line_joins_its_failed_rc() {
+        let joined = split_rc("failed, rc=", "-2").unwrap_or_default();
+        assert_eq!(joined, "failed, rc=-2");
+        assert!(failure(&joined.to_ascii_lowercase()).is_some_and(|(_, rc)| rc == Some(-2)));
+        assert_eq!(
+            split_rc("Attempting MQTT connection...failed, rc=", "5").as_deref(),
+            Some("Attempting MQTT connection...failed, rc=5")
+        );
+        // Not a number on its own, or a line before that is not a failed connect.
+        for (prev, text) in [
+            ("failed, rc=", "-2 try again"),
+            ("failed, rc=", "12345"),
+            ("failure_number", "4"),
+            ("failed, rc=-2", "5"),
+        ] {
+            assert_eq!(split_rc(prev, text), None, "{prev} / {text}");
+        }
     }
 }
