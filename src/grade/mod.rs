@@ -21,6 +21,7 @@ pub mod truth;
 
 mod aftermath;
 mod appfail;
+mod athost;
 mod axtls;
 mod azure;
 mod barestatus;
@@ -39,11 +40,13 @@ mod https;
 mod idf;
 mod idf_websocket;
 mod libdiag;
+mod micropy;
 mod mqtt;
 mod prevcrash;
 mod pushota;
 mod pytrace;
 mod stops;
+mod tasmota;
 mod timeout;
 mod tlsdiag;
 mod tlsverdict;
@@ -221,6 +224,9 @@ pub struct Grader {
     py_trace: Option<(usize, Option<String>)>,
     /// The MicroPython REPL statement on the line before, if that line was one.
     repl_last: Option<String>,
+    /// MicroPython's connect script printed an address (line, address), and whether the REPL
+    /// came up after it.
+    upy_joined: Option<(usize, String, bool)>,
     /// A core dump block being read: the line it started on and its base64 lines so far.
     dump_block: Option<(usize, Vec<String>)>,
     /// An ESP-IDF panic handler still printing after the crash's backtrace (its `ELF file
@@ -248,6 +254,8 @@ pub struct Grader {
     download_wait: Option<(usize, String)>,
     /// An AT firmware's command waiting for its result code.
     at: esp_at::Session,
+    /// The host's log of the AT commands that failed.
+    at_host: athost::Host,
     /// Whether the log showed ESP-Hosted's host driver.
     hosted: bool,
     /// The link to a Wi-Fi co-processor failed, and no line since showed the network up: the
@@ -292,6 +300,8 @@ impl Grader {
             ws_events: idf_websocket::Session::default(),
             py_trace: None,
             repl_last: None,
+            upy_joined: None,
+            at_host: athost::Host::default(),
             dump_block: None,
             panic_tail: None,
             core_dump: None,
@@ -395,6 +405,18 @@ impl Grader {
                 .propose(Verdict::Fault, None, reason, Finality::Now);
         }
         if self.core.outcome.is_none()
+            && let Some(reason) = self.at_host.reason()
+        {
+            let stage = if self.at_host.join_failed() {
+                Stage::Wifi
+            } else {
+                Stage::TlsConnect
+            };
+            self.core.enter(stage, None);
+            self.core
+                .propose(Verdict::Fault, None, reason, Finality::Now);
+        }
+        if self.core.outcome.is_none()
             && let Some((at, reason)) = self.app_error.clone()
             && self.splitter.count().saturating_sub(at) <= APP_ERROR_TAIL
         {
@@ -405,6 +427,13 @@ impl Grader {
             && let Some((verdict, reason)) = self.job.verdict(self.splitter.count(), APP_ERROR_TAIL)
         {
             self.core.propose(verdict, None, reason, Finality::Now);
+        }
+        if self.core.outcome.is_none()
+            && let Some((at, ip, true)) = &self.upy_joined
+        {
+            let reason = micropy::joined_reason(*at, ip);
+            self.core
+                .propose(Verdict::Pass, None, reason, Finality::Now);
         }
         if self.core.outcome.is_none() {
             let reason = self.timeout_reason(end);
@@ -615,6 +644,7 @@ impl Grader {
         }
         if let Some(reason) = stops::psram_missing(text)
             .or_else(|| stops::reported_crash(text))
+            .or_else(|| tasmota::restart_reason(text))
             .or_else(|| stops::reported_reset(text))
         {
             self.ended_fault.get_or_insert(reason);
@@ -648,6 +678,8 @@ impl Grader {
             self.wifi_up = true;
             self.link_down = None;
         }
+        self.at_host
+            .line(line.number, text, wifi::connected(&lower));
         self.hosted |= cohost::hosted_line(text);
         if let Some(why) = cohost::link_failed(text, self.hosted) {
             self.link_down = Some(format!("line {}: {why}", line.number));
@@ -894,7 +926,10 @@ impl Grader {
                 return true;
             }
             let frame = self.py_trace.take().and_then(|(_, f)| f);
-            if self.core.outcome.is_none() && !text.trim().is_empty() {
+            if self.core.outcome.is_none()
+                && !text.trim().is_empty()
+                && !micropy::typing_error(frame.as_deref(), text)
+            {
                 let reason = stops::traceback_reason(
                     number,
                     text,
@@ -921,6 +956,15 @@ impl Grader {
             return true;
         }
         self.repl_last = stops::repl_statement(text).map(str::to_owned);
+        if let Some(ip) = micropy::network_config(text) {
+            self.upy_joined = Some((number, ip.to_owned(), false));
+            self.wifi_up = true;
+            self.core.enter(Stage::Run, None);
+        } else if micropy::repl_ready(text)
+            && let Some((_, _, ready)) = self.upy_joined.as_mut()
+        {
+            *ready = true;
+        }
         false
     }
 
