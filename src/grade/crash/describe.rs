@@ -340,6 +340,7 @@ pub(crate) fn describe(kind: &str, headline: &str, block: &[String]) -> String {
                      first lines (Exception, Soft WDT or abort) too"
                 .to_owned(),
         },
+        "task-stack" => super::taskstack::describe(headline),
         "stack-dump" => format!(
             "the board crashed or a watchdog reset it: the log shows the core's postmortem stack \
              dump (`{}`) but not its first line (Exception, Soft WDT or abort){HINT_DECODER}",
