@@ -52,6 +52,7 @@ mod unity;
 mod updater;
 mod websocket;
 mod wifi;
+mod wifi_fail;
 
 pub use self::engine::Decision;
 pub use lines::{Line, LineSplitter, MAX_LINE};
@@ -200,6 +201,9 @@ pub struct Grader {
     /// Whether a line since the last disconnect said the board got on the network
     /// (`STA_GOT_IP`, `got ip`, `WiFi connected`).
     wifi_up: bool,
+    /// The station's last Wi-Fi state: a failure it printed and never recovered from is the
+    /// verdict when the log ends without another.
+    wifi_fail: wifi_fail::Watch,
     /// A fault the run stopped at if nothing follows it (a PSRAM chip that did not answer, a
     /// reported earlier crash): the verdict when the log ends without another.
     ended_fault: Option<String>,
@@ -283,6 +287,7 @@ impl Grader {
             own_ip: None,
             wifi_down: None,
             wifi_up: false,
+            wifi_fail: wifi_fail::Watch::default(),
             ended_fault: None,
             told: told::Told::default(),
             mqtt: mqtt::Session::default(),
@@ -373,6 +378,13 @@ impl Grader {
             self.core
                 .propose(Verdict::Fault, None, reason, Finality::Now);
         }
+        // A traceback cut off right after a Wi-Fi failure was most likely raised by it.
+        if self.core.outcome.is_none()
+            && let Some((at, _)) = self.py_trace
+            && self.wifi_fail.last_failure().is_some_and(|n| n < at)
+        {
+            self.wifi_fault();
+        }
         if self.core.outcome.is_none()
             && let Some((at, frame)) = self.py_trace.take()
         {
@@ -394,6 +406,13 @@ impl Grader {
             self.core
                 .propose(Verdict::Fault, None, reason, Finality::Now);
         }
+        // The last state decides: a Wi-Fi failure after the app's error explains it.
+        if self.core.outcome.is_none()
+            && let Some((at, _)) = &self.app_error
+            && self.wifi_fail.last_failure().is_some_and(|n| n >= *at)
+        {
+            self.wifi_fault();
+        }
         if self.core.outcome.is_none()
             && let Some((at, reason)) = self.app_error.clone()
             && self.splitter.count().saturating_sub(at) <= APP_ERROR_TAIL
@@ -405,6 +424,9 @@ impl Grader {
             && let Some((verdict, reason)) = self.job.verdict(self.splitter.count(), APP_ERROR_TAIL)
         {
             self.core.propose(verdict, None, reason, Finality::Now);
+        }
+        if self.core.outcome.is_none() {
+            self.wifi_fault();
         }
         if self.core.outcome.is_none() {
             let reason = self.timeout_reason(end);
@@ -612,6 +634,7 @@ impl Grader {
             self.mqtt.withdraw(&mut self.core);
         } else if tlsdiag::connected(&lower) {
             self.app_error = None;
+            self.wifi_fail.online();
         }
         if let Some(reason) = stops::psram_missing(text)
             .or_else(|| stops::reported_crash(text))
@@ -638,6 +661,7 @@ impl Grader {
             );
             return;
         }
+        self.wifi_fail.line(line.number, text, &lower);
         if let Some(d) = wifi::disconnect(&lower) {
             self.wifi_down = Some((line.number, d));
             self.wifi_up = false;
@@ -819,6 +843,7 @@ impl Grader {
         if websocket::tcp_connected(text) {
             // The retry got through: the failed connect before it no longer decides.
             self.app_error = None;
+            self.wifi_fail.online();
             if self.core.attempt_failed {
                 self.core.connected_again();
             }
