@@ -57,28 +57,39 @@ pub(crate) struct Watch {
     /// The failure that best explains the current drop (line, quote, failure), and the line of
     /// the latest failure line of the same drop.
     down: Option<(usize, String, Failure, usize)>,
+    /// The firmware left the network itself, and has not tried to join since.
+    left: bool,
 }
 
 impl Watch {
     /// Read one line.
     pub(crate) fn line(&mut self, number: usize, text: &str, lower: &str) {
         if let Some(f) = failure(lower) {
+            // The app's own `disconnected` after the firmware left on purpose is that leave.
+            if self.left && f.rank == 0 {
+                return;
+            }
             let quote = super::https::shorten(text.trim().trim_start_matches("> "), 120);
             match &mut self.down {
                 // The same drop: its first best-named failure is its cause, the rest its echo.
                 Some((_, _, best, last)) if best.rank >= f.rank => *last = number,
                 slot => *slot = Some((number, quote, f, number)),
             }
+        } else if left_on_purpose(lower) {
+            self.down = None;
+            self.left = true;
         } else if back_online(lower) || FROM_INIT.is_match(lower) {
             // On the network again, or the driver is on a new attempt whose end the log may
             // not show: a board still trying is no fault.
             self.down = None;
+            self.left = false;
         }
     }
 
     /// The board showed itself on the network by other means (a TLS or TCP connection).
     pub(crate) fn online(&mut self) {
         self.down = None;
+        self.left = false;
     }
 
     /// The line of the latest failure of a drop still open.
@@ -110,6 +121,8 @@ impl super::Grader {
     /// The log ended: a Wi-Fi failure the station never recovered from is a connection fault.
     pub(super) fn wifi_fault(&mut self) {
         if let Some(reason) = self.wifi_fail.verdict(self.splitter.count()) {
+            // The stage it failed in (forward only: a profile without it stays where it was).
+            self.core.enter(super::Stage::Wifi, None);
             self.core.propose(
                 super::Verdict::Fault,
                 None,
@@ -310,6 +323,23 @@ fn disconnect_reason(lower: &str) -> Option<Failure> {
         what: format!("the station was disconnected with reason {code}"),
         rank: if known { 2 } else { 0 },
     })
+}
+
+/// The station left the network itself (`Reason: 8 - ASSOC_LEAVE`, `state: run -> init (800)`):
+/// the firmware's `disconnect()` before a sleep or a restart, not a failure.
+fn left_on_purpose(lower: &str) -> bool {
+    let code = |c: Option<regex::Match<'_>>| c.and_then(|m| m.as_str().parse::<u16>().ok());
+    if let Some(c) = TO_INIT.captures(lower) {
+        let value = c
+            .get(3)
+            .and_then(|m| u32::from_str_radix(m.as_str(), 16).ok());
+        return matches!(value.map(|v| v >> 8), Some(3 | 8)) && value.is_some_and(|v| v >= 0x100);
+    }
+    let Some(c) = REASON.captures(lower) else {
+        return false;
+    };
+    let about = c.get(2).is_some() || lower.contains("disconnect");
+    about && matches!(code(c.get(1)), Some(3 | 8)) && !lower.contains("stadisconnected")
 }
 
 /// A firmware's own words for a join that failed: `[E][WiFiSTA.cpp:219] begin(): connect
@@ -580,6 +610,22 @@ mod tests {
                 "[V][esp-idf:000]: state: assoc -> init (2c0)",
                 "[V][esp-idf:000]: new:<1,0>, old:<6,0>, ap:<255,255>, sta:<1,0>, prof:1",
                 "[V][esp-idf:000]: state: init -> auth (b0",
+            ]),
+            None
+        );
+        // The firmware disconnected itself (before a deep sleep): no failure.
+        assert_eq!(
+            graded(&[
+                "[D][WiFiGeneric.cpp:374] _eventCallback(): Event: 5 - STA_DISCONNECTED",
+                "[W][WiFiGeneric.cpp:391] _eventCallback(): Reason: 8 - ASSOC_LEAVE",
+                "Going to sleep now",
+            ]),
+            None
+        );
+        assert_eq!(
+            graded(&[
+                "I (9000) wifi:state: run -> init (800)",
+                "I (9010) app: WIFI_EVENT_STA_DISCONNECTED",
             ]),
             None
         );
