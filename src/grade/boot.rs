@@ -18,6 +18,26 @@ impl Grader {
             return;
         }
         self.download_wait = None;
+        let (last_line, last_by_hand) = self.last_boot.unwrap_or_default();
+        let by_hand = crash::reset_by_hand(cause);
+        self.last_boot = Some((self.core.line, by_hand));
+        if cause.contains("RTCWDT_RTC")
+            && last_by_hand
+            && self.boots > 0
+            && self.core.line.saturating_sub(last_line) <= 4
+        {
+            // The first ESP32 ROMs print `POWERON_RESET` and at once `RTCWDT_RTC_RESET` for one
+            // power-up: the second banner is the same boot.
+            return;
+        }
+        if by_hand && !fatal && self.boots > 0 {
+            // A power cycle or the reset pin (a person, a monitor, esptool): the board did not
+            // reset itself, so no loop counts across it; the log starts over here.
+            self.boots = 1;
+            self.start_banner = true;
+            self.wifi_down = None;
+            return;
+        }
         self.boots += 1;
         // A monitor that resets the board as it opens the port cuts the last output short too:
         // only a reset nobody asked for says the firmware was stopped mid-print.
