@@ -157,7 +157,8 @@ fn explain_bearssl(code: i32) -> (String, About) {
 /// `connect(): start_ssl_client: -1`, `start_ssl_client failed: 0`: the TLS client's connect
 /// failed (not its `start_ssl_client(): Performing the SSL/TLS handshake...` progress lines).
 static START_SSL_CLIENT_FAILED: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"start_ssl_client(?: failed)?:\s*(-?\d+)").unwrap_or_else(|_| unreachable!())
+    Regex::new(r"start_ssl_client(?:: connect)?(?: failed)?:\s*(-?\d+)")
+        .unwrap_or_else(|_| unreachable!())
 });
 
 /// Classify one line. `lower` is `text` in ASCII lower case; `number` its line number.
@@ -891,6 +892,7 @@ mod tests {
         for line in [
             "[E][SSLClient2.cpp:110] connect(): start_ssl_client: -1",
             " [E][WiFiClientSecure.cpp:132] connect(): start_ssl_client: -1",
+            "[  5123][E][NetworkClientSecure.cpp:159] connect(): start_ssl_client: connect failed: -1",
         ] {
             let (e, code) = why(line).unwrap_or_default();
             assert!(e.contains("returned -1"), "{e}");
