@@ -17,7 +17,6 @@ pub mod model;
 pub mod plan;
 pub mod render;
 pub mod rules;
-mod session;
 pub mod truth;
 
 mod aftermath;
@@ -45,6 +44,7 @@ mod mqtt;
 mod prevcrash;
 mod pushota;
 mod pytrace;
+mod session;
 mod stops;
 mod timeout;
 mod tlsdiag;
