@@ -4,6 +4,7 @@
 mod describe;
 mod taskstack;
 mod taskwdt;
+mod watchdog;
 
 pub(crate) use describe::{describe, exception_name};
 

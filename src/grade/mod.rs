@@ -21,6 +21,7 @@ pub mod truth;
 
 mod aftermath;
 mod appfail;
+mod appupdate;
 mod axtls;
 mod azure;
 mod barestatus;
@@ -43,6 +44,7 @@ mod mqtt;
 mod prevcrash;
 mod pushota;
 mod pytrace;
+mod session;
 mod stops;
 mod timeout;
 mod tlsdiag;
@@ -182,6 +184,10 @@ pub struct Grader {
     logged_before_boot: u32,
     /// The reset cause of the boot this run started with, when a watchdog killed the run before.
     start_watchdog: Option<String>,
+    /// The line of the last boot banner's reset cause, and whether a person or a tool caused it.
+    last_boot: Option<(usize, bool)>,
+    /// A network firmware's command menu after it got an address.
+    ready: session::Ready,
     garbled: usize,
     bytes: u64,
     scratch: Vec<Line>,
@@ -276,6 +282,8 @@ impl Grader {
             start_banner: false,
             logged_before_boot: 0,
             start_watchdog: None,
+            last_boot: None,
+            ready: session::Ready::default(),
             garbled: 0,
             bytes: 0,
             scratch: Vec::new(),
@@ -817,7 +825,7 @@ impl Grader {
             .is_some_and(|o| o.verdict.rank() >= Verdict::Fail.rank());
         // The ESP8266 updater refused the image (no room, a flash write that failed, an image
         // that did not verify): the update did not happen, the device's answer is no.
-        if !decided && let Some(why) = updater::refused(text) {
+        if !decided && let Some(why) = updater::refused(text).or_else(|| appupdate::failed(text)) {
             let reason = format!("line {}: {why}", line.number);
             self.core
                 .propose(Verdict::Fail, None, reason, Finality::AfterLines(40));
@@ -850,6 +858,8 @@ impl Grader {
         }
         if (self.core.outcome.is_none() || self.core.attempt_failed)
             && let Some(why) = websocket::upgraded(text)
+                .or_else(|| session::worked(text))
+                .or_else(|| self.ready.line(text))
         {
             let reason = format!("line {}: {why}", line.number);
             self.core
