@@ -44,7 +44,15 @@ impl State {
         } else {
             text.trim()
         };
-        let sleeps = if garbage {
+        // The sketch's own word that it woke (`Reset reason: Deep-Sleep Wake`, ESP32's
+        // `Wakeup caused by timer`): a wake-up as a banner is, and no announcement.
+        let woke = wake_line(t);
+        if woke {
+            self.wake();
+        }
+        let sleeps = if woke {
+            false
+        } else if garbage {
             said.to_ascii_lowercase().contains("sleep")
         } else {
             announces_sleep(t)
@@ -117,6 +125,24 @@ impl State {
 /// `DEEPSLEEP_RESET`, newer chips' `DSLEEP`.
 pub(crate) fn wake_cause(cause: &str) -> bool {
     cause == "5" || cause.contains("DEEPSLEEP") || cause.contains("DSLEEP")
+}
+
+/// Whether a sketch's line says the board woke from deep sleep: the ESP8266 core's reset
+/// reason `Deep-Sleep Wake`, ESP32's `Wakeup caused by timer` (`esp_sleep_get_wakeup_cause`).
+fn wake_line(t: &str) -> bool {
+    [
+        "deep-sleep wake",
+        "deep sleep wake",
+        "deepsleep wake",
+        "wakeup caused by",
+        "wake up caused by",
+        "woke up from deep sleep",
+        "woke from deep sleep",
+        "wake from deep sleep",
+        "waking up from deep sleep",
+    ]
+    .iter()
+    .any(|w| t.contains(w))
 }
 
 /// The ROM's own lines around a banner: ESP8266 `load 0x4010f000, len 1384, room 16`, `tail 8`,
@@ -229,6 +255,15 @@ mod tests {
         );
         assert!(s.verdict().is_some());
         assert!(wake_cause("DEEPSLEEP_RESET") && wake_cause("5") && !wake_cause("2"));
+        // No banner at all, only the core's reset reason after each wake.
+        let s = run(
+            "Going to sleep\nReset reason: Deep-Sleep Wake\nGoing to sleep\n\
+                     Reset reason: Deep-Sleep Wake\nGoing to sleep\n",
+        );
+        assert!(s.verdict().unwrap_or_default().contains("woke up 2 times"));
+        // The wake line itself is no announcement.
+        let s = run("Reset reason: Deep-Sleep Wake\nReset reason: Deep-Sleep Wake\n");
+        assert!(s.verdict().is_none());
     }
 
     #[test]

@@ -140,6 +140,11 @@ mod tests {
             "{why}"
         );
         assert!(run("GET /config.json -> 404\n").is_some());
+        // ESP-IDF's esp_http_server has no handler for the URI.
+        let (_, why) = run("W (5243) httpd_uri: httpd_uri: URI '/data' not found\n")
+            .unwrap_or((Verdict::Timeout, String::new()));
+        assert!(why.contains("`/data`"), "{why}");
+        assert!(run("W (5243) httpd_uri: httpd_uri: URI '/favicon.ico' not found\n").is_none());
         // A later request served: the last answer decides.
         let log = "Request page : /x.html [Not Found]\nRequest page : /index.html [OK]\n";
         assert!(run(log).is_none());
