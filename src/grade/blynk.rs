@@ -109,6 +109,13 @@ impl State {
         if connecting {
             self.tries += 1;
         }
+        if connecting && std::mem::take(&mut self.ready) {
+            // The library connects only when it is not: the `Ready` before was lost.
+            return Some(Said::Lost(format!(
+                "the Blynk connection came up and was lost: the library connects again \
+                 (`{said}`), and nothing after says it came back"
+            )));
+        }
         let dropped =
             low.trim_end_matches(['.', '!']) == "disconnected" && (self.tries > 0 || self.ready);
         if dropped {
@@ -203,6 +210,16 @@ mod tests {
              [9120] Disconnected\n",
         );
         assert!(matches!(said.last(), Some(Said::Lost(r)) if r.contains("dropped")));
+        let said = run(
+            "[5001] Connecting to blynk.cloud:80\n[5120] Ready (ping: 24ms).\n\
+             [95120] Connecting to blynk.cloud:80\n",
+        );
+        assert!(matches!(said.last(), Some(Said::Lost(r)) if r.contains("was lost")));
+        let said = run(
+            "[5001] Connecting to blynk.cloud:80\n[5120] Ready (ping: 24ms).\n\
+             [95120] Connecting to blynk.cloud:80\n[95220] Ready (ping: 20ms).\n",
+        );
+        assert!(matches!(said.last(), Some(Said::Ready(_))), "{said:?}");
         // Near misses: another library's timeout, and a timeout in a sentence.
         assert!(run("MQTT Login timeout\n").is_empty());
         let said = run(
