@@ -3,6 +3,7 @@
 
 mod describe;
 mod taskwdt;
+mod watchdog;
 
 pub(crate) use describe::{describe, exception_name};
 

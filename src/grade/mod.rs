@@ -21,6 +21,7 @@ pub mod truth;
 
 mod aftermath;
 mod appfail;
+mod appupdate;
 mod axtls;
 mod azure;
 mod barestatus;
@@ -44,6 +45,7 @@ mod mqtt;
 mod prevcrash;
 mod pushota;
 mod pytrace;
+mod session;
 mod sleep;
 mod stops;
 mod timeout;
@@ -184,6 +186,10 @@ pub struct Grader {
     logged_before_boot: u32,
     /// The reset cause of the boot this run started with, when a watchdog killed the run before.
     start_watchdog: Option<String>,
+    /// The line of the last boot banner's reset cause, and whether a person or a tool caused it.
+    last_boot: Option<(usize, bool)>,
+    /// A network firmware's command menu after it got an address.
+    ready: session::Ready,
     garbled: usize,
     bytes: u64,
     scratch: Vec<Line>,
@@ -279,6 +285,8 @@ impl Grader {
             start_banner: false,
             logged_before_boot: 0,
             start_watchdog: None,
+            last_boot: None,
+            ready: session::Ready::default(),
             garbled: 0,
             bytes: 0,
             scratch: Vec::new(),
@@ -839,7 +847,7 @@ impl Grader {
             .is_some_and(|o| o.verdict.rank() >= Verdict::Fail.rank());
         // The ESP8266 updater refused the image (no room, a flash write that failed, an image
         // that did not verify): the update did not happen, the device's answer is no.
-        if !decided && let Some(why) = updater::refused(text) {
+        if !decided && let Some(why) = updater::refused(text).or_else(|| appupdate::failed(text)) {
             let reason = format!("line {}: {why}", line.number);
             self.core
                 .propose(Verdict::Fail, None, reason, Finality::AfterLines(40));
@@ -871,6 +879,8 @@ impl Grader {
         }
         if (self.core.outcome.is_none() || self.core.attempt_failed)
             && let Some(why) = websocket::upgraded(text)
+                .or_else(|| session::worked(text))
+                .or_else(|| self.ready.line(text))
         {
             let reason = format!("line {}: {why}", line.number);
             self.core

@@ -213,7 +213,10 @@ pub(crate) fn describe(kind: &str, headline: &str, block: &[String]) -> String {
                 Some(w) => format!("the board crashed: Guru Meditation Error ({w})"),
                 None => format!("the board crashed: {headline}"),
             };
-            let extra = debug_exception_reason(block).unwrap_or_default();
+            let mut extra = debug_exception_reason(block).unwrap_or_default();
+            if let Some(plain) = why.and_then(super::watchdog::plain_words) {
+                extra.push_str(&format!(": {plain}"));
+            }
             if let Some(pc) = field("PC      :").or_else(|| field("PC:")) {
                 s.push_str(&format!(" at PC {pc}{extra}"));
                 s.push_str(HINT_BACKTRACE);
