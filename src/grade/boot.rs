@@ -6,6 +6,18 @@ use super::{Crash, Grader, Verdict, crash, decode};
 
 impl Grader {
     pub(super) fn on_boot(&mut self, cause: &str, text: &str) {
+        // A wake-up from deep sleep restarts the sketch on purpose; a reset by the pin with
+        // nothing printed since the last banner is someone's (a button, a monitor's DTR/RTS,
+        // GPIO16's wire), not a crash, which prints its dump first. Neither is a reboot.
+        let wake = self.sleep.is_wake(cause);
+        let quiet = self.boots > 0
+            && self.sleep.quiet_pin_reset(cause)
+            && !crash::output_cut_by_banner(text);
+        self.sleep.booted();
+        if wake || quiet {
+            self.download_wait = None;
+            return;
+        }
         let (words, fatal) = crash::explain_cause(cause);
         if crash::download_mode(text) && !fatal && !crash::killed_by_watchdog(cause) {
             // The ROM loader waiting for a flasher (GPIO0 held low, or esptool's reset): no

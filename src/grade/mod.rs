@@ -34,6 +34,7 @@ mod context;
 mod crash;
 mod engine;
 mod esp_at;
+mod espnow;
 mod firebase;
 mod httpclient;
 mod https;
@@ -45,6 +46,7 @@ mod prevcrash;
 mod pushota;
 mod pytrace;
 mod session;
+mod sleep;
 mod stops;
 mod timeout;
 mod tlsdiag;
@@ -52,6 +54,7 @@ mod tlsverdict;
 mod told;
 mod unity;
 mod updater;
+mod webserver;
 mod websocket;
 mod wifi;
 mod wifi_fail;
@@ -219,6 +222,10 @@ pub struct Grader {
     mqtt: mqtt::Session,
     /// The Blynk connection, when the log shows the library.
     blynk: blynk::State,
+    /// ESP-NOW deliveries, deep-sleep cycles, the board's web server's answers.
+    espnow: espnow::State,
+    sleep: sleep::State,
+    web: webserver::State,
     /// The last error an ESP-IDF app logged with an `esp_err_t` name, a Firebase library's
     /// missing token, or a connection error in any firmware's words (line, reason): the verdict
     /// when the log ends soon after it without another (an app that went on is not stuck there).
@@ -300,6 +307,9 @@ impl Grader {
             told: told::Told::default(),
             mqtt: mqtt::Session::default(),
             blynk: blynk::State::default(),
+            espnow: espnow::State::default(),
+            sleep: sleep::State::default(),
+            web: webserver::State::default(),
             app_error: None,
             job: appfail::Job::default(),
             ws_events: idf_websocket::Session::default(),
@@ -433,6 +443,16 @@ impl Grader {
         {
             self.core.propose(verdict, None, reason, Finality::Now);
         }
+        let last_word = [
+            self.espnow.verdict(),
+            self.web.verdict(),
+            self.sleep.verdict().map(|why| (Verdict::Pass, why)),
+        ];
+        if self.core.outcome.is_none()
+            && let Some((verdict, reason)) = last_word.into_iter().flatten().next()
+        {
+            self.core.propose(verdict, None, reason, Finality::Now);
+        }
         if self.core.outcome.is_none() {
             self.wifi_fault();
         }
@@ -534,6 +554,7 @@ impl Grader {
             self.elf_sha256 = Some(sha);
         }
         let lower = text.to_ascii_lowercase();
+        self.sleep.line(line.number, text, &lower, line.garbled);
         if let Some(f) = context::Family::hint(text) {
             self.core.family = Some(context::Family::refine(self.core.family, f));
         }
@@ -630,6 +651,8 @@ impl Grader {
             return;
         }
         self.job.line(line.number, text, &lower);
+        self.espnow.line(line.number, text, &lower);
+        self.web.line(line.number, text, &lower);
         if let Some(reason) = self.ws_events.line(&mut self.core, text) {
             self.app_error = Some((line.number, reason));
         }
@@ -709,7 +732,30 @@ impl Grader {
                     .propose(Verdict::Pass, None, reason, Finality::AfterLines(40));
                 return;
             }
-            Some(blynk::Said::Down(why)) => self.app_error = Some((line.number, why)),
+            Some(blynk::Said::Down(why)) => {
+                // After a login timeout, a `Ready` is one more turn of the loop: what the log
+                // ends on decides, not the timeout before it.
+                self.core.connected_again();
+                self.app_error = Some((line.number, why));
+            }
+            Some(blynk::Said::Lost(why)) => {
+                // The pass a `Ready` proposed no longer holds; the library reconnects.
+                if !self.core.is_final
+                    && self
+                        .core
+                        .outcome
+                        .as_ref()
+                        .is_some_and(|o| o.verdict == Verdict::Pass)
+                {
+                    self.core.outcome = None;
+                    self.core.budget = None;
+                }
+                let reason = format!("line {}: {why}", line.number);
+                self.core
+                    .propose_failed_attempt(None, reason, Finality::AfterLines(TLS_WAIT));
+                self.app_error = Some((line.number, why));
+                return;
+            }
             None => {}
         }
         match self.at.line(text) {
