@@ -75,7 +75,7 @@ impl Watch {
                 Some((_, _, best, last)) if best.rank >= f.rank => *last = number,
                 slot => *slot = Some((number, quote, f, number)),
             }
-        } else if left_on_purpose(lower) {
+        } else if left_on_purpose(lower) || setup_mode(lower) {
             self.down = None;
             self.left = true;
         } else if back_online(lower) || FROM_INIT.is_match(lower) {
@@ -340,6 +340,22 @@ fn left_on_purpose(lower: &str) -> bool {
     };
     let about = c.get(2).is_some() || lower.contains("disconnect");
     about && matches!(code(c.get(1)), Some(3 | 8)) && !lower.contains("stadisconnected")
+}
+
+/// The firmware gave up joining as it is built to and waits for a person to set it up
+/// (WiFiManager's `Starting Config Portal` / `No saved credentials`, ESP-IDF's provisioning
+/// manager, SmartConfig): the drop before it is the design, not a fault; the log has no verdict.
+fn setup_mode(lower: &str) -> bool {
+    [
+        "config portal",
+        "configportal",
+        "no saved credentials",
+        "provisioning started",
+        "starting provisioning",
+        "smartconfig start",
+    ]
+    .iter()
+    .any(|w| lower.contains(w))
 }
 
 /// A firmware's own words for a join that failed: `[E][WiFiSTA.cpp:219] begin(): connect
@@ -641,6 +657,19 @@ mod tests {
         ])
         .unwrap_or_else(|| unreachable!());
         assert!(why.contains("WL_NO_SSID_AVAIL"), "{why}");
+        // With no credentials WiFiManager fails by design and opens its portal for a person:
+        // waiting, not a fault; a later failed join is one again.
+        let portal = [
+            "*WM: [1] No saved credentials, skipping wifi",
+            "*WM: [2] Connection result: WL_NO_SSID_AVAIL",
+            "*WM: [1] AutoConnect: FAILED",
+            "*WM: [2] Starting Config Portal",
+            "*WM: [3] WIFI station disconnect",
+        ];
+        assert_eq!(graded(&portal), None);
+        let mut again = portal.to_vec();
+        again.push("*WM: [2] Connection result: WL_CONNECT_FAILED");
+        assert!(graded(&again).is_some());
     }
 
     #[test]
