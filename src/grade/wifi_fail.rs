@@ -27,6 +27,12 @@ static TO_INIT: LazyLock<Regex> = LazyLock::new(|| {
         .unwrap_or_else(|_| unreachable!())
 });
 
+/// The ESP8266 Arduino core's Wi-Fi debug: `STA disconnect: 2` (after `wifi evt: 1`, the SDK's
+/// `EVENT_STAMODE_DISCONNECTED`), the number being the SDK's disconnect reason.
+static STA_DISCONNECT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\bsta disconnect(?:ed)?\s*:\s*(\d{1,3})\b").unwrap_or_else(|_| unreachable!())
+});
+
 /// `state: init -> auth (b0)`: the driver leaves its initial state on a new attempt.
 static FROM_INIT: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"state:\s*(init|0)\s*->\s*([a-z1-9_]+)").unwrap_or_else(|_| unreachable!())
@@ -292,6 +298,20 @@ fn disconnect_reason(lower: &str) -> Option<Failure> {
     ];
     if NOT_WIFI.iter().any(|w| lower.contains(w)) {
         return None;
+    }
+    if let Some(code) = STA_DISCONNECT
+        .captures(lower)
+        .and_then(|c| c.get(1)?.as_str().parse::<u16>().ok())
+    {
+        if matches!(code, 3 | 8) {
+            return None;
+        }
+        let known = reason_name(code).is_some();
+        return Some(Failure {
+            code: Some(code),
+            what: format!("the station was disconnected with reason {code}"),
+            rank: if known { 2 } else { 0 },
+        });
     }
     let caps = REASON.captures(lower)?;
     let named_form = caps.get(2).is_some();
@@ -667,6 +687,18 @@ mod tests {
             "*WM: [3] WIFI station disconnect",
         ];
         assert_eq!(graded(&portal), None);
+        // The ESP8266 core's debug names the SDK's reason.
+        let why = graded(&["wifi evt: 1", "STA disconnect: 2", "....wifi evt: 7"])
+            .unwrap_or_else(|| unreachable!());
+        assert!(
+            why.contains("STA disconnect: 2") && why.contains("AUTH_EXPIRE"),
+            "{why}"
+        );
+        assert_eq!(graded(&["STA disconnect: 8"]), None);
+        assert_eq!(
+            graded(&["wifi evt: 1", "STA disconnect: 2", "wifi evt: 3", "got IP"]),
+            None
+        );
         let mut again = portal.to_vec();
         again.push("*WM: [2] Connection result: WL_CONNECT_FAILED");
         assert!(graded(&again).is_some());
