@@ -1,6 +1,8 @@
 //! Blynk, the Arduino library (`[5001] Connecting to blynk.cloud:80`, `[5120] Ready (ping:
-//! 24ms).`, `Invalid auth token.`) and blynk-library-lua (`Connecting Blynk...`, `Ready.
-//! Ping: 40ms`, `Disconnected.`): the server said no, the connection came up, or it never did.
+//! 24ms).`, `Invalid auth token.`, `Login timeout`, `Heartbeat timeout`) and blynk-library-lua
+//! (`Connecting Blynk...`, `Ready. Ping: 40ms`, `Disconnected.`): the server said no, the
+//! connection came up, it never did, or it came up and was lost. The last state decides: a
+//! `Ready` that a `Login timeout` has followed before is not trusted until it holds.
 
 /// What a line says about the Blynk connection.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -11,6 +13,9 @@ pub(crate) enum Said {
     Ready(String),
     /// Another try without `Ready` since the last: where the run stands if the log ends here.
     Down(String),
+    /// A `Ready` connection was lost (`Login timeout`, `Heartbeat timeout`, `Disconnected`):
+    /// the pass it gave no longer holds.
+    Lost(String),
 }
 
 /// One run's Blynk connection.
@@ -21,6 +26,12 @@ pub(crate) struct State {
     /// Connect attempts and drops since the last `Ready`.
     tries: u32,
     drops: u32,
+    /// A `Ready` since the last drop.
+    ready: bool,
+    /// `Login timeout`s and `Heartbeat timeout`s in the whole run.
+    timeouts: u32,
+    /// The first of them, quoted.
+    first_timeout: Option<String>,
 }
 
 impl State {
@@ -52,8 +63,45 @@ impl State {
         if low.starts_with("ready (ping:") || low.starts_with("ready. ping:") {
             self.tries = 0;
             self.drops = 0;
+            self.ready = true;
+            if let Some(first) = &self.first_timeout {
+                // Ready, then `Login timeout`, in a loop: this Ready is one more turn of it.
+                return Some(Said::Down(format!(
+                    "the Blynk login timed out {} (first `{first}`): the TCP connection \
+                     comes up (`{said}`) but the server never completes the login, and the \
+                     library reconnects in a loop (check the auth token against the server \
+                     it belongs to: blynk.cloud for Blynk IoT, blynk-cloud.com or a local \
+                     server for legacy tokens, and the port)",
+                    times(self.timeouts)
+                )));
+            }
             return Some(Said::Ready(format!(
                 "the device connected and logged in to the Blynk server (`{said}`)"
+            )));
+        }
+        let timeout = ["login timeout", "heartbeat timeout"]
+            .iter()
+            .any(|w| low.trim_end_matches(['.', '!']) == *w);
+        if timeout {
+            self.timeouts += 1;
+            self.ready = false;
+            let first = self.first_timeout.get_or_insert_with(|| said.to_owned());
+            let first = if first == said {
+                String::new()
+            } else {
+                format!(", first `{first}`")
+            };
+            let what = if low.starts_with("login") {
+                "the server accepted the TCP connection but the login timed out"
+            } else {
+                "the server stopped answering the heartbeat"
+            };
+            return Some(Said::Lost(format!(
+                "{what} (`{said}`, {}{first}) and the library reconnects: \
+                 the Blynk connection does not hold (a login timeout: check the auth token \
+                 against the server it belongs to, blynk.cloud for Blynk IoT, blynk-cloud.com \
+                 or a local server for legacy tokens, and the port)",
+                times(self.timeouts)
             )));
         }
         let connecting = low.starts_with("connecting blynk")
@@ -61,9 +109,23 @@ impl State {
         if connecting {
             self.tries += 1;
         }
-        let dropped = low.trim_end_matches(['.', '!']) == "disconnected" && self.tries > 0;
+        if connecting && std::mem::take(&mut self.ready) {
+            // The library connects only when it is not: the `Ready` before was lost.
+            return Some(Said::Lost(format!(
+                "the Blynk connection came up and was lost: the library connects again \
+                 (`{said}`), and nothing after says it came back"
+            )));
+        }
+        let dropped =
+            low.trim_end_matches(['.', '!']) == "disconnected" && (self.tries > 0 || self.ready);
         if dropped {
             self.drops += 1;
+        }
+        if dropped && std::mem::take(&mut self.ready) {
+            return Some(Said::Lost(format!(
+                "the Blynk connection came up and then dropped (`{said}`): the server closed \
+                 it or the network went away, and nothing after says it came back"
+            )));
         }
         if !(dropped || (connecting && self.tries > 1)) {
             return None;
@@ -81,6 +143,15 @@ impl State {
              was not reached or closed the connection (check the network, the server and port, \
              and the auth token)"
         )))
+    }
+}
+
+/// `once`, `3 times`.
+fn times(n: u32) -> String {
+    if n == 1 {
+        "once".to_owned()
+    } else {
+        format!("{n} times")
     }
 }
 
@@ -112,5 +183,49 @@ mod tests {
         );
         // Without a Blynk line, these words are someone else's.
         assert!(run("Invalid auth token.\nDisconnected.\n").is_empty());
+    }
+
+    #[test]
+    fn ready_then_login_timeout_in_a_loop_is_lost() {
+        let said = run("[188600] Connecting to cloud.blynk.cc:8442\n\
+             [188723] Ready (ping: 0ms).\n[194115] Login timeout\n\
+             [194116] Connecting to cloud.blynk.cc:8442\n[194236] Ready (ping: 0ms).\n");
+        assert!(matches!(said.first(), Some(Said::Ready(_))), "{said:?}");
+        assert!(
+            matches!(&said[1], Said::Lost(r) if r.contains("login timed out")),
+            "{said:?}"
+        );
+        // The Ready after a login timeout is one more turn of the loop, not a pass.
+        assert!(
+            matches!(said.last(), Some(Said::Down(r)) if r.contains("login timed out once")),
+            "{said:?}"
+        );
+        let said = run(
+            "[5001] Connecting to blynk.cloud:80\n[5120] Ready (ping: 24ms).\n\
+             [65120] Heartbeat timeout\n",
+        );
+        assert!(matches!(said.last(), Some(Said::Lost(r)) if r.contains("heartbeat")));
+        let said = run(
+            "[5001] Connecting to blynk.cloud:80\n[5120] Ready (ping: 24ms).\n\
+             [9120] Disconnected\n",
+        );
+        assert!(matches!(said.last(), Some(Said::Lost(r)) if r.contains("dropped")));
+        let said = run(
+            "[5001] Connecting to blynk.cloud:80\n[5120] Ready (ping: 24ms).\n\
+             [95120] Connecting to blynk.cloud:80\n",
+        );
+        assert!(matches!(said.last(), Some(Said::Lost(r)) if r.contains("was lost")));
+        let said = run(
+            "[5001] Connecting to blynk.cloud:80\n[5120] Ready (ping: 24ms).\n\
+             [95120] Connecting to blynk.cloud:80\n[95220] Ready (ping: 20ms).\n",
+        );
+        assert!(matches!(said.last(), Some(Said::Ready(_))), "{said:?}");
+        // Near misses: another library's timeout, and a timeout in a sentence.
+        assert!(run("MQTT Login timeout\n").is_empty());
+        let said = run(
+            "[5001] Connecting to blynk.cloud:80\n[5120] Ready (ping: 24ms).\n\
+             ntp: Login timeout on pool, retrying\n",
+        );
+        assert!(matches!(&said[..], [Said::Ready(_)]), "{said:?}");
     }
 }

@@ -6,6 +6,18 @@ use super::{Crash, Grader, Verdict, crash, decode};
 
 impl Grader {
     pub(super) fn on_boot(&mut self, cause: &str, text: &str) {
+        // A wake-up from deep sleep restarts the sketch on purpose; a reset by the pin with
+        // nothing printed since the last banner is someone's (a button, a monitor's DTR/RTS,
+        // GPIO16's wire), not a crash, which prints its dump first. Neither is a reboot.
+        let wake = self.sleep.is_wake(cause);
+        let quiet = self.boots > 0
+            && self.sleep.quiet_pin_reset(cause)
+            && !crash::output_cut_by_banner(text);
+        self.sleep.booted();
+        if wake || quiet {
+            self.download_wait = None;
+            return;
+        }
         let (words, fatal) = crash::explain_cause(cause);
         if crash::download_mode(text) && !fatal && !crash::killed_by_watchdog(cause) {
             // The ROM loader waiting for a flasher (GPIO0 held low, or esptool's reset): no
@@ -18,6 +30,26 @@ impl Grader {
             return;
         }
         self.download_wait = None;
+        let (last_line, last_by_hand) = self.last_boot.unwrap_or_default();
+        let by_hand = crash::reset_by_hand(cause);
+        self.last_boot = Some((self.core.line, by_hand));
+        if cause.contains("RTCWDT_RTC")
+            && last_by_hand
+            && self.boots > 0
+            && self.core.line.saturating_sub(last_line) <= 4
+        {
+            // The first ESP32 ROMs print `POWERON_RESET` and at once `RTCWDT_RTC_RESET` for one
+            // power-up: the second banner is the same boot.
+            return;
+        }
+        if by_hand && !fatal && self.boots > 0 {
+            // A power cycle or the reset pin (a person, a monitor, esptool): the board did not
+            // reset itself, so no loop counts across it; the log starts over here.
+            self.boots = 1;
+            self.start_banner = true;
+            self.wifi_down = None;
+            return;
+        }
         self.boots += 1;
         // A monitor that resets the board as it opens the port cuts the last output short too:
         // only a reset nobody asked for says the firmware was stopped mid-print.
@@ -231,6 +263,29 @@ mod tests {
         assert_eq!(r.verdict, Verdict::Fault, "{}", r.reason);
         assert!(r.reason.contains("GLITCH_RTC_RST"), "{}", r.reason);
         assert!(r.reason.contains("glitch detector"), "{}", r.reason);
+    }
+
+    #[test]
+    fn resets_by_a_person_are_no_loop_but_resets_the_board_does_itself_are() {
+        // The first ESP32 ROM prints POWERON_RESET and at once RTCWDT_RTC_RESET per power-up.
+        let power_up = "ets Jun  8 2016 00:22:57\n\nrst:0x1 (POWERON_RESET),boot:0x13 (SPI_FAST_FLASH_BOOT)\n\
+                        ets Jun  8 2016 00:22:57\n\nrst:0x10 (RTCWDT_RTC_RESET),boot:0x13 (SPI_FAST_FLASH_BOOT)\n\
+                        configsip: 0, SPIWP:0x00\nmode:DIO, clock div:1\nentry 0x40080034\n\n";
+        let run = "Connecting to Livebox-27C3\n\
+                   [D][WiFiGeneric.cpp:174] _eventCallback(): Event: 2 - STA_START\n";
+        let r = auto(&format!("{power_up}{run}{power_up}{run}{power_up}{run}"));
+        assert_eq!(r.verdict, Verdict::Timeout, "{}", r.reason);
+        assert!(!r.reason.starts_with("reset loop"), "{}", r.reason);
+        // The reset pin (EXT_RST on later ROMs) twice: a person's, too.
+        let ext = "rst:0x1 (POWERON),boot:0xc (SPI_FAST_FLASH_BOOT)\nentry 0x403cc710\nhello\n\
+                   rst:0x1 (POWERON),boot:0xc (SPI_FAST_FLASH_BOOT)\nentry 0x403cc710\nhello\n\
+                   rst:0x1 (POWERON),boot:0xc (SPI_FAST_FLASH_BOOT)\nentry 0x403cc710\nhello\n";
+        assert!(!auto(ext).reason.starts_with("reset loop"));
+        // Near miss: the board restarting itself after it ran is still a loop.
+        let sw = "rst:0xc (SW_CPU_RESET),boot:0x13 (SPI_FAST_FLASH_BOOT)\n\
+                  configsip: 0, SPIWP:0xee\nentry 0x400805e4\n";
+        let r = auto(&format!("{power_up}{run}{sw}{run}{sw}{run}{sw}{run}"));
+        assert!(r.reason.starts_with("reset loop"), "{}", r.reason);
     }
 
     #[test]

@@ -2,7 +2,10 @@
 //! client ID rejected, server unavailable, bad user name or password, not authorised), as
 //! PubSubClient's `state()` prints them (`failed, rc=5`, Tasmota's `rc 5`, a sketch's
 //! `...failed (error 5)` or `failed, state 4`) and esp-mqtt's `Connection refused, not
-//! authorized`. Like an HTTP 401, the connection worked and the server refused: a fail. The
+//! authorized`, tuanpmt's esp-mqtt (`Connection refuse, reason code: 5`), ESP-IDF's MQTT
+//! examples (`Connection refused error: 0x5`, `connect_return_code=5`) and the names the
+//! libraries give the codes (AsyncMqttClient's `MQTT_NOT_AUTHORIZED`, PubSubClient's
+//! `MQTT_CONNECT_UNAUTHORIZED`, esp-mqtt's `MQTT_CONNECTION_REFUSE_NOT_AUTHORIZED`). Like an HTTP 401, the connection worked and the server refused: a fail. The
 //! negative codes are the client's own (no TCP connection, a timeout): connection faults, read
 //! by [`super::mqtt`].
 
@@ -35,8 +38,68 @@ fn sketch_code(lower: &str) -> Option<i32> {
     .find_map(|k| number_after(rest, k))
 }
 
+/// The CONNACK code a client printed in its own format, and how it printed it:
+/// `connection refuse, reason code: 5`, `connection refused error: 0x5`,
+/// `connect_return_code=5`, or a library's name for the code.
+fn client_code(lower: &str) -> Option<(i32, String)> {
+    for key in [
+        "connection refuse, reason code:",
+        "connection refused, reason code:",
+        "connection refused error:",
+        "connect_return_code=",
+        "connect_return_code:",
+        "connect_return_code ",
+    ] {
+        let Some(i) = lower.find(key) else {
+            continue;
+        };
+        let rest = lower[i + key.len()..].trim_start();
+        let digits = rest.strip_prefix("0x").unwrap_or(rest);
+        let n: String = digits.chars().take_while(char::is_ascii_hexdigit).collect();
+        let radix = if rest.starts_with("0x") { 16 } else { 10 };
+        if let Ok(rc) = i32::from_str_radix(&n, radix)
+            && rc != 0
+        {
+            let shown = if radix == 16 { format!("0x{n}") } else { n };
+            let sep = if key.ends_with(':') { " " } else { "" };
+            return Some((rc, format!("`{key}{sep}{shown}`")));
+        }
+    }
+    // The libraries' names for the codes (esp-mqtt's, AsyncMqttClient's, PubSubClient's).
+    for (name, rc) in [
+        ("mqtt_connection_refuse_protocol", 1),
+        ("mqtt_connection_refuse_id_rejected", 2),
+        ("mqtt_connection_refuse_server_unavailable", 3),
+        ("mqtt_connection_refuse_bad_username", 4),
+        ("mqtt_connection_refuse_not_authorized", 5),
+        ("mqtt_unacceptable_protocol_version", 1),
+        ("mqtt_identifier_rejected", 2),
+        ("mqtt_server_unavailable", 3),
+        ("mqtt_malformed_credentials", 4),
+        ("mqtt_not_authorized", 5),
+        ("mqtt_connect_bad_protocol", 1),
+        ("mqtt_connect_bad_client_id", 2),
+        ("mqtt_connect_unavailable", 3),
+        ("mqtt_connect_bad_credentials", 4),
+        ("mqtt_connect_unauthorized", 5),
+    ] {
+        if lower.contains(name) {
+            return Some((rc, format!("`{}`", name.to_ascii_uppercase())));
+        }
+    }
+    None
+}
+
 /// A broker's refusal: why, with the code as printed, or `None`.
 pub(crate) fn refused(lower: &str) -> Option<String> {
+    if let Some((rc, said)) = client_code(lower)
+        && let Some(what) = named(rc)
+    {
+        return Some(format!(
+            "the MQTT broker answered and refused the connection: CONNACK {what} (the client \
+             printed {said}); the network and the broker are reachable, the broker said no"
+        ));
+    }
     if let Some(i) = lower.find("connection refused, ") {
         // esp-mqtt (`MQTT_CLIENT: Connection refused, not authorized`).
         let what = lower[i + 20..].trim().trim_end_matches('.');
@@ -97,6 +160,25 @@ mod tests {
                 "W (5336) MQTT_CLIENT: Connection refused, not authorized",
                 "not authorized",
             ),
+            // tuanpmt's esp-mqtt, the ESP-IDF examples, and the libraries' names for the code.
+            ("[MQTT WARN] Connection refuse, reason code: 5", "CONNACK 5"),
+            (
+                "I (4790) MQTT_EXAMPLE: Connection refused error: 0x5",
+                "`connection refused error: 0x5`",
+            ),
+            (
+                "E (3290) app: MQTT_EVENT_ERROR type=2 connect_return_code=4",
+                "bad user name",
+            ),
+            (
+                "Disconnected from MQTT. reason: MQTT_NOT_AUTHORIZED",
+                "`MQTT_NOT_AUTHORIZED`",
+            ),
+            ("mqtt state: MQTT_CONNECT_BAD_CREDENTIALS", "CONNACK 4"),
+            (
+                "W (1) mqtt: MQTT_CONNECTION_REFUSE_SERVER_UNAVAILABLE",
+                "server unavailable",
+            ),
         ] {
             let why = refused(&line.to_ascii_lowercase()).unwrap_or_else(|| panic!("{line}"));
             assert!(why.contains(word), "{line}: {why}");
@@ -107,6 +189,11 @@ mod tests {
             "Connecting to MQTT Broker 192.168.1.9 as meter...failed (error -2)",
             "[HTTP] GET... failed, error: connection refused",
             "E (5336) MQTT_CLIENT: Error transport connect",
+            // Accepted (code 0), a TCP disconnect, or a number nobody defines.
+            "E (3290) app: MQTT_EVENT_ERROR type=1 connect_return_code=0",
+            "Disconnected from MQTT. reason: TCP_DISCONNECTED",
+            "[MQTT WARN] Connection refuse, reason code: 9",
+            "I (4790) MQTT_EXAMPLE: Connection refused error: 0x0",
         ] {
             assert!(refused(&line.to_ascii_lowercase()).is_none(), "{line}");
         }

@@ -2,7 +2,9 @@
 //! the ESP32 (panic handler, ROM banner), and how each ends its register/stack block.
 
 mod describe;
+mod taskstack;
 mod taskwdt;
+mod watchdog;
 
 pub(crate) use describe::{describe, exception_name};
 
@@ -64,6 +66,7 @@ pub(crate) fn classify(text: &str, lower: &str) -> Option<Signal> {
         || lower.contains("ctx: ")
         || lower.contains("stack>>>")
         || lower.contains("decoding stack results")
+        || lower.contains("stack from [")
         || lower.trim_start().starts_with("3ff"))
     {
         return None;
@@ -186,7 +189,7 @@ pub(crate) fn classify(text: &str, lower: &str) -> Option<Signal> {
             kind,
             end: match kind {
                 "register-dump" => BlockEnd::Backtrace,
-                "stack-dump" => BlockEnd::StackEnd,
+                "stack-dump" | "task-stack" => BlockEnd::StackEnd,
                 "backtrace-only" | "decoded-stack" => BlockEnd::Decoded,
                 _ => BlockEnd::Immediate,
             },
@@ -232,6 +235,9 @@ fn headless(text: &str) -> Option<&'static str> {
     let ctx = t
         .strip_prefix("ctx: ")
         .is_some_and(|c| matches!(c.trim(), "cont" | "sys" | "bearssl"));
+    if taskstack::task(t).is_some() {
+        return Some("task-stack");
+    }
     if t.trim_end() == "Decoding stack results" {
         // The exception decoder's output alone: the crash it decoded was not pasted.
         return Some("decoded-stack");
@@ -270,7 +276,7 @@ fn stack_row(t: &str) -> bool {
 pub(crate) fn is_headless(kind: &str) -> bool {
     matches!(
         kind,
-        "register-dump" | "backtrace-only" | "stack-dump" | "decoded-stack"
+        "register-dump" | "backtrace-only" | "stack-dump" | "decoded-stack" | "task-stack"
     )
 }
 

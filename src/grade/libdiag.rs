@@ -213,6 +213,9 @@ fn connection(lower: &str, found: &Found) -> Option<Finding> {
         || lower.contains("failed to open a new connection")
         || lower.contains("esp_transport_connect failed")
     {
+        if let Some(why) = open_connection_code(lower) {
+            return found(CONNECTION, About::Connection, Weight::Fails, why, None);
+        }
         Some("ESP-IDF failed to open a new connection")
     } else {
         None
@@ -230,6 +233,49 @@ fn connection(lower: &str, found: &Found) -> Option<Finding> {
         );
     }
     None
+}
+
+/// How the explanation of a failed connect that printed its esp-tls code starts.
+pub(crate) const OPEN_CODED: &str = "ESP-IDF failed to open a new connection (`";
+
+/// transport_base's `Failed to open a new connection: 32774`: the esp-tls error code it printed
+/// (decimal, or `0x8006`), quoted as printed and named.
+fn open_connection_code(lower: &str) -> Option<String> {
+    let i = lower.find("new connection:")?;
+    let rest = lower[i + 15..].trim_start();
+    let (digits, radix) = match rest.strip_prefix("0x") {
+        Some(hex) => (hex, 16),
+        None => (rest, 10),
+    };
+    let n: String = digits
+        .chars()
+        .take_while(|c| c.is_digit(radix))
+        .take(10)
+        .collect();
+    let code = u32::from_str_radix(&n, radix).ok()?;
+    let shown = if radix == 16 { format!("0x{n}") } else { n };
+    let name = match code {
+        0x8001 => "ESP_ERR_ESP_TLS_CANNOT_RESOLVE_HOSTNAME: the DNS lookup of the server failed",
+        0x8002 => "ESP_ERR_ESP_TLS_CANNOT_CREATE_SOCKET: no socket could be created",
+        0x8003 => {
+            "ESP_ERR_ESP_TLS_UNSUPPORTED_PROTOCOL_FAMILY: the address family is not supported"
+        }
+        0x8004 => {
+            "ESP_ERR_ESP_TLS_FAILED_CONNECT_TO_HOST: the TCP connection to the server failed \
+             (refused, or no route)"
+        }
+        0x8005 => "ESP_ERR_ESP_TLS_SOCKET_SETOPT_FAILED: a socket option could not be set",
+        0x8006 => {
+            "ESP_ERR_ESP_TLS_CONNECTION_TIMEOUT: the TCP connection to the server timed out \
+             (the server or the network did not answer)"
+        }
+        0x8008 => "ESP_ERR_ESP_TLS_TCP_CLOSED_FIN: the server closed the connection",
+        0x801a => "ESP_ERR_MBEDTLS_SSL_HANDSHAKE_FAILED: the TLS handshake failed",
+        _ => return None,
+    };
+    Some(format!(
+        "{OPEN_CODED}Failed to open a new connection: {shown}`, 0x{code:x}, {name})"
+    ))
 }
 
 /// The host of a failed DNS lookup as arduino-esp32 (`hostByName(): DNS Failed for HOST`, 3.x:
@@ -426,6 +472,31 @@ fn wolfssl(lower: &str, found: &Found) -> Option<Finding> {
 #[cfg(test)]
 mod tests {
     use super::super::tlsdiag::{self, source_and_words};
+
+    #[test]
+    fn a_failed_connect_quotes_its_esp_tls_code_as_printed() {
+        let why = super::open_connection_code(
+            "e (1483441) transport_base: failed to open a new connection: 32774",
+        )
+        .unwrap_or_else(|| unreachable!());
+        assert!(why.contains("connection: 32774`"), "{why}");
+        assert!(
+            why.contains("0x8006, ESP_ERR_ESP_TLS_CONNECTION_TIMEOUT"),
+            "{why}"
+        );
+        let why =
+            super::open_connection_code("transport_base: failed to open a new connection: 0x8004")
+                .unwrap_or_else(|| unreachable!());
+        assert!(why.contains("FAILED_CONNECT_TO_HOST"), "{why}");
+        // No code, a code esp-tls does not define, or a number that overflows.
+        for line in [
+            "e (9510) esp-tls: failed to open new connection",
+            "transport_base: failed to open a new connection: 12",
+            "failed to open a new connection: 99999999999999999999",
+        ] {
+            assert_eq!(super::open_connection_code(line), None, "{line}");
+        }
+    }
 
     #[test]
     fn each_line_names_its_own_library() {

@@ -121,14 +121,14 @@ impl LineSplitter {
 
 /// A serial monitor's timestamp at the start of a line, and the line after it.
 ///
-/// Arduino IDE `11:27:39.308 -> `, PlatformIO's `time` filter `12:00:01.123 > `, arduino-cli
+/// Arduino IDE `11:27:39.308 -> ` (pasted through an editor that makes the arrow `→`), PlatformIO's `time` filter `12:00:01.123 > `, arduino-cli
 /// `--timestamp` and esp-idf-monitor `--timestamps` (`2024-05-01 12:00:01.123 `), minicom and
 /// CoolTerm (`[2024-05-01 12:00:01.123] `, `[12:00:01.123] `) and SSCOM (`[20:01:23.451]收←◆`).
 /// ESP-IDF's own `I (12:00:01.123) tag:` is part of the line, not a prefix, and stays.
 pub fn split_stamp(text: &str) -> Option<(&str, &str)> {
     static STAMP: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
         regex::Regex::new(
-            r"^(?:> )?(\[)?(\d{2}:\d{2}:\d{3}\b|(?:\d{4}-\d{2}-\d{2}[ T])?\d{1,2}:\d{2}:\d{2}(?:[.,:]\d{1,6})?)\]?(?: ?->| ?>|:)? ?(收←◆|收<-|RX: ?)?",
+            r"^(?:> )?(\[)?(\d{2}:\d{2}:\d{3}\b|(?:\d{4}-\d{2}-\d{2}[ T])?\d{1,2}:\d{2}:\d{2}(?:[.,:]\d{1,6})?)\]?(?: ?->| ?→| ?>|:)? ?(收←◆|收<-|RX: ?)?",
         )
         .unwrap_or_else(|_| unreachable!())
     });
@@ -342,6 +342,13 @@ mod tests {
                 "W (1) esp-tls: x",
             ),
             ("10:10:01.923 -> ", "10:10:01.923", ""),
+            // The Arduino IDE's arrow, made a glyph by the editor it was pasted through.
+            (
+                "22:14:14.557 → Exception (0):",
+                "22:14:14.557",
+                "Exception (0):",
+            ),
+            ("22:14:14.557 →", "22:14:14.557", ""),
             // A sketch's own uptime, minutes:seconds:milliseconds.
             (
                 "00:01:376 connecting to api.example.com",
@@ -368,6 +375,7 @@ mod tests {
             "Current time: Thu Jan  1 00:00:05 1970",
             "12:00:01abc",
             "[12:00:01 missing bracket",
+            "up 22:14:14 → Exception (0):",
         ] {
             let lines = split(&[plain.as_bytes(), b"\n"]);
             assert_eq!(lines[0].stamp, None, "{plain}");

@@ -21,6 +21,8 @@ pub mod truth;
 
 mod aftermath;
 mod appfail;
+mod appupdate;
+mod athost;
 mod axtls;
 mod azure;
 mod barestatus;
@@ -33,25 +35,32 @@ mod context;
 mod crash;
 mod engine;
 mod esp_at;
+mod espnow;
 mod firebase;
 mod httpclient;
 mod https;
 mod idf;
 mod idf_websocket;
 mod libdiag;
+mod micropy;
 mod mqtt;
 mod prevcrash;
 mod pushota;
 mod pytrace;
+mod session;
+mod sleep;
 mod stops;
+mod tasmota;
 mod timeout;
 mod tlsdiag;
 mod tlsverdict;
 mod told;
 mod unity;
 mod updater;
+mod webserver;
 mod websocket;
 mod wifi;
+mod wifi_fail;
 
 pub use self::engine::Decision;
 pub use lines::{Line, LineSplitter, MAX_LINE};
@@ -181,6 +190,10 @@ pub struct Grader {
     logged_before_boot: u32,
     /// The reset cause of the boot this run started with, when a watchdog killed the run before.
     start_watchdog: Option<String>,
+    /// The line of the last boot banner's reset cause, and whether a person or a tool caused it.
+    last_boot: Option<(usize, bool)>,
+    /// A network firmware's command menu after it got an address.
+    ready: session::Ready,
     garbled: usize,
     bytes: u64,
     scratch: Vec<Line>,
@@ -200,6 +213,9 @@ pub struct Grader {
     /// Whether a line since the last disconnect said the board got on the network
     /// (`STA_GOT_IP`, `got ip`, `WiFi connected`).
     wifi_up: bool,
+    /// The station's last Wi-Fi state: a failure it printed and never recovered from is the
+    /// verdict when the log ends without another.
+    wifi_fail: wifi_fail::Watch,
     /// A fault the run stopped at if nothing follows it (a PSRAM chip that did not answer, a
     /// reported earlier crash): the verdict when the log ends without another.
     ended_fault: Option<String>,
@@ -209,6 +225,10 @@ pub struct Grader {
     mqtt: mqtt::Session,
     /// The Blynk connection, when the log shows the library.
     blynk: blynk::State,
+    /// ESP-NOW deliveries, deep-sleep cycles, the board's web server's answers.
+    espnow: espnow::State,
+    sleep: sleep::State,
+    web: webserver::State,
     /// The last error an ESP-IDF app logged with an `esp_err_t` name, a Firebase library's
     /// missing token, or a connection error in any firmware's words (line, reason): the verdict
     /// when the log ends soon after it without another (an app that went on is not stuck there).
@@ -223,6 +243,9 @@ pub struct Grader {
     py_trace: Option<(usize, Option<String>)>,
     /// The MicroPython REPL statement on the line before, if that line was one.
     repl_last: Option<String>,
+    /// MicroPython's connect script printed an address (line, address), and whether the REPL
+    /// came up after it.
+    upy_joined: Option<(usize, String, bool)>,
     /// A core dump block being read: the line it started on and its base64 lines so far.
     dump_block: Option<(usize, Vec<String>)>,
     /// An ESP-IDF panic handler still printing after the crash's backtrace (its `ELF file
@@ -250,6 +273,8 @@ pub struct Grader {
     download_wait: Option<(usize, String)>,
     /// An AT firmware's command waiting for its result code.
     at: esp_at::Session,
+    /// The host's log of the AT commands that failed.
+    at_host: athost::Host,
     /// Whether the log showed ESP-Hosted's host driver.
     hosted: bool,
     /// The link to a Wi-Fi co-processor failed, and no line since showed the network up: the
@@ -274,6 +299,8 @@ impl Grader {
             start_banner: false,
             logged_before_boot: 0,
             start_watchdog: None,
+            last_boot: None,
+            ready: session::Ready::default(),
             garbled: 0,
             bytes: 0,
             scratch: Vec::new(),
@@ -285,16 +312,22 @@ impl Grader {
             own_ip: None,
             wifi_down: None,
             wifi_up: false,
+            wifi_fail: wifi_fail::Watch::default(),
             ended_fault: None,
             told: told::Told::default(),
             mqtt: mqtt::Session::default(),
             blynk: blynk::State::default(),
+            espnow: espnow::State::default(),
+            sleep: sleep::State::default(),
+            web: webserver::State::default(),
             app_error: None,
             job: appfail::Job::default(),
             ws_events: idf_websocket::Session::default(),
             ws: websocket::Session::default(),
             py_trace: None,
             repl_last: None,
+            upy_joined: None,
+            at_host: athost::Host::default(),
             dump_block: None,
             panic_tail: None,
             core_dump: None,
@@ -376,6 +409,13 @@ impl Grader {
             self.core
                 .propose(Verdict::Fault, None, reason, Finality::Now);
         }
+        // A traceback cut off right after a Wi-Fi failure was most likely raised by it.
+        if self.core.outcome.is_none()
+            && let Some((at, _)) = self.py_trace
+            && self.wifi_fail.last_failure().is_some_and(|n| n < at)
+        {
+            self.wifi_fault();
+        }
         if self.core.outcome.is_none()
             && let Some((at, frame)) = self.py_trace.take()
         {
@@ -397,6 +437,25 @@ impl Grader {
             self.core
                 .propose(Verdict::Fault, None, reason, Finality::Now);
         }
+        // The last state decides: a Wi-Fi failure after the app's error explains it.
+        if self.core.outcome.is_none()
+            && let Some((at, _)) = &self.app_error
+            && self.wifi_fail.last_failure().is_some_and(|n| n >= *at)
+        {
+            self.wifi_fault();
+        }
+        if self.core.outcome.is_none()
+            && let Some(reason) = self.at_host.reason()
+        {
+            let stage = if self.at_host.join_failed() {
+                Stage::Wifi
+            } else {
+                Stage::TlsConnect
+            };
+            self.core.enter(stage, None);
+            self.core
+                .propose(Verdict::Fault, None, reason, Finality::Now);
+        }
         if self.core.outcome.is_none()
             && let Some((at, reason)) = self.app_error.clone()
             && self.splitter.count().saturating_sub(at) <= APP_ERROR_TAIL
@@ -408,6 +467,26 @@ impl Grader {
             && let Some((verdict, reason)) = self.job.verdict(self.splitter.count(), APP_ERROR_TAIL)
         {
             self.core.propose(verdict, None, reason, Finality::Now);
+        }
+        let last_word = [
+            self.espnow.verdict(),
+            self.web.verdict(),
+            self.sleep.verdict().map(|why| (Verdict::Pass, why)),
+        ];
+        if self.core.outcome.is_none()
+            && let Some((verdict, reason)) = last_word.into_iter().flatten().next()
+        {
+            self.core.propose(verdict, None, reason, Finality::Now);
+        }
+        if self.core.outcome.is_none()
+            && let Some((at, ip, true)) = &self.upy_joined
+        {
+            let reason = micropy::joined_reason(*at, ip);
+            self.core
+                .propose(Verdict::Pass, None, reason, Finality::Now);
+        }
+        if self.core.outcome.is_none() {
+            self.wifi_fault();
         }
         if self.core.outcome.is_none() {
             let reason = self.timeout_reason(end);
@@ -507,6 +586,7 @@ impl Grader {
             self.elf_sha256 = Some(sha);
         }
         let lower = text.to_ascii_lowercase();
+        self.sleep.line(line.number, text, &lower, line.garbled);
         if let Some(f) = context::Family::hint(text) {
             self.core.family = Some(context::Family::refine(self.core.family, f));
         }
@@ -603,6 +683,8 @@ impl Grader {
             return;
         }
         self.job.line(line.number, text, &lower);
+        self.espnow.line(line.number, text, &lower);
+        self.web.line(line.number, text, &lower);
         if let Some(reason) = self.ws_events.line(&mut self.core, text) {
             self.app_error = Some((line.number, reason));
         }
@@ -616,9 +698,11 @@ impl Grader {
             self.mqtt.withdraw(&mut self.core);
         } else if tlsdiag::connected(&lower) {
             self.app_error = None;
+            self.wifi_fail.online();
         }
         if let Some(reason) = stops::psram_missing(text)
             .or_else(|| stops::reported_crash(text))
+            .or_else(|| tasmota::restart_reason(text))
             .or_else(|| stops::reported_reset(text))
         {
             self.ended_fault.get_or_insert(reason);
@@ -642,6 +726,7 @@ impl Grader {
             );
             return;
         }
+        self.wifi_fail.line(line.number, text, &lower);
         if let Some(d) = wifi::disconnect(&lower) {
             self.wifi_down = Some((line.number, d));
             self.wifi_up = false;
@@ -652,6 +737,8 @@ impl Grader {
             self.wifi_up = true;
             self.link_down = None;
         }
+        self.at_host
+            .line(line.number, text, wifi::connected(&lower));
         self.hosted |= cohost::hosted_line(text);
         if let Some(why) = cohost::link_failed(text, self.hosted) {
             self.link_down = Some(format!("line {}: {why}", line.number));
@@ -686,7 +773,30 @@ impl Grader {
                     .propose(Verdict::Pass, None, reason, Finality::AfterLines(40));
                 return;
             }
-            Some(blynk::Said::Down(why)) => self.app_error = Some((line.number, why)),
+            Some(blynk::Said::Down(why)) => {
+                // After a login timeout, a `Ready` is one more turn of the loop: what the log
+                // ends on decides, not the timeout before it.
+                self.core.connected_again();
+                self.app_error = Some((line.number, why));
+            }
+            Some(blynk::Said::Lost(why)) => {
+                // The pass a `Ready` proposed no longer holds; the library reconnects.
+                if !self.core.is_final
+                    && self
+                        .core
+                        .outcome
+                        .as_ref()
+                        .is_some_and(|o| o.verdict == Verdict::Pass)
+                {
+                    self.core.outcome = None;
+                    self.core.budget = None;
+                }
+                let reason = format!("line {}: {why}", line.number);
+                self.core
+                    .propose_failed_attempt(None, reason, Finality::AfterLines(TLS_WAIT));
+                self.app_error = Some((line.number, why));
+                return;
+            }
             None => {}
         }
         match self.at.line(text) {
@@ -802,7 +912,7 @@ impl Grader {
             .is_some_and(|o| o.verdict.rank() >= Verdict::Fail.rank());
         // The ESP8266 updater refused the image (no room, a flash write that failed, an image
         // that did not verify): the update did not happen, the device's answer is no.
-        if !decided && let Some(why) = updater::refused(text) {
+        if !decided && let Some(why) = updater::refused(text).or_else(|| appupdate::failed(text)) {
             let reason = format!("line {}: {why}", line.number);
             self.core
                 .propose(Verdict::Fail, None, reason, Finality::AfterLines(40));
@@ -828,12 +938,15 @@ impl Grader {
         if websocket::tcp_connected(text) {
             // The retry got through: the failed connect before it no longer decides.
             self.app_error = None;
+            self.wifi_fail.online();
             if self.core.attempt_failed {
                 self.core.connected_again();
             }
         }
         if (self.core.outcome.is_none() || self.core.attempt_failed)
             && let Some(why) = websocket::upgraded(text)
+                .or_else(|| session::worked(text))
+                .or_else(|| self.ready.line(text))
         {
             let reason = format!("line {}: {why}", line.number);
             self.core
@@ -927,7 +1040,10 @@ impl Grader {
                 return true;
             }
             let frame = self.py_trace.take().and_then(|(_, f)| f);
-            if self.core.outcome.is_none() && !text.trim().is_empty() {
+            if self.core.outcome.is_none()
+                && !text.trim().is_empty()
+                && !micropy::typing_error(frame.as_deref(), text)
+            {
                 let reason = stops::traceback_reason(
                     number,
                     text,
@@ -954,6 +1070,15 @@ impl Grader {
             return true;
         }
         self.repl_last = stops::repl_statement(text).map(str::to_owned);
+        if let Some(ip) = micropy::network_config(text) {
+            self.upy_joined = Some((number, ip.to_owned(), false));
+            self.wifi_up = true;
+            self.core.enter(Stage::Run, None);
+        } else if micropy::repl_ready(text)
+            && let Some((_, _, ready)) = self.upy_joined.as_mut()
+        {
+            *ready = true;
+        }
         false
     }
 

@@ -19,6 +19,8 @@ pub(crate) const WHO: &str = "the MQTT client (PubSubClient)";
 /// A failed connect: its explanation and a code (PubSubClient's `state()`: negative, the
 /// client's own: no TCP connection, or it was lost; positive, the broker's CONNACK refusal).
 pub(crate) fn failure(lower: &str) -> Option<(String, Option<i32>)> {
+    // A paste quoted as markdown (`> Disconnected from MQTT.`): the quote is not the firmware's.
+    let lower = lower.trim_start_matches(|c: char| c == '>' || c.is_whitespace());
     pubsubclient(lower)
         .or_else(|| tasmota(lower))
         .or_else(|| core_mqtt(lower))
@@ -122,7 +124,10 @@ fn async_mqtt_client(lower: &str) -> Option<(String, Option<i32>)> {
                 .to_owned()
         });
     Some((
-        format!("the MQTT client (AsyncMqttClient) has no broker connection{why}"),
+        format!(
+            "the MQTT client (AsyncMqttClient) disconnected from the broker (`Disconnected from \
+             MQTT`: its connect did not hold, so the app's publishes fail){why}"
+        ),
         None,
     ))
 }
@@ -392,8 +397,12 @@ fn tasmota_works(lower: &str) -> Option<&'static str> {
     let (topic, _) = said
         .split_once(" = ")
         .or_else(|| said.strip_suffix(" =").map(|t| (t, "")))?;
-    (topic.contains('/') && !topic.contains(char::is_whitespace))
-        .then_some("Tasmota published to the broker")
+    // A command's answer is the console replying (Tasmota 6.x logs it as `MQT:` whenever
+    // MQTT is enabled): no proof of a connection.
+    (topic.contains('/')
+        && !topic.contains(char::is_whitespace)
+        && !super::tasmota::command_answer(topic))
+    .then_some("Tasmota published to the broker")
 }
 
 /// A line short enough to quote in a reason (a publish's JSON payload can run to kilobytes).
@@ -676,11 +685,18 @@ mod tests {
             "{why}"
         );
         assert!(failure("disconnected from mqtt.").is_some());
+        // Quoted as markdown in a paste; the reason says the client disconnected.
+        let (why, _) = failure("> disconnected from mqtt. ")
+            .unwrap_or_else(|| panic!("quoted AsyncMqttClient line not read"));
+        assert!(why.contains("disconnected from the broker"), "{why}");
         let line = "E (32023) EstablishMqttSession: Connection with MQTT broker failed with status MQTTRecvFailed";
         assert!(failure(&line.to_ascii_lowercase()).is_some());
         for line in [
             "I (5) coreMQTT: MQTT connection established with the broker, status = MQTTSuccess.",
             "17:12:21 MQT: Attempting connection...",
+            "> Connecting to MQTT... ",
+            "> Error publishing MQTT Message ",
+            "> the app never disconnected from mqtt",
         ] {
             assert_eq!(failure(&line.to_ascii_lowercase()), None, "{line}");
         }
@@ -809,6 +825,9 @@ mod tests {
             "00:00:12 MQT: TLS connection error: 55",
             "incoming: call from 555 - 1234",
             "Message arrived [] ",
+            // Tasmota's answers to commands (Template, Module, GPIO, Status 12).
+            "10:44:17.854 MQT: stat/tasmota_650431/RESULT = {\"NAME\":\"Generic\"}",
+            "17:13:55.146 MQT: stat/tasmota_8D8936/STATUS12 = {",
         ] {
             assert_eq!(w(line), None, "{line}");
         }

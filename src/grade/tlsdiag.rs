@@ -157,7 +157,8 @@ fn explain_bearssl(code: i32) -> (String, About) {
 /// `connect(): start_ssl_client: -1`, `start_ssl_client failed: 0`: the TLS client's connect
 /// failed (not its `start_ssl_client(): Performing the SSL/TLS handshake...` progress lines).
 static START_SSL_CLIENT_FAILED: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"start_ssl_client(?: failed)?:\s*-?\d").unwrap_or_else(|_| unreachable!())
+    Regex::new(r"start_ssl_client(?:: connect)?(?: failed)?:\s*(-?\d+)")
+        .unwrap_or_else(|_| unreachable!())
 });
 
 /// Classify one line. `lower` is `text` in ASCII lower case; `number` its line number.
@@ -283,11 +284,28 @@ pub(crate) fn classify(number: usize, text: &str, lower: &str) -> Option<Finding
         || lower.contains("tls")
         || lower.contains("x509")
         || lower.contains("connect failed");
-    if tls_context && lower.contains("(-1) error - generic error") {
+    if lower.contains("start_ssl_client") && lower.contains("connect to server failed") {
+        // arduino-esp32 1.0.x's ssl_client: `start_ssl_client(): Connect to Server failed!` is
+        // its lwip_connect failing, before any TLS; start_ssl_client then returns -1.
+        let mut f = Finding::new(About::Connection, Weight::Fails);
+        f.diag = Some(diag(
+            super::libdiag::CONNECTION,
+            "the TCP connect to the server failed before TLS began (ssl_client's lwip_connect; \
+             start_ssl_client returns -1): the server is down or unreachable, or the host or \
+             port is wrong"
+                .to_owned(),
+            Some(-1),
+        ));
+        return Some(f);
+    }
+    // mbedTLS built without its error strings prints `UNKNOWN ERROR CODE (0001)` for -0x0001.
+    let generic = lower.contains("(-1) error - generic error")
+        || lower.contains("(-1) unknown error code (0001)");
+    if tls_context && generic {
         // mbedTLS's strerror of -0x0001, as arduino-esp32's ssl_client prints it.
         let mut f = Finding::new(About::Connection, Weight::Fails);
         let explanation = with_strerror(
-            "ERROR_GENERIC_ERROR (-0x0001): the TLS connection failed and mbedTLS gives no reason \
+            "ERROR_GENERIC_ERROR (-1, -0x0001): the TLS connection failed and mbedTLS gives no reason \
              (often the TCP connect under it failed or timed out)"
                 .to_owned(),
             text,
@@ -298,13 +316,21 @@ pub(crate) fn classify(number: usize, text: &str, lower: &str) -> Option<Finding
     if tls_context && START_SSL_CLIENT_FAILED.is_match(lower) && mbedtls_code(text).is_none() {
         // `connect(): start_ssl_client: -1` (ssl_client's own -1: the socket or its TCP connect
         // failed) or `start_ssl_client failed: 0`: no mbedTLS code on the line.
+        // The value as printed, so the user finds it in the reason: `-1` is ssl_client's own.
+        let printed = START_SSL_CLIENT_FAILED
+            .captures(lower)
+            .and_then(|c| c.get(1))
+            .map_or("", |m| m.as_str());
+        let code = printed.parse::<i32>().ok().filter(|c| *c < 0);
         let mut f = Finding::new(About::Connection, Weight::Fails);
         f.diag = Some(diag(
-            "esp-tls",
-            "the TLS client could not connect (start_ssl_client failed with no mbedTLS code: the \
-             socket, the TCP connect or a handshake timeout; the log does not say which)"
-                .to_owned(),
-            None,
+            super::libdiag::CONNECTION,
+            format!(
+                "the TLS client could not connect (start_ssl_client returned {printed}, no \
+                 mbedTLS code: the socket, the TCP connect or a handshake timeout; the log does \
+                 not say which)"
+            ),
+            code,
         ));
         return Some(f);
     }
@@ -861,6 +887,35 @@ mod tests {
             let f = cls(line).and_then(|f| f.diag);
             assert_eq!(f.map(|d| d.source), Some("esp-tls".to_owned()), "{line}");
         }
+        // The value as printed is in the reason; the 1.0.x TCP failure before it says TCP.
+        let why = |l: &str| cls(l).and_then(|f| f.diag).map(|d| (d.explanation, d.code));
+        for line in [
+            "[E][SSLClient2.cpp:110] connect(): start_ssl_client: -1",
+            " [E][WiFiClientSecure.cpp:132] connect(): start_ssl_client: -1",
+            "[  5123][E][NetworkClientSecure.cpp:159] connect(): start_ssl_client: connect failed: -1",
+        ] {
+            let (e, code) = why(line).unwrap_or_default();
+            assert!(e.contains("returned -1"), "{e}");
+            assert_eq!(code, Some(-1));
+        }
+        let (e, code) =
+            why(" [E][ssl_client.cpp:87] start_ssl_client(): Connect to Server failed!")
+                .unwrap_or_default();
+        assert!(e.contains("TCP connect") && e.contains("-1"), "{e}");
+        assert_eq!(code, Some(-1));
+        let (e, code) = why("[E][ssl_client.cpp:35] _handle_error(): [start_ssl_client():280]: (-1) UNKNOWN ERROR CODE (0001)")
+            .unwrap_or_default();
+        assert!(e.contains("(-1, -0x0001)"), "{e}");
+        assert_eq!(code, Some(-1));
+        // Near misses: a debug line that only names the function, an app's own counter.
+        assert_eq!(
+            cls("[D][ssl_client.cpp:60] start_ssl_client(): Connecting to server..."),
+            None
+        );
+        assert_eq!(
+            cls("Connect to Server failed count: 3 (retrying)").and_then(|f| f.diag),
+            None
+        );
         // Its progress lines are not failures.
         assert_eq!(
             cls("[V][ssl_client.cpp:56] start_ssl_client(): Free internal heap before TLS 264652"),

@@ -95,6 +95,18 @@ pub(crate) fn tls_reason(core: &Engine) -> Option<String> {
         Some(top) => format!("{reason} ({top})"),
         None => reason,
     };
+    // A later connect that printed its esp-tls code says how the last attempt ended.
+    let reason = match core.diagnostics.iter().rev().find(|d| {
+        d.line > primary.line
+            && d.explanation.starts_with(libdiag::OPEN_CODED)
+            && !primary.explanation.starts_with(libdiag::OPEN_CODED)
+    }) {
+        Some(last) => format!(
+            "{reason}; the last attempt (line {}): {}",
+            last.line, last.explanation
+        ),
+        None => reason,
+    };
     // HTTPClient's own error lines after the cause (`returnError(): error(-1): connection
     // refused`): what the firmware printed, quoted, so the user finds it in the reason.
     let echoes: Vec<String> = core

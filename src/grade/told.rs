@@ -7,7 +7,7 @@
 
 use super::engine::Finality;
 use super::model::Verdict;
-use super::{Grader, barestatus, connack, firebase, prevcrash, pushota};
+use super::{Grader, barestatus, connack, firebase, prevcrash, pushota, tasmota};
 
 /// The state those lines need across lines.
 #[derive(Debug, Default)]
@@ -21,6 +21,8 @@ pub(super) struct Told {
     rebooting: bool,
     /// A bare status code waiting for its body (line, code).
     bare: Option<(usize, u16)>,
+    /// Tasmota's `STATUS12` stack block (the previous boot's crash).
+    stk: tasmota::Stk,
 }
 
 /// The ESP8266 ROM's `wdt reset`, alone on its line (the hardware watchdog reset the chip).
@@ -47,6 +49,11 @@ impl Grader {
         if let Some(r) = self.told.prev_crash.as_mut()
             && r.detail(text)
         {
+            return true;
+        }
+        if let Some(reason) = self.told.stk.line(number, text) {
+            self.ended_fault.get_or_insert(reason);
+            self.mqtt.withdraw(&mut self.core);
             return true;
         }
         if pushota::progress(lower) {
@@ -135,6 +142,9 @@ impl Grader {
 
     /// At the end: the crash handler's report, in full, when nothing else decided.
     pub(super) fn told_finish(&mut self) {
+        if let Some(reason) = self.told.stk.finish() {
+            self.ended_fault.get_or_insert(reason);
+        }
         if self.core.outcome.is_none()
             && let Some(r) = &self.told.prev_crash
         {

@@ -213,7 +213,10 @@ pub(crate) fn describe(kind: &str, headline: &str, block: &[String]) -> String {
                 Some(w) => format!("the board crashed: Guru Meditation Error ({w})"),
                 None => format!("the board crashed: {headline}"),
             };
-            let extra = debug_exception_reason(block).unwrap_or_default();
+            let mut extra = debug_exception_reason(block).unwrap_or_default();
+            if let Some(plain) = why.and_then(super::watchdog::plain_words) {
+                extra.push_str(&format!(": {plain}"));
+            }
             if let Some(pc) = field("PC      :").or_else(|| field("PC:")) {
                 s.push_str(&format!(" at PC {pc}{extra}"));
                 s.push_str(HINT_BACKTRACE);
@@ -340,6 +343,7 @@ pub(crate) fn describe(kind: &str, headline: &str, block: &[String]) -> String {
                      first lines (Exception, Soft WDT or abort) too"
                 .to_owned(),
         },
+        "task-stack" => super::taskstack::describe(headline),
         "stack-dump" => format!(
             "the board crashed or a watchdog reset it: the log shows the core's postmortem stack \
              dump (`{}`) but not its first line (Exception, Soft WDT or abort){HINT_DECODER}",
