@@ -189,6 +189,19 @@ impl Engine {
         }
     }
 
+    /// Take back a pass proposed but not yet final (a later line showed it did not hold).
+    pub fn withdraw_pass(&mut self) {
+        if !self.is_final
+            && self
+                .outcome
+                .as_ref()
+                .is_some_and(|o| o.verdict == Verdict::Pass)
+        {
+            self.outcome = None;
+            self.budget = None;
+        }
+    }
+
     pub fn stage_detail(&self, name: impl AsRef<str>) -> Option<&str> {
         let i = self.index(name.as_ref())?;
         self.stages[i].detail.as_deref()

@@ -38,15 +38,8 @@ impl Session {
             return None;
         }
         self.downs += 1;
-        if std::mem::take(&mut self.passed)
-            && !core.is_final
-            && core
-                .outcome
-                .as_ref()
-                .is_some_and(|o| o.verdict == Verdict::Pass)
-        {
-            core.outcome = None;
-            core.budget = None;
+        if std::mem::take(&mut self.passed) {
+            core.withdraw_pass();
         }
         let again = if self.downs >= 2 {
             format!(" ({} times without a connect that stayed up)", self.downs)

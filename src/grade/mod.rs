@@ -781,16 +781,7 @@ impl Grader {
             }
             Some(blynk::Said::Lost(why)) => {
                 // The pass a `Ready` proposed no longer holds; the library reconnects.
-                if !self.core.is_final
-                    && self
-                        .core
-                        .outcome
-                        .as_ref()
-                        .is_some_and(|o| o.verdict == Verdict::Pass)
-                {
-                    self.core.outcome = None;
-                    self.core.budget = None;
-                }
+                self.core.withdraw_pass();
                 let reason = format!("line {}: {why}", line.number);
                 self.core
                     .propose_failed_attempt(None, reason, Finality::AfterLines(TLS_WAIT));

@@ -470,16 +470,8 @@ impl Session {
     /// lost, a crash the board reported): the session's pass no longer stands, and what the log
     /// ends on decides.
     pub(crate) fn withdraw(&mut self, core: &mut Engine) {
-        if !std::mem::take(&mut self.passed) || core.is_final {
-            return;
-        }
-        if core
-            .outcome
-            .as_ref()
-            .is_some_and(|o| o.verdict == Verdict::Pass)
-        {
-            core.outcome = None;
-            core.budget = None;
+        if std::mem::take(&mut self.passed) {
+            core.withdraw_pass();
         }
     }
 

@@ -14,7 +14,6 @@
 //! come up yet (socket.io still waits for its open packet), so the upgrade is no pass.
 
 use super::engine::Engine;
-use super::model::Verdict;
 
 /// The upgrade the server took: what shows it.
 pub(crate) fn upgraded(text: &str) -> Option<String> {
@@ -80,7 +79,7 @@ impl Session {
         }
         if lower.contains("not in wsc_connected state") {
             // The library itself says the session is not up: the upgrade did not finish it.
-            withdraw_pass(core);
+            core.withdraw_pass();
             return None;
         }
         if up(&lower, self.seen) {
@@ -96,7 +95,7 @@ impl Session {
             return None;
         }
         self.downs += 1;
-        withdraw_pass(core);
+        core.withdraw_pass();
         let how = if self.ups == 0 {
             format!(
                 "the websocket client never connected: `{t}`{}, with no connect before it",
@@ -122,18 +121,6 @@ fn times(n: u32) -> String {
         format!(" ({n} times)")
     } else {
         String::new()
-    }
-}
-
-fn withdraw_pass(core: &mut Engine) {
-    if !core.is_final
-        && core
-            .outcome
-            .as_ref()
-            .is_some_and(|o| o.verdict == Verdict::Pass)
-    {
-        core.outcome = None;
-        core.budget = None;
     }
 }
 
