@@ -29,6 +29,7 @@ mod barestatus;
 mod blynk;
 mod boot;
 mod clientdiag;
+mod closing;
 mod cohost;
 mod connack;
 mod context;
@@ -397,102 +398,7 @@ impl Grader {
         if self.block.is_some() {
             self.end_block();
         }
-        if self.core.outcome.is_none()
-            && let Some(words) = &self.start_watchdog
-            && self.core.current_name() == Stage::Boot.name()
-        {
-            // All the log shows is a boot out of a watchdog reset: the run before it hung.
-            let reason = format!(
-                "the board came up from a watchdog reset ({words}): the firmware that ran before \
-                 this log hung or crashed, and nothing after the boot says it recovered"
-            );
-            self.core
-                .propose(Verdict::Fault, None, reason, Finality::Now);
-        }
-        // A traceback cut off right after a Wi-Fi failure was most likely raised by it.
-        if self.core.outcome.is_none()
-            && let Some((at, _)) = self.py_trace
-            && self.wifi_fail.last_failure().is_some_and(|n| n < at)
-        {
-            self.wifi_fault();
-        }
-        if self.core.outcome.is_none()
-            && let Some((at, frame)) = self.py_trace.take()
-        {
-            let reason =
-                stops::cut_traceback_reason(at, frame.as_deref(), self.repl_last.as_deref());
-            self.core
-                .propose(Verdict::Fault, None, reason, Finality::Now);
-        }
-        if self.core.outcome.is_none()
-            && let Some(reason) = self.link_down.clone()
-        {
-            self.core
-                .propose(Verdict::Fault, None, reason, Finality::Now);
-        }
-        self.told_finish();
-        if self.core.outcome.is_none()
-            && let Some(reason) = self.ended_fault.clone()
-        {
-            self.core
-                .propose(Verdict::Fault, None, reason, Finality::Now);
-        }
-        // The last state decides: a Wi-Fi failure after the app's error explains it.
-        if self.core.outcome.is_none()
-            && let Some((at, _)) = &self.app_error
-            && self.wifi_fail.last_failure().is_some_and(|n| n >= *at)
-        {
-            self.wifi_fault();
-        }
-        if self.core.outcome.is_none()
-            && let Some(reason) = self.at_host.reason()
-        {
-            let stage = if self.at_host.join_failed() {
-                Stage::Wifi
-            } else {
-                Stage::TlsConnect
-            };
-            self.core.enter(stage, None);
-            self.core
-                .propose(Verdict::Fault, None, reason, Finality::Now);
-        }
-        if self.core.outcome.is_none()
-            && let Some((at, reason)) = self.app_error.clone()
-            && self.splitter.count().saturating_sub(at) <= APP_ERROR_TAIL
-        {
-            self.core
-                .propose(Verdict::Fault, None, reason, Finality::Now);
-        }
-        if self.core.outcome.is_none()
-            && let Some((verdict, reason)) = self.job.verdict(self.splitter.count(), APP_ERROR_TAIL)
-        {
-            self.core.propose(verdict, None, reason, Finality::Now);
-        }
-        let last_word = [
-            self.espnow.verdict(),
-            self.web.verdict(),
-            self.sleep.verdict().map(|why| (Verdict::Pass, why)),
-        ];
-        if self.core.outcome.is_none()
-            && let Some((verdict, reason)) = last_word.into_iter().flatten().next()
-        {
-            self.core.propose(verdict, None, reason, Finality::Now);
-        }
-        if self.core.outcome.is_none()
-            && let Some((at, ip, true)) = &self.upy_joined
-        {
-            let reason = micropy::joined_reason(*at, ip);
-            self.core
-                .propose(Verdict::Pass, None, reason, Finality::Now);
-        }
-        if self.core.outcome.is_none() {
-            self.wifi_fault();
-        }
-        if self.core.outcome.is_none() {
-            let reason = self.timeout_reason(end);
-            self.core
-                .propose(Verdict::Timeout, None, reason, Finality::Now);
-        }
+        self.close(end);
         self.core.finalize();
         out.append(&mut self.core.events);
         self.report()

@@ -31,6 +31,18 @@ fn rom_wdt_reset(text: &str) -> bool {
     text.trim() == "wdt reset"
 }
 
+impl Told {
+    /// The log ended inside Tasmota's stack block: the previous boot's crash it reports.
+    pub(super) fn ended_in_stack_block(&mut self) -> Option<String> {
+        self.stk.finish()
+    }
+
+    /// The crash the firmware reported from its previous boot, in full.
+    pub(super) fn previous_crash(&self) -> Option<String> {
+        self.prev_crash.as_ref().map(prevcrash::Report::reason)
+    }
+}
+
 impl Grader {
     /// Read one line; whether it decided or belongs to a report no other rule should read.
     pub(super) fn told_line(&mut self, number: usize, text: &str, lower: &str) -> bool {
@@ -138,19 +150,6 @@ impl Grader {
         self.boots = 0;
         self.start_banner = false;
         true
-    }
-
-    /// At the end: the crash handler's report, in full, when nothing else decided.
-    pub(super) fn told_finish(&mut self) {
-        if let Some(reason) = self.told.stk.finish() {
-            self.ended_fault.get_or_insert(reason);
-        }
-        if self.core.outcome.is_none()
-            && let Some(r) = &self.told.prev_crash
-        {
-            self.core
-                .propose(Verdict::Fault, None, r.reason(), Finality::Now);
-        }
     }
 }
 

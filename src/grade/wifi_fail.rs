@@ -123,22 +123,6 @@ impl Watch {
     }
 }
 
-impl super::Grader {
-    /// The log ended: a Wi-Fi failure the station never recovered from is a connection fault.
-    pub(super) fn wifi_fault(&mut self) {
-        if let Some(reason) = self.wifi_fail.verdict(self.splitter.count()) {
-            // The stage it failed in (forward only: a profile without it stays where it was).
-            self.core.enter(super::Stage::Wifi, None);
-            self.core.propose(
-                super::Verdict::Fault,
-                None,
-                reason,
-                super::engine::Finality::Now,
-            );
-        }
-    }
-}
-
 /// The failure `lower` (a line in ASCII lower case) reports, if it is one.
 pub(crate) fn failure(lower: &str) -> Option<Failure> {
     let named = |code: Option<u16>, what: &str| {

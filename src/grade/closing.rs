@@ -1,0 +1,188 @@
+//! What the end of the log decides when no line did. The end-of-log rules are one ordered list,
+//! [`CLOSERS`]: each is asked in turn, and the first with a word decides. Without any, the run
+//! timed out where it stalled.
+//!
+//! The order is the judgement: what the board last visibly went through beats what it said
+//! earlier, and a job's own state beats the network's (a Wi-Fi failure that came after the app's
+//! error explains it; one that came before does not).
+
+use super::engine::Finality;
+use super::{APP_ERROR_TAIL, End, Grader, Stage, Verdict, micropy, stops};
+
+/// A verdict the end of the log gives, and the stage it failed in when it names one.
+pub(super) struct Closing {
+    verdict: Verdict,
+    stage: Option<Stage>,
+    reason: String,
+}
+
+impl Closing {
+    fn fault(reason: String) -> Self {
+        Self {
+            verdict: Verdict::Fault,
+            stage: None,
+            reason,
+        }
+    }
+
+    fn new(verdict: Verdict, reason: String) -> Self {
+        Self {
+            verdict,
+            stage: None,
+            reason,
+        }
+    }
+
+    fn at(mut self, stage: Stage) -> Self {
+        self.stage = Some(stage);
+        self
+    }
+}
+
+type Closer = fn(&mut Grader) -> Option<Closing>;
+
+/// The end-of-log rules, in the order they are asked.
+const CLOSERS: [Closer; 13] = [
+    Grader::close_on_watchdog_boot,
+    Grader::close_on_traceback_after_wifi,
+    Grader::close_on_cut_traceback,
+    Grader::close_on_link_down,
+    Grader::close_on_previous_crash,
+    Grader::close_on_ended_fault,
+    Grader::close_on_wifi_after_app_error,
+    Grader::close_on_at_host,
+    Grader::close_on_app_error,
+    Grader::close_on_job,
+    Grader::close_on_last_word,
+    Grader::close_on_micropython_join,
+    Grader::close_on_wifi,
+];
+
+impl Grader {
+    /// Ask the end-of-log rules, when no line decided the run; else the run timed out.
+    pub(super) fn close(&mut self, end: End) {
+        // A crash report the log ended inside is a fault if nothing else decides.
+        if let Some(reason) = self.told.ended_in_stack_block() {
+            self.ended_fault.get_or_insert(reason);
+        }
+        if self.core.outcome.is_some() {
+            return;
+        }
+        let closing = CLOSERS
+            .iter()
+            .find_map(|closer| closer(self))
+            .unwrap_or_else(|| {
+                let reason = self.timeout_reason(end);
+                Closing::new(Verdict::Timeout, reason)
+            });
+        if let Some(stage) = closing.stage {
+            // Forward only: a profile without that stage stays where it was.
+            self.core.enter(stage, None);
+        }
+        self.core
+            .propose(closing.verdict, None, closing.reason, Finality::Now);
+    }
+
+    /// All the log shows is a boot out of a watchdog reset: the run before it hung.
+    fn close_on_watchdog_boot(&mut self) -> Option<Closing> {
+        let words = self.start_watchdog.as_ref()?;
+        (self.core.current_name() == Stage::Boot.name()).then(|| {
+            Closing::fault(format!(
+                "the board came up from a watchdog reset ({words}): the firmware that ran before \
+                 this log hung or crashed, and nothing after the boot says it recovered"
+            ))
+        })
+    }
+
+    /// A traceback cut off right after a Wi-Fi failure was most likely raised by it.
+    fn close_on_traceback_after_wifi(&mut self) -> Option<Closing> {
+        let (at, _) = self.py_trace.as_ref()?;
+        if self.wifi_fail.last_failure().is_some_and(|n| n < *at) {
+            self.close_on_wifi()
+        } else {
+            None
+        }
+    }
+
+    fn close_on_cut_traceback(&mut self) -> Option<Closing> {
+        let (at, frame) = self.py_trace.take()?;
+        Some(Closing::fault(stops::cut_traceback_reason(
+            at,
+            frame.as_deref(),
+            self.repl_last.as_deref(),
+        )))
+    }
+
+    fn close_on_link_down(&mut self) -> Option<Closing> {
+        self.link_down.clone().map(Closing::fault)
+    }
+
+    /// Firmware that reported a crash on its previous boot, and nothing decided since.
+    fn close_on_previous_crash(&mut self) -> Option<Closing> {
+        self.told.previous_crash().map(Closing::fault)
+    }
+
+    fn close_on_ended_fault(&mut self) -> Option<Closing> {
+        self.ended_fault.clone().map(Closing::fault)
+    }
+
+    /// The last state decides: a Wi-Fi failure after the app's error explains it.
+    fn close_on_wifi_after_app_error(&mut self) -> Option<Closing> {
+        let (at, _) = self.app_error.as_ref()?;
+        if self.wifi_fail.last_failure().is_some_and(|n| n >= *at) {
+            self.close_on_wifi()
+        } else {
+            None
+        }
+    }
+
+    /// A host driving an ESP-AT module saw its commands fail.
+    fn close_on_at_host(&mut self) -> Option<Closing> {
+        let reason = self.at_host.reason()?;
+        let stage = if self.at_host.join_failed() {
+            Stage::Wifi
+        } else {
+            Stage::TlsConnect
+        };
+        Some(Closing::fault(reason).at(stage))
+    }
+
+    /// The app's own error, when the log ended soon after it.
+    fn close_on_app_error(&mut self) -> Option<Closing> {
+        let (at, reason) = self.app_error.as_ref()?;
+        (self.splitter.count().saturating_sub(*at) <= APP_ERROR_TAIL)
+            .then(|| Closing::fault(reason.clone()))
+    }
+
+    /// The app's job said how it ended (an update written, a request answered).
+    fn close_on_job(&mut self) -> Option<Closing> {
+        let (verdict, reason) = self.job.verdict(self.splitter.count(), APP_ERROR_TAIL)?;
+        Some(Closing::new(verdict, reason))
+    }
+
+    /// ESP-NOW's last delivery, the board's web server's last answer, deep-sleep cycles.
+    fn close_on_last_word(&mut self) -> Option<Closing> {
+        let (verdict, reason) = self
+            .espnow
+            .verdict()
+            .or_else(|| self.web.verdict())
+            .or_else(|| self.sleep.verdict().map(|why| (Verdict::Pass, why)))?;
+        Some(Closing::new(verdict, reason))
+    }
+
+    /// MicroPython joined the network and is at its prompt.
+    fn close_on_micropython_join(&mut self) -> Option<Closing> {
+        match &self.upy_joined {
+            Some((at, ip, true)) => {
+                Some(Closing::new(Verdict::Pass, micropy::joined_reason(*at, ip)))
+            }
+            _ => None,
+        }
+    }
+
+    /// The station's last Wi-Fi state was a failure it never recovered from.
+    fn close_on_wifi(&mut self) -> Option<Closing> {
+        let reason = self.wifi_fail.verdict(self.splitter.count())?;
+        Some(Closing::fault(reason).at(Stage::Wifi))
+    }
+}
