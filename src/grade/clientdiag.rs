@@ -71,8 +71,8 @@ fn mqtt_client(lower: &str, found: &Found) -> Option<Finding> {
             .map(|e| format!(": {}", tcp_errno(Some(e))))
             .unwrap_or_default();
         format!(
-            "the MQTT client could not connect to the broker{why}; the log does not say whether \
-             TCP, TLS or the MQTT CONNECT itself failed"
+            "the MQTT client could not connect to the broker (`{message}`){why}; the log does \
+             not say whether TCP, TLS or the MQTT CONNECT itself failed"
         )
     } else if message.starts_with("no ping_resp") {
         "the MQTT client lost the broker: it stopped answering keep-alive pings (`no \

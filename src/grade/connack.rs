@@ -105,16 +105,31 @@ pub(crate) fn refused(lower: &str) -> Option<String> {
         let what = lower[i + 20..].trim().trim_end_matches('.');
         let known = [
             "unacceptable protocol version",
+            "bad protocol",
             "identifier rejected",
+            "id rejected",
             "server unavailable",
             "bad username or password",
             "not authorized",
         ];
+        // esp-mqtt's `default:` case, for a CONNACK code it has no name for (`Unknow reason`,
+        // its spelling): still the broker's refusal, only on its own line (`MQTT_CLIENT:`),
+        // not a sketch's `connection refused, retrying` about a TCP connect.
+        let unnamed = (what.starts_with("unknow reason") || what.starts_with("unknown reason"))
+            && lower.contains("mqtt_client:");
         if known.iter().any(|k| what.starts_with(k)) {
             return Some(format!(
                 "the MQTT broker refused the connection (esp-mqtt: `connection refused, {what}`): \
                  it answered the CONNECT with a CONNACK refusal; check the client's credentials \
                  and the broker's access rules"
+            ));
+        }
+        if unnamed {
+            return Some(format!(
+                "the MQTT broker refused the connection (esp-mqtt: `connection refused, {what}`): \
+                 it answered the CONNECT with a CONNACK refusal whose return code the client has \
+                 no name for (MQTT 5 reason codes from a broker the client speaks 3.1.1 to, or a \
+                 broker's own); the network and the broker are reachable, the broker said no"
             ));
         }
     }
@@ -179,6 +194,19 @@ mod tests {
                 "W (1) mqtt: MQTT_CONNECTION_REFUSE_SERVER_UNAVAILABLE",
                 "server unavailable",
             ),
+            // esp-mqtt's default case, both spellings; and its other names.
+            (
+                "W (5080) MQTT_CLIENT: Connection refused, Unknow reason",
+                "no name for",
+            ),
+            (
+                "W (5080) mqtt_client: Connection refused, unknown reason",
+                "no name for",
+            ),
+            (
+                "W (5080) MQTT_CLIENT: Connection refused, bad protocol",
+                "bad protocol",
+            ),
         ] {
             let why = refused(&line.to_ascii_lowercase()).unwrap_or_else(|| panic!("{line}"));
             assert!(why.contains(word), "{line}: {why}");
@@ -194,6 +222,9 @@ mod tests {
             "Disconnected from MQTT. reason: TCP_DISCONNECTED",
             "[MQTT WARN] Connection refuse, reason code: 9",
             "I (4790) MQTT_EXAMPLE: Connection refused error: 0x0",
+            // Not esp-mqtt's own line: a TCP connect refused, in a sketch's words.
+            "MQTT: connection refused, unknown reason, retrying",
+            "[HTTP] connection refused, unknow reason",
         ] {
             assert!(refused(&line.to_ascii_lowercase()).is_none(), "{line}");
         }

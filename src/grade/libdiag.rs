@@ -635,7 +635,14 @@ mod tests {
                 "E (302794) MQTT_CLIENT: mqtt_message_receive: transport_read() error: errno=119",
                 "MQTT",
             ),
-            ("E (391663) MQTT_CLIENT: Error transport connect", "broker"),
+            (
+                "E (391663) MQTT_CLIENT: Error transport connect",
+                "broker (`error transport connect`)",
+            ),
+            (
+                "mqtt_writeE (35372) MQTT_CLIENT: Error transport connect",
+                "`error transport connect`",
+            ),
             (
                 "E (5571) MQTT_CLIENT: Invalid MSG_TYPE response: 0, read_len: 16",
                 "not a CONNACK",
