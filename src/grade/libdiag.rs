@@ -46,6 +46,15 @@ pub(crate) fn classify(
             None,
         );
     }
+    if let Some((code, name, meaning)) = super::esptls_code::returned(lower) {
+        return found(
+            "mbedtls",
+            About::Connection,
+            Weight::Fails,
+            format!("esp-tls returned {code} ({name}): {meaning}"),
+            None,
+        );
+    }
     if lower.contains("no server verification option set") {
         return found(
             "mbedtls",

@@ -107,8 +107,11 @@ impl LineSplitter {
             t => t.to_owned(),
         };
         let (stamp, text) = match split_stamp(&text) {
-            Some((stamp, rest)) => (Some(stamp.to_owned()), unquote(rest).to_owned()),
-            None => (None, text),
+            Some((stamp, rest)) => (Some(stamp.to_owned()), unsourced(unquote(rest)).to_owned()),
+            None => match unsourced(&text) {
+                t if t.len() == text.len() => (None, text),
+                t => (None, t.to_owned()),
+            },
         };
         let line = Line {
             number: self.number,
@@ -137,6 +140,35 @@ pub fn unquote(text: &str) -> &str {
         t = rest.strip_prefix(' ').unwrap_or(rest);
     }
     t
+}
+
+/// The line without the address a remote-log receiver (UDP syslog, BLE2MQTT's remote log, a
+/// telnet bridge) put in front of it to say which board sent it: `(10.42.1.248): E (1224112)
+/// esp-tls: …`, `(192.168.1.20:514) …`. Only an IPv4 address in parentheses, then `:` or a space.
+pub fn unsourced(text: &str) -> &str {
+    let Some(rest) = text.strip_prefix('(') else {
+        return text;
+    };
+    let Some((addr, after)) = rest.split_once(')') else {
+        return text;
+    };
+    let host = addr.split_once(':').map_or(addr, |(h, port)| {
+        if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) {
+            h
+        } else {
+            ""
+        }
+    });
+    let parts: Vec<&str> = host.split('.').collect();
+    let ipv4 = parts.len() == 4
+        && parts
+            .iter()
+            .all(|p| (1..=3).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit()));
+    let after = after.strip_prefix(':').unwrap_or(after);
+    if !ipv4 || !after.starts_with(' ') {
+        return text;
+    }
+    after.trim_start()
 }
 
 /// A serial monitor's timestamp at the start of a line, and the line after it.
@@ -433,6 +465,29 @@ mod tests {
             assert_eq!(unquote(line), line);
         }
         assert_eq!(unquote("> >>> s.connect(addr)"), ">>> s.connect(addr)");
+    }
+
+    #[test]
+    fn a_remote_logs_source_address_is_the_receivers() {
+        let lines = split(&[
+            b"2024-09-03 12:39:08.243717 (10.42.1.248): E (1224112) esp-tls: x\n\
+            (192.168.1.20:514) I (5) wifi: y\n",
+        ]);
+        assert_eq!(texts(&lines), ["E (1224112) esp-tls: x", "I (5) wifi: y"]);
+        assert_eq!(
+            lines[0].stamp.as_deref(),
+            Some("2024-09-03 12:39:08.243717")
+        );
+        for line in [
+            "(10.0.0.1)garbage",
+            "(1.2.3): E (1) x",
+            "(a.b.c.d): E (1) x",
+            "(10.0.0.1:x): E (1) x",
+            "(10.0.0.1)",
+            "I (5) wifi: got ip (10.0.0.2): ok",
+        ] {
+            assert_eq!(unsourced(line), line);
+        }
     }
 
     #[test]

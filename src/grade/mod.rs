@@ -37,6 +37,7 @@ mod crash;
 mod engine;
 mod esp_at;
 mod espnow;
+mod esptls_code;
 mod firebase;
 mod httpclient;
 mod https;

@@ -165,11 +165,28 @@ fn top_layer(core: &Engine, primary: &super::model::Diagnostic) -> Option<String
             let name = esp_err_name(&d.text)?;
             let body = super::idf::log_body(&d.text)?;
             let (tag, _) = body.split_once(':')?;
+            let name = match printed_code(&d.text, name) {
+                Some(code) => format!("{code} {name}"),
+                None => name.to_owned(),
+            };
             Some((tag.trim().to_owned(), name))
         })
         .next_back()
-        .filter(|(_, name)| !primary.text.contains(*name))
+        .filter(|(_, name)| {
+            !primary
+                .text
+                .contains(name.rsplit(' ').next().unwrap_or(name))
+        })
         .map(|(tag, name)| format!("{tag}: {name}"))
+}
+
+/// The code esp-tls printed in front of an `esp_err_t` name (`returned [0x8017]
+/// (ESP_ERR_MBEDTLS_SSL_SETUP_FAILED)`): the number users search for.
+fn printed_code<'a>(text: &'a str, name: &str) -> Option<&'a str> {
+    let before = text[..text.find(name)?].trim_end().strip_suffix('(')?;
+    let code = before.trim_end().strip_suffix(']')?;
+    let open = code.rfind('[')?;
+    Some(&code[open + 1..]).filter(|c| c.starts_with("0x") && c.len() > 2)
 }
 
 /// The first `ESP_ERR_…` name in a line, as printed.
