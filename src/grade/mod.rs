@@ -46,6 +46,7 @@ mod idf_websocket;
 mod libdiag;
 mod micropy;
 mod mqtt;
+mod nodemcu_http;
 mod prevcrash;
 mod pushota;
 mod pytrace;
@@ -228,6 +229,8 @@ pub struct Grader {
     mqtt: mqtt::Session,
     /// The Blynk connection, when the log shows the library.
     blynk: blynk::State,
+    /// NodeMCU's http module's failure lines.
+    nodemcu_http: nodemcu_http::Http,
     /// ESP-NOW deliveries, deep-sleep cycles, the board's web server's answers.
     espnow: espnow::State,
     sleep: sleep::State,
@@ -320,6 +323,7 @@ impl Grader {
             told: told::Told::default(),
             mqtt: mqtt::Session::default(),
             blynk: blynk::State::default(),
+            nodemcu_http: nodemcu_http::Http::default(),
             espnow: espnow::State::default(),
             sleep: sleep::State::default(),
             web: webserver::State::default(),
@@ -622,6 +626,9 @@ impl Grader {
         } else if tlsdiag::connected(&lower) {
             self.app_error = None;
             self.wifi_fail.online();
+        }
+        if let Some(reason) = self.nodemcu_http.line(line.number, text) {
+            self.app_error = Some((line.number, reason));
         }
         if let Some(reason) = stops::psram_missing(text)
             .or_else(|| stops::reported_crash(text))
