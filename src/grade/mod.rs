@@ -21,6 +21,7 @@ pub mod truth;
 
 mod aftermath;
 mod appfail;
+mod appstate;
 mod appupdate;
 mod athost;
 mod axtls;
@@ -626,6 +627,8 @@ impl Grader {
         } else if tlsdiag::connected(&lower) {
             self.app_error = None;
             self.wifi_fail.online();
+        } else if appstate::connect_ok(text) {
+            self.app_error = None;
         }
         if let Some(reason) = self.nodemcu_http.line(line.number, text) {
             self.app_error = Some((line.number, reason));
