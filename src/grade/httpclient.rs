@@ -430,6 +430,9 @@ pub(crate) fn classify(text: &str) -> Option<(Verdict, String)> {
     if let Some(c) = IDF_STATUS.captures(text.trim()) {
         return status(c.get(1)?.as_str(), c.get(2)?.as_str());
     }
+    if let Some(answered) = super::libstatus::answered(text) {
+        return Some(answered);
+    }
     if let Some(c) = PRINTED_STATUS
         .captures(text.trim())
         .or_else(|| ERROR_CODE.captures(text.trim()))

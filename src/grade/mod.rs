@@ -44,7 +44,9 @@ mod httpclient;
 mod https;
 mod idf;
 mod idf_websocket;
+mod jobdone;
 mod libdiag;
+mod libstatus;
 mod micropy;
 mod mqtt;
 mod nodemcu_http;
@@ -66,6 +68,7 @@ mod webserver;
 mod websocket;
 mod wifi;
 mod wifi_fail;
+mod wifimanager;
 
 pub use self::engine::Decision;
 pub use lines::{Line, LineSplitter, MAX_LINE};
@@ -870,6 +873,8 @@ impl Grader {
         if (self.core.outcome.is_none() || self.core.attempt_failed)
             && let Some(why) = websocket::upgraded(text)
                 .or_else(|| session::worked(text))
+                .or_else(|| wifimanager::joined(text))
+                .or_else(|| jobdone::delivered(text))
                 .or_else(|| self.ready.line(text))
         {
             let reason = format!("line {}: {why}", line.number);

@@ -71,6 +71,13 @@ impl Grader {
         if pushota::progress(lower) {
             self.told.receiving = true;
         }
+        if let Some(why) = pushota::failed(text, self.told.receiving) {
+            self.told.receiving = false;
+            let reason = format!("line {number}: {why}");
+            self.core
+                .propose(Verdict::Fail, None, reason, Finality::AfterLines(40));
+            return true;
+        }
         if let Some(said) = pushota::completed(text, self.told.receiving) {
             self.told.receiving = false;
             self.told.pushed = Some((number, said));

@@ -114,9 +114,32 @@ fn ota_ops(lower: &str) -> Option<&'static str> {
         .map(|(_, why)| *why)
 }
 
+/// A library's or sketch's report that `Update.write` failed on a chunk it was given (ThingsBoard's
+/// `[TB] Error during Update.write`, a sketch's `Update.write failed!`, `Update.write() error`):
+/// the updater wrote less than the chunk, so the image could not be stored. Not HTTPUpdate's
+/// `Update.writeStream failed!`, whose cause (often a stream that stopped) its own error names.
+fn write_failed(lower: &str) -> bool {
+    let Some(at) = lower.find("update.write") else {
+        return false;
+    };
+    let after = &lower[at + "update.write".len()..];
+    if after.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_') {
+        return false;
+    }
+    let words = |w: &str| lower.contains(w);
+    (words("fail") || words("error")) && !words("no error") && !words("timeout")
+}
+
 /// The updater refused the update this line reports: why, in words, quoting the line.
 pub(crate) fn refused(text: &str) -> Option<String> {
     let t = text.trim();
+    if t.len() < 200 && write_failed(&t.to_ascii_lowercase()) {
+        return Some(format!(
+            "the update did not happen: `{t}`: `Update.write` could not store a chunk of the \
+             image in flash (the image is larger than the OTA partition, the flash failed, or \
+             `Update.begin` was not called with room for it)"
+        ));
+    }
     if let Some(why) = arduino_ota(t) {
         return Some(format!("the update did not happen: `{t}`: {why}"));
     }
@@ -198,6 +221,14 @@ mod tests {
                 "E (77012) app: esp_ota_set_boot_partition failed (ESP_ERR_OTA_VALIDATE_FAILED)!",
                 "boot partition",
             ),
+            // A library's or sketch's own word that a chunk could not be written.
+            ("[TB] Error during Update.write", "Update.write"),
+            ("Update.write failed!", "Update.write"),
+            (
+                "[OTA] Update.write() error, written 0 of 4096",
+                "Update.write",
+            ),
+            ("> 12:01:02.345 -> Update.write FAILED", "Update.write"),
         ] {
             let why = refused(line).unwrap_or_else(|| panic!("not read: {line}"));
             assert!(why.contains(word), "{line}: {why}");
@@ -219,6 +250,11 @@ mod tests {
             "E (9000) ota: esp_ota_write failed: data read error",
             "I (10029207) FW_cMD: ESP OTA begin start",
             "Stream Read Timeout",
+            // Not a failed write: a success, the stream's own failure, another call's name.
+            "[TB] Update.write ok (4096 bytes)",
+            "[httpUpdate] Update.writeStream failed! (ERROR[6]: Stream Read Timeout)",
+            "Update.writeAsync error",
+            "Update.write: no error",
         ] {
             assert_eq!(refused(line), None, "{line}");
         }
