@@ -251,6 +251,13 @@ pub(crate) fn failure(lower: &str) -> Option<Failure> {
             rank: 1,
         });
     }
+    if app_says_wifi_down(lower) {
+        return Some(Failure {
+            code: None,
+            what: "the app says the station lost the Wi-Fi network (it gives no reason)".to_owned(),
+            rank: 0,
+        });
+    }
     // A bare disconnect event: a drop, with nothing said about why.
     if (lower.contains("sta_disconnected") || lower.contains("sta disconnected"))
         && !lower.contains("stadisconnected")
@@ -263,6 +270,42 @@ pub(crate) fn failure(lower: &str) -> Option<Failure> {
         });
     }
     None
+}
+
+/// An app's own line that Wi-Fi went down, the whole message: `I (581471393) WiFi:
+/// Disconnected` (BLE2MQTT's `WiFi` tag), `[WiFi] Disconnected`, `WiFi disconnected!`, `WiFi:
+/// disconnected from AP`. Not a longer sentence (`WiFi disconnected, reconnecting in 5 s` is
+/// still read by the rules above when it names a reason).
+fn app_says_wifi_down(lower: &str) -> bool {
+    let t = lower.trim();
+    // ESP-IDF's `I (581471393) ` in front, lower-cased.
+    let t = t
+        .strip_prefix(['i', 'w', 'e', 'd', 'v'])
+        .and_then(|r| r.strip_prefix(" ("))
+        .and_then(|r| r.split_once(") "))
+        .filter(|(time, _)| {
+            time.bytes()
+                .all(|b| b.is_ascii_digit() || b == b':' || b == b'.')
+        })
+        .map_or(t, |(_, body)| body);
+    let t = t.trim().trim_end_matches(['.', '!']).trim_end();
+    let Some(rest) = ["[wifi]", "wifi:", "wi-fi:", "wifi", "wi-fi"]
+        .iter()
+        .find_map(|p| t.strip_prefix(p))
+    else {
+        return false;
+    };
+    matches!(
+        rest.trim(),
+        "disconnected"
+            | "disconnected from ap"
+            | "disconnected from the ap"
+            | "disconnected from access point"
+            | "disconnected from the access point"
+            | "disconnected from the network"
+            | "lost connection"
+            | "connection lost"
+    )
 }
 
 /// A disconnect line with a reason code: `Reason: 2 - AUTH_EXPIRE`, `…STA_DISCONNECTED (107),
@@ -515,6 +558,29 @@ mod tests {
             w.line(i + 1, l, &l.to_ascii_lowercase());
         }
         w.verdict(lines.len())
+    }
+
+    #[test]
+    fn an_apps_own_wifi_down_line() {
+        for l in [
+            "I (581471393) WiFi: Disconnected",
+            "[WiFi] Disconnected",
+            "WiFi disconnected!",
+            "WiFi: disconnected from AP",
+            "Wi-Fi connection lost",
+        ] {
+            assert!(app_says_wifi_down(&l.to_ascii_lowercase()), "{l}");
+        }
+        for l in [
+            "I (581469823) BLE2MQTT: Disconnected from the network, stopping MQTT",
+            "WiFi connected",
+            "MQTT disconnected",
+            "WiFi: not disconnected",
+            "wifi disconnected clients: 0",
+            "I (100) wifi: connected with ssid",
+        ] {
+            assert!(!app_says_wifi_down(&l.to_ascii_lowercase()), "{l}");
+        }
     }
 
     #[test]
