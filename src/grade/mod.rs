@@ -54,6 +54,7 @@ mod session;
 mod sleep;
 mod stops;
 mod tasmota;
+mod telling;
 mod timeout;
 mod tlsdiag;
 mod tlsverdict;
@@ -284,6 +285,8 @@ pub struct Grader {
     /// The link to a Wi-Fi co-processor failed, and no line since showed the network up: the
     /// verdict when the log ends without another.
     link_down: Option<String>,
+    /// Lines that name a failure's cause (a handshake, memory, an assertion), for the reason.
+    telling: telling::Seen,
 }
 
 impl Grader {
@@ -346,6 +349,7 @@ impl Grader {
             at: esp_at::Session::default(),
             hosted: false,
             link_down: None,
+            telling: telling::Seen::default(),
         }
     }
 
@@ -410,11 +414,19 @@ impl Grader {
     /// The report as things stand.
     pub fn report(&self) -> Report {
         let (verdict, stage, reason) = match &self.core.outcome {
-            Some(o) => (
-                o.verdict,
-                o.stage.clone(),
-                self.after_earlier(o.verdict, o.reason.clone()),
-            ),
+            Some(o) => {
+                let reason = match o.verdict {
+                    Verdict::Fail | Verdict::Fault => {
+                        self.telling.name_in(self.core.decided_at, o.reason.clone())
+                    }
+                    _ => o.reason.clone(),
+                };
+                (
+                    o.verdict,
+                    o.stage.clone(),
+                    self.after_earlier(o.verdict, reason),
+                )
+            }
             None => (
                 Verdict::Timeout,
                 self.core.current_name().to_owned(),
@@ -479,6 +491,7 @@ impl Grader {
             return;
         }
         self.panic_tail_line(&line.text);
+        self.telling.line(line.number, &line.text);
         if self.core.is_final && !self.crash_after_verdict(line) {
             return;
         }
@@ -608,6 +621,7 @@ impl Grader {
         } else if tlsdiag::connected(&lower) {
             self.app_error = None;
             self.wifi_fail.online();
+            self.telling.clear();
         }
         if let Some(reason) = stops::psram_missing(text)
             .or_else(|| stops::reported_crash(text))
