@@ -86,10 +86,25 @@ impl Seen {
         if self.causes.iter().any(|(_, word, ..)| lower.contains(word)) {
             return reason;
         }
+        // A reason that already names the TLS failure's cause (a certificate, a pinned
+        // fingerprint, the TLS library's code) says more than a failed handshake would.
+        let tls_explained = [
+            "certificate",
+            "fingerprint",
+            "trust anchor",
+            "-0x",
+            "bssl",
+            "bearssl",
+            "mbedtls",
+        ]
+        .iter()
+        .any(|w| lower.contains(w));
         let nearest = self
             .causes
             .iter()
-            .filter(|(n, ..)| n.abs_diff(at) <= WINDOW && *n != at)
+            .filter(|(n, word, ..)| {
+                n.abs_diff(at) <= WINDOW && *n != at && !(*word == "handshake" && tls_explained)
+            })
             .min_by_key(|(n, ..)| n.abs_diff(at));
         match nearest {
             Some((n, _, what, line)) => {
@@ -164,6 +179,8 @@ mod tests {
         let named = "the TLS handshake failed".to_owned();
         assert_eq!(seen.name_in(3, named.clone()), named);
         assert_eq!(seen.name_in(100, "x".to_owned()), "x");
+        let pinned = "fingerprint mismatch: pin the new one".to_owned();
+        assert_eq!(seen.name_in(3, pinned.clone()), pinned);
         // A connection that worked since: another attempt's cause.
         seen.clear();
         assert_eq!(seen.name_in(3, "x".to_owned()), "x");
