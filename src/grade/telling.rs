@@ -18,9 +18,23 @@ fn cause(lower: &str) -> Option<(&'static str, &'static str)> {
             .iter()
             .any(|w| l.contains(w))
     };
-    // TLS's handshake; not Wi-Fi's 4-way one (the Wi-Fi rules read that).
-    if lower.contains("handshake")
-        && failed(lower)
+    // TLS's handshake, with the failure next to it (`handshake timeout`, `Handshake failed`,
+    // `_wait_for_handshake: failed`, `failed handshake`); not a field name that only contains
+    // the word (`esp_ws_handshake_status_code=0`), nor Wi-Fi's 4-way handshake.
+    let words: Vec<&str> = lower
+        .split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
+        .filter(|w| !w.is_empty())
+        .collect();
+    let handshake_failed = words.iter().enumerate().any(|(i, w)| {
+        let named = *w == "handshake" || w.ends_with("_handshake");
+        let next = words[i + 1..].iter().take(2).any(|n| failed(n));
+        let before = i
+            .checked_sub(1)
+            .and_then(|j| words.get(j))
+            .is_some_and(|p| failed(p));
+        named && (next || before)
+    });
+    if handshake_failed
         && !["4way", "4-way", "wpa", "wifi", "reason:"]
             .iter()
             .any(|w| lower.contains(w))
@@ -132,6 +146,8 @@ mod tests {
                 "[E][ssl_client.cpp:36] _handle_error(): (-29184) SSL - Handshake failed",
                 "handshake",
             ),
+            ("BSSL:_wait_for_handshake: failed", "handshake"),
+            ("TLS: failed handshake with broker", "handshake"),
             ("E (1587595) esp-aes: Failed to allocate memory", "memory"),
             ("E (812) esp-tls: ESP_ERR_NO_MEM", "memory"),
             (
@@ -161,6 +177,8 @@ mod tests {
             "I (900) heap: free memory 120000",
             "assert(x) passed",
             "Memory allocated: 4096 bytes",
+            "E (6381) websocket_client: esp_transport_connect() failed with -1, \
+             esp_ws_handshake_status_code=0, errno=119",
         ] {
             assert_eq!(cause(&line.to_ascii_lowercase()), None, "{line}");
         }
