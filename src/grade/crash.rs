@@ -39,6 +39,13 @@ pub(crate) enum BlockEnd {
 /// Lines of a crash block kept for the report (a deep ESP8266 stack dump is ~100 lines).
 pub(crate) const BLOCK_LIMIT: usize = 160;
 
+/// NodeMCU's `PANIC: unprotected error in call to Lua API (init.lua:30: attempt to …)`.
+fn lua_panic(lower: &str) -> bool {
+    lower
+        .trim_start()
+        .starts_with("panic: unprotected error in call to lua api")
+}
+
 /// Classify one line. `lower` is `text` in ASCII lower case.
 pub(crate) fn classify(text: &str, lower: &str) -> Option<Signal> {
     // Cheap gate: every signature has one of these letters in a fixed place; most lines have none.
@@ -166,6 +173,13 @@ pub(crate) fn classify(text: &str, lower: &str) -> Option<Signal> {
         return Some(Signal::Crash {
             kind: "exception",
             end: BlockEnd::StackEnd,
+        });
+    }
+    if lua_panic(lower) {
+        // NodeMCU's Lua VM hit an error no `pcall` caught: it prints this and restarts.
+        return Some(Signal::Crash {
+            kind: "lua-panic",
+            end: BlockEnd::Immediate,
         });
     }
     if lower.contains("abort() was called") {

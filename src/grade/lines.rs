@@ -102,8 +102,12 @@ impl LineSplitter {
         self.number += 1;
         let (text, garbled) = clean(&self.buf);
         let text = strip_line_end_glyphs(text);
+        let text = match unquote(&text) {
+            t if t.len() == text.len() => text,
+            t => t.to_owned(),
+        };
         let (stamp, text) = match split_stamp(&text) {
-            Some((stamp, rest)) => (Some(stamp.to_owned()), rest.to_owned()),
+            Some((stamp, rest)) => (Some(stamp.to_owned()), unquote(rest).to_owned()),
             None => (None, text),
         };
         let line = Line {
@@ -117,6 +121,22 @@ impl LineSplitter {
         self.dropped = 0;
         line
     }
+}
+
+/// The line without the Markdown quote markers a paste into an issue or forum put in front of
+/// it (`> [D][WiFiClient.cpp:509] …`, `>[E][ssl_client.cpp:36] …`, nested `> > …`): they are
+/// the paste's, not the board's. Not `>>>` (MicroPython's prompt), `>>>stack>>>` (the ESP8266
+/// stack dump) or a tool's `>>AT+…` marks, which start with two; not a lone `>` (ESP-AT's and
+/// NodeMCU's prompt), which would leave nothing.
+pub fn unquote(text: &str) -> &str {
+    let mut t = text;
+    while let Some(rest) = t.strip_prefix('>') {
+        if rest.starts_with('>') || rest.trim().is_empty() {
+            break;
+        }
+        t = rest.strip_prefix(' ').unwrap_or(rest);
+    }
+    t
 }
 
 /// A serial monitor's timestamp at the start of a line, and the line after it.
@@ -381,6 +401,38 @@ mod tests {
             assert_eq!(lines[0].stamp, None, "{plain}");
             assert_eq!(lines[0].text, plain);
         }
+    }
+
+    #[test]
+    fn markdown_quote_markers_are_the_pastes_not_the_boards() {
+        let lines = split(&[
+            b">[D][WiFiClient.cpp:509] connected(): Disconnected: RES: -1, ERR: 104\n\
+            > E (35372) MQTT_CLIENT: Error transport connect\n\
+            > > nested quote\n\
+            > 11:27:39.308 -> > quoted after a stamp\n",
+        ]);
+        assert_eq!(
+            texts(&lines),
+            [
+                "[D][WiFiClient.cpp:509] connected(): Disconnected: RES: -1, ERR: 104",
+                "E (35372) MQTT_CLIENT: Error transport connect",
+                "nested quote",
+                "quoted after a stamp",
+            ]
+        );
+        assert_eq!(lines[3].stamp.as_deref(), Some("11:27:39.308"));
+        // Prompts and markers the board or a tool printed stay.
+        for line in [
+            ">>> import network",
+            ">>>stack>>>",
+            ">>AT+MQTTCONN=0",
+            ">",
+            "-> not a quote",
+            "a > b",
+        ] {
+            assert_eq!(unquote(line), line);
+        }
+        assert_eq!(unquote("> >>> s.connect(addr)"), ">>> s.connect(addr)");
     }
 
     #[test]

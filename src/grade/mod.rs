@@ -52,6 +52,7 @@ mod pushota;
 mod pytrace;
 mod session;
 mod sleep;
+mod sockdrop;
 mod stops;
 mod tasmota;
 mod telling;
@@ -611,6 +612,21 @@ impl Grader {
             self.app_error = Some((line.number, reason));
         }
         self.ws_line(line.number, text);
+        match sockdrop::wificlient(text) {
+            Some(sockdrop::Said::Broke(why)) => {
+                self.app_error = Some((line.number, format!("line {}: {why}", line.number)));
+                self.mqtt.withdraw(&mut self.core);
+            }
+            Some(sockdrop::Said::Closed)
+                if self
+                    .app_error
+                    .as_ref()
+                    .is_some_and(|(_, r)| r.contains(sockdrop::WHO)) =>
+            {
+                self.app_error = None;
+            }
+            _ => {}
+        }
         if let Some(reason) = stops::app_error(text)
             .or_else(|| azure::error(text))
             .or_else(|| stops::token_not_ready(text))

@@ -233,6 +233,20 @@ pub(crate) fn describe(kind: &str, headline: &str, block: &[String]) -> String {
             "the firmware aborted: {}{HINT_ABORT_STACK}",
             headline.trim()
         ),
+        "lua-panic" => {
+            let t = headline.trim();
+            let why = t
+                .find('(')
+                .map(|o| t[o + 1..].trim_end_matches(')'))
+                .filter(|w| !w.is_empty());
+            format!(
+                "the firmware crashed: NodeMCU's Lua VM panicked (`PANIC: unprotected error in \
+                 call to Lua API`{}), an error no pcall() caught, and it restarts the board; fix \
+                 the Lua line it names (a nil value is most often a module missing from the \
+                 firmware build or a variable not yet set)",
+                why.map(|w| format!(": {w}")).unwrap_or_default()
+            )
+        }
         "stack-smashing" => format!(
             "the stack protector caught a buffer overflow on the stack (`Stack smashing protect \
              failure!`): a function wrote past the end of a local array, and the check failed \

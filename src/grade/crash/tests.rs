@@ -506,3 +506,42 @@ fn a_decoded_backtrace_says_abort_or_assert() {
     );
     assert_eq!(decoded_frame("0x3ffb1f00 is the stack"), None);
 }
+
+#[test]
+fn a_nodemcu_lua_panic_is_a_crash_that_names_the_lua_error() {
+    use crate::grade::{GradeConfig, Profile, Verdict, grade_bytes};
+    let r = grade_bytes(
+        GradeConfig::new(Profile::Auto),
+        b"NodeMCU custom build by frightanic.com\n\
+          PANIC: unprotected error in call to Lua API (init.lua:30: attempt to index global 'bit' (a nil value))\n\
+          PANIC: unprotected error in call to Lua API (attempt to index a nil value)\n",
+    );
+    assert_eq!(
+        (r.verdict, r.exit_code),
+        (Verdict::Fault, 5),
+        "{}",
+        r.reason
+    );
+    assert!(
+        r.reason.contains("PANIC") && r.reason.contains("init.lua:30"),
+        "{}",
+        r.reason
+    );
+    // Not a Lua panic: the words in prose, an error a pcall caught, another panic.
+    for line in [
+        "the sketch says PANIC: unprotected error in call to Lua API here",
+        "lua: init.lua:30: attempt to index global 'bit' (a nil value)",
+        "PANIC: out of memory",
+    ] {
+        assert!(
+            !matches!(
+                cls(line),
+                Some(Signal::Crash {
+                    kind: "lua-panic",
+                    ..
+                })
+            ),
+            "{line}"
+        );
+    }
+}
