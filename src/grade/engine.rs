@@ -29,6 +29,8 @@ pub(crate) struct Engine {
     pub stages: Vec<StageResult>,
     pub current: usize,
     pub outcome: Option<Decision>,
+    /// The line the outcome was proposed on.
+    pub decided_at: usize,
     pub budget: Option<u32>,
     pub is_final: bool,
     pub diagnostics: Vec<Diagnostic>,
@@ -80,6 +82,7 @@ impl Engine {
             stages,
             current: 0,
             outcome: None,
+            decided_at: 0,
             budget: None,
             is_final: false,
             diagnostics: Vec::new(),
@@ -108,6 +111,7 @@ impl Engine {
             *new = boot;
         }
         self.outcome = old.outcome;
+        self.decided_at = old.decided_at;
         self.budget = old.budget;
         self.diagnostics = old.diagnostics;
         self.crash = old.crash;
@@ -269,6 +273,7 @@ impl Engine {
             stage,
             reason,
         });
+        self.decided_at = self.line;
         match f {
             Finality::Now => self.finalize(),
             Finality::AfterLines(n) => self.budget = Some(n),

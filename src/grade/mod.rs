@@ -58,6 +58,7 @@ mod sleep;
 mod sockdrop;
 mod stops;
 mod tasmota;
+mod telling;
 mod timeout;
 mod tlsdiag;
 mod tlsverdict;
@@ -290,6 +291,8 @@ pub struct Grader {
     /// The link to a Wi-Fi co-processor failed, and no line since showed the network up: the
     /// verdict when the log ends without another.
     link_down: Option<String>,
+    /// Lines that name a failure's cause (a handshake, memory, an assertion), for the reason.
+    telling: telling::Seen,
 }
 
 impl Grader {
@@ -353,6 +356,7 @@ impl Grader {
             at: esp_at::Session::default(),
             hosted: false,
             link_down: None,
+            telling: telling::Seen::default(),
         }
     }
 
@@ -417,11 +421,19 @@ impl Grader {
     /// The report as things stand.
     pub fn report(&self) -> Report {
         let (verdict, stage, reason) = match &self.core.outcome {
-            Some(o) => (
-                o.verdict,
-                o.stage.clone(),
-                self.after_earlier(o.verdict, o.reason.clone()),
-            ),
+            Some(o) => {
+                let reason = match o.verdict {
+                    Verdict::Fail | Verdict::Fault => {
+                        self.telling.name_in(self.core.decided_at, o.reason.clone())
+                    }
+                    _ => o.reason.clone(),
+                };
+                (
+                    o.verdict,
+                    o.stage.clone(),
+                    self.after_earlier(o.verdict, reason),
+                )
+            }
             None => (
                 Verdict::Timeout,
                 self.core.current_name().to_owned(),
@@ -486,6 +498,7 @@ impl Grader {
             return;
         }
         self.panic_tail_line(&line.text);
+        self.telling.line(line.number, &line.text);
         if self.core.is_final && !self.crash_after_verdict(line) {
             return;
         }
@@ -630,6 +643,7 @@ impl Grader {
         } else if tlsdiag::connected(&lower) {
             self.app_error = None;
             self.wifi_fail.online();
+            self.telling.clear();
         } else if appstate::connect_ok(text) {
             self.app_error = None;
         }
