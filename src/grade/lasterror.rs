@@ -134,16 +134,22 @@ fn counted_body(t: &str) -> Option<&str> {
     if owned || NOISE.iter().any(|n| lower.contains(n)) || trace_not_failed(&lower) || a_name(t) {
         return None;
     }
-    if let Some(body) = super::idf::log_body(t) {
-        return (!t.starts_with(['D', 'V'])).then_some(body);
-    }
-    // `[D][api:246]:`, `[  1234][V][WiFiGeneric.cpp:…]`, also behind a timestamp or the text of
-    // an escape code a terminal did not run (`[1B][0;36m[D][…`).
-    let head: String = t.chars().take(40).collect();
-    if ["[D][", "[V][", "[VV]["].iter().any(|l| head.contains(l)) {
+    if trace_level(t) {
         return None;
     }
-    Some(t)
+    Some(super::idf::log_body(t).unwrap_or(t))
+}
+
+/// A line at a debug or verbose level: ESP-IDF's `D (77) tag:`, ESPHome's `[D][api:246]:`,
+/// arduino-esp32's `[  1234][V][WiFiGeneric.cpp:…]`, also behind a timestamp or the text of an
+/// escape code a terminal did not run (`[1B][0;36m[D][…`).
+pub(crate) fn trace_level(text: &str) -> bool {
+    let t = text.trim();
+    if super::idf::log_body(t).is_some() {
+        return t.starts_with(['D', 'V']);
+    }
+    let head: String = t.chars().take(40).collect();
+    ["[D][", "[V][", "[VV]["].iter().any(|l| head.contains(l))
 }
 
 /// Error lines that firmware prints on every good run.

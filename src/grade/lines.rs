@@ -249,7 +249,7 @@ fn clean(raw: &[u8]) -> (String, bool) {
     // Fast path: plain printable ASCII is by far the common case.
     if raw.iter().all(|&b| (0x20..0x7f).contains(&b) || b == b'\t') {
         let text = std::str::from_utf8(raw).unwrap_or_default();
-        return (text.trim_end().to_owned(), false);
+        return (without_titles(text).trim_end().to_owned(), false);
     }
     let lossy = String::from_utf8_lossy(raw);
     let mut text = String::with_capacity(lossy.len());
@@ -258,6 +258,15 @@ fn clean(raw: &[u8]) -> (String, bool) {
     let mut chars = lossy.chars().peekable();
     while let Some(c) = chars.next() {
         if c == '\x1b' {
+            // A terminal title (CircuitPython's status bar): ESC ] text, ended by BEL or ESC \.
+            if chars.peek() == Some(&']') {
+                while let Some(p) = chars.next() {
+                    if p == '\x07' || (p == '\x1b' && chars.next_if_eq(&'\\').is_some()) {
+                        break;
+                    }
+                }
+                continue;
+            }
             // ANSI CSI sequence (ESP-IDF log colours): ESC [ params final-byte.
             if chars.peek() == Some(&'[') {
                 chars.next();
@@ -283,7 +292,26 @@ fn clean(raw: &[u8]) -> (String, bool) {
         text.push(c);
     }
     let garbled = total >= 4 && unreadable * 3 >= total && !has_readable_run(&text, 12);
-    (text.trim_end().to_owned(), garbled)
+    (without_titles(&text).trim_end().to_owned(), garbled)
+}
+
+/// `text` without the terminal titles a paste kept once its ESC was lost: CircuitPython's
+/// status bar `]0;🐍Wi-Fi: off | code.py | 8.0.0\` in front of what the program printed.
+fn without_titles(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.contains("]0;") && !text.contains("]2;") {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find("]0;").or_else(|| rest.find("]2;")) {
+        let Some(end) = rest[i..].find('\\') else {
+            break;
+        };
+        out.push_str(&rest[..i]);
+        rest = &rest[i + end + 1..];
+    }
+    out.push_str(rest);
+    std::borrow::Cow::Owned(out)
 }
 
 /// Whether `text` holds `n` printable ASCII characters in a row: garbage followed by a real line
@@ -334,6 +362,19 @@ mod tests {
     fn crlf_split_across_reads_is_one_line_end() {
         let lines = split(&[b"one\r", b"\ntwo\r\n"]);
         assert_eq!(texts(&lines), ["one", "two"]);
+    }
+
+    #[test]
+    fn terminal_titles_are_removed_with_or_without_their_escape() {
+        let lines = split(&[
+            "\x1b]0;\u{1f40d}Wi-Fi: off | code.py\x1b\\Connecting...\x07\r\n".as_bytes(),
+            "]0;\u{1f40d}Wi-Fi: No IP | code.py | 8.0.0\\Disconnecting... \r\n".as_bytes(),
+            b"see ]0; in prose\r\n",
+        ]);
+        assert_eq!(
+            texts(&lines),
+            ["Connecting...", "Disconnecting...", "see ]0; in prose"]
+        );
     }
 
     #[test]

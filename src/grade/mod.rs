@@ -40,6 +40,7 @@ mod esp_at;
 mod espnow;
 mod esptls_code;
 mod firebase;
+mod flapping;
 mod httpclient;
 mod https;
 mod idf;
@@ -296,6 +297,8 @@ pub struct Grader {
     telling: telling::Seen,
     /// The last error-looking line, the last resort at the log's end.
     last_error: lasterror::LastError,
+    /// Drops of a link since it was last up.
+    flapping: flapping::Flapping,
 }
 
 impl Grader {
@@ -361,6 +364,7 @@ impl Grader {
             link_down: None,
             telling: telling::Seen::default(),
             last_error: lasterror::LastError::default(),
+            flapping: flapping::Flapping::default(),
         }
     }
 
@@ -520,6 +524,7 @@ impl Grader {
             self.elf_sha256 = Some(sha);
         }
         let lower = text.to_ascii_lowercase();
+        self.flapping.line(line.number, text, &lower);
         self.sleep.line(line.number, text, &lower, line.garbled);
         if let Some(f) = context::Family::hint(text) {
             self.core.family = Some(context::Family::refine(self.core.family, f));

@@ -289,6 +289,14 @@ fn app_says_wifi_down(lower: &str) -> bool {
         })
         .map_or(t, |(_, body)| body);
     let t = t.trim().trim_end_matches(['.', '!']).trim_end();
+    // A sketch's own tick count in front (`[ 2951 ] [WiFi] Connection lost`), and the dots
+    // it printed while it waited.
+    let t = t.trim_start_matches('.');
+    let t = t
+        .strip_prefix('[')
+        .and_then(|r| r.split_once(']'))
+        .filter(|(n, _)| !n.trim().is_empty() && n.trim().bytes().all(|b| b.is_ascii_digit()))
+        .map_or(t, |(_, rest)| rest.trim_start());
     let Some(rest) = ["[wifi]", "wifi:", "wi-fi:", "wifi", "wi-fi"]
         .iter()
         .find_map(|p| t.strip_prefix(p))
