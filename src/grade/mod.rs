@@ -47,6 +47,7 @@ mod idf_websocket;
 mod jobdone;
 mod libdiag;
 mod libstatus;
+mod lmac;
 mod micropy;
 mod mqtt;
 mod nodemcu_http;
@@ -230,6 +231,8 @@ pub struct Grader {
     ended_fault: Option<String>,
     /// What firmware said about itself that needs more than one line (see [`told`]).
     told: told::Told,
+    /// The ESP8266 Wi-Fi MAC's `LmacRxBlk:1` run at the log's end.
+    lmac: lmac::Blocked,
     /// The MQTT session: connects that failed since the last one that worked.
     mqtt: mqtt::Session,
     /// The Blynk connection, when the log shows the library.
@@ -328,6 +331,7 @@ impl Grader {
             wifi_fail: wifi_fail::Watch::default(),
             ended_fault: None,
             told: told::Told::default(),
+            lmac: lmac::Blocked::default(),
             mqtt: mqtt::Session::default(),
             blynk: blynk::State::default(),
             nodemcu_http: nodemcu_http::Http::default(),
@@ -516,6 +520,7 @@ impl Grader {
         }
         let lower = text.to_ascii_lowercase();
         self.sleep.line(line.number, text, &lower, line.garbled);
+        self.lmac.line(line.number, text);
         if let Some(f) = context::Family::hint(text) {
             self.core.family = Some(context::Family::refine(self.core.family, f));
         }
