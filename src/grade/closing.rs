@@ -42,7 +42,7 @@ impl Closing {
 type Closer = fn(&mut Grader) -> Option<Closing>;
 
 /// The end-of-log rules, in the order they are asked.
-const CLOSERS: [Closer; 14] = [
+const CLOSERS: [Closer; 15] = [
     Grader::close_on_watchdog_boot,
     Grader::close_on_traceback_after_wifi,
     Grader::close_on_cut_traceback,
@@ -50,6 +50,7 @@ const CLOSERS: [Closer; 14] = [
     Grader::close_on_previous_crash,
     Grader::close_on_ended_fault,
     Grader::close_on_mac_blocked,
+    Grader::close_on_dump_body,
     Grader::close_on_wifi_after_app_error,
     Grader::close_on_at_host,
     Grader::close_on_app_error,
@@ -132,6 +133,11 @@ impl Grader {
         self.lmac
             .verdict()
             .map(|why| Closing::fault(why).at(Stage::Wifi))
+    }
+
+    /// The log shows a core dump's body without its header: the board crashed.
+    fn close_on_dump_body(&mut self) -> Option<Closing> {
+        self.dump_body.verdict().map(Closing::fault)
     }
 
     /// The last state decides: a Wi-Fi failure after the app's error explains it.

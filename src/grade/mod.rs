@@ -35,6 +35,7 @@ mod cohost;
 mod connack;
 mod context;
 mod crash;
+mod dumpbody;
 mod engine;
 mod esp_at;
 mod espnow;
@@ -233,6 +234,8 @@ pub struct Grader {
     told: told::Told,
     /// The ESP8266 Wi-Fi MAC's `LmacRxBlk:1` run at the log's end.
     lmac: lmac::Blocked,
+    /// A run of base64 lines that may be a core dump's body without its header.
+    dump_body: dumpbody::Body,
     /// The MQTT session: connects that failed since the last one that worked.
     mqtt: mqtt::Session,
     /// The Blynk connection, when the log shows the library.
@@ -332,6 +335,7 @@ impl Grader {
             ended_fault: None,
             told: told::Told::default(),
             lmac: lmac::Blocked::default(),
+            dump_body: dumpbody::Body::default(),
             mqtt: mqtt::Session::default(),
             blynk: blynk::State::default(),
             nodemcu_http: nodemcu_http::Http::default(),
@@ -521,6 +525,7 @@ impl Grader {
         let lower = text.to_ascii_lowercase();
         self.sleep.line(line.number, text, &lower, line.garbled);
         self.lmac.line(line.number, text);
+        self.dump_body.line(line.number, text);
         if let Some(f) = context::Family::hint(text) {
             self.core.family = Some(context::Family::refine(self.core.family, f));
         }
