@@ -678,12 +678,15 @@ impl Grader {
                 elf_sha256: self.elf_sha256.clone(),
             });
             let reason = crash::describe("panic-tail", text, &[]);
-            self.core.propose(
-                Verdict::Fault,
-                None,
-                reason,
-                Finality::AfterLines(crash::BLOCK_LIMIT as u32 + 1),
-            );
+            let finality = Finality::AfterLines(crash::BLOCK_LIMIT as u32 + 1);
+            if self.prev_line.is_empty() && self.boots == 0 {
+                // The log's first line: the run before this log ended in it, and the run the
+                // log shows starts at the reboot. Its own pass counts, as after a watchdog
+                // reset at the start (a crash after the reboot still says more).
+                self.core.propose_failed_attempt(None, reason, finality);
+            } else {
+                self.core.propose(Verdict::Fault, None, reason, finality);
+            }
             return;
         }
         self.wifi_fail.line(line.number, text, &lower);
