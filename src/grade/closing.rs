@@ -42,7 +42,7 @@ impl Closing {
 type Closer = fn(&mut Grader) -> Option<Closing>;
 
 /// The end-of-log rules, in the order they are asked.
-const CLOSERS: [Closer; 15] = [
+const CLOSERS: [Closer; 16] = [
     Grader::close_on_watchdog_boot,
     Grader::close_on_traceback_after_wifi,
     Grader::close_on_cut_traceback,
@@ -58,6 +58,7 @@ const CLOSERS: [Closer; 15] = [
     Grader::close_on_last_word,
     Grader::close_on_micropython_join,
     Grader::close_on_wifi,
+    Grader::close_on_last_error,
 ];
 
 impl Grader {
@@ -198,5 +199,11 @@ impl Grader {
     fn close_on_wifi(&mut self) -> Option<Closing> {
         let reason = self.wifi_fail.verdict(self.splitter.count())?;
         Some(Closing::fault(reason).at(Stage::Wifi))
+    }
+
+    /// The last resort: an error line of firmware no rule knows, near the log's end.
+    fn close_on_last_error(&mut self) -> Option<Closing> {
+        let (verdict, reason) = self.last_error.verdict()?;
+        Some(Closing::new(verdict, reason))
     }
 }
