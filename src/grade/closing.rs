@@ -42,13 +42,15 @@ impl Closing {
 type Closer = fn(&mut Grader) -> Option<Closing>;
 
 /// The end-of-log rules, in the order they are asked.
-const CLOSERS: [Closer; 15] = [
+const CLOSERS: [Closer; 17] = [
     Grader::close_on_watchdog_boot,
     Grader::close_on_traceback_after_wifi,
     Grader::close_on_cut_traceback,
     Grader::close_on_link_down,
     Grader::close_on_previous_crash,
     Grader::close_on_ended_fault,
+    Grader::close_on_mac_blocked,
+    Grader::close_on_dump_body,
     Grader::close_on_wifi_after_app_error,
     Grader::close_on_at_host,
     Grader::close_on_app_error,
@@ -126,6 +128,18 @@ impl Grader {
 
     fn close_on_ended_fault(&mut self) -> Option<Closing> {
         self.ended_fault.clone().map(Closing::fault)
+    }
+
+    /// The ESP8266's Wi-Fi MAC blocked reception (`LmacRxBlk:1` over and over) up to the end.
+    fn close_on_mac_blocked(&mut self) -> Option<Closing> {
+        self.lmac
+            .verdict()
+            .map(|why| Closing::fault(why).at(Stage::Wifi))
+    }
+
+    /// The log shows a core dump's body without its header: the board crashed.
+    fn close_on_dump_body(&mut self) -> Option<Closing> {
+        self.dump_body.verdict().map(Closing::fault)
     }
 
     /// The last state decides: a Wi-Fi failure after the app's error explains it.

@@ -2,6 +2,7 @@
 //! the ESP32 (panic handler, ROM banner), and how each ends its register/stack block.
 
 mod describe;
+mod rust;
 mod taskstack;
 mod taskwdt;
 mod watchdog;
@@ -30,6 +31,9 @@ pub(crate) enum BlockEnd {
     ReportEnd,
     /// Nothing follows worth waiting for.
     Immediate,
+    /// The handler halts the chip after its report (esp-backtrace): every line up to the next
+    /// boot banner, the block's limit or the log's end is the report's.
+    Halted,
     /// A bare Backtrace or the exception decoder's `Decoding stack results`: the frames a
     /// monitor or decoder decoded (`0x40088f9d: invoke_abort at …/panic.c:155`) follow, and
     /// they may say which panic it was. Over at the first line that is not one.
@@ -64,6 +68,7 @@ pub(crate) fn classify(text: &str, lower: &str) -> Option<Signal> {
         || lower.contains("corrupt heap")
         || lower.contains("assert failed")
         || lower.contains("stack overflow")
+        || lower.contains("stack guard")
         || lower.contains("stack smashing")
         || lower.contains("register dump")
         || lower.contains("mcause")
@@ -84,6 +89,12 @@ pub(crate) fn classify(text: &str, lower: &str) -> Option<Signal> {
         return Some(Signal::Crash {
             kind: "core-dump-report",
             end: BlockEnd::ReportEnd,
+        });
+    }
+    if let Some(kind) = rust::kind(text) {
+        return Some(Signal::Crash {
+            kind,
+            end: BlockEnd::Halted,
         });
     }
     if lower.contains("brownout detector was triggered") {
@@ -469,6 +480,7 @@ pub(crate) fn ends_block(end: BlockEnd, text: &str) -> bool {
         BlockEnd::Backtraces => false,
         BlockEnd::ReportEnd => text.contains("CORE DUMP END"),
         BlockEnd::Immediate => true,
+        BlockEnd::Halted => false,
         // Over only at the first line that is not a decoded frame: see [`block_over`].
         BlockEnd::Decoded => false,
     }

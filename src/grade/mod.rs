@@ -35,6 +35,7 @@ mod cohost;
 mod connack;
 mod context;
 mod crash;
+mod dumpbody;
 mod engine;
 mod esp_at;
 mod espnow;
@@ -49,6 +50,7 @@ mod jobdone;
 mod lasterror;
 mod libdiag;
 mod libstatus;
+mod lmac;
 mod micropy;
 mod mqtt;
 mod nodemcu_http;
@@ -232,6 +234,10 @@ pub struct Grader {
     ended_fault: Option<String>,
     /// What firmware said about itself that needs more than one line (see [`told`]).
     told: told::Told,
+    /// The ESP8266 Wi-Fi MAC's `LmacRxBlk:1` run at the log's end.
+    lmac: lmac::Blocked,
+    /// A run of base64 lines that may be a core dump's body without its header.
+    dump_body: dumpbody::Body,
     /// The MQTT session: connects that failed since the last one that worked.
     mqtt: mqtt::Session,
     /// The Blynk connection, when the log shows the library.
@@ -334,6 +340,8 @@ impl Grader {
             wifi_fail: wifi_fail::Watch::default(),
             ended_fault: None,
             told: told::Told::default(),
+            lmac: lmac::Blocked::default(),
+            dump_body: dumpbody::Body::default(),
             mqtt: mqtt::Session::default(),
             blynk: blynk::State::default(),
             nodemcu_http: nodemcu_http::Http::default(),
@@ -526,6 +534,8 @@ impl Grader {
         let lower = text.to_ascii_lowercase();
         self.flapping.line(line.number, text, &lower);
         self.sleep.line(line.number, text, &lower, line.garbled);
+        self.lmac.line(line.number, text);
+        self.dump_body.line(line.number, text);
         if let Some(f) = context::Family::hint(text) {
             self.core.family = Some(context::Family::refine(self.core.family, f));
         }
@@ -678,12 +688,15 @@ impl Grader {
                 elf_sha256: self.elf_sha256.clone(),
             });
             let reason = crash::describe("panic-tail", text, &[]);
-            self.core.propose(
-                Verdict::Fault,
-                None,
-                reason,
-                Finality::AfterLines(crash::BLOCK_LIMIT as u32 + 1),
-            );
+            let finality = Finality::AfterLines(crash::BLOCK_LIMIT as u32 + 1);
+            if self.prev_line.is_empty() && self.boots == 0 {
+                // The log's first line: the run before this log ended in it, and the run the
+                // log shows starts at the reboot. Its own pass counts, as after a watchdog
+                // reset at the start (a crash after the reboot still says more).
+                self.core.propose_failed_attempt(None, reason, finality);
+            } else {
+                self.core.propose(Verdict::Fault, None, reason, finality);
+            }
             return;
         }
         self.wifi_fail.line(line.number, text, &lower);

@@ -147,11 +147,32 @@ pub(crate) fn reported_reset(text: &str) -> Option<String> {
     {
         "watchdog reset"
     } else if let Some(i) = lower.find("reason") {
-        // The ESP8266 core's `ESP.getResetReason()` words, after `reason`.
+        // The ESP8266 core's `ESP.getResetReason()` words, after `reason`, as a log line
+        // (`Reset Reason: Software Watchdog`, ESPEasy's and ESPHome's debug lines) or as a
+        // JSON value (Tasmota's `STATUS1` `"RestartReason":"Software Watchdog"`).
         let said = lower[i..].trim_end();
-        if said.ends_with("hardware watchdog") || said.ends_with("software watchdog") {
+        // Only Tasmota's own key: the `"Reason":"Exception"` inside its `RestartReason`
+        // object is the stack block's (tasmota.rs), with the exception's number.
+        let json = lower.find("\"restartreason\":\"").map(|j| &lower[j + 17..]);
+        let said = match json {
+            Some(value) => value.split('"').next().unwrap_or(value),
+            None if said.starts_with("reason\":") => return None,
+            None => said,
+        };
+        let watchdog = [
+            "hardware watchdog",
+            "software watchdog",
+            "soft wdt",
+            "task watchdog",
+            "interrupt watchdog",
+        ];
+        if watchdog.iter().any(|w| said.ends_with(w)) {
             "watchdog reset"
-        } else if said.ends_with(": exception") || said.ends_with("= exception") {
+        } else if said.ends_with(": exception")
+            || said.ends_with("= exception")
+            || said == "exception"
+            || said.ends_with("exception/panic")
+        {
             "crash (an exception)"
         } else {
             return None;
@@ -411,6 +432,13 @@ mod tests {
             ("Reset reason: Reset due to task watchdog", "watchdog"),
             ("Reset reason: Hardware Watchdog", "watchdog"),
             ("[BOOT] Reset reason: Exception", "exception"),
+            (
+                "stat/tasmota/STATUS1 = {\"StatusPRM\":{\"Baudrate\":115200,\"RestartReason\":\"Software Watchdog\",\"Uptime\":\"0T00:00:12\"}}",
+                "watchdog",
+            ),
+            ("[D][debug:114]: Reset Reason: Task watchdog", "watchdog"),
+            ("INIT : Warm boot #3 - Reset Reason: Soft WDT", "watchdog"),
+            ("Reset reason: Exception/panic", "exception"),
         ] {
             let r = reported_reset(line).unwrap_or_else(|| panic!("not read: {line}"));
             assert!(r.contains(word), "{line}: {r}");
@@ -420,6 +448,10 @@ mod tests {
             "Last reset reason: Reset due to power-on event",
             "reason: Software/System restart",
             "CPU0 reset reason: 1 POWERON_RESET",
+            "{\"RestartReason\":\"Power On\",\"Uptime\":\"0T00:00:05\"}",
+            "{\"RestartReason\":\"Software/System restart\"}",
+            "reason: the watchdog is fed by loop(), no exception",
+            "{\"RestartReason\":{\"Exception\":29,\"Reason\":\"Exception\",\"EPC\":[\"4000c250\"]}}",
         ] {
             assert_eq!(reported_reset(line), None, "{line}");
         }

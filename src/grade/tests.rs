@@ -528,6 +528,29 @@ fn a_crash_after_another_firmwares_connection_failure_or_a_panic_tail_says_more(
          Backtrace:0x40145fbf:0x3ffcee70\n",
     );
     assert!(r.reason.contains("StoreProhibited"), "{}", r.reason);
+    // A log that starts with the tail and whose run after the reboot passes: that run counts.
+    let r = auto(
+        "Rebooting...
+ets Jun  8 2016 00:22:57
+
+         rst:0xc (SW_CPU_RESET),boot:0x1b (SPI_FAST_FLASH_BOOT)
+         [HTTPS] begin...
+[HTTPS] GET...
+[HTTPS] GET... code: 200
+",
+    );
+    assert_eq!(r.verdict, Verdict::Pass, "{}", r.reason);
+    // Not when the firmware printed before the tail: that run is the log's, and it crashed.
+    let r = auto(
+        "[HTTPS] begin...
+Rebooting...
+         rst:0xc (SW_CPU_RESET),boot:0x1b (SPI_FAST_FLASH_BOOT)
+         [HTTPS] begin...
+[HTTPS] GET...
+[HTTPS] GET... code: 200
+",
+    );
+    assert_eq!(r.verdict, Verdict::Fault, "{}", r.reason);
 }
 
 #[test]

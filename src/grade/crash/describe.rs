@@ -191,6 +191,7 @@ pub(crate) fn describe(kind: &str, headline: &str, block: &[String]) -> String {
             s
         }
         "core-dump-report" => describe_core_dump_report(block),
+        k if k.starts_with("rust-") => super::rust::describe(k, headline, block),
         "soft-wdt" => "`Soft WDT reset`: the software watchdog reset the board: loop() or a \
                        callback ran for over ~3 s without yield() or delay()"
             .to_owned(),
@@ -229,10 +230,25 @@ pub(crate) fn describe(kind: &str, headline: &str, block: &[String]) -> String {
             }
             s
         }
-        "abort" => format!(
-            "the firmware aborted: {}{HINT_ABORT_STACK}",
-            headline.trim()
-        ),
+        "abort" => {
+            let head = headline.trim();
+            let lower = head.to_ascii_lowercase();
+            // Say `abort()` in the words users search for, whichever line named the abort.
+            let how = if head.contains("abort()") {
+                String::new()
+            } else if let Some(called) = block
+                .iter()
+                .map(|l| l.trim())
+                .find(|l| l.contains("abort() was called"))
+            {
+                format!(", then `{called}`")
+            } else if lower.contains("assert") {
+                " (a failed assert calls abort())".to_owned()
+            } else {
+                " (the firmware called abort())".to_owned()
+            };
+            format!("the firmware aborted: {head}{how}{HINT_ABORT_STACK}")
+        }
         "lua-panic" => {
             let t = headline.trim();
             let why = t

@@ -545,3 +545,49 @@ fn a_nodemcu_lua_panic_is_a_crash_that_names_the_lua_error() {
         );
     }
 }
+
+#[test]
+fn every_abort_reason_says_abort() {
+    let q = "/esp-idf/components/freertos/./queue.c:719 (xQueueGenericSend)- assert failed!";
+    let called = vec!["abort() was called at PC 0x4008e5fc on core 0".to_owned()];
+    let r = describe("abort", q, &called);
+    assert!(r.contains("xQueueGenericSend"), "{r}");
+    assert!(
+        r.contains("then `abort() was called at PC 0x4008e5fc on core 0`"),
+        "{r}"
+    );
+    // ESP-IDF 4.4+ prints no abort line after its assert.
+    let r = describe(
+        "abort",
+        "assert failed: xQueueGenericSend queue.c:832 (pxQueue)",
+        &[],
+    );
+    assert!(r.contains("a failed assert calls abort()"), "{r}");
+    let r = describe("abort", "Abort called", &[]);
+    assert!(r.contains("abort()"), "{r}");
+    // A headline that says it already is not said twice.
+    let r = describe(
+        "abort",
+        "abort() was called at PC 0x400d66b9 on core 0",
+        &called,
+    );
+    assert_eq!(r.matches("abort()").count(), 1, "{r}");
+}
+
+#[test]
+fn rust_crashes_are_crashes_that_halt() {
+    for line in [
+        "Exception 'Store/AMO access fault' mepc=0x420036f6, mtval=0x00000000",
+        "Exception occured 'LoadProhibited'",
+        "!! A panic occured in 'src/main.rs', at line 54, column 5",
+        "thread 'main' panicked at src/main.rs:10:5:",
+    ] {
+        match cls(line) {
+            Some(Signal::Crash { kind, end }) => {
+                assert!(kind.starts_with("rust-"), "{line}: {kind}");
+                assert_eq!(end, BlockEnd::Halted, "{line}");
+            }
+            other => panic!("{line}: {other:?}"),
+        }
+    }
+}
