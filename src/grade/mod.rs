@@ -47,6 +47,7 @@ mod idf_websocket;
 mod jobdone;
 mod libdiag;
 mod libstatus;
+mod lua_error;
 mod micropy;
 mod mqtt;
 mod nodemcu_http;
@@ -236,6 +237,8 @@ pub struct Grader {
     blynk: blynk::State,
     /// NodeMCU's http module's failure lines.
     nodemcu_http: nodemcu_http::Http,
+    /// NodeMCU's Lua interpreter: a script's error and its `stack traceback:`.
+    lua: lua_error::Lua,
     /// ESP-NOW deliveries, deep-sleep cycles, the board's web server's answers.
     espnow: espnow::State,
     sleep: sleep::State,
@@ -331,6 +334,7 @@ impl Grader {
             mqtt: mqtt::Session::default(),
             blynk: blynk::State::default(),
             nodemcu_http: nodemcu_http::Http::default(),
+            lua: lua_error::Lua::default(),
             espnow: espnow::State::default(),
             sleep: sleep::State::default(),
             web: webserver::State::default(),
@@ -606,6 +610,15 @@ impl Grader {
             None => {}
         }
         if self.python_traceback(line.number, text) {
+            return;
+        }
+        if let Some(reason) = self.lua.line(line.number, text) {
+            self.core.propose(
+                Verdict::Fail,
+                None,
+                reason,
+                Finality::AfterLines(crash::BLOCK_LIMIT as u32 + 1),
+            );
             return;
         }
         if self.told_line(line.number, text, &lower) {
@@ -987,14 +1000,21 @@ impl Grader {
                 && !text.trim().is_empty()
                 && !micropy::typing_error(frame.as_deref(), text)
             {
-                let reason = stops::traceback_reason(
+                let mut reason = stops::traceback_reason(
                     number,
                     text,
                     frame.as_deref(),
                     self.repl_last.as_deref(),
                 );
+                let verdict = match micropy::program_error(text) {
+                    Some(why) => {
+                        reason.push_str(&format!("; {why}: the app failed, not the link"));
+                        Verdict::Fail
+                    }
+                    None => Verdict::Fault,
+                };
                 self.core.propose(
-                    Verdict::Fault,
+                    verdict,
                     None,
                     reason,
                     Finality::AfterLines(crash::BLOCK_LIMIT as u32 + 1),
