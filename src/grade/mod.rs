@@ -23,6 +23,7 @@ mod aftermath;
 mod appfail;
 mod appstate;
 mod appupdate;
+mod at_codes;
 mod athost;
 mod axtls;
 mod azure;
@@ -289,6 +290,8 @@ pub struct Grader {
     at: esp_at::Session,
     /// The host's log of the AT commands that failed.
     at_host: athost::Host,
+    /// ESP-AT's busy answers and OTA update stages.
+    at_stuck: at_codes::Stuck,
     /// Whether the log showed ESP-Hosted's host driver.
     hosted: bool,
     /// The link to a Wi-Fi co-processor failed, and no line since showed the network up: the
@@ -346,6 +349,7 @@ impl Grader {
             repl_last: None,
             upy_joined: None,
             at_host: athost::Host::default(),
+            at_stuck: at_codes::Stuck::default(),
             dump_block: None,
             panic_tail: None,
             core_dump: None,
@@ -752,6 +756,14 @@ impl Grader {
                 return;
             }
             None => {}
+        }
+        if let Some(reason) = self.at_stuck.line(line.number, text) {
+            if self.profile == Profile::Auto && self.detected.is_none() {
+                self.detected = Some(esp_at::PROFILE);
+            }
+            self.core
+                .propose(Verdict::Fail, None, reason, Finality::AfterLines(40));
+            return;
         }
         match self.at.line(text) {
             Some(esp_at::Said::Failed(why))
