@@ -49,6 +49,7 @@ mod jobdone;
 mod libdiag;
 mod libstatus;
 mod lua_error;
+mod mbedtls_trace;
 mod micropy;
 mod mqtt;
 mod nodemcu_http;

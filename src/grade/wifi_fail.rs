@@ -435,6 +435,22 @@ pub(crate) fn back_online(lower: &str) -> bool {
         || lower.contains("assoc -> run")
         || lower.contains("3 -> 5")
         || lower.contains("wl_connected")
+        || firmware_joined(lower)
+}
+
+/// Tasmota's `00:00:14 WIF: Connected` and ESPEasy's `WIFI : Connected! AP: …`: the firmware's
+/// own word that the station joined, which ends an earlier `WIF: Connect failed as AP cannot be
+/// reached` (Tasmota tries its other AP, then this one again).
+fn firmware_joined(lower: &str) -> bool {
+    ["wif: connected", "wifi : connected"].iter().any(|w| {
+        lower.split_once(w).is_some_and(|(before, after)| {
+            let stamp = before
+                .trim()
+                .chars()
+                .all(|c| c.is_ascii_digit() || matches!(c, ':' | '.' | '-' | '/'));
+            stamp && (after.is_empty() || after.starts_with(['!', ' ', ',', '.']))
+        })
+    })
 }
 
 /// ESP-IDF's `wifi_err_reason_t`: the name, and what it means for getting the board online.
@@ -622,6 +638,25 @@ mod tests {
         ] {
             let f = fail(line).unwrap_or_else(|| panic!("not a failure: {line}"));
             assert_eq!(f.code, code, "{line}");
+        }
+    }
+
+    #[test]
+    fn firmwares_that_say_they_joined() {
+        for l in [
+            "00:00:14 wif: connected",
+            "12:08:05.123 wif: connected",
+            "wifi : connected! ap: myap (aa:bb:cc:dd:ee:ff) ch: 6",
+        ] {
+            assert!(back_online(l), "{l}");
+        }
+        for l in [
+            "00:00:07 wif: connect failed as ap cannot be reached",
+            "00:00:15 mqt: attempting connection...",
+            "00:00:15 mqt: wif: connected? no",
+            "00:00:14 wif: connectedness unknown",
+        ] {
+            assert!(!back_online(l), "{l}");
         }
     }
 
