@@ -57,6 +57,7 @@ const CLOSERS: [Closer; 14] = [
     Grader::close_on_last_word,
     Grader::close_on_micropython_join,
     Grader::close_on_wifi,
+    Grader::close_on_last_error,
 ];
 
 impl Grader {
@@ -194,5 +195,11 @@ impl Grader {
     fn close_on_wifi(&mut self) -> Option<Closing> {
         let reason = self.wifi_fail.verdict(self.splitter.count())?;
         Some(Closing::fault(reason).at(Stage::Wifi))
+    }
+
+    /// The last resort: an error line of firmware no rule knows, near the log's end.
+    fn close_on_last_error(&mut self) -> Option<Closing> {
+        let (verdict, reason) = self.last_error.verdict()?;
+        Some(Closing::new(verdict, reason))
     }
 }

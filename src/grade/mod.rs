@@ -46,6 +46,7 @@ mod https;
 mod idf;
 mod idf_websocket;
 mod jobdone;
+mod lasterror;
 mod libdiag;
 mod libstatus;
 mod lua_error;
@@ -300,6 +301,8 @@ pub struct Grader {
     link_down: Option<String>,
     /// Lines that name a failure's cause (a handshake, memory, an assertion), for the reason.
     telling: telling::Seen,
+    /// The last error-looking line, the last resort at the log's end.
+    last_error: lasterror::LastError,
 }
 
 impl Grader {
@@ -366,6 +369,7 @@ impl Grader {
             hosted: false,
             link_down: None,
             telling: telling::Seen::default(),
+            last_error: lasterror::LastError::default(),
         }
     }
 
@@ -508,6 +512,7 @@ impl Grader {
         }
         self.panic_tail_line(&line.text);
         self.telling.line(line.number, &line.text);
+        self.last_error.line(line.number, &line.text);
         if self.core.is_final && !self.crash_after_verdict(line) {
             return;
         }
