@@ -42,7 +42,7 @@ impl Closing {
 type Closer = fn(&mut Grader) -> Option<Closing>;
 
 /// The end-of-log rules, in the order they are asked.
-const CLOSERS: [Closer; 17] = [
+const CLOSERS: [Closer; 18] = [
     Grader::close_on_watchdog_boot,
     Grader::close_on_traceback_after_wifi,
     Grader::close_on_cut_traceback,
@@ -52,6 +52,7 @@ const CLOSERS: [Closer; 17] = [
     Grader::close_on_mac_blocked,
     Grader::close_on_dump_body,
     Grader::close_on_wifi_after_app_error,
+    Grader::close_on_at_stuck,
     Grader::close_on_at_host,
     Grader::close_on_app_error,
     Grader::close_on_job,
@@ -150,6 +151,15 @@ impl Grader {
         } else {
             None
         }
+    }
+
+    /// ESP-AT answered `busy p...` to every command until the log ended.
+    fn close_on_at_stuck(&mut self) -> Option<Closing> {
+        let reason = self.at_stuck.stuck_reason()?;
+        if self.profile == super::Profile::Auto && self.detected.is_none() {
+            self.detected = Some(super::esp_at::PROFILE);
+        }
+        Some(Closing::fault(reason))
     }
 
     /// A host driving an ESP-AT module saw its commands fail.

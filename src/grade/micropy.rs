@@ -13,6 +13,37 @@ pub(crate) fn typing_error(frame: Option<&str>, exception: &str) -> bool {
     from_stdin && matches!(name, "SyntaxError" | "IndentationError" | "TabError")
 }
 
+/// An exception that is the program's own failure rather than the network's: a module the
+/// board does not have (`ImportError: no module named 'urllib'`, CircuitPython's too), a name
+/// or attribute the code or its library expects and this firmware lacks (`AttributeError:
+/// 'module' object has no attribute 'IPPROTO_SEC'`), a wrong type, value or key, the program's
+/// own syntax. What it means, for the reason; `None` for an `OSError` and the rest (an
+/// `IndexError` from `getaddrinfo` or a socket read is the network's).
+pub(crate) fn program_error(exception: &str) -> Option<&'static str> {
+    let e = exception.trim();
+    let name = e.split(':').next().unwrap_or(e).trim();
+    Some(match name {
+        "ImportError" | "ModuleNotFoundError" => {
+            "the program or its library imports a module this firmware does not have (install \
+             it with mip/upip or copy it to /lib, or use the port's own module)"
+        }
+        "AttributeError" => {
+            "the program or its library uses a name this firmware's module or object does not \
+             have (a library written for another MicroPython version or port, or a value that \
+             is None)"
+        }
+        "NameError" => "the program uses a name it never defined (a typo or a missing import)",
+        "TypeError" | "ValueError" | "KeyError" | "ZeroDivisionError" => {
+            "the program's own code failed on a value it got (a bug in the program or its \
+             library, not the network)"
+        }
+        "SyntaxError" | "IndentationError" | "TabError" => {
+            "the program's own source does not parse"
+        }
+        _ => return None,
+    })
+}
+
 /// `network config: ('192.168.178.86', '255.255.255.0', '192.168.178.1', '8.8.8.8')` (and
 /// `ipconfig('addr4')`'s `('192.168.1.5', '255.255.255.0')`): the station's address, when it
 /// has one (`0.0.0.0` is none).
@@ -65,6 +96,35 @@ mod tests {
             "SyntaxError: invalid syntax"
         ));
         assert!(!typing_error(None, "SyntaxError: invalid syntax"));
+    }
+
+    #[test]
+    fn the_programs_own_exceptions_are_not_the_networks() {
+        for line in [
+            "ImportError: no module named 'urllib'",
+            "ImportError: can't import name urlopen",
+            "AttributeError: 'module' object has no attribute 'IPPROTO_SEC'",
+            "AttributeError: 'NoneType' object has no attribute 'decode'",
+            "NameError: name 'wlan' isn't defined",
+            "TypeError: unsupported types for __add__: 'str', 'int'",
+            "ValueError: Unsupported protocol: ftp",
+            "KeyError: temp",
+            "SyntaxError: invalid syntax",
+            "  ImportError: no module named 'adafruit_requests'",
+        ] {
+            assert!(program_error(line).is_some(), "{line}");
+        }
+        for line in [
+            "OSError: -202",
+            "OSError: [Errno 104] ECONNRESET",
+            "IndexError: list index out of range",
+            "RuntimeError: Wifi Unknown Error 0x0102",
+            "MemoryError: memory allocation failed, allocating 4096 bytes",
+            "ConnectionError: [Errno 11] EAGAIN",
+            "ImportErrors were logged",
+        ] {
+            assert_eq!(program_error(line), None, "{line}");
+        }
     }
 
     #[test]

@@ -23,6 +23,7 @@ mod aftermath;
 mod appfail;
 mod appstate;
 mod appupdate;
+mod at_codes;
 mod athost;
 mod axtls;
 mod azure;
@@ -51,6 +52,8 @@ mod lasterror;
 mod libdiag;
 mod libstatus;
 mod lmac;
+mod lua_error;
+mod mbedtls_trace;
 mod micropy;
 mod mqtt;
 mod nodemcu_http;
@@ -244,6 +247,8 @@ pub struct Grader {
     blynk: blynk::State,
     /// NodeMCU's http module's failure lines.
     nodemcu_http: nodemcu_http::Http,
+    /// NodeMCU's Lua interpreter: a script's error and its `stack traceback:`.
+    lua: lua_error::Lua,
     /// ESP-NOW deliveries, deep-sleep cycles, the board's web server's answers.
     espnow: espnow::State,
     sleep: sleep::State,
@@ -294,6 +299,8 @@ pub struct Grader {
     at: esp_at::Session,
     /// The host's log of the AT commands that failed.
     at_host: athost::Host,
+    /// ESP-AT's busy answers and OTA update stages.
+    at_stuck: at_codes::Stuck,
     /// Whether the log showed ESP-Hosted's host driver.
     hosted: bool,
     /// The link to a Wi-Fi co-processor failed, and no line since showed the network up: the
@@ -345,6 +352,7 @@ impl Grader {
             mqtt: mqtt::Session::default(),
             blynk: blynk::State::default(),
             nodemcu_http: nodemcu_http::Http::default(),
+            lua: lua_error::Lua::default(),
             espnow: espnow::State::default(),
             sleep: sleep::State::default(),
             web: webserver::State::default(),
@@ -356,6 +364,7 @@ impl Grader {
             repl_last: None,
             upy_joined: None,
             at_host: athost::Host::default(),
+            at_stuck: at_codes::Stuck::default(),
             dump_block: None,
             panic_tail: None,
             core_dump: None,
@@ -628,6 +637,15 @@ impl Grader {
         if self.python_traceback(line.number, text) {
             return;
         }
+        if let Some(reason) = self.lua.line(line.number, text) {
+            self.core.propose(
+                Verdict::Fail,
+                None,
+                reason,
+                Finality::AfterLines(crash::BLOCK_LIMIT as u32 + 1),
+            );
+            return;
+        }
         if self.told_line(line.number, text, &lower) {
             return;
         }
@@ -762,6 +780,14 @@ impl Grader {
                 return;
             }
             None => {}
+        }
+        if let Some(reason) = self.at_stuck.line(line.number, text) {
+            if self.profile == Profile::Auto && self.detected.is_none() {
+                self.detected = Some(esp_at::PROFILE);
+            }
+            self.core
+                .propose(Verdict::Fail, None, reason, Finality::AfterLines(40));
+            return;
         }
         match self.at.line(text) {
             Some(esp_at::Said::Failed(why))
@@ -1010,14 +1036,21 @@ impl Grader {
                 && !text.trim().is_empty()
                 && !micropy::typing_error(frame.as_deref(), text)
             {
-                let reason = stops::traceback_reason(
+                let mut reason = stops::traceback_reason(
                     number,
                     text,
                     frame.as_deref(),
                     self.repl_last.as_deref(),
                 );
+                let verdict = match micropy::program_error(text) {
+                    Some(why) => {
+                        reason.push_str(&format!("; {why}: the app failed, not the link"));
+                        Verdict::Fail
+                    }
+                    None => Verdict::Fault,
+                };
                 self.core.propose(
-                    Verdict::Fault,
+                    verdict,
                     None,
                     reason,
                     Finality::AfterLines(crash::BLOCK_LIMIT as u32 + 1),

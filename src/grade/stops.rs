@@ -249,7 +249,7 @@ pub(crate) fn connection_error(text: &str) -> Option<String> {
         // An Arduino-ESP32 log tag's level decides its line, whatever a `Serial.print` left
         // glued before it: `Error[V][ssl_client.cpp:279] send_ssl_data(): Writing HTTP...`.
         || ["[d][", "[v]["].iter().any(|p| lower.contains(p));
-    if debug {
+    if debug || super::mbedtls_trace::narrates(t) {
         return None;
     }
     let words = |list: &[&str]| {

@@ -65,11 +65,33 @@ pub(crate) struct Watch {
     down: Option<(usize, String, Failure, usize)>,
     /// The firmware left the network itself, and has not tried to join since.
     left: bool,
+    /// The ESP8266 SDK's `no <ssid> found, reconnect after 1s` (line, quote, last line): its
+    /// next attempt does not end it, only a join does.
+    not_found: Option<(usize, String, usize)>,
+}
+
+/// The ESP8266 SDK's scan that found no access point of the configured name, before its next
+/// try: `no GVT-C05C found, reconnect after 1s` (MicroPython, NodeMCU, NonOS and Arduino
+/// builds on the ESP8266 print it alike).
+fn ssid_not_found(lower: &str) -> bool {
+    let t = lower.trim();
+    let Some((head, tail)) = t.split_once(" found, reconnect after ") else {
+        return false;
+    };
+    head.starts_with("no ") && head.len() > 3 && tail.trim_end().ends_with('s')
 }
 
 impl Watch {
     /// Read one line.
     pub(crate) fn line(&mut self, number: usize, text: &str, lower: &str) {
+        if ssid_not_found(lower) {
+            let quote = super::https::shorten(text.trim(), 120);
+            let first = self.not_found.as_ref().map_or(number, |n| n.0);
+            let quote = self.not_found.take().map_or(quote, |n| n.1);
+            self.not_found = Some((first, quote, number));
+        } else if back_online(lower) {
+            self.not_found = None;
+        }
         if let Some(f) = failure(lower) {
             // The app's own `disconnected` after the firmware left on purpose is that leave.
             if self.left && f.rank == 0 {
@@ -94,6 +116,7 @@ impl Watch {
 
     /// The board showed itself on the network by other means (a TLS or TCP connection).
     pub(crate) fn online(&mut self) {
+        self.not_found = None;
         self.down = None;
         self.left = false;
     }
@@ -105,6 +128,17 @@ impl Watch {
 
     /// The fault, when the log (`lines` long) ended with the station still down.
     pub(crate) fn verdict(&self, lines: usize) -> Option<String> {
+        if self.down.is_none()
+            && let Some((at, quote, last)) = &self.not_found
+            && lines.saturating_sub(*last) <= TAIL
+        {
+            return Some(format!(
+                "line {at}: the Wi-Fi station never joined: the ESP8266 SDK's scan found no \
+                 access point of the configured name (`{quote}`), and its retries after it \
+                 never associated (NO_AP_FOUND: the SSID misspelt, out of range, or a 5 GHz-only \
+                 network; the ESP8266 sees only 2.4 GHz)"
+            ));
+        }
         let (at, quote, f, last) = self.down.as_ref()?;
         if lines.saturating_sub(*last) > TAIL {
             return None;
@@ -443,6 +477,22 @@ pub(crate) fn back_online(lower: &str) -> bool {
         || lower.contains("assoc -> run")
         || lower.contains("3 -> 5")
         || lower.contains("wl_connected")
+        || firmware_joined(lower)
+}
+
+/// Tasmota's `00:00:14 WIF: Connected` and ESPEasy's `WIFI : Connected! AP: …`: the firmware's
+/// own word that the station joined, which ends an earlier `WIF: Connect failed as AP cannot be
+/// reached` (Tasmota tries its other AP, then this one again).
+fn firmware_joined(lower: &str) -> bool {
+    ["wif: connected", "wifi : connected"].iter().any(|w| {
+        lower.split_once(w).is_some_and(|(before, after)| {
+            let stamp = before
+                .trim()
+                .chars()
+                .all(|c| c.is_ascii_digit() || matches!(c, ':' | '.' | '-' | '/'));
+            stamp && (after.is_empty() || after.starts_with(['!', ' ', ',', '.']))
+        })
+    })
 }
 
 /// ESP-IDF's `wifi_err_reason_t`: the name, and what it means for getting the board online.
@@ -630,6 +680,62 @@ mod tests {
         ] {
             let f = fail(line).unwrap_or_else(|| panic!("not a failure: {line}"));
             assert_eq!(f.code, code, "{line}");
+        }
+    }
+
+    #[test]
+    fn an_ssid_the_sdk_never_found() {
+        assert!(ssid_not_found("no gvt-c05c found, reconnect after 1s"));
+        assert!(ssid_not_found("no my home wifi found, reconnect after 10s"));
+        assert!(!ssid_not_found("no ap found"));
+        assert!(!ssid_not_found("no sensor found, reconnect after reset"));
+        assert!(!ssid_not_found("found, reconnect after 1s"));
+        let mut w = Watch::default();
+        for (n, l) in [
+            "state: 3 -> 0 (19)",
+            "no gvt-c05c found, reconnect after 1s",
+            "reconnect",
+            "state: 0 -> 2 (b0)",
+        ]
+        .iter()
+        .enumerate()
+        {
+            w.line(n + 1, l, l);
+        }
+        let why = w.verdict(5).unwrap_or_default();
+        assert!(
+            why.contains("`no gvt-c05c found, reconnect after 1s`"),
+            "{why}"
+        );
+        w.line(
+            6,
+            "connected with gvt-c05c, channel 6",
+            "connected with gvt-c05c, channel 6",
+        );
+        w.line(
+            7,
+            "ip:192.168.1.5,mask:255.255.255.0,gw:192.168.1.1",
+            "ip:192.168.1.5,mask:255.255.255.0,gw:192.168.1.1",
+        );
+        assert_eq!(w.verdict(8), None);
+    }
+
+    #[test]
+    fn firmwares_that_say_they_joined() {
+        for l in [
+            "00:00:14 wif: connected",
+            "12:08:05.123 wif: connected",
+            "wifi : connected! ap: myap (aa:bb:cc:dd:ee:ff) ch: 6",
+        ] {
+            assert!(back_online(l), "{l}");
+        }
+        for l in [
+            "00:00:07 wif: connect failed as ap cannot be reached",
+            "00:00:15 mqt: attempting connection...",
+            "00:00:15 mqt: wif: connected? no",
+            "00:00:14 wif: connectedness unknown",
+        ] {
+            assert!(!back_online(l), "{l}");
         }
     }
 
