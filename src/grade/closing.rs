@@ -42,7 +42,7 @@ impl Closing {
 type Closer = fn(&mut Grader) -> Option<Closing>;
 
 /// The end-of-log rules, in the order they are asked.
-const CLOSERS: [Closer; 13] = [
+const CLOSERS: [Closer; 14] = [
     Grader::close_on_watchdog_boot,
     Grader::close_on_traceback_after_wifi,
     Grader::close_on_cut_traceback,
@@ -56,6 +56,7 @@ const CLOSERS: [Closer; 13] = [
     Grader::close_on_last_word,
     Grader::close_on_micropython_join,
     Grader::close_on_wifi,
+    Grader::close_on_core_note,
 ];
 
 impl Grader {
@@ -68,6 +69,7 @@ impl Grader {
         if self.core.outcome.is_some() {
             return;
         }
+        self.ending = Some(end);
         let closing = CLOSERS
             .iter()
             .find_map(|closer| closer(self))
@@ -166,7 +168,7 @@ impl Grader {
             .espnow
             .verdict()
             .or_else(|| self.web.verdict())
-            .or_else(|| self.sleep.verdict().map(|why| (Verdict::Pass, why)))?;
+            .or_else(|| self.sleep.verdict())?;
         Some(Closing::new(verdict, reason))
     }
 
@@ -184,5 +186,19 @@ impl Grader {
     fn close_on_wifi(&mut self) -> Option<Closing> {
         let reason = self.wifi_fail.verdict(self.splitter.count())?;
         Some(Closing::fault(reason).at(Stage::Wifi))
+    }
+
+    /// The log ends on a core error about a setting (`setSocketOption(): 1006 : 9`): no outcome,
+    /// and no failure either (a later rule would read the error line as the run's fault).
+    fn close_on_core_note(&mut self) -> Option<Closing> {
+        self.recent_core_note()?;
+        let end = self.ending.unwrap_or(End::Eof);
+        Some(Closing::new(Verdict::Timeout, self.timeout_reason(end)))
+    }
+
+    /// The core note, when the log ended soon after it.
+    pub(super) fn recent_core_note(&self) -> Option<&str> {
+        let (at, note) = self.core_note.as_ref()?;
+        (self.splitter.count().saturating_sub(*at) <= APP_ERROR_TAIL).then_some(note.as_str())
     }
 }

@@ -23,6 +23,7 @@ mod aftermath;
 mod appfail;
 mod appstate;
 mod appupdate;
+mod asynctcp;
 mod athost;
 mod axtls;
 mod azure;
@@ -34,6 +35,7 @@ mod closing;
 mod cohost;
 mod connack;
 mod context;
+mod corenote;
 mod crash;
 mod engine;
 mod esp_at;
@@ -293,6 +295,11 @@ pub struct Grader {
     link_down: Option<String>,
     /// Lines that name a failure's cause (a handshake, memory, an assertion), for the reason.
     telling: telling::Seen,
+    /// A core error line about a setting, not the outcome (line, what the timeout's reason
+    /// says of it): a log that ends soon after it timed out, and says so.
+    core_note: Option<(usize, String)>,
+    /// Why the input stopped, while the end-of-log rules are asked.
+    ending: Option<End>,
 }
 
 impl Grader {
@@ -357,6 +364,8 @@ impl Grader {
             hosted: false,
             link_down: None,
             telling: telling::Seen::default(),
+            core_note: None,
+            ending: None,
         }
     }
 
@@ -633,7 +642,11 @@ impl Grader {
             }
             _ => {}
         }
+        if let Some(note) = corenote::socket_option(line.number, text) {
+            self.core_note = Some((line.number, note));
+        }
         if let Some(reason) = stops::app_error(text)
+            .or_else(|| asynctcp::error(text))
             .or_else(|| azure::error(text))
             .or_else(|| stops::token_not_ready(text))
             .or_else(|| stops::connection_error(text))
@@ -800,6 +813,12 @@ impl Grader {
                 // A 2xx says the headers came; reading the body may still crash the board.
                 httpclient::Said::Outcome(Verdict::Pass, why) => {
                     (Verdict::Pass, why, Finality::AfterLines(40))
+                }
+                // The server's own no: the connection worked, whatever failed on the way
+                // (axTLS's `need_bytes` note before HTTPUpdate's `Error (-100)`).
+                httpclient::Said::Outcome(Verdict::Fail, why) => {
+                    self.core.connected_again();
+                    (Verdict::Fail, why, Finality::Now)
                 }
                 httpclient::Said::Outcome(v, why) => (v, why, Finality::Now),
                 // Another request's outcome may follow: the worst of them decides.
