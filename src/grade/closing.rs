@@ -42,7 +42,7 @@ impl Closing {
 type Closer = fn(&mut Grader) -> Option<Closing>;
 
 /// The end-of-log rules, in the order they are asked.
-const CLOSERS: [Closer; 14] = [
+const CLOSERS: [Closer; 15] = [
     Grader::close_on_watchdog_boot,
     Grader::close_on_traceback_after_wifi,
     Grader::close_on_cut_traceback,
@@ -56,6 +56,7 @@ const CLOSERS: [Closer; 14] = [
     Grader::close_on_last_word,
     Grader::close_on_micropython_join,
     Grader::close_on_wifi,
+    Grader::close_on_network_up,
     Grader::close_on_core_note,
 ];
 
@@ -186,6 +187,12 @@ impl Grader {
     fn close_on_wifi(&mut self) -> Option<Closing> {
         let reason = self.wifi_fail.verdict(self.splitter.count())?;
         Some(Closing::fault(reason).at(Stage::Wifi))
+    }
+
+    /// Firmware whose visible job is the network, and the log ends with it up.
+    fn close_on_network_up(&mut self) -> Option<Closing> {
+        let reason = self.netup.verdict(self.splitter.count())?;
+        Some(Closing::new(Verdict::Pass, reason).at(Stage::Wifi))
     }
 
     /// The log ends on a core error about a setting (`setSocketOption(): 1006 : 9`): no outcome,

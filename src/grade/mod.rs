@@ -51,6 +51,7 @@ mod libdiag;
 mod libstatus;
 mod micropy;
 mod mqtt;
+mod netup;
 mod nodemcu_http;
 mod prevcrash;
 mod pushota;
@@ -298,6 +299,8 @@ pub struct Grader {
     /// A core error line about a setting, not the outcome (line, what the timeout's reason
     /// says of it): a log that ends soon after it timed out, and says so.
     core_note: Option<(usize, String)>,
+    /// The network as the core's events (or ESPEasy's watchdog) report it.
+    netup: netup::Watch,
     /// Why the input stopped, while the end-of-log rules are asked.
     ending: Option<End>,
 }
@@ -365,6 +368,7 @@ impl Grader {
             link_down: None,
             telling: telling::Seen::default(),
             core_note: None,
+            netup: netup::Watch::default(),
             ending: None,
         }
     }
@@ -622,6 +626,7 @@ impl Grader {
         }
         self.job.line(line.number, text, &lower);
         self.espnow.line(line.number, text, &lower);
+        self.netup.line(line.number, text);
         self.web.line(line.number, text, &lower);
         if let Some(reason) = self.ws_events.line(&mut self.core, text) {
             self.app_error = Some((line.number, reason));
