@@ -67,6 +67,21 @@ impl Grader {
         if let Some(reason) = self.told.ended_in_stack_block() {
             self.ended_fault.get_or_insert(reason);
         }
+        // A 200 the firmware printed, whose body the log cut off mid-download, is no outcome.
+        if !self.core.is_final
+            && self
+                .core
+                .outcome
+                .as_ref()
+                .is_some_and(|o| o.verdict == Verdict::Pass)
+            && let Some(reason) = self.raw_body.cut_short(self.splitter.count())
+        {
+            self.core.outcome = None;
+            self.core.enter(Stage::Body, None);
+            self.core
+                .propose(Verdict::Timeout, None, reason, Finality::Now);
+            return;
+        }
         if self.core.outcome.is_some() {
             return;
         }

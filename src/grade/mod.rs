@@ -56,6 +56,7 @@ mod nodemcu_http;
 mod prevcrash;
 mod pushota;
 mod pytrace;
+mod rawbody;
 mod session;
 mod sleep;
 mod sockdrop;
@@ -301,6 +302,8 @@ pub struct Grader {
     core_note: Option<(usize, String)>,
     /// The network as the core's events (or ESPEasy's watchdog) report it.
     netup: netup::Watch,
+    /// The body of a response the firmware reads and prints itself.
+    raw_body: rawbody::Body,
     /// Why the input stopped, while the end-of-log rules are asked.
     ending: Option<End>,
 }
@@ -369,6 +372,7 @@ impl Grader {
             telling: telling::Seen::default(),
             core_note: None,
             netup: netup::Watch::default(),
+            raw_body: rawbody::Body::default(),
             ending: None,
         }
     }
@@ -627,6 +631,7 @@ impl Grader {
         self.job.line(line.number, text, &lower);
         self.espnow.line(line.number, text, &lower);
         self.netup.line(line.number, text);
+        self.raw_body.line(line.number, text);
         self.web.line(line.number, text, &lower);
         if let Some(reason) = self.ws_events.line(&mut self.core, text) {
             self.app_error = Some((line.number, reason));
@@ -860,6 +865,7 @@ impl Grader {
             let reason = format!("line {}: {why}", line.number);
             self.core
                 .propose(verdict, None, reason, Finality::AfterLines(40));
+            self.raw_body.start(line.number);
             return;
         }
         // An OTA image that failed verification (its first line says most); the bootloader
