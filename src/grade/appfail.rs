@@ -151,7 +151,7 @@ fn no_status(lower: &str) -> bool {
 
 /// The app's configuration or the server's refusal, not a fault: RainMaker's `Please perform
 /// "claiming" using RainMaker CLI`, a 401/403.
-fn refused(lower: &str) -> bool {
+pub(crate) fn refused(lower: &str) -> bool {
     [
         "please perform",
         "please provision",

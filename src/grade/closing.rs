@@ -42,7 +42,7 @@ impl Closing {
 type Closer = fn(&mut Grader) -> Option<Closing>;
 
 /// The end-of-log rules, in the order they are asked.
-const CLOSERS: [Closer; 15] = [
+const CLOSERS: [Closer; 16] = [
     Grader::close_on_watchdog_boot,
     Grader::close_on_traceback_after_wifi,
     Grader::close_on_cut_traceback,
@@ -58,6 +58,7 @@ const CLOSERS: [Closer; 15] = [
     Grader::close_on_wifi,
     Grader::close_on_network_up,
     Grader::close_on_core_note,
+    Grader::close_on_last_error,
 ];
 
 impl Grader {
@@ -222,5 +223,11 @@ impl Grader {
     pub(super) fn recent_core_note(&self) -> Option<&str> {
         let (at, note) = self.core_note.as_ref()?;
         (self.splitter.count().saturating_sub(*at) <= APP_ERROR_TAIL).then_some(note.as_str())
+    }
+
+    /// The last resort: an error line of firmware no rule knows, near the log's end.
+    fn close_on_last_error(&mut self) -> Option<Closing> {
+        let (verdict, reason) = self.last_error.verdict()?;
+        Some(Closing::new(verdict, reason))
     }
 }

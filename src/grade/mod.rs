@@ -47,6 +47,7 @@ mod https;
 mod idf;
 mod idf_websocket;
 mod jobdone;
+mod lasterror;
 mod libdiag;
 mod libstatus;
 mod micropy;
@@ -306,6 +307,8 @@ pub struct Grader {
     raw_body: rawbody::Body,
     /// Why the input stopped, while the end-of-log rules are asked.
     ending: Option<End>,
+    /// The last error-looking line, the last resort at the log's end.
+    last_error: lasterror::LastError,
 }
 
 impl Grader {
@@ -374,6 +377,7 @@ impl Grader {
             netup: netup::Watch::default(),
             raw_body: rawbody::Body::default(),
             ending: None,
+            last_error: lasterror::LastError::default(),
         }
     }
 
@@ -516,6 +520,7 @@ impl Grader {
         }
         self.panic_tail_line(&line.text);
         self.telling.line(line.number, &line.text);
+        self.last_error.line(line.number, &line.text);
         if self.core.is_final && !self.crash_after_verdict(line) {
             return;
         }

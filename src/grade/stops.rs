@@ -282,14 +282,7 @@ pub(crate) fn connection_error(text: &str) -> Option<String> {
     .any(|w| lower.contains(w));
     // Wi-Fi's own failures (`WL_CONNECTION_LOST`, `Reason: 15 - 4WAY_HANDSHAKE_TIMEOUT`) say the
     // board never got on the network: the Wi-Fi rules explain those.
-    let wifi = lower
-        .split(|c: char| !c.is_ascii_alphanumeric() && c != '_' && c != '-')
-        .any(|w| {
-            matches!(w, "wifi" | "wi-fi" | "wlan" | "ssid" | "sta" | "ap")
-                || w.starts_with("wl_")
-                || w.starts_with("4way")
-        })
-        || super::wifi::disconnect(&lower).is_some();
+    let wifi = super::wifi::about_wifi(&lower);
     (net && failed && !not_a_failure && !wifi && t.len() < 300).then(|| {
         format!(
             "the last error the firmware printed before the log ends is about its connection: \

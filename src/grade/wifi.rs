@@ -76,6 +76,20 @@ fn esphome_code(name: &str) -> Option<u16> {
     })
 }
 
+/// A line about the station's Wi-Fi itself (`WL_CONNECTION_LOST`, `Reason: 15 -
+/// 4WAY_HANDSHAKE_TIMEOUT`, `Connecting to network failed`): the Wi-Fi rules explain those.
+pub(crate) fn about_wifi(lower: &str) -> bool {
+    lower
+        .split(|c: char| !c.is_ascii_alphanumeric() && c != '_' && c != '-')
+        .any(|w| {
+            matches!(w, "wifi" | "wi-fi" | "wlan" | "ssid" | "sta" | "ap")
+                || w.starts_with("wifi_")
+                || w.starts_with("wl_")
+                || w.starts_with("4way")
+        })
+        || disconnect(lower).is_some()
+}
+
 /// A line that says the board is on the network after all.
 pub(crate) fn connected(lower: &str) -> bool {
     lower.contains("got ip")

@@ -1,0 +1,346 @@
+//! The last resort at the log's end: firmware espcheck has no rule for (a Rust app, a Lua
+//! script, a library nobody wrote a rule for) that printed an error and then little or nothing
+//! else. A careful reader does not call that "no verdict": the board said what went wrong, and
+//! the log stops there. This reads the last error-looking line, and gives it when no rule
+//! decided and nothing after it says the job worked.
+//!
+//! Only lines at an error or warning level (or with no level) count; an ESP-IDF or
+//! arduino-esp32 line at debug or verbose level is a trace, not an outcome. The error must be
+//! among the last [`TAIL`] lines that say anything.
+
+use super::model::Verdict;
+
+/// Lines with text that may follow the error before the log's end, and it still ends there.
+pub(crate) const TAIL: usize = 8;
+
+/// The longest part of the line the reason quotes.
+const QUOTE: usize = 200;
+
+/// The last error-looking line and what came after it.
+#[derive(Debug, Default)]
+pub(crate) struct LastError {
+    last: Option<(usize, String)>,
+    /// Lines with text since it.
+    since: usize,
+    /// Whether a line since it said something worked.
+    worked: bool,
+}
+
+impl LastError {
+    /// Read one line.
+    pub(crate) fn line(&mut self, number: usize, text: &str) {
+        let t = text.trim();
+        if t.is_empty() {
+            return;
+        }
+        let Some(body) = counted_body(t) else {
+            self.after(t);
+            return;
+        };
+        let lower = body.to_ascii_lowercase();
+        if says_error(&lower) {
+            self.last = Some((number, body.to_owned()));
+            self.since = 0;
+            self.worked = false;
+        } else {
+            self.after(t);
+        }
+    }
+
+    fn after(&mut self, t: &str) {
+        if self.last.is_some() {
+            self.since += 1;
+            self.worked |= worked(&t.to_ascii_lowercase());
+        }
+    }
+
+    /// The verdict the last error gives when the log ends now, and why.
+    pub(crate) fn verdict(&self) -> Option<(Verdict, String)> {
+        let (at, body) = self.last.as_ref()?;
+        if self.since > TAIL || self.worked {
+            return None;
+        }
+        let quoted = quote(body);
+        let lower = message(body).to_ascii_lowercase();
+        let (verdict, what) = if super::appfail::refused(&lower) {
+            (
+                Verdict::Fail,
+                "it reads this as the far end refusing the board (not a fault of the board)",
+            )
+        } else if !BROKE.iter().any(|w| lower.contains(w)) {
+            (
+                Verdict::Fail,
+                "it reads this as the app's own step failing, not its connection or the board",
+            )
+        } else {
+            (
+                Verdict::Fault,
+                "it reads this as the board or its connection failing there",
+            )
+        };
+        Some((
+            verdict,
+            format!(
+                "line {at}: the last error the firmware printed, and the log ends soon after it \
+                 with nothing that worked: `{quoted}` (espcheck does not know this firmware's \
+                 lines; {what})"
+            ),
+        ))
+    }
+}
+
+/// Words that put a failure on the connection or the board (a crash, a watchdog), not on the
+/// app's own step (`setupCert failed`); an error code or `error` is read as the board's too.
+const BROKE: [&str; 30] = [
+    "connect",
+    "socket",
+    "tcp",
+    "udp",
+    "tls",
+    "ssl",
+    "dns",
+    "host",
+    "server",
+    "timeout",
+    "timed",
+    "http",
+    "mqtt",
+    "send",
+    "recv",
+    "read",
+    "write",
+    "network",
+    "fault",
+    "exception",
+    "panic",
+    "abort",
+    "assert",
+    "wdt",
+    "watchdog",
+    "err",
+    "ack",
+    "broker",
+    "request",
+    "certificate",
+];
+
+/// The message of a line that may report an outcome: past an ESP-IDF, arduino-esp32 or
+/// ESPHome level prefix, `None` for the debug and verbose levels, for lines the Wi-Fi rules
+/// own, and for lines that are known noise (a setting not stored yet, a bootloader's hash
+/// warning, a socket option).
+fn counted_body(t: &str) -> Option<&str> {
+    let lower = t.to_ascii_lowercase();
+    let owned = super::wifi::about_wifi(&lower);
+    if owned || NOISE.iter().any(|n| lower.contains(n)) || trace_not_failed(&lower) || a_name(t) {
+        return None;
+    }
+    if let Some(body) = super::idf::log_body(t) {
+        return (!t.starts_with(['D', 'V'])).then_some(body);
+    }
+    // `[D][api:246]:`, `[  1234][V][WiFiGeneric.cpp:…]`, also behind a timestamp or the text of
+    // an escape code a terminal did not run (`[1B][0;36m[D][…`).
+    let head: String = t.chars().take(40).collect();
+    if ["[D][", "[V][", "[VV]["].iter().any(|l| head.contains(l)) {
+        return None;
+    }
+    Some(t)
+}
+
+/// Error lines that firmware prints on every good run.
+const NOISE: [&str; 3] = [
+    // arduino-esp32's Preferences on a key not written yet.
+    "nvs_get",
+    // The ESP32-C3 bootloader on an image built without its hash; it boots anyway.
+    "sha-256 comparison failed",
+    // arduino-esp32 3.x on a socket option the stack does not take.
+    "setsocketoption",
+];
+
+/// A line that is one lower-case identifier (`failure_number`): a label or key the firmware
+/// printed, not a message.
+fn a_name(t: &str) -> bool {
+    t.contains('_')
+        && t.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+}
+
+/// An mbedTLS debug trace of a call that returned a byte count, not an error:
+/// `ssl_msg.c:2318 ssl->f_recv(_timeout)() returned 5 (-0xfffffffb)`.
+fn trace_not_failed(lower: &str) -> bool {
+    lower.contains(".c:")
+        && lower
+            .split_once(" returned ")
+            .is_some_and(|(_, n)| n.starts_with(|c: char| c.is_ascii_digit()))
+}
+
+/// Words that say something failed, as whole words (also inside a constant's name such as
+/// `HTTP_UPDATE_FAILED`), and not a zero count of errors (`Error count: 0`).
+fn says_error(lower: &str) -> bool {
+    const PHRASES: [&str; 4] = ["timed out", "could not", "couldn't", "can't"];
+    let tokens: Vec<&str> = lower
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect();
+    let failed = tokens.iter().enumerate().any(|(i, w)| {
+        let next = |k: usize| tokens.get(i + k).copied();
+        let zero = next(1) == Some("0")
+            || (next(1).is_some_and(|n| ["count", "counts", "code", "s"].contains(&n))
+                && next(2) == Some("0"))
+            || (i > 0 && tokens[i - 1] == "0");
+        FAILURE_WORDS.contains(w) && !zero
+    });
+    (failed || PHRASES.iter().any(|p| lower.contains(p))) && !lower.contains("no error")
+}
+
+const FAILURE_WORDS: [&str; 22] = [
+    "error",
+    "err",
+    "fail",
+    "failed",
+    "fails",
+    "failure",
+    "fault",
+    "exception",
+    "panic",
+    "panicked",
+    "abort",
+    "aborted",
+    "aborting",
+    "timeout",
+    "refused",
+    "denied",
+    "unable",
+    "cannot",
+    "unreachable",
+    "rejected",
+    "forbidden",
+    "unauthorized",
+];
+
+/// A line that says the job, or a connection, worked, or that the firmware moved on to retry
+/// or to wait for the user (a config portal): the log does not end on the error then.
+fn worked(lower: &str) -> bool {
+    !says_error(lower)
+        && (lower.trim() == "ok"
+            || [
+                "success",
+                "succeeded",
+                "connected",
+                "200 ok",
+                "done",
+                "complete",
+                "retry",
+                "attempt",
+                "connecting",
+                "reconnect",
+                "portal",
+            ]
+            .iter()
+            .any(|w| lower.contains(w)))
+}
+
+/// An arduino-esp32 line's message, past its `[  2010][E][file.cpp:91] ` source (a file name
+/// such as `esp_https_server.cpp` says nothing about what failed).
+fn message(body: &str) -> &str {
+    ["][E][", "][W][", "][I]["]
+        .iter()
+        .chain(&["[E][", "[W][", "[I]["])
+        .find_map(|level| body.split_once(level))
+        .and_then(|(_, rest)| rest.split_once("] "))
+        .map_or(body, |(_, message)| message)
+}
+
+/// `body`, cut at [`QUOTE`] characters.
+fn quote(body: &str) -> String {
+    if body.chars().count() <= QUOTE {
+        return body.to_owned();
+    }
+    let cut: String = body.chars().take(QUOTE).collect();
+    format!("{cut}…")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn grade(lines: &[&str]) -> Option<(Verdict, String)> {
+        let mut e = LastError::default();
+        for (i, l) in lines.iter().enumerate() {
+            e.line(i + 1, l);
+        }
+        e.verdict()
+    }
+
+    #[test]
+    fn an_unknown_libraries_last_error_is_the_outcome() {
+        for (lines, verdict, words) in [
+            (
+                &["WiFi connected", "ack timeout 4"][..],
+                Verdict::Fault,
+                "`ack timeout 4`",
+            ),
+            (
+                &["[  2010][E][esp_https_server.cpp:91] setupCert(): setupCert failed"][..],
+                Verdict::Fail,
+                "setupCert failed",
+            ),
+            (
+                &[
+                    "I (420) app: start",
+                    "E (910) cloud: Access denied for device",
+                    "",
+                ][..],
+                Verdict::Fail,
+                "line 2: ",
+            ),
+            (
+                &[
+                    "Exception 'Store/AMO access fault' mepc=0x42001234",
+                    "0x42001234",
+                    "0x42005678",
+                ][..],
+                Verdict::Fault,
+                "Store/AMO access fault",
+            ),
+        ] {
+            let (v, why) = grade(lines).unwrap_or((Verdict::Timeout, String::new()));
+            assert_eq!(v, verdict, "{lines:?}: {why}");
+            assert!(why.contains(words), "{why}");
+        }
+    }
+
+    #[test]
+    fn what_is_not_an_outcome() {
+        for lines in [
+            // Traces at debug level, counts of no errors, and plain progress.
+            &["[D][HTTPClient.cpp:293] beginInternal(): error parsing"][..],
+            &["D (77) mbedtls: ssl_tls.c:2541 ssl->f_recv() returned -1 error"][..],
+            &["sent 12 packets, 0 errors"][..],
+            &["Connecting...", "Retrying in 5 s"][..],
+            // The job worked after the error.
+            &["connect failed, retrying", "MQTT connected"][..],
+            // The error is long behind the log's end.
+            &[
+                "DNS lookup failed",
+                "a",
+                "b",
+                "c",
+                "d",
+                "e",
+                "f",
+                "g",
+                "h",
+                "i",
+            ][..],
+        ] {
+            assert_eq!(grade(lines), None, "{lines:?}");
+        }
+    }
+
+    #[test]
+    fn a_long_line_is_quoted_cut() {
+        let long = format!("error: {}", "x".repeat(400));
+        let (_, why) = grade(&[&long]).unwrap_or((Verdict::Timeout, String::new()));
+        assert!(why.contains('…') && why.len() < 500, "{why}");
+    }
+}
