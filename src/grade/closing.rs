@@ -42,7 +42,7 @@ impl Closing {
 type Closer = fn(&mut Grader) -> Option<Closing>;
 
 /// The end-of-log rules, in the order they are asked.
-const CLOSERS: [Closer; 18] = [
+const CLOSERS: [Closer; 20] = [
     Grader::close_on_watchdog_boot,
     Grader::close_on_traceback_after_wifi,
     Grader::close_on_cut_traceback,
@@ -60,6 +60,8 @@ const CLOSERS: [Closer; 18] = [
     Grader::close_on_micropython_join,
     Grader::close_on_wifi,
     Grader::close_on_flapping,
+    Grader::close_on_network_up,
+    Grader::close_on_core_note,
     Grader::close_on_last_error,
 ];
 
@@ -70,9 +72,25 @@ impl Grader {
         if let Some(reason) = self.told.ended_in_stack_block() {
             self.ended_fault.get_or_insert(reason);
         }
+        // A 200 the firmware printed, whose body the log cut off mid-download, is no outcome.
+        if !self.core.is_final
+            && self
+                .core
+                .outcome
+                .as_ref()
+                .is_some_and(|o| o.verdict == Verdict::Pass)
+            && let Some(reason) = self.raw_body.cut_short(self.splitter.count())
+        {
+            self.core.outcome = None;
+            self.core.enter(Stage::Body, None);
+            self.core
+                .propose(Verdict::Timeout, None, reason, Finality::Now);
+            return;
+        }
         if self.core.outcome.is_some() {
             return;
         }
+        self.ending = Some(end);
         let closing = CLOSERS
             .iter()
             .find_map(|closer| closer(self))
@@ -192,7 +210,7 @@ impl Grader {
             .espnow
             .verdict()
             .or_else(|| self.web.verdict())
-            .or_else(|| self.sleep.verdict().map(|why| (Verdict::Pass, why)))?;
+            .or_else(|| self.sleep.verdict())?;
         Some(Closing::new(verdict, reason))
     }
 
@@ -215,6 +233,26 @@ impl Grader {
     /// A link that dropped again and again, down at the log's end.
     fn close_on_flapping(&mut self) -> Option<Closing> {
         self.flapping.verdict().map(Closing::fault)
+    }
+
+    /// Firmware whose visible job is the network, and the log ends with it up.
+    fn close_on_network_up(&mut self) -> Option<Closing> {
+        let reason = self.netup.verdict(self.splitter.count())?;
+        Some(Closing::new(Verdict::Pass, reason).at(Stage::Wifi))
+    }
+
+    /// The log ends on a core error about a setting (`setSocketOption(): 1006 : 9`): no outcome,
+    /// and no failure either (a later rule would read the error line as the run's fault).
+    fn close_on_core_note(&mut self) -> Option<Closing> {
+        self.recent_core_note()?;
+        let end = self.ending.unwrap_or(End::Eof);
+        Some(Closing::new(Verdict::Timeout, self.timeout_reason(end)))
+    }
+
+    /// The core note, when the log ended soon after it.
+    pub(super) fn recent_core_note(&self) -> Option<&str> {
+        let (at, note) = self.core_note.as_ref()?;
+        (self.splitter.count().saturating_sub(*at) <= APP_ERROR_TAIL).then_some(note.as_str())
     }
 
     /// The last resort: an error line of firmware no rule knows, near the log's end.

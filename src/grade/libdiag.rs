@@ -95,13 +95,13 @@ fn connection(lower: &str, found: &Found) -> Option<Finding> {
             None,
         );
     }
-    if let Some(host) = dns_failure(lower) {
+    if let Some((host, said)) = dns_failure(lower) {
         return found(
             CONNECTION,
             About::Connection,
             Weight::Fails,
             format!(
-                "the DNS lookup of {host} failed{}: the board could not resolve the host name \
+                "the DNS lookup of {host} failed (`{said}`){}: the board could not resolve the host name \
                  (check the name in the URL, and the DNS server the network gives the board)",
                 dns_code(lower)
             ),
@@ -289,8 +289,9 @@ fn open_connection_code(lower: &str) -> Option<String> {
 
 /// The host of a failed DNS lookup as arduino-esp32 (`hostByName(): DNS Failed for HOST`, 3.x:
 /// `DNS Failed for 'HOST' with error '-54'`) and the ESP8266 core (`[hostByName] Host: HOST
-/// lookup error: -5!`) print it; `a host name` when the line names none.
-fn dns_failure(lower: &str) -> Option<String> {
+/// lookup error: -5!`) print it; `a host name` when the line names none. With it, the log's own
+/// words for the failure, which users search for.
+fn dns_failure(lower: &str) -> Option<(String, &'static str)> {
     let name = |rest: &str| {
         let rest = rest.trim_start();
         let host = match rest.strip_prefix('\'') {
@@ -303,8 +304,8 @@ fn dns_failure(lower: &str) -> Option<String> {
             host.to_owned()
         }
     };
-    if let Some(i) = lower.find("dns failed for ") {
-        return Some(name(&lower[i + 15..]));
+    if let Some(i) = lower.find("dns failed for") {
+        return Some((name(&lower[i + 14..]), "DNS Failed"));
     }
     if lower.contains("lookup error") && lower.contains("hostbyname") {
         let host = lower
@@ -312,10 +313,17 @@ fn dns_failure(lower: &str) -> Option<String> {
             .map(|i| &lower[i + 6..])
             .and_then(|r| r.split(" lookup error").next())
             .map(name);
-        return Some(host.unwrap_or_else(|| "a host name".to_owned()));
+        return Some((
+            host.unwrap_or_else(|| "a host name".to_owned()),
+            "lookup error",
+        ));
     }
-    (lower.contains("dns lookup failed") || lower.contains("dns failed"))
-        .then(|| "a host name".to_owned())
+    if lower.contains("dns lookup failed") {
+        return Some(("a host name".to_owned(), "DNS lookup failed"));
+    }
+    lower
+        .contains("dns failed")
+        .then(|| ("a host name".to_owned(), "DNS Failed"))
 }
 
 /// The resolver's code as the line printed it, quoted with lwIP's name for it:
@@ -598,6 +606,24 @@ mod tests {
                 e.contains(&format!("DNS lookup of {host} failed")),
                 "{line}: {e}"
             );
+        }
+        // The log's own words stay in the reason, also when the name printed empty.
+        for (line, said) in [
+            (
+                "[E][WiFiGeneric.cpp:654] hostByName(): DNS Failed for",
+                "(`DNS Failed`)",
+            ),
+            (
+                "[hostByName] Host: example.com lookup error: -5!",
+                "(`lookup error`)",
+            ),
+            (
+                "E (5210) example: DNS lookup failed err=202",
+                "(`DNS lookup failed`)",
+            ),
+        ] {
+            let (_, e) = source_and_words(line);
+            assert!(e.contains(said), "{line}: {e}");
         }
         // Resolving, and clearing the cache, are not failures.
         for line in [

@@ -23,6 +23,7 @@ mod aftermath;
 mod appfail;
 mod appstate;
 mod appupdate;
+mod asynctcp;
 mod at_codes;
 mod athost;
 mod axtls;
@@ -35,6 +36,7 @@ mod closing;
 mod cohost;
 mod connack;
 mod context;
+mod corenote;
 mod crash;
 mod dumpbody;
 mod engine;
@@ -56,10 +58,12 @@ mod lua_error;
 mod mbedtls_trace;
 mod micropy;
 mod mqtt;
+mod netup;
 mod nodemcu_http;
 mod prevcrash;
 mod pushota;
 mod pytrace;
+mod rawbody;
 mod session;
 mod sleep;
 mod sockdrop;
@@ -308,6 +312,15 @@ pub struct Grader {
     link_down: Option<String>,
     /// Lines that name a failure's cause (a handshake, memory, an assertion), for the reason.
     telling: telling::Seen,
+    /// A core error line about a setting, not the outcome (line, what the timeout's reason
+    /// says of it): a log that ends soon after it timed out, and says so.
+    core_note: Option<(usize, String)>,
+    /// The network as the core's events (or ESPEasy's watchdog) report it.
+    netup: netup::Watch,
+    /// The body of a response the firmware reads and prints itself.
+    raw_body: rawbody::Body,
+    /// Why the input stopped, while the end-of-log rules are asked.
+    ending: Option<End>,
     /// The last error-looking line, the last resort at the log's end.
     last_error: lasterror::LastError,
     /// Drops of a link since it was last up.
@@ -380,6 +393,10 @@ impl Grader {
             hosted: false,
             link_down: None,
             telling: telling::Seen::default(),
+            core_note: None,
+            netup: netup::Watch::default(),
+            raw_body: rawbody::Body::default(),
+            ending: None,
             last_error: lasterror::LastError::default(),
             flapping: flapping::Flapping::default(),
         }
@@ -651,6 +668,8 @@ impl Grader {
         }
         self.job.line(line.number, text, &lower);
         self.espnow.line(line.number, text, &lower);
+        self.netup.line(line.number, text);
+        self.raw_body.line(line.number, text);
         self.web.line(line.number, text, &lower);
         if let Some(reason) = self.ws_events.line(&mut self.core, text) {
             self.app_error = Some((line.number, reason));
@@ -671,7 +690,11 @@ impl Grader {
             }
             _ => {}
         }
+        if let Some(note) = corenote::socket_option(line.number, text) {
+            self.core_note = Some((line.number, note));
+        }
         if let Some(reason) = stops::app_error(text)
+            .or_else(|| asynctcp::error(text))
             .or_else(|| azure::error(text))
             .or_else(|| stops::token_not_ready(text))
             .or_else(|| stops::connection_error(text))
@@ -850,6 +873,12 @@ impl Grader {
                 httpclient::Said::Outcome(Verdict::Pass, why) => {
                     (Verdict::Pass, why, Finality::AfterLines(40))
                 }
+                // The server's own no: the connection worked, whatever failed on the way
+                // (axTLS's `need_bytes` note before HTTPUpdate's `Error (-100)`).
+                httpclient::Said::Outcome(Verdict::Fail, why) => {
+                    self.core.connected_again();
+                    (Verdict::Fail, why, Finality::Now)
+                }
                 httpclient::Said::Outcome(v, why) => (v, why, Finality::Now),
                 // Another request's outcome may follow: the worst of them decides.
                 httpclient::Said::Step(v, why) => (v, why, Finality::AfterLines(40)),
@@ -885,6 +914,7 @@ impl Grader {
             let reason = format!("line {}: {why}", line.number);
             self.core
                 .propose(verdict, None, reason, Finality::AfterLines(40));
+            self.raw_body.start(line.number);
             return;
         }
         // An OTA image that failed verification (its first line says most); the bootloader

@@ -27,6 +27,9 @@ pub(crate) fn worked(text: &str) -> Option<String> {
             "the websocket server answered a ping (`{t}`): the connection works"
         ));
     }
+    if let Some(why) = ws_server_accepted(t) {
+        return Some(why);
+    }
     if bare == "we are now connected to the ble server" {
         return Some(format!(
             "the BLE client connected to its server (`{t}`): the connection works"
@@ -39,6 +42,28 @@ pub(crate) fn worked(text: &str) -> Option<String> {
         .any(|w| w == "esp_gatts_connect_evt");
     event.then(|| {
         format!("a BLE client connected to the board's GATT server (`{t}`): the connection works")
+    })
+}
+
+/// An ESP-IDF websocket server that took a client: the ws_echo_server example's `Handshake done,
+/// the new connection was opened`, or an app's websocket tag saying `client 1 connected!`. Not
+/// a client that left (`client 1 disconnected`), nor an Arduino line without the IDF log frame.
+fn ws_server_accepted(t: &str) -> Option<String> {
+    let body = super::idf::log_body(t)?;
+    let lower = body.to_ascii_lowercase();
+    let (tag, message) = lower.split_once(": ")?;
+    let message = message.trim().trim_end_matches(['!', '.']);
+    let handshake = message == "handshake done, the new connection was opened";
+    let client = message
+        .strip_prefix("client ")
+        .and_then(|r| r.strip_suffix(" connected"))
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+    let ws_tag = tag.contains("websocket") || tag.starts_with("ws");
+    (handshake || (client && ws_tag)).then(|| {
+        format!(
+            "the board's websocket server accepted a client (`{}`): the server works",
+            t.trim()
+        )
     })
 }
 
@@ -138,6 +163,25 @@ mod tests {
             "[D][BLEUtils.cpp:1611] dumpGattServerEvent(): GATT ServerEvent: ESP_GATTS_CONNECT_EVT",
         ] {
             assert!(worked(line).is_some(), "{line}");
+        }
+    }
+
+    #[test]
+    fn an_idf_websocket_server_that_took_a_client_worked() {
+        for line in [
+            "I (204927) websocket_callback: client 1 connected!",
+            "I (5120) ws_echo_server: Handshake done, the new connection was opened",
+            "I (88) ws_server: client 12 connected",
+        ] {
+            assert!(worked(line).is_some(), "{line}");
+        }
+        for line in [
+            "I (204927) websocket_callback: client 1 disconnected!",
+            "I (204917) server_task: new client",
+            "I (9) http_server: client 1 connected",
+            "websocket_callback: client 1 connected!",
+        ] {
+            assert!(worked(line).is_none(), "{line}");
         }
     }
 

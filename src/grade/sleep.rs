@@ -7,6 +7,10 @@
 //! before it is someone's reset (the button, a monitor's DTR/RTS, a deep-sleep wire), no crash:
 //! a crash prints its dump first.
 
+//! A failure the sketch printed between its last wake-up and its last announcement (`Failed to
+//! obtain time`, `HTTP GET failed`) is that cycle's job not done: the board went back to sleep
+//! without it, and the cycle is no pass.
+
 /// Lines after a sleep announcement within which a banner is that sleep's wake-up.
 const WAKE_WITHIN: u32 = 4;
 
@@ -24,6 +28,10 @@ pub(crate) struct State {
     cycles: u32,
     /// The last announcement: its line and text.
     last: Option<(usize, String)>,
+    /// The first failure the sketch printed since the last wake-up (line, text).
+    failure: Option<(usize, String)>,
+    /// The failure of the cycle the last announcement closed.
+    last_failed: Option<(usize, String)>,
 }
 
 impl State {
@@ -57,10 +65,14 @@ impl State {
         } else {
             announces_sleep(t)
         };
+        if !sleeps && !woke && self.failure.is_none() && failed(said) {
+            self.failure = Some((number, said.chars().take(120).collect()));
+        }
         if sleeps {
             if self.woke && self.announced > 0 {
                 self.cycles += 1;
             }
+            self.last_failed = self.failure.take();
             self.woke = false;
             self.announced += 1;
             self.since_sleep = Some(0);
@@ -98,27 +110,69 @@ impl State {
         if self.announced > 0 {
             self.woke = true;
         }
+        self.failure = None;
         self.since_sleep = None;
     }
 
     /// The verdict when nothing else decided: the board slept and woke, and the sketch ran
-    /// again after a wake-up.
-    pub(crate) fn verdict(&self) -> Option<String> {
+    /// again after a wake-up (a pass), unless it printed a failure in its last cycle (a fault).
+    pub(crate) fn verdict(&self) -> Option<(super::Verdict, String)> {
         if self.cycles == 0 {
             return None;
         }
         let (at, quote) = self.last.as_ref()?;
+        if let Some((n, failure)) = &self.last_failed {
+            return Some((
+                super::Verdict::Fault,
+                format!(
+                    "line {n}: the board woke from deep sleep and the sketch ran, but in its last \
+                     cycle it printed `{failure}` and went back to sleep (line {at}: `{quote}`) \
+                     without doing that part of its job"
+                ),
+            ));
+        }
         let times = if self.cycles == 1 {
             "once".to_owned()
         } else {
             format!("{} times", self.cycles)
         };
-        Some(format!(
-            "line {at}: the deep-sleep cycle works: the board woke up {times} and the sketch ran \
-             and announced its sleep again each time (`{quote}`); the restarts between are \
-             wake-ups, not resets"
+        Some((
+            super::Verdict::Pass,
+            format!(
+                "line {at}: the deep-sleep cycle works: the board woke up {times} and the sketch \
+                 ran and announced its sleep again each time (`{quote}`); the restarts between \
+                 are wake-ups, not resets"
+            ),
         ))
     }
+}
+
+/// Whether a sketch's line says something it tried failed: `Failed to obtain time`, `HTTP GET
+/// failed, error: connection refused`, `Could not connect to MQTT`, `Error reading sensor`. Not a
+/// count of none (`0 errors`), nor a framework's log line that narrates (`E (98) phy_comm: gpio[0]
+/// number: 2 is reserved` says no failure word).
+fn failed(said: &str) -> bool {
+    let lower = said.to_ascii_lowercase();
+    if [
+        "no error",
+        "0 error",
+        "errors: 0",
+        "error: 0",
+        "without error",
+    ]
+    .iter()
+    .any(|w| lower.contains(w))
+    {
+        return false;
+    }
+    let words = lower.split(|c: char| !c.is_ascii_alphanumeric());
+    let word = words.clone().any(|w| {
+        matches!(
+            w,
+            "failed" | "fail" | "failure" | "error" | "unable" | "couldn" | "cannot"
+        )
+    });
+    word || lower.contains("could not")
 }
 
 /// Whether a ROM banner's reset cause is a deep-sleep wake-up: ESP8266 `rst cause:5`, ESP32
@@ -245,7 +299,7 @@ mod tests {
              Sleep.... 1 \nb{garbage}Sleep.."
         );
         let s = run(&log);
-        let why = s.verdict().unwrap_or_default();
+        let why = s.verdict().map(|(_, why)| why).unwrap_or_default();
         assert!(why.contains("woke up 2 times"), "{why}");
         assert!(why.contains("(`Sleep..`)"), "{why}");
         let s = run(
@@ -260,10 +314,55 @@ mod tests {
             "Going to sleep\nReset reason: Deep-Sleep Wake\nGoing to sleep\n\
                      Reset reason: Deep-Sleep Wake\nGoing to sleep\n",
         );
-        assert!(s.verdict().unwrap_or_default().contains("woke up 2 times"));
+        let why = s.verdict().map(|(_, why)| why).unwrap_or_default();
+        assert!(why.contains("woke up 2 times"), "{why}");
         // The wake line itself is no announcement.
         let s = run("Reset reason: Deep-Sleep Wake\nReset reason: Deep-Sleep Wake\n");
         assert!(s.verdict().is_none());
+    }
+
+    #[test]
+    fn a_failure_in_the_last_cycle_is_no_pass() {
+        let cycle = |middle: &str| {
+            format!(
+                "Starting deep-sleep period...\n ets Jan  8 2013,rst cause:5, boot mode:(3,6)\n\
+                 load 0x4010f000, len 1384, room 16\nConnecting to: ssid\n\
+                 E (98) phy_comm: gpio[0] number: 2 is reserved\n\
+                 WiFi connected at: 192.168.1.20\n{middle}\nStarting deep-sleep period...\n"
+            )
+        };
+        for failure in [
+            "Failed to obtain time",
+            "HTTP GET failed, error: connection refused",
+            "Could not connect to MQTT broker",
+            "Error reading DHT sensor!",
+        ] {
+            let s = run(&cycle(failure));
+            let (v, why) = s
+                .verdict()
+                .unwrap_or_else(|| panic!("no verdict: {failure}"));
+            assert_eq!(v, crate::grade::Verdict::Fault, "{failure}");
+            assert!(why.contains(failure), "{why}");
+        }
+        for fine in [
+            "Time: 12:30:01",
+            "0 errors, 3 readings",
+            "Upload done, no error",
+        ] {
+            let s = run(&cycle(fine));
+            let v = s.verdict().map(|(v, _)| v);
+            assert_eq!(v, Some(crate::grade::Verdict::Pass), "{fine}");
+        }
+        // A failure in an earlier cycle, with the last one clean, is a pass.
+        let s = run(&format!(
+            "{}{}",
+            cycle("Failed to obtain time"),
+            cycle("Time: 12:30:01").replacen("Starting deep-sleep period...\n", "", 1)
+        ));
+        assert_eq!(
+            s.verdict().map(|(v, _)| v),
+            Some(crate::grade::Verdict::Pass)
+        );
     }
 
     #[test]

@@ -81,6 +81,7 @@ impl Grader {
         let hint = download
             .as_deref()
             .or(wifi.as_deref())
+            .or(self.recent_core_note())
             .or(retried.as_deref())
             .unwrap_or(hint);
         match end {

@@ -33,9 +33,14 @@ pub(crate) fn upgraded(text: &str) -> Option<String> {
             "the server accepted the websocket upgrade (`{t}`): the connection works"
         ));
     }
-    let event = ["[wsc] connected to url:", "[ioc] connected to url:"]
-        .iter()
-        .any(|p| lower.starts_with(p));
+    // timum-viw's SocketIoClient tags its lines `[SIoC]`.
+    let event = [
+        "[wsc] connected to url:",
+        "[ioc] connected to url:",
+        "[sioc] connected to url:",
+    ]
+    .iter()
+    .any(|p| lower.starts_with(p));
     event.then(|| format!("the websocket client connected (`{t}`): the connection works"))
 }
 
@@ -131,6 +136,7 @@ fn library_line(lower: &str) -> bool {
         "[ws-server]",
         "[wsc]",
         "[ioc]",
+        "[sioc]",
         "[ws][",
         "websocket",
     ]
@@ -142,7 +148,9 @@ fn library_line(lower: &str) -> bool {
 /// ESPAsyncWebServer handler (`ws[/ws][1] connect`), and with a websocket seen, a sketch's own
 /// short line.
 fn up(lower: &str, seen: bool) -> bool {
-    if lower.starts_with("[wsc] connected to url:") || lower.starts_with("[ioc] connected to url:")
+    if ["[wsc]", "[ioc]", "[sioc]"]
+        .iter()
+        .any(|tag| lower.starts_with(&format!("{tag} connected to url:")))
     {
         return true;
     }
@@ -163,7 +171,10 @@ fn up(lower: &str, seen: bool) -> bool {
 /// `Some(false)` for a server's client leaving or a sketch's own words.
 fn down(lower: &str, seen: bool) -> Option<bool> {
     let bare = lower.trim_end_matches(['!', '.']);
-    if bare == "[wsc] disconnected" || bare == "[ioc] disconnected" {
+    if matches!(
+        bare,
+        "[wsc] disconnected" | "[ioc] disconnected" | "[sioc] disconnected"
+    ) {
         return Some(true);
     }
     if let Some(rest) = client_tag(lower) {
@@ -235,10 +246,13 @@ mod tests {
             "HTTP/1.1 101 Switching Protocols",
             "[WSc] Connected to url: /",
             "[IOc] Connected to url: /socket.io/?EIO=4",
+            "[SIoC] Connected to url: /socket.io/?transport=websocket",
         ] {
             assert!(upgraded(line).is_some(), "{line}");
         }
         for line in [
+            "[SIoC] Disconnected!",
+            "[SIoC] add packet 42[\"message\",hello from esp]",
             "[WS-Client][handleHeader] RX: HTTP/1.1 200 OK",
             "[WS-Client][handleHeader]  - cCode: 101",
             "expected HTTP/1.1 101 but got 400",

@@ -260,6 +260,19 @@ pub(crate) fn failure(lower: &str) -> Option<Failure> {
             1,
         ),
         (
+            // 2.x's `*wm:[0] [ERROR] Connect to new AP Failed`, older `Connect to new AP [FAILED]`.
+            "connect to new ap failed",
+            "WiFiManager could not join the network it was given in its portal (`Connect to new \
+             AP Failed`: a wrong password, or the access point out of reach)",
+            1,
+        ),
+        (
+            "connect to new ap [failed]",
+            "WiFiManager could not join the network it was given in its portal (`Connect to new \
+             AP [FAILED]`: a wrong password, or the access point out of reach)",
+            1,
+        ),
+        (
             "wif: connect failed",
             "Tasmota could not join the access point",
             1,
@@ -677,6 +690,9 @@ mod tests {
             ),
             ("I (5323) wifi station: connect to the AP fail", None),
             ("wifi evt: disconnected, reason 202", Some(202)),
+            ("*wm:[0] [ERROR] Connect to new AP Failed ", None),
+            ("*wm:Connect to new AP [FAILED] ", None),
+            ("12:01:33.120 -> *WM: [1] Connect to new AP [FAILED]", None),
         ] {
             let f = fail(line).unwrap_or_else(|| panic!("not a failure: {line}"));
             assert_eq!(f.code, code, "{line}");
@@ -754,6 +770,8 @@ mod tests {
             "Reboot reason: 4",
             "rst cause:2, boot mode:(3,6)",
             "Connecting to WiFi....",
+            "*wm:[1] Connecting to NEW AP: (friends wifi ssid)",
+            "*wm:Connect to new AP [SUCCESS] ",
             "W (13146925) wifi:Haven't to connect to a suitable AP now!",
             "[HTTP] GET... failed, error: connection refused",
             "WiFi connected, but MQTT connection failed",

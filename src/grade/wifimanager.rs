@@ -3,8 +3,8 @@
 //! optional `[1] ` level, or 0.x's `*WM: ` tag). That provisioning session is what the log shows,
 //! so it is a pass (a later failure or crash still outranks it). A join with saved credentials
 //! (`AutoConnect: SUCCESS`, `Connection result: WL_CONNECTED`) is only the app's first step: the
-//! app's own job after it decides. The `[FAILED]` results are left to the Wi-Fi rules, as the
-//! portal keeps waiting.
+//! app's own job after it decides. Its failures (`Connect to new AP [FAILED]`, 2.x's `[ERROR]
+//! Connect to new AP Failed`) are the Wi-Fi rules' (`wifi_fail`): the station never joined.
 
 /// The message of a WiFiManager debug line, past its `*wm:` and level.
 fn message(text: &str) -> Option<&str> {
