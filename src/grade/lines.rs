@@ -106,6 +106,7 @@ impl LineSplitter {
             t if t.len() == text.len() => text,
             t => t.to_owned(),
         };
+        let text = uncode(text);
         let (stamp, text) = match split_stamp(&text) {
             Some((stamp, rest)) => (Some(stamp.to_owned()), unsourced(unquote(rest)).to_owned()),
             None => match unsourced(&text) {
@@ -140,6 +141,17 @@ pub fn unquote(text: &str) -> &str {
         t = rest.strip_prefix(' ').unwrap_or(rest);
     }
     t
+}
+
+/// The line without the inline-code marks a paste wrapped its parts in (`` `[E][WiFiClient.cpp:74]`
+/// connect(): lwip_connect_r: `113` ``): a line that starts with one and has them in pairs.
+fn uncode(text: String) -> String {
+    let marks = text.bytes().filter(|&b| b == b'`').count();
+    if text.trim_start().starts_with('`') && marks % 2 == 0 {
+        text.replace('`', "")
+    } else {
+        text
+    }
 }
 
 /// The line without the address a remote-log receiver (UDP syslog, BLE2MQTT's remote log, a
@@ -362,6 +374,23 @@ mod tests {
     fn crlf_split_across_reads_is_one_line_end() {
         let lines = split(&[b"one\r", b"\ntwo\r\n"]);
         assert_eq!(texts(&lines), ["one", "two"]);
+    }
+
+    #[test]
+    fn inline_code_marks_of_a_paste_are_removed() {
+        let lines = split(&[
+            b"`[E][WiFiClient.cpp:74]` connect(): lwip_connect_r: `113`\r\n",
+            b"`Traceback (most recent call last):\r\n",
+            b"mqtt `topic` sent\r\n",
+        ]);
+        assert_eq!(
+            texts(&lines),
+            [
+                "[E][WiFiClient.cpp:74] connect(): lwip_connect_r: 113",
+                "`Traceback (most recent call last):",
+                "mqtt `topic` sent"
+            ]
+        );
     }
 
     #[test]
