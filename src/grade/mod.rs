@@ -50,6 +50,7 @@ mod https;
 mod idf;
 mod idf_websocket;
 mod jobdone;
+mod jsonerror;
 mod lasterror;
 mod libdiag;
 mod libstatus;
@@ -323,6 +324,8 @@ pub struct Grader {
     ending: Option<End>,
     /// The last error-looking line, the last resort at the log's end.
     last_error: lasterror::LastError,
+    /// A JSON error body's `"error": {` waiting for its code.
+    json_error: jsonerror::JsonError,
     /// Drops of a link since it was last up.
     flapping: flapping::Flapping,
 }
@@ -398,6 +401,7 @@ impl Grader {
             raw_body: rawbody::Body::default(),
             ending: None,
             last_error: lasterror::LastError::default(),
+            json_error: jsonerror::JsonError::default(),
             flapping: flapping::Flapping::default(),
         }
     }
@@ -857,8 +861,13 @@ impl Grader {
             self.core.outcome = None;
             self.core.budget = None;
         }
+        let json_error = self
+            .json_error
+            .line(line.number, text)
+            .map(|(v, why)| httpclient::Said::Outcome(v, why));
         let said = httpclient::read(text)
             .or_else(|| httpclient::code_after_url(&self.prev_line, text))
+            .or(json_error)
             .or_else(|| {
                 self.lua_http
                     .then(|| httpclient::lua_result(text))
