@@ -4,6 +4,24 @@
 use super::engine::Finality;
 use super::{Crash, Grader, Verdict, crash, decode};
 
+/// Lines a restart may be announced before the banner of the boot it caused.
+const RESTART_WINDOW: usize = 4;
+
+/// A line that announces or asks for a restart: Tasmota's `APP: Restarting`, ESP-IDF's
+/// example `Restarting now.`, a sketch's `ESP.restart()` note, NodeMCU's `node.restart()` typed
+/// at its prompt. Not a panic handler's `Rebooting...`, which follows a crash.
+pub(super) fn asks_restart(lower: &str) -> bool {
+    let t = lower.trim();
+    !t.contains("fail")
+        && !t.contains("error")
+        && (t.contains("restarting")
+            || t.contains("node.restart()")
+            || t.contains("esp.restart()")
+            || t.contains("esp_restart()")
+            || t == "restart"
+            || t.ends_with(": restart"))
+}
+
 impl Grader {
     pub(super) fn on_boot(&mut self, cause: &str, text: &str) {
         // A wake-up from deep sleep restarts the sketch on purpose; a reset by the pin with
@@ -31,7 +49,12 @@ impl Grader {
         }
         self.download_wait = None;
         let (last_line, last_by_hand) = self.last_boot.unwrap_or_default();
-        let by_hand = crash::reset_by_hand(cause);
+        // A restart the firmware announced, or its user typed, right before the banner is as
+        // deliberate as the reset pin (an ESP8266's `node.restart()` even reports `rst cause:4`).
+        let asked = self
+            .restart_asked
+            .is_some_and(|at| self.core.line.saturating_sub(at) <= RESTART_WINDOW);
+        let by_hand = crash::reset_by_hand(cause) || asked;
         self.last_boot = Some((self.core.line, by_hand));
         if cause.contains("RTCWDT_RTC")
             && last_by_hand
@@ -61,7 +84,7 @@ impl Grader {
         if self.boots == 1 && !started && !fatal {
             // The banner of the boot this run started with.
             self.start_banner = true;
-            if crash::killed_by_watchdog(cause) {
+            if crash::killed_by_watchdog(cause) && !asked {
                 self.start_watchdog = Some(words);
             }
             return;
@@ -251,6 +274,40 @@ mod tests {
 
     fn auto(log: &str) -> super::super::Report {
         grade_bytes(GradeConfig::new(Profile::Auto), log.as_bytes())
+    }
+
+    #[test]
+    fn a_restart_asked_for_is_told_from_one_after_a_failure() {
+        for l in [
+            "00:01:36.723 APP: Restarting",
+            "node.restart()",
+            "Restarting now.",
+            "calling ESP.restart()",
+        ] {
+            assert!(super::asks_restart(&l.to_ascii_lowercase()), "{l}");
+        }
+        for l in [
+            "Rebooting...",
+            "MQTT failed, restarting",
+            "restart reason: error",
+            "Restart count: 3",
+        ] {
+            assert!(!super::asks_restart(&l.to_ascii_lowercase()), "{l}");
+        }
+    }
+
+    #[test]
+    fn a_watchdog_banner_right_after_a_typed_restart_is_no_crash() {
+        let r = auto(
+            "node.restart()\n> \n ets Jan  8 2013,rst cause:4, boot mode:(3,6)\n\nwdt reset\n\
+             NodeMCU custom build\n> home : 4,-57,b0:d5:9d:84:26:c9,6\n",
+        );
+        assert_eq!(r.verdict, Verdict::Timeout, "{}", r.reason);
+        let r = auto(
+            "Connecting...\n ets Jan  8 2013,rst cause:4, boot mode:(3,6)\n\nwdt reset\n\
+             NodeMCU custom build\n",
+        );
+        assert_eq!(r.verdict, Verdict::Fault, "{}", r.reason);
     }
 
     #[test]

@@ -211,6 +211,9 @@ pub struct Grader {
     logged_before_boot: u32,
     /// The reset cause of the boot this run started with, when a watchdog killed the run before.
     start_watchdog: Option<String>,
+    /// The last line where the firmware or its user asked for a restart (`node.restart()`,
+    /// `APP: Restarting`).
+    restart_asked: Option<usize>,
     /// The line of the last boot banner's reset cause, and whether a person or a tool caused it.
     last_boot: Option<(usize, bool)>,
     /// A network firmware's command menu after it got an address.
@@ -347,6 +350,7 @@ impl Grader {
             start_banner: false,
             logged_before_boot: 0,
             start_watchdog: None,
+            restart_asked: None,
             last_boot: None,
             ready: session::Ready::default(),
             garbled: 0,
@@ -563,6 +567,9 @@ impl Grader {
         }
         let lower = text.to_ascii_lowercase();
         self.flapping.line(line.number, text, &lower);
+        if boot::asks_restart(&lower) {
+            self.restart_asked = Some(line.number);
+        }
         self.sleep.line(line.number, text, &lower, line.garbled);
         self.lmac.line(line.number, text);
         self.dump_body.line(line.number, text);
