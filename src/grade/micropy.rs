@@ -40,8 +40,23 @@ pub(crate) fn program_error(exception: &str) -> Option<&'static str> {
         "SyntaxError" | "IndentationError" | "TabError" => {
             "the program's own source does not parse"
         }
+        "OSError" if file_errno(e) => {
+            "a file-system call failed (a file or directory missing or in the way, or the \
+             flash full or read-only): the program's own files, not the network"
+        }
         _ => return None,
     })
+}
+
+/// An `OSError` whose errno is the file system's, not a socket's: `OSError: 20`, `OSError:
+/// [Errno 2] ENOENT`, `OSError: 28` (ENOENT, EEXIST, ENOTDIR, EISDIR, ENOSPC, EROFS, ENOTEMPTY).
+fn file_errno(exception: &str) -> bool {
+    let Some(rest) = exception.split_once(':').map(|(_, r)| r.trim()) else {
+        return false;
+    };
+    let rest = rest.strip_prefix("[Errno ").unwrap_or(rest);
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    matches!(digits.parse::<u8>(), Ok(2 | 17 | 20 | 21 | 28 | 30 | 39))
 }
 
 /// `network config: ('192.168.178.86', '255.255.255.0', '192.168.178.1', '8.8.8.8')` (and
@@ -103,6 +118,8 @@ mod tests {
         for line in [
             "ImportError: no module named 'urllib'",
             "ImportError: can't import name urlopen",
+            "OSError: 20",
+            "OSError: [Errno 2] ENOENT",
             "AttributeError: 'module' object has no attribute 'IPPROTO_SEC'",
             "AttributeError: 'NoneType' object has no attribute 'decode'",
             "NameError: name 'wlan' isn't defined",
@@ -117,6 +134,8 @@ mod tests {
         for line in [
             "OSError: -202",
             "OSError: [Errno 104] ECONNRESET",
+            "OSError: 113",
+            "OSError: 23",
             "IndexError: list index out of range",
             "RuntimeError: Wifi Unknown Error 0x0102",
             "MemoryError: memory allocation failed, allocating 4096 bytes",
