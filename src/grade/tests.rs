@@ -1590,3 +1590,20 @@ fn httpclients_redirect_is_the_answer_unless_it_follows_it() {
     ));
     assert_eq!(r.verdict, Verdict::Pass, "{}", r.reason);
 }
+
+#[test]
+fn a_timeout_in_unknown_firmware_says_it_printed_lines_no_rule_reads() {
+    let r = auto("publish 1\nCount = 1\nRAM free 82016\npublish 2\nCount = 2\nRAM free 82016\n");
+    assert_eq!(r.verdict, Verdict::Timeout, "{}", r.reason);
+    assert!(
+        r.reason.contains("printed 6 lines after boot")
+            && r.reason.contains("its last line: `RAM free 82016`"),
+        "{}",
+        r.reason
+    );
+    // Garbage keeps the baud rate hint; so does a log too short to say the firmware runs.
+    let r = auto("\u{fffd}\u{fffd}\u{fffd}\u{fffd}\u{fffd}\na\nb\nc\nd\ne\n");
+    assert!(r.reason.contains("wrong --baud"), "{}", r.reason);
+    let r = auto("hello\nworld\n");
+    assert!(r.reason.contains("wrong --baud"), "{}", r.reason);
+}

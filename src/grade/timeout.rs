@@ -78,11 +78,15 @@ impl Grader {
                      pin released)"
                 )
             });
+        let unread = (Stage::from_name(stage) == Some(Stage::Boot) && !idf)
+            .then(|| self.unread_output())
+            .flatten();
         let hint = download
             .as_deref()
             .or(wifi.as_deref())
             .or(self.recent_core_note())
             .or(retried.as_deref())
+            .or(unread.as_deref())
             .unwrap_or(hint);
         match end {
             End::Eof => format!("the log ended during {stage} before a verdict{hint}"),
@@ -98,4 +102,26 @@ impl Grader {
             End::PortLost => format!("the serial port went away during {stage}, before a verdict"),
         }
     }
+
+    /// Readable output after the last boot that no rule took as a step: firmware espcheck has
+    /// no rules for, not a wrong baud rate (which prints garbage).
+    fn unread_output(&self) -> Option<String> {
+        let from = self.last_boot.map_or(0, |(line, _)| line);
+        let lines = self.splitter.count().saturating_sub(from);
+        let last = self.last_line.trim();
+        // Garbage anywhere (a baud rate scan, a wrong rate) keeps the baud rate hint.
+        let plain = last.len() >= 4 && last.bytes().all(|b| (0x20..0x7f).contains(&b));
+        if lines < UNREAD_LINES || self.garbled > 0 || !plain {
+            return None;
+        }
+        let last: String = last.chars().take(120).collect();
+        Some(format!(
+            "; the firmware printed {lines} lines after boot, none of which espcheck reads as a \
+             step or an outcome (firmware it has no rules for: give --pass/--fail REGEX for the \
+             lines that mean success or failure); its last line: `{last}`"
+        ))
+    }
 }
+
+/// Readable lines after boot that say the firmware runs, though no rule read them.
+const UNREAD_LINES: usize = 5;
