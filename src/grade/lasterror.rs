@@ -27,30 +27,29 @@ pub(crate) struct LastError {
 }
 
 impl LastError {
-    /// Read one line.
-    pub(crate) fn line(&mut self, number: usize, text: &str) {
+    /// Read one line (`lower` is its text in lower case).
+    pub(crate) fn line(&mut self, number: usize, text: &str, lower: &str) {
         let t = text.trim();
         if t.is_empty() {
             return;
         }
-        let Some(body) = counted_body(t) else {
-            self.after(t);
+        let Some(body) = counted_body(t, lower) else {
+            self.after(lower);
             return;
         };
-        let lower = body.to_ascii_lowercase();
-        if says_error(&lower) {
+        if says_error(&body.to_ascii_lowercase()) {
             self.last = Some((number, body.to_owned()));
             self.since = 0;
             self.worked = false;
         } else {
-            self.after(t);
+            self.after(lower);
         }
     }
 
-    fn after(&mut self, t: &str) {
+    fn after(&mut self, lower: &str) {
         if self.last.is_some() {
             self.since += 1;
-            self.worked |= worked(&t.to_ascii_lowercase());
+            self.worked |= worked(lower);
         }
     }
 
@@ -128,13 +127,10 @@ const BROKE: [&str; 30] = [
 /// ESPHome level prefix, `None` for the debug and verbose levels, for lines the Wi-Fi rules
 /// own, and for lines that are known noise (a setting not stored yet, a bootloader's hash
 /// warning, a socket option).
-fn counted_body(t: &str) -> Option<&str> {
-    let lower = t.to_ascii_lowercase();
-    let owned = super::wifi::about_wifi(&lower);
-    if owned || NOISE.iter().any(|n| lower.contains(n)) || trace_not_failed(&lower) || a_name(t) {
-        return None;
-    }
-    if trace_level(t) {
+fn counted_body<'a>(t: &'a str, lower: &str) -> Option<&'a str> {
+    let owned = super::wifi::about_wifi(lower);
+    let narrated = super::mbedtls_trace::narrates(t);
+    if owned || narrated || trace_level(t) || NOISE.iter().any(|n| lower.contains(n)) || a_name(t) {
         return None;
     }
     Some(super::idf::log_body(t).unwrap_or(t))
@@ -168,15 +164,6 @@ fn a_name(t: &str) -> bool {
     t.contains('_')
         && t.chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-}
-
-/// An mbedTLS debug trace of a call that returned a byte count, not an error:
-/// `ssl_msg.c:2318 ssl->f_recv(_timeout)() returned 5 (-0xfffffffb)`.
-fn trace_not_failed(lower: &str) -> bool {
-    lower.contains(".c:")
-        && lower
-            .split_once(" returned ")
-            .is_some_and(|(_, n)| n.starts_with(|c: char| c.is_ascii_digit()))
 }
 
 /// Words that say something failed, as whole words (also inside a constant's name such as
@@ -272,7 +259,7 @@ mod tests {
     fn grade(lines: &[&str]) -> Option<(Verdict, String)> {
         let mut e = LastError::default();
         for (i, l) in lines.iter().enumerate() {
-            e.line(i + 1, l);
+            e.line(i + 1, l, &l.to_ascii_lowercase());
         }
         e.verdict()
     }

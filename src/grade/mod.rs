@@ -549,7 +549,6 @@ impl Grader {
         }
         self.panic_tail_line(&line.text);
         self.telling.line(line.number, &line.text);
-        self.last_error.line(line.number, &line.text);
         if self.core.is_final && !self.crash_after_verdict(line) {
             return;
         }
@@ -567,6 +566,7 @@ impl Grader {
         }
         let lower = text.to_ascii_lowercase();
         self.flapping.line(line.number, text, &lower);
+        self.last_error.line(line.number, text, &lower);
         if boot::asks_restart(&lower) {
             self.restart_asked = Some(line.number);
         }
