@@ -5,9 +5,21 @@
 //! kept its connection: a fault, however busily it retries. One drop and a reconnect is a
 //! retry; a link that came back up, or a server's clients leaving (`[1] Disconnected!` with no
 //! attempt to connect), is not this.
+//!
+//! A link that came back up can still be flapping: when it was up and dropped again within a
+//! few lines, three times or more (`Success connected`, `Disconnected = TCP_DISCONNECTED (0)`,
+//! over and over), the last reconnect is one more turn of the loop, not a recovery. A link that
+//! stayed up for a while before each drop is a firmware that reconnects, as it should.
 
 /// Drops of the link before the log ends down, for it to count as dropping again and again.
 const DROPS: usize = 2;
+
+/// Times an established link dropped soon after it came up, for a log that ends with it up
+/// again to count as flapping.
+const SHORT_LIVED: usize = 3;
+
+/// Lines a link may stay up before it drops and still count as dropping soon after it came up.
+const SHORT_LIFE: usize = 6;
 
 /// The drops since the link was last up.
 #[derive(Debug, Default)]
@@ -17,6 +29,37 @@ pub(crate) struct Flapping {
     drops: usize,
     /// Whether the firmware tried to connect again after the first drop.
     retried: bool,
+    /// Up and down over the whole log: see [`Cycles`].
+    cycles: Cycles,
+}
+
+/// An established link's short lives: the line it last came up on, and the drops that came
+/// soon after an up (the first of them, and how many in a row).
+#[derive(Debug, Default)]
+struct Cycles {
+    up_since: Option<usize>,
+    first: Option<(usize, String)>,
+    short: usize,
+}
+
+impl Cycles {
+    fn up(&mut self, number: usize) {
+        self.up_since.get_or_insert(number);
+    }
+
+    fn dropped(&mut self, number: usize, text: &str) {
+        let Some(since) = self.up_since.take() else {
+            return;
+        };
+        if number.saturating_sub(since) <= SHORT_LIFE {
+            self.short += 1;
+            self.first
+                .get_or_insert_with(|| (number, text.trim().to_owned()));
+        } else {
+            // It stayed up a while: a firmware that reconnects after a drop, not a loop.
+            *self = Self::default();
+        }
+    }
 }
 
 impl Flapping {
@@ -27,13 +70,19 @@ impl Flapping {
             return;
         }
         if dropped(lower) {
+            self.cycles.dropped(number, text);
             // `Connecting... Disconnecting...` on one line: an attempt, then its drop.
             self.retried |= self.first.is_some() && attempt(&lower.replace("disconnect", ""));
             self.drops += 1;
             self.first
                 .get_or_insert_with(|| (number, text.trim().to_owned()));
         } else if up(lower) {
-            *self = Self::default();
+            let cycles = std::mem::take(&mut self.cycles);
+            *self = Self {
+                cycles,
+                ..Self::default()
+            };
+            self.cycles.up(number);
         } else if self.first.is_some() {
             self.retried |= attempt(lower);
         }
@@ -41,6 +90,25 @@ impl Flapping {
 
     /// Why the log ends with a link that kept dropping, if it does.
     pub(crate) fn verdict(&self) -> Option<String> {
+        self.down_at_the_end()
+            .or_else(|| self.up_again_at_the_end())
+    }
+
+    fn up_again_at_the_end(&self) -> Option<String> {
+        let c = &self.cycles;
+        let (at, said) = c.first.as_ref().filter(|_| c.short >= SHORT_LIVED)?;
+        c.up_since?;
+        Some(format!(
+            "line {at}: the connection keeps dropping soon after it comes up: `{said}`, {} \
+             times in a row, each within {SHORT_LIFE} lines of connecting; it is up again at \
+             the log's end, but that is one more turn of the loop, not a recovery (the server \
+             or broker closing it: a client ID another client also uses, a keep-alive or \
+             subscription it refuses, or a weak link)",
+            c.short
+        ))
+    }
+
+    fn down_at_the_end(&self) -> Option<String> {
         let (at, said) = self
             .first
             .as_ref()
@@ -121,6 +189,40 @@ mod tests {
         ])
         .unwrap_or_default();
         assert!(why.contains("1 more drop after"), "{why}");
+    }
+
+    #[test]
+    fn a_link_that_drops_soon_after_each_connect_is_flapping_even_when_up_at_the_end() {
+        let mut lines = Vec::new();
+        for _ in 0..3 {
+            lines.extend([
+                "[MQTT] connection: Success connected",
+                "[MQTT] subscribing: Subscribed",
+                "[MQTT] connection: Disconnected = TCP_DISCONNECTED (0)",
+            ]);
+        }
+        lines.push("[MQTT] connection: Success connected");
+        let why = grade(&lines).unwrap_or_default();
+        assert!(
+            why.contains("line 3: ")
+                && why.contains("3 times in a row")
+                && why.contains("up again"),
+            "{why}"
+        );
+        // Twice is a reconnect or two, not a loop.
+        assert_eq!(grade(&lines[3..]), None);
+    }
+
+    #[test]
+    fn a_link_that_stays_up_a_while_between_drops_is_a_firmware_that_reconnects() {
+        let mut lines = Vec::new();
+        for _ in 0..4 {
+            lines.push("MQTT connected");
+            lines.extend(["Published temperature 21.5"; 8]);
+            lines.push("MQTT disconnected, reconnecting");
+        }
+        lines.push("MQTT connected");
+        assert_eq!(grade(&lines), None);
     }
 
     #[test]
