@@ -102,13 +102,18 @@ impl LineSplitter {
         self.number += 1;
         let (text, garbled) = clean(&self.buf);
         let text = strip_line_end_glyphs(text);
+        // A code span around a quote (`` `> … ``) or a quote around one (`` > `…` ``).
+        let text = uncode(text);
         let text = match unquote(&text) {
             t if t.len() == text.len() => text,
             t => t.to_owned(),
         };
         let text = uncode(text);
         let (stamp, text) = match split_stamp(&text) {
-            Some((stamp, rest)) => (Some(stamp.to_owned()), unsourced(unquote(rest)).to_owned()),
+            Some((stamp, rest)) => (
+                Some(stamp.to_owned()),
+                uncode(unsourced(unquote(rest)).to_owned()),
+            ),
             None => match unsourced(&text) {
                 t if t.len() == text.len() => (None, text),
                 t => (None, t.to_owned()),
@@ -143,15 +148,21 @@ pub fn unquote(text: &str) -> &str {
     t
 }
 
-/// The line without the inline-code marks a paste wrapped its parts in (`` `[E][WiFiClient.cpp:74]`
-/// connect(): lwip_connect_r: `113` ``): a line that starts with one and has them in pairs.
+/// The line without the inline-code marks a paste wrapped it or its parts in: `` `[E][WiFiClient.cpp:74]`
+/// connect(): lwip_connect_r: `113` `` (marks in pairs), or a code span that runs over several
+/// lines, whose first line starts with a mark and whose last ends with one (`` `Traceback (most
+/// recent call last): ``, `` OSError: -40` ``). A fence (```` ``` ````) stays as it is.
 fn uncode(text: String) -> String {
-    let marks = text.bytes().filter(|&b| b == b'`').count();
-    if text.trim_start().starts_with('`') && marks % 2 == 0 {
-        text.replace('`', "")
-    } else {
-        text
+    let t = text.trim();
+    if t.starts_with("```") || !(t.starts_with('`') || t.ends_with('`')) {
+        return text;
     }
+    let marks = text.bytes().filter(|&b| b == b'`').count();
+    if t.starts_with('`') && marks % 2 == 0 {
+        return text.replace('`', "");
+    }
+    let t = t.strip_prefix('`').unwrap_or(t);
+    t.strip_suffix('`').unwrap_or(t).to_owned()
 }
 
 /// The line without the address a remote-log receiver (UDP syslog, BLE2MQTT's remote log, a
@@ -381,14 +392,28 @@ mod tests {
         let lines = split(&[
             b"`[E][WiFiClient.cpp:74]` connect(): lwip_connect_r: `113`\r\n",
             b"`Traceback (most recent call last):\r\n",
+            b"OSError: -40`\r\n",
+            b"`OSError: -202`\r\n",
+            b"`> HTTP client: Disconnected with error: -114\r\n",
+            b"> `HTTP request failed`\r\n",
+            b"11:27:39.308 -> `E (9510) esp-tls: Failed to open new connection`\r\n",
             b"mqtt `topic` sent\r\n",
+            b"```\r\n",
+            b"```cpp\r\n",
         ]);
         assert_eq!(
             texts(&lines),
             [
                 "[E][WiFiClient.cpp:74] connect(): lwip_connect_r: 113",
-                "`Traceback (most recent call last):",
-                "mqtt `topic` sent"
+                "Traceback (most recent call last):",
+                "OSError: -40",
+                "OSError: -202",
+                "HTTP client: Disconnected with error: -114",
+                "HTTP request failed",
+                "E (9510) esp-tls: Failed to open new connection",
+                "mqtt `topic` sent",
+                "```",
+                "```cpp",
             ]
         );
     }

@@ -4,8 +4,6 @@
 //! line says only that it failed; the module's line before it has the code, which is what a
 //! user searches for, so the reason of the whole burst carries the first thing it printed.
 
-use super::lines::unquote;
-
 /// Lines within which the next of these lines is the same request's.
 const BURST: usize = 5;
 
@@ -19,8 +17,7 @@ pub(crate) struct Http {
 impl Http {
     /// Read a line: why the request failed, when the line says it did.
     pub(crate) fn line(&mut self, number: usize, text: &str) -> Option<String> {
-        // Pasted as Markdown: a code span's backticks, a quote's `>`.
-        let t = unquote(text.trim().trim_matches('`').trim()).trim();
+        let t = text.trim();
         if number.saturating_sub(self.last) > BURST {
             self.first = None;
         }
@@ -68,9 +65,9 @@ mod tests {
     fn the_burst_keeps_its_first_code() {
         let mut h = Http::default();
         let lines = [
-            "`> HTTP client: Disconnected with error: -114",
+            "HTTP client: Disconnected with error: -114",
             "HTTP client: Connection timeout",
-            "HTTP request failed`",
+            "HTTP request failed",
         ];
         let said: Vec<String> = lines
             .iter()

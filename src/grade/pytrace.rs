@@ -1,14 +1,7 @@
-//! MicroPython, pycopy and CircuitPython tracebacks as users paste them: inside markdown
-//! back-ticks, or from a frame line on when the paste cut the `Traceback` header off; and what
+//! MicroPython, pycopy and CircuitPython tracebacks as users paste them (the line layer takes
+//! off markdown's back-ticks), or from a frame line on when the paste cut the `Traceback` header off; and what
 //! the `OSError` they end on means on those ports (lwIP's `getaddrinfo` codes, axTLS's alerts
 //! on the ESP8266, mbedTLS's codes on the ESP32, socket errnos).
-
-/// The line without the markdown code quotes a paste put around it (`` `OSError: -202` ``).
-pub(crate) fn unquote(text: &str) -> &str {
-    let t = text.strip_prefix('`').unwrap_or(text);
-    let t = t.strip_suffix('`').unwrap_or(t);
-    if t.len() == text.len() { text } else { t }
-}
 
 /// A traceback's frame line that can start one whose header the paste left out: `File
 /// "urequests.py", line 108, in get`.
@@ -79,15 +72,7 @@ mod tests {
 
     #[test]
     fn pasted_tracebacks_and_what_their_oserrors_mean() {
-        assert_eq!(unquote("`OSError: -202`"), "OSError: -202");
-        assert_eq!(
-            unquote("`Traceback (most recent call last):"),
-            "Traceback (most recent call last):"
-        );
-        assert_eq!(unquote("OSError: -40`"), "OSError: -40");
-        assert!(headless_start(unquote(
-            "` File \"urequests.py\", line 108, in get`"
-        )));
+        assert!(headless_start(" File \"urequests.py\", line 108, in get"));
         assert!(!headless_start("File system mounted"));
         let m = oserror("OSError: -202").unwrap_or_default();
         assert!(m.contains("getaddrinfo") && m.contains("EAI_FAIL"), "{m}");

@@ -563,7 +563,6 @@ impl Grader {
     /// unless something else already decided (a TLS error the program then raised). Whether
     /// the line was the traceback's.
     fn python_traceback(&mut self, number: usize, text: &str) -> bool {
-        let text = pytrace::unquote(text);
         if let Some((_, frame)) = self.py_trace.as_mut() {
             if stops::traceback_frame(text) {
                 *frame = Some(text.trim().to_owned());
