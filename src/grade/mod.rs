@@ -61,6 +61,7 @@ mod micropy;
 mod mqtt;
 mod netup;
 mod nodemcu_http;
+mod otafollow;
 mod prevcrash;
 mod pushota;
 mod pytrace;
@@ -332,6 +333,8 @@ pub struct Grader {
     json_error: jsonerror::JsonError,
     /// Drops of a link since it was last up.
     flapping: flapping::Flapping,
+    /// An update refused: the app's error lines after it.
+    ota_follow: otafollow::Follow,
 }
 
 impl Grader {
@@ -408,6 +411,7 @@ impl Grader {
             last_error: lasterror::LastError::default(),
             json_error: jsonerror::JsonError::default(),
             flapping: flapping::Flapping::default(),
+            ota_follow: otafollow::Follow::default(),
         }
     }
 

@@ -58,6 +58,8 @@ impl Grader {
         }
         let lower = text.to_ascii_lowercase();
         self.flapping.line(line.number, text, &lower);
+        self.ota_follow
+            .line(line.number, text, &lower, self.core.outcome.as_mut());
         self.last_error.line(line.number, text, &lower);
         if boot::asks_restart(&lower) {
             self.restart_asked = Some(line.number);
@@ -444,6 +446,7 @@ impl Grader {
             let reason = format!("line {}: {why}", line.number);
             self.core
                 .propose(Verdict::Fail, None, reason, Finality::AfterLines(40));
+            self.ota_follow.refused(line.number);
             return;
         }
         if !in_bootloader
@@ -453,6 +456,7 @@ impl Grader {
             let reason = format!("line {}: {why}", line.number);
             self.core
                 .propose(Verdict::Fail, None, reason, Finality::AfterLines(40));
+            self.ota_follow.refused(line.number);
             return;
         }
         if (self.core.outcome.is_none() || self.core.attempt_failed)
