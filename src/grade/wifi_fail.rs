@@ -230,6 +230,20 @@ pub(crate) fn failure(lower: &str) -> Option<Failure> {
             2,
         ),
         (
+            // Arduino-ESP32's WiFiClientConnect example, and sketches that print the status
+            // in words: `[WiFi] SSID not found`, `SSID not available`.
+            "ssid not found",
+            "the station found no access point with the configured SSID (`SSID not found`: \
+             out of range, a 5 GHz-only network, or a typo in the name)",
+            2,
+        ),
+        (
+            "ssid not available",
+            "the station found no access point with the configured SSID (`SSID not available`: \
+             out of range, a 5 GHz-only network, or a typo in the name)",
+            2,
+        ),
+        (
             "wl_connect_failed",
             "the connection to the access point failed (WL_CONNECT_FAILED; a wrong password?)",
             2,
@@ -693,6 +707,8 @@ mod tests {
             ("*wm:[0] [ERROR] Connect to new AP Failed ", None),
             ("*wm:Connect to new AP [FAILED] ", None),
             ("12:01:33.120 -> *WM: [1] Connect to new AP [FAILED]", None),
+            ("[WiFi] SSID not found", None),
+            ("WiFi status: SSID not available", None),
         ] {
             let f = fail(line).unwrap_or_else(|| panic!("not a failure: {line}"));
             assert_eq!(f.code, code, "{line}");
