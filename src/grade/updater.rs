@@ -149,6 +149,15 @@ pub(crate) fn refused(text: &str) -> Option<String> {
             "the update did not happen: the updater said `{t}`: {why}"
         ));
     }
+    // ESPhttpUpdate's own check before it writes: `[httpUpdate] FreeSketchSpace to low
+    // (172032) needed: 265920` (its spelling).
+    if t.len() < 200 && t.to_ascii_lowercase().contains("freesketchspace to low") {
+        return Some(format!(
+            "the update did not happen: `{t}`: the new image is larger than the free sketch \
+             space, so HTTPUpdate refused it before writing (a smaller build, or a flash layout \
+             with a larger OTA area)"
+        ));
+    }
     if let Some(why) = ota_ops(&t.to_ascii_lowercase()) {
         return Some(format!("the OTA update did not happen: `{t}`: {why}"));
     }
@@ -189,6 +198,10 @@ mod tests {
             ("Update Begin Error", "Update Begin Error"),
             ("Update Error[4]: End Failed", "End Failed"),
             ("Error[1]: Begin Failed", "Begin Failed"),
+            (
+                "[httpUpdate] FreeSketchSpace to low (172032) needed: 265920",
+                "FreeSketchSpace to low",
+            ),
             ("Error[0]: Auth Failed", "password"),
             (
                 "ERROR[1]: Flash Write Failed",
