@@ -305,9 +305,12 @@ fn clean(raw: &[u8]) -> (String, bool) {
             continue;
         }
         total += 1;
-        if c == '\u{fffd}' || (c.is_control() && c != '\t') {
+        // A monitor's glyph for a byte it could not show: U+FFFD, PuTTY's and Windows
+        // consoles' `▒`, the Arduino IDE's `⸮`.
+        let stands_in = matches!(c, '\u{fffd}' | '\u{2592}' | '\u{2e2e}');
+        if stands_in || (c.is_control() && c != '\t') {
             unreadable += 1;
-            if c == '\u{fffd}' {
+            if stands_in {
                 text.push(c);
             }
             continue;
@@ -445,6 +448,15 @@ mod tests {
         assert!(lines[0].garbled);
         assert!(!lines[1].garbled);
         assert_eq!(lines[1].text, "Connecting to home");
+        // Pasted from a monitor that showed the bad bytes as its own glyphs.
+        let lines = split(&[
+            "H\u{2592}\u{2592}\u{485}\u{2592}\u{2592}D\u{2592}J\u{2592}\u{2592}Booting\r\n"
+                .as_bytes(),
+            "\u{2e2e}\u{2e2e}\u{2e2e}\u{2e2e}\u{2e2e}\u{2e2e}\r\n".as_bytes(),
+            "Signal \u{2592}\u{2584}\u{2586}\u{2588} strength -53 dB\r\n".as_bytes(),
+        ]);
+        assert!(lines[0].garbled && lines[1].garbled, "{lines:?}");
+        assert!(!lines[2].garbled);
     }
 
     #[test]

@@ -27,6 +27,7 @@ impl Grader {
         }
         if line.garbled {
             self.garbled += 1;
+            self.told_garbled_boot();
         }
         if line.dropped > 0 {
             self.cut += 1;

@@ -134,6 +134,14 @@ impl Grader {
         false
     }
 
+    /// A line of garbage right after a pushed update completed: the ESP8266 ROM's banner at
+    /// 74880 baud, read at the sketch's baud rate, is the reboot into the new firmware.
+    pub(super) fn told_garbled_boot(&mut self) {
+        if self.told.pushed.is_some() {
+            self.told_boot();
+        }
+    }
+
     /// A boot banner: whether it is the reboot a completed update asked for (then the new
     /// firmware starts afresh, and its boot is no fault).
     pub(super) fn told_boot(&mut self) -> bool {
@@ -168,6 +176,16 @@ mod tests {
     fn grade(log: &str) -> (Verdict, u8, String) {
         let r = grade_bytes(GradeConfig::new(Profile::Auto), log.as_bytes());
         (r.verdict, r.exit_code, r.reason)
+    }
+
+    #[test]
+    fn arduino_otas_end_then_the_roms_banner_at_the_wrong_baud_is_the_update_done() {
+        let (v, exit, why) = grade(
+            "Ready\nIP address: 172.16.0.24\nStart\nProgress: 99%\nProgress: 100%\nEnd\n\
+             H\u{2592}\u{2592}\u{485}\u{2592}\u{2592}D\u{2592}J\u{2592}\u{2592}Booting\nReady\nIP address: 172.16.0.24\n",
+        );
+        assert_eq!((v, exit), (Verdict::Pass, 0), "{why}");
+        assert!(why.contains("`End`") && why.contains("rebooted"), "{why}");
     }
 
     #[test]
