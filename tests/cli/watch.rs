@@ -355,7 +355,9 @@ fn espcheck_port_is_honoured() {
     assert_eq!(code, 0, "{}", stderr_of(&mut child));
 }
 
-/// 10 MB as fast as the pty takes it: graded with nothing lost.
+/// 10 MB as fast as the pty takes it: graded with nothing lost. This is about losing nothing,
+/// not speed: an unoptimised test build grades these 130 000 lines in about a minute on an idle
+/// machine (a release build in 3 s), so the limits leave room for a loaded CI runner.
 #[test]
 fn ten_megabytes_through_a_pty_lose_nothing() {
     let mut payload = Vec::with_capacity(10 * 1024 * 1024 + 4096);
@@ -385,7 +387,7 @@ fn ten_megabytes_through_a_pty_lose_nothing() {
             "--log",
             log.to_str().unwrap(),
             "--timeout",
-            "60s",
+            "300s",
         ],
     );
     let start = Instant::now();
@@ -393,7 +395,7 @@ fn ten_megabytes_through_a_pty_lose_nothing() {
         b.master.write_all(&payload).unwrap();
         (b, payload.len())
     });
-    let code = wait_exit(&mut child, Duration::from_secs(60));
+    let code = wait_exit(&mut child, Duration::from_secs(300));
     let elapsed = start.elapsed();
     let (_board, written) = writer.join().unwrap();
     let err = stderr_of(&mut child);
