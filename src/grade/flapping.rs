@@ -21,16 +21,22 @@ const SHORT_LIVED: usize = 3;
 /// Lines a link may stay up before it drops and still count as dropping soon after it came up.
 const SHORT_LIFE: usize = 6;
 
-/// The drops since the link was last up.
+/// A link's drops: since it was last up, and over the whole log.
 #[derive(Debug, Default)]
 pub(crate) struct Flapping {
+    since_up: SinceUp,
+    /// Up and down over the whole log: see [`Cycles`].
+    cycles: Cycles,
+}
+
+/// The drops since the link was last up.
+#[derive(Debug, Default)]
+struct SinceUp {
     /// The first drop since the link was last up: its line number and its text.
     first: Option<(usize, String)>,
     drops: usize,
     /// Whether the firmware tried to connect again after the first drop.
     retried: bool,
-    /// Up and down over the whole log: see [`Cycles`].
-    cycles: Cycles,
 }
 
 /// An established link's short lives: the line it last came up on, and the drops that came
@@ -69,22 +75,19 @@ impl Flapping {
         if super::wifi::about_wifi(lower) || super::lasterror::trace_level(text) {
             return;
         }
+        let s = &mut self.since_up;
         if dropped(lower) {
             self.cycles.dropped(number, text);
             // `Connecting... Disconnecting...` on one line: an attempt, then its drop.
-            self.retried |= self.first.is_some() && attempt(&lower.replace("disconnect", ""));
-            self.drops += 1;
-            self.first
+            s.retried |= s.first.is_some() && attempt(&lower.replace("disconnect", ""));
+            s.drops += 1;
+            s.first
                 .get_or_insert_with(|| (number, text.trim().to_owned()));
         } else if up(lower) {
-            let cycles = std::mem::take(&mut self.cycles);
-            *self = Self {
-                cycles,
-                ..Self::default()
-            };
+            *s = SinceUp::default();
             self.cycles.up(number);
-        } else if self.first.is_some() {
-            self.retried |= attempt(lower);
+        } else if s.first.is_some() {
+            s.retried |= attempt(lower);
         }
     }
 
@@ -109,17 +112,15 @@ impl Flapping {
     }
 
     fn down_at_the_end(&self) -> Option<String> {
-        let (at, said) = self
-            .first
-            .as_ref()
-            .filter(|_| self.drops >= DROPS && self.retried)?;
+        let s = &self.since_up;
+        let (at, said) = s.first.as_ref().filter(|_| s.drops >= DROPS && s.retried)?;
         Some(format!(
             "line {at}: the connection kept dropping and the log ends with it down: `{said}` \
              and {} more drop{} after it, with no line saying it was up again (the firmware \
              retries, but never keeps the connection: the server or broker closing it, a \
              client ID or keep-alive clash, or a weak link)",
-            self.drops - 1,
-            if self.drops == 2 { "" } else { "s" }
+            s.drops - 1,
+            if s.drops == 2 { "" } else { "s" }
         ))
     }
 }

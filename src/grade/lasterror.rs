@@ -168,7 +168,7 @@ fn a_name(t: &str) -> bool {
 
 /// Words that say something failed, as whole words (also inside a constant's name such as
 /// `HTTP_UPDATE_FAILED`), and not a zero count of errors (`Error count: 0`).
-fn says_error(lower: &str) -> bool {
+pub(crate) fn says_error(lower: &str) -> bool {
     const PHRASES: [&str; 4] = ["timed out", "could not", "couldn't", "can't"];
     let tokens: Vec<&str> = lower
         .split(|c: char| !c.is_ascii_alphanumeric())

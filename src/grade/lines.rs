@@ -101,18 +101,11 @@ impl LineSplitter {
     fn take_line(&mut self) -> Line {
         self.number += 1;
         let (text, garbled) = clean(&self.buf);
-        let text = strip_line_end_glyphs(text);
-        // A code span around a quote (`` `> … ``) or a quote around one (`` > `…` ``).
-        let text = uncode(text);
-        let text = match unquote(&text) {
-            t if t.len() == text.len() => text,
-            t => t.to_owned(),
-        };
-        let text = uncode(text);
+        let text = unpaste(strip_line_end_glyphs(text));
         let (stamp, text) = match split_stamp(&text) {
             Some((stamp, rest)) => (
                 Some(stamp.to_owned()),
-                uncode(unsourced(unquote(rest)).to_owned()),
+                unsourced(&unpaste(rest.to_owned())).to_owned(),
             ),
             None => match unsourced(&text) {
                 t if t.len() == text.len() => (None, text),
@@ -148,21 +141,38 @@ pub fn unquote(text: &str) -> &str {
     t
 }
 
+/// The line without what a paste wrapped around it: Markdown quote marks ([`unquote`]) and
+/// inline-code marks ([`uncode`]), nested either way (`` `> … ``, `` > `…` ``), in one pass
+/// that stops at the first step that changes nothing.
+fn unpaste(mut text: String) -> String {
+    loop {
+        let unquoted = unquote(&text);
+        if unquoted.len() != text.len() {
+            text = unquoted.to_owned();
+        }
+        match uncode(&text) {
+            Some(t) => text = t,
+            None => return text,
+        }
+    }
+}
+
 /// The line without the inline-code marks a paste wrapped it or its parts in: `` `[E][WiFiClient.cpp:74]`
 /// connect(): lwip_connect_r: `113` `` (marks in pairs), or a code span that runs over several
 /// lines, whose first line starts with a mark and whose last ends with one (`` `Traceback (most
-/// recent call last): ``, `` OSError: -40` ``). A fence (```` ``` ````) stays as it is.
-fn uncode(text: String) -> String {
+/// recent call last): ``, `` OSError: -40` ``). A fence (```` ``` ````) stays as it is. `None`
+/// when there is no mark to take away.
+fn uncode(text: &str) -> Option<String> {
     let t = text.trim();
     if t.starts_with("```") || !(t.starts_with('`') || t.ends_with('`')) {
-        return text;
+        return None;
     }
     let marks = text.bytes().filter(|&b| b == b'`').count();
     if t.starts_with('`') && marks % 2 == 0 {
-        return text.replace('`', "");
+        return Some(text.replace('`', ""));
     }
     let t = t.strip_prefix('`').unwrap_or(t);
-    t.strip_suffix('`').unwrap_or(t).to_owned()
+    Some(t.strip_suffix('`').unwrap_or(t).to_owned())
 }
 
 /// The line without the address a remote-log receiver (UDP syslog, BLE2MQTT's remote log, a

@@ -51,20 +51,12 @@ impl Follow {
             return;
         };
         let t = text.trim();
-        if !says_error(lower) || o.reason.contains(t) {
+        if !super::lasterror::says_error(lower) || o.reason.contains(t) {
             return;
         }
         o.reason.push_str(&format!("; then, line {number}: `{t}`"));
         self.quoted += 1;
     }
-}
-
-/// An app's error line: `Error #: 9`, `err=0x5379`, `Firmware upgrade failed`, `Could Not
-/// Activate The Firmware`.
-fn says_error(lower: &str) -> bool {
-    ["error", "fail", "could not", "err=", "cannot", "can't"]
-        .iter()
-        .any(|w| lower.contains(w))
 }
 
 #[cfg(test)]
