@@ -196,13 +196,10 @@ impl State {
             if !core.reached(Stage::Request) {
                 let reason = self.connection_failed_reason(core, text);
                 // The reference sketch stops after its `connection failed`; other firmware goes
-                // on, and what it prints next (a crash, a reboot) may say more.
-                if lower == "connection failed" || lower.ends_with(": connection failed") {
-                    core.propose(Verdict::Fault, Some(stage), reason, Finality::Now);
-                } else {
-                    let finality = Finality::AfterLines(OTHER_FAILURE_WAIT);
-                    core.propose_failed_attempt(Some(stage), reason, finality);
-                }
+                // on, and what it prints next (a crash, a reboot, a retry that gets an answer)
+                // may say more.
+                let finality = Finality::AfterLines(OTHER_FAILURE_WAIT);
+                core.propose_failed_attempt(Some(stage), reason, finality);
             }
             return Step::Nothing;
         }

@@ -422,6 +422,8 @@ impl Grader {
             && !self.core.reached(Stage::Request)
             && let Some((verdict, why)) = httpclient::status_line(text)
         {
+            // The server answered: a connection that failed before was retried and got through.
+            self.core.connected_again();
             let reason = format!("line {}: {why}", line.number);
             self.core
                 .propose(verdict, None, reason, Finality::AfterLines(40));
