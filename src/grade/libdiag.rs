@@ -74,6 +74,34 @@ pub(crate) type Found<'a> =
     dyn Fn(&str, About, Weight, String, Option<i32>) -> Option<Finding> + 'a;
 
 fn connection(lower: &str, found: &Found) -> Option<Finding> {
+    if let Some(why) = reported_code(lower) {
+        return found(CONNECTION, About::Connection, Weight::Fails, why, None);
+    }
+    // esp-mqtt's write that timed out on a connection that was open (`Writing didn't complete
+    // in specified timeout: errno=119`): the link stalled, nothing was being opened.
+    if lower.contains("writing didn't complete in specified timeout") {
+        let errno = lower
+            .split_once("errno=")
+            .map(|(_, r)| {
+                r.chars()
+                    .take_while(char::is_ascii_digit)
+                    .collect::<String>()
+            })
+            .filter(|n| !n.is_empty())
+            .map(|n| format!(": errno={n}"))
+            .unwrap_or_default();
+        return found(
+            CONNECTION,
+            About::Connection,
+            Weight::Fails,
+            format!(
+                "the MQTT client's write to the broker did not complete within its timeout \
+                 (`Writing didn't complete in specified timeout{errno}`): the connection was \
+                 open but the link stalled (weak signal, or a cellular or PPP link that dropped)"
+            ),
+            None,
+        );
+    }
     // The log's own word (`timeout`) stays in the reason: it is what users search for.
     let timeout = if lower.contains("select() timeout") {
         Some("`select() timeout`")
@@ -263,7 +291,15 @@ fn open_connection_code(lower: &str) -> Option<String> {
         .collect();
     let code = u32::from_str_radix(&n, radix).ok()?;
     let shown = if radix == 16 { format!("0x{n}") } else { n };
-    let name = match code {
+    let name = esp_tls_code(code)?;
+    Some(format!(
+        "{OPEN_CODED}Failed to open a new connection: {shown}`, 0x{code:x}, {name})"
+    ))
+}
+
+/// An esp-tls error code's name and what it means (`0x8006`: the connection timed out).
+fn esp_tls_code(code: u32) -> Option<&'static str> {
+    Some(match code {
         0x8001 => "ESP_ERR_ESP_TLS_CANNOT_RESOLVE_HOSTNAME: the DNS lookup of the server failed",
         0x8002 => "ESP_ERR_ESP_TLS_CANNOT_CREATE_SOCKET: no socket could be created",
         0x8003 => {
@@ -281,9 +317,25 @@ fn open_connection_code(lower: &str) -> Option<String> {
         0x8008 => "ESP_ERR_ESP_TLS_TCP_CLOSED_FIN: the server closed the connection",
         0x801a => "ESP_ERR_MBEDTLS_SSL_HANDSHAKE_FAILED: the TLS handshake failed",
         _ => return None,
-    };
+    })
+}
+
+/// The esp-mqtt and esp_http_client examples' report of the esp-tls error behind an
+/// `MQTT_EVENT_ERROR` or a failed perform: `Last error code reported from esp-tls: 0x8006`,
+/// `Last error reported from esp-tls: 0x8008`; 0 (no esp-tls error) says nothing.
+fn reported_code(lower: &str) -> Option<String> {
+    let i = lower.find("reported from esp-tls:")?;
+    let rest = lower[i + 22..].trim_start();
+    let hex = rest.strip_prefix("0x")?;
+    let n: String = hex
+        .chars()
+        .take_while(char::is_ascii_hexdigit)
+        .take(8)
+        .collect();
+    let code = u32::from_str_radix(&n, 16).ok().filter(|&c| c != 0)?;
+    let name = esp_tls_code(code).unwrap_or("an esp-tls error code");
     Some(format!(
-        "{OPEN_CODED}Failed to open a new connection: {shown}`, 0x{code:x}, {name})"
+        "the app reports the esp-tls error behind the failure: 0x{n} ({name})"
     ))
 }
 
@@ -489,6 +541,39 @@ fn wolfssl(lower: &str, found: &Found) -> Option<Finding> {
 #[cfg(test)]
 mod tests {
     use super::super::tlsdiag::{self, source_and_words};
+
+    #[test]
+    fn the_apps_report_of_the_esp_tls_code_and_a_stalled_write_are_named() {
+        let why = super::reported_code(
+            "e (66075) be_commmanager: last error code reported from esp-tls: 0x8006: esp_err_esp_tls_connection_timeout",
+        )
+        .unwrap_or_else(|| unreachable!());
+        assert!(
+            why.contains("0x8006 (ESP_ERR_ESP_TLS_CONNECTION_TIMEOUT"),
+            "{why}"
+        );
+        let why =
+            super::reported_code("e (1) mqtt_example: last error reported from esp-tls: 0x801a")
+                .unwrap_or_else(|| unreachable!());
+        assert!(why.contains("HANDSHAKE_FAILED"), "{why}");
+        // No error, or no code at all.
+        for line in [
+            "e (66085) mqtt_example: last error code reported from esp-tls: 0x0",
+            "e (1) mqtt_example: last error reported from esp-tls: none",
+            "e (66085) mqtt_example: last tls stack error number: 0x0",
+        ] {
+            assert_eq!(super::reported_code(line), None, "{line}");
+        }
+        let f = super::connection(
+            "e (1773301) mqtt_client: writing didn't complete in specified timeout: errno=119",
+            &|_, _, _, why, _| {
+                assert!(why.contains("timeout: errno=119`"), "{why}");
+                assert!(why.contains("stalled") && !why.contains("opening"), "{why}");
+                None
+            },
+        );
+        assert!(f.is_none());
+    }
 
     #[test]
     fn a_failed_connect_quotes_its_esp_tls_code_as_printed() {

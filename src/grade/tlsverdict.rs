@@ -180,13 +180,19 @@ fn top_layer(core: &Engine, primary: &super::model::Diagnostic) -> Option<String
         .map(|(tag, name)| format!("{tag}: {name}"))
 }
 
-/// The code esp-tls printed in front of an `esp_err_t` name (`returned [0x8017]
-/// (ESP_ERR_MBEDTLS_SSL_SETUP_FAILED)`): the number users search for.
+/// The code printed in front of an `esp_err_t` name (esp-tls's `returned [0x8017]
+/// (ESP_ERR_MBEDTLS_SSL_SETUP_FAILED)`, the esp-mqtt example's `Last error code reported from
+/// esp-tls: 0x8006: ESP_ERR_ESP_TLS_CONNECTION_TIMEOUT`): the number users search for.
 fn printed_code<'a>(text: &'a str, name: &str) -> Option<&'a str> {
-    let before = text[..text.find(name)?].trim_end().strip_suffix('(')?;
-    let code = before.trim_end().strip_suffix(']')?;
-    let open = code.rfind('[')?;
-    Some(&code[open + 1..]).filter(|c| c.starts_with("0x") && c.len() > 2)
+    let before = text[..text.find(name)?].trim_end();
+    let code = match before.strip_suffix('(') {
+        Some(b) => {
+            let code = b.trim_end().strip_suffix(']')?;
+            &code[code.rfind('[')? + 1..]
+        }
+        None => before.strip_suffix(':')?.rsplit(' ').next()?,
+    };
+    Some(code).filter(|c| c.starts_with("0x") && c.len() > 2)
 }
 
 /// The first `ESP_ERR_…` name in a line, as printed.
@@ -229,6 +235,29 @@ fn library(source: &str) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::super::{GradeConfig, Profile, grade_bytes};
+
+    #[test]
+    fn the_apps_report_of_the_esp_tls_code_names_it_with_its_number() {
+        let r = grade_bytes(
+            GradeConfig::new(Profile::Auto),
+            b"E (66065) esp-tls: [sock=54] select() timeout\n\
+              E (66065) esp-tls: Failed to open new connection\n\
+              E (66065) TRANSPORT_BASE: Failed to open a new connection\n\
+              E (66065) mqtt_client: Error transport connect\n\
+              E (66075) app: Last error code reported from esp-tls: 0x8006: ESP_ERR_ESP_TLS_CONNECTION_TIMEOUT\n\
+              E (66085) app: Last tls stack error number: 0x0: ESP_OK\n",
+        );
+        assert_eq!(r.exit_code, 5, "{}", r.reason);
+        assert!(r.reason.contains("select() timeout"), "{}", r.reason);
+        assert!(
+            r.reason
+                .contains("app: 0x8006 ESP_ERR_ESP_TLS_CONNECTION_TIMEOUT"),
+            "{}",
+            r.reason
+        );
+        assert_eq!(super::printed_code("x: 0x: ESP_ERR_A", "ESP_ERR_A"), None);
+        assert_eq!(super::printed_code("code: ESP_ERR_A", "ESP_ERR_A"), None);
+    }
 
     #[test]
     fn a_bundle_failure_keeps_the_code_the_handshake_returned() {
