@@ -80,14 +80,7 @@ fn connection(lower: &str, found: &Found) -> Option<Finding> {
     // esp-mqtt's write that timed out on a connection that was open (`Writing didn't complete
     // in specified timeout: errno=119`): the link stalled, nothing was being opened.
     if lower.contains("writing didn't complete in specified timeout") {
-        let errno = lower
-            .split_once("errno=")
-            .map(|(_, r)| {
-                r.chars()
-                    .take_while(char::is_ascii_digit)
-                    .collect::<String>()
-            })
-            .filter(|n| !n.is_empty())
+        let errno = number_after(lower, "errno=")
             .map(|n| format!(": errno={n}"))
             .unwrap_or_default();
         return found(
