@@ -121,7 +121,8 @@ impl Job {
 /// (`----E (870) …`, `> E (870) …`).
 fn error_body(text: &str) -> Option<&str> {
     let t = text.trim_start_matches(|c: char| c.is_whitespace() || "-|>*#".contains(c));
-    if !t.starts_with("E (") {
+    // The bootloader's errors are not the app's job (the app has not run yet).
+    if !t.starts_with("E (") || super::idf::bootloader_line(t) {
         return None;
     }
     super::idf::log_body(t)

@@ -38,6 +38,29 @@ pub(crate) fn bootloader_line(text: &str) -> bool {
     })
 }
 
+/// The bootloader's refusal of the OTA slot it was told to boot: `E (137) boot: OTA app
+/// partition slot 1 is not bootable`. The image an OTA update wrote there did not verify (or
+/// none was written): the update did not take, and the board boots another slot. Why, quoting
+/// the line.
+pub(crate) fn slot_not_bootable(text: &str) -> Option<String> {
+    let rest = log_body(text)?.strip_prefix("boot:")?.trim();
+    let lower = rest.to_ascii_lowercase();
+    (lower.contains("slot") && lower.contains("is not bootable")).then(|| {
+        format!(
+            "the bootloader said `{rest}`: the image in the OTA slot it was told to boot did not \
+             verify (or was never written), so the OTA update did not take and the board boots \
+             the other app slot"
+        )
+    })
+}
+
+/// The ROM's last line before it runs the second-stage bootloader: `entry 0x40080034`.
+pub(crate) fn rom_entry(text: &str) -> bool {
+    text.trim()
+        .strip_prefix("entry 0x")
+        .is_some_and(|a| !a.is_empty() && a.chars().all(|c| c.is_ascii_hexdigit()))
+}
+
 /// The tags of the bootloader's lines.
 const BOOTLOADER: [&str; 7] = [
     "boot",
@@ -118,6 +141,25 @@ fn app_speaks(text: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_bootloader_refusing_an_ota_slot_is_read() {
+        let why = slot_not_bootable("E (137) boot: OTA app partition slot 1 is not bootable")
+            .unwrap_or_default();
+        assert!(
+            why.contains("`OTA app partition slot 1 is not bootable`"),
+            "{why}"
+        );
+        for line in [
+            "E (40) boot: Failed to verify app image @ 0x110000 (8194)",
+            "I (52) boot: Loaded app from partition at offset 0x10000",
+            "E (12) app: OTA app partition slot 1 is not bootable",
+        ] {
+            assert_eq!(slot_not_bootable(line), None, "{line}");
+        }
+        assert!(rom_entry("entry 0x40080034") && rom_entry("entry 0x403cc710 "));
+        assert!(!rom_entry("entry 0x") && !rom_entry("entry point 0x40080034"));
+    }
 
     #[test]
     fn app_start_lines_of_every_idf_generation() {

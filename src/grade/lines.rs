@@ -290,7 +290,9 @@ fn clean(raw: &[u8]) -> (String, bool) {
     let mut total = 0usize;
     let mut chars = lossy.chars().peekable();
     while let Some(c) = chars.next() {
-        if c == '\x1b' {
+        // A paste from a web page or an editor that shows the ESC byte as its glyph, `␛[0;31m`.
+        let glyph = c == '\u{241b}' && chars.peek() == Some(&'[');
+        if c == '\x1b' || glyph {
             // A terminal title (CircuitPython's status bar): ESC ] text, ended by BEL or ESC \.
             if chars.peek() == Some(&']') {
                 while let Some(p) = chars.next() {
@@ -442,6 +444,12 @@ mod tests {
             texts(&lines),
             ["Connecting...", "Disconnecting...", "see ]0; in prose"]
         );
+    }
+
+    #[test]
+    fn colours_whose_esc_a_paste_shows_as_its_glyph_are_removed() {
+        let lines = split(&["\u{241b}[0;31mE (40) boot: Failed\u{241b}[0m ␛ stays\r\n".as_bytes()]);
+        assert_eq!(lines[0].text, "E (40) boot: Failed ␛ stays");
     }
 
     #[test]

@@ -83,6 +83,7 @@ mod webserver;
 mod websocket;
 mod wifi;
 mod wifi_fail;
+mod wifi_said;
 mod wifimanager;
 
 pub use self::engine::Decision;

@@ -432,9 +432,11 @@ impl Grader {
         }
         // An OTA image that failed verification (its first line says most); the bootloader
         // checks the installed app with the same lines, before any app runs.
-        if idf::bootloader_line(text) {
+        // The ROM's `entry 0x…` starts the bootloader; its lines run until the app's first.
+        if idf::bootloader_line(text) || idf::rom_entry(text) {
             self.bootloader = true;
-        } else if idf::app_line(text) {
+        } else if idf::app_line(text) || (idf::log_body(text).is_none() && !text.trim().is_empty())
+        {
             self.bootloader = false;
         }
         let in_bootloader = self.bootloader || (self.boots > 0 && !self.sketch_started());
@@ -443,6 +445,21 @@ impl Grader {
             .outcome
             .as_ref()
             .is_some_and(|o| o.verdict.rank() >= Verdict::Fail.rank());
+        // The bootloader's word on the slot an OTA update wrote: the update did not take.
+        if let Some(why) = idf::slot_not_bootable(text) {
+            let reason = format!("line {}: {why}", line.number);
+            self.core
+                .propose(Verdict::Fail, None, reason, Finality::AfterLines(40));
+            self.ota_follow.refused(line.number);
+            return;
+        }
+        // ArduinoOTA's upload never reached the board: a connection fault, retried by the user.
+        if !decided && let Some(why) = updater::ota_network(text) {
+            let reason = format!("line {}: {why}", line.number);
+            self.core
+                .propose_failed_attempt(None, reason, Finality::AfterLines(TLS_WAIT));
+            return;
+        }
         // The ESP8266 updater refused the image (no room, a flash write that failed, an image
         // that did not verify): the update did not happen, the device's answer is no.
         if !decided && let Some(why) = updater::refused(text).or_else(|| appupdate::failed(text)) {

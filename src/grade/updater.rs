@@ -51,12 +51,7 @@ fn arduino_ota(t: &str) -> Option<&'static str> {
              (or the flash size the sketch was built for is wrong)",
         );
     }
-    let rest = lower
-        .strip_prefix("update error[")
-        .or_else(|| lower.strip_prefix("error["))?;
-    let (code, msg) = rest.split_once("]:")?;
-    code.trim().parse::<u8>().ok()?;
-    Some(match msg.trim() {
+    Some(match ota_error(&lower)? {
         "begin failed" => {
             "the updater could not begin: the image does not fit the free flash space (or the \
              flash size the sketch was built for is wrong)"
@@ -68,6 +63,38 @@ fn arduino_ota(t: &str) -> Option<&'static str> {
         "auth failed" => "the OTA password was refused",
         _ => return None,
     })
+}
+
+/// The message of an ArduinoOTA error line (`Error[2]: Connect Failed`, a sketch's `Update
+/// Error[4]: End Failed`), lower case, when the code is a number.
+fn ota_error(lower: &str) -> Option<&str> {
+    let rest = lower
+        .strip_prefix("update error[")
+        .or_else(|| lower.strip_prefix("error["))?;
+    let (code, msg) = rest.split_once("]:")?;
+    code.trim().parse::<u8>().ok()?;
+    Some(msg.trim())
+}
+
+/// ArduinoOTA's network errors, as its examples print them: `Error[2]: Connect Failed` (the
+/// board could not open the TCP connection back to the uploader, which listens on the host
+/// for it) and `Error[3]: Receive Failed` (the image stopped arriving). A connection fault:
+/// the `End Failed` that follows is its consequence, not a refusal by the updater.
+pub(crate) fn ota_network(text: &str) -> Option<String> {
+    let t = text.trim();
+    let why = match ota_error(&t.to_ascii_lowercase())? {
+        "connect failed" => {
+            "ArduinoOTA could not open the TCP connection back to the uploader: the board \
+             connects to a port that espota (or the IDE) listens on, on the host; a firewall on \
+             the host, or a host address the board cannot route to, stops it"
+        }
+        "receive failed" => {
+            "the image stopped arriving during the ArduinoOTA upload (the Wi-Fi link or the \
+             uploader dropped the connection)"
+        }
+        _ => return None,
+    };
+    Some(format!("the update did not happen: `{t}`: {why}"))
 }
 
 /// An app's report that one of ESP-IDF's OTA writer calls (`esp_ota_ops`) failed: the device
@@ -246,6 +273,30 @@ mod tests {
             let why = refused(line).unwrap_or_else(|| panic!("not read: {line}"));
             assert!(why.contains(word), "{line}: {why}");
             assert!(why.contains("did not happen"), "{line}: {why}");
+        }
+    }
+
+    #[test]
+    fn arduino_otas_network_errors_are_the_connections() {
+        for (line, word) in [
+            (
+                "Error[2]: Connect Failed",
+                "could not open the TCP connection",
+            ),
+            ("Update Error[3]: Receive Failed", "stopped arriving"),
+        ] {
+            let why = ota_network(line).unwrap_or_else(|| panic!("not read: {line}"));
+            assert!(
+                why.contains(word) && why.contains(line.trim()),
+                "{line}: {why}"
+            );
+        }
+        for line in [
+            "Error[4]: End Failed",
+            "Error[x]: Connect Failed",
+            "Connect Failed",
+        ] {
+            assert_eq!(ota_network(line), None, "{line}");
         }
     }
 

@@ -198,7 +198,7 @@ pub(crate) fn failure(lower: &str) -> Option<Failure> {
             },
         });
     }
-    if let Some(f) = disconnect_reason(lower) {
+    if let Some(f) = disconnect_reason(lower).or_else(|| super::wifi_said::failure(lower)) {
         return Some(f);
     }
     if lower.contains("sta is connecting, return error") {
