@@ -268,6 +268,8 @@ pub struct Grader {
     /// missing token, or a connection error in any firmware's words (line, reason): the verdict
     /// when the log ends soon after it without another (an app that went on is not stuck there).
     app_error: Option<(usize, String)>,
+    /// Unknown firmware's connection errors, a burst at a time.
+    connection_errors: stops::ConnectionErrors,
     /// The last run of error lines in which an ESP-IDF app said its job failed.
     job: appfail::Job,
     /// The esp_websocket_client session, when the app logs its events.
@@ -382,6 +384,7 @@ impl Grader {
             sleep: sleep::State::default(),
             web: webserver::State::default(),
             app_error: None,
+            connection_errors: stops::ConnectionErrors::default(),
             job: appfail::Job::default(),
             ws_events: idf_websocket::Session::default(),
             ws: websocket::Session::default(),

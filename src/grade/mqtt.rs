@@ -195,15 +195,21 @@ fn pubsubclient_rc(lower: &str) -> Option<(String, Option<i32>)> {
 
 /// Tasmota (PubSubClient underneath): `MQT: Connect failed to 10.0.4.106:1883, rc -2. Retry in
 /// 10 sec`, `MQTT: Connect FAILED to 192.168.2.139:1883, rc -4.` (2017), `MQT: connection
-/// failed due to 192.168.0.100:1883, rc -2. retry in 10 s` (tasmota-stb).
+/// failed due to 192.168.0.100:1883, rc -2. retry in 10 s` (tasmota-stb), and the same line in
+/// Tasmota's other languages (German `MQT: Verbindung fehlgeschlagen aufgrund von
+/// 10.100.44.96:1883, rc -2. Wiederhole in 10 s`): the broker's `host:port`, then `, rc N`.
 fn tasmota(lower: &str) -> Option<(String, Option<i32>)> {
     let mqt = lower.find("mqt: ").or_else(|| lower.find("mqtt: "))?;
     let said = &lower[mqt..];
-    let to = ["connect failed to ", "connection failed due to "]
-        .iter()
-        .find_map(|k| said.find(k).map(|i| i + k.len()))?;
     let rc = number_after(said, ", rc ")?;
-    let broker = said[to..].split(',').next().unwrap_or("").trim();
+    let before = &said[..said.find(", rc ")?];
+    let broker = before.rsplit(' ').next().unwrap_or("").trim();
+    let port = broker
+        .rsplit_once(':')
+        .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok());
+    if !port || rc == 0 || before.split(' ').count() < 3 {
+        return None;
+    }
     Some((
         format!(
             "Tasmota's MQTT connection failed: its client (PubSubClient) could not connect to \
@@ -651,6 +657,11 @@ mod tests {
                 "broker 192.168.99.6:1883",
             ),
             (
+                "MQT: Verbindung fehlgeschlagen aufgrund von 10.100.44.96:1883, rc -2",
+                -2,
+                "broker 10.100.44.96:1883: rc -2, MQTT_CONNECT_FAILED",
+            ),
+            (
                 "22:23:34 MQT: Connect failed to 192.168.10.150:1883, rc 8. Retry in 10 sec",
                 8,
                 "rc 8, a state PubSubClient does not name",
@@ -686,6 +697,8 @@ mod tests {
         for line in [
             "I (5) coreMQTT: MQTT connection established with the broker, status = MQTTSuccess.",
             "17:12:21 MQT: Attempting connection...",
+            "17:12:21 MQT: rc -2",
+            "17:12:21 MQT: Publish to broker:1883, rc 0 is fine",
             "> Connecting to MQTT... ",
             "> Error publishing MQTT Message ",
             "> the app never disconnected from mqtt",

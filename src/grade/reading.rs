@@ -203,7 +203,7 @@ impl Grader {
             .or_else(|| asynctcp::error(text))
             .or_else(|| azure::error(text))
             .or_else(|| stops::token_not_ready(text))
-            .or_else(|| stops::connection_error(text))
+            .or_else(|| self.connection_errors.line(line.number, text))
         {
             self.app_error = Some((line.number, reason));
             self.mqtt.withdraw(&mut self.core);

@@ -233,13 +233,57 @@ pub(crate) fn token_not_ready(text: &str) -> Option<String> {
         })
 }
 
+/// Lines within which connection errors are one failure: its first line is the cause, the last
+/// the firmware's summary of it (ESP Mail Client's `! E: could not get ip from host` then `> E:
+/// unable to connect to server`).
+const BURST: usize = 6;
+
+/// The connection errors of unknown firmware, one burst at a time.
+#[derive(Debug, Default)]
+pub(crate) struct ConnectionErrors {
+    /// The first error line of the latest burst (line, text), and the burst's last line.
+    first: Option<(usize, String, usize)>,
+}
+
+impl ConnectionErrors {
+    /// Read one line: the reason, when it says the connection failed, quoting the burst's
+    /// first error when that was an earlier line.
+    pub(crate) fn line(&mut self, number: usize, text: &str) -> Option<String> {
+        let t = text.trim();
+        if !connection_failed(t) {
+            return None;
+        }
+        let first = match self.first.take() {
+            Some((at, cause, last)) if number.saturating_sub(last) <= BURST => (at, cause),
+            _ => (number, t.to_owned()),
+        };
+        let cause = (first.0 != number)
+            .then(|| {
+                format!(
+                    ", after line {}'s `{}` (the first error of this failure)",
+                    first.0, first.1
+                )
+            })
+            .unwrap_or_default();
+        self.first = Some((first.0, first.1, number));
+        Some(format!(
+            "the last error the firmware printed before the log ends is about its connection: \
+             `{t}`{cause} (espcheck does not know this firmware's lines; it reads this as a \
+             failed connection, and the line does not say whether TCP or TLS failed)"
+        ))
+    }
+}
+
 /// A line of firmware espcheck does not know that says its connection failed, in any words:
 /// `Connection lost while reading`, `MQT: TLS connection error: 55`, `Host unreachable`,
-/// `Failed to get token`. When nothing follows it, the run
-/// stopped there.
-pub(crate) fn connection_error(text: &str) -> Option<String> {
-    let t = text.trim();
+/// `Failed to get token`; mobizt's libraries' (ESP Mail Client, Firebase) error marker `! E:`
+/// before an error code (`! E: UNKNOWN ERROR CODE (0001)`, their TLS client's). When nothing
+/// follows it, the run stopped there.
+fn connection_failed(t: &str) -> bool {
     let lower = t.to_ascii_lowercase();
+    if lower.starts_with("! e:") && lower.contains("error code") && t.len() < 200 {
+        return true;
+    }
     // A library's debug and verbose lines narrate, and its info and warning lines (ESP-IDF's
     // `W (19844) websocket_client: `network_timeout_ms` is not set, ... using default time out`,
     // Arduino-ESP32's `[W]`) announce a default or a retry: none of them is its verdict.
@@ -250,7 +294,7 @@ pub(crate) fn connection_error(text: &str) -> Option<String> {
         // glued before it: `Error[V][ssl_client.cpp:279] send_ssl_data(): Writing HTTP...`.
         || ["[d][", "[v]["].iter().any(|p| lower.contains(p));
     if debug || super::mbedtls_trace::narrates(t) {
-        return None;
+        return false;
     }
     let words = |list: &[&str]| {
         lower
@@ -304,13 +348,7 @@ pub(crate) fn connection_error(text: &str) -> Option<String> {
     // Wi-Fi's own failures (`WL_CONNECTION_LOST`, `Reason: 15 - 4WAY_HANDSHAKE_TIMEOUT`) say the
     // board never got on the network: the Wi-Fi rules explain those.
     let wifi = super::wifi::about_wifi(&lower);
-    (net && failed && !not_a_failure && !wifi && t.len() < 300).then(|| {
-        format!(
-            "the last error the firmware printed before the log ends is about its connection: \
-             `{t}` (espcheck does not know this firmware's lines; it reads this as a failed \
-             connection, and the line does not say whether TCP or TLS failed)"
-        )
-    })
+    net && failed && !not_a_failure && !wifi && t.len() < 300
 }
 
 #[cfg(test)]
@@ -339,9 +377,29 @@ mod tests {
             "Host unreachable",
             "Failed to get token",
         ] {
-            let r = connection_error(l).unwrap_or_default();
+            let r = ConnectionErrors::default().line(1, l).unwrap_or_default();
             assert!(r.contains(&format!("connection: `{l}` (espcheck")), "{r}");
         }
+        // ESP Mail Client: the first error of the burst is the cause, the last its summary.
+        let mut errors = ConnectionErrors::default();
+        let lines = [
+            "! E: could not get ip from host",
+            "> C: cleaning SSL connection",
+            "Error, unable to connect to server",
+            "> E: unable to connect to server",
+        ];
+        let said: Vec<Option<String>> = (1..).zip(lines).map(|(n, l)| errors.line(n, l)).collect();
+        let last = said[3].as_deref().unwrap_or_default();
+        assert!(
+            last.contains("`> E: unable to connect to server`")
+                && last.contains("line 1's `! E: could not get ip from host`"),
+            "{last}"
+        );
+        let tls = ConnectionErrors::default().line(9, "! E: UNKNOWN ERROR CODE (0001)");
+        assert!(tls.is_some_and(|r| r.contains("(0001)")));
+        // An error long after is a failure of its own.
+        let again = errors.line(40, "Host unreachable").unwrap_or_default();
+        assert!(!again.contains("after line"), "{again}");
         for l in [
             "Connecting to server",
             "WiFi connection failed",
@@ -355,7 +413,7 @@ mod tests {
             "I (5123) mqtt_client: MQTT connect timeout not set, using default 10 s",
             "[  2345][W][ssl_client.cpp:112] start_ssl_client(): handshake timeout not set, using default",
         ] {
-            assert!(connection_error(l).is_none(), "{l}");
+            assert!(!connection_failed(l), "{l}");
         }
     }
 

@@ -218,12 +218,13 @@ pub(crate) fn classify(number: usize, text: &str, lower: &str) -> Option<Finding
             )),
             _ => None,
         };
+        let said = format!("Tasmota's MQTT TLS client said `TLS connection error: {code}`");
         let (explanation, about) = match own {
-            Some((why, about)) if code == 0 => (format!("Tasmota's MQTT TLS client: {why}"), about),
-            Some((why, about)) => (format!("Tasmota's own error {code}: {why}"), about),
+            Some((why, about)) if code == 0 => (format!("{said}: {why}"), about),
+            Some((why, about)) => (format!("{said}, its own error: {why}"), about),
             None => {
                 let (why, about) = explain_bearssl(code);
-                (format!("Tasmota's MQTT TLS client: {why}"), about)
+                (format!("{said}: {why}"), about)
             }
         };
         let mut f = Finding::new(about, Weight::Fails);
@@ -290,9 +291,9 @@ pub(crate) fn classify(number: usize, text: &str, lower: &str) -> Option<Finding
         let mut f = Finding::new(About::Connection, Weight::Fails);
         f.diag = Some(diag(
             super::libdiag::CONNECTION,
-            "the TCP connect to the server failed before TLS began (ssl_client's lwip_connect; \
-             start_ssl_client returns -1): the server is down or unreachable, or the host or \
-             port is wrong"
+            "ssl_client said `Connect to Server failed!`: the TCP connect to the server failed \
+             before TLS began (its lwip_connect; start_ssl_client returns -1): the server is \
+             down or unreachable, or the host or port is wrong"
                 .to_owned(),
             Some(-1),
         ));

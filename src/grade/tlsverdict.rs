@@ -120,13 +120,26 @@ pub(crate) fn tls_reason(core: &Engine) -> Option<String> {
             format!("`{}`", said.trim())
         })
         .collect();
-    if echoes.is_empty() {
-        return Some(reason);
-    }
-    Some(format!(
-        "{reason}; then HTTPClient printed {}",
-        echoes.join(", ")
-    ))
+    let reason = if echoes.is_empty() {
+        reason
+    } else {
+        format!("{reason}; then HTTPClient printed {}", echoes.join(", "))
+    };
+    // The MQTT client's own failure line for the same connect (Tasmota's `MQT: Connect failed
+    // to …:8883, rc -2` after its `TLS connection error`): the code its state machine shows.
+    let mqtt = core.diagnostics.iter().find(|d| {
+        d.line > primary.line
+            && d.line <= primary.line + SAME_FAILURE
+            && super::mqtt::failure(&d.text.to_ascii_lowercase()).is_some()
+            && !primary.text.contains(d.text.trim())
+    });
+    Some(match mqtt {
+        Some(d) => format!(
+            "{reason}; then the MQTT client reported `{}`",
+            super::https::shorten(d.text.trim(), 160)
+        ),
+        None => reason,
+    })
 }
 
 fn primary_reason(host: &str, d: &super::model::Diagnostic) -> String {
