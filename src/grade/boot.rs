@@ -213,11 +213,35 @@ impl Grader {
         self.core_dump = Some(dump);
     }
 
+    /// Whether a line is within a few lines of NodeMCU's Lua panic, where what follows is its
+    /// consequence: the error handler's own panic (`attempt to call a string value`), or the
+    /// task watchdog that aborts the task the panic left spinning.
+    pub(super) fn after_lua_panic(&self, number: usize) -> bool {
+        self.core.crash.as_ref().is_some_and(|c| {
+            c.kind == "lua-panic" && number.saturating_sub(c.line) <= LUA_PANIC_TAIL
+        })
+    }
+
     pub(super) fn end_block(&mut self) {
         let Some(block) = self.block.take() else {
             return;
         };
         let reason = crash::describe(block.kind, &block.headline, &block.lines);
+        // NodeMCU's Lua panic leaves its task spinning until the task watchdog aborts it: one
+        // crash, told in the order it happened.
+        let lua_first = self.after_lua_panic(block.line);
+        let reason = match self.core.crash.as_ref().filter(|_| lua_first) {
+            Some(c) => format!(
+                "{}; then {reason}",
+                crash::describe(&c.kind, &c.headline, &c.block)
+            ),
+            None => reason,
+        };
+        let finality = if block.kind == "lua-panic" {
+            Finality::AfterLines(LUA_PANIC_TAIL as u32)
+        } else {
+            Finality::Now
+        };
         self.core.crash = Some(Crash {
             kind: block.kind.to_owned(),
             line: block.line,
@@ -233,8 +257,7 @@ impl Grader {
         ) {
             self.panic_tail = Some(PANIC_TAIL_LINES);
         }
-        self.core
-            .propose(Verdict::Fault, None, reason, Finality::Now);
+        self.core.propose(Verdict::Fault, None, reason, finality);
     }
 
     /// A line after an ESP-IDF panic's backtrace: the handler is done at `Rebooting...`, `CPU
@@ -262,6 +285,9 @@ impl Grader {
         };
     }
 }
+
+/// Lines after NodeMCU's `PANIC: unprotected error` within which a crash is its consequence.
+const LUA_PANIC_TAIL: usize = 4;
 
 /// Lines an ESP-IDF panic handler prints between the backtrace and its end, beside a core dump
 /// (read as a block of its own): `ELF file SHA256:`, `Entering gdb stub`, `Press Enter to print

@@ -291,7 +291,15 @@ fn clean(raw: &[u8]) -> (String, bool) {
     let mut chars = lossy.chars().peekable();
     while let Some(c) = chars.next() {
         // A paste from a web page or an editor that shows the ESC byte as its glyph, `␛[0;31m`.
-        let glyph = c == '\u{241b}' && chars.peek() == Some(&'[');
+        // A colour whose ESC a paste turned into U+FFFD: `�[0;31m`, `�[0m`.
+        let lost = c == '\u{fffd}' && {
+            let mut ahead = chars.clone();
+            ahead.next() == Some('[')
+                && ahead
+                    .find(|p| !p.is_ascii_digit() && *p != ';')
+                    .is_some_and(|p| p == 'm')
+        };
+        let glyph = (c == '\u{241b}' && chars.peek() == Some(&'[')) || lost;
         if c == '\x1b' || glyph {
             // A terminal title (CircuitPython's status bar): ESC ] text, ended by BEL or ESC \.
             if chars.peek() == Some(&']') {
@@ -450,6 +458,9 @@ mod tests {
     fn colours_whose_esc_a_paste_shows_as_its_glyph_are_removed() {
         let lines = split(&["\u{241b}[0;31mE (40) boot: Failed\u{241b}[0m ␛ stays\r\n".as_bytes()]);
         assert_eq!(lines[0].text, "E (40) boot: Failed ␛ stays");
+        let lines =
+            split(&["\u{fffd}[0;31mE (4) task_wdt: - IDLE0\u{fffd}[0m \u{fffd}[x\r\n".as_bytes()]);
+        assert_eq!(lines[0].text, "E (4) task_wdt: - IDLE0 \u{fffd}[x");
     }
 
     #[test]

@@ -129,6 +129,9 @@ impl Grader {
                 if crash::is_headless(kind) && after_crash)
         });
         match signal {
+            Some(crash::Signal::Crash {
+                kind: "lua-panic", ..
+            }) if self.after_lua_panic(line.number) => return,
             Some(crash::Signal::Crash { kind, end }) => {
                 let reason = crash::describe(kind, text, &[]);
                 self.core.propose(

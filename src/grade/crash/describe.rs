@@ -200,10 +200,11 @@ pub(crate) fn describe(kind: &str, headline: &str, block: &[String]) -> String {
             // From `Guru` on: a wrapped line can carry a register dump's tail before it.
             let lower = headline.to_ascii_lowercase();
             let headline = guru_at(&lower).map_or(headline, |i| &headline[i..]);
-            let why = headline.find('(').and_then(|o| {
-                headline[o + 1..]
-                    .find(')')
-                    .map(|c| &headline[o + 1..o + 1 + c])
+            // The innermost brackets: a paste that doubled the headline (`panic'ed (Guru
+            // Meditation Error: Core  0 panic'ed (LoadProhibited).`) still names its cause.
+            let why = headline.find(')').and_then(|c| {
+                let o = headline[..c].rfind('(')?;
+                Some(&headline[o + 1..c])
             });
             // ESP-IDF 2.x/3.0: `Guru Meditation Error of type LoadProhibited occurred on core  0`.
             let why = why.or_else(|| {

@@ -57,7 +57,14 @@ pub(crate) fn read(block: &[String]) -> Report {
 /// The task watchdog's reason, naming what its report names.
 pub(crate) fn describe(block: &[String]) -> String {
     let r = read(block);
-    let mut s = "the ESP32 task watchdog fired: a task hogged its CPU without yielding".to_owned();
+    // ESP-IDF's tag, as the user searches for it, when the report printed it.
+    let tag = if block.iter().any(|l| l.contains("task_wdt:")) {
+        " (`task_wdt`)"
+    } else {
+        ""
+    };
+    let mut s =
+        format!("the ESP32 task watchdog{tag} fired: a task hogged its CPU without yielding");
     if !r.starved.is_empty() {
         s.push_str(&format!(
             "; the task(s) that did not reset it in time: {}",
@@ -83,6 +90,17 @@ pub(crate) fn describe(block: &[String]) -> String {
             " (an idle task got no CPU time: {} kept its CPU busy)",
             busy.join(" or ")
         ));
+    }
+    // A panic the watchdog's interrupt ran into (the ESP8266 RTOS SDK and ESP-AT print the
+    // watchdog's line, then the Guru Meditation of the task it interrupted).
+    let guru = block
+        .iter()
+        .take(4)
+        .find(|l| l.to_ascii_lowercase().contains("guru meditation error"));
+    if let Some(g) = guru {
+        let d = super::describe("guru-meditation", g, block);
+        let d = d.strip_prefix("the board crashed: ").unwrap_or(&d);
+        s.push_str(&format!("; then the panic handler reported {d}"));
     }
     s
 }
@@ -128,6 +146,22 @@ mod tests {
         assert!(d.contains("in time: IDLE0 (CPU 0)"), "{d}");
         assert!(d.contains("CPU 0: loopTask, CPU 1: IDLE1"), "{d}");
         assert!(d.contains("loopTask kept its CPU busy"), "{d}");
+    }
+
+    #[test]
+    fn a_guru_meditation_right_after_the_watchdog_is_named() {
+        let block = lines(
+            "Guru Meditation Error: Core  0 panic'ed (Guru Meditation Error: Core  0 panic'ed \
+             (LoadProhibited). Exception was unhandled\n\
+             Core 0 register dump:\n\
+             PC      : 0x402541cb  PS      : 0x00000033",
+        );
+        let d = describe(&block);
+        assert!(
+            d.starts_with("the ESP32 task watchdog fired")
+                && d.contains("then the panic handler reported Guru Meditation Error (LoadProhibited) at PC 0x402541cb"),
+            "{d}"
+        );
     }
 
     #[test]
