@@ -90,8 +90,10 @@ impl LastError {
 
 /// Words that put a failure on the connection or the board (a crash, a watchdog), not on the
 /// app's own step (`setupCert failed`); an error code or `error` is read as the board's too.
-const BROKE: [&str; 30] = [
+const BROKE: [&str; 31] = [
     "connect",
+    // Libraries' own spelling: uTLGBotLib's `[Bot] Conection fail.`
+    "conect",
     "socket",
     "tcp",
     "udp",

@@ -425,7 +425,16 @@ pub(crate) struct Session {
     /// esp-mqtt's reconnect loop since the last connect: the app's `MQTT_EVENT_DISCONNECTED`,
     /// the client's `Reconnect after N ms` / `Reconnecting...`, its error report.
     loop_seen: EspMqttLoop,
+    /// Connects in a row with no other sign of the session at work between them (the first's
+    /// line, and how many): a broker that drops each connection right after it is made.
+    reconnects: Option<(usize, u32)>,
 }
+
+/// Connects in a row, with nothing done between them, that make a connect loop.
+const CONNECT_LOOP: u32 = 5;
+
+/// The words of the loop's reason, by which a later line knows the loop is still the verdict.
+const LOOP_WORDS: &str = "in a row with nothing done between";
 
 /// What esp-mqtt's lines since the last connect said about a connection it has not got.
 #[derive(Debug, Default)]
@@ -484,6 +493,25 @@ impl Session {
     /// Read one line (after the connection findings). Whether it was a connect that decided.
     pub(crate) fn line(&mut self, core: &mut Engine, text: &str, lower: &str) -> bool {
         self.esp_mqtt_loop(core, text, lower);
+        // A paste's `. . .` for lines left out is not work.
+        if !lower.contains("connect") && lower.chars().any(|c| c.is_ascii_alphanumeric()) {
+            // The firmware did something else between connects: no loop, or the loop it was
+            // in is over and the last connect held.
+            let looped = self.reconnects.take().filter(|(_, n)| *n >= CONNECT_LOOP);
+            let still_the_verdict = core
+                .outcome
+                .as_ref()
+                .is_some_and(|o| o.reason.contains(LOOP_WORDS));
+            if let Some((first, n)) = looped.filter(|_| still_the_verdict) {
+                core.connected_again();
+                let reason = format!(
+                    "line {first}: the client connected to the broker, and after {n} connects in \
+                     a row the last one held: the firmware went on with other work"
+                );
+                core.propose(Verdict::Pass, None, reason, Finality::AfterLines(40));
+                self.passed = true;
+            }
+        }
         if failure(lower).is_some() {
             self.failures += 1;
             if self.passed
@@ -502,6 +530,9 @@ impl Session {
         let Some(what) = works(text, lower) else {
             return false;
         };
+        if self.connect_loop(core, text, lower) {
+            return true;
+        }
         let retried = self.failures > 0 && core.attempt_failed;
         if !retried && core.outcome.is_some() {
             return false;
@@ -534,6 +565,35 @@ impl Session {
 }
 
 impl Session {
+    /// Count a connect (`Attempting MQTT connection...connected`) that `works` read: at
+    /// [`CONNECT_LOOP`] of them in a row with no other line between, the connection does not
+    /// hold, and the run is a fault that a later line of other work takes back.
+    /// Whether it decided.
+    fn connect_loop(&mut self, core: &mut Engine, text: &str, lower: &str) -> bool {
+        let connect = lower.contains("connect")
+            && !["publish", "subscri", "message", "topic"]
+                .iter()
+                .any(|w| lower.contains(w));
+        if !connect {
+            return false;
+        }
+        let (first, n) = self.reconnects.map_or((core.line, 1), |(f, n)| (f, n + 1));
+        self.reconnects = Some((first, n));
+        if n < CONNECT_LOOP {
+            return false;
+        }
+        // Each further connect of the loop restates it: a failed try inside it is a turn of it.
+        self.withdraw(core);
+        let reason = format!(
+            "line {first}: the MQTT client connected {n} times {LOOP_WORDS} (`{}`): the broker drops each connection right after it is made (another \
+             client with the same client ID, a `loop()` that is not called so the keep-alive \
+             lapses, or a broker that refuses the session after CONNECT)",
+            short(text.trim())
+        );
+        core.propose_failed_attempt(None, reason, Finality::AfterLines(40));
+        true
+    }
+
     /// esp-mqtt has no failure line of its own for a connect that did not work: the app's
     /// event handler prints `MQTT_EVENT_DISCONNECTED` (and its error report), and the client
     /// says it will try again. Both, with no `MQTT_EVENT_CONNECTED` since, are a client that

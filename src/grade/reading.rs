@@ -281,6 +281,8 @@ impl Grader {
             && self.ended_fault.is_none()
             && self.mqtt.line(&mut self.core, text, &lower)
         {
+            // A broker connection is the network up.
+            self.wifi_fail.online();
             return;
         }
         match self.blynk.line(text, &lower) {

@@ -32,8 +32,26 @@ pub(crate) struct Disconnect {
     pub meaning: &'static str,
 }
 
+/// OpenMQTTGateway's `W: Network disconnected` (ArduinoLog's level letter in front): the
+/// firmware's own word that its network (Wi-Fi or Ethernet) went down, with no reason.
+pub(crate) fn network_down(lower: &str) -> bool {
+    let t = lower.trim();
+    let t = ["w: ", "n: ", "e: ", "t: ", "v: "]
+        .iter()
+        .find_map(|p| t.strip_prefix(p))
+        .unwrap_or(t);
+    t.trim_end_matches(['.', '!']) == "network disconnected"
+}
+
 /// The disconnect `lower` (a line in ASCII lower case) reports, if it reports one.
 pub(crate) fn disconnect(lower: &str) -> Option<Disconnect> {
+    if network_down(lower) {
+        return Some(Disconnect {
+            code: None,
+            meaning: "the firmware says its network went down (`Network disconnected`), with no \
+                      reason",
+        });
+    }
     if lower.contains("wifi unknown connection status 0") {
         // ESPHome's check of the station's status found it idle, not connecting.
         return Some(Disconnect {

@@ -338,6 +338,9 @@ pub(crate) fn failure(lower: &str) -> Option<Failure> {
 /// disconnected from AP`. Not a longer sentence (`WiFi disconnected, reconnecting in 5 s` is
 /// still read by the rules above when it names a reason).
 fn app_says_wifi_down(lower: &str) -> bool {
+    if super::wifi::network_down(lower) {
+        return true;
+    }
     let t = lower.trim();
     // ESP-IDF's `I (581471393) ` in front, lower-cased.
     let t = t
@@ -653,6 +656,7 @@ mod tests {
             "WiFi disconnected!",
             "WiFi: disconnected from AP",
             "Wi-Fi connection lost",
+            "W: Network disconnected",
         ] {
             assert!(app_says_wifi_down(&l.to_ascii_lowercase()), "{l}");
         }
@@ -663,6 +667,7 @@ mod tests {
             "WiFi: not disconnected",
             "wifi disconnected clients: 0",
             "I (100) wifi: connected with ssid",
+            "W: Network disconnected clients",
         ] {
             assert!(!app_says_wifi_down(&l.to_ascii_lowercase()), "{l}");
         }

@@ -272,6 +272,26 @@ fn a_pubsubclient_retry_that_connects_takes_back_the_failures_before_it() {
 }
 
 #[test]
+fn a_client_that_connects_again_and_again_has_no_connection_that_holds() {
+    let ok = "Attempting MQTT connection...connected\n";
+    let r = auto(&ok.repeat(7));
+    assert_eq!(r.verdict, Verdict::Fault, "{}", r.reason);
+    assert!(
+        r.reason.contains("connected 7 times in a row"),
+        "{}",
+        r.reason
+    );
+    // A reconnect or two, or a loop that ends in a session at work, is no fault.
+    let r = auto(&ok.repeat(3));
+    assert_eq!(r.verdict, Verdict::Pass, "{}", r.reason);
+    let r = auto(&format!(
+        "{}Message published to topic sensors/t\n",
+        ok.repeat(6)
+    ));
+    assert_eq!(r.verdict, Verdict::Pass, "{}", r.reason);
+}
+
+#[test]
 fn a_web_servers_received_host_header_is_not_the_server() {
     let r = auto(
         "WiFi connected\nIP address: 192.168.1.50\nHTTP server started\nGET /update HTTP/1.1\n\
