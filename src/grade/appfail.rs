@@ -140,6 +140,10 @@ fn says_failed(lower: &str) -> bool {
             "unable to",
             "aborting",
             "invalid response",
+            // ESP-IDF's Ethernet PHY drivers: `lan87xx_init(499): wrong chip ID`.
+            "wrong chip id",
+            "reset timeout",
+            "power up timeout",
         ]
         .iter()
         .any(|w| lower.contains(w))

@@ -42,7 +42,7 @@ impl Closing {
 type Closer = fn(&mut Grader) -> Option<Closing>;
 
 /// The end-of-log rules, in the order they are asked.
-const CLOSERS: [Closer; 20] = [
+const CLOSERS: [Closer; 21] = [
     Grader::close_on_watchdog_boot,
     Grader::close_on_traceback_after_wifi,
     Grader::close_on_cut_traceback,
@@ -60,6 +60,7 @@ const CLOSERS: [Closer; 20] = [
     Grader::close_on_micropython_join,
     Grader::close_on_wifi,
     Grader::close_on_flapping,
+    Grader::close_on_no_address,
     Grader::close_on_network_up,
     Grader::close_on_core_note,
     Grader::close_on_last_error,
@@ -228,6 +229,19 @@ impl Grader {
     fn close_on_wifi(&mut self) -> Option<Closing> {
         let reason = self.wifi_fail.verdict(self.splitter.count())?;
         Some(Closing::fault(reason).at(Stage::Wifi))
+    }
+
+    /// The board's own address was 0.0.0.0 when the log ended soon after: it never got one.
+    fn close_on_no_address(&mut self) -> Option<Closing> {
+        let (at, said) = self.no_address.as_ref()?;
+        (self.splitter.count().saturating_sub(*at) <= APP_ERROR_TAIL).then(|| {
+            Closing::fault(format!(
+                "line {at}: the board's own address is 0.0.0.0 (`{said}`) and the log ends \
+                 with no other: it never got an IP address (DHCP got no answer, or a static \
+                 address was not applied: with a W5500 or other SPI Ethernet, the address is \
+                 set after the driver has started)"
+            ))
+        })
     }
 
     /// A link that dropped again and again, down at the log's end.

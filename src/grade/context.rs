@@ -169,14 +169,21 @@ pub(crate) fn host_named(text: &str, lower: &str) -> Option<String> {
 /// ESP-IDF's `sta ip: 192.168.1.5, mask: …` and `got ip:192.168.1.5`, the ESP8266 SDK's
 /// `ip:192.168.1.5,mask:…`, `Local IP: 192.168.1.5`.
 pub(crate) fn own_ip(lower: &str) -> Option<String> {
-    let at = ["ip address:", "sta ip:", "got ip:", "local ip:", "ip:"]
-        .iter()
-        .find_map(|k| {
-            let i = lower.find(k)?;
-            // `ip:` alone only at a word's start (not `sta ip:` again, nor `wifi ip:` forms).
-            let starts_word = i == 0 || !lower.as_bytes()[i - 1].is_ascii_alphanumeric();
-            starts_word.then_some(i + k.len())
-        })?;
+    let at = [
+        "ip address:",
+        "sta ip:",
+        "got ip:",
+        "local ip:",
+        "localip:",
+        "ip:",
+    ]
+    .iter()
+    .find_map(|k| {
+        let i = lower.find(k)?;
+        // `ip:` alone only at a word's start (not `sta ip:` again, nor `wifi ip:` forms).
+        let starts_word = i == 0 || !lower.as_bytes()[i - 1].is_ascii_alphanumeric();
+        starts_word.then_some(i + k.len())
+    })?;
     let word: String = lower[at..]
         .trim_start()
         .chars()

@@ -95,6 +95,26 @@ impl Flapping {
     pub(crate) fn verdict(&self) -> Option<String> {
         self.down_at_the_end()
             .or_else(|| self.up_again_at_the_end())
+            .or_else(|| self.down_after_short_lives())
+    }
+
+    /// Up and down, soon after each up, again and again, and down at the log's end (an
+    /// Ethernet link whose PHY drops it each time, with no attempt lines: it comes back alone).
+    fn down_after_short_lives(&self) -> Option<String> {
+        let c = &self.cycles;
+        let (at, said) = c.first.as_ref().filter(|_| c.short >= SHORT_LIVED)?;
+        // A server's clients that come and go (`Ser2Net: Client disconnected!`) are theirs.
+        if said.to_ascii_lowercase().contains("client") {
+            return None;
+        }
+        self.since_up.first.as_ref()?;
+        Some(format!(
+            "line {at}: the connection died soon after it came up, {} times in a row (`{said}`, \
+             each within {SHORT_LIFE} lines of coming up), and the log ends with it down (a \
+             cable, switch port or PHY that drops the link, its clock or power, or a server \
+             that closes it at once)",
+            c.short
+        ))
     }
 
     fn up_again_at_the_end(&self) -> Option<String> {
@@ -154,7 +174,12 @@ fn up(lower: &str) -> bool {
     let rest = lower
         .replace("disconnected", "")
         .replace("not connected", "");
-    rest.contains("connected") || rest.contains("got ip")
+    // arduino-esp32's ETH examples: `ETH MAC: 30:AE:…, IPv4: 192.168.0.90, FULL_DUPLEX`.
+    let address = lower.split_once("ipv4: ").is_some_and(|(_, a)| {
+        let a = a.split([',', ' ']).next().unwrap_or("");
+        a.split('.').count() == 4 && a != "0.0.0.0" && a.split('.').all(|o| o.parse::<u8>().is_ok())
+    });
+    rest.contains("connected") || rest.contains("got ip") || address
 }
 
 #[cfg(test)]
@@ -167,6 +192,24 @@ mod tests {
             f.line(i + 1, l, &l.to_ascii_lowercase());
         }
         f.verdict()
+    }
+
+    #[test]
+    fn a_link_that_dies_soon_after_each_up_and_ends_down() {
+        let came = "ETH MAC: 30:AE:A4:1B:C1:FF, IPv4: 192.168.0.90, FULL_DUPLEX, 100Mbps";
+        let mut lines = vec!["ETH Started"];
+        for _ in 0..3 {
+            lines.extend([came, came, "ETH Disconnected"]);
+        }
+        let why = grade(&lines).unwrap_or_default();
+        assert!(
+            why.contains("3 times in a row (`ETH Disconnected`"),
+            "{why}"
+        );
+        // Twice is a link that reconnects; an address of 0.0.0.0 is not up.
+        assert_eq!(grade(&lines[..7]), None);
+        let zero = "ETH MAC: 30:AE:A4:1B:C1:FF, IPv4: 0.0.0.0, FULL_DUPLEX";
+        assert!(!up(&zero.to_ascii_lowercase()));
     }
 
     #[test]

@@ -48,6 +48,27 @@ pub(crate) fn program_error(exception: &str) -> Option<&'static str> {
     })
 }
 
+/// A socket's `OSError` alone on its line, the traceback above it not pasted: `OSError: [Errno
+/// 103] ECONNABORTED`, `OSError: -202` (lwIP's getaddrinfo). The program stopped on it.
+pub(crate) fn lone_socket_error(text: &str) -> bool {
+    let t = text.trim();
+    let Some(rest) = t.strip_prefix("OSError: ") else {
+        return false;
+    };
+    let numbered = rest.strip_prefix("[Errno ").map_or_else(
+        || {
+            rest.strip_prefix('-')
+                .is_some_and(|n| n.parse::<u16>().is_ok())
+        },
+        |r| {
+            r.split(']')
+                .next()
+                .is_some_and(|n| n.parse::<u16>().is_ok())
+        },
+    );
+    numbered && !file_errno(t)
+}
+
 /// An `OSError` whose errno is the file system's, not a socket's: `OSError: 20`, `OSError:
 /// [Errno 2] ENOENT`, `OSError: 28` (ENOENT, EEXIST, ENOTDIR, EISDIR, ENOSPC, EROFS, ENOTEMPTY).
 fn file_errno(exception: &str) -> bool {
@@ -96,6 +117,25 @@ pub(crate) fn joined_reason(at: usize, ip: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_lone_socket_error_is_the_programs_end() {
+        for l in [
+            "OSError: [Errno 103] ECONNABORTED",
+            "OSError: -202",
+            " OSError: [Errno 113] EHOSTUNREACH",
+        ] {
+            assert!(lone_socket_error(l), "{l}");
+        }
+        for l in [
+            "OSError: [Errno 2] ENOENT",
+            "OSError: 28",
+            "OSError: timeout reached",
+            "print(OSError: -2)",
+        ] {
+            assert!(!lone_socket_error(l), "{l}");
+        }
+    }
 
     #[test]
     fn repl_typing_errors_are_not_the_firmwares() {

@@ -56,6 +56,7 @@ mod libdiag;
 mod libstatus;
 mod lmac;
 mod lua_error;
+mod lwmqtt;
 mod mbedtls_trace;
 mod micropy;
 mod mqtt;
@@ -234,6 +235,8 @@ pub struct Grader {
     elf_sha256: Option<String>,
     /// The board's own address, once the log prints it.
     own_ip: Option<String>,
+    /// The board printed its own address as 0.0.0.0, and no address since: where, and the line.
+    no_address: Option<(usize, String)>,
     /// The last Wi-Fi disconnect the log printed (line, reason), while no line since said the
     /// board got on the network.
     wifi_down: Option<(usize, wifi::Disconnect)>,
@@ -369,6 +372,7 @@ impl Grader {
             elf_sha256: None,
             download_wait: None,
             own_ip: None,
+            no_address: None,
             wifi_down: None,
             wifi_up: false,
             wifi_fail: wifi_fail::Watch::default(),

@@ -26,6 +26,7 @@ pub(crate) fn failure(lower: &str) -> Option<(String, Option<i32>)> {
         .or_else(|| core_mqtt(lower))
         .or_else(|| async_mqtt_client(lower))
         .or_else(|| dropped(lower))
+        .or_else(|| super::lwmqtt::failure(lower))
 }
 
 /// A broker connection that went down, in the words of firmware that says so on its own line:

@@ -72,6 +72,10 @@ impl Grader {
             self.core.family = Some(context::Family::refine(self.core.family, f));
         }
         if let Some(ip) = context::own_ip(&lower) {
+            // Not a trace of the settings (`Configuring Station static IP: 0.0.0.0` is DHCP).
+            let said = !super::lasterror::trace_level(text) && !lower.contains("config");
+            self.no_address =
+                (ip == "0.0.0.0" && said).then(|| (line.number, text.trim().to_owned()));
             self.own_ip = Some(ip);
         }
         if self.core.host.is_none() {
@@ -632,6 +636,12 @@ impl Grader {
         if pytrace::headless_start(text) {
             // The paste cut the `Traceback` header off: its frames still say one.
             self.py_trace = Some((number, Some(text.trim().to_owned())));
+            return true;
+        }
+        if self.core.outcome.is_none() && micropy::lone_socket_error(text) {
+            let reason = stops::traceback_reason(number, text, None, self.repl_last.as_deref());
+            self.core
+                .propose(Verdict::Fault, None, reason, Finality::AfterLines(40));
             return true;
         }
         self.repl_last = stops::repl_statement(text).map(str::to_owned);

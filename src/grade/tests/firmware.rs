@@ -292,6 +292,21 @@ fn a_client_that_connects_again_and_again_has_no_connection_that_holds() {
 }
 
 #[test]
+fn a_board_whose_own_address_stays_0_0_0_0_never_got_one() {
+    let r = auto("Ethernet cable is now connected.\nlocalIP: 0.0.0.0\nsubnetMask: 0.0.0.0\n");
+    assert_eq!(r.verdict, Verdict::Fault, "{}", r.reason);
+    assert!(r.reason.contains("`localIP: 0.0.0.0`"), "{}", r.reason);
+    // An address after it, or only the DHCP setting traced, is no such fault.
+    let r = auto("localIP: 0.0.0.0\nlocalIP: 192.168.1.9\n");
+    assert_ne!(r.verdict, Verdict::Fault, "{}", r.reason);
+    let r = auto(
+        "[  1001][V][WiFiGeneric.cpp:97] set_esp_interface_ip(): Configuring Station static IP: \
+         0.0.0.0, MASK: 0.0.0.0, GW: 0.0.0.0\n",
+    );
+    assert_ne!(r.verdict, Verdict::Fault, "{}", r.reason);
+}
+
+#[test]
 fn a_web_servers_received_host_header_is_not_the_server() {
     let r = auto(
         "WiFi connected\nIP address: 192.168.1.50\nHTTP server started\nGET /update HTTP/1.1\n\
