@@ -82,6 +82,7 @@ impl Grader {
         let started =
             self.sketch_started() || crash::app_output_before_banner(text) || cut || ran_before;
         if self.boots == 1 && !started && !fatal {
+            self.tell_panic_tail_reset(cause);
             // The banner of the boot this run started with.
             self.start_banner = true;
             if crash::killed_by_watchdog(cause) && !asked {
@@ -213,6 +214,23 @@ impl Grader {
         self.core_dump = Some(dump);
     }
 
+    /// A log that opens with a panic's tail (`Rebooting...`), then the banner of the reboot it
+    /// asked for: the banner's reset cause (`rst:0xc (RTC_SW_CPU_RST)`) joins the reason.
+    fn tell_panic_tail_reset(&mut self, cause: &str) {
+        let tail = crash::describe("panic-tail", "", &[]);
+        let first = self
+            .core
+            .crash
+            .as_ref()
+            .is_some_and(|c| c.kind == "panic-tail");
+        let told = self.core.outcome.as_ref().is_some_and(|o| o.reason == tail);
+        if first && told {
+            let reason = format!("{tail}; the reboot's reset cause: {cause}");
+            let finality = Finality::AfterLines(crash::BLOCK_LIMIT as u32 + 1);
+            self.core.propose_failed_attempt(None, reason, finality);
+        }
+    }
+
     /// Whether a line is within a few lines of NodeMCU's Lua panic, where what follows is its
     /// consequence: the error handler's own panic (`attempt to call a string value`), or the
     /// task watchdog that aborts the task the panic left spinning.
@@ -300,6 +318,20 @@ mod tests {
 
     fn auto(log: &str) -> super::super::Report {
         grade_bytes(GradeConfig::new(Profile::Auto), log.as_bytes())
+    }
+
+    #[test]
+    fn a_log_that_opens_on_a_panics_tail_names_the_reboots_reset_cause() {
+        let r = auto(
+            "Rebooting...\nESP-ROM:esp32c3-api1-20210207\nBuild:Feb  7 2021\n\
+             rst:0xc (RTC_SW_CPU_RST),boot:0xd (SPI_FAST_FLASH_BOOT)\nSaved PC:0x40048b92\n",
+        );
+        assert_eq!(r.verdict, Verdict::Fault, "{}", r.reason);
+        assert!(
+            r.reason.contains("panicked and rebooted") && r.reason.contains("RTC_SW_CPU_RST"),
+            "{}",
+            r.reason
+        );
     }
 
     #[test]

@@ -77,6 +77,11 @@ fn connection(lower: &str, found: &Found) -> Option<Finding> {
     if let Some(why) = reported_code(lower) {
         return found(CONNECTION, About::Connection, Weight::Fails, why, None);
     }
+    if let Some(code) = stack_error(lower) {
+        let (why, about) = super::tlsdiag::explain_mbedtls(code);
+        let why = format!("{STACK_ERROR}0x{:x}: mbedTLS {why}", -code);
+        return found("mbedtls", about, Weight::Fails, why, Some(code));
+    }
     // esp-mqtt's write that timed out on a connection that was open (`Writing didn't complete
     // in specified timeout: errno=119`): the link stalled, nothing was being opened.
     if lower.contains("writing didn't complete in specified timeout") {
@@ -332,6 +337,24 @@ fn reported_code(lower: &str) -> Option<String> {
     ))
 }
 
+/// How the explanation of the TLS stack's own error, as the esp-mqtt examples report it,
+/// starts: the reason adds it to the esp-tls error it follows.
+pub(crate) const STACK_ERROR: &str = "the TLS stack's error behind it: ";
+
+/// The esp-mqtt examples' `Last tls stack error number: 0x7f00`: mbedTLS's code, without its
+/// sign (-0x7F00, SSL_ALLOC_FAILED); 0 says nothing.
+fn stack_error(lower: &str) -> Option<i32> {
+    let i = lower.find("tls stack error number:")?;
+    let hex = lower[i + 23..].trim_start().strip_prefix("0x")?;
+    let n: String = hex
+        .chars()
+        .take_while(char::is_ascii_hexdigit)
+        .take(6)
+        .collect();
+    let code = i32::from_str_radix(&n, 16).ok().filter(|&c| c != 0)?;
+    Some(-code)
+}
+
 /// The host of a failed DNS lookup as arduino-esp32 (`hostByName(): DNS Failed for HOST`, 3.x:
 /// `DNS Failed for 'HOST' with error '-54'`) and the ESP8266 core (`[hostByName] Host: HOST
 /// lookup error: -5!`) print it; `a host name` when the line names none. With it, the log's own
@@ -534,6 +557,19 @@ fn wolfssl(lower: &str, found: &Found) -> Option<Finding> {
 #[cfg(test)]
 mod tests {
     use super::super::tlsdiag::{self, source_and_words};
+
+    #[test]
+    fn the_tls_stacks_own_error_number_is_mbedtls_code() {
+        assert_eq!(
+            super::stack_error("e (1) mqtt.idf: last tls stack error number: 0x7f00"),
+            Some(-0x7f00)
+        );
+        assert_eq!(super::stack_error("last tls stack error number: 0x0"), None);
+        assert_eq!(
+            super::stack_error("last tls stack error number: none"),
+            None
+        );
+    }
 
     #[test]
     fn the_apps_report_of_the_esp_tls_code_and_a_stalled_write_are_named() {

@@ -41,15 +41,22 @@ fn reset_info(text: &str, source: &str) -> Option<String> {
         })
         .filter(|a| a.starts_with("0x"));
     let at = epc1.map(|a| format!(" at epc1 {a}")).unwrap_or_default();
+    // The flag's name as printed: the core's `WDT`, ESPHome's `Hardware Watchdog`.
+    let printed = text
+        .get(i..)
+        .and_then(|t| t.split_once('('))
+        .and_then(|(_, k)| k.split_once(')'))
+        .map_or("", |(k, _)| k.trim());
     Some(match kind {
-        "wdt" => format!(
+        "wdt" | "hardware watchdog" => format!(
             "the board reports that its previous boot ended in a hardware watchdog reset \
-             (`Fatal exception:{n} flag:1 (WDT)`{at}, {source}): the firmware hung before this log"
+             (`Fatal exception:{n} flag:1 ({printed})`{at}, {source}): the firmware hung before \
+             this log"
         ),
-        "soft_wdt" => format!(
+        "soft_wdt" | "software watchdog" => format!(
             "the board reports that its previous boot ended in a software watchdog reset \
-             (`Fatal exception:{n} flag:3 (SOFT_WDT)`{at}, {source}): the firmware blocked its loop too \
-             long before this log"
+             (`Fatal exception:{n} flag:3 ({printed})`{at}, {source}): the firmware blocked its \
+             loop too long before this log"
         ),
         _ => crash_reason(n, &at, source),
     })
@@ -220,7 +227,20 @@ mod tests {
         assert!(r.contains("Exception (29) StoreProhibited"), "{r}");
         let r =
             restart_reason("Fatal exception:4 flag:1 (WDT) epc1:0x40105aa0").unwrap_or_default();
-        assert!(r.contains("hardware watchdog"), "{r}");
+        assert!(
+            r.contains("hardware watchdog") && r.contains("flag:1 (WDT)"),
+            "{r}"
+        );
+        // ESPHome's debug component names the flag in words.
+        let r = restart_reason(
+            "[D][debug:193]: Reset Info: Fatal exception:4 flag:1 (Hardware Watchdog) \
+             epc1:0x40102ff5",
+        )
+        .unwrap_or_default();
+        assert!(
+            r.contains("hardware watchdog reset (`Fatal exception:4 flag:1 (Hardware Watchdog)`"),
+            "{r}"
+        );
         let r = restart_reason("Fatal exception:0 flag:3 (SOFT_WDT)").unwrap_or_default();
         assert!(r.contains("software watchdog"), "{r}");
         for s in [

@@ -638,7 +638,7 @@ fn raw_mbedtls_code(text: &str) -> Option<(i32, String)> {
     None
 }
 
-fn explain_mbedtls(code: i32) -> (String, About) {
+pub(crate) fn explain_mbedtls(code: i32) -> (String, About) {
     match code {
         -0x2700 => (
             "X509_CERT_VERIFY_FAILED (-0x2700, -9984): the server's chain did not verify against the CA \

@@ -125,6 +125,15 @@ pub(crate) fn tls_reason(core: &Engine) -> Option<String> {
     } else {
         format!("{reason}; then HTTPClient printed {}", echoes.join(", "))
     };
+    // The TLS stack's own code after the esp-tls error the app reported first.
+    let reason = match core.diagnostics.iter().find(|d| {
+        d.line > primary.line
+            && d.line <= primary.line + SAME_FAILURE
+            && d.explanation.starts_with(libdiag::STACK_ERROR)
+    }) {
+        Some(d) => format!("{reason}; {}", d.explanation),
+        None => reason,
+    };
     // The MQTT client's own failure line for the same connect (Tasmota's `MQT: Connect failed
     // to …:8883, rc -2` after its `TLS connection error`): the code its state machine shows.
     let mqtt = core.diagnostics.iter().find(|d| {

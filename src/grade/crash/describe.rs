@@ -116,13 +116,16 @@ fn debug_exception_reason(block: &[String]) -> Option<String> {
 /// as the esp8266 core documents it (doc/Troubleshooting/exception_causes.rst).
 pub(crate) fn exception_name(n: u32) -> Option<&'static str> {
     Some(match n {
-        0 => "IllegalInstruction",
+        0 => {
+            "IllegalInstruction: an illegal instruction (a jump into data or a corrupted \
+             function pointer, a stack overwritten, or flash code called while the cache was off)"
+        }
         1 => "Syscall",
-        2 => "InstructionFetchError",
+        2 => "InstructionFetchError: an instruction fetch from an invalid address",
+        6 => "IntegerDivideByZero: an integer division by zero",
         3 => "LoadStoreError: a byte-wide access to IRAM/flash",
         4 => "Level1Interrupt (a watchdog or an interrupt during a crash)",
         5 => "Alloca",
-        6 => "IntegerDivideByZero",
         7 | 10 | 11 | 19 | 21..=23 | 27 | 30 | 31 => "Reserved",
         8 => "Privileged",
         9 => "LoadStoreAlignment: an unaligned access",
