@@ -257,14 +257,14 @@ impl ConnectionErrors {
             Some((at, cause, last)) if number.saturating_sub(last) <= BURST => (at, cause),
             _ => (number, t.to_owned()),
         };
-        let cause = (first.0 != number)
-            .then(|| {
-                format!(
-                    ", after line {}'s `{}` (the first error of this failure)",
-                    first.0, first.1
-                )
-            })
-            .unwrap_or_default();
+        let cause = if first.0 == number {
+            String::new()
+        } else {
+            format!(
+                ", after line {}'s `{}` (the first error of this failure)",
+                first.0, first.1
+            )
+        };
         self.first = Some((first.0, first.1, number));
         Some(format!(
             "the last error the firmware printed before the log ends is about its connection: \

@@ -335,6 +335,11 @@ pub(crate) fn classify(number: usize, text: &str, lower: &str) -> Option<Finding
         ));
         return Some(f);
     }
+    if tls_context && let Some(explanation) = negated_success(text) {
+        let mut f = Finding::new(About::Connection, Weight::Fails);
+        f.diag = Some(diag("mbedtls", explanation, None));
+        return Some(f);
+    }
     if tls_context && let Some((code, printed)) = mbedtls_code(text) {
         let (explanation, about) = explain_mbedtls(code);
         // arduino-esp32's ssl_client names the function that failed: past the handshake
@@ -591,6 +596,32 @@ fn with_strerror(explanation: String, text: &str) -> String {
     format!("{explanation}; mbedTLS printed `{said}`")
 }
 
+/// A TLS client's `mbedtls_ssl_get_record_expansion returned -0xffffffe3` (an SSLClient build
+/// for GSM modems): the client printed `-0x%x` of the negated result, so the call returned
+/// +29, a success (the record overhead in bytes), which the client took for an error before it
+/// closed the connection. No mbedTLS code is behind it.
+fn negated_success(text: &str) -> Option<String> {
+    let at = text.find(" returned -0x")?;
+    let hex: String = text[at + 13..]
+        .chars()
+        .take_while(char::is_ascii_hexdigit)
+        .collect();
+    let value = u32::from_str_radix(&hex, 16)
+        .ok()
+        .filter(|v| hex.len() == 8 && *v >= 0xffff_0000)?;
+    let returned = 0x1_0000_0000_u64 - u64::from(value);
+    let call = text[..at]
+        .rsplit([' ', ':'])
+        .next()
+        .unwrap_or("the call")
+        .trim();
+    Some(format!(
+        "`{call} returned -0x{hex}` is not an mbedTLS error: the client printed the negated \
+         result, so {call} returned +{returned}, a success; this TLS client took it for an error \
+         and closed the connection (a bug in that client library's version)"
+    ))
+}
+
 fn is_mbedtls_code(code: i32) -> bool {
     let v = code.unsigned_abs();
     let (high, low) = (v & !0x7F, v & 0x7F);
@@ -753,6 +784,24 @@ mod tests {
             "E (1523) esp-x509-crt-bundle: No matching trusted root certificate found",
         );
         assert!(e.contains("holds no root"), "{e}");
+    }
+
+    #[test]
+    fn a_negated_success_is_no_mbedtls_error() {
+        let why = negated_success(
+            "[  9427][E][ssl_client.cpp:728] perform_ssl_handshake(): \
+             mbedtls_ssl_get_record_expansion returned -0xffffffe3",
+        )
+        .unwrap_or_default();
+        assert!(
+            why.contains("`mbedtls_ssl_get_record_expansion returned -0xffffffe3`")
+                && why.contains("returned +29"),
+            "{why}"
+        );
+        assert_eq!(
+            negated_success("mbedtls_ssl_handshake returned -0x7280"),
+            None
+        );
     }
 
     #[test]

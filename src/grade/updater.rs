@@ -67,13 +67,51 @@ fn arduino_ota(t: &str) -> Option<&'static str> {
 
 /// The message of an ArduinoOTA error line (`Error[2]: Connect Failed`, a sketch's `Update
 /// Error[4]: End Failed`), lower case, when the code is a number.
+/// A line whose breaks a paste lost may carry it inside (`…sleep disable Error[1]: Begin Failed
+/// 0;255;3;0;9;read: …`, a MySensors gateway's log run together): then the message is one of
+/// ArduinoOTA's own, its two words.
 fn ota_error(lower: &str) -> Option<&str> {
-    let rest = lower
+    let at_start = lower
         .strip_prefix("update error[")
-        .or_else(|| lower.strip_prefix("error["))?;
+        .or_else(|| lower.strip_prefix("error["));
+    let inside = || lower.find(" error[").map(|i| &lower[i + 7..]);
+    let (rest, whole) = match at_start {
+        Some(rest) => (rest, true),
+        None => (inside()?, false),
+    };
     let (code, msg) = rest.split_once("]:")?;
     code.trim().parse::<u8>().ok()?;
-    Some(msg.trim())
+    let msg = msg.trim();
+    if whole {
+        return Some(msg);
+    }
+    const OWN: [&str; 5] = [
+        "auth failed",
+        "begin failed",
+        "connect failed",
+        "receive failed",
+        "end failed",
+    ];
+    OWN.iter()
+        .find(|m| msg.starts_with(**m))
+        .map(|m| &msg[..m.len()])
+}
+
+/// What the reason quotes of an ArduinoOTA error line: the line, or the error inside a line
+/// that runs on (`Error[1]: Begin Failed`).
+fn ota_said(t: &str) -> &str {
+    let lower = t.to_ascii_lowercase();
+    if lower.starts_with("error[") || lower.starts_with("update error[") {
+        return t;
+    }
+    let (Some(at), Some(msg)) = (lower.find(" error["), ota_error(&lower)) else {
+        return t;
+    };
+    let Some(end) = lower[at..].find(msg).map(|i| at + i + msg.len()) else {
+        return t;
+    };
+    // ASCII lower case keeps every byte where it was: the offsets hold in `t`.
+    t.get(at + 1..end).unwrap_or(t)
 }
 
 /// ArduinoOTA's network errors, as its examples print them: `Error[2]: Connect Failed` (the
@@ -94,7 +132,10 @@ pub(crate) fn ota_network(text: &str) -> Option<String> {
         }
         _ => return None,
     };
-    Some(format!("the update did not happen: `{t}`: {why}"))
+    Some(format!(
+        "the update did not happen: `{}`: {why}",
+        ota_said(t)
+    ))
 }
 
 /// An app's report that one of ESP-IDF's OTA writer calls (`esp_ota_ops`) failed: the device
@@ -168,7 +209,10 @@ pub(crate) fn refused(text: &str) -> Option<String> {
         ));
     }
     if let Some(why) = arduino_ota(t) {
-        return Some(format!("the update did not happen: `{t}`: {why}"));
+        return Some(format!(
+            "the update did not happen: `{}`: {why}",
+            ota_said(t)
+        ));
     }
     // Arduino-ESP32's `Update.printError` prints the error's words alone on a line.
     if let Some(why) = device_error(t) {
@@ -230,6 +274,11 @@ mod tests {
                 "FreeSketchSpace to low",
             ),
             ("Error[0]: Auth Failed", "password"),
+            (
+                "0;255;3;0;9;read: 1-1-0 s=1,c=1,t=1 sleep disable Error[1]: Begin Failed \
+                 0;255;3;0;9;read: 1-1-0 s=2",
+                "`Error[1]: Begin Failed`: the updater could not begin",
+            ),
             (
                 "ERROR[1]: Flash Write Failed",
                 "ERROR[1]: Flash Write Failed",
@@ -295,6 +344,7 @@ mod tests {
             "Error[4]: End Failed",
             "Error[x]: Connect Failed",
             "Connect Failed",
+            "the log says Error[2]: Connected fine",
         ] {
             assert_eq!(ota_network(line), None, "{line}");
         }
