@@ -6,6 +6,31 @@
 //! a setup step that went well (`Successfully connected`, `Successfully initialised`) is not
 //! the job, and any line that also says it failed is not read here.
 
+/// A board's own word that data came to it over the network, or that its cloud client is
+/// connected: a UDP listener's `Received packet! Size: 36` (the WiFiUdp examples' `Received 36
+/// bytes from 192.168.1.5, port 4210`), the Azure IoT SDK for C's `>>>Connection status:
+/// connected` and `>>>Received Message [0]`. Why, or `None`.
+pub(crate) fn arrived(text: &str) -> Option<String> {
+    let t = text.trim().trim_start_matches("Info: ").trim();
+    let lower = t.to_ascii_lowercase();
+    if t.len() > 160 || lower.contains("fail") || lower.contains("error") {
+        return None;
+    }
+    let size = super::libdiag::number_after(&lower, "size:")
+        .or_else(|| super::libdiag::number_after(&lower, "received "));
+    let packet = lower.starts_with("received packet")
+        || (lower.starts_with("received ") && lower.contains(" bytes from "));
+    if packet && size.is_some_and(|n| n > 0) {
+        return Some(format!(
+            "the board received data over the network (`{t}`): the link works"
+        ));
+    }
+    let azure = lower.starts_with(">>>connection status: connected")
+        || lower.starts_with(">>>received message");
+    azure
+        .then(|| format!("the Azure IoT SDK says the hub is reached (`{t}`): the connection works"))
+}
+
 /// The verbs that say the data went out and was taken.
 const DELIVERED: [&str; 10] = [
     "wrote",
@@ -55,6 +80,26 @@ pub(crate) fn delivered(text: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn data_that_arrived_over_the_network() {
+        for l in [
+            "Received packet! Size: 36",
+            "Received 12 bytes from 192.168.1.5, port 4210",
+            "Info: >>>Connection status: connected",
+            "Info: >>>Received Message [0], Size=25 Message {\"hello\":1}",
+        ] {
+            assert!(arrived(l).is_some(), "{l}");
+        }
+        for l in [
+            "Received packet! Size: 0",
+            "Received 0 bytes from 192.168.1.5",
+            "Info: >>>Connection status: disconnected",
+            "Received packet failed, size: 4",
+        ] {
+            assert_eq!(arrived(l), None, "{l}");
+        }
+    }
 
     #[test]
     fn a_sketchs_word_that_its_data_was_delivered() {

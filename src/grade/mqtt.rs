@@ -342,6 +342,11 @@ pub(crate) fn works(text: &str, lower: &str) -> Option<&'static str> {
     if lower.contains("[ omg->mqtt ] topic:") {
         return Some("OpenMQTTGateway published to the broker");
     }
+    // ESPHome logs `Publish(topic='x/state' payload='OFF' retain=1)` (verbose) only for a
+    // publish its connected client made; a failed one is `Publish failed`.
+    if lower.contains("[mqtt") && lower.contains("]: publish(topic='") {
+        return Some("ESPHome's MQTT client published to the broker");
+    }
     let t = lower.trim_end().trim_end_matches(['.', '!']);
     if t.ends_with("mqtt connected") || t.ends_with("connected to mqtt") {
         return Some("the client connected to the broker");
@@ -766,6 +771,14 @@ mod tests {
         ] {
             assert_eq!(failure(&line.to_ascii_lowercase()), None, "{line}");
         }
+    }
+
+    #[test]
+    fn esphomes_publish_trace_is_a_publish_made() {
+        let l = "[22:03:44][V][mqtt:372]: Publish(topic='s/binary_sensor/pir/state' payload='OFF' retain=1)";
+        assert!(works(l, &l.to_ascii_lowercase()).is_some_and(|w| w.contains("ESPHome")));
+        let l = "[22:03:44][W][mqtt:372]: Publish failed for topic='s/state'";
+        assert_eq!(works(l, &l.to_ascii_lowercase()), None);
     }
 
     #[test]

@@ -46,6 +46,8 @@ impl Watch {
             self.events += 1;
             self.got_ip = Some((number, t.to_owned()));
             self.app_after = false;
+        } else if joined(&lower) {
+            self.events += 1;
         } else if self.got_ip.is_some() && !core_line(t) {
             self.app_after = true;
         }
@@ -129,6 +131,15 @@ fn new_ip(lower: &str) -> bool {
     lower.contains("_onipevent(): ") && lower.contains(" got new ip")
         || lower.contains("_eventcallback(): eth ip: ")
         || lower.contains("_eventcallback(): sta ip: ")
+        // The ESP8266 SDK's own `ip:192.168.0.115,mask:255.255.255.0,gw:192.168.0.1`.
+        || (lower.starts_with("ip:") && lower.contains(",mask:") && lower.contains(",gw:"))
+}
+
+/// A station that associated, before its address: the ESP8266 SDK's `connected with MY_AP,
+/// channel 12`. (ESPHome's config dump, `[C][wifi:241]:   IP Address: …`, is its component
+/// listing its settings at boot, not the job: its logs end there when the paste does.)
+fn joined(lower: &str) -> bool {
+    lower.starts_with("connected with ") && lower.contains(", channel ")
 }
 
 /// An Arduino-ESP32 core log line: `[D][WiFiGeneric.cpp:831] …`, `[  3420][D][…] …`.
@@ -185,6 +196,9 @@ mod tests {
              [  1025][V][NetworkInterface.cpp:65] _onIpEvent(): sta Got New IP: 192.168.254.84 MASK",
             "[D][WiFiGeneric.cpp:374] _eventCallback(): Event: 0 - WIFI_READY\n\
              [D][WiFiGeneric.cpp:374] _eventCallback(): Event: 7 - STA_GOT_IP",
+            // The ESP8266 SDK's own lines, quoted as markdown.
+            "> connected with MY_AP, channel 12\n> dhcp client start...\n\
+             > ip:192.168.0.115,mask:255.255.255.0,gw:192.168.0.1",
         ] {
             let (w, n) = watch(log);
             let why = w.verdict(n).unwrap_or_else(|| panic!("no pass: {log}"));

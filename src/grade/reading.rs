@@ -509,6 +509,7 @@ impl Grader {
                 .or_else(|| session::worked(text))
                 .or_else(|| wifimanager::joined(text))
                 .or_else(|| jobdone::delivered(text))
+                .or_else(|| jobdone::arrived(text))
                 .or_else(|| self.ready.line(text))
         {
             let reason = format!("line {}: {why}", line.number);
