@@ -155,7 +155,9 @@ fn dropped(lower: &str) -> bool {
         "lost connection",
     ]
     .iter()
-    .any(|w| lower.contains(w));
+    .any(|w| lower.contains(w))
+        // Mongoose OS's MQTT event handler: `ev_handler           MQTT Disconnect`.
+        || lower.trim_end().ends_with("mqtt disconnect");
     let not_a_drop = ["not found", "ignored", "not disconnected", "no event"]
         .iter()
         .any(|w| lower.contains(w));
@@ -192,6 +194,23 @@ mod tests {
             f.line(i + 1, l, &l.to_ascii_lowercase());
         }
         f.verdict()
+    }
+
+    #[test]
+    fn mongoose_oss_mqtt_connect_and_disconnect_loop() {
+        let why = grade(&[
+            "mqtt_global_connect  MQTT connecting to x.iot.us-east-1.amazonaws.com:8883",
+            "ev_handler           MQTT Connect (1)",
+            "ev_handler           MQTT Disconnect",
+            "mqtt_global_connect  MQTT connecting to x.iot.us-east-1.amazonaws.com:8883",
+            "ev_handler           MQTT Connect (1)",
+            "ev_handler           MQTT Disconnect",
+        ])
+        .unwrap_or_default();
+        assert!(
+            why.contains("`ev_handler           MQTT Disconnect`"),
+            "{why}"
+        );
     }
 
     #[test]

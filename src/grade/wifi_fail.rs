@@ -68,6 +68,8 @@ pub(crate) struct Watch {
     /// The ESP8266 SDK's `no <ssid> found, reconnect after 1s` (line, quote, last line): its
     /// next attempt does not end it, only a join does.
     not_found: Option<(usize, String, usize)>,
+    /// The last line with text was the sketch's `Connecting…` (or a status after it).
+    connecting: bool,
 }
 
 /// The ESP8266 SDK's scan that found no access point of the configured name, before its next
@@ -84,6 +86,30 @@ fn ssid_not_found(lower: &str) -> bool {
 impl Watch {
     /// Read one line.
     pub(crate) fn line(&mut self, number: usize, text: &str, lower: &str) {
+        // A sketch's `WiFi.status()` in the dots after its `Connecting…` line.
+        let status = if self.connecting {
+            super::wifi_said::status_digit(text)
+        } else {
+            None
+        };
+        if !text.trim().is_empty() {
+            self.connecting = lower.contains("connecting") || (self.connecting && status.is_some());
+        }
+        match status {
+            Some(Some(f)) => {
+                let quote = text.trim().to_owned();
+                match &mut self.down {
+                    Some((_, _, best, last)) if best.rank >= f.rank => *last = number,
+                    slot => *slot = Some((number, quote, f, number)),
+                }
+                return;
+            }
+            Some(None) => {
+                self.down = None;
+                return;
+            }
+            None => {}
+        }
         if ssid_not_found(lower) {
             let quote = super::https::shorten(text.trim(), 120);
             let first = self.not_found.as_ref().map_or(number, |n| n.0);

@@ -83,9 +83,53 @@ fn title_case(name: &str) -> String {
         .join(" ")
 }
 
+/// A sketch's print of `WiFi.status()` after its `Connecting to WiFi…` line, in the dots it
+/// prints while it waits: `.4`, `...1`. The core's `wl_status_t`: what it means, and whether the
+/// station joined (`Some(None)` for 3, WL_CONNECTED); `None` for a line that is not one.
+pub(crate) fn status_digit(text: &str) -> Option<Option<Failure>> {
+    let t = text.trim();
+    let digits = t.trim_start_matches('.');
+    if digits.len() == t.len() || digits.len() != 1 {
+        return None;
+    }
+    let what = match digits {
+        "3" => return Some(None),
+        "1" => "WiFi.status() is 1, WL_NO_SSID_AVAIL: no access point with the SSID is in range",
+        "4" => {
+            "WiFi.status() is 4, WL_CONNECT_FAILED: the access point refused the join (a wrong \
+             password, or a security mode the board does not offer)"
+        }
+        "5" => "WiFi.status() is 5, WL_CONNECTION_LOST",
+        _ => return None,
+    };
+    Some(Some(Failure {
+        code: None,
+        what: what.to_owned(),
+        rank: 2,
+    }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_status_printed_in_the_dots_is_read() {
+        assert!(
+            status_digit(".4")
+                .flatten()
+                .is_some_and(|f| f.what.contains("WL_CONNECT_FAILED"))
+        );
+        assert!(
+            status_digit("...1")
+                .flatten()
+                .is_some_and(|f| f.what.contains("WL_NO_SSID"))
+        );
+        assert_eq!(status_digit(".3"), Some(None));
+        for l in ["4", ".6", "..", ".42", "Connecting to WiFi Network .."] {
+            assert!(status_digit(l).flatten().is_none(), "{l}");
+        }
+    }
 
     #[test]
     fn failures_told_in_words_are_read() {
