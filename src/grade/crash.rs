@@ -71,6 +71,7 @@ pub(crate) fn classify(text: &str, lower: &str) -> Option<Signal> {
         || lower.contains("stack guard")
         || lower.contains("stack smashing")
         || lower.contains("register dump")
+        || lower.starts_with("stack memory:")
         || lower.contains("mcause")
         || lower.trim_start().starts_with("mepc")
         || lower.contains("core dump start")
@@ -214,7 +215,7 @@ pub(crate) fn classify(text: &str, lower: &str) -> Option<Signal> {
             kind,
             end: match kind {
                 "register-dump" => BlockEnd::Backtrace,
-                "stack-dump" | "task-stack" => BlockEnd::StackEnd,
+                "stack-dump" | "task-stack" | "panic-stack" => BlockEnd::StackEnd,
                 "backtrace-only" | "decoded-stack" => BlockEnd::Decoded,
                 _ => BlockEnd::Immediate,
             },
@@ -263,6 +264,10 @@ fn headless(text: &str) -> Option<&'static str> {
     if taskstack::task(t).is_some() {
         return Some("task-stack");
     }
+    if t.trim_end() == "Stack memory:" {
+        // ESP-IDF's RISC-V panic handler prints it after the register dump.
+        return Some("panic-stack");
+    }
     if t.trim_end() == "Decoding stack results" {
         // The exception decoder's output alone: the crash it decoded was not pasted.
         return Some("decoded-stack");
@@ -301,7 +306,12 @@ fn stack_row(t: &str) -> bool {
 pub(crate) fn is_headless(kind: &str) -> bool {
     matches!(
         kind,
-        "register-dump" | "backtrace-only" | "stack-dump" | "decoded-stack" | "task-stack"
+        "register-dump"
+            | "backtrace-only"
+            | "stack-dump"
+            | "decoded-stack"
+            | "task-stack"
+            | "panic-stack"
     )
 }
 

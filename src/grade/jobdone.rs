@@ -52,6 +52,11 @@ pub(crate) fn delivered(text: &str) -> Option<String> {
         return None;
     }
     let lower = t.to_ascii_lowercase();
+    // A host tool's own report of flashing the board (ESPHome's `INFO Successfully uploaded
+    // program.`) is not the board's job.
+    if lower.starts_with("info ") || lower.contains("uploaded program") {
+        return None;
+    }
     let denied = [
         "fail",
         "error",
@@ -127,6 +132,8 @@ mod tests {
             "Failed: data sent successfully? no",
             "We tried to send it successfully",
             "Sent",
+            // ESPHome's CLI on the host, after flashing.
+            "INFO Successfully uploaded program.",
         ] {
             assert_eq!(delivered(line), None, "{line}");
         }

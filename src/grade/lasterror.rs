@@ -151,9 +151,11 @@ pub(crate) fn trace_level(text: &str) -> bool {
 }
 
 /// Error lines that firmware prints on every good run.
-const NOISE: [&str; 3] = [
+const NOISE: [&str; 4] = [
     // arduino-esp32's Preferences on a key not written yet.
     "nvs_get",
+    // NodeMCU with no script uploaded yet: it starts the Lua prompt instead.
+    "cannot open init.lua",
     // The ESP32-C3 bootloader on an image built without its hash; it boots anyway.
     "sha-256 comparison failed",
     // arduino-esp32 3.x on a socket option the stack does not take.

@@ -378,6 +378,11 @@ pub(crate) fn describe(kind: &str, headline: &str, block: &[String]) -> String {
                 .to_owned(),
         },
         "task-stack" => super::taskstack::describe(headline),
+        "panic-stack" => "the board panicked: the log shows the ESP-IDF panic handler's `Stack \
+                          memory:` dump (printed after a RISC-V chip's register dump) but not the \
+                          Guru Meditation line above it; capture from before the crash to see \
+                          which panic"
+            .to_owned(),
         "stack-dump" => format!(
             "the board crashed or a watchdog reset it: the log shows the core's postmortem stack \
              dump (`{}`) but not its first line (Exception, Soft WDT or abort){HINT_DECODER}",

@@ -224,6 +224,11 @@ fn an_esp8266_stack_row_without_its_header_is_a_headless_stack_dump() {
         headless("3fffff10:  00000000 00000001 402a180b 00000001"),
         Some(("stack-dump", BlockEnd::StackEnd))
     );
+    // ESP-IDF's RISC-V panic handler's stack dump header, its register dump not pasted.
+    assert_eq!(
+        headless("Stack memory:"),
+        Some(("panic-stack", BlockEnd::StackEnd))
+    );
     // A RISC-V `Stack memory:` row (0x words), a hex dump of bytes, and a short row are not.
     assert_eq!(
         headless("3fca11b0: 0x3c0a570c 0x3fc8e600 0x00000000 0x00000001"),
