@@ -131,6 +131,10 @@ const BROKE: [&str; 31] = [
 /// warning, a socket option).
 fn counted_body<'a>(t: &'a str, lower: &str) -> Option<&'a str> {
     let owned = super::wifi::about_wifi(lower);
+    // A setting's name in a config dump (`ppp_error_event_enabled: false`) says no error.
+    if lower.contains("_enabled: ") {
+        return None;
+    }
     let narrated = super::mbedtls_trace::narrates(t);
     if owned || narrated || trace_level(t) || NOISE.iter().any(|n| lower.contains(n)) || a_name(t) {
         return None;
@@ -146,8 +150,28 @@ pub(crate) fn trace_level(text: &str) -> bool {
     if super::idf::log_body(t).is_some() {
         return t.starts_with(['D', 'V']);
     }
+    if lwip_debug(t) {
+        return true;
+    }
     let head: String = t.chars().take(40).collect();
     ["[D][", "[V][", "[VV]["].iter().any(|l| head.contains(l))
+}
+
+/// lwIP's own debug output (`LWIP_DEBUGF`), which has no level: a module's function name and
+/// a colon, `dhcp_select: could not allocate DHCP request`, `tcp_connect: …`, `etharp_query: …`.
+/// A trace of the stack at work; its failures are retried and its callers report them.
+fn lwip_debug(t: &str) -> bool {
+    const MODULES: [&str; 10] = [
+        "dhcp_", "etharp_", "tcp_", "udp_", "ip4_", "ip6_", "pbuf_", "netif_", "dns_", "igmp_",
+    ];
+    let Some((name, _)) = t.split_once(": ") else {
+        return false;
+    };
+    MODULES.iter().any(|m| {
+        name.strip_prefix(m).is_some_and(|f| {
+            !f.is_empty() && f.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+        })
+    })
 }
 
 /// Error lines that firmware prints on every good run.
@@ -313,6 +337,9 @@ mod tests {
             &["[D][HTTPClient.cpp:293] beginInternal(): error parsing"][..],
             &["D (77) mbedtls: ssl_tls.c:2541 ssl->f_recv() returned -1 error"][..],
             &["sent 12 packets, 0 errors"][..],
+            // lwIP's own debug output, and a config dump's setting names.
+            &["dhcp_select: could not allocate DHCP request"][..],
+            &["Netif config: esp_netif_ppp_config { ppp_error_event_enabled: false }"][..],
             &["Connecting...", "Retrying in 5 s"][..],
             // The job worked after the error.
             &["connect failed, retrying", "MQTT connected"][..],

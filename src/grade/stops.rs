@@ -293,7 +293,7 @@ fn connection_failed(t: &str) -> bool {
         // An Arduino-ESP32 log tag's level decides its line, whatever a `Serial.print` left
         // glued before it: `Error[V][ssl_client.cpp:279] send_ssl_data(): Writing HTTP...`.
         || ["[d][", "[v]["].iter().any(|p| lower.contains(p));
-    if debug || super::mbedtls_trace::narrates(t) {
+    if debug || super::mbedtls_trace::narrates(t) || super::lasterror::trace_level(t) {
         return false;
     }
     let words = |list: &[&str]| {
