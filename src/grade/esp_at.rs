@@ -111,6 +111,13 @@ impl Session {
                 p.detail = Some("`link is not valid`: no connection was open".to_owned())
             }
             _ if t.starts_with("ERR CODE:") => p.detail = Some(format!("`{t}`")),
+            // The ESP8266 AT firmware still busy with the last command (`busy p...`) or its
+            // network stack still sending (`busy inet...`): it refuses the new one.
+            _ if t.starts_with("busy ") && t.len() < 20 => {
+                p.detail = Some(format!(
+                    "`{t}`: the AT firmware was still busy with the previous send or command and                      refused this one (wait for `SEND OK` before the next AT+CIPSEND)"
+                ));
+            }
             _ if t.starts_with("+MQTTDISCONNECTED") => {
                 p.worked = false;
                 p.detail = Some(format!(
@@ -247,6 +254,18 @@ mod tests {
     fn session(lines: &str) -> Vec<Said> {
         let mut s = Session::default();
         lines.lines().filter_map(|l| s.line(l)).collect()
+    }
+
+    #[test]
+    fn a_busy_at_firmware_says_so() {
+        let said = session("AT+CIPSEND=1,3\nbusy inet\u{2026}\nERROR\n");
+        let [Said::Failed(why)] = said.as_slice() else {
+            panic!("{said:?}");
+        };
+        assert!(
+            why.contains("`busy inet\u{2026}`: the AT firmware was still busy"),
+            "{why}"
+        );
     }
 
     #[test]

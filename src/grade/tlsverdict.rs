@@ -96,6 +96,8 @@ pub(crate) fn tls_reason(core: &Engine) -> Option<String> {
         None => reason,
     };
     // A later connect that printed its esp-tls code says how the last attempt ended.
+    // Or a later attempt that failed with another code of the same library (MicroPython's
+    // `mbedtls_ssl_handshake error: -7280`, then at the log's end `-4290`).
     let reason = match core.diagnostics.iter().rev().find(|d| {
         d.line > primary.line
             && d.explanation.starts_with(libdiag::OPEN_CODED)
@@ -105,7 +107,19 @@ pub(crate) fn tls_reason(core: &Engine) -> Option<String> {
             "{reason}; the last attempt (line {}): {}",
             last.line, last.explanation
         ),
-        None => reason,
+        None => match core.diagnostics.iter().rev().find(|d| {
+            d.line > primary.line + SAME_FAILURE
+                && d.source == primary.source
+                && d.code.is_some()
+                && primary.code.is_some()
+                && d.code != primary.code
+        }) {
+            Some(last) => format!(
+                "{reason}; the last attempt (line {}) failed otherwise: {}",
+                last.line, last.explanation
+            ),
+            None => reason,
+        },
     };
     // HTTPClient's own error lines after the cause (`returnError(): error(-1): connection
     // refused`): what the firmware printed, quoted, so the user finds it in the reason.
