@@ -257,7 +257,9 @@ fn worked(lower: &str) -> bool {
                 "portal",
             ]
             .iter()
-            .any(|w| lower.contains(w)))
+            .any(|w| lower.contains(w))
+            // A client's request the board's own server received.
+            || super::webserver::received_request(&lower.to_ascii_uppercase()))
 }
 
 /// An arduino-esp32 line's message, past its `[  2010][E][file.cpp:91] ` source (a file name

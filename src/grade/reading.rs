@@ -184,6 +184,10 @@ impl Grader {
         self.netup.line(line.number, text);
         self.raw_body.line(line.number, text);
         self.web.line(line.number, text, &lower);
+        if super::webserver::received_request(text) {
+            // A client reached the board's server: its network works after the error before.
+            self.app_error = None;
+        }
         if let Some(reason) = self.ws_events.line(&mut self.core, text) {
             self.app_error = Some((line.number, reason));
         }

@@ -45,6 +45,21 @@ impl State {
     }
 }
 
+/// A request the board's own server received, its request line printed alone: `GET /gpio/1
+/// HTTP/1.1` (the WiFiServer examples echo it). A client that reached the board: its network
+/// works, whatever failed before.
+pub(crate) fn received_request(text: &str) -> bool {
+    let mut words = text.split_whitespace();
+    let (Some(method), Some(path), Some(version), None) =
+        (words.next(), words.next(), words.next(), words.next())
+    else {
+        return false;
+    };
+    ["GET", "POST", "PUT", "DELETE", "HEAD", "PATCH"].contains(&method)
+        && path.starts_with('/')
+        && (version == "HTTP/1.1" || version == "HTTP/1.0")
+}
+
 /// A request line's path and whether it was served (`true`) or not found (`false`).
 fn answer(text: &str, lower: &str) -> Option<(String, bool)> {
     let t = lower.trim();
@@ -121,6 +136,20 @@ fn probe(path: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_request_line_the_server_received() {
+        assert!(received_request("GET /gpio/1 HTTP/1.1"));
+        assert!(received_request("  POST /api HTTP/1.0 "));
+        for l in [
+            "GET /gpio/1",
+            "[HTTP] GET... code: 200",
+            "GET / HTTP/1.1 200 OK",
+            "get / http/1.1",
+        ] {
+            assert!(!received_request(l), "{l}");
+        }
+    }
 
     fn run(log: &str) -> Option<(Verdict, String)> {
         let mut s = State::default();

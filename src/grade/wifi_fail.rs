@@ -132,7 +132,7 @@ impl Watch {
         } else if left_on_purpose(lower) || setup_mode(lower) {
             self.down = None;
             self.left = true;
-        } else if back_online(lower) || FROM_INIT.is_match(lower) {
+        } else if back_online(lower) || FROM_INIT.is_match(lower) || driver_starting(lower) {
             // On the network again, or the driver is on a new attempt whose end the log may
             // not show: a board still trying is no fault.
             self.down = None;
@@ -523,6 +523,15 @@ fn wifi_join_failed(lower: &str) -> bool {
         "client",
     ];
     wifi && failed && !other.iter().any(|w| lower.contains(w))
+}
+
+/// The Wi-Fi driver still starting after a failure line (`I (2807) wifi: wifi timer task:
+/// 3ffd21f8, prio:22`, `wifi:mode : sta (…)`): an early `wifi not start` during its init (Mongoose
+/// OS calls connect before the driver is up) is not where the join ended.
+fn driver_starting(lower: &str) -> bool {
+    ["wifi timer task", "wifi: mode : ", "wifi:mode : "]
+        .iter()
+        .any(|w| lower.contains(w))
 }
 
 /// A line that shows the station back on the network: associated, or with an address.
