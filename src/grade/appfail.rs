@@ -137,6 +137,7 @@ fn says_failed(lower: &str) -> bool {
         || [
             "could not",
             "couldn't",
+            "cannot",
             "unable to",
             "aborting",
             "invalid response",

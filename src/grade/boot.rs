@@ -245,6 +245,10 @@ impl Grader {
             return;
         };
         let reason = crash::describe(block.kind, &block.headline, &block.lines);
+        let reason = match &block.error_before {
+            Some(e) => format!("{reason}; right before it the firmware printed `{e}`"),
+            None => reason,
+        };
         // NodeMCU's Lua panic leaves its task spinning until the task watchdog aborts it: one
         // crash, told in the order it happened.
         let lua_first = self.after_lua_panic(block.line);

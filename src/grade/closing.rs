@@ -237,9 +237,9 @@ impl Grader {
         (self.splitter.count().saturating_sub(*at) <= APP_ERROR_TAIL).then(|| {
             Closing::fault(format!(
                 "line {at}: the board's own address is 0.0.0.0 (`{said}`) and the log ends \
-                 with no other: it never got an IP address (DHCP got no answer, or a static \
-                 address was not applied: with a W5500 or other SPI Ethernet, the address is \
-                 set after the driver has started)"
+                 with no other: it never got an IP address (DHCP, or PPP's IPCP, got no \
+                 answer, or a static address was not applied: with a W5500 or other SPI \
+                 Ethernet, the address is set after the driver has started)"
             ))
         })
     }

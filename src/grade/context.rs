@@ -169,11 +169,18 @@ pub(crate) fn host_named(text: &str, lower: &str) -> Option<String> {
 /// ESP-IDF's `sta ip: 192.168.1.5, mask: …` and `got ip:192.168.1.5`, the ESP8266 SDK's
 /// `ip:192.168.1.5,mask:…`, `Local IP: 192.168.1.5`.
 pub(crate) fn own_ip(lower: &str) -> Option<String> {
+    // MicroPython's `ifconfig()` tuple: `('0.0.0.0', '0.0.0.0', '255.255.255.255', '0.0.0.0')`.
+    if let Some(rest) = lower.trim().strip_prefix("('") {
+        let quads = rest.matches("', '").count() == 3 && rest.trim_end().ends_with("')");
+        let first = rest.split('\'').next().unwrap_or("");
+        return (quads && first.parse::<std::net::Ipv4Addr>().is_ok()).then(|| first.to_owned());
+    }
     let at = [
         "ip address:",
         "sta ip:",
         "got ip:",
         "local ip:",
+        "local ip :",
         "localip:",
         "ip:",
     ]
@@ -199,6 +206,12 @@ mod tests {
     #[test]
     fn the_boards_own_address() {
         let ip = |l: &str| own_ip(&l.to_ascii_lowercase());
+        assert_eq!(ip("Local IP : 0.0.0.0").as_deref(), Some("0.0.0.0"));
+        assert_eq!(
+            ip("('10.0.0.5', '255.255.255.0', '10.0.0.1', '8.8.8.8')").as_deref(),
+            Some("10.0.0.5")
+        );
+        assert_eq!(ip("('a', 'b')"), None);
         assert_eq!(
             ip("IP address: 192.168.1.5").as_deref(),
             Some("192.168.1.5")

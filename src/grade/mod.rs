@@ -196,6 +196,9 @@ struct Block {
     line: usize,
     headline: String,
     lines: Vec<String>,
+    /// The line with text before the headline, when it was an error (the call that failed as
+    /// the board crashed: `write(): fail on fd 54, errno: 104, "Connection reset by peer"`).
+    error_before: Option<String>,
 }
 
 /// The sans-IO grader. Feed it bytes; read events; ask for the report.

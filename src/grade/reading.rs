@@ -144,12 +144,14 @@ impl Grader {
                     reason,
                     Finality::AfterLines(crash::BLOCK_LIMIT as u32 + 1),
                 );
+                let error_before = error_before_crash(&self.prev_line);
                 self.block = Some(Block {
                     kind,
                     end,
                     line: line.number,
                     headline: text.to_owned(),
                     lines: Vec::new(),
+                    error_before,
                 });
                 if end == crash::BlockEnd::Immediate {
                     self.end_block();
@@ -661,4 +663,33 @@ impl Grader {
         }
         false
     }
+}
+
+/// The line with text before a crash's headline, when it is an error the firmware printed (an
+/// error level's line, an errno): the call that failed as the board crashed. Not the crash's
+/// own output (the ESP8266 core's `CUT HERE FOR EXCEPTION DECODER` banner).
+fn error_before_crash(before: &str) -> Option<String> {
+    let t = before.trim();
+    let lower = t.to_ascii_lowercase();
+    let error_line = lower.contains("[e]")
+        || lower.starts_with("e (")
+        || lower.contains("errno")
+        || lower.contains("error");
+    let crash_output = [
+        "cut here",
+        "decoder",
+        "exception",
+        "panic",
+        "abort",
+        "stack",
+    ]
+    .iter()
+    .any(|w| lower.contains(w));
+    (!t.is_empty()
+        && t.len() <= 200
+        && error_line
+        && !crash_output
+        && super::lasterror::says_error(&lower)
+        && crash::classify(t, &lower).is_none())
+    .then(|| t.to_owned())
 }

@@ -148,6 +148,17 @@ pub(crate) fn tls_reason(core: &Engine) -> Option<String> {
         Some(d) => format!("{reason}; {}", d.explanation),
         None => reason,
     };
+    // esp-mqtt's own summary of the same failure (`MQTT_CLIENT: MQTT connect failed`).
+    let reason = match core.diagnostics.iter().find(|d| {
+        d.line > primary.line
+            && d.line <= primary.line + SAME_FAILURE
+            && d.text
+                .to_ascii_lowercase()
+                .contains("mqtt_client: mqtt connect failed")
+    }) {
+        Some(_) => format!("{reason}; then esp-mqtt said `MQTT connect failed`"),
+        None => reason,
+    };
     // The MQTT client's own failure line for the same connect (Tasmota's `MQT: Connect failed
     // to …:8883, rc -2` after its `TLS connection error`): the code its state machine shows.
     let mqtt = core.diagnostics.iter().find(|d| {

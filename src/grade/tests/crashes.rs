@@ -397,3 +397,24 @@ fn a_software_reset_after_framework_log_lines_is_a_reboot() {
     );
     assert_ne!(r.verdict, Verdict::Fault, "{}", r.reason);
 }
+
+#[test]
+fn the_error_right_before_a_crash_is_named_with_it() {
+    let r = auto(
+        "[E][WiFiClient.cpp:365] write(): fail on fd 54, errno: 104, \"Connection reset by peer\"\n\
+         Guru Meditation Error: Core  1 panic'ed (LoadProhibited). Exception was unhandled.\n\
+         Core 1 register dump:\nPC      : 0x40141c8c  PS      : 0x00060a30\n",
+    );
+    assert_eq!(r.verdict, Verdict::Fault, "{}", r.reason);
+    assert!(
+        r.reason.contains("LoadProhibited") && r.reason.contains("Connection reset by peer"),
+        "{}",
+        r.reason
+    );
+    // The ESP8266 core's decoder banner is the crash's own output, not an error before it.
+    let r = auto(
+        "--------------- CUT HERE FOR EXCEPTION DECODER ---------------\n\
+         Exception (28):\nepc1=0x40206a4e epc2=0x00000000 excvaddr=0x00000000\n",
+    );
+    assert!(!r.reason.contains("right before it"), "{}", r.reason);
+}
