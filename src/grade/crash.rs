@@ -84,6 +84,11 @@ pub(crate) fn classify(text: &str, lower: &str) -> Option<Signal> {
     {
         return None;
     }
+    if lower.trim_start().starts_with("last crash:") {
+        // OVMS's `boot status` report of the previous boot's crash: history, read as a reported
+        // reset (stops::reported_reset), not a crash in this log.
+        return None;
+    }
     if core_dump_report(lower) {
         // The host's `espcoredump.py info_corefile` (or `idf.py coredump-info`) report of a dump
         // the board saved: the crashed task and its registers follow.

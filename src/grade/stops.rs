@@ -150,7 +150,18 @@ pub(crate) fn reported_reset(text: &str) -> Option<String> {
         // The ESP8266 core's `ESP.getResetReason()` words, after `reason`, as a log line
         // (`Reset Reason: Software Watchdog`, ESPEasy's and ESPHome's debug lines) or as a
         // JSON value (Tasmota's `STATUS1` `"RestartReason":"Software Watchdog"`).
+        // OVMS's `Reset reason: Task watchdog (6)`: the code after the words.
         let said = lower[i..].trim_end();
+        let said = match said.rsplit_once(" (") {
+            Some((words, code))
+                if code
+                    .strip_suffix(')')
+                    .is_some_and(|c| c.bytes().all(|b| b.is_ascii_digit())) =>
+            {
+                words
+            }
+            _ => said,
+        };
         // Only Tasmota's own key: the `"Reason":"Exception"` inside its `RestartReason`
         // object is the stack block's (tasmota.rs), with the exception's number.
         let json = lower.find("\"restartreason\":\"").map(|j| &lower[j + 17..]);
@@ -497,6 +508,8 @@ mod tests {
             ("[D][debug:114]: Reset Reason: Task watchdog", "watchdog"),
             ("INIT : Warm boot #3 - Reset Reason: Soft WDT", "watchdog"),
             ("Reset reason: Exception/panic", "exception"),
+            // OVMS's `boot status`, the reason's code after it.
+            ("  Reset reason: Task watchdog (6)", "Task watchdog (6)"),
         ] {
             let r = reported_reset(line).unwrap_or_else(|| panic!("not read: {line}"));
             assert!(r.contains(word), "{line}: {r}");
