@@ -115,7 +115,8 @@ impl Session {
             // network stack still sending (`busy inet...`): it refuses the new one.
             _ if t.starts_with("busy ") && t.len() < 20 => {
                 p.detail = Some(format!(
-                    "`{t}`: the AT firmware was still busy with the previous send or command and                      refused this one (wait for `SEND OK` before the next AT+CIPSEND)"
+                    "`{t}`: the AT firmware was still busy with the previous send or command and \
+                     refused this one (wait for `SEND OK` before the next AT+CIPSEND)"
                 ));
             }
             _ if t.starts_with("+MQTTDISCONNECTED") => {
