@@ -34,7 +34,7 @@ impl LastError {
             return;
         }
         let Some(body) = counted_body(t, lower) else {
-            self.after(lower);
+            self.after(t, lower);
             return;
         };
         if says_error(&body.to_ascii_lowercase()) {
@@ -42,14 +42,14 @@ impl LastError {
             self.since = 0;
             self.worked = false;
         } else {
-            self.after(lower);
+            self.after(t, lower);
         }
     }
 
-    fn after(&mut self, lower: &str) {
+    fn after(&mut self, text: &str, lower: &str) {
         if self.last.is_some() {
             self.since += 1;
-            self.worked |= worked(lower);
+            self.worked |= worked(text, lower);
         }
     }
 
@@ -240,7 +240,7 @@ const FAILURE_WORDS: [&str; 22] = [
 
 /// A line that says the job, or a connection, worked, or that the firmware moved on to retry
 /// or to wait for the user (a config portal): the log does not end on the error then.
-fn worked(lower: &str) -> bool {
+fn worked(text: &str, lower: &str) -> bool {
     !says_error(lower)
         && (lower.trim() == "ok"
             || [
@@ -259,7 +259,7 @@ fn worked(lower: &str) -> bool {
             .iter()
             .any(|w| lower.contains(w))
             // A client's request the board's own server received.
-            || super::webserver::received_request(&lower.to_ascii_uppercase()))
+            || super::webserver::received_request(text))
 }
 
 /// An arduino-esp32 line's message, past its `[  2010][E][file.cpp:91] ` source (a file name

@@ -591,9 +591,10 @@ impl Session {
         // Each further connect of the loop restates it: a failed try inside it is a turn of it.
         self.withdraw(core);
         let reason = format!(
-            "line {first}: the MQTT client connected {n} times {LOOP_WORDS} (`{}`): the broker drops each connection right after it is made (another \
-             client with the same client ID, a `loop()` that is not called so the keep-alive \
-             lapses, or a broker that refuses the session after CONNECT)",
+            "line {first}: the MQTT client connected {n} times {LOOP_WORDS} (`{}`): the broker \
+             drops each connection right after it is made (another client with the same client \
+             ID, a `loop()` that is not called so the keep-alive lapses, or a broker that \
+             refuses the session after CONNECT)",
             short(text.trim())
         );
         core.propose_failed_attempt(None, reason, Finality::AfterLines(40));

@@ -140,31 +140,25 @@ pub(crate) fn tls_reason(core: &Engine) -> Option<String> {
         format!("{reason}; then HTTPClient printed {}", echoes.join(", "))
     };
     // The TLS stack's own code after the esp-tls error the app reported first.
-    let reason = match core.diagnostics.iter().find(|d| {
-        d.line > primary.line
-            && d.line <= primary.line + SAME_FAILURE
-            && d.explanation.starts_with(libdiag::STACK_ERROR)
-    }) {
+    let reason = match same_failure(core, primary)
+        .find(|d| d.explanation.starts_with(libdiag::STACK_ERROR))
+    {
         Some(d) => format!("{reason}; {}", d.explanation),
         None => reason,
     };
     // esp-mqtt's own summary of the same failure (`MQTT_CLIENT: MQTT connect failed`).
-    let reason = match core.diagnostics.iter().find(|d| {
-        d.line > primary.line
-            && d.line <= primary.line + SAME_FAILURE
-            && d.text
-                .to_ascii_lowercase()
-                .contains("mqtt_client: mqtt connect failed")
+    let reason = match same_failure(core, primary).find(|d| {
+        d.text
+            .to_ascii_lowercase()
+            .contains("mqtt_client: mqtt connect failed")
     }) {
         Some(_) => format!("{reason}; then esp-mqtt said `MQTT connect failed`"),
         None => reason,
     };
     // The MQTT client's own failure line for the same connect (Tasmota's `MQT: Connect failed
     // to …:8883, rc -2` after its `TLS connection error`): the code its state machine shows.
-    let mqtt = core.diagnostics.iter().find(|d| {
-        d.line > primary.line
-            && d.line <= primary.line + SAME_FAILURE
-            && super::mqtt::failure(&d.text.to_ascii_lowercase()).is_some()
+    let mqtt = same_failure(core, primary).find(|d| {
+        super::mqtt::failure(&d.text.to_ascii_lowercase()).is_some()
             && !primary.text.contains(d.text.trim())
     });
     Some(match mqtt {
@@ -200,14 +194,22 @@ fn primary_reason(host: &str, d: &super::model::Diagnostic) -> String {
 /// lines of each other.
 const SAME_FAILURE: usize = 8;
 
+/// The diagnostics after the cause that are still its failure (within [`SAME_FAILURE`] lines).
+fn same_failure<'a>(
+    core: &'a Engine,
+    primary: &'a super::model::Diagnostic,
+) -> impl DoubleEndedIterator<Item = &'a super::model::Diagnostic> {
+    core.diagnostics
+        .iter()
+        .filter(|d| d.line > primary.line && d.line <= primary.line + SAME_FAILURE)
+}
+
 /// The top layer's error name for the failure the cause explains: the last `ESP_ERR_…` name in
 /// the lines that follow it (`esp_https_ota: Failed to open HTTP connection: ESP_ERR_HTTP_CONNECT`
 /// → `esp_https_ota: ESP_ERR_HTTP_CONNECT`), with the tag of the component that printed it, so
 /// the reason has the name the app's own error handling sees.
 fn top_layer(core: &Engine, primary: &super::model::Diagnostic) -> Option<String> {
-    core.diagnostics
-        .iter()
-        .filter(|d| d.line > primary.line && d.line <= primary.line + SAME_FAILURE)
+    same_failure(core, primary)
         .filter_map(|d| {
             let name = esp_err_name(&d.text)?;
             let body = super::idf::log_body(&d.text)?;

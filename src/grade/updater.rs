@@ -43,15 +43,17 @@ fn device_error(msg: &str) -> Option<&'static str> {
 /// ArduinoOTA's errors, as its examples (`Error[%u]: `, or a sketch's `Update Error[%u]: `) and
 /// its own debug line (`Update Begin Error`) print them: the ones where the device refused.
 /// `Connect Failed` and `Receive Failed` are the network's and left to the connection rules.
-fn arduino_ota(t: &str) -> Option<&'static str> {
-    let lower = t.to_ascii_lowercase();
-    if lower == "update begin error" {
-        return Some(
+/// Why, and what the reason quotes.
+fn arduino_ota(t: &str) -> Option<(&'static str, &str)> {
+    if t.eq_ignore_ascii_case("update begin error") {
+        return Some((
             "ArduinoOTA could not begin the update: the image does not fit the free flash space \
              (or the flash size the sketch was built for is wrong)",
-        );
+            t,
+        ));
     }
-    Some(match ota_error(&lower)? {
+    let (msg, said) = ota_error(t)?;
+    let why = match msg.as_str() {
         "begin failed" => {
             "the updater could not begin: the image does not fit the free flash space (or the \
              flash size the sketch was built for is wrong)"
@@ -62,29 +64,33 @@ fn arduino_ota(t: &str) -> Option<&'static str> {
         }
         "auth failed" => "the OTA password was refused",
         _ => return None,
-    })
+    };
+    Some((why, said))
 }
 
-/// The message of an ArduinoOTA error line (`Error[2]: Connect Failed`, a sketch's `Update
-/// Error[4]: End Failed`), lower case, when the code is a number.
+/// An ArduinoOTA error line (`Error[2]: Connect Failed`, a sketch's `Update Error[4]: End
+/// Failed`) when the code is a number: its message in lower case, and what the reason quotes.
 /// A line whose breaks a paste lost may carry it inside (`…sleep disable Error[1]: Begin Failed
 /// 0;255;3;0;9;read: …`, a MySensors gateway's log run together): then the message is one of
-/// ArduinoOTA's own, its two words.
-fn ota_error(lower: &str) -> Option<&str> {
+/// ArduinoOTA's own, its two words, and the quote is that error alone.
+fn ota_error(t: &str) -> Option<(String, &str)> {
+    let lower = t.to_ascii_lowercase();
     let at_start = lower
         .strip_prefix("update error[")
         .or_else(|| lower.strip_prefix("error["));
-    let inside = || lower.find(" error[").map(|i| &lower[i + 7..]);
-    let (rest, whole) = match at_start {
-        Some(rest) => (rest, true),
-        None => (inside()?, false),
+    let (rest, inside_at) = match at_start {
+        Some(rest) => (rest, None),
+        None => {
+            let at = lower.find(" error[")?;
+            (&lower[at + 7..], Some(at + 1))
+        }
     };
-    let (code, msg) = rest.split_once("]:")?;
+    let (code, after) = rest.split_once("]:")?;
     code.trim().parse::<u8>().ok()?;
-    let msg = msg.trim();
-    if whole {
-        return Some(msg);
-    }
+    let msg = after.trim();
+    let Some(at) = inside_at else {
+        return Some((msg.to_owned(), t));
+    };
     const OWN: [&str; 5] = [
         "auth failed",
         "begin failed",
@@ -92,26 +98,11 @@ fn ota_error(lower: &str) -> Option<&str> {
         "receive failed",
         "end failed",
     ];
-    OWN.iter()
-        .find(|m| msg.starts_with(**m))
-        .map(|m| &msg[..m.len()])
-}
-
-/// What the reason quotes of an ArduinoOTA error line: the line, or the error inside a line
-/// that runs on (`Error[1]: Begin Failed`).
-fn ota_said(t: &str) -> &str {
-    let lower = t.to_ascii_lowercase();
-    if lower.starts_with("error[") || lower.starts_with("update error[") {
-        return t;
-    }
-    let (Some(at), Some(msg)) = (lower.find(" error["), ota_error(&lower)) else {
-        return t;
-    };
-    let Some(end) = lower[at..].find(msg).map(|i| at + i + msg.len()) else {
-        return t;
-    };
-    // ASCII lower case keeps every byte where it was: the offsets hold in `t`.
-    t.get(at + 1..end).unwrap_or(t)
+    let own = OWN.iter().find(|m| msg.starts_with(**m))?;
+    // `after` ends the line, and ASCII lower case keeps every byte where it was: the offsets
+    // hold in `t`.
+    let msg_at = lower.len() - after.trim_start().len();
+    Some(((*own).to_owned(), t.get(at..msg_at + own.len())?))
 }
 
 /// ArduinoOTA's network errors, as its examples print them: `Error[2]: Connect Failed` (the
@@ -119,8 +110,8 @@ fn ota_said(t: &str) -> &str {
 /// for it) and `Error[3]: Receive Failed` (the image stopped arriving). A connection fault:
 /// the `End Failed` that follows is its consequence, not a refusal by the updater.
 pub(crate) fn ota_network(text: &str) -> Option<String> {
-    let t = text.trim();
-    let why = match ota_error(&t.to_ascii_lowercase())? {
+    let (msg, said) = ota_error(text.trim())?;
+    let why = match msg.as_str() {
         "connect failed" => {
             "ArduinoOTA could not open the TCP connection back to the uploader: the board \
              connects to a port that espota (or the IDE) listens on, on the host; a firewall on \
@@ -132,10 +123,7 @@ pub(crate) fn ota_network(text: &str) -> Option<String> {
         }
         _ => return None,
     };
-    Some(format!(
-        "the update did not happen: `{}`: {why}",
-        ota_said(t)
-    ))
+    Some(format!("the update did not happen: `{said}`: {why}"))
 }
 
 /// An app's report that one of ESP-IDF's OTA writer calls (`esp_ota_ops`) failed: the device
@@ -208,11 +196,8 @@ pub(crate) fn refused(text: &str) -> Option<String> {
              `Update.begin` was not called with room for it)"
         ));
     }
-    if let Some(why) = arduino_ota(t) {
-        return Some(format!(
-            "the update did not happen: `{}`: {why}",
-            ota_said(t)
-        ));
+    if let Some((why, said)) = arduino_ota(t) {
+        return Some(format!("the update did not happen: `{said}`: {why}"));
     }
     // Arduino-ESP32's `Update.printError` prints the error's words alone on a line.
     if let Some(why) = device_error(t) {
