@@ -25,10 +25,31 @@ pub(crate) fn arrived(text: &str) -> Option<String> {
             "the board received data over the network (`{t}`): the link works"
         ));
     }
+    if let Some(when) = ntp_epoch(&lower) {
+        return Some(format!(
+            "the board got the time from an NTP server (`{t}`: {when} UTC): UDP to the time \
+             server works"
+        ));
+    }
     let azure = lower.starts_with(">>>connection status: connected")
         || lower.starts_with(">>>received message");
     azure
         .then(|| format!("the Azure IoT SDK says the hub is reached (`{t}`): the connection works"))
+}
+
+/// NTPClient's examples' `Epoch Time: 1622834371` (`getEpochTime()`): before its first answer
+/// the library counts from 0, so an epoch past 2001 came from a server. An epoch from
+/// 2036-02-07 06:28:16 on is the 32-bit subtraction of 1900's offset from a reply whose seconds
+/// were about 0 (an empty or garbled packet), not a time. The date it gives.
+fn ntp_epoch(lower: &str) -> Option<String> {
+    const WRAPPED: i64 = (1 << 32) - 2_208_988_800;
+    let rest = lower.strip_prefix("epoch time:")?.trim();
+    let n: i64 = rest.parse().ok()?;
+    if !(1_000_000_000..WRAPPED).contains(&n) {
+        return None;
+    }
+    let at = time::OffsetDateTime::from_unix_timestamp(n).ok()?;
+    Some(format!("{} {:02}:{:02}", at.date(), at.hour(), at.minute()))
 }
 
 /// The verbs that say the data went out and was taken.
@@ -93,14 +114,19 @@ mod tests {
             "Received 12 bytes from 192.168.1.5, port 4210",
             "Info: >>>Connection status: connected",
             "Info: >>>Received Message [0], Size=25 Message {\"hello\":1}",
+            "Epoch Time: 1622834371",
         ] {
             assert!(arrived(l).is_some(), "{l}");
         }
+        assert!(arrived("Epoch Time: 1622834371").is_some_and(|w| w.contains("2021-06-04 19:19")));
         for l in [
             "Received packet! Size: 0",
             "Received 0 bytes from 192.168.1.5",
             "Info: >>>Connection status: disconnected",
             "Received packet failed, size: 4",
+            "Epoch Time: 3600",
+            "Epoch Time: 2085985755",
+            "Epoch Time: soon",
         ] {
             assert_eq!(arrived(l), None, "{l}");
         }

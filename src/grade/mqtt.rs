@@ -27,6 +27,34 @@ pub(crate) fn failure(lower: &str) -> Option<(String, Option<i32>)> {
         .or_else(|| async_mqtt_client(lower))
         .or_else(|| dropped(lower))
         .or_else(|| super::lwmqtt::failure(lower))
+        .or_else(|| esp_mqtt_nonos(lower))
+}
+
+/// tuanpmt's `esp_mqtt` for the ESP8266 non-OS SDK: its espconn reconnect callback, which the
+/// SDK calls when the TCP connection to the broker failed or broke, prints `TCP: Reconnect to
+/// 192.168.0.92:1883` (older builds `TCP:Reconect to:`).
+fn esp_mqtt_nonos(lower: &str) -> Option<(String, Option<i32>)> {
+    let t = lower.trim();
+    let rest = [
+        "tcp: reconnect to",
+        "tcp:reconnect to",
+        "tcp: reconect to",
+        "tcp:reconect to",
+    ]
+    .iter()
+    .find_map(|p| t.strip_prefix(p))?;
+    let peer = rest.trim_start_matches([':', ' ']).trim();
+    if peer.is_empty() {
+        return None;
+    }
+    Some((
+        format!(
+            "the MQTT client (esp_mqtt on the non-OS SDK) lost or could not open its TCP \
+             connection to the broker at {peer} and is reconnecting (`TCP: Reconnect to`: the \
+             SDK reported a connection error: the broker refused, is unreachable, or dropped it)"
+        ),
+        None,
+    ))
 }
 
 /// A broker connection that went down, in the words of firmware that says so on its own line:
@@ -366,6 +394,10 @@ pub(crate) fn works(text: &str, lower: &str) -> Option<&'static str> {
     if lower.contains("publish acknowledged") || lower.contains("subscribe acknowledged") {
         return Some("the broker acknowledged a message (AsyncMqttClient)");
     }
+    // tuanpmt's esp_mqtt on the non-OS SDK, on the broker's CONNACK.
+    if lower.trim_start().starts_with("mqtt: connected to broker") {
+        return Some("esp_mqtt (the non-OS SDK's MQTT client) connected to the broker");
+    }
     tasmota_works(lower)
 }
 
@@ -703,6 +735,25 @@ mod tests {
         ] {
             assert_eq!(failure(line), None, "{line}");
         }
+    }
+
+    #[test]
+    fn esp_mqtt_on_the_non_os_sdk_reconnecting_and_connected() {
+        for line in [
+            "TCP: Reconnect to 192.168.0.92:1883",
+            "TCP:Reconect to: 192.168.0.92:1883",
+        ] {
+            let (why, _) =
+                failure(&line.to_ascii_lowercase()).unwrap_or_else(|| panic!("not read: {line}"));
+            assert!(why.contains("192.168.0.92:1883"), "{why}");
+        }
+        assert_eq!(failure("tcp: reconnect to"), None);
+        assert_eq!(failure("tcp: connect to ip  192.168.0.92:1883"), None);
+        let line = "MQTT: Connected to broker 192.168.0.92:1883";
+        assert!(
+            works(line, &line.to_ascii_lowercase()).is_some_and(|w| w.contains("esp_mqtt")),
+            "{line}"
+        );
     }
 
     #[test]

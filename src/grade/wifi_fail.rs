@@ -70,7 +70,24 @@ pub(crate) struct Watch {
     not_found: Option<(usize, String, usize)>,
     /// The last line with text was the sketch's `Connecting…` (or a status after it).
     connecting: bool,
+    /// Drops since the station was last on the network, each one an attempt that failed: the
+    /// first drop's best failure (line, quote, failure), how many, and the latest failure line
+    /// (line, quote). A board that retries after each (`state: init -> auth`) clears `down`,
+    /// not this.
+    streak: Option<Streak>,
 }
+
+/// Failed join attempts with no join between them.
+#[derive(Debug)]
+struct Streak {
+    first: (usize, String, Failure),
+    drops: usize,
+    last: (usize, String),
+}
+
+/// Failed attempts in a row, none joined, after which a log that ends on the next try ends on a
+/// join loop that only ever failed.
+const LOOP_DROPS: usize = 2;
 
 /// The ESP8266 SDK's scan that found no access point of the configured name, before its next
 /// try: `no GVT-C05C found, reconnect after 1s` (MicroPython, NodeMCU, NonOS and Arduino
@@ -124,6 +141,20 @@ impl Watch {
                 return;
             }
             let quote = super::https::shorten(text.trim().trim_start_matches("> "), 120);
+            let new_drop = self.down.is_none();
+            match &mut self.streak {
+                Some(s) => {
+                    s.drops += usize::from(new_drop);
+                    s.last = (number, quote.clone());
+                }
+                slot => {
+                    *slot = Some(Streak {
+                        first: (number, quote.clone(), f.clone()),
+                        drops: 1,
+                        last: (number, quote.clone()),
+                    })
+                }
+            }
             match &mut self.down {
                 // The same drop: its first best-named failure is its cause, the rest its echo.
                 Some((_, _, best, last)) if best.rank >= f.rank => *last = number,
@@ -131,8 +162,13 @@ impl Watch {
             }
         } else if left_on_purpose(lower) || setup_mode(lower) {
             self.down = None;
+            self.streak = None;
             self.left = true;
-        } else if back_online(lower) || FROM_INIT.is_match(lower) || driver_starting(lower) {
+        } else if back_online(lower) {
+            self.down = None;
+            self.streak = None;
+            self.left = false;
+        } else if FROM_INIT.is_match(lower) || driver_starting(lower) {
             // On the network again, or the driver is on a new attempt whose end the log may
             // not show: a board still trying is no fault.
             self.down = None;
@@ -144,12 +180,24 @@ impl Watch {
     pub(crate) fn online(&mut self) {
         self.not_found = None;
         self.down = None;
+        self.streak = None;
         self.left = false;
     }
 
     /// The line of the latest failure of a drop still open.
     pub(crate) fn last_failure(&self) -> Option<usize> {
-        self.down.as_ref().map(|d| d.3)
+        self.down
+            .as_ref()
+            .map(|d| d.3)
+            .or_else(|| self.join_loop().map(|s| s.last.0))
+    }
+
+    /// The failed attempts in a row, when there are enough of them to be a join loop and the
+    /// board is on a new try (`down` cleared) rather than still down after the last one.
+    fn join_loop(&self) -> Option<&Streak> {
+        self.streak
+            .as_ref()
+            .filter(|s| self.down.is_none() && s.drops >= LOOP_DROPS)
     }
 
     /// The fault, when the log (`lines` long) ended with the station still down.
@@ -165,21 +213,37 @@ impl Watch {
                  network; the ESP8266 sees only 2.4 GHz)"
             ));
         }
+        if let Some(s) = self.join_loop()
+            && lines.saturating_sub(s.last.0) <= TAIL
+        {
+            let (at, quote, f) = &s.first;
+            let (last_at, last_quote) = &s.last;
+            return Some(format!(
+                "line {at}: the Wi-Fi station never joined: {} attempts in a row failed, the \
+                 first with `{quote}` ({}), the last with `{last_quote}` (line {last_at}); the \
+                 log ends on the next try with nothing that shows the board on the network",
+                s.drops,
+                explain(f)
+            ));
+        }
         let (at, quote, f, last) = self.down.as_ref()?;
         if lines.saturating_sub(*last) > TAIL {
             return None;
         }
-        let why = match f.code.and_then(|c| reason_name(c).map(|n| (c, n))) {
-            Some((code, (name, meaning))) => {
-                format!("disconnect reason {code} {name}: {meaning}")
-            }
-            None => f.what.clone(),
-        };
+        let why = explain(f);
         Some(format!(
             "line {at}: the Wi-Fi connection failed (`{quote}`): {why}; the log ends with the \
              board off the network (no line after it shows the station associated or with an \
              IP address)"
         ))
+    }
+}
+
+/// What a failure means: its reason code's name and meaning, or what the line says.
+fn explain(f: &Failure) -> String {
+    match f.code.and_then(|c| reason_name(c).map(|n| (c, n))) {
+        Some((code, (name, meaning))) => format!("disconnect reason {code} {name}: {meaning}"),
+        None => f.what.clone(),
     }
 }
 
@@ -310,6 +374,13 @@ pub(crate) fn failure(lower: &str) -> Option<Failure> {
             "connect to new ap [failed]",
             "WiFiManager could not join the network it was given in its portal (`Connect to new \
              AP [FAILED]`: a wrong password, or the access point out of reach)",
+            1,
+        ),
+        (
+            // ESP-IDF 5's coexistence module on each failed attempt: `wifi:Coexist: Wi-Fi
+            // connect fail, apply reconnect coex policy`.
+            "wi-fi connect fail,",
+            "the Wi-Fi driver reports the connect attempt failed",
             1,
         ),
         (
@@ -940,6 +1011,42 @@ mod tests {
         let mut again = portal.to_vec();
         again.push("*WM: [2] Connection result: WL_CONNECT_FAILED");
         assert!(graded(&again).is_some());
+    }
+
+    #[test]
+    fn a_join_loop_that_only_ever_fails_is_a_fault_when_the_log_ends_on_the_next_try() {
+        let attempt = [
+            "I (64715) wifi:state: init -> auth (0xb0)",
+            "I (65716) wifi:state: auth -> init (0x200)",
+            "I (65717) wifi:Coexist: Wi-Fi connect fail, apply reconnect coex policy",
+        ];
+        let twice: Vec<&str> = attempt
+            .iter()
+            .chain(attempt.iter())
+            .copied()
+            .chain(["I (66726) wifi:state: init -> auth (0xb0)"])
+            .collect();
+        let reason = graded(&twice).unwrap_or_default();
+        assert!(
+            reason.contains("2 attempts in a row failed")
+                && reason.contains("AUTH_EXPIRE")
+                && reason.contains("Wi-Fi connect fail"),
+            "{reason}"
+        );
+        // One failed attempt and a new try: the board may yet join.
+        let once: Vec<&str> = attempt
+            .iter()
+            .copied()
+            .chain(["I (66726) wifi:state: init -> auth (0xb0)"])
+            .collect();
+        assert_eq!(graded(&once), None);
+        // Two failures, then a join: no loop.
+        let joined: Vec<&str> = twice
+            .iter()
+            .copied()
+            .chain(["I (66900) wifi:state: assoc -> run (0x10)"])
+            .collect();
+        assert_eq!(graded(&joined), None);
     }
 
     #[test]
