@@ -36,6 +36,9 @@ impl Job {
             return;
         };
         let body_lower = body.to_ascii_lowercase();
+        if super::lasterror::mends_itself(&body_lower) {
+            return;
+        }
         let no_status = no_status(&body_lower);
         let same_run = self
             .burst

@@ -42,7 +42,7 @@ impl Closing {
 type Closer = fn(&mut Grader) -> Option<Closing>;
 
 /// The end-of-log rules, in the order they are asked.
-const CLOSERS: [Closer; 21] = [
+const CLOSERS: [Closer; 22] = [
     Grader::close_on_watchdog_boot,
     Grader::close_on_traceback_after_wifi,
     Grader::close_on_cut_traceback,
@@ -61,6 +61,7 @@ const CLOSERS: [Closer; 21] = [
     Grader::close_on_wifi,
     Grader::close_on_flapping,
     Grader::close_on_no_address,
+    Grader::close_on_no_rf_data,
     Grader::close_on_network_up,
     Grader::close_on_core_note,
     Grader::close_on_last_error,
@@ -242,6 +243,18 @@ impl Grader {
                  Ethernet, the address is set after the driver has started)"
             ))
         })
+    }
+
+    /// The ESP8266 SDK said its RF init data is blank, and nothing after shows the radio up.
+    fn close_on_no_rf_data(&mut self) -> Option<Closing> {
+        let at = self.no_rf_data?;
+        Some(Closing::fault(format!(
+            "line {at}: the ESP8266 SDK found no RF calibration data (`rf_cal[0] !=0x05,is \
+             0x00`): the init-data sector near the flash's end (esp_init_data_default.bin, at \
+             the flash size minus 16 KiB: 0x3FC000 on 4 MB) is blank or the flash size is set \
+             wrong, so the radio does not start and nothing after shows it working; write \
+             esp_init_data_default.bin there, or erase the flash and flash again"
+        )))
     }
 
     /// A link that dropped again and again, down at the log's end.

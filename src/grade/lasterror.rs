@@ -210,7 +210,16 @@ pub(crate) fn says_error(lower: &str) -> bool {
             || (i > 0 && tokens[i - 1] == "0");
         FAILURE_WORDS.contains(w) && !zero
     });
-    (failed || PHRASES.iter().any(|p| lower.contains(p))) && !lower.contains("no error")
+    (failed || PHRASES.iter().any(|p| lower.contains(p)))
+        && !lower.contains("no error")
+        && !mends_itself(lower)
+}
+
+/// A failure whose line says the firmware mended it there: ESP-IDF's PHY init on a first boot,
+/// `esp_phy_get_init_data(): failed to validate PHY data partition, restoring default data into
+/// flash...`.
+pub(crate) fn mends_itself(lower: &str) -> bool {
+    lower.contains("restoring default data")
 }
 
 const FAILURE_WORDS: [&str; 22] = [
@@ -343,6 +352,10 @@ mod tests {
             &["dhcp_select: could not allocate DHCP request"][..],
             &["Netif config: esp_netif_ppp_config { ppp_error_event_enabled: false }"][..],
             &["Connecting...", "Retrying in 5 s"][..],
+            // A failure the firmware mends on the spot.
+            &[
+                "E (2348) phy_init: esp_phy_get_init_data(): failed to validate PHY data partition, restoring default data into flash...",
+            ][..],
             // The job worked after the error.
             &["connect failed, retrying", "MQTT connected"][..],
             // The error is long behind the log's end.

@@ -240,6 +240,9 @@ pub struct Grader {
     own_ip: Option<String>,
     /// The board printed its own address as 0.0.0.0, and no address since: where, and the line.
     no_address: Option<(usize, String)>,
+    /// The ESP8266 SDK's `rf_cal[0] !=0x05,is 0x00` (blank RF init data), and no line since that
+    /// shows the radio working: where.
+    no_rf_data: Option<usize>,
     /// The last Wi-Fi disconnect the log printed (line, reason), while no line since said the
     /// board got on the network.
     wifi_down: Option<(usize, wifi::Disconnect)>,
@@ -376,6 +379,7 @@ impl Grader {
             download_wait: None,
             own_ip: None,
             no_address: None,
+            no_rf_data: None,
             wifi_down: None,
             wifi_up: false,
             wifi_fail: wifi_fail::Watch::default(),

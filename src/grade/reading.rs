@@ -71,6 +71,11 @@ impl Grader {
         if let Some(f) = context::Family::hint(text) {
             self.core.family = Some(context::Family::refine(self.core.family, f));
         }
+        if lower.contains("rf_cal[0] !=0x05") {
+            self.no_rf_data = Some(line.number);
+        } else if super::wifi_fail::back_online(&lower) {
+            self.no_rf_data = None;
+        }
         if let Some(ip) = context::own_ip(&lower) {
             // Not a trace of the settings (`Configuring Station static IP: 0.0.0.0` is DHCP).
             let said = !super::lasterror::trace_level(text) && !lower.contains("config");

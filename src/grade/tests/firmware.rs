@@ -655,3 +655,22 @@ fn a_timeout_in_unknown_firmware_says_it_printed_lines_no_rule_reads() {
     let r = auto("hello\nworld\n");
     assert!(r.reason.contains("wrong --baud"), "{}", r.reason);
 }
+
+#[test]
+fn blank_rf_init_data_on_the_esp8266_is_a_fault_unless_the_radio_comes_up() {
+    let stuck = auto(
+        " ets Jan  8 2013,rst cause:2, boot mode:(3,7)\nload 0x40100000, len 23988, room 16\n\
+         tail 4\nchksum 0x81\ncsum 0x19\nrf_cal[0] !=0x05,is 0x00\n",
+    );
+    assert_eq!(stuck.verdict, Verdict::Fault, "{}", stuck.reason);
+    assert!(
+        stuck.reason.contains("rf_cal") && stuck.reason.contains("esp_init_data_default.bin"),
+        "{}",
+        stuck.reason
+    );
+    let joined = auto(
+        "rf_cal[0] !=0x05,is 0x00\nscandone\nstate: 0 -> 2 (b0)\nstate: 2 -> 3 (0)\n\
+         state: 3 -> 5 (10)\nadd 0\naid 1\nconnected with MyNet, channel 6\n",
+    );
+    assert!(!joined.reason.contains("rf_cal"), "{}", joined.reason);
+}
