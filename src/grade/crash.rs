@@ -400,6 +400,32 @@ fn sdk_reset_report_without_crash(lower: &str) -> bool {
     matches!(flag, Some(0 | 4 | 5 | 6))
 }
 
+/// The cause given for a boot whose ROM banner came without its `rst:` line.
+pub(crate) const NO_RESET_LINE: &str = "reset reason not shown: the ROM banner's `rst:` line is missing, lost in the garbage the reset left";
+
+/// The ESP32 ROM's banner line (`ets Jun  8 2016 00:22:57`, ECO3's `ets Jul 29 2019 12:21:46`),
+/// which the `rst:` line follows; anywhere in the line, after the garbage a reset leaves.
+pub(crate) fn esp32_rom_banner(lower: &str) -> bool {
+    lower.contains("ets jun  8 2016 00:22:57") || lower.contains("ets jul 29 2019 12:21:46")
+}
+
+/// The ESP32 ROM loading the second stage after its banner: `configsip: 0, SPIWP:0xee`,
+/// `mode:DIO, clock div:2`, `load:0x3fff0018,len:4`, `entry 0x4007ad68`.
+pub(crate) fn rom_loading(lower: &str) -> bool {
+    let t = lower.trim_start();
+    [
+        "configsip:",
+        "mode:dio",
+        "mode:qio",
+        "mode:dout",
+        "mode:qout",
+        "load:0x",
+        "entry 0x",
+    ]
+    .iter()
+    .any(|p| t.starts_with(p))
+}
+
 /// The reset cause of a ROM boot banner: ESP8266 ` ets Jan  8 2013,rst cause:2, boot mode:(3,6)`,
 /// ESP32 `rst:0xc (SW_CPU_RESET),boot:0x13 (SPI_FAST_FLASH_BOOT)`.
 fn boot_cause(text: &str) -> Option<String> {

@@ -66,6 +66,12 @@ impl LastError {
                 Verdict::Fail,
                 "it reads this as the far end refusing the board (not a fault of the board)",
             )
+        } else if about_time(&lower) {
+            (
+                Verdict::Fault,
+                "it reads this as the time server not answering: NTP over UDP port 123 \
+                 blocked, no route, or the server's name not resolving",
+            )
         } else if !BROKE.iter().any(|w| lower.contains(w)) {
             (
                 Verdict::Fail,
@@ -86,6 +92,14 @@ impl LastError {
             ),
         ))
     }
+}
+
+/// A failure line about getting the time (arduino-esp32's SimpleTime `Failed to obtain time`,
+/// `NTP update failed`, `TimeClient no update posible`): the time server, over the network.
+fn about_time(lower: &str) -> bool {
+    lower
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .any(|w| matches!(w, "time" | "ntp" | "sntp" | "timeclient" | "ntpclient"))
 }
 
 /// Words that put a failure on the connection or the board (a crash, a watchdog), not on the
@@ -197,7 +211,15 @@ fn a_name(t: &str) -> bool {
 /// Words that say something failed, as whole words (also inside a constant's name such as
 /// `HTTP_UPDATE_FAILED`), and not a zero count of errors (`Error count: 0`).
 pub(crate) fn says_error(lower: &str) -> bool {
-    const PHRASES: [&str; 4] = ["timed out", "could not", "couldn't", "can't"];
+    const PHRASES: [&str; 6] = [
+        "timed out",
+        "could not",
+        "couldn't",
+        "can't",
+        // meshcom's TimeClient: `TimeClient no update posible`.
+        "no update posible",
+        "no update possible",
+    ];
     let tokens: Vec<&str> = lower
         .split(|c: char| !c.is_ascii_alphanumeric())
         .filter(|w| !w.is_empty())
@@ -333,6 +355,19 @@ mod tests {
                 ][..],
                 Verdict::Fault,
                 "Store/AMO access fault",
+            ),
+            (
+                &["WiFi connected", "Failed to obtain time"][..],
+                Verdict::Fault,
+                "time server not answering",
+            ),
+            (
+                &[
+                    "22:41:02 TimeClient no update posible",
+                    "22:41:19 [KEEP]...KEEP2",
+                ][..],
+                Verdict::Fault,
+                "TimeClient no update posible`",
             ),
         ] {
             let (v, why) = grade(lines).unwrap_or((Verdict::Timeout, String::new()));

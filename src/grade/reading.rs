@@ -137,6 +137,21 @@ impl Grader {
             !matches!(s, crash::Signal::Crash { kind, .. }
                 if crash::is_headless(kind) && after_crash)
         });
+        // An ESP32 ROM banner whose `rst:` line the paste lost (garbage at the reset ate it):
+        // the ROM's next lines show the chip started over all the same.
+        if matches!(signal, Some(crash::Signal::Boot { .. })) {
+            self.rom_banner = None;
+        } else if crash::esp32_rom_banner(&lower) {
+            self.rom_banner = Some(line.number);
+        } else if let Some(at) = self.rom_banner
+            && crash::rom_loading(&lower)
+        {
+            self.rom_banner = None;
+            if line.number.saturating_sub(at) <= 6 && !self.told_boot() {
+                self.on_boot(crash::NO_RESET_LINE, text);
+                return;
+            }
+        }
         match signal {
             Some(crash::Signal::Crash {
                 kind: "lua-panic", ..

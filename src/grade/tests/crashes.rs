@@ -418,3 +418,22 @@ fn the_error_right_before_a_crash_is_named_with_it() {
     );
     assert!(!r.reason.contains("right before it"), "{}", r.reason);
 }
+
+#[test]
+fn a_reboot_whose_rom_banner_lost_its_rst_line_is_still_a_reboot() {
+    let run = "I (237) cpu_start: Pro cpu up.\nI (300) main: start\n\
+               >>> wlan_connect('net', 'pass')\nI (37860) wifi: wifi driver task: 3ffcb834\n\
+               I (37990) phy: phy_version: 3910, c0c45a3\u{fffd}\u{fffd}ets Jun  8 2016 00:22:57\n\n\
+               ets Jun  8 2016 00:22:57\n\nconfigsip: 0, SPIWP:0xee\nmode:DIO, clock div:2\n\
+               entry 0x4007ad68\nI (237) cpu_start: Pro cpu up.\n";
+    let r = auto(run);
+    assert_eq!(r.verdict, Verdict::Fault, "{}", r.reason);
+    assert!(r.reason.contains("rebooted"), "{}", r.reason);
+    // The usual banner, its rst: line and the loader: one start, no reboot.
+    let start = auto(
+        "ets Jun  8 2016 00:22:57\n\nrst:0x1 (POWERON_RESET),boot:0x13 (SPI_FAST_FLASH_BOOT)\n\
+         configsip: 0, SPIWP:0xee\nmode:DIO, clock div:2\nentry 0x4007ad68\n\
+         I (237) cpu_start: Pro cpu up.\n",
+    );
+    assert_eq!(start.verdict, Verdict::Timeout, "{}", start.reason);
+}
