@@ -104,8 +104,11 @@ impl State {
                 times(self.timeouts)
             )));
         }
+        // Over an ESP-AT module (BlynkSimpleShieldEsp8266), the AT driver's echo of each TCP
+        // open is the try: `AT+CIPSTART=1,"TCP","blynk-cloud.com",8442`.
         let connecting = low.starts_with("connecting blynk")
-            || (low.starts_with("connecting to ") && low.contains("blynk"));
+            || (low.starts_with("connecting to ") && low.contains("blynk"))
+            || (low.starts_with("at+cipstart=") && low.contains("\"tcp\""));
         if connecting {
             self.tries += 1;
         }
@@ -164,6 +167,21 @@ mod tests {
         log.lines()
             .filter_map(|l| s.line(l, &l.to_ascii_lowercase()))
             .collect()
+    }
+
+    #[test]
+    fn an_esp_at_shield_that_opens_tcp_again_and_again_never_came_up() {
+        let said = run("[10232] Connected to WiFi\nAT+CIPCLOSE=1\n\
+             AT+CIPSTART=1,\"TCP\",\"blynk-cloud.com\",8442\nAT+CIPSEND=1,37\n\
+             AT+CIPCLOSE=1\nAT+CIPSTART=1,\"TCP\",\"blynk-cloud.com\",8442\n");
+        assert!(
+            matches!(said.last(), Some(Said::Down(w)) if w.contains("2 tries")),
+            "{said:?}"
+        );
+        // One open and its login answered: Ready, no loop.
+        let said =
+            run("AT+CIPSTART=1,\"TCP\",\"blynk-cloud.com\",8442\n[11000] Ready (ping: 30ms).\n");
+        assert!(matches!(said.last(), Some(Said::Ready(_))), "{said:?}");
     }
 
     #[test]
