@@ -379,6 +379,23 @@ pub(crate) fn works(text: &str, lower: &str) -> Option<&'static str> {
     if t.ends_with("mqtt connected") || t.ends_with("connected to mqtt") {
         return Some("the client connected to the broker");
     }
+    // A script's own `Connected to broker.` (MicroPython umqtt examples, sketches): the whole
+    // line, so not `Not connected to broker` nor `Disconnected from broker`.
+    let own = t
+        .strip_prefix('[')
+        .and_then(|r| r.split_once("] "))
+        .map_or(t, |(_, rest)| rest)
+        .trim_start_matches(|c: char| !c.is_ascii_alphabetic());
+    if [
+        "connected to broker",
+        "connected to the broker",
+        "connected to mqtt broker",
+        "connected to the mqtt broker",
+    ]
+    .contains(&own)
+    {
+        return Some("the client connected to the broker");
+    }
     if lower.contains("mqtt connection successfully established")
         || lower.contains("an mqtt connection is established")
     {
@@ -749,6 +766,12 @@ mod tests {
         }
         assert_eq!(failure("tcp: reconnect to"), None);
         assert_eq!(failure("tcp: connect to ip  192.168.0.92:1883"), None);
+        for line in ["Connected to broker.", "[mqtt] Connected to MQTT broker!"] {
+            assert!(works(line, &line.to_ascii_lowercase()).is_some(), "{line}");
+        }
+        for line in ["Not connected to broker.", "Disconnected from broker"] {
+            assert_eq!(works(line, &line.to_ascii_lowercase()), None, "{line}");
+        }
         let line = "MQTT: Connected to broker 192.168.0.92:1883";
         assert!(
             works(line, &line.to_ascii_lowercase()).is_some_and(|w| w.contains("esp_mqtt")),
