@@ -42,7 +42,7 @@ impl Closing {
 type Closer = fn(&mut Grader) -> Option<Closing>;
 
 /// The end-of-log rules, in the order they are asked.
-const CLOSERS: [Closer; 22] = [
+const CLOSERS: [Closer; 23] = [
     Grader::close_on_watchdog_boot,
     Grader::close_on_traceback_after_wifi,
     Grader::close_on_cut_traceback,
@@ -63,6 +63,7 @@ const CLOSERS: [Closer; 22] = [
     Grader::close_on_no_address,
     Grader::close_on_no_rf_data,
     Grader::close_on_network_up,
+    Grader::close_on_time_synced,
     Grader::close_on_core_note,
     Grader::close_on_last_error,
 ];
@@ -266,6 +267,18 @@ impl Grader {
     fn close_on_network_up(&mut self) -> Option<Closing> {
         let reason = self.netup.verdict(self.splitter.count())?;
         Some(Closing::new(Verdict::Pass, reason).at(Stage::Wifi))
+    }
+
+    /// The board got the time from an NTP server, and no error line came after it.
+    fn close_on_time_synced(&mut self) -> Option<Closing> {
+        let (at, why) = self.time_synced.as_ref()?;
+        if self.last_error.last_line().is_some_and(|e| e > *at) {
+            return None;
+        }
+        Some(Closing::new(
+            Verdict::Pass,
+            format!("line {at}: {why}; no error after it"),
+        ))
     }
 
     /// The log ends on a core error about a setting (`setSocketOption(): 1006 : 9`): no outcome,

@@ -25,16 +25,56 @@ pub(crate) fn arrived(text: &str) -> Option<String> {
             "the board received data over the network (`{t}`): the link works"
         ));
     }
-    if let Some(when) = ntp_epoch(&lower) {
-        return Some(format!(
-            "the board got the time from an NTP server (`{t}`: {when} UTC): UDP to the time \
-             server works"
-        ));
-    }
     let azure = lower.starts_with(">>>connection status: connected")
         || lower.starts_with(">>>received message");
     azure
         .then(|| format!("the Azure IoT SDK says the hub is reached (`{t}`): the connection works"))
+}
+
+/// A line that says the board got the time from an NTP server, and why: a weak outcome, read
+/// only at the log's end when nothing else decided (a time sync is often a step before the job).
+pub(crate) fn time_synced(text: &str) -> Option<String> {
+    let t = text.trim();
+    if t.len() > 160 {
+        return None;
+    }
+    let lower = t.to_ascii_lowercase();
+    if ntp_synced(&lower) {
+        return Some(format!(
+            "the board got the time from an NTP server (`{t}`): UDP to the time server works"
+        ));
+    }
+    let when = ntp_epoch(&lower)?;
+    Some(format!(
+        "the board got the time from an NTP server (`{t}`: {when} UTC): UDP to the time server \
+         works"
+    ))
+}
+
+/// A firmware's own word that an NTP sync finished: OSW's `[NTP] Update finished (time of
+/// 1657578106)!`, `NTP time synced`, `SNTP synchronized`. Not a sync started or waited for.
+fn ntp_synced(lower: &str) -> bool {
+    let words: Vec<&str> = lower
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect();
+    let ntp = words.iter().any(|w| matches!(*w, "ntp" | "sntp"));
+    let done = words.iter().any(|w| {
+        matches!(
+            *w,
+            "finished" | "synced" | "synchronized" | "synchronised" | "successful" | "successfully"
+        )
+    });
+    let denied = [
+        "fail",
+        "error",
+        "not ",
+        "timeout",
+        "timed out",
+        "waiting",
+        "retry",
+    ];
+    ntp && done && !denied.iter().any(|d| lower.contains(d))
 }
 
 /// NTPClient's examples' `Epoch Time: 1622834371` (`getEpochTime()`): before its first answer
@@ -114,21 +154,41 @@ mod tests {
             "Received 12 bytes from 192.168.1.5, port 4210",
             "Info: >>>Connection status: connected",
             "Info: >>>Received Message [0], Size=25 Message {\"hello\":1}",
-            "Epoch Time: 1622834371",
         ] {
             assert!(arrived(l).is_some(), "{l}");
         }
-        assert!(arrived("Epoch Time: 1622834371").is_some_and(|w| w.contains("2021-06-04 19:19")));
         for l in [
             "Received packet! Size: 0",
             "Received 0 bytes from 192.168.1.5",
             "Info: >>>Connection status: disconnected",
             "Received packet failed, size: 4",
-            "Epoch Time: 3600",
-            "Epoch Time: 2085985755",
-            "Epoch Time: soon",
         ] {
             assert_eq!(arrived(l), None, "{l}");
+        }
+    }
+
+    #[test]
+    fn a_time_from_an_ntp_server() {
+        for l in [
+            "Epoch Time: 1622834371",
+            "src/services/OswServiceTaskWiFi.cpp: [NTP] Update finished (time of 1657578106)!",
+            "NTP time synced",
+        ] {
+            assert!(time_synced(l).is_some(), "{l}");
+        }
+        assert!(
+            time_synced("Epoch Time: 1622834371").is_some_and(|w| w.contains("2021-06-04 19:19"))
+        );
+        for l in [
+            "Epoch Time: 3600",
+            // The 32-bit wrap of a reply whose seconds were about 0.
+            "Epoch Time: 2085985755",
+            "Epoch Time: soon",
+            "[NTP] Started update...",
+            "NTP sync failed, retrying",
+            "Waiting for NTP to be synchronized",
+        ] {
+            assert_eq!(time_synced(l), None, "{l}");
         }
     }
 

@@ -53,6 +53,11 @@ impl LastError {
         }
     }
 
+    /// The line of the last error line read, if any.
+    pub(crate) fn last_line(&self) -> Option<usize> {
+        self.last.as_ref().map(|l| l.0)
+    }
+
     /// The verdict the last error gives when the log ends now, and why.
     pub(crate) fn verdict(&self) -> Option<(Verdict, String)> {
         let (at, body) = self.last.as_ref()?;

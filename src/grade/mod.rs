@@ -243,6 +243,8 @@ pub struct Grader {
     /// The ESP8266 SDK's `rf_cal[0] !=0x05,is 0x00` (blank RF init data), and no line since that
     /// shows the radio working: where.
     no_rf_data: Option<usize>,
+    /// The last line that said the board got the time from an NTP server: where, and why.
+    time_synced: Option<(usize, String)>,
     /// An ESP32 ROM banner with no `rst:` line yet: where.
     rom_banner: Option<usize>,
     /// The last Wi-Fi disconnect the log printed (line, reason), while no line since said the
@@ -383,6 +385,7 @@ impl Grader {
             no_address: None,
             no_rf_data: None,
             rom_banner: None,
+            time_synced: None,
             wifi_down: None,
             wifi_up: false,
             wifi_fail: wifi_fail::Watch::default(),

@@ -71,6 +71,9 @@ impl Grader {
         if let Some(f) = context::Family::hint(text) {
             self.core.family = Some(context::Family::refine(self.core.family, f));
         }
+        if let Some(why) = super::jobdone::time_synced(text) {
+            self.time_synced = Some((line.number, why));
+        }
         if lower.contains("rf_cal[0] !=0x05") {
             self.no_rf_data = Some(line.number);
         } else if super::wifi_fail::back_online(&lower) {

@@ -674,3 +674,15 @@ fn blank_rf_init_data_on_the_esp8266_is_a_fault_unless_the_radio_comes_up() {
     );
     assert!(!joined.reason.contains("rf_cal"), "{}", joined.reason);
 }
+
+#[test]
+fn a_time_sync_passes_only_when_the_log_ends_with_nothing_failed_after_it() {
+    let synced = auto("[NTP] Started update...\n[NTP] Update finished (time of 1657578106)!\n");
+    assert_eq!(synced.verdict, Verdict::Pass, "{}", synced.reason);
+    assert!(synced.reason.contains("NTP server"), "{}", synced.reason);
+    let then_failed = auto(
+        "I (79622) esp_rmaker_time: SNTP Synchronised.\n\
+         E (80100) esp_claim: Claim Verify Failed.\n",
+    );
+    assert_ne!(then_failed.verdict, Verdict::Pass, "{}", then_failed.reason);
+}
