@@ -173,7 +173,16 @@ pub(crate) fn trace_level(text: &str) -> bool {
         return true;
     }
     let head: String = t.chars().take(40).collect();
-    ["[D][", "[V][", "[VV]["].iter().any(|l| head.contains(l))
+    if ["[D][", "[V][", "[VV]["].iter().any(|l| head.contains(l)) {
+        return true;
+    }
+    // Python's logging in CircuitPython and MicroPython libraries: adafruit_logging's `27.266:
+    // DEBUG - Loop timed out after 2 seconds`, the standard `DEBUG:root:…`.
+    let past_time = t
+        .split_once(": ")
+        .filter(|(time, _)| time.bytes().all(|b| b.is_ascii_digit() || b == b'.'))
+        .map_or(t, |(_, rest)| rest);
+    past_time.starts_with("DEBUG - ") || past_time.starts_with("DEBUG:")
 }
 
 /// lwIP's own debug output (`LWIP_DEBUGF`), which has no level: a module's function name and
@@ -388,6 +397,8 @@ mod tests {
             &["[D][HTTPClient.cpp:293] beginInternal(): error parsing"][..],
             &["D (77) mbedtls: ssl_tls.c:2541 ssl->f_recv() returned -1 error"][..],
             &["sent 12 packets, 0 errors"][..],
+            &["27.266: DEBUG - Loop timed out after 2 seconds"][..],
+            &["DEBUG:umqtt:recv timed out"][..],
             // lwIP's own debug output, and a config dump's setting names.
             &["dhcp_select: could not allocate DHCP request"][..],
             &["Netif config: esp_netif_ppp_config { ppp_error_event_enabled: false }"][..],
