@@ -63,7 +63,7 @@ const CLOSERS: [Closer; 23] = [
     Grader::close_on_no_address,
     Grader::close_on_no_rf_data,
     Grader::close_on_network_up,
-    Grader::close_on_time_synced,
+    Grader::close_on_weak_pass,
     Grader::close_on_core_note,
     Grader::close_on_last_error,
 ];
@@ -269,9 +269,10 @@ impl Grader {
         Some(Closing::new(Verdict::Pass, reason).at(Stage::Wifi))
     }
 
-    /// The board got the time from an NTP server, and no error line came after it.
-    fn close_on_time_synced(&mut self) -> Option<Closing> {
-        let (at, why) = self.time_synced.as_ref()?;
+    /// A weak outcome (a time sync, a join that is the firmware's whole job, a client of its
+    /// API) that nothing took back, and no error line came after it.
+    fn close_on_weak_pass(&mut self) -> Option<Closing> {
+        let (at, why) = self.weak_pass.as_ref()?;
         if self.last_error.last_line().is_some_and(|e| e > *at) {
             return None;
         }

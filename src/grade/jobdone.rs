@@ -31,10 +31,54 @@ pub(crate) fn arrived(text: &str) -> Option<String> {
         .then(|| format!("the Azure IoT SDK says the hub is reached (`{t}`): the connection works"))
 }
 
-/// A line that says the board got the time from an NTP server, and why: a weak outcome, read
-/// only at the log's end when nothing else decided (a time sync is often a step before the job).
-pub(crate) fn time_synced(text: &str) -> Option<String> {
+/// What a line says toward a weak outcome: one read only at the log's end when nothing else
+/// decided, since it is often a step before the job (a time sync, a join) or a state that may
+/// not hold (a client of the board's API).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Weak {
+    /// It worked, and why.
+    Up(String),
+    /// What worked before no longer holds.
+    Down,
+}
+
+/// The weak outcome `text` says, if any: an NTP time, ESP-IDF's Wi-Fi station example's last
+/// line (`wifi station: connected to ap SSID:myssid password:…`, its whole job), ESPHome's
+/// native API taking Home Assistant (`Home Assistant 2024.6.3 (192.168.1.10): Connected
+/// successfully`) and that connection closing.
+pub(crate) fn weak(text: &str) -> Option<Weak> {
     let t = text.trim();
+    if t.len() > 200 {
+        return None;
+    }
+    let lower = t.to_ascii_lowercase();
+    if lower.contains("[api.connection") {
+        if lower.trim_end().ends_with("connected successfully") {
+            return Some(Weak::Up(format!(
+                "ESPHome's native API took Home Assistant's connection (`{t}`): the device is on \
+                 the network and serving"
+            )));
+        }
+        if lower.contains("connection closed") || lower.contains("disconnected") {
+            return Some(Weak::Down);
+        }
+    }
+    if let Some(at) = lower.find("wifi station: connected to ap ssid:") {
+        let quoted = t[..at + "wifi station: connected to ap ssid:".len()].to_owned();
+        return Some(Weak::Up(format!(
+            "ESP-IDF's Wi-Fi station example joined its access point (`{quoted}…`): that is its \
+             whole job"
+        )));
+    }
+    // An app built on the example, going on under its tag to a job of its own.
+    if lower.contains("wifi station: ") {
+        return Some(Weak::Down);
+    }
+    time_synced(t).map(Weak::Up)
+}
+
+/// A line that says the board got the time from an NTP server, and why.
+fn time_synced(t: &str) -> Option<String> {
     if t.len() > 160 {
         return None;
     }
@@ -190,6 +234,31 @@ mod tests {
         ] {
             assert_eq!(time_synced(l), None, "{l}");
         }
+    }
+
+    #[test]
+    fn weak_outcomes_and_what_takes_them_back() {
+        let up = |l: &str| matches!(weak(l), Some(Weak::Up(_)));
+        assert!(up(
+            "[14:00:10][D][api.connection:917]: Home Assistant 2022.10.2 (::FFFF:10.0.50.13): Connected successfully"
+        ));
+        assert!(up(
+            "I (3422) wifi station: connected to ap SSID:myssid password:mypassword"
+        ));
+        assert!(
+            matches!(weak("I (3422) wifi station: connected to ap SSID:myssid password:secret"), Some(Weak::Up(w)) if !w.contains("secret"))
+        );
+        assert!(up("NTP time synced"));
+        assert_eq!(
+            weak(
+                "[14:00:35][W][api.connection:083]: Home Assistant 2022.10.2 (::FFFF:10.0.50.13): Connection closed"
+            ),
+            Some(Weak::Down)
+        );
+        assert_eq!(
+            weak("I (3662) wifi station: Connecting to MQTT"),
+            Some(Weak::Down)
+        );
     }
 
     #[test]

@@ -243,8 +243,9 @@ pub struct Grader {
     /// The ESP8266 SDK's `rf_cal[0] !=0x05,is 0x00` (blank RF init data), and no line since that
     /// shows the radio working: where.
     no_rf_data: Option<usize>,
-    /// The last line that said the board got the time from an NTP server: where, and why.
-    time_synced: Option<(usize, String)>,
+    /// A weak outcome the log gave and nothing took back (a time sync, a join that is the
+    /// firmware's whole job, a client of its API): where, and why.
+    weak_pass: Option<(usize, String)>,
     /// An ESP32 ROM banner with no `rst:` line yet: where.
     rom_banner: Option<usize>,
     /// The last Wi-Fi disconnect the log printed (line, reason), while no line since said the
@@ -385,7 +386,7 @@ impl Grader {
             no_address: None,
             no_rf_data: None,
             rom_banner: None,
-            time_synced: None,
+            weak_pass: None,
             wifi_down: None,
             wifi_up: false,
             wifi_fail: wifi_fail::Watch::default(),

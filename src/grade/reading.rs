@@ -71,8 +71,10 @@ impl Grader {
         if let Some(f) = context::Family::hint(text) {
             self.core.family = Some(context::Family::refine(self.core.family, f));
         }
-        if let Some(why) = super::jobdone::time_synced(text) {
-            self.time_synced = Some((line.number, why));
+        match super::jobdone::weak(text) {
+            Some(super::jobdone::Weak::Up(why)) => self.weak_pass = Some((line.number, why)),
+            Some(super::jobdone::Weak::Down) => self.weak_pass = None,
+            None => {}
         }
         if lower.contains("rf_cal[0] !=0x05") {
             self.no_rf_data = Some(line.number);
