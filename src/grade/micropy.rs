@@ -86,6 +86,19 @@ fn file_errno(exception: &str) -> bool {
 pub(crate) fn network_config(text: &str) -> Option<&str> {
     let t = text.trim();
     let rest = t.strip_prefix("network config:")?.trim_start();
+    tuple_address(rest)
+}
+
+/// The REPL's echo of `wlan.ifconfig()` typed at it, `('192.168.1.5', '255.255.255.0',
+/// '192.168.1.1', '8.8.8.8')`: the board's address, when it has one.
+pub(crate) fn repl_ifconfig(text: &str) -> Option<&str> {
+    let t = text.trim();
+    let quads = t.matches("', '").count() == 3 && t.starts_with("('") && t.ends_with("')");
+    quads.then(|| tuple_address(t)).flatten()
+}
+
+/// The first address of an `ifconfig()` tuple, unless it is 0.0.0.0.
+fn tuple_address(rest: &str) -> Option<&str> {
     let rest = rest.strip_prefix('(')?;
     let ip = rest
         .trim_start_matches(['\'', '"'])
@@ -109,8 +122,8 @@ pub(crate) fn repl_ready(text: &str) -> bool {
 /// left the board at the REPL with nothing failing after it.
 pub(crate) fn joined_reason(at: usize, ip: &str) -> String {
     format!(
-        "line {at}: the MicroPython connect script joined the Wi-Fi network (`network config:` \
-         with address {ip}) and the REPL came up after it with no error: the script ran to its end"
+        "line {at}: MicroPython joined the Wi-Fi network (its `ifconfig()` gives address {ip}) \
+         and the board is at the REPL with no error after it: the script ran to its end"
     )
 }
 

@@ -677,7 +677,12 @@ impl Grader {
             return true;
         }
         self.repl_last = stops::repl_statement(text).map(str::to_owned);
-        if let Some(ip) = micropy::network_config(text) {
+        if let Some(ip) = micropy::repl_ifconfig(text) {
+            // Typed at the REPL: the prompt is already up.
+            self.upy_joined = Some((number, ip.to_owned(), true));
+            self.wifi_up = true;
+            self.core.enter(Stage::Run, None);
+        } else if let Some(ip) = micropy::network_config(text) {
             self.upy_joined = Some((number, ip.to_owned(), false));
             self.wifi_up = true;
             self.core.enter(Stage::Run, None);

@@ -686,3 +686,15 @@ fn a_time_sync_passes_only_when_the_log_ends_with_nothing_failed_after_it() {
     );
     assert_ne!(then_failed.verdict, Verdict::Pass, "{}", then_failed.reason);
 }
+
+#[test]
+fn an_ifconfig_typed_at_the_repl_with_an_address_is_a_join() {
+    let joined = auto(
+        ">>> sta.connect('net', 'pass')\n>>> sta.isconnected()\nTrue\n>>> sta.ifconfig()\n\
+         ('192.168.1.5', '255.255.255.0', '192.168.1.1', '8.8.8.8')\n",
+    );
+    assert_eq!(joined.verdict, Verdict::Pass, "{}", joined.reason);
+    assert!(joined.reason.contains("192.168.1.5"), "{}", joined.reason);
+    let none = auto(">>> sta.ifconfig()\n('0.0.0.0', '0.0.0.0', '0.0.0.0', '0.0.0.0')\n");
+    assert_ne!(none.verdict, Verdict::Pass, "{}", none.reason);
+}
