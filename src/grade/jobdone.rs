@@ -63,6 +63,19 @@ pub(crate) fn weak(text: &str) -> Option<Weak> {
             return Some(Weak::Down);
         }
     }
+    // A soft AP's client: ESP-IDF's `esp_netif_lwip: DHCP server assigned IP to a client, IP
+    // is: 192.168.4.2` (5.x; 4.x's `dhcps: … assigned`), the softAP example's `wifi softAP:
+    // station 11:22:33:44:55:66 join, AID=1`; its `… leave, AID=1` takes it back.
+    if lower.contains("assigned ip to a client")
+        || (lower.contains("wifi softap: station ") && lower.contains(" join, aid="))
+    {
+        return Some(Weak::Up(format!(
+            "a client joined the board's soft access point (`{t}`): its AP is up and serving"
+        )));
+    }
+    if lower.contains("wifi softap: station ") && lower.contains(" leave, aid=") {
+        return Some(Weak::Down);
+    }
     if let Some(at) = lower.find("wifi station: connected to ap ssid:") {
         let quoted = t[..at + "wifi station: connected to ap ssid:".len()].to_owned();
         return Some(Weak::Up(format!(
@@ -249,6 +262,16 @@ mod tests {
             matches!(weak("I (3422) wifi station: connected to ap SSID:myssid password:secret"), Some(Weak::Up(w)) if !w.contains("secret"))
         );
         assert!(up("NTP time synced"));
+        assert!(up(
+            "I (9100) esp_netif_lwip: DHCP server assigned IP to a client, IP is: 192.168.4.2"
+        ));
+        assert!(up(
+            "I (9000) wifi softAP: station 11:22:33:44:55:66 join, AID=1"
+        ));
+        assert_eq!(
+            weak("I (9900) wifi softAP: station 11:22:33:44:55:66 leave, AID=1"),
+            Some(Weak::Down)
+        );
         assert_eq!(
             weak(
                 "[14:00:35][W][api.connection:083]: Home Assistant 2022.10.2 (::FFFF:10.0.50.13): Connection closed"
