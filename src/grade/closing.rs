@@ -272,14 +272,31 @@ impl Grader {
     /// A weak outcome (a time sync, a join that is the firmware's whole job, a client of its
     /// API) that nothing took back, and no error line came after it.
     fn close_on_weak_pass(&mut self) -> Option<Closing> {
-        let (at, why) = self.weak_pass.as_ref()?;
+        let body = match &self.state {
+            super::ProfileState::Https(s) => s.answered_body().map(|(at, first)| {
+                (
+                    at,
+                    format!(
+                        "the server answered: after `headers received` the sketch printed its \
+                         body (`{first}`); the sketch prints no status, so a 2xx is not proven"
+                    ),
+                )
+            }),
+            _ => None,
+        };
+        let stage = body.as_ref().map(|_| Stage::Body);
+        let (at, why) = body.as_ref().or(self.weak_pass.as_ref())?;
         if self.last_error.last_line().is_some_and(|e| e > *at) {
             return None;
         }
-        Some(Closing::new(
+        let closing = Closing::new(
             Verdict::Pass,
             format!("line {at}: {why}; no error after it"),
-        ))
+        );
+        Some(match stage {
+            Some(stage) => closing.at(stage),
+            None => closing,
+        })
     }
 
     /// The log ends on a core error about a setting (`setSocketOption(): 1006 : 9`): no outcome,

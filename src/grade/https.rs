@@ -43,6 +43,9 @@ pub(crate) struct State {
     uses_ca: bool,
     cert_checked: bool,
     headers_seen: bool,
+    /// The first line after `headers received` that is not the sketch's own, while no verdict
+    /// line came: the body the server sent (line, text).
+    body_after_headers: Option<(usize, String)>,
     board: Option<Board>,
     verdict_line: Option<String>,
     rules_seen: u8,
@@ -78,6 +81,18 @@ impl State {
             || self.pinned.is_some()
             || self.uses_ca
             || self.board.is_some()
+    }
+
+    /// The server's body, when the sketch printed one after `headers received` and no verdict
+    /// line of its own (arduino-esp32's WiFiClientSecure example prints the body and stops):
+    /// where it starts, and its first line.
+    pub(crate) fn answered_body(&self) -> Option<(usize, &str)> {
+        if self.board.is_some() {
+            return None;
+        }
+        self.body_after_headers
+            .as_ref()
+            .map(|(at, first)| (*at, first.as_str()))
     }
 
     /// Grade one line.
@@ -251,8 +266,12 @@ impl State {
         }
         if lower == "headers received" {
             self.headers_seen = true;
+            self.body_after_headers = None;
             core.enter(Stage::Headers, None);
             return Step::Nothing;
+        }
+        if self.headers_seen && self.body_after_headers.is_none() && !text.is_empty() {
+            self.body_after_headers = Some((line.number, shorten(text, 80)));
         }
         if let Some(board) = verdict_line(lower) {
             self.settle_certificate(core);

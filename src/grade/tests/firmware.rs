@@ -698,3 +698,20 @@ fn an_ifconfig_typed_at_the_repl_with_an_address_is_a_join() {
     let none = auto(">>> sta.ifconfig()\n('0.0.0.0', '0.0.0.0', '0.0.0.0', '0.0.0.0')\n");
     assert_ne!(none.verdict, Verdict::Pass, "{}", none.reason);
 }
+
+#[test]
+fn the_wificlientsecure_examples_body_after_headers_is_the_servers_answer() {
+    let answered = auto(
+        "Attempting to connect to SSID: MyNet\n.Connected to MyNet\n\nStarting connection to server...\n\
+         Connected to server!\nheaders received\n{\"tls_version\":\"TLS 1.2\",\"rating\":\"Probably Okay\"}\n",
+    );
+    assert_eq!(answered.verdict, Verdict::Pass, "{}", answered.reason);
+    assert!(
+        answered.reason.contains("not proven"),
+        "{}",
+        answered.reason
+    );
+    // Headers and nothing after them: the body never came.
+    let cut = auto("Connected to server!\nheaders received\n");
+    assert_eq!(cut.verdict, Verdict::Timeout, "{}", cut.reason);
+}
