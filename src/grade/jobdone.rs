@@ -63,6 +63,17 @@ pub(crate) fn weak(text: &str) -> Option<Weak> {
             return Some(Weak::Down);
         }
     }
+    // esp_http_client's event handler in the examples: the response read to its end; an
+    // error event after it takes it back.
+    if t.contains("HTTP_EVENT_ON_FINISH") {
+        return Some(Weak::Up(format!(
+            "esp_http_client read the server's whole response (`{t}`): the server answered; the \
+             app prints no status, so a 2xx is not proven"
+        )));
+    }
+    if t.contains("HTTP_EVENT_ERROR") {
+        return Some(Weak::Down);
+    }
     // A soft AP's client: ESP-IDF's `esp_netif_lwip: DHCP server assigned IP to a client, IP
     // is: 192.168.4.2` (5.x; 4.x's `dhcps: … assigned`), the softAP example's `wifi softAP:
     // station 11:22:33:44:55:66 join, AID=1`; its `… leave, AID=1` takes it back.
@@ -262,6 +273,8 @@ mod tests {
             matches!(weak("I (3422) wifi station: connected to ap SSID:myssid password:secret"), Some(Weak::Up(w)) if !w.contains("secret"))
         );
         assert!(up("NTP time synced"));
+        assert!(up("I (4600) HTTP_CLIENT: HTTP_EVENT_ON_FINISH"));
+        assert_eq!(weak("I (4600) example: HTTP_EVENT_ERROR"), Some(Weak::Down));
         assert!(up(
             "I (9100) esp_netif_lwip: DHCP server assigned IP to a client, IP is: 192.168.4.2"
         ));
