@@ -285,7 +285,11 @@ impl Grader {
             _ => None,
         };
         let stage = body.as_ref().map(|_| Stage::Body);
-        let (at, why) = body.as_ref().or(self.weak_pass.as_ref())?;
+        let pushed = self.told_pushed();
+        let (at, why) = body
+            .as_ref()
+            .or(pushed.as_ref())
+            .or(self.weak_pass.as_ref())?;
         if self.last_error.last_line().is_some_and(|e| e > *at) {
             return None;
         }

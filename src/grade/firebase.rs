@@ -18,6 +18,25 @@ const REASONS: &[(&str, &str)] = &[
     ("connection lost", "the connection to the server broke"),
 ];
 
+/// The examples' report of a request the database answered: `Set int... ok` (4.x), `Set
+/// int... PASSED` (older), `Push json... ok`, `Get string... PASSED`. Why, or `None`.
+pub(crate) fn succeeded(text: &str) -> Option<String> {
+    let t = text.trim();
+    if t.len() > 120 {
+        return None;
+    }
+    let lower = t.to_ascii_lowercase();
+    let (what, said) = lower.split_once("...")?;
+    let verb = what.split_whitespace().next()?;
+    let verbs = [
+        "set", "get", "push", "update", "delete", "remove", "send", "upload", "download", "append",
+        "patch", "query", "create", "commit",
+    ];
+    (verbs.contains(&verb) && matches!(said.trim(), "ok" | "passed")).then(|| {
+        format!("the Firebase example's request was answered (`{t}`): the database took it")
+    })
+}
+
 /// How the explanation of a stream timeout starts.
 pub(crate) const STREAM_TIMEOUT: &str = "the Firebase stream timed out";
 
@@ -47,6 +66,26 @@ pub(crate) fn no_connection(text: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_examples_requests_that_the_database_answered() {
+        for l in [
+            "Set int... ok",
+            "Set int... PASSED",
+            "Push json...  ok",
+            "Get string... PASSED",
+        ] {
+            assert!(succeeded(l).is_some(), "{l}");
+        }
+        for l in [
+            "Set int... FAILED",
+            "Connecting... ok",
+            "Set int...",
+            "Setting up... ok",
+        ] {
+            assert_eq!(succeeded(l), None, "{l}");
+        }
+    }
 
     #[test]
     fn firebase_errors_as_sketches_print_them() {

@@ -391,6 +391,8 @@ pub(crate) fn works(text: &str, lower: &str) -> Option<&'static str> {
         "connected to the broker",
         "connected to mqtt broker",
         "connected to the mqtt broker",
+        // The AWS IoT Arduino examples (PubSubClient to the account's endpoint).
+        "aws iot connected",
     ]
     .contains(&own)
     {
@@ -410,6 +412,12 @@ pub(crate) fn works(text: &str, lower: &str) -> Option<&'static str> {
     }
     if lower.contains("publish acknowledged") || lower.contains("subscribe acknowledged") {
         return Some("the broker acknowledged a message (AsyncMqttClient)");
+    }
+    // esp-mqtt's example publishes and subscribes in its MQTT_EVENT_CONNECTED handler.
+    if lower.contains("sent publish successful, msg_id=")
+        || lower.contains("sent subscribe successful, msg_id=")
+    {
+        return Some("esp-mqtt's example sent its messages once connected to the broker");
     }
     // tuanpmt's esp_mqtt on the non-OS SDK, on the broker's CONNACK.
     if lower.trim_start().starts_with("mqtt: connected to broker") {
@@ -766,7 +774,12 @@ mod tests {
         }
         assert_eq!(failure("tcp: reconnect to"), None);
         assert_eq!(failure("tcp: connect to ip  192.168.0.92:1883"), None);
-        for line in ["Connected to broker.", "[mqtt] Connected to MQTT broker!"] {
+        for line in [
+            "Connected to broker.",
+            "[mqtt] Connected to MQTT broker!",
+            "AWS IoT Connected!",
+            "I (5000) MQTT_EXAMPLE: sent publish successful, msg_id=1234",
+        ] {
             assert!(works(line, &line.to_ascii_lowercase()).is_some(), "{line}");
         }
         for line in ["Not connected to broker.", "Disconnected from broker"] {

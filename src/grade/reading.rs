@@ -6,8 +6,9 @@ use super::engine::Finality;
 use super::{
     Block, Crash, Event, Grader, Line, Profile, ProfileState, Stage, TLS_WAIT, Verdict, appstate,
     appupdate, asynctcp, azure, blynk, boot, cohost, context, corenote, crash, decode, esp_at,
-    framework_log_line, httpclient, https, idf, jobdone, lines, micropy, mqtt, pytrace, session,
-    sockdrop, stops, tasmota, tls_reason, tlsdiag, updater, websocket, wifi, wifimanager, word,
+    firebase, framework_log_line, httpclient, https, idf, jobdone, lines, micropy, mqtt, pytrace,
+    session, sockdrop, stops, tasmota, tls_reason, tlsdiag, updater, websocket, wifi, wifimanager,
+    word,
 };
 
 impl Grader {
@@ -541,6 +542,7 @@ impl Grader {
                 .or_else(|| wifimanager::joined(text))
                 .or_else(|| jobdone::delivered(text))
                 .or_else(|| jobdone::arrived(text))
+                .or_else(|| firebase::succeeded(text))
                 .or_else(|| self.ready.line(text))
         {
             let reason = format!("line {}: {why}", line.number);

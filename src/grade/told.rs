@@ -134,6 +134,20 @@ impl Grader {
         false
     }
 
+    /// A pushed update that completed, its reboot not in the log (which ends first): where,
+    /// and what the firmware said.
+    pub(super) fn told_pushed(&self) -> Option<(usize, String)> {
+        self.told.pushed.as_ref().map(|(at, said)| {
+            (
+                *at,
+                format!(
+                    "the update pushed to the board completed ({said}); the log ends before \
+                     the reboot into it"
+                ),
+            )
+        })
+    }
+
     /// A line of garbage right after a pushed update completed: the ESP8266 ROM's banner at
     /// 74880 baud, read at the sketch's baud rate, is the reboot into the new firmware.
     pub(super) fn told_garbled_boot(&mut self) {
