@@ -715,3 +715,13 @@ fn the_wificlientsecure_examples_body_after_headers_is_the_servers_answer() {
     let cut = auto("Connected to server!\nheaders received\n");
     assert_eq!(cut.verdict, Verdict::Timeout, "{}", cut.reason);
 }
+
+#[test]
+fn an_arduinoota_upload_that_ends_with_the_log_before_its_reboot_completed() {
+    let done = auto("Start updating sketch\nProgress: 10%\nProgress: 100%\nEnd\n");
+    assert_eq!(done.verdict, Verdict::Pass, "{}", done.reason);
+    assert!(done.reason.contains("`End`"), "{}", done.reason);
+    // A bare `End` with no upload before it is no update.
+    let bare = auto("End\n");
+    assert_ne!(bare.verdict, Verdict::Pass, "{}", bare.reason);
+}
