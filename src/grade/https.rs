@@ -270,7 +270,11 @@ impl State {
             core.enter(Stage::Headers, None);
             return Step::Nothing;
         }
-        if self.headers_seen && self.body_after_headers.is_none() && !text.is_empty() {
+        // The reference sketch's own frame around the body is not the body.
+        let frame = lower.starts_with("reply was")
+            || lower.starts_with("closing connection")
+            || text.bytes().all(|b| b == b'=');
+        if self.headers_seen && self.body_after_headers.is_none() && !text.is_empty() && !frame {
             self.body_after_headers = Some((line.number, shorten(text, 80)));
         }
         if let Some(board) = verdict_line(lower) {
