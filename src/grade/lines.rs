@@ -208,24 +208,27 @@ pub fn unsourced(text: &str) -> &str {
 ///
 /// Arduino IDE `11:27:39.308 -> ` (pasted through an editor that makes the arrow `→`), PlatformIO's `time` filter `12:00:01.123 > `, arduino-cli
 /// `--timestamp` and esp-idf-monitor `--timestamps` (`2024-05-01 12:00:01.123 `), minicom and
-/// CoolTerm (`[2024-05-01 12:00:01.123] `, `[12:00:01.123] `) and SSCOM (`[20:01:23.451]收←◆`).
+/// CoolTerm (`[2024-05-01 12:00:01.123] `, `[12:00:01.123] `), SSCOM (`[20:01:23.451]收←◆`),
+/// terminals that put the time in parentheses (`(12:00:01.123) `) and Docklight's direction
+/// after it (`12:00:01.123 [RX] - `).
 /// ESP-IDF's own `I (12:00:01.123) tag:` is part of the line, not a prefix, and stays.
 pub fn split_stamp(text: &str) -> Option<(&str, &str)> {
     static STAMP: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
         regex::Regex::new(
-            r"^(?:> )?(\[)?(\d{2}:\d{2}:\d{3}\b|(?:\d{4}-\d{2}-\d{2}[ T])?\d{1,2}:\d{2}:\d{2}(?:[.,:]\d{1,6})?)\]?(?: ?->| ?→| ?>|:)? ?(收←◆|收<-|RX: ?)?",
+            r"^(?:> )?([\[(])?(\d{2}:\d{2}:\d{3}\b|(?:\d{4}-\d{2}-\d{2}[ T])?\d{1,2}:\d{2}:\d{2}(?:[.,:]\d{1,6})?)[\])]?(?: ?->| ?→| ?>|:)? ?(收←◆|收<-|RX: ?|\[RX\](?: -)? ?)?",
         )
         .unwrap_or_else(|_| unreachable!())
     });
     let c = STAMP.captures(text)?;
     let whole = c.get(0)?;
     let stamp = c.get(2)?;
-    let bracketed = c.get(1).is_some();
+    let close = c.get(1).map(|m| if m.as_str() == "(" { ')' } else { ']' });
     let rest = &text[whole.end()..];
     // `12:00:01` alone followed by text glued to it (`12:00:01abc`) is not a prefix; a bracket
-    // must close what it opened.
+    // must close what it opened, and only that.
     let sep = &text[stamp.end()..whole.end()];
-    if bracketed != sep.starts_with(']') || (sep.is_empty() && !rest.is_empty()) {
+    let closed = sep.chars().next().filter(|c| matches!(c, ']' | ')'));
+    if closed != close || (sep.is_empty() && !rest.is_empty()) {
         return None;
     }
     Some((stamp.as_str(), rest))
@@ -547,6 +550,16 @@ mod tests {
                 "[19:46:42:120] E (9) task_wdt: x",
                 "19:46:42:120",
                 "E (9) task_wdt: x",
+            ),
+            (
+                "(12:00:02.456) [HTTP] GET... code: 200",
+                "12:00:02.456",
+                "[HTTP] GET... code: 200",
+            ),
+            (
+                "12:00:02.456 [RX] - [HTTP] GET... code: 500",
+                "12:00:02.456",
+                "[HTTP] GET... code: 500",
             ),
         ];
         for (line, stamp, rest) in cases {
