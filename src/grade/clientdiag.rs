@@ -63,9 +63,16 @@ fn mqtt_client(lower: &str, found: &Found) -> Option<Finding> {
             .to_owned()
     } else if message.starts_with("connection refused") {
         format!("the MQTT client could not connect: the broker refused the CONNECT (`{message}`)")
-    } else if message.contains("error transport connect")
-        || message.contains("mqtt connect failed")
-        || message.contains("transport_read() error")
+    } else if message.contains("transport_read() error") {
+        // A read on a transport that was open: the connect came first, the session broke.
+        let why = errno
+            .map(|e| format!(": {}", tcp_errno(Some(e))))
+            .unwrap_or_default();
+        format!(
+            "the MQTT client's connection to the broker broke: reading from it failed \
+             (`{message}`){why}"
+        )
+    } else if message.contains("error transport connect") || message.contains("mqtt connect failed")
     {
         let why = errno
             .map(|e| format!(": {}", tcp_errno(Some(e))))

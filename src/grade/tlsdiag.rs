@@ -702,8 +702,8 @@ pub(crate) fn explain_mbedtls(code: i32) -> (String, About) {
             About::Connection,
         ),
         -0x004C => (
-            "NET_RECV_FAILED (-0x004C): reading from the socket failed mid-handshake (the server \
-             or the network closed the connection)"
+            "NET_RECV_FAILED (-0x004C): reading from the socket failed, in the handshake or in \
+             a transfer after it (the server or the network closed the connection)"
                 .to_owned(),
             About::Connection,
         ),
